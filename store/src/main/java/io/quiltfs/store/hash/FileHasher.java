@@ -1,0 +1,170 @@
+package io.quiltfs.store.hash;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RecursiveTask;
+
+/**
+ * Hashes files. {@code sha2-256-chunked} hashes its chunks in parallel on every core (chunks are
+ * independent); the other types stream the file once. Many files are hashed in parallel too.
+ * All work runs on one fork-join pool sized to the machine, so nested parallelism (many files,
+ * each with many chunks) neither deadlocks nor oversubscribes the CPU.
+ */
+public final class FileHasher {
+    private static final int BUFFER = 1 << 20;
+    private static final ForkJoinPool POOL = new ForkJoinPool(
+            Math.max(2, Runtime.getRuntime().availableProcessors()),
+            pool -> {
+                var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+                t.setName("quiltfs-hash-" + t.getPoolIndex());
+                t.setDaemon(true);
+                return t;
+            }, null, false);
+    private static final ThreadLocal<byte[]> BUFFERS = ThreadLocal.withInitial(() -> new byte[BUFFER]);
+
+    private FileHasher() {
+    }
+
+    /** The checksum of a whole file. */
+    public static Checksum hash(Path file, HashType type) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return hash(ch, ch.size(), type);
+        }
+    }
+
+    /** The checksum of the first {@code size} bytes of an open channel (read positionally). */
+    public static Checksum hash(FileChannel ch, long size, HashType type) throws IOException {
+        if (type == HashType.SHA2_256_CHUNKED) {
+            return chunked(ch, size);
+        }
+        Hasher h = Hashers.create(type, size);
+        readRange(ch, 0, size, h::update);
+        return h.finish();
+    }
+
+    /** Hashes many files in parallel; the result list matches the input order. */
+    public static List<Checksum> hashAll(List<Path> files, HashType type) throws IOException {
+        List<ForkJoinTask<Checksum>> tasks = new ArrayList<>(files.size());
+        for (Path f : files) {
+            tasks.add(ForkJoinTask.adapt(() -> hash(f, type)));
+        }
+        try {
+            if (ForkJoinTask.inForkJoinPool()) {
+                ForkJoinTask.invokeAll(tasks);
+            } else {
+                POOL.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
+            }
+            List<Checksum> out = new ArrayList<>(files.size());
+            for (var t : tasks) {
+                out.add(t.join());
+            }
+            return out;
+        } catch (RuntimeException e) {
+            throw unwrap(e);
+        }
+    }
+
+    /** Runs {@code task} on the hashing pool (so that nested hashing shares the pool). */
+    public static <T> T inPool(java.util.concurrent.Callable<T> task) throws IOException {
+        try {
+            return ForkJoinTask.inForkJoinPool() ? task.call() : POOL.submit(task).join();
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw unwrap(e);
+        }
+    }
+
+    private static Checksum chunked(FileChannel ch, long size) throws IOException {
+        long chunk = ChunkSize.forSize(size);
+        int n = (int) ChunkSize.ceilDiv(size, chunk);
+        MessageDigest outer = Sha256.newDigest();
+        if (n <= 1) {
+            if (n == 1) {
+                outer.update(digestRange(ch, 0, size));
+            }
+            return Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
+        }
+        List<RecursiveTask<byte[]>> tasks = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long start = i * chunk;
+            long len = Math.min(chunk, size - start);
+            tasks.add(new RecursiveTask<>() {
+                @Override
+                protected byte[] compute() {
+                    try {
+                        return digestRange(ch, start, len);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            });
+        }
+        try {
+            if (ForkJoinTask.inForkJoinPool()) {
+                ForkJoinTask.invokeAll(tasks);
+            } else {
+                POOL.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
+            }
+            for (var t : tasks) {
+                outer.update(t.join());
+            }
+        } catch (RuntimeException e) {
+            throw unwrap(e);
+        }
+        return Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
+    }
+
+    private static byte[] digestRange(FileChannel ch, long start, long len) throws IOException {
+        MessageDigest md = Sha256.newDigest();
+        readRange(ch, start, len, md::update);
+        return md.digest();
+    }
+
+    private interface Sink {
+        void accept(byte[] b, int off, int len);
+    }
+
+    private static void readRange(FileChannel ch, long start, long len, Sink sink) throws IOException {
+        byte[] buf = BUFFERS.get();
+        ByteBuffer bb = ByteBuffer.wrap(buf);
+        long pos = start;
+        long end = start + len;
+        while (pos < end) {
+            bb.clear().limit((int) Math.min(buf.length, end - pos));
+            int r = ch.read(bb, pos);
+            if (r < 0) {
+                throw new IOException("file shrank while it was being hashed (expected " + len
+                        + " bytes from offset " + start + ")");
+            }
+            sink.accept(buf, 0, r);
+            pos += r;
+        }
+    }
+
+    private static IOException unwrap(Exception e) {
+        Throwable t = e;
+        while ((t instanceof RuntimeException) && t.getCause() != null && t != t.getCause()) {
+            if (t instanceof UncheckedIOException u) {
+                return u.getCause();
+            }
+            t = t.getCause();
+        }
+        if (t instanceof IOException io) {
+            return io;
+        }
+        if (t instanceof RuntimeException re) {
+            throw re;
+        }
+        return new IOException(t);
+    }
+}

@@ -1,0 +1,450 @@
+package io.quiltfs.store.manifest;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.json.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Reads JSONL manifests, streaming, one line at a time. {@link #read} stops at the first error;
+ * {@link #validate} reports every problem with its line number. Both refuse: malformed JSON, a
+ * missing field, an unknown hash type, a negative or non-integer size, an invalid logical key
+ * (empty, absolute, {@code .}/{@code ..}/empty component, NUL), duplicate keys, a file that is
+ * also a folder, more than one physical key, and a line over 1 MB. Validation also checks that
+ * each hash value is the canonical encoding for its type.
+ */
+public final class ManifestReader {
+    /** Longest accepted line, in bytes (without its newline). */
+    public static final int MAX_LINE = 1024 * 1024;
+    private static final JsonFactory FACTORY = Json.MAPPER.getFactory();
+
+    private final String source;
+    private final boolean collectAll;
+    private final List<Problem> problems = new ArrayList<>();
+    private final Rows rows = new Rows();
+    private final List<ObjectNode> dirRows = new ArrayList<>();
+    private long[] rowLines = new long[16];
+    private ObjectNode header;
+
+    private ManifestReader(String source, boolean collectAll) {
+        this.source = source;
+        this.collectAll = collectAll;
+    }
+
+    public static Manifest read(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return read(in, file.toString());
+        }
+    }
+
+    /** Reads a manifest; throws {@link ManifestException} naming the line and key on bad input. */
+    public static Manifest read(InputStream in, String source) throws IOException {
+        ManifestReader r = new ManifestReader(source, false);
+        r.parse(in);
+        return r.finish();
+    }
+
+    public static Manifest read(byte[] data, String source) throws IOException {
+        return read(new java.io.ByteArrayInputStream(data), source);
+    }
+
+    /** Every problem in a manifest (errors and warnings), in line order. */
+    public static List<Problem> validate(InputStream in, String source) throws IOException {
+        ManifestReader r = new ManifestReader(source, true);
+        r.parse(in);
+        if (r.header != null) {
+            r.checkStructure();
+        }
+        r.problems.sort((a, b) -> Long.compare(a.line(), b.line()));
+        return r.problems;
+    }
+
+    /** Sorts the rows and checks duplicates and file/folder clashes, with their lines. */
+    private void checkStructure() {
+        int[] order = rows.seal();
+        long[] lines = new long[rows.size()];
+        for (int i = 0; i < lines.length; i++) {
+            lines[i] = rowLines[order == null ? i : order[i]];
+        }
+        Manifest.Structure.check(rows, dirRows, problems, lines);
+    }
+
+    private Manifest finish() throws ManifestException {
+        checkStructure();
+        if (!problems.isEmpty() && problems.stream().anyMatch(Problem::error)) {
+            throw new ManifestException(source, problems.stream().filter(Problem::error).toList());
+        }
+        dirRows.sort(java.util.Comparator.comparing(d -> d.path("logical_key").asText(), LogicalKey.WALK_ORDER));
+        return new Manifest(header, rows, dirRows);
+    }
+
+    private void problem(long line, String key, String message, boolean error) throws ManifestException {
+        problems.add(new Problem(line, key, message, error));
+        if (error && !collectAll) {
+            throw new ManifestException(source, problems.stream().filter(Problem::error).toList());
+        }
+    }
+
+    private void parse(InputStream in) throws IOException {
+        LineSplitter lines = new LineSplitter(in);
+        while (lines.next()) {
+            long no = lines.lineNo();
+            if (lines.tooLong()) {
+                problem(no, null, "line is over 1 MB", true);
+                continue;
+            }
+            if (isBlank(lines.buf(), lines.start(), lines.length())) {
+                continue;
+            }
+            if (header == null) {
+                parseHeader(lines, no);
+            } else {
+                parseRow(lines.buf(), lines.start(), lines.length(), no);
+            }
+        }
+        if (header == null && !hasError()) {
+            problem(1, null, "empty manifest: no header line", true);
+        }
+    }
+
+    private boolean hasError() {
+        return problems.stream().anyMatch(Problem::error);
+    }
+
+    private static boolean isBlank(byte[] b, int off, int len) {
+        for (int i = off; i < off + len; i++) {
+            if (b[i] != ' ' && b[i] != '\t' && b[i] != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void parseHeader(LineSplitter lines, long no) throws IOException {
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(FACTORY.createParser(lines.buf(), lines.start(), lines.length()));
+        } catch (JsonProcessingException e) {
+            header = Json.object();
+            problem(no, null, "malformed JSON in the header: " + Json.firstLine(e.getOriginalMessage()), true);
+            return;
+        }
+        if (node == null || !node.isObject()) {
+            header = Json.object();
+            problem(no, null, "the header line is not a JSON object", true);
+            return;
+        }
+        header = (ObjectNode) node;
+        header.remove("top_hash");
+        JsonNode v = header.get("version");
+        if (v == null) {
+            problem(no, null, "the header has no \"version\" (expected \"v0\")", false);
+        } else if (!"v0".equals(v.asText())) {
+            problem(no, null, "unknown manifest version " + v + " (expected \"v0\")", true);
+        }
+        if (header.has("logical_key")) {
+            problem(no, header.get("logical_key").asText(), "the first line must be the header, not a row", true);
+        }
+    }
+
+    private void parseRow(byte[] buf, int off, int len, long no) throws IOException {
+        String key = null;
+        String physicalKey = null;
+        int physicalCount = -1;
+        long size = -1;
+        boolean hasSize = false;
+        String hashType = null;
+        String hashValue = null;
+        boolean hasHash = false;
+        JsonNode meta = null;
+        ObjectNode extras = null;
+        try (JsonParser p = FACTORY.createParser(buf, off, len)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                problem(no, null, "row is not a JSON object", true);
+                return;
+            }
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                switch (field) {
+                    case "logical_key" -> {
+                        if (v != JsonToken.VALUE_STRING) {
+                            problem(no, null, "logical_key is not a string", true);
+                            p.skipChildren();
+                        } else {
+                            key = p.getText();
+                        }
+                    }
+                    case "physical_keys" -> {
+                        if (v == JsonToken.VALUE_NULL) {
+                            break;
+                        }
+                        if (v != JsonToken.START_ARRAY) {
+                            problem(no, key, "physical_keys is not a list", true);
+                            p.skipChildren();
+                            break;
+                        }
+                        physicalCount = 0;
+                        while (p.nextToken() != JsonToken.END_ARRAY) {
+                            if (p.currentToken() != JsonToken.VALUE_STRING) {
+                                problem(no, key, "physical_keys holds a non-string", true);
+                                p.skipChildren();
+                                continue;
+                            }
+                            physicalCount++;
+                            physicalKey = p.getText();
+                        }
+                    }
+                    case "size" -> {
+                        hasSize = true;
+                        if (v != JsonToken.VALUE_NUMBER_INT) {
+                            problem(no, key, "size is not an integer: " + p.getText(), true);
+                            p.skipChildren();
+                        } else if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                            problem(no, key, "size is out of range: " + p.getText(), true);
+                        } else {
+                            size = p.getLongValue();
+                            if (size < 0) {
+                                problem(no, key, "negative size " + size, true);
+                            }
+                        }
+                    }
+                    case "hash" -> {
+                        hasHash = true;
+                        if (v == JsonToken.VALUE_NULL) {
+                            hasHash = false;
+                            break;
+                        }
+                        if (v != JsonToken.START_OBJECT) {
+                            problem(no, key, "hash is not an object", true);
+                            p.skipChildren();
+                            break;
+                        }
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String hf = p.currentName();
+                            JsonToken hv = p.nextToken();
+                            if ((hf.equals("type") || hf.equals("value")) && hv == JsonToken.VALUE_STRING) {
+                                if (hf.equals("type")) {
+                                    hashType = p.getText();
+                                } else {
+                                    hashValue = p.getText();
+                                }
+                            } else {
+                                problem(no, key, "unexpected field '" + hf + "' in hash", true);
+                                p.skipChildren();
+                            }
+                        }
+                    }
+                    case "meta" -> {
+                        if (v == JsonToken.VALUE_NULL) {
+                            break;
+                        }
+                        JsonNode m = p.readValueAsTree();
+                        if (!m.isObject()) {
+                            problem(no, key, "meta is not an object", true);
+                        } else if (!m.isEmpty()) {
+                            meta = m;
+                        }
+                    }
+                    default -> {
+                        if (extras == null) {
+                            extras = Json.object();
+                        }
+                        extras.set(field, p.readValueAsTree());
+                    }
+                }
+            }
+            if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
+                problem(no, key, "unexpected content after the row object", true);
+                return;
+            }
+        } catch (JsonProcessingException e) {
+            problem(no, key, "malformed JSON: " + Json.firstLine(e.getOriginalMessage()), true);
+            return;
+        }
+        if (key == null) {
+            problem(no, null, "row has no logical_key", true);
+            return;
+        }
+        if (key.endsWith("/") && physicalCount < 0 && !hasHash) {
+            String pr = LogicalKey.problem(key, true);
+            if (pr != null) {
+                problem(no, key, pr, true);
+                return;
+            }
+            ObjectNode d = Json.object();
+            d.put("logical_key", key);
+            d.set("meta", meta == null ? Json.object() : meta);
+            if (extras != null) {
+                extras.fields().forEachRemaining(f -> d.set(f.getKey(), f.getValue()));
+            }
+            dirRows.add(d);
+            return;
+        }
+        String pr = LogicalKey.problem(key);
+        if (pr != null) {
+            problem(no, key, pr, true);
+            return;
+        }
+        if (physicalCount < 0) {
+            problem(no, key, "row has no physical_keys", true);
+            return;
+        }
+        if (physicalCount != 1) {
+            problem(no, key, "row has " + physicalCount + " physical keys (exactly one is supported)", true);
+            return;
+        }
+        if (!hasSize) {
+            problem(no, key, "row has no size", true);
+            return;
+        }
+        if (!hasHash || hashType == null || hashValue == null) {
+            problem(no, key, "row has no hash (type and value)", true);
+            return;
+        }
+        HashType type = HashType.fromWire(hashType);
+        if (type == null) {
+            problem(no, key, "unknown hash type '" + hashType + "' (known: SHA256, sha2-256-chunked, CRC64NVME)", true);
+            return;
+        }
+        if (size < 0) {
+            return; // reported above
+        }
+        Checksum sum = Checksum.of(type, hashValue);
+        if (collectAll && !sum.isWellFormed()) {
+            problem(no, key, "hash value '" + hashValue + "' is not a valid " + type.wireName() + " value", true);
+        }
+        if (rows.size() == rowLines.length) {
+            rowLines = Arrays.copyOf(rowLines, rowLines.length * 2);
+        }
+        rowLines[rows.size()] = no;
+        rows.add(key.getBytes(StandardCharsets.UTF_8), physicalKey.getBytes(StandardCharsets.UTF_8),
+                size, sum, meta, extras);
+    }
+
+    /** Splits a stream into lines without decoding; tracks line numbers and over-long lines. */
+    static final class LineSplitter {
+        private final InputStream in;
+        private byte[] buf = new byte[1 << 20];
+        private int pos;
+        private int limit;
+        private boolean eof;
+        private long lineNo;
+        private int start;
+        private int length;
+        private boolean tooLong;
+
+        LineSplitter(InputStream in) {
+            this.in = in;
+        }
+
+        boolean next() throws IOException {
+            tooLong = false;
+            while (true) {
+                for (int i = pos; i < limit; i++) {
+                    if (buf[i] == '\n') {
+                        start = pos;
+                        length = i - pos;
+                        pos = i + 1;
+                        lineNo++;
+                        if (length > MAX_LINE) {
+                            tooLong = true;
+                        }
+                        return true;
+                    }
+                }
+                if (eof) {
+                    if (pos < limit) {
+                        start = pos;
+                        length = limit - pos;
+                        pos = limit;
+                        lineNo++;
+                        tooLong = length > MAX_LINE;
+                        return true;
+                    }
+                    return false;
+                }
+                if (limit - pos > MAX_LINE + 1) {
+                    // Over-long line: skip to its end without holding it.
+                    lineNo++;
+                    skipRestOfLine();
+                    tooLong = true;
+                    start = pos;
+                    length = 0;
+                    return true;
+                }
+                fill();
+            }
+        }
+
+        private void skipRestOfLine() throws IOException {
+            pos = limit;
+            while (true) {
+                int r = in.read(buf, 0, buf.length);
+                if (r < 0) {
+                    eof = true;
+                    pos = limit = 0;
+                    return;
+                }
+                for (int i = 0; i < r; i++) {
+                    if (buf[i] == '\n') {
+                        pos = i + 1;
+                        limit = r;
+                        return;
+                    }
+                }
+            }
+        }
+
+        private void fill() throws IOException {
+            if (pos > 0) {
+                System.arraycopy(buf, pos, buf, 0, limit - pos);
+                limit -= pos;
+                pos = 0;
+            }
+            if (limit == buf.length) {
+                buf = Arrays.copyOf(buf, buf.length * 2);
+            }
+            int r = in.read(buf, limit, buf.length - limit);
+            if (r < 0) {
+                eof = true;
+            } else {
+                limit += r;
+            }
+        }
+
+        byte[] buf() {
+            return buf;
+        }
+
+        int start() {
+            return start;
+        }
+
+        int length() {
+            return length;
+        }
+
+        long lineNo() {
+            return lineNo;
+        }
+
+        boolean tooLong() {
+            return tooLong;
+        }
+    }
+}
