@@ -1,0 +1,88 @@
+package io.quiltfs.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.Revision;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "browse", mixinStandardHelpOptions = true,
+        description = {"List the packages of a registry, or the revisions of one package (newest first).",
+            "REGISTRY is file:///abs/path, a local path, or s3://bucket."})
+final class BrowseCommand extends BaseCommand {
+    static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
+
+    @Parameters(index = "0", paramLabel = "REGISTRY")
+    String registry;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Override
+    public Integer call() throws Exception {
+        Output out = out();
+        try (Registry r = openRegistry(registry)) {
+            if (pkg == null) {
+                List<PackageName> names = r.listPackages();
+                ArrayNode arr = Json.NODES.arrayNode();
+                for (PackageName n : names) {
+                    out.line(n.toString());
+                    arr.add(n.toString());
+                }
+                out.json(Json.object().put("registry", r.uri()).set("packages", arr));
+                out.flush();
+                return ExitCodes.OK;
+            }
+            PackageRef ref = PackageRef.parse(pkg);
+            List<Revision> revs = r.revisions(ref.name());
+            String latest = r.latest(ref.name());
+            if (revs.isEmpty() && latest == null) {
+                throw new CliException(ExitCodes.NOT_FOUND, "no package " + ref.name() + " in " + r.uri()
+                        + " (list packages with `quiltfs browse " + registry + "`)");
+            }
+            Map<String, String> tags = r.tags(ref.name());
+            ArrayNode arr = Json.NODES.arrayNode();
+            for (Revision rev : revs) {
+                String message = "";
+                try {
+                    Manifest m = r.readManifest(rev.topHash());
+                    message = m.message() == null ? "" : m.message();
+                } catch (java.io.IOException e) {
+                    message = "(unreadable: " + Cli.message(e) + ")";
+                }
+                StringBuilder labels = new StringBuilder();
+                if (rev.topHash().equals(latest)) {
+                    labels.append(" [latest]");
+                }
+                tags.forEach((t, h) -> {
+                    if (h.equals(rev.topHash())) {
+                        labels.append(" [").append(t).append(']');
+                    }
+                });
+                out.line(TIME.format(Instant.ofEpochSecond(rev.timestamp())) + "  " + rev.topHash() + "  "
+                        + oneLine(message) + labels);
+                arr.addObject().put("timestamp", rev.timestamp())
+                        .put("time", TIME.format(Instant.ofEpochSecond(rev.timestamp())))
+                        .put("top_hash", rev.topHash()).put("message", message)
+                        .put("latest", rev.topHash().equals(latest));
+            }
+            out.json(Json.object().put("registry", r.uri()).put("package", ref.name().toString())
+                    .put("latest", latest).set("revisions", arr));
+            out.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    static String oneLine(String s) {
+        return s.replace('\n', ' ').replace('\r', ' ');
+    }
+}

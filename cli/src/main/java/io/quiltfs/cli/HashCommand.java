@@ -1,0 +1,46 @@
+package io.quiltfs.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.json.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "hash", mixinStandardHelpOptions = true,
+        description = "Print the Quilt checksum of files, like sha256sum: <value>  <FILE>.")
+final class HashCommand extends BaseCommand {
+    @Option(names = {"-t", "--type"}, paramLabel = "TYPE", defaultValue = "sha2-256-chunked",
+            description = "sha2-256-chunked (default), SHA256 or CRC64NVME.")
+    String type;
+
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "Files to hash.")
+    List<Path> files;
+
+    @Override
+    public Integer call() throws Exception {
+        HashType t = HashType.parseUserInput(type);
+        Output out = out();
+        for (Path f : files) {
+            if (!Files.isRegularFile(f)) {
+                throw new CliException(ExitCodes.NOT_FOUND, f + " is not a regular file");
+            }
+        }
+        List<Checksum> sums = FileHasher.hashAll(new ArrayList<>(files), t);
+        ArrayNode arr = Json.NODES.arrayNode();
+        for (int i = 0; i < files.size(); i++) {
+            out.line(sums.get(i).value() + "  " + files.get(i));
+            arr.addObject().put("file", files.get(i).toString()).put("type", t.wireName())
+                    .put("value", sums.get(i).value());
+        }
+        out.json(arr);
+        out.flush();
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,77 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.store.registry.S3Settings;
+import io.quiltfs.store.state.Home;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The root command: global options shared by every subcommand. */
+@Command(name = "quiltfs", mixinStandardHelpOptions = true, versionProvider = QuiltfsCommand.Version.class,
+        description = "Versioned Quilt datasets as ordinary folders.",
+        subcommands = {
+            HashCommand.class,
+            ManifestCommand.class,
+            BrowseCommand.class,
+            BuildCommand.class,
+            CommandLine.HelpCommand.class,
+        },
+        footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused to protect work (conflict), 4 not found."})
+public final class QuiltfsCommand implements Runnable {
+    @Option(names = "--home", scope = CommandLine.ScopeType.INHERIT, paramLabel = "DIR",
+            description = "Where local state and the object cache live (else $QUILTFS_HOME, "
+                    + "$XDG_DATA_HOME/quiltfs, ~/.local/share/quiltfs).")
+    String home;
+
+    @Option(names = "--json", scope = CommandLine.ScopeType.INHERIT,
+            description = "Machine-readable output on stdout.")
+    boolean json;
+
+    @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
+            description = "Stack traces and debug logs on stderr.")
+    void setDebug(boolean debug) {
+        this.debug = debug;
+        if (debug) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
+        }
+    }
+
+    boolean debug;
+
+    @Option(names = "--endpoint", scope = CommandLine.ScopeType.INHERIT, paramLabel = "URL",
+            description = "S3 endpoint (else $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL).")
+    String endpoint;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    Home home() {
+        return Home.locate(home, System.getenv());
+    }
+
+    S3Settings s3() {
+        return S3Settings.fromEnvironment(endpoint, System.getenv());
+    }
+
+    static boolean debugEnabled(CommandLine cl) {
+        CommandLine c = cl;
+        while (c.getParent() != null) {
+            c = c.getParent();
+        }
+        return c.getCommand() instanceof QuiltfsCommand q && q.debug;
+    }
+
+    /** The version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = QuiltfsCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"quiltfs " + (v == null ? "dev" : v)};
+        }
+    }
+}

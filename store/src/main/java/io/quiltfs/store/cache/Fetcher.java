@@ -1,0 +1,106 @@
+package io.quiltfs.store.cache;
+
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.RegistryException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Function;
+
+/**
+ * Brings a row's object into the cache: once per object however many callers ask at the same
+ * time (single flight), verified against the row's checksum before anyone sees it. A failed or
+ * mismatched download leaves nothing behind.
+ */
+public final class Fetcher {
+    private final ObjectCache cache;
+    private final Function<PhysicalKey, ObjectSource> sources;
+    private final ConcurrentHashMap<String, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
+
+    /** {@code sources} finds the source for a physical key (see Registries.sourceFor). */
+    public Fetcher(ObjectCache cache, Function<PhysicalKey, ObjectSource> sources) {
+        this.cache = cache;
+        this.sources = sources;
+    }
+
+    public ObjectCache cache() {
+        return cache;
+    }
+
+    /** The cached, verified object of {@code e}, fetching it when needed. */
+    public Path fetch(Entry e) throws IOException {
+        Path p = cache.lookup(e.hash());
+        if (p != null) {
+            return p;
+        }
+        if (!e.hash().isWellFormed()) {
+            throw new IOException("'" + e.logicalKey() + "' has a malformed " + e.hash().type().wireName()
+                    + " value '" + e.hash().value() + "': its content cannot be verified");
+        }
+        String name = io.quiltfs.store.state.Home.objectName(e.hash());
+        CompletableFuture<Path> mine = new CompletableFuture<>();
+        CompletableFuture<Path> running = inFlight.putIfAbsent(name, mine);
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            Path got = cache.lookup(e.hash());
+            if (got == null) {
+                got = download(e);
+            }
+            mine.complete(got);
+            return got;
+        } catch (IOException | RuntimeException ex) {
+            mine.completeExceptionally(ex);
+            throw ex;
+        } finally {
+            inFlight.remove(name, mine);
+        }
+    }
+
+    private Path download(Entry e) throws IOException {
+        PhysicalKey pk;
+        try {
+            pk = PhysicalKey.parse(e.physicalKey());
+        } catch (IllegalArgumentException ex) {
+            throw new IOException("'" + e.logicalKey() + "': " + ex.getMessage());
+        }
+        ObjectSource src = sources.apply(pk);
+        Path tmp = cache.newTemp("fetch");
+        try {
+            try (InputStream in = src.open(pk, 0, -1); OutputStream out = Files.newOutputStream(tmp)) {
+                in.transferTo(out);
+            } catch (RegistryException.NotFound nf) {
+                throw new RegistryException.NotFound("cannot fetch '" + e.logicalKey() + "': " + nf.getMessage());
+            }
+            return cache.adopt(e.hash(), e.size(), tmp, "object " + pk + " for '" + e.logicalKey() + "'");
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static Path await(CompletableFuture<Path> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for a fetch", ie);
+        } catch (ExecutionException ee) {
+            Throwable c = ee.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(c);
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package io.quiltfs.store.cache;
+
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.state.AtomicFile;
+import io.quiltfs.store.state.Home;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The content-addressed object cache of a home, shared by every process using it. An object
+ * becomes visible only after its content was verified against the checksum it is stored under,
+ * written to a temporary file, fsync'ed and renamed into place; objects are read-only.
+ *
+ * <p>Re-verifying a large object on every use would cost as much as reading it, so verification
+ * leaves a stamp (inode, ctime, size) beside it: a later lookup whose stat still matches the
+ * stamp trusts the object, anything else (a write, a chmod, a replaced file all change the ctime)
+ * re-hashes it, and an object whose content no longer matches is deleted and treated as absent.
+ * Concurrent puts of one object from many threads or processes are safe: each writes its own
+ * temporary file and the renames are atomic and carry identical content.
+ */
+public final class ObjectCache {
+    private static final Logger log = LoggerFactory.getLogger(ObjectCache.class);
+
+    private final Home home;
+
+    public ObjectCache(Home home) throws IOException {
+        this.home = home.ensure();
+    }
+
+    public Home home() {
+        return home;
+    }
+
+    /** Where the object with this checksum lives (whether or not it is there). */
+    public Path path(Checksum sum) {
+        return home.object(sum);
+    }
+
+    /** The object's path when it is present and verified; null (after removing it) when corrupt. */
+    public Path lookup(Checksum sum) throws IOException {
+        if (!sum.isWellFormed()) {
+            return null;
+        }
+        Path p = path(sum);
+        Stat st = Stat.of(p);
+        if (st == null) {
+            return null;
+        }
+        if (st.equals(readStamp(sum))) {
+            return p;
+        }
+        Checksum actual = FileHasher.hash(p, sum.type());
+        if (!actual.equals(sum)) {
+            log.warn("cached object {} is corrupt (its content hashes to {}); removing it", p, actual);
+            Files.deleteIfExists(p);
+            Files.deleteIfExists(stampPath(sum));
+            return null;
+        }
+        writeStamp(sum, p);
+        return p;
+    }
+
+    /** Present, without verifying (for listings and eviction bookkeeping). */
+    public boolean exists(Checksum sum) {
+        return sum.isWellFormed() && Files.isRegularFile(path(sum));
+    }
+
+    /** A new empty temporary file on the cache's file system. */
+    public Path newTemp(String hint) throws IOException {
+        return Files.createTempFile(home.tmp(), hint.replaceAll("[^A-Za-z0-9._-]", "_"), ".part");
+    }
+
+    /**
+     * Moves a finished temporary file into the cache under {@code expected} after verifying it
+     * (size and hash). On mismatch the temporary file is deleted and the exception names
+     * {@code what}.
+     */
+    public Path adopt(Checksum expected, long expectedSize, Path tmp, String what) throws IOException {
+        try {
+            long size = Files.size(tmp);
+            if (expectedSize >= 0 && size != expectedSize) {
+                throw new ChecksumMismatchException(what, expectedSize, size);
+            }
+            Checksum actual = FileHasher.hash(tmp, expected.type());
+            if (!actual.equals(expected)) {
+                throw new ChecksumMismatchException(what, expected, actual);
+            }
+            return adoptVerified(expected, tmp);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Moves a temporary file whose content the caller has just verified into the cache. */
+    public Path adoptVerified(Checksum sum, Path tmp) throws IOException {
+        Path target = path(sum);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
+        AtomicFile.moveIntoPlace(tmp, target);
+        writeStamp(sum, target);
+        return target;
+    }
+
+    /** Copies a local file into the cache, verifying it against {@code expected}. */
+    public Path putFile(Checksum expected, Path src) throws IOException {
+        Path have = lookup(expected);
+        if (have != null) {
+            return have;
+        }
+        Path tmp = newTemp(expected.type().name());
+        Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
+        return adopt(expected, -1, tmp, src.toString());
+    }
+
+    /**
+     * Hashes a local file and stores it: the checksum is computed from the copy that enters the
+     * cache, so a file changing meanwhile cannot give a wrong hash; if the source's size or
+     * modification time changed during the copy, throws {@link ConcurrentModificationException}.
+     */
+    public Checksum add(Path src, HashType type) throws IOException {
+        Stat before = Stat.of(src);
+        if (before == null) {
+            throw new NoSuchFileException(src.toString());
+        }
+        Path tmp = newTemp(type.name());
+        try {
+            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Stat after = Stat.of(src);
+            if (after == null || after.size != before.size || after.mtime != before.mtime
+                    || Files.size(tmp) != before.size) {
+                throw new ConcurrentModificationException(src);
+            }
+            Checksum sum = FileHasher.hash(tmp, type);
+            if (lookup(sum) == null) {
+                adoptVerified(sum, tmp);
+            }
+            return sum;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Removes an object (eviction); open readers keep their file descriptor. */
+    public void remove(Checksum sum) throws IOException {
+        Files.deleteIfExists(path(sum));
+        Files.deleteIfExists(stampPath(sum));
+    }
+
+    private Path stampPath(Checksum sum) {
+        return home.stamps().resolve(Home.objectName(sum));
+    }
+
+    private Stat readStamp(Checksum sum) {
+        try {
+            return Stat.parse(Files.readString(stampPath(sum), StandardCharsets.US_ASCII));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private void writeStamp(Checksum sum, Path p) throws IOException {
+        Stat st = Stat.of(p);
+        if (st != null) {
+            // Losing a stamp only costs a re-hash, so it need not be fsync'ed.
+            Path tmp = Files.createTempFile(home.stamps(), ".stamp", ".tmp");
+            Files.writeString(tmp, st.format(), StandardCharsets.US_ASCII);
+            Files.move(tmp, stampPath(sum), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** A file that changed while it was being read. */
+    public static final class ConcurrentModificationException extends IOException {
+        public ConcurrentModificationException(Path p) {
+            super(p + " changed while it was being hashed; nothing was recorded for it (try again once it is written)");
+        }
+    }
+
+    /** The identity of a file's current content as the kernel reports it. */
+    record Stat(long ino, long ctime, long mtime, long size) {
+        static Stat of(Path p) throws IOException {
+            Map<String, Object> a;
+            try {
+                a = Files.readAttributes(p, "unix:ino,ctime,lastModifiedTime,size");
+            } catch (NoSuchFileException e) {
+                return null;
+            }
+            return new Stat((Long) a.get("ino"),
+                    toNanos((java.nio.file.attribute.FileTime) a.get("ctime")),
+                    toNanos((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")),
+                    (Long) a.get("size"));
+        }
+
+        private static long toNanos(java.nio.file.attribute.FileTime t) {
+            return t.to(java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+
+        String format() {
+            return ino + " " + ctime + " " + mtime + " " + size;
+        }
+
+        static Stat parse(String s) {
+            String[] f = s.trim().split(" ");
+            return new Stat(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]));
+        }
+    }
+}

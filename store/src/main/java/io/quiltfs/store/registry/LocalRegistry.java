@@ -1,0 +1,412 @@
+package io.quiltfs.store.registry;
+
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.manifest.TopHash;
+import io.quiltfs.store.state.AtomicFile;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.HomeLock;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A registry in a local folder ({@code file:///abs/path}), laid out exactly like a bucket. Every
+ * write is atomic (temp file, fsync, rename); moving {@code latest} holds a lock file in the
+ * registry so that two processes pushing at once cannot both win.
+ */
+public final class LocalRegistry implements Registry {
+    private final Path root;
+
+    public LocalRegistry(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public String uri() {
+        return "file://" + PhysicalKey.encode(root.toString());
+    }
+
+    private Path quilt() {
+        return root.resolve(".quilt");
+    }
+
+    private Path manifestPath(String topHash) {
+        requireHash(topHash);
+        return quilt().resolve("packages").resolve(topHash);
+    }
+
+    private Path pointerDir(PackageName pkg) {
+        return quilt().resolve("named_packages").resolve(pkg.namespace()).resolve(pkg.name());
+    }
+
+    private Path tagDir(PackageName pkg) {
+        return quilt().resolve("quiltfs").resolve("tags").resolve(pkg.namespace()).resolve(pkg.name());
+    }
+
+    static void requireHash(String h) {
+        if (!TopHash.isTopHash(h)) {
+            throw new IllegalArgumentException("invalid top hash '" + h + "': expected 64 lowercase hex digits");
+        }
+    }
+
+    @Override
+    public List<PackageName> listPackages() throws IOException {
+        Path np = quilt().resolve("named_packages");
+        List<PackageName> out = new ArrayList<>();
+        if (!Files.isDirectory(np)) {
+            if (!Files.isDirectory(root)) {
+                throw new RegistryException.NotFound("no registry at " + uri() + ": " + root + " is not a folder");
+            }
+            return out;
+        }
+        try (DirectoryStream<Path> nss = Files.newDirectoryStream(np)) {
+            for (Path ns : nss) {
+                if (!Files.isDirectory(ns) || !PackageName.isValid(ns.getFileName() + "/x")) {
+                    continue;
+                }
+                try (DirectoryStream<Path> names = Files.newDirectoryStream(ns)) {
+                    for (Path n : names) {
+                        String full = ns.getFileName() + "/" + n.getFileName();
+                        if (Files.isDirectory(n) && PackageName.isValid(full)) {
+                            out.add(PackageName.parse(full));
+                        }
+                    }
+                }
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    @Override
+    public List<Revision> revisions(PackageName pkg) throws IOException {
+        Path dir = pointerDir(pkg);
+        List<Revision> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> ptrs = Files.newDirectoryStream(dir)) {
+            for (Path p : ptrs) {
+                String n = p.getFileName().toString();
+                if (n.matches("[0-9]{1,19}")) {
+                    String h = readPointerFile(p);
+                    if (h != null) {
+                        out.add(new Revision(Long.parseLong(n), h));
+                    }
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(Revision::timestamp).reversed());
+        return out;
+    }
+
+    @Override
+    public String latest(PackageName pkg) throws IOException {
+        return readPointer(pkg, "latest");
+    }
+
+    @Override
+    public String readPointer(PackageName pkg, String pointer) throws IOException {
+        return readPointerFile(pointerDir(pkg).resolve(pointer));
+    }
+
+    private String readPointerFile(Path p) throws IOException {
+        String s;
+        try {
+            s = Files.readString(p, StandardCharsets.US_ASCII).strip();
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        if (!TopHash.isTopHash(s)) {
+            throw new RegistryException("pointer " + p + " does not hold a top hash (64 hex digits)");
+        }
+        return s;
+    }
+
+    @Override
+    public String resolvePrefix(String prefix) throws IOException {
+        if (!prefix.matches("[0-9a-f]{6,64}")) {
+            throw new IllegalArgumentException("invalid hash prefix '" + prefix + "': expected 6 to 64 hex digits");
+        }
+        if (prefix.length() == 64) {
+            return prefix;
+        }
+        List<String> found = new ArrayList<>();
+        Path dir = quilt().resolve("packages");
+        if (Files.isDirectory(dir)) {
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, prefix + "*")) {
+                for (Path p : s) {
+                    String n = p.getFileName().toString();
+                    if (TopHash.isTopHash(n)) {
+                        found.add(n);
+                    }
+                }
+            }
+        }
+        return uniquePrefix(prefix, found, uri());
+    }
+
+    /** The one candidate, or an error naming none or all of them. */
+    static String uniquePrefix(String prefix, List<String> found, String uri) throws RegistryException {
+        if (found.isEmpty()) {
+            throw new RegistryException.NotFound("no revision matches hash prefix " + prefix + " in " + uri);
+        }
+        if (found.size() > 1) {
+            found.sort(Comparator.naturalOrder());
+            throw new RegistryException("hash prefix " + prefix + " is ambiguous in " + uri + ": "
+                    + String.join(", ", found) + " (give more digits)");
+        }
+        return found.get(0);
+    }
+
+    @Override
+    public byte[] readManifestBytes(String topHash) throws IOException {
+        try {
+            return Files.readAllBytes(manifestPath(topHash));
+        } catch (NoSuchFileException e) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
+    }
+
+    @Override
+    public boolean hasManifest(String topHash) {
+        return Files.isRegularFile(manifestPath(topHash));
+    }
+
+    @Override
+    public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
+        Path p = manifestPath(topHash);
+        if (!Files.exists(p)) {
+            AtomicFile.write(p, bytes);
+        }
+    }
+
+    @Override
+    public void writePointer(PackageName pkg, String pointer, String topHash) throws IOException {
+        requireHash(topHash);
+        AtomicFile.write(pointerDir(pkg).resolve(pointer), topHash.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Override
+    public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
+        Path lock = quilt().resolve("quiltfs").resolve("locks").resolve(pkg.namespace() + "." + pkg.name() + ".lock");
+        try (HomeLock l = HomeLock.acquire(lock)) {
+            String now = latest(pkg);
+            if (now == null ? expected != null : !now.equals(expected)) {
+                return now == null ? "" : now;
+            }
+            writePointer(pkg, "latest", topHash);
+            return null;
+        }
+    }
+
+    @Override
+    public Map<String, String> tags(PackageName pkg) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        Path dir = tagDir(pkg);
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path p : s) {
+                String n = p.getFileName().toString();
+                if (Tags.isValid(n)) {
+                    String h = readPointerFile(p);
+                    if (h != null) {
+                        out.put(n, h);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String tag(PackageName pkg, String tag) throws IOException {
+        Tags.require(tag);
+        return readPointerFile(tagDir(pkg).resolve(tag));
+    }
+
+    @Override
+    public void setTag(PackageName pkg, String tag, String topHash) throws IOException {
+        Tags.require(tag);
+        requireHash(topHash);
+        AtomicFile.write(tagDir(pkg).resolve(tag), topHash.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Override
+    public boolean deleteTag(PackageName pkg, String tag) throws IOException {
+        Tags.require(tag);
+        return Files.deleteIfExists(tagDir(pkg).resolve(tag));
+    }
+
+    @Override
+    public PhysicalKey putObject(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
+            throws IOException {
+        Path target = root.resolve(pkg.namespace()).resolve(pkg.name()).resolve(logicalKey).normalize();
+        if (!target.startsWith(root.resolve(pkg.namespace()).resolve(pkg.name()))) {
+            throw new IllegalArgumentException("logical key escapes the package folder: '" + logicalKey + "'");
+        }
+        if (createFrom(file, target) || holds(PhysicalKey.ofFile(target), sum, size)) {
+            return PhysicalKey.ofFile(target);
+        }
+        // Different content already sits at the default place, and an earlier revision may point
+        // at it: store this content under a content-addressed name instead.
+        Path addressed = quilt().resolve("objects").resolve(Home.objectName(sum));
+        createFrom(file, addressed);
+        return PhysicalKey.ofFile(addressed);
+    }
+
+    /** Copies {@code src} to {@code target} only if the target does not exist; atomic. */
+    private static boolean createFrom(Path src, Path target) throws IOException {
+        if (Files.exists(target)) {
+            return false;
+        }
+        Path dir = target.getParent();
+        try {
+            Files.createDirectories(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw new RegistryException("cannot store " + target + ": a file stands where a folder is needed");
+        }
+        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        try {
+            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            try {
+                Files.createLink(target, tmp); // fails if the target appeared meanwhile
+            } catch (FileAlreadyExistsException e) {
+                return false;
+            }
+            AtomicFile.fsyncDir(dir);
+            return true;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    @Override
+    public boolean holds(PhysicalKey key, Checksum sum, long size) throws IOException {
+        if (!key.isFile()) {
+            return false;
+        }
+        Path p = key.filePath();
+        if (!Files.isRegularFile(p) || Files.size(p) != size) {
+            return false;
+        }
+        return FileHasher.hash(p, sum.type()).equals(sum);
+    }
+
+    @Override
+    public boolean canRead(PhysicalKey key) {
+        return key.isFile();
+    }
+
+    @Override
+    public InputStream open(PhysicalKey key, long offset, long length) throws IOException {
+        return LocalFiles.INSTANCE.open(key, offset, length);
+    }
+
+    @Override
+    public long size(PhysicalKey key) throws IOException {
+        return LocalFiles.INSTANCE.size(key);
+    }
+
+    @Override
+    public void close() {
+    }
+
+    /** Reads {@code file://} objects; shared by every source. */
+    static final class LocalFiles implements ObjectSource {
+        static final LocalFiles INSTANCE = new LocalFiles();
+
+        @Override
+        public boolean canRead(PhysicalKey key) {
+            return key.isFile();
+        }
+
+        @Override
+        public InputStream open(PhysicalKey key, long offset, long length) throws IOException {
+            return LocalFiles.openFile(key, offset, length);
+        }
+
+        @Override
+        public long size(PhysicalKey key) throws IOException {
+            return LocalFiles.sizeOf(key);
+        }
+
+        private static InputStream openFile(PhysicalKey key, long offset, long length) throws IOException {
+            FileChannel ch;
+            try {
+                ch = FileChannel.open(key.filePath(), StandardOpenOption.READ);
+            } catch (NoSuchFileException e) {
+                throw new RegistryException.NotFound("object " + key + " does not exist");
+            }
+            ch.position(offset);
+            InputStream in = Channels.newInputStream(ch);
+            return length < 0 ? in : new BoundedInputStream(in, length);
+        }
+
+        private static long sizeOf(PhysicalKey key) throws IOException {
+            try {
+                return Files.size(key.filePath());
+            } catch (NoSuchFileException e) {
+                throw new RegistryException.NotFound("object " + key + " does not exist");
+            }
+        }
+    }
+
+    /** At most {@code limit} bytes of the wrapped stream. */
+    static final class BoundedInputStream extends java.io.FilterInputStream {
+        private long left;
+
+        BoundedInputStream(InputStream in, long limit) {
+            super(in);
+            this.left = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                left--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int r = super.read(b, off, (int) Math.min(len, left));
+            if (r > 0) {
+                left -= r;
+            }
+            return r;
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.quiltfs.store.registry;
+
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.manifest.ManifestReader;
+import io.quiltfs.store.manifest.ManifestWriter;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Quilt registry: manifests under {@code .quilt/packages/}, pointers under
+ * {@code .quilt/named_packages/NS/NAME/}, data objects under {@code NS/NAME/}, and quiltfs's tags
+ * under {@code .quilt/quiltfs/tags/NS/NAME/} (where other Quilt clients do not look). Every hot
+ * path reads by key; only browsing, revision lists, tag lists and hash-prefix lookup list.
+ * Implementations are thread-safe.
+ */
+public interface Registry extends ObjectSource, AutoCloseable {
+    /** The registry's URI: {@code file:///abs/path} or {@code s3://bucket}. */
+    String uri();
+
+    /** Every package with at least one pointer, sorted. */
+    List<PackageName> listPackages() throws IOException;
+
+    /** The timestamp pointers of a package, newest first. */
+    List<Revision> revisions(PackageName pkg) throws IOException;
+
+    /** The {@code latest} pointer, or null when the package has none. */
+    String latest(PackageName pkg) throws IOException;
+
+    /** Reads a named pointer ({@code latest} or a timestamp), or null. */
+    String readPointer(PackageName pkg, String pointer) throws IOException;
+
+    /** The one manifest whose top hash starts with {@code prefix}; errors name every candidate. */
+    String resolvePrefix(String prefix) throws IOException;
+
+    /** The manifest's bytes; {@link RegistryException.NotFound} when absent. */
+    byte[] readManifestBytes(String topHash) throws IOException;
+
+    boolean hasManifest(String topHash) throws IOException;
+
+    /** Writes {@code .quilt/packages/TOPHASH} (a no-op when it is already there). */
+    void writeManifestBytes(String topHash, byte[] bytes) throws IOException;
+
+    /** Writes a pointer file: exactly the 64 hex digits, no newline. */
+    void writePointer(PackageName pkg, String pointer, String topHash) throws IOException;
+
+    /**
+     * Moves {@code latest} to {@code topHash} only if it is still {@code expected} (null: only if
+     * there is no {@code latest}). Returns the value found when it was not, else null.
+     */
+    String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException;
+
+    /** Tag name to top hash, sorted by name. */
+    Map<String, String> tags(PackageName pkg) throws IOException;
+
+    /** The tag's top hash, or null. */
+    String tag(PackageName pkg, String tag) throws IOException;
+
+    void setTag(PackageName pkg, String tag, String topHash) throws IOException;
+
+    /** Returns false when there was no such tag. */
+    boolean deleteTag(PackageName pkg, String tag) throws IOException;
+
+    /**
+     * Stores a data object for {@code logicalKey} and returns its physical key. Goes to the
+     * default place ({@code NS/NAME/KEY}) unless different content is already there: a pushed
+     * revision stays readable forever, so nothing an earlier revision points to is overwritten.
+     */
+    PhysicalKey putObject(PackageName pkg, String logicalKey, Checksum sum, long size, Path file) throws IOException;
+
+    /** Whether {@code key} already holds the content {@code sum} (so a push can reuse it). */
+    boolean holds(PhysicalKey key, Checksum sum, long size) throws IOException;
+
+    @Override
+    void close() throws IOException;
+
+    /** Reads and verifies a manifest: its content must hash to the requested top hash. */
+    default Manifest readManifest(String topHash) throws IOException {
+        byte[] bytes = readManifestBytes(topHash);
+        Manifest m = ManifestReader.read(bytes, uri() + "/.quilt/packages/" + topHash);
+        if (!m.topHash().equals(topHash)) {
+            throw new RegistryException("manifest " + uri() + "/.quilt/packages/" + topHash
+                    + " does not hash to its name (it hashes to " + m.topHash() + "): the registry is corrupt");
+        }
+        return m;
+    }
+
+    /** Writes a manifest under its top hash and returns the top hash. */
+    default String writeManifest(Manifest m) throws IOException {
+        String h = m.topHash();
+        writeManifestBytes(h, ManifestWriter.toBytes(m));
+        return h;
+    }
+
+    /** Resolves a reference to a full top hash: latest, a tag, a full hash or a unique prefix. */
+    default String resolve(PackageRef ref) throws IOException {
+        if (ref.hash() != null) {
+            String h = ref.hash().length() == 64 ? ref.hash() : resolvePrefix(ref.hash());
+            if (!hasManifest(h)) {
+                throw new RegistryException.NotFound("no revision " + h + " of " + ref.name() + " in " + uri());
+            }
+            return h;
+        }
+        if (ref.tag() != null && !ref.tag().equals("latest")) {
+            String h = tag(ref.name(), ref.tag());
+            if (h == null) {
+                throw new RegistryException.NotFound("no tag '" + ref.tag() + "' on " + ref.name() + " in " + uri()
+                        + " (list tags with `quiltfs log " + ref.name() + " --registry " + uri() + "`)");
+            }
+            return h;
+        }
+        String h = latest(ref.name());
+        if (h == null) {
+            throw new RegistryException.NotFound("no package " + ref.name() + " in " + uri()
+                    + " (list packages with `quiltfs browse " + uri() + "`)");
+        }
+        return h;
+    }
+}

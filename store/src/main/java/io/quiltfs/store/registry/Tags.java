@@ -1,0 +1,26 @@
+package io.quiltfs.store.registry;
+
+import java.util.regex.Pattern;
+
+/** Tag names: letters, digits, '.', '_' and '-', not starting with '.'; "latest" is reserved. */
+public final class Tags {
+    private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
+
+    private Tags() {
+    }
+
+    public static boolean isValid(String tag) {
+        return TAG.matcher(tag).matches();
+    }
+
+    public static String require(String tag) {
+        if (!isValid(tag)) {
+            throw new IllegalArgumentException("invalid tag '" + tag
+                    + "': use letters, digits, '.', '_' and '-' (not starting with '.')");
+        }
+        if (tag.equals("latest")) {
+            throw new IllegalArgumentException("'latest' is the registry's own pointer, not a tag");
+        }
+        return tag;
+    }
+}

@@ -1,0 +1,141 @@
+package io.quiltfs.store.state;
+
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.registry.PackageName;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.HexFormat;
+import java.util.Map;
+
+/**
+ * The one place that knows the on-disk layout of a quiltfs home:
+ *
+ * <pre>
+ * HOME/.quilt/objects/HEX                      content-addressed objects (sha2-256-chunked)
+ * HOME/.quilt/objects/TYPE-HEX                 objects known by another checksum type
+ * HOME/.quilt/stamps/NAME                      "verified" stamps of cached objects
+ * HOME/.quilt/packages/REGISTRY-ID/TOPHASH     cached remote manifests
+ * HOME/.quilt/installed/NS/NAME/TOPHASH        manifests committed locally
+ * HOME/.quilt/data.json                        lineage
+ * HOME/.quilt/hashcache/NS/NAME.json           status hash cache of a working folder
+ * HOME/.quilt/tmp/                             temporary files (same file system as objects)
+ * HOME/.quilt/locks/                           lock files
+ * HOME/work/NS/NAME/                           default working folders
+ * HOME/mounts/                                 mount state (working areas, journals)
+ * HOME/logs/                                   daemon logs
+ * </pre>
+ */
+public final class Home {
+    private final Path root;
+
+    public Home(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    /**
+     * The home from {@code --home}, else {@code QUILTFS_HOME}, else {@code $XDG_DATA_HOME/quiltfs},
+     * else {@code ~/.local/share/quiltfs}.
+     */
+    public static Home locate(String option, Map<String, String> env) {
+        if (option != null && !option.isEmpty()) {
+            return new Home(Paths.get(option));
+        }
+        String h = env.get("QUILTFS_HOME");
+        if (h != null && !h.isEmpty()) {
+            return new Home(Paths.get(h));
+        }
+        String xdg = env.get("XDG_DATA_HOME");
+        if (xdg != null && !xdg.isEmpty()) {
+            return new Home(Paths.get(xdg, "quiltfs"));
+        }
+        return new Home(Paths.get(System.getProperty("user.home"), ".local", "share", "quiltfs"));
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    Path quilt() {
+        return root.resolve(".quilt");
+    }
+
+    public Path objects() {
+        return quilt().resolve("objects");
+    }
+
+    /** The cache file name of an object with this checksum. */
+    public static String objectName(Checksum sum) {
+        return sum.type() == HashType.SHA2_256_CHUNKED ? sum.hex() : sum.type().wireName() + "-" + sum.hex();
+    }
+
+    public Path object(Checksum sum) {
+        return objects().resolve(objectName(sum));
+    }
+
+    public Path stamps() {
+        return quilt().resolve("stamps");
+    }
+
+    public Path tmp() {
+        return quilt().resolve("tmp");
+    }
+
+    public Path locks() {
+        return quilt().resolve("locks");
+    }
+
+    public Path lineageFile() {
+        return quilt().resolve("data.json");
+    }
+
+    public Path cachedManifest(String registryId, String topHash) {
+        return quilt().resolve("packages").resolve(registryId).resolve(topHash);
+    }
+
+    public Path installedManifest(PackageName pkg, String topHash) {
+        return installedDir(pkg).resolve(topHash);
+    }
+
+    public Path installedDir(PackageName pkg) {
+        return quilt().resolve("installed").resolve(pkg.namespace()).resolve(pkg.name());
+    }
+
+    public Path hashCache(PackageName pkg) {
+        return quilt().resolve("hashcache").resolve(pkg.namespace()).resolve(pkg.name() + ".json");
+    }
+
+    public Path defaultWorkDir(PackageName pkg) {
+        return root.resolve("work").resolve(pkg.namespace()).resolve(pkg.name());
+    }
+
+    public Path mounts() {
+        return root.resolve("mounts");
+    }
+
+    public Path logs() {
+        return root.resolve("logs");
+    }
+
+    /** A file-name-safe id for a registry URI: readable part plus a short hash. */
+    public static String registryId(String uri) {
+        String readable = uri.replaceFirst("^[a-z0-9]+://", "").replaceAll("[^A-Za-z0-9._-]+", "_");
+        if (readable.length() > 40) {
+            readable = readable.substring(readable.length() - 40);
+        }
+        byte[] h = io.quiltfs.store.hash.Sha256.newDigest().digest(uri.getBytes(StandardCharsets.UTF_8));
+        return readable.replaceAll("^[._]+", "") + "-" + HexFormat.of().formatHex(h, 0, 6);
+    }
+
+    /** Creates the directories a home needs (idempotent). */
+    public Home ensure() throws IOException {
+        Files.createDirectories(objects());
+        Files.createDirectories(stamps());
+        Files.createDirectories(tmp());
+        Files.createDirectories(locks());
+        return this;
+    }
+}

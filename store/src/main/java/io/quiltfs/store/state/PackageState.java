@@ -1,0 +1,35 @@
+package io.quiltfs.store.state;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the lineage records for one installed package: its remote (registry and name), the base
+ * (the remote revision the local work started from), the latest remote hash seen, the local
+ * head (base or the newest local commit), the local commits not yet pushed (oldest first), the
+ * working folder, and the path globs installed (null: all).
+ */
+public final class PackageState {
+    public String registry;
+    public String base;
+    public String latestSeen;
+    public String head;
+    public List<String> commits = new ArrayList<>();
+    public String workDir;
+    public List<String> paths;
+
+    public PackageState() {
+    }
+
+    public PackageState copy() {
+        PackageState s = new PackageState();
+        s.registry = registry;
+        s.base = base;
+        s.latestSeen = latestSeen;
+        s.head = head;
+        s.commits = new ArrayList<>(commits);
+        s.workDir = workDir;
+        s.paths = paths == null ? null : new ArrayList<>(paths);
+        return s;
+    }
+}

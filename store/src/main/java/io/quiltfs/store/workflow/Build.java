@@ -1,0 +1,83 @@
+package io.quiltfs.store.workflow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
+import java.io.IOException;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code build}: makes a package revision from a folder. Hashes every regular file (in
+ * parallel), copies the files into the registry's data area, writes the manifest and pointers.
+ * Symbolic links and special files are refused: a package holds regular files.
+ */
+public final class Build {
+    private Build() {
+    }
+
+    /** The files of a folder by logical key (walk order), refusing what a package cannot hold. */
+    public static Map<String, Path> scan(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + " is not a folder");
+        }
+        Map<String, Path> out = new java.util.TreeMap<>(LogicalKey.WALK_ORDER);
+        try (Stream<Path> s = Files.walk(dir, FileVisitOption.values())) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (p.equals(dir) || Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                String key = dir.relativize(p).toString().replace(java.io.File.separatorChar, '/');
+                if (!Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IOException("'" + key + "' in " + dir + " is not a regular file (symbolic links and"
+                            + " special files cannot be packaged)");
+                }
+                String problem = LogicalKey.problem(key);
+                if (problem != null) {
+                    throw new IOException(problem + ": '" + key + "' in " + dir);
+                }
+                out.put(key, p);
+            }
+        }
+        return out;
+    }
+
+    public static Publisher.Result build(Registry registry, PackageName pkg, Path dir, String message,
+                                         JsonNode userMeta, HashType type, Clock clock, Progress progress)
+            throws IOException {
+        Map<String, Path> files = scan(dir);
+        List<Path> paths = new ArrayList<>(files.values());
+        long total = 0;
+        for (Path p : paths) {
+            total += Files.size(p);
+        }
+        progress.begin("hashing", paths.size(), total);
+        List<Checksum> sums = FileHasher.hashAll(paths, type);
+        progress.advance(paths.size(), total);
+        progress.end();
+        Manifest.Builder b = Manifest.builder().message(message).userMeta(userMeta);
+        Map<String, Path> local = new HashMap<>();
+        int i = 0;
+        for (Map.Entry<String, Path> f : files.entrySet()) {
+            Path p = f.getValue();
+            b.add(new Entry(f.getKey(), io.quiltfs.store.registry.PhysicalKey.ofFile(p).toString(), Files.size(p), sums.get(i++)));
+            local.put(f.getKey(), p);
+        }
+        Manifest m = b.build();
+        String latest = registry.latest(pkg);
+        return new Publisher(registry, clock).publish(pkg, m, e -> local.get(e.logicalKey()), latest, true, progress);
+    }
+}

@@ -1,0 +1,103 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ForkJoinTask;
+import java.util.function.Function;
+
+/**
+ * Publishes a revision to a registry in the order the format requires: data objects, then the
+ * manifest, then a timestamp pointer, then {@code latest} (compare-and-set against the base the
+ * revision was made from). A failure at any step before the last leaves {@code latest} where
+ * it was; everything written before it is harmless (content-addressed or new names).
+ */
+public final class Publisher {
+    /** Outcome of a publish. */
+    public record Result(String topHash, Manifest manifest, boolean movedLatest, String remoteLatest,
+                         int uploaded, long uploadedBytes) {
+    }
+
+    private final Registry registry;
+    private final Clock clock;
+
+    public Publisher(Registry registry, Clock clock) {
+        this.registry = registry;
+        this.clock = clock;
+    }
+
+    /**
+     * Uploads the rows that {@code localFile} gives a file for (the others keep their physical
+     * keys), writes the manifest and pointers, and moves {@code latest} if it is still
+     * {@code expectedLatest} (or unconditionally when {@code force}).
+     */
+    public Result publish(PackageName pkg, Manifest manifest, Function<Entry, Path> localFile,
+                          String expectedLatest, boolean force, Progress progress) throws IOException {
+        List<Entry> upload = new ArrayList<>();
+        long bytes = 0;
+        for (Entry e : manifest.entries()) {
+            if (localFile.apply(e) != null) {
+                upload.add(e);
+                bytes += e.size();
+            }
+        }
+        progress.begin("uploading", upload.size(), bytes);
+        Map<String, PhysicalKey> placed = new java.util.concurrent.ConcurrentHashMap<>();
+        List<ForkJoinTask<Void>> tasks = new ArrayList<>();
+        for (Entry e : upload) {
+            tasks.add(ForkJoinTask.adapt(() -> {
+                PhysicalKey pk = registry.putObject(pkg, e.logicalKey(), e.hash(), e.size(), localFile.apply(e));
+                placed.put(e.logicalKey(), pk);
+                progress.advance(1, e.size());
+                return null;
+            }));
+        }
+        FileHasher.inPool(() -> {
+            ForkJoinTask.invokeAll(tasks);
+            for (var t : tasks) {
+                t.join();
+            }
+            return null;
+        });
+        progress.end();
+        Manifest.Builder b = manifest.toBuilder().clearEntries();
+        for (Entry e : manifest.entries()) {
+            PhysicalKey pk = placed.get(e.logicalKey());
+            b.add(pk == null ? e : e.withPhysicalKey(pk.toString()));
+        }
+        Manifest out = b.build();
+        String top = registry.writeManifest(out);
+        writeTimestampPointer(pkg, top);
+        String found = force ? null : registry.compareAndSetLatest(pkg, expectedLatest, top);
+        if (force) {
+            registry.writePointer(pkg, "latest", top);
+        }
+        return new Result(top, out, found == null, found == null ? top : (found.isEmpty() ? null : found),
+                upload.size(), 0);
+    }
+
+    /** A pointer named by the push time in seconds; never replaces another revision's pointer. */
+    private void writeTimestampPointer(PackageName pkg, String top) throws IOException {
+        long ts = clock.instant().getEpochSecond();
+        for (int i = 0; i < 100; i++, ts++) {
+            String have = registry.readPointer(pkg, Long.toString(ts));
+            if (have == null) {
+                registry.writePointer(pkg, Long.toString(ts), top);
+                return;
+            }
+            if (have.equals(top)) {
+                return;
+            }
+        }
+        throw new IOException("could not find a free timestamp pointer for " + pkg);
+    }
+}

@@ -1,0 +1,61 @@
+package io.quiltfs.store.testing;
+
+import io.quiltfs.store.registry.LocalRegistry;
+import io.quiltfs.store.registry.Registry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The registry kinds that end-to-end tests run against. Parameterize a test over
+ * {@link #kinds()} (JUnit: {@code @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")})
+ * rather than copying it per kind.
+ */
+public final class TestRegistries {
+    private TestRegistries() {
+    }
+
+    /** One kind of registry that can make fresh, empty registries. */
+    public interface Kind {
+        /** A fresh, empty registry URI (a new folder, or a new bucket). */
+        String newRegistry(Path scratch) throws IOException;
+
+        /** Opens a registry made by {@link #newRegistry}. */
+        Registry open(String uri) throws IOException;
+
+        String name();
+    }
+
+    /** A local-folder registry. */
+    public static final Kind LOCAL = new Kind() {
+        @Override
+        public String newRegistry(Path scratch) throws IOException {
+            Path dir = Files.createTempDirectory(scratch, "registry");
+            return new LocalRegistry(dir).uri();
+        }
+
+        @Override
+        public Registry open(String uri) throws IOException {
+            return io.quiltfs.store.registry.Registries.open(uri, io.quiltfs.store.registry.S3Settings.defaults());
+        }
+
+        @Override
+        public String name() {
+            return "local";
+        }
+
+        @Override
+        public String toString() {
+            return "local";
+        }
+    };
+
+    /** Every kind (the S3 kind joins once S3 registries exist). */
+    public static List<Kind> kinds() {
+        List<Kind> out = new ArrayList<>();
+        out.add(LOCAL);
+        return out;
+    }
+}
