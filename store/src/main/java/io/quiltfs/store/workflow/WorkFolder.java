@@ -1,0 +1,174 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.manifest.LogicalKey;
+import java.io.File;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A package's working folder on a local file system. Files are placed by copying into a
+ * temporary file in the target's folder and renaming it over the target, so an interrupted
+ * install or pull leaves whole files only; the temporary names start with {@link #TEMP_PREFIX}
+ * and are ignored by {@link #scan}. A copy is made with {@code FileChannel.transferTo} (an
+ * in-kernel copy on Linux) and never a hard link: an edit of a working file must not reach the
+ * object cache.
+ */
+public final class WorkFolder implements WorkingFiles {
+    static final String TEMP_PREFIX = ".quiltfs-tmp-";
+
+    private final Path root;
+
+    public WorkFolder(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public String describe() {
+        return root.toString();
+    }
+
+    @Override
+    public Map<String, FileStat> scan() throws IOException {
+        Map<String, FileStat> out = new TreeMap<>(LogicalKey.WALK_ORDER);
+        if (!Files.isDirectory(root)) {
+            return out;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path p, BasicFileAttributes a) throws IOException {
+                String name = p.getFileName().toString();
+                if (name.startsWith(TEMP_PREFIX)) {
+                    return FileVisitResult.CONTINUE;
+                }
+                String key = root.relativize(p).toString().replace(File.separatorChar, '/');
+                if (!a.isRegularFile()) {
+                    throw new IOException("'" + key + "' in " + root + " is not a regular file (symbolic links and"
+                            + " special files cannot be packaged): remove it or replace it with a file");
+                }
+                String problem = LogicalKey.problem(key);
+                if (problem != null) {
+                    throw new IOException(problem + ": '" + key + "' in " + root + " (rename it)");
+                }
+                out.put(key, new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a)));
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public FileStat stat(String key) throws IOException {
+        Path p = path(key);
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        if (!a.isRegularFile()) {
+            return null;
+        }
+        return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a));
+    }
+
+    /**
+     * The inode from the attributes' file key (on Linux {@code (dev=D,ino=I)}), read without a
+     * second stat; falls back to {@code unix:ino}.
+     */
+    static long inode(Path p, BasicFileAttributes a) throws IOException {
+        Object k = a.fileKey();
+        if (k != null) {
+            String s = k.toString();
+            int i = s.indexOf("ino=");
+            if (i >= 0) {
+                int j = i + 4;
+                int e = j;
+                while (e < s.length() && Character.isDigit(s.charAt(e))) {
+                    e++;
+                }
+                if (e > j) {
+                    return Long.parseLong(s.substring(j, e));
+                }
+            }
+        }
+        try {
+            return ((Number) Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public Path path(String key) {
+        LogicalKey.require(key);
+        Path p = root.resolve(key).normalize();
+        if (!p.startsWith(root) || p.equals(root)) {
+            throw new IllegalArgumentException("logical key escapes the working folder: '" + key + "'");
+        }
+        return p;
+    }
+
+    @Override
+    public FileStat place(String key, Path source) throws IOException {
+        Path target = path(key);
+        Path dir = target.getParent();
+        try {
+            Files.createDirectories(dir);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new IOException("cannot write '" + key + "' in " + root + ": a file stands where a folder is needed"
+                    + " (move " + e.getFile() + " aside)");
+        }
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("cannot write '" + key + "' in " + root + ": a folder stands there (move it aside)");
+        }
+        Path tmp = Files.createTempFile(dir, TEMP_PREFIX, ".tmp");
+        try {
+            try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
+                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                long size = in.size();
+                long pos = 0;
+                while (pos < size) {
+                    long n = in.transferTo(pos, size - pos, out);
+                    if (n <= 0) {
+                        throw new IOException(source + " shrank while it was copied to '" + key + "'");
+                    }
+                    pos += n;
+                }
+            }
+            Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return stat(key);
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        Path p = path(key);
+        Files.deleteIfExists(p);
+        for (Path d = p.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
+            try {
+                Files.delete(d);
+            } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+                break;
+            }
+        }
+    }
+}
