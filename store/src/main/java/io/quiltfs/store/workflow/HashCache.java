@@ -20,6 +20,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * of the file when it was last hashed, and that hash. A file whose stat is unchanged is not
  * re-hashed. One line per key ({@code size ino mtime type value key}), written atomically; an
  * unreadable cache is simply empty (it only costs re-hashing). Thread-safe.
+ *
+ * <p>The cache may also be marked clean for a head revision and install paths: then its keys
+ * were exactly the working files and each matched that revision's row. A later scan finding the
+ * very same keys and stats needs neither hashing nor the manifest. Any change clears the mark.
  */
 public final class HashCache {
     private static final String MAGIC = "quiltfs-hashcache 1";
@@ -31,6 +35,7 @@ public final class HashCache {
     private final Path file;
     private final Map<String, Item> items = new ConcurrentHashMap<>();
     private volatile boolean dirty;
+    private volatile String clean;
 
     private HashCache(Path file) {
         this.file = file;
@@ -43,22 +48,73 @@ public final class HashCache {
             if (!MAGIC.equals(r.readLine())) {
                 return c;
             }
-            String line;
+            // Key lines start with a digit (the size), so the optional mark line is unambiguous.
+            String line = r.readLine();
+            if (line != null && line.startsWith("clean ")) {
+                c.clean = line.substring(6);
+            } else if (line != null) {
+                c.parse(line);
+            }
             while ((line = r.readLine()) != null) {
-                String[] f = line.split(" ", 6);
-                if (f.length != 6) {
-                    continue;
-                }
-                FileStat st = new FileStat(Long.parseLong(f[0]), Long.parseLong(f[2]), Long.parseLong(f[1]));
-                c.items.put(unescape(f[5]), new Item(st, Checksum.of(HashType.fromWire(f[3]), f[4])));
+                c.parse(line);
             }
         } catch (NoSuchFileException e) {
             return c;
         } catch (IOException | RuntimeException e) {
             c.items.clear();
+            c.clean = null;
             c.dirty = true;
         }
         return c;
+    }
+
+    private void parse(String line) {
+        String[] f = line.split(" ", 6);
+        if (f.length != 6) {
+            return;
+        }
+        FileStat st = new FileStat(Long.parseLong(f[0]), Long.parseLong(f[2]), Long.parseLong(f[1]));
+        items.put(unescape(f[5]), new Item(st, Checksum.of(HashType.fromWire(f[3]), f[4])));
+    }
+
+    /** Records that the cache's keys are exactly the working files and all match {@code head}. */
+    public void markClean(String head, PathFilter filter) {
+        String mark = head + " " + filterId(filter);
+        if (!mark.equals(clean)) {
+            clean = mark;
+            dirty = true;
+        }
+    }
+
+    /**
+     * Whether the working files are still clean for {@code head}: the cache was marked so, and
+     * {@code now} holds exactly its keys with the same stats.
+     */
+    public boolean stillClean(String head, PathFilter filter, Map<String, FileStat> now) {
+        return clean != null && clean.equals(head + " " + filterId(filter)) && covers(now);
+    }
+
+    /** Whether every key of {@code now} is cached for its current stat (and nothing else is). */
+    boolean covers(Map<String, FileStat> now) {
+        if (now.size() != items.size()) {
+            return false;
+        }
+        for (Map.Entry<String, FileStat> f : now.entrySet()) {
+            Item it = items.get(f.getKey());
+            if (it == null || !it.stat.equals(f.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String filterId(PathFilter filter) {
+        if (filter.all()) {
+            return "*";
+        }
+        byte[] d = io.quiltfs.store.hash.Sha256.newDigest().digest(String.join("\0", filter.globs())
+                .getBytes(StandardCharsets.UTF_8));
+        return java.util.HexFormat.of().formatHex(d, 0, 16);
     }
 
     /** The cached hash of {@code key} of {@code type} when the file's stat is still {@code now}. */
@@ -74,6 +130,7 @@ public final class HashCache {
         Item it = new Item(stat, hash);
         if (!it.equals(items.put(key, it))) {
             dirty = true;
+            clean = null;
         }
     }
 
@@ -81,12 +138,14 @@ public final class HashCache {
     public void retain(java.util.Set<String> keep) {
         if (items.keySet().retainAll(keep)) {
             dirty = true;
+            clean = null;
         }
     }
 
     public void remove(String key) {
         if (items.remove(key) != null) {
             dirty = true;
+            clean = null;
         }
     }
 
@@ -99,6 +158,10 @@ public final class HashCache {
             BufferedWriter w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
             w.write(MAGIC);
             w.write('\n');
+            String mark = clean;
+            if (mark != null) {
+                w.write("clean " + mark + "\n");
+            }
             for (Map.Entry<String, Item> e : items.entrySet()) {
                 Item it = e.getValue();
                 w.write(Long.toString(it.stat.size()));

@@ -112,7 +112,17 @@ public final class Status {
     public static Changes changes(InstalledPackage p, HashType newType) throws IOException {
         HashCache cache = p.hashCache();
         WorkingFiles files = p.files();
-        Changes c = changes(files, p.head(), p.filter(), cache, newType, plain(files));
+        String head = p.state().head;
+        PathFilter filter = p.filter();
+        Map<String, FileStat> now = files.scan();
+        if (cache.stillClean(head, filter, now)) {
+            // Same files, same stats as when they last all matched the head: no manifest needed.
+            return new Changes(List.of(), List.of(), List.of(), Map.of(), Map.of());
+        }
+        Changes c = changes(files, now, p.head(), filter, cache, newType, plain(files));
+        if (c.isEmpty() && cache.covers(now)) {
+            cache.markClean(head, filter);
+        }
         cache.save();
         return c;
     }
@@ -123,17 +133,43 @@ public final class Status {
      */
     public static Changes changes(WorkingFiles files, Manifest head, PathFilter filter, HashCache cache,
                                   HashType newType, KeyHasher hasher) throws IOException {
-        Map<String, FileStat> now = files.scan();
-        Map<String, Checksum> hashes = new TreeMap<>(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER);
+        return changes(files, files.scan(), head, filter, cache, newType, hasher);
+    }
+
+    static Changes changes(WorkingFiles files, Map<String, FileStat> now, Manifest head, PathFilter filter,
+                           HashCache cache, HashType newType, KeyHasher hasher) throws IOException {
+        // Rows and files are joined through a hash map, not by binary search or sorting: this is
+        // the hot loop of a status with nothing changed.
+        Map<String, FileStat> unmatched = new java.util.HashMap<>(now);
+        Map<String, Checksum> hashes = new java.util.HashMap<>();
+        Map<String, Entry> rows = new java.util.HashMap<>();
         Map<HashType, List<String>> toHash = new EnumMap<>(HashType.class);
-        for (Map.Entry<String, FileStat> f : now.entrySet()) {
-            Entry row = head.get(f.getKey());
-            HashType type = row == null ? newType : row.hash().type();
-            Checksum h = cache.lookup(f.getKey(), f.getValue(), type);
-            if (h != null) {
-                hashes.put(f.getKey(), h);
+        List<String> removed = new ArrayList<>();
+        for (int i = 0; i < head.size(); i++) {
+            String k = head.key(i);
+            FileStat st = unmatched.remove(k);
+            if (st == null) {
+                if (filter.matches(k)) {
+                    removed.add(k);
+                }
+                continue;
+            }
+            Entry row = head.entry(i);
+            Checksum h = cache.lookup(k, st, row.hash().type());
+            if (h == null) {
+                rows.put(k, row);
+                toHash.computeIfAbsent(row.hash().type(), t -> new ArrayList<>()).add(k);
+            } else if (!h.equals(row.hash()) || row.size() != st.size()) {
+                rows.put(k, row);
+                hashes.put(k, h);
+            }
+        }
+        for (Map.Entry<String, FileStat> f : unmatched.entrySet()) {
+            Checksum h = cache.lookup(f.getKey(), f.getValue(), newType);
+            if (h == null) {
+                toHash.computeIfAbsent(newType, t -> new ArrayList<>()).add(f.getKey());
             } else {
-                toHash.computeIfAbsent(type, t -> new ArrayList<>()).add(f.getKey());
+                hashes.put(f.getKey(), h);
             }
         }
         for (Map.Entry<HashType, List<String>> t : toHash.entrySet()) {
@@ -150,12 +186,11 @@ public final class Status {
         }
         List<String> added = new ArrayList<>();
         List<String> modified = new ArrayList<>();
-        List<String> removed = new ArrayList<>();
         Map<String, Checksum> changedHashes = new TreeMap<>(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER);
         Map<String, FileStat> changedStats = new TreeMap<>(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER);
         for (Map.Entry<String, Checksum> h : hashes.entrySet()) {
             String k = h.getKey();
-            Entry row = head.get(k);
+            Entry row = rows.get(k);
             if (row == null) {
                 added.add(k);
             } else if (row.size() != now.get(k).size() || !h.getValue().equals(row.hash())) {
@@ -166,12 +201,8 @@ public final class Status {
             changedHashes.put(k, h.getValue());
             changedStats.put(k, now.get(k));
         }
-        for (int i = 0; i < head.size(); i++) {
-            String k = head.key(i);
-            if (!now.containsKey(k) && filter.matches(k)) {
-                removed.add(k);
-            }
-        }
+        added.sort(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER);
+        modified.sort(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER);
         cache.retain(now.keySet());
         return new Changes(added, modified, removed, changedHashes, changedStats);
     }

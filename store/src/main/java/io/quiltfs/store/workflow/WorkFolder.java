@@ -1,20 +1,23 @@
 package io.quiltfs.store.workflow;
 
 import io.quiltfs.store.manifest.LogicalKey;
-import java.io.File;
+import io.quiltfs.store.hash.FileHasher;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileVisitResult;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RecursiveAction;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,31 +48,68 @@ public final class WorkFolder implements WorkingFiles {
 
     @Override
     public Map<String, FileStat> scan() throws IOException {
-        Map<String, FileStat> out = new TreeMap<>(LogicalKey.WALK_ORDER);
-        if (!Files.isDirectory(root)) {
-            return out;
+        Map<String, FileStat> out = new ConcurrentHashMap<>();
+        if (Files.isDirectory(root)) {
+            // Folders are listed in parallel on the shared pool: a status of 100,000 files is
+            // mostly this walk.
+            FileHasher.inPool(() -> new Walk(root, "", out).invoke());
         }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path p, BasicFileAttributes a) throws IOException {
-                String name = p.getFileName().toString();
-                if (name.startsWith(TEMP_PREFIX)) {
-                    return FileVisitResult.CONTINUE;
-                }
-                String key = root.relativize(p).toString().replace(File.separatorChar, '/');
-                if (!a.isRegularFile()) {
-                    throw new IOException("'" + key + "' in " + root + " is not a regular file (symbolic links and"
-                            + " special files cannot be packaged): remove it or replace it with a file");
-                }
-                String problem = LogicalKey.problem(key);
-                if (problem != null) {
-                    throw new IOException(problem + ": '" + key + "' in " + root + " (rename it)");
-                }
-                out.put(key, new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a)));
-                return FileVisitResult.CONTINUE;
-            }
-        });
         return out;
+    }
+
+    /** Lists one folder, forking a task per subfolder; keys are built by concatenation. */
+    private final class Walk extends RecursiveAction {
+        private final Path dir;
+        private final String prefix;
+        private final Map<String, FileStat> out;
+
+        Walk(Path dir, String prefix, Map<String, FileStat> out) {
+            this.dir = dir;
+            this.prefix = prefix;
+            this.out = out;
+        }
+
+        @Override
+        protected void compute() {
+            try {
+                List<Walk> subs = new ArrayList<>();
+                try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+                    for (Path p : entries) {
+                        visit(p, subs);
+                    }
+                }
+                invokeAll(subs);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private void visit(Path p, List<Walk> subs) throws IOException {
+            String name = p.getFileName().toString();
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException gone) {
+                return;
+            }
+            String key = prefix + name;
+            if (a.isDirectory()) {
+                subs.add(new Walk(p, key + "/", out));
+                return;
+            }
+            if (name.startsWith(TEMP_PREFIX)) {
+                return;
+            }
+            if (!a.isRegularFile()) {
+                throw new IOException("'" + key + "' in " + root + " is not a regular file (symbolic links and"
+                        + " special files cannot be packaged): remove it or replace it with a file");
+            }
+            String problem = LogicalKey.problem(key);
+            if (problem != null) {
+                throw new IOException(problem + ": '" + key + "' in " + root + " (rename it)");
+            }
+            out.put(key, new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a)));
+        }
     }
 
     @Override

@@ -16,7 +16,7 @@ public interface WorkingFiles {
     }
 
     /**
-     * Every working file by logical key (walk order), with its stat. Refuses (with the key)
+     * Every working file by logical key (in no particular order), with its stat. Refuses (with the key)
      * what a package cannot hold: symbolic links, special files, invalid keys.
      */
     Map<String, FileStat> scan() throws IOException;

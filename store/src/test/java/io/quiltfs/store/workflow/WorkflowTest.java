@@ -212,6 +212,31 @@ class WorkflowTest {
 
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void theCleanMarkNeverHidesAChange(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, List.of("data", "a.txt"));
+        assertTrue(status(alice).changes().isEmpty());
+        assertTrue(status(alice).changes().isEmpty(), "second status (clean mark) agrees");
+        write(work(alice).resolve("data/b.csv"), "x,y\n1,3\n");
+        assertEquals(List.of("data/b.csv"), status(alice).changes().modified());
+        write(work(alice).resolve("data/b.csv"), "x,y\n1,2\n");
+        assertTrue(status(alice).changes().isEmpty());
+        Files.delete(work(alice).resolve("a.txt"));
+        assertEquals(List.of("a.txt"), status(alice).changes().removed());
+        write(work(alice).resolve("a.txt"), "alpha");
+        assertTrue(status(alice).changes().isEmpty());
+        write(work(alice).resolve("z.txt"), "z");
+        assertEquals(List.of("z.txt"), status(alice).changes().added());
+        Files.delete(work(alice).resolve("z.txt"));
+        assertTrue(status(alice).changes().isEmpty());
+        // Installing more paths changes what "removed" means: the mark does not carry over.
+        install(alice, List.of("docs"));
+        Files.delete(work(alice).resolve("docs/readme.md"));
+        assertEquals(List.of("docs/readme.md"), status(alice).changes().removed());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void twoUsersPushConflictPullMergeForce(TestRegistries.Kind kind) throws IOException {
         seed(kind);
         install(alice, null);
