@@ -31,7 +31,11 @@ import java.util.concurrent.TimeUnit;
 public final class WorkFolder implements WorkingFiles {
     static final String TEMP_PREFIX = ".quiltfs-tmp-";
 
+    private static final java.util.concurrent.atomic.AtomicLong TEMP_IDS = new java.util.concurrent.atomic.AtomicLong();
+
     private final Path root;
+    /** Folders known to exist (saves a stat per placed file). */
+    private final java.util.Set<Path> madeDirs = ConcurrentHashMap.newKeySet();
 
     public WorkFolder(Path root) {
         this.root = root.toAbsolutePath().normalize();
@@ -168,19 +172,20 @@ public final class WorkFolder implements WorkingFiles {
     public FileStat place(String key, Path source) throws IOException {
         Path target = path(key);
         Path dir = target.getParent();
-        try {
-            Files.createDirectories(dir);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
-            throw new IOException("cannot write '" + key + "' in " + root + ": a file stands where a folder is needed"
-                    + " (move " + e.getFile() + " aside)");
+        if (!madeDirs.contains(dir)) {
+            try {
+                Files.createDirectories(dir);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new IOException("cannot write '" + key + "' in " + root + ": a file stands where a folder is"
+                        + " needed (move " + e.getFile() + " aside)");
+            }
+            madeDirs.add(dir);
         }
-        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IOException("cannot write '" + key + "' in " + root + ": a folder stands there (move it aside)");
-        }
-        Path tmp = Files.createTempFile(dir, TEMP_PREFIX, ".tmp");
+        Path tmp = dir.resolve(TEMP_PREFIX + TEMP_IDS.incrementAndGet() + "-" + ProcessHandle.current().pid());
         try {
             try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
-                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                         StandardOpenOption.TRUNCATE_EXISTING)) {
                 long size = in.size();
                 long pos = 0;
                 while (pos < size) {
@@ -191,8 +196,16 @@ public final class WorkFolder implements WorkingFiles {
                     pos += n;
                 }
             }
-            Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            try {
+                Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IOException("cannot write '" + key + "' in " + root + ": a folder stands there (move it"
+                            + " aside)");
+                }
+                throw e;
+            }
         } finally {
             Files.deleteIfExists(tmp);
         }

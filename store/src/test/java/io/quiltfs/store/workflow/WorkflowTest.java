@@ -180,6 +180,19 @@ class WorkflowTest {
         assertEquals(1, again.fetched());
     }
 
+    @Test
+    void aCorruptObjectIsNeverInstalled() throws IOException {
+        seed(TestRegistries.LOCAL);
+        Manifest m = registry.readManifest(registry.latest(PKG));
+        Path data = PhysicalKey.parse(m.get("data/b.csv").physicalKey()).filePath();
+        Files.writeString(data, "x,y\n6,6\n"); // same size, other content
+        IOException e = assertThrows(IOException.class, () -> install(alice, null));
+        assertTrue(e.getMessage().contains("'data/b.csv'") && e.getMessage().contains("does not match"),
+                e.getMessage());
+        assertFalse(Files.exists(work(alice).resolve("data/b.csv")));
+        assertNull(new ObjectCache(alice).lookup(m.get("data/b.csv").hash()));
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void statusHashesOnlyWhatChanged(TestRegistries.Kind kind) throws IOException {
