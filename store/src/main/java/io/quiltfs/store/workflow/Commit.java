@@ -140,7 +140,7 @@ public final class Commit {
 
         Checksum add(String k, HashType type) throws IOException {
             try {
-                Checksum sum = cache.add(files.path(k), type);
+                Checksum sum = CopyHasher.store(cache, files, k, type);
                 stored.add(sum);
                 return sum;
             } catch (ObjectCache.ConcurrentModificationException e) {

@@ -207,7 +207,8 @@ public final class Pull {
             sb.append(" and ").append(keys.size() - 10).append(" more");
         }
         sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
-                .append(" aside (or undo the change) and pull again, or run `quiltfs push ").append(p.name())
+                .append(" aside (or undo the change) and pull again, or commit and run `quiltfs push ")
+                .append(p.name())
                 .append(" --force` to make your revision latest anyway");
         return sb.toString();
     }
