@@ -59,7 +59,11 @@ public final class Cli {
         if (ex instanceof CliException c) {
             return c.exitCode();
         }
-        if (ex instanceof RegistryException.NotFound || ex instanceof NoSuchFileException) {
+        if (ex instanceof io.quiltfs.store.workflow.ConflictException) {
+            return ExitCodes.CONFLICT;
+        }
+        if (ex instanceof RegistryException.NotFound || ex instanceof NoSuchFileException
+                || ex instanceof io.quiltfs.store.workflow.NotInstalledException) {
             return ExitCodes.NOT_FOUND;
         }
         if (ex instanceof IllegalArgumentException) {

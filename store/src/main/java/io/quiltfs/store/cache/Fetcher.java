@@ -1,12 +1,17 @@
 package io.quiltfs.store.cache;
 
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.Hasher;
+import io.quiltfs.store.hash.Hashers;
 import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.registry.ObjectSource;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.RegistryException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +27,8 @@ import java.util.function.Function;
 public final class Fetcher {
     private final ObjectCache cache;
     private final Function<PhysicalKey, ObjectSource> sources;
+    private static final ThreadLocal<byte[]> BUFFERS = ThreadLocal.withInitial(() -> new byte[256 * 1024]);
+
     private final ConcurrentHashMap<String, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
 
     /** {@code sources} finds the source for a physical key (see Registries.sourceFor). */
@@ -73,14 +80,36 @@ public final class Fetcher {
             throw new IOException("'" + e.logicalKey() + "': " + ex.getMessage());
         }
         ObjectSource src = sources.apply(pk);
+        String what = "object " + pk + " for '" + e.logicalKey() + "'";
         Path tmp = cache.newTemp("fetch");
         try {
-            try (InputStream in = src.open(pk, 0, -1); OutputStream out = Files.newOutputStream(tmp)) {
-                in.transferTo(out);
+            // Hash while writing: the object is verified without reading it back.
+            Hasher h = Hashers.create(e.hash().type(), e.size());
+            byte[] buf = BUFFERS.get();
+            try (InputStream in = src.open(pk, 0, -1);
+                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    if (h.count() + n > e.size()) {
+                        throw new ChecksumMismatchException(what, e.size(), h.count() + n);
+                    }
+                    h.update(buf, 0, n);
+                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                    while (bb.hasRemaining()) {
+                        out.write(bb);
+                    }
+                }
             } catch (RegistryException.NotFound nf) {
                 throw new RegistryException.NotFound("cannot fetch '" + e.logicalKey() + "': " + nf.getMessage());
             }
-            return cache.adopt(e.hash(), e.size(), tmp, "object " + pk + " for '" + e.logicalKey() + "'");
+            if (h.count() != e.size()) {
+                throw new ChecksumMismatchException(what, e.size(), h.count());
+            }
+            Checksum actual = h.finish();
+            if (!actual.equals(e.hash())) {
+                throw new ChecksumMismatchException(what, e.hash(), actual);
+            }
+            return cache.adoptVerified(e.hash(), tmp);
         } finally {
             Files.deleteIfExists(tmp);
         }

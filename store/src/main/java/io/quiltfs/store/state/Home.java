@@ -23,7 +23,7 @@ import java.util.Map;
  * HOME/.quilt/data.json                        lineage
  * HOME/.quilt/hashcache/NS/NAME.json           status hash cache of a working folder
  * HOME/.quilt/tmp/                             temporary files (same file system as objects)
- * HOME/.quilt/locks/                           lock files
+ * HOME/.quilt/locks/                           lock files (lineage.lock, package.NS.NAME.lock)
  * HOME/work/NS/NAME/                           default working folders
  * HOME/mounts/                                 mount state (working areas, journals)
  * HOME/logs/                                   daemon logs
@@ -106,6 +106,11 @@ public final class Home {
 
     public Path hashCache(PackageName pkg) {
         return quilt().resolve("hashcache").resolve(pkg.namespace()).resolve(pkg.name() + ".json");
+    }
+
+    /** The lock that serializes the workflow verbs (install, commit, push, pull...) of one package. */
+    public Path packageLock(PackageName pkg) {
+        return locks().resolve("package." + pkg.namespace() + "." + pkg.name() + ".lock");
     }
 
     public Path defaultWorkDir(PackageName pkg) {

@@ -69,6 +69,7 @@ public final class Publisher {
             return null;
         });
         progress.end();
+        Checkpoints.reach("push.after-data");
         Manifest.Builder b = manifest.toBuilder().clearEntries();
         for (Entry e : manifest.entries()) {
             PhysicalKey pk = placed.get(e.logicalKey());
@@ -76,7 +77,9 @@ public final class Publisher {
         }
         Manifest out = b.build();
         String top = registry.writeManifest(out);
+        Checkpoints.reach("push.after-manifest");
         writeTimestampPointer(pkg, top);
+        Checkpoints.reach("push.before-latest");
         String found = force ? null : registry.compareAndSetLatest(pkg, expectedLatest, top);
         if (force) {
             registry.writePointer(pkg, "latest", top);

@@ -1,5 +1,21 @@
 /**
- * The workflow verbs, one class each (build, and the verbs that build on it), written against
- * the registry interface so that they work the same on every kind of registry.
+ * The workflow verbs, one class each as in quilt-rs: {@link io.quiltfs.store.workflow.Install},
+ * {@link io.quiltfs.store.workflow.Status}, {@link io.quiltfs.store.workflow.Commit},
+ * {@link io.quiltfs.store.workflow.Push}, {@link io.quiltfs.store.workflow.Pull},
+ * {@link io.quiltfs.store.workflow.Tag}, {@link io.quiltfs.store.workflow.Log},
+ * {@link io.quiltfs.store.workflow.Uninstall}, plus {@code build} and the {@code Publisher}.
+ *
+ * <p>Invariants: the verbs that change a package hold its package lock ({@code Home#packageLock})
+ * for their whole run, and the lineage lock only for each read-modify-write of the lineage.
+ * Every state file is written atomically. The order of writes makes a kill at any point safe:
+ * content first (object cache, registry data), then manifests, then pointers (registry
+ * {@code latest} by compare-and-set), then the lineage; rerunning a verb completes or reports.
+ * Working files are never hard links to cached objects. Status and commit see working files
+ * only through {@link io.quiltfs.store.workflow.WorkingFiles}, so other working areas (a
+ * mount's) can reuse them.
+ *
+ * <p>Threading: the verbs are called from one thread; they hash on the shared fork-join pool of
+ * {@code FileHasher} and fetch on a bounded pool of their own. {@code Progress} is called from
+ * several threads.
  */
 package io.quiltfs.store.workflow;

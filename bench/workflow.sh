@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Benchmarks of the package workflow (issue 3), each against a baseline measured in the same run:
+#   1. `status` of a working folder of STATUS_FILES (100,000) unchanged files: target under 1 s.
+#   2. `commit` of COMMIT_MIB (1 GiB) of changed files vs `quiltfs hash` of the same files: target <= 1.2x.
+#   3. `install` of INSTALL_FILES (10,000) files, INSTALL_MIB (1 GiB) in all, from a local registry
+#      vs `cp -r` of the same files (target <= 1.5x) and vs quilt3 installing the same package
+#      from the same registry (target: quiltfs at least 3x faster).
+# Times are medians of RUNS runs (wall clock, whole process including JVM start). The page cache is
+# warm for every contender alike. Prints a Markdown table for bench/RESULTS.md.
+# Usage: bench/workflow.sh            (env: PARTS="status commit install", RUNS, STATUS_FILES, COMMIT_MIB, INSTALL_FILES, INSTALL_MIB,
+#                                       BENCH_WORK, QUILT3_PYTHON, SKIP_QUILT3=1)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+Q="$here/quiltfs"
+RUNS=${RUNS:-3}
+STATUS_FILES=${STATUS_FILES:-100000}
+COMMIT_MIB=${COMMIT_MIB:-1024}
+INSTALL_FILES=${INSTALL_FILES:-10000}
+INSTALL_MIB=${INSTALL_MIB:-1024}
+W=${BENCH_WORK:-$here/bench/work/workflow}
+PY=${QUILT3_PYTHON:-$here/.venv/bin/python}
+PARTS=${PARTS:-status commit install}
+want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+rm -rf "$W"
+mkdir -p "$W"
+trap 'rm -rf "$W"' EXIT
+# Build once, outside the timings, and run a snapshot of the jar (so that editing sources meanwhile
+# does not rebuild in the middle), with the launcher's options for heavy commands.
+"$Q" --help >/dev/null
+mkdir -p "$W/jar"
+cp -r "$here/cli/target/quiltfs.jar" "$here/cli/target/lib" "$W/jar/"
+Q="$W/jar/quiltfs"
+printf '#!/bin/sh\nexec java -XX:+UseParallelGC -jar "%s/quiltfs.jar" "$@"\n' "$W/jar" >"$Q"
+chmod +x "$Q"
+
+now() { date +%s.%N; }
+# secs CMD...: wall-clock seconds of one run of CMD (its output discarded).
+secs() {
+  local s e
+  s=$(now); "$@" >/dev/null 2>&1; e=$(now)
+  awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", e - s }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rows=()
+
+# Files of distinct random content: gen DIR COUNT TOTAL_BYTES
+gen() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+root, n, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+size = total // n
+per_dir = 1000
+for i in range(n):
+    d = os.path.join(root, "d%03d" % (i // per_dir))
+    if i % per_dir == 0:
+        os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
+        f.write(os.urandom(size) if size > 64 else (b"%d\n" % i))
+PY
+}
+
+# 1. status of many unchanged files.
+if want status; then
+echo "status: generating $STATUS_FILES files" >&2
+gen "$W/s-src" "$STATUS_FILES" 0
+"$Q" build bench/status "$W/s-src" -r "$W/s-reg" -m status >/dev/null
+rm -rf "$W/s-src"
+"$Q" --home "$W/s-home" install bench/status -r "$W/s-reg" >/dev/null
+"$Q" --home "$W/s-home" status bench/status --offline >/dev/null
+ts=()
+for _ in $(seq "$RUNS"); do ts+=("$(secs "$Q" --home "$W/s-home" status bench/status --offline)"); done
+st=$(median "${ts[@]}")
+tsr=()
+for _ in $(seq "$RUNS"); do tsr+=("$(secs "$Q" --home "$W/s-home" status bench/status)"); done
+str=$(median "${tsr[@]}")
+rows+=("| status, $STATUS_FILES unchanged files (--offline) | ${st} s | target < 1 s |")
+rows+=("| status, $STATUS_FILES unchanged files (asks the registry) | ${str} s | target < 1 s |")
+rm -rf "$W/s-home" "$W/s-reg"
+fi
+
+# 2. commit of changed files vs quiltfs hash of the same files.
+if want commit; then
+echo "commit: generating ${COMMIT_MIB} MiB" >&2
+mkdir -p "$W/c-src"
+echo seed >"$W/c-src/seed.txt"
+"$Q" build bench/commit "$W/c-src" -r "$W/c-reg" -m seed >/dev/null
+gen "$W/c-new" 8 $((COMMIT_MIB * 1024 * 1024))
+hs=(); cs=()
+for i in $(seq "$RUNS"); do
+  hs+=("$(secs "$Q" hash $(find "$W/c-new" -type f))")
+  rm -rf "$W/c-home"
+  "$Q" --home "$W/c-home" install bench/commit -r "$W/c-reg" >/dev/null
+  cp -r "$W/c-new" "$W/c-home/work/bench/commit/new"
+  cat "$W/c-home/work/bench/commit/new"/*/* >/dev/null
+  cs+=("$(secs "$Q" --home "$W/c-home" commit bench/commit -m "run $i")")
+done
+h=$(median "${hs[@]}"); c=$(median "${cs[@]}")
+rows+=("| quiltfs hash, ${COMMIT_MIB} MiB in 8 files (baseline) | ${h} s | |")
+rows+=("| commit, the same ${COMMIT_MIB} MiB changed | ${c} s | $(ratio "$c" "$h")x hash (target <= 1.2x) |")
+rm -rf "$W/c-home" "$W/c-reg" "$W/c-new" "$W/c-src"
+fi
+
+# 3. install vs cp -r vs quilt3.
+if want install; then
+echo "install: generating $INSTALL_FILES files, ${INSTALL_MIB} MiB" >&2
+gen "$W/i-src" "$INSTALL_FILES" $((INSTALL_MIB * 1024 * 1024))
+"$Q" build bench/install "$W/i-src" -r "$W/i-reg" -m install >/dev/null
+rm -rf "$W/i-src"
+data="$W/i-reg/bench/install"
+cat $(find "$data" -type f) >/dev/null
+cps=(); qs=(); q3s=()
+for _ in $(seq "$RUNS"); do
+  rm -rf "$W/i-cp"; sync
+  cps+=("$(secs cp -r "$data" "$W/i-cp")")
+  rm -rf "$W/i-cp" "$W/i-home"; sync
+  qs+=("$(secs "$Q" --home "$W/i-home" install bench/install -r "$W/i-reg")")
+  rm -rf "$W/i-home"; sync
+done
+cpt=$(median "${cps[@]}"); qt=$(median "${qs[@]}")
+rows+=("| cp -r, $INSTALL_FILES files, ${INSTALL_MIB} MiB (baseline) | ${cpt} s | |")
+rows+=("| install, same package, empty cache | ${qt} s | $(ratio "$qt" "$cpt")x cp -r (target <= 1.5x) |")
+if [ "${SKIP_QUILT3:-0}" != 1 ] && [ -x "$PY" ] && "$PY" -c 'import quilt3' 2>/dev/null; then
+  for _ in $(seq "$RUNS"); do
+    rm -rf "$W/i-q3" "$W/q3-home"; sync
+    q3s+=("$(secs env HOME="$W/q3-home" XDG_DATA_HOME="$W/q3-home/data" XDG_CACHE_HOME="$W/q3-home/cache" \
+      XDG_CONFIG_HOME="$W/q3-home/config" "$PY" -c "import quilt3, sys; quilt3.Package.install('bench/install', \
+registry='file://$W/i-reg', dest='$W/i-q3')")")
+    [ -f "$W/i-q3/d000/f000000.bin" ] || { echo "quilt3 install failed" >&2; exit 1; }
+  done
+  q3=$(median "${q3s[@]}")
+  rows+=("| quilt3 Package.install, same package and registry | ${q3} s | quiltfs is $(ratio "$q3" "$qt")x faster (target >= 3x) |")
+else
+  rows+=("| quilt3 | not run | no quilt3 in $PY (run scripts/setup) |")
+fi
+fi
+
+echo
+echo "Machine: $(nproc) cores, $(uname -r), java $(java -version 2>&1 | head -1 | sed 's/.*"\(.*\)".*/\1/'); runs: $RUNS (median)"
+echo
+echo "| measure | time | ratio |"
+echo "|---|---|---|"
+printf '%s\n' "${rows[@]}"

@@ -1,0 +1,79 @@
+package io.quiltfs.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.workflow.Commit;
+import io.quiltfs.store.workflow.InstalledPackage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "commit", mixinStandardHelpOptions = true,
+        description = {"Record the working folder as a new local revision: hashes what changed, stores the",
+            "new objects in the cache, writes the manifest and prints its top hash. Publish it with push."})
+final class CommitCommand extends PackageCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Option(names = {"-m", "--message"}, required = true, paramLabel = "MSG", description = "The revision's message.")
+    String message;
+
+    @Option(names = "--meta", paramLabel = "JSON", description = "Package user metadata (a JSON value); default:"
+            + " keep the current one.")
+    String meta;
+
+    @Option(names = "--meta-file", paramLabel = "FILE", description = "Package user metadata from a JSON file.")
+    Path metaFile;
+
+    @Option(names = "--hash-type", paramLabel = "TYPE", defaultValue = "sha2-256-chunked",
+            description = "Checksum type for new rows (default sha2-256-chunked).")
+    String hashType;
+
+    @Override
+    public Integer call() throws Exception {
+        if (meta != null && metaFile != null) {
+            throw new CliException(ExitCodes.USAGE, "use --meta or --meta-file, not both");
+        }
+        JsonNode userMeta = null;
+        if (meta != null) {
+            userMeta = parse(meta, "--meta");
+        } else if (metaFile != null) {
+            if (!Files.isRegularFile(metaFile)) {
+                throw new CliException(ExitCodes.NOT_FOUND, "no such file: " + metaFile + " (--meta-file)");
+            }
+            userMeta = parse(Files.readString(metaFile), metaFile.toString());
+        }
+        InstalledPackage p = installed(PackageName.parse(pkg));
+        Output out = out();
+        Commit.Result r = Commit.commit(p, message, userMeta, HashType.parseUserInput(hashType), progress(out));
+        var c = r.changes();
+        if (!r.committed()) {
+            out.line("nothing to commit: the working folder of " + p.name() + " matches its head " + r.topHash());
+        } else {
+            out.line(r.topHash());
+            out.line("committed " + p.name() + "@" + r.topHash() + " (" + c.added().size() + " added, "
+                    + c.modified().size() + " modified, " + c.removed().size() + " removed); publish it with"
+                    + " `quiltfs push " + p.name() + "`");
+        }
+        var j = Json.object().put("package", p.name().toString()).put("top_hash", r.topHash())
+                .put("committed", r.committed());
+        j.set("added", array(c.added()));
+        j.set("modified", array(c.modified()));
+        j.set("removed", array(c.removed()));
+        out.json(j);
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private static JsonNode parse(String text, String what) {
+        try {
+            return Json.parse(text);
+        } catch (RuntimeException e) {
+            throw new CliException(ExitCodes.USAGE, "invalid JSON in " + what + ": " + Cli.message(e));
+        }
+    }
+}

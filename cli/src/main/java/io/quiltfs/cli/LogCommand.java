@@ -1,0 +1,63 @@
+package io.quiltfs.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.workflow.InstalledPackage;
+import io.quiltfs.store.workflow.Log;
+import java.time.Instant;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "log", mixinStandardHelpOptions = true,
+        description = {"List a package's revisions, newest first: time, top hash, message, tags, and which is",
+            "the registry's latest, the local base and head; local commits not pushed come first."})
+final class LogCommand extends PackageCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Option(names = {"-r", "--registry"}, paramLabel = "REGISTRY",
+            description = "The registry (default: the one the package was installed from).")
+    String registry;
+
+    @Override
+    public Integer call() throws Exception {
+        PackageName name = PackageRef.parse(pkg).name();
+        InstalledPackage p = InstalledPackage.find(home(), name);
+        Output out = out();
+        try (Registry reg = registryFor(registry, p)) {
+            boolean sameRegistry = p != null && reg.uri().equals(p.state().registry);
+            List<Log.Line> lines = Log.log(reg, name, sameRegistry ? p : null);
+            ArrayNode arr = Json.NODES.arrayNode();
+            for (Log.Line l : lines) {
+                StringBuilder labels = new StringBuilder();
+                if (l.local()) {
+                    labels.append(" [local, not pushed]");
+                }
+                if (l.latest()) {
+                    labels.append(" [latest]");
+                }
+                if (l.head()) {
+                    labels.append(" [head]");
+                }
+                if (l.base() && !l.head()) {
+                    labels.append(" [base]");
+                }
+                l.tags().forEach(t -> labels.append(" [").append(t).append(']'));
+                String time = BrowseCommand.TIME.format(Instant.ofEpochSecond(l.timestamp()));
+                out.line(time + "  " + l.topHash() + "  " + BrowseCommand.oneLine(l.message()) + labels);
+                var o = arr.addObject().put("timestamp", l.timestamp()).put("time", time).put("top_hash", l.topHash())
+                        .put("message", l.message()).put("latest", l.latest()).put("base", l.base())
+                        .put("head", l.head()).put("local", l.local());
+                o.set("tags", array(l.tags()));
+            }
+            out.json(Json.object().put("package", name.toString()).put("registry", reg.uri()).set("revisions", arr));
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,37 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.workflow.InstalledPackage;
+import io.quiltfs.store.workflow.Pull;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "pull", mixinStandardHelpOptions = true,
+        description = {"Take in the registry's latest: writes the remote's changes into the working folder",
+            "without touching your edits. Refuses (exit 3), naming the keys, when a key changed both",
+            "here (committed or not) and remotely. With local commits, makes one merged local commit."})
+final class PullCommand extends PackageCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Override
+    public Integer call() throws Exception {
+        InstalledPackage p = installed(PackageName.parse(pkg));
+        Output out = out();
+        try (Registry reg = registryFor(null, p)) {
+            Pull.Result r = Pull.pull(p, reg, sources(reg), progress(out));
+            out.line(r.message() + (r.pulled() ? " (" + r.updated().size() + " files written, "
+                    + r.deleted().size() + " removed)" : ""));
+            var j = Json.object().put("package", p.name().toString()).put("registry", reg.uri())
+                    .put("head", r.head()).put("latest", r.latest()).put("pulled", r.pulled())
+                    .put("merged", r.merged()).put("message", r.message());
+            j.set("updated", array(r.updated()));
+            j.set("deleted", array(r.deleted()));
+            out.json(j);
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,39 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.workflow.InstalledPackage;
+import io.quiltfs.store.workflow.Push;
+import java.time.Clock;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "push", mixinStandardHelpOptions = true,
+        description = {"Publish the local head to the package's registry: uploads what the registry lacks,",
+            "then the manifest, a timestamp pointer and latest. If the registry's latest moved since",
+            "your base, nothing is moved and the exit code is 3 (Diverged); --force pushes anyway."})
+final class PushCommand extends PackageCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Option(names = "--force", description = "Make this revision latest even if the registry moved on.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        InstalledPackage p = installed(PackageName.parse(pkg));
+        Output out = out();
+        try (Registry reg = registryFor(null, p)) {
+            Push.Result r = Push.push(p, reg, force, Clock.systemUTC(), progress(out));
+            out.line(r.message() + (r.pushed() ? " (" + r.uploaded() + " objects, "
+                    + ProgressBar.human(r.uploadedBytes()) + ")" : ""));
+            out.json(Json.object().put("package", p.name().toString()).put("registry", reg.uri())
+                    .put("top_hash", r.topHash()).put("pushed", r.pushed()).put("uploaded", r.uploaded())
+                    .put("uploaded_bytes", r.uploadedBytes()).put("message", r.message()));
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,77 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.workflow.InstalledPackage;
+import io.quiltfs.store.workflow.Status;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = {"Show what changed in a package's working folder (added, modified, removed keys)",
+            "and where it stands against its registry: UpToDate, Ahead, Behind, Diverged or Local."})
+final class StatusCommand extends PackageCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Option(names = "--offline", description = "Do not ask the registry; use the latest seen by the last install,"
+            + " push or pull.")
+    boolean offline;
+
+    @Override
+    public Integer call() throws Exception {
+        InstalledPackage p = installed(PackageName.parse(pkg));
+        Output out = out();
+        Status.Report r;
+        if (offline) {
+            r = Status.report(p, null, HashType.SHA2_256_CHUNKED);
+        } else {
+            try (Registry reg = registryFor(null, p)) {
+                r = Status.report(p, reg, HashType.SHA2_256_CHUNKED);
+            }
+        }
+        out.line(r.pkg() + ": " + r.state().label() + " (" + r.registry() + ")");
+        out.line("  working folder " + r.workDir());
+        out.line("  head   " + r.head() + (r.unpushed().isEmpty() ? "" : "  (" + r.unpushed().size()
+                + " local commit" + (r.unpushed().size() == 1 ? "" : "s") + " not pushed)"));
+        out.line("  base   " + (r.base() == null ? "(none: never pushed)" : r.base()));
+        out.line("  latest " + (r.latest() == null ? "(none)" : r.latest()) + (offline ? " (as last seen)" : ""));
+        Status.Changes c = r.changes();
+        if (c.isEmpty()) {
+            out.line("nothing to commit: the working folder matches the head");
+        } else {
+            print(out, "added:    ", c.added());
+            print(out, "modified: ", c.modified());
+            print(out, "removed:  ", c.removed());
+        }
+        switch (r.state()) {
+            case AHEAD -> out.line("run `quiltfs push " + r.pkg() + "` to publish your commits");
+            case BEHIND -> out.line("run `quiltfs pull " + r.pkg() + "` to take in the registry's latest");
+            case DIVERGED -> out.line("run `quiltfs pull " + r.pkg() + "` to merge the registry's latest with your"
+                    + " commits");
+            case LOCAL -> out.line("never pushed: run `quiltfs push " + r.pkg() + "` to publish it");
+            default -> { }
+        }
+        var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())
+                .put("work_dir", r.workDir()).put("state", r.state().label()).put("base", r.base())
+                .put("head", r.head()).put("latest", r.latest());
+        j.set("unpushed", array(r.unpushed()));
+        j.set("added", array(c.added()));
+        j.set("modified", array(c.modified()));
+        j.set("removed", array(c.removed()));
+        out.json(j);
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private static void print(Output out, String label, List<String> keys) {
+        for (String k : keys) {
+            out.line("  " + label + LogicalKey.printable(k));
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.workflow.InstalledPackage;
+import io.quiltfs.store.workflow.Tag;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "tag", mixinStandardHelpOptions = true,
+        description = {"Name a revision in the registry: `tag NS/NAME TAG [HASH]` (default: latest),",
+            "`tag --delete NS/NAME TAG`, or `tag NS/NAME` to list the tags.",
+            "A tagged revision can then be named NS/NAME:TAG."})
+final class TagCommand extends PackageCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "TAG")
+    String tag;
+
+    @Parameters(index = "2", arity = "0..1", paramLabel = "HASH", description = "A top hash, a unique prefix,"
+            + " or NS/NAME:TAG (default: latest).")
+    String target;
+
+    @Option(names = "--delete", description = "Remove the tag.")
+    boolean delete;
+
+    @Option(names = {"-r", "--registry"}, paramLabel = "REGISTRY",
+            description = "The registry (default: the one the package was installed from).")
+    String registry;
+
+    @Override
+    public Integer call() throws Exception {
+        PackageName name = PackageRef.parse(pkg).name();
+        Output out = out();
+        try (Registry reg = registryFor(registry, InstalledPackage.find(home(), name))) {
+            if (tag == null) {
+                if (delete) {
+                    throw new CliException(ExitCodes.USAGE, "name the tag to delete: quiltfs tag --delete " + name
+                            + " TAG");
+                }
+                Map<String, String> tags = reg.tags(name);
+                var j = Json.object();
+                tags.forEach((t, h) -> {
+                    out.line(t + "  " + h);
+                    j.put(t, h);
+                });
+                out.json(Json.object().put("package", name.toString()).put("registry", reg.uri()).set("tags", j));
+                out.flush();
+                return ExitCodes.OK;
+            }
+            if (delete) {
+                if (target != null) {
+                    throw new CliException(ExitCodes.USAGE, "--delete takes no HASH");
+                }
+                Tag.delete(reg, name, tag);
+                out.line("deleted tag '" + tag + "' of " + name + " in " + reg.uri());
+                out.json(Json.object().put("package", name.toString()).put("tag", tag).put("deleted", true));
+            } else {
+                String top = Tag.set(reg, name, tag, target);
+                out.line("tagged " + name + "@" + top + " as '" + tag + "' in " + reg.uri());
+                out.json(Json.object().put("package", name.toString()).put("tag", tag).put("top_hash", top));
+            }
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+}

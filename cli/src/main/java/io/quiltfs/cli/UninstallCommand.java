@@ -1,0 +1,32 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.workflow.InstalledPackage;
+import io.quiltfs.store.workflow.Uninstall;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "uninstall", mixinStandardHelpOptions = true,
+        description = {"Forget a package's working state: its working folder, local manifests and lineage entry.",
+            "Refuses (exit 3) with uncommitted changes or unpushed commits unless --force. Cached objects stay."})
+final class UninstallCommand extends PackageCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME")
+    String pkg;
+
+    @Option(names = "--force", description = "Discard uncommitted changes and unpushed commits.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        InstalledPackage p = installed(PackageName.parse(pkg));
+        Output out = out();
+        Uninstall.Result r = Uninstall.uninstall(p, force);
+        out.line("uninstalled " + p.name() + " (removed " + r.workDir() + "; cached objects kept)");
+        out.json(Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
+                .put("uninstalled", true));
+        out.flush();
+        return ExitCodes.OK;
+    }
+}

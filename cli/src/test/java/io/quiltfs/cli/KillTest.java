@@ -1,0 +1,194 @@
+package io.quiltfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registries;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.S3Settings;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import io.quiltfs.store.testing.TestRegistries;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Kills real quiltfs processes (SIGKILL) at named points of commit, push, pull and install, then
+ * checks that lineage, cache and registry are consistent and that running the command again
+ * completes it. The child JVM stops at a point when QUILTFS_TEST_PAUSE_AT names it.
+ */
+class KillTest {
+    static final PackageName PKG = PackageName.parse("t/p");
+
+    @TempDir
+    Path tmp;
+
+    String reg;
+    Path home;
+    Path work;
+
+    void setUp(TestRegistries.Kind kind) throws IOException {
+        reg = kind.newRegistry(tmp);
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("d"));
+        Files.writeString(src.resolve("a.txt"), "alpha");
+        Files.writeString(src.resolve("d/b.txt"), "beta");
+        assertEquals(0, WorkflowCommandsTest.run("build", "t/p", src.toString(), "-r", reg, "-m", "first").code());
+        home = tmp.resolve("home");
+        assertEquals(0, cli("install", "t/p", "-r", reg).code());
+        work = new Home(home).defaultWorkDir(PKG);
+    }
+
+    WorkflowCommandsTest.Run cli(String... args) {
+        List<String> a = new ArrayList<>(List.of("--home", home.toString()));
+        a.addAll(List.of(args));
+        return WorkflowCommandsTest.run(a.toArray(new String[0]));
+    }
+
+    /** Runs quiltfs in a child JVM until it reaches {@code point}, then kills it with SIGKILL. */
+    void killAt(String point, String... args) throws Exception {
+        Path marker = tmp.resolve("paused-" + point);
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                "io.quiltfs.cli.Main", "--home", home.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("child-" + point + ".log").toFile());
+        pb.environment().put("QUILTFS_TEST_PAUSE_AT", point);
+        pb.environment().put("QUILTFS_TEST_PAUSE_FILE", marker.toString());
+        Process p = pb.start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(marker)) {
+                if (!p.isAlive()) {
+                    throw new AssertionError("quiltfs exited (" + p.exitValue() + ") before reaching " + point + ": "
+                            + Files.readString(tmp.resolve("child-" + point + ".log")));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("quiltfs never reached " + point);
+                }
+                Thread.sleep(20);
+            }
+            p.destroyForcibly();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    PackageState state() throws IOException {
+        return Lineage.read(new Home(home)).get(PKG);
+    }
+
+    String latest() throws IOException {
+        try (Registry r = Registries.open(reg, S3Settings.defaults())) {
+            return r.latest(PKG);
+        }
+    }
+
+    String status() {
+        return cli("--json", "status", "t/p").json().get("state").asText();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"commit.after-objects", "commit.after-manifest"})
+    void commitKilled(String point) throws Exception {
+        setUp(TestRegistries.LOCAL);
+        PackageState before = state();
+        Files.writeString(work.resolve("a.txt"), "changed");
+        Files.writeString(work.resolve("new.txt"), "new");
+        killAt(point, "commit", "t/p", "-m", "second");
+        assertEquals(before.head, state().head, "the lineage does not move before the commit is whole");
+        assertEquals("UpToDate", status());
+        var again = cli("commit", "t/p", "-m", "second");
+        assertEquals(0, again.code(), again.err());
+        assertEquals("Ahead", status());
+        assertEquals(1, state().commits.size());
+        assertTrue(cli("--json", "status", "t/p").json().get("modified").isEmpty());
+    }
+
+    static List<String> pushPoints() {
+        return List.of("push.after-data", "push.after-manifest", "push.before-latest", "push.after-latest");
+    }
+
+    @ParameterizedTest
+    @MethodSource("pushPoints")
+    void pushKilled(String point) throws Exception {
+        setUp(TestRegistries.LOCAL);
+        String base = latest();
+        Files.writeString(work.resolve("a.txt"), "changed");
+        assertEquals(0, cli("commit", "t/p", "-m", "second").code());
+        String head = state().head;
+        killAt(point, "push", "t/p");
+        if (point.equals("push.after-latest")) {
+            assertEquals(head, latest());
+            assertEquals(1, state().commits.size(), "the lineage moves after latest");
+            assertEquals("UpToDate", status());
+        } else {
+            assertEquals(base, latest(), "a push killed before its last step never moves latest");
+            assertEquals("Ahead", status());
+        }
+        var again = cli("push", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertEquals(head, latest());
+        PackageState s = state();
+        assertEquals(head, s.base);
+        assertTrue(s.commits.isEmpty());
+        assertEquals("UpToDate", status());
+        // What was pushed is readable by anyone.
+        Path other = tmp.resolve("other");
+        assertEquals(0, WorkflowCommandsTest.run("--home", tmp.resolve("h2").toString(), "install", "t/p", "-r", reg,
+                "--dest", other.toString()).code());
+        assertEquals("changed", Files.readString(other.resolve("a.txt")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void pullKilledAfterWritingFiles(TestRegistries.Kind kind) throws Exception {
+        setUp(kind);
+        Path h2 = tmp.resolve("h2");
+        Path w2 = tmp.resolve("w2");
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "install", "t/p", "-r", reg, "--dest",
+                w2.toString()).code());
+        Files.writeString(w2.resolve("a.txt"), "from h2");
+        Files.delete(w2.resolve("d/b.txt"));
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "commit", "t/p", "-m", "h2").code());
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "push", "t/p").code());
+        killAt("pull.after-files", "pull", "t/p");
+        assertEquals("from h2", Files.readString(work.resolve("a.txt")));
+        assertEquals("Behind", status());
+        var again = cli("pull", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertEquals("UpToDate", status());
+        assertFalse(Files.exists(work.resolve("d/b.txt")));
+        assertTrue(cli("--json", "status", "t/p").json().get("modified").isEmpty());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void installKilledAfterRegistering(TestRegistries.Kind kind) throws Exception {
+        setUp(kind);
+        Path h2 = tmp.resolve("h2");
+        Path w2 = tmp.resolve("w2");
+        home = h2;
+        killAt("install.after-lineage", "install", "t/p", "-r", reg, "--dest", w2.toString());
+        assertEquals(w2.toString(), state().workDir);
+        var again = cli("install", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertEquals("alpha", Files.readString(w2.resolve("a.txt")));
+        assertEquals("UpToDate", status());
+    }
+}

@@ -1,0 +1,154 @@
+package io.quiltfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.testing.TestRegistries;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The workflow commands through the command line: output, --json, exit codes, messages. */
+class WorkflowCommandsTest {
+    @TempDir
+    Path tmp;
+
+    /** The result of one command. */
+    record Run(int code, String out, String err) {
+        JsonNode json() {
+            return Json.parse(out);
+        }
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cl = Cli.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    String registry(TestRegistries.Kind kind) throws IOException {
+        String uri = kind.newRegistry(tmp);
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("data"));
+        Files.writeString(src.resolve("a.txt"), "alpha");
+        Files.writeString(src.resolve("data/b.csv"), "b");
+        Run b = run("build", "t/p", src.toString(), "-r", uri, "-m", "first");
+        assertEquals(0, b.code(), b.err());
+        return uri;
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void theDailyLoop(TestRegistries.Kind kind) throws IOException {
+        String reg = registry(kind);
+        String h1 = tmp.resolve("h1").toString();
+        String h2 = tmp.resolve("h2").toString();
+        Path w1 = tmp.resolve("w1");
+
+        Run i = run("--home", h1, "--json", "install", "t/p", "--registry", reg, "--dest", w1.toString(),
+                "--path", "data");
+        assertEquals(0, i.code(), i.err());
+        assertEquals(1, i.json().get("written").asInt());
+        assertFalse(Files.exists(w1.resolve("a.txt")));
+        Run all = run("--home", h1, "install", "t/p");
+        assertEquals(0, all.code(), all.err());
+        assertTrue(Files.exists(w1.resolve("a.txt")));
+
+        Run st = run("--home", h1, "--json", "status", "t/p");
+        assertEquals(0, st.code(), st.err());
+        assertEquals("UpToDate", st.json().get("state").asText());
+
+        Files.writeString(w1.resolve("a.txt"), "changed");
+        Files.writeString(w1.resolve("c.txt"), "new");
+        st = run("--home", h1, "status", "t/p");
+        assertTrue(st.out().contains("modified: a.txt") && st.out().contains("added:    c.txt"), st.out());
+
+        Run c = run("--home", h1, "commit", "t/p", "-m", "second", "--meta", "{\"k\": 1}");
+        assertEquals(0, c.code(), c.err());
+        String top = c.out().lines().findFirst().orElseThrow();
+        assertTrue(top.matches("[0-9a-f]{64}"), c.out());
+        Run again = run("--home", h1, "--json", "commit", "t/p", "-m", "third");
+        assertEquals(0, again.code());
+        assertFalse(again.json().get("committed").asBoolean());
+        assertEquals(2, run("--home", h1, "commit", "t/p").code(), "-m is required");
+        Run badMeta = run("--home", h1, "commit", "t/p", "-m", "x", "--meta", "{nope");
+        assertEquals(2, badMeta.code());
+        assertTrue(badMeta.err().contains("--meta"), badMeta.err());
+
+        // A second user installs the old latest and pushes first: the first user's push is refused.
+        assertEquals(0, run("--home", h2, "install", "t/p", "-r", reg).code());
+        Path w2 = tmp.resolve("h2/work/t/p");
+        Files.writeString(w2.resolve("data/b.csv"), "bob");
+        assertEquals(0, run("--home", h2, "commit", "t/p", "-m", "bob").code());
+        assertEquals(0, run("--home", h2, "push", "t/p").code());
+        Run refused = run("--home", h1, "push", "t/p");
+        assertEquals(ExitCodes.CONFLICT, refused.code());
+        assertTrue(refused.err().contains("diverged") && refused.err().contains("quiltfs pull t/p")
+                && refused.err().contains("--force"), refused.err());
+        assertEquals("Diverged", run("--home", h1, "--json", "status", "t/p").json().get("state").asText());
+        Run pulled = run("--home", h1, "--json", "pull", "t/p");
+        assertEquals(0, pulled.code(), pulled.err());
+        assertTrue(pulled.json().get("merged").asBoolean());
+        assertEquals("bob", Files.readString(w1.resolve("data/b.csv")));
+        Run pushed = run("--home", h1, "--json", "push", "t/p");
+        assertEquals(0, pushed.code(), pushed.err());
+        String latest = pushed.json().get("top_hash").asText();
+
+        // Tags, refs with :TAG, log.
+        assertEquals(0, run("--home", h1, "tag", "t/p", "v1").code());
+        Run tags = run("--home", h1, "--json", "tag", "t/p");
+        assertEquals(latest, tags.json().get("tags").get("v1").asText());
+        Run log = run("--home", h2, "log", "t/p");
+        assertEquals(0, log.code(), log.err());
+        assertTrue(log.out().lines().findFirst().orElseThrow().contains("[latest]")
+                && log.out().contains("[v1]"), log.out());
+        Run logJson = run("--home", tmp.resolve("h3").toString(), "--json", "log", "t/p", "--registry", reg);
+        assertEquals(3, logJson.json().get("revisions").size());
+        Path w3 = tmp.resolve("w3");
+        assertEquals(0, run("--home", tmp.resolve("h3").toString(), "install", "t/p:v1", "-r", reg,
+                "--dest", w3.toString()).code());
+        assertEquals("changed", Files.readString(w3.resolve("a.txt")));
+        assertEquals(ExitCodes.NOT_FOUND, run("--home", h1, "tag", "--delete", "t/p", "nope").code());
+        assertEquals(0, run("--home", h1, "tag", "--delete", "t/p", "v1").code());
+
+        // Errors name the package and what to do.
+        Run notInstalled = run("--home", h1, "status", "t/q");
+        assertEquals(ExitCodes.NOT_FOUND, notInstalled.code());
+        assertTrue(notInstalled.err().contains("t/q") && notInstalled.err().contains("quiltfs install"),
+                notInstalled.err());
+        Run noPkg = run("--home", h1, "install", "t/zzz", "-r", reg);
+        assertEquals(ExitCodes.NOT_FOUND, noPkg.code());
+        Run behind = run("--home", h2, "status", "t/p");
+        assertTrue(behind.out().contains("Behind") && behind.out().contains("quiltfs pull t/p"), behind.out());
+
+        // Uninstall protects uncommitted work.
+        Files.writeString(w2.resolve("a.txt"), "unsaved");
+        Run un = run("--home", h2, "uninstall", "t/p");
+        assertEquals(ExitCodes.CONFLICT, un.code());
+        assertTrue(un.err().contains("uncommitted") && un.err().contains("--force"), un.err());
+        assertEquals(0, run("--home", h2, "uninstall", "t/p", "--force").code());
+        assertFalse(Files.exists(w2));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void everyVerbHasHelp(TestRegistries.Kind kind) {
+        for (String verb : new String[] {"install", "status", "commit", "push", "pull", "tag", "log", "uninstall"}) {
+            Run h = run(verb, "--help");
+            assertEquals(0, h.code(), verb);
+            assertTrue(h.out().contains("Usage: quiltfs " + verb), h.out());
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package io.quiltfs.store.workflow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.manifest.ManifestWriter;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.state.AtomicFile;
+import io.quiltfs.store.state.HomeLock;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import io.quiltfs.store.workflow.WorkingFiles.FileStat;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinTask;
+
+/**
+ * {@code commit}: records the working files as a new local revision. Changed files are copied
+ * into the object cache and hashed from that copy (so a file written meanwhile is detected, not
+ * recorded with a wrong hash); new rows point at the cached objects ({@code file://} keys
+ * inside the home's objects folder) until {@link Push} uploads them. Order: objects, then the
+ * manifest under {@code installed/}, then the lineage; a kill at any point leaves the old head
+ * in force and a rerun produces the same revision (the top hash depends only on content).
+ */
+public final class Commit {
+    private Commit() {
+    }
+
+    /** Outcome: the new head's top hash, or the unchanged head when there was nothing to commit. */
+    public record Result(String topHash, boolean committed, Status.Changes changes, Manifest manifest) {
+    }
+
+    /**
+     * Commits the working files of {@code pkg}. {@code userMeta} null keeps the head's package
+     * metadata; {@code type} is the checksum type of new and changed rows.
+     */
+    public static Result commit(InstalledPackage pkg, String message, JsonNode userMeta, HashType type,
+                                Progress progress) throws IOException {
+        try (HomeLock lock = HomeLock.acquire(pkg.home().packageLock(pkg.name()))) {
+            InstalledPackage p = InstalledPackage.require(pkg.home(), pkg.name());
+            Manifest head = p.head();
+            HashCache hashCache = p.hashCache();
+            WorkingFiles files = p.files();
+            ObjectCache cache = new ObjectCache(p.home());
+            Storing storing = new Storing(files, cache, progress);
+            Status.Changes ch = Status.changes(files, head, p.filter(), hashCache, type, storing);
+            JsonNode meta = userMeta == null ? head.userMeta() : userMeta;
+            if (ch.isEmpty() && java.util.Objects.equals(meta, head.userMeta())) {
+                hashCache.save();
+                return new Result(p.state().head, false, ch, head);
+            }
+            Map<String, Entry> newRows = rows(files, cache, ch, storing);
+            Checkpoints.reach("commit.after-objects");
+            Manifest.Builder b = head.toBuilder().clearEntries().message(message).userMeta(meta);
+            Set<String> removed = new HashSet<>(ch.removed());
+            for (Entry e : head.entries()) {
+                Entry n = newRows.remove(e.logicalKey());
+                if (n != null) {
+                    // Keep the row's metadata; only its content changed.
+                    b.add(new Entry(e.logicalKey(), n.physicalKey(), n.size(), n.hash(), e.meta(), e.extras()));
+                } else if (!removed.contains(e.logicalKey())) {
+                    b.add(e);
+                }
+            }
+            newRows.values().forEach(b::add);
+            Manifest m = b.build();
+            String top = m.topHash();
+            AtomicFile.write(p.home().installedManifest(p.name(), top), ManifestWriter.toBytes(m));
+            Checkpoints.reach("commit.after-manifest");
+            Lineage.update(p.home(), l -> {
+                PackageState s = l.get(p.name());
+                if (s == null) {
+                    throw new NotInstalledException(p.name());
+                }
+                s.head = top;
+                if (!s.commits.contains(top)) {
+                    s.commits.add(top);
+                }
+                l.put(p.name(), s);
+                return null;
+            });
+            hashCache.save();
+            return new Result(top, true, ch, m);
+        }
+    }
+
+    /**
+     * Hashes by copying into the object cache (the hash is computed from the copy), in
+     * parallel, reporting progress; remembers what it stored.
+     */
+    private static final class Storing implements Status.KeyHasher {
+        private final WorkingFiles files;
+        private final ObjectCache cache;
+        private final Progress progress;
+        final Set<Checksum> stored = ConcurrentHashMap.newKeySet();
+
+        Storing(WorkingFiles files, ObjectCache cache, Progress progress) {
+            this.files = files;
+            this.cache = cache;
+            this.progress = progress;
+        }
+
+        @Override
+        public List<Checksum> hash(List<String> keys, HashType type) throws IOException {
+            long bytes = 0;
+            for (String k : keys) {
+                FileStat st = files.stat(k);
+                bytes += st == null ? 0 : st.size();
+            }
+            progress.begin("committing", keys.size(), bytes);
+            List<ForkJoinTask<Checksum>> tasks = new ArrayList<>();
+            for (String k : keys) {
+                tasks.add(ForkJoinTask.adapt(() -> {
+                    Checksum sum = add(k, type);
+                    progress.advance(1, Files.size(cache.path(sum)));
+                    return sum;
+                }));
+            }
+            List<Checksum> sums = FileHasher.inPool(() -> {
+                ForkJoinTask.invokeAll(tasks);
+                List<Checksum> out = new ArrayList<>();
+                for (var t : tasks) {
+                    out.add(t.join());
+                }
+                return out;
+            });
+            progress.end();
+            return sums;
+        }
+
+        Checksum add(String k, HashType type) throws IOException {
+            try {
+                Checksum sum = CopyHasher.store(cache, files, k, type);
+                stored.add(sum);
+                return sum;
+            } catch (ObjectCache.ConcurrentModificationException e) {
+                throw new IOException("'" + k + "' in " + files.describe() + " changed while it was being"
+                        + " hashed; nothing was committed (commit again once it is written)", e);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new IOException("'" + k + "' in " + files.describe() + " disappeared while it was being"
+                        + " committed; nothing was committed (commit again)", e);
+            }
+        }
+    }
+
+    /**
+     * The new rows of the added and modified keys; content hashed earlier (found in the hash
+     * cache) that is not in the object cache yet is stored now, and must still match.
+     */
+    private static Map<String, Entry> rows(WorkingFiles files, ObjectCache cache, Status.Changes ch,
+                                           Storing storing) throws IOException {
+        Map<String, Entry> rows = new java.util.HashMap<>();
+        for (String k : ch.hashes().keySet()) {
+            Checksum sum = ch.hashes().get(k);
+            if (!storing.stored.contains(sum) && cache.lookup(sum) == null) {
+                Checksum now = storing.add(k, sum.type());
+                if (!now.equals(sum)) {
+                    throw new IOException("'" + k + "' in " + files.describe() + " changed while it was being"
+                            + " committed; nothing was committed (commit again once it is written)");
+                }
+            }
+            rows.put(k, new Entry(k, PhysicalKey.ofFile(cache.path(sum)).toString(),
+                    Files.size(cache.path(sum)), sum));
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,238 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.cache.Fetcher;
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.HomeLock;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+
+/**
+ * {@code install}: registers a package revision in the lineage and materializes its working
+ * folder, all of it or the keys matching some paths (partial install; another install with more
+ * paths fetches more). Objects come through the object cache ({@link Fetcher}: fetched once,
+ * verified against the row's hash); content already cached is never fetched again. The lineage
+ * is written before the files, so a killed install is completed by running it again; files are
+ * placed whole ({@link WorkingFiles#place}), and a file already present is never overwritten.
+ */
+public final class Install {
+    private Install() {
+    }
+
+    /** Outcome: the installed revision, where, how many files were placed now and how many were fetched. */
+    public record Result(String topHash, Path workDir, int placed, long placedBytes, int fetched, int matched,
+                         PathFilter filter) {
+    }
+
+    /**
+     * Installs {@code ref} from {@code registry} into {@code dest} (null: the home's default
+     * working folder for the package), limited to {@code paths} (null or empty: everything).
+     * {@code sources} resolves physical keys that the registry itself cannot read.
+     */
+    public static Result install(Home home, Registry registry, PackageRef ref, Path dest, List<String> paths,
+                                 Function<PhysicalKey, ObjectSource> sources, Progress progress) throws IOException {
+        var pkg = ref.name();
+        home.ensure();
+        try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg))) {
+            InstalledPackage existing = InstalledPackage.find(home, pkg);
+            String top;
+            Path work;
+            PathFilter filter;
+            if (existing != null) {
+                PackageState s = existing.state();
+                if (!io.quiltfs.store.registry.Registries.canonicalUri(s.registry).equals(registry.uri())) {
+                    throw new ConflictException(pkg + " is installed from " + s.registry + ", not " + registry.uri()
+                            + " (uninstall it first to install it from another registry)");
+                }
+                top = s.head;
+                if (!ref.isLatest() && !registry.resolve(ref).equals(s.head)) {
+                    throw new ConflictException(pkg + " is already installed at " + s.head + "; to move to "
+                            + ref + ", run `quiltfs pull " + pkg + "` (latest) or uninstall and install again");
+                }
+                work = java.nio.file.Paths.get(s.workDir);
+                if (dest != null && !dest.toAbsolutePath().normalize().equals(work)) {
+                    throw new ConflictException(pkg + " is already installed in " + work + ", not " + dest
+                            + " (uninstall it first to move it)");
+                }
+                filter = paths == null || paths.isEmpty() ? PathFilter.ALL : existing.filter().union(paths);
+            } else {
+                top = registry.resolve(ref);
+                work = (dest == null ? home.defaultWorkDir(pkg) : dest).toAbsolutePath().normalize();
+                if (Files.exists(work) && (!Files.isDirectory(work) || hasEntries(work))) {
+                    throw new ConflictException("cannot install " + pkg + " into " + work
+                            + ": it is not an empty folder (choose another --dest, or move it aside)");
+                }
+                filter = new PathFilter(paths);
+            }
+            Manifest m = InstalledPackage.manifest(home, pkg, registry.uri(), top, registry);
+            List<Entry> wanted = new ArrayList<>();
+            int matched = 0;
+            for (Entry e : m.entries()) {
+                if (filter.matches(e.logicalKey())) {
+                    matched++;
+                    wanted.add(e);
+                }
+            }
+            if (paths != null && !paths.isEmpty()) {
+                for (String g : paths) {
+                    PathFilter one = new PathFilter(List.of(g));
+                    if (m.entries().stream().noneMatch(e -> one.matches(e.logicalKey()))) {
+                        throw new io.quiltfs.store.registry.RegistryException.NotFound("no logical key of " + pkg
+                                + "@" + top.substring(0, 10) + " matches '" + g + "' (see the keys with `quiltfs"
+                                + " manifest` or install without --path)");
+                    }
+                }
+            }
+            String latest = registry.latest(pkg);
+            Files.createDirectories(work);
+            Path workDir = work;
+            PathFilter finalFilter = filter;
+            Lineage.update(home, l -> {
+                PackageState s = l.get(pkg);
+                if (s == null) {
+                    s = new PackageState();
+                    s.registry = registry.uri();
+                    s.base = top;
+                    s.head = top;
+                    s.workDir = workDir.toString();
+                }
+                s.latestSeen = latest;
+                s.paths = finalFilter.globs();
+                l.put(pkg, s);
+                return null;
+            });
+            Checkpoints.reach("install.after-lineage");
+            InstalledPackage p = InstalledPackage.require(home, pkg);
+            return materialize(p, m, wanted, sources, progress, top, matched);
+        }
+    }
+
+    private static boolean hasEntries(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.findAny().isPresent();
+        }
+    }
+
+    /** Places every wanted row that has no working file yet, fetching in parallel. */
+    private static Result materialize(InstalledPackage p, Manifest m, List<Entry> wanted,
+                                      Function<PhysicalKey, ObjectSource> sources, Progress progress,
+                                      String top, int matched) throws IOException {
+        WorkingFiles files = p.files();
+        ObjectCache cache = new ObjectCache(p.home());
+        HashCache hashCache = p.hashCache();
+        List<Entry> todo = new ArrayList<>();
+        long bytes = 0;
+        for (Entry e : wanted) {
+            if (files.stat(e.logicalKey()) == null) {
+                todo.add(e);
+                bytes += e.size();
+            }
+        }
+        Placer placer = new Placer(new Fetcher(cache, sources), files, hashCache, progress);
+        progress.begin("installing", todo.size(), bytes);
+        try {
+            placer.placeAll(todo);
+        } finally {
+            progress.end();
+            hashCache.save();
+        }
+        return new Result(top, ((WorkFolder) files).root(), todo.size(), bytes, placer.fetched(), matched,
+                p.filter());
+    }
+
+    /** Fetches rows into the cache and copies them into the working files, on a bounded pool. */
+    static final class Placer {
+        private static final int THREADS = Math.max(8, 4 * Runtime.getRuntime().availableProcessors());
+
+        private final Fetcher fetcher;
+        private final WorkingFiles files;
+        private final HashCache hashCache;
+        private final Progress progress;
+        private final java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
+
+        Placer(Fetcher fetcher, WorkingFiles files, HashCache hashCache, Progress progress) {
+            this.fetcher = fetcher;
+            this.files = files;
+            this.hashCache = hashCache;
+            this.progress = progress;
+        }
+
+        int fetched() {
+            return fetched.get();
+        }
+
+        void placeAll(List<Entry> rows) throws IOException {
+            if (rows.isEmpty()) {
+                return;
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(Math.min(THREADS, rows.size()), r -> {
+                Thread t = new Thread(r, "quiltfs-install");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                List<Future<?>> fs = new ArrayList<>(rows.size());
+                for (Entry e : rows) {
+                    fs.add(pool.submit(() -> {
+                        place(e);
+                        return null;
+                    }));
+                }
+                IOException first = null;
+                for (Future<?> f : fs) {
+                    try {
+                        f.get();
+                    } catch (ExecutionException ee) {
+                        if (first == null) {
+                            Throwable c = ee.getCause();
+                            if (c instanceof java.io.UncheckedIOException u) {
+                                c = u.getCause();
+                            }
+                            first = c instanceof IOException io ? io : new IOException(c);
+                            for (Future<?> g : fs) {
+                                g.cancel(false);
+                            }
+                        }
+                    } catch (java.util.concurrent.CancellationException ce) {
+                        // cancelled after the first failure
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted", ie);
+                    }
+                }
+                if (first != null) {
+                    throw first;
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+
+        void place(Entry e) throws IOException {
+            boolean had = fetcher.cache().exists(e.hash());
+            Path obj = fetcher.fetch(e);
+            if (!had) {
+                fetched.incrementAndGet();
+            }
+            WorkingFiles.FileStat st = files.place(e.logicalKey(), obj);
+            hashCache.put(e.logicalKey(), st, e.hash());
+            progress.advance(1, e.size());
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.manifest.ManifestReader;
+import io.quiltfs.store.manifest.ManifestWriter;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.state.AtomicFile;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/**
+ * One installed package as the workflow verbs see it: the home, the name, a snapshot of its
+ * lineage entry, and where its manifests, working files and hash cache are. Manifests are
+ * looked up locally first ({@code installed/} for local commits, the registry's manifest cache
+ * for revisions seen remotely) and read from the registry, verified, only when absent.
+ */
+public final class InstalledPackage {
+    private final Home home;
+    private final PackageName pkg;
+    private final PackageState state;
+
+    private InstalledPackage(Home home, PackageName pkg, PackageState state) {
+        this.home = home;
+        this.pkg = pkg;
+        this.state = state;
+    }
+
+    /** The package's current lineage entry; {@link NotInstalledException} when there is none. */
+    public static InstalledPackage require(Home home, PackageName pkg) throws IOException {
+        PackageState s = Lineage.read(home).get(pkg);
+        if (s == null) {
+            throw new NotInstalledException(pkg);
+        }
+        return new InstalledPackage(home, pkg, s);
+    }
+
+    /** The package's lineage entry, or null. */
+    public static InstalledPackage find(Home home, PackageName pkg) throws IOException {
+        PackageState s = Lineage.read(home).get(pkg);
+        return s == null ? null : new InstalledPackage(home, pkg, s);
+    }
+
+    public Home home() {
+        return home;
+    }
+
+    public PackageName name() {
+        return pkg;
+    }
+
+    /** A copy of the lineage entry as read. */
+    public PackageState state() {
+        return state.copy();
+    }
+
+    public WorkingFiles files() {
+        return new WorkFolder(Paths.get(state.workDir));
+    }
+
+    public PathFilter filter() {
+        return new PathFilter(state.paths);
+    }
+
+    public HashCache hashCache() {
+        return HashCache.load(home.hashCache(pkg));
+    }
+
+    /** The manifest of the local head (a local commit or the installed revision). */
+    public Manifest head() throws IOException {
+        return manifest(home, pkg, state.registry, state.head, null);
+    }
+
+    /**
+     * The manifest {@code top}: a local commit, else a cached remote manifest, else read from
+     * {@code registry} (when given) and cached.
+     */
+    public static Manifest manifest(Home home, PackageName pkg, String registryUri, String top, Registry registry)
+            throws IOException {
+        Path local = home.installedManifest(pkg, top);
+        if (Files.isRegularFile(local)) {
+            return ManifestReader.read(local);
+        }
+        Path cached = home.cachedManifest(Home.registryId(registryUri), top);
+        if (Files.isRegularFile(cached)) {
+            return ManifestReader.read(cached);
+        }
+        if (registry == null) {
+            throw new IOException("the manifest " + top + " of " + pkg + " is missing from " + home.root()
+                    + " (run `quiltfs pull " + pkg + "` or reinstall the package)");
+        }
+        Manifest m = registry.readManifest(top);
+        AtomicFile.write(cached, ManifestWriter.toBytes(m));
+        return m;
+    }
+
+    public Manifest manifest(String top, Registry registry) throws IOException {
+        return manifest(home, pkg, state.registry, top, registry);
+    }
+}

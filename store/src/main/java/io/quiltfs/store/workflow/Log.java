@@ -1,0 +1,75 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.RegistryException;
+import io.quiltfs.store.registry.Revision;
+import io.quiltfs.store.state.PackageState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code log}: the revisions of a package, newest first: the local commits not pushed yet (when
+ * the package is installed), then the registry's revisions, each with its time, top hash,
+ * message, tags, and whether it is the registry's latest, the local base or the local head.
+ */
+public final class Log {
+    private Log() {
+    }
+
+    /** One revision. {@code timestamp} is seconds since the epoch (a local commit: its manifest's mtime). */
+    public record Line(long timestamp, String topHash, String message, List<String> tags, boolean latest,
+                       boolean base, boolean head, boolean local) {
+    }
+
+    /** {@code installed} may be null (a package known only remotely). */
+    public static List<Line> log(Registry registry, PackageName pkg, InstalledPackage installed) throws IOException {
+        List<Revision> revs = registry.revisions(pkg);
+        String latest = registry.latest(pkg);
+        Map<String, String> tags = registry.tags(pkg);
+        PackageState s = installed == null ? null : installed.state();
+        if (revs.isEmpty() && latest == null && s == null) {
+            throw new RegistryException.NotFound("no package " + pkg + " in " + registry.uri()
+                    + " (list packages with `quiltfs browse " + registry.uri() + "`)");
+        }
+        List<Line> out = new ArrayList<>();
+        if (s != null) {
+            List<String> commits = new ArrayList<>(s.commits);
+            java.util.Collections.reverse(commits);
+            for (String c : commits) {
+                Path f = installed.home().installedManifest(pkg, c);
+                long ts = Files.isRegularFile(f) ? Files.getLastModifiedTime(f).toMillis() / 1000 : 0;
+                out.add(new Line(ts, c, message(installed, registry, c), List.of(), c.equals(latest),
+                        c.equals(s.base), c.equals(s.head), true));
+            }
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Revision r : revs) {
+            List<String> t = new ArrayList<>();
+            tags.forEach((name, h) -> {
+                if (h.equals(r.topHash())) {
+                    t.add(name);
+                }
+            });
+            boolean first = seen.add(r.topHash());
+            out.add(new Line(r.timestamp(), r.topHash(), message(installed, registry, r.topHash()), t,
+                    first && r.topHash().equals(latest), s != null && first && r.topHash().equals(s.base),
+                    s != null && first && r.topHash().equals(s.head), false));
+        }
+        return out;
+    }
+
+    private static String message(InstalledPackage installed, Registry registry, String top) {
+        try {
+            Manifest m = installed != null ? installed.manifest(top, registry) : registry.readManifest(top);
+            return m.message() == null ? "" : m.message();
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.cache.Fetcher;
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.manifest.ManifestWriter;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.state.AtomicFile;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.HomeLock;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * {@code pull}: takes in the registry's {@code latest}. The remote's changes are the keys that
+ * differ between the base and latest; local changes are the committed ones (base to head) and
+ * the uncommitted ones (head to the working files). A key changed on both sides to different
+ * content is a conflict: nothing is changed and the keys are named. Otherwise the remote's
+ * changes are written into the working files (local edits are left alone), and the head becomes
+ * latest, or, with local commits, one new local commit: latest plus the local changes.
+ *
+ * <p>Files are placed before the lineage moves. A pull killed in between is completed by pulling
+ * again: a working file that already holds the remote's content is not a conflict.
+ */
+public final class Pull {
+    private Pull() {
+    }
+
+    /** Outcome: the new head, the registry's latest, what changed in the working files. */
+    public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
+                         List<String> deleted, String message) {
+    }
+
+    public static Result pull(InstalledPackage pkg, Registry registry, Function<PhysicalKey, ObjectSource> sources,
+                              Progress progress) throws IOException {
+        Home home = pkg.home();
+        try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
+            InstalledPackage p = InstalledPackage.require(home, pkg.name());
+            PackageState s = p.state();
+            String latest = registry.latest(p.name());
+            if (latest == null) {
+                return new Result(s.head, null, false, false, List.of(), List.of(), "nothing to pull: "
+                        + p.name() + " has no latest in " + registry.uri());
+            }
+            if (latest.equals(s.head) || latest.equals(s.base)) {
+                setSeen(p, latest);
+                return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
+                        + " already has " + registry.uri() + "'s latest " + latest);
+            }
+            Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
+            Manifest remote = p.manifest(latest, registry);
+            Manifest head = p.head();
+            Set<String> remoteChanged = diff(base, remote);
+            Set<String> committed = diff(base, head);
+            WorkingFiles files = p.files();
+            HashCache hashCache = p.hashCache();
+            PathFilter filter = p.filter();
+            Status.Changes uncommitted = Status.changes(files, head, filter, hashCache,
+                    HashType.SHA2_256_CHUNKED, Status.plain(files));
+            Set<String> local = uncommitted.keys();
+            List<String> conflicts = new ArrayList<>();
+            for (String k : remoteChanged) {
+                Entry r = remote.get(k);
+                if (committed.contains(k) && !same(head.get(k), r)) {
+                    conflicts.add(k);
+                } else if (local.contains(k) && !sameWorking(uncommitted, k, r)) {
+                    conflicts.add(k);
+                }
+            }
+            if (!conflicts.isEmpty()) {
+                setSeen(p, latest);
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts));
+            }
+            String newHead = latest;
+            boolean merged = !committed.isEmpty();
+            if (merged) {
+                Manifest m = merge(remote, head, committed);
+                newHead = m.topHash();
+                AtomicFile.write(home.installedManifest(p.name(), newHead), ManifestWriter.toBytes(m));
+            }
+            List<Entry> toPlace = new ArrayList<>();
+            List<String> deleted = new ArrayList<>();
+            long bytes = 0;
+            for (String k : remoteChanged) {
+                if (!filter.matches(k) || local.contains(k) || committed.contains(k)) {
+                    continue;
+                }
+                Entry r = remote.get(k);
+                if (r == null) {
+                    deleted.add(k);
+                } else {
+                    toPlace.add(r);
+                    bytes += r.size();
+                }
+            }
+            Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), files,
+                    hashCache, progress);
+            progress.begin("pulling", toPlace.size(), bytes);
+            try {
+                placer.placeAll(toPlace);
+                for (String k : deleted) {
+                    files.delete(k);
+                    hashCache.remove(k);
+                }
+            } finally {
+                progress.end();
+                hashCache.save();
+            }
+            Checkpoints.reach("pull.after-files");
+            String top = newHead;
+            Lineage.update(home, l -> {
+                PackageState n = l.get(p.name());
+                if (n == null) {
+                    throw new NotInstalledException(p.name());
+                }
+                n.base = latest;
+                n.latestSeen = latest;
+                n.head = top;
+                n.commits.clear();
+                if (merged) {
+                    n.commits.add(top);
+                }
+                l.put(p.name(), n);
+                return null;
+            });
+            List<String> updated = new ArrayList<>();
+            toPlace.forEach(e -> updated.add(e.logicalKey()));
+            return new Result(top, latest, true, merged, updated, deleted, merged
+                    ? "merged " + registry.uri() + "'s latest " + latest + " with your commits into " + top
+                            + " (push it with `quiltfs push " + p.name() + "`)"
+                    : p.name() + " is now at " + latest);
+        }
+    }
+
+    /** The keys whose rows differ (added, removed, other content or metadata), in walk order. */
+    static Set<String> diff(Manifest a, Manifest b) {
+        Set<String> out = new TreeSet<>(LogicalKey.WALK_ORDER);
+        for (Entry e : a.entries()) {
+            if (!same(e, b.get(e.logicalKey()))) {
+                out.add(e.logicalKey());
+            }
+        }
+        for (Entry e : b.entries()) {
+            if (a.get(e.logicalKey()) == null) {
+                out.add(e.logicalKey());
+            }
+        }
+        return out;
+    }
+
+    static boolean same(Entry a, Entry b) {
+        if (a == null || b == null) {
+            return a == b;
+        }
+        return a.sameContent(b) && Objects.equals(a.meta(), b.meta());
+    }
+
+    /** Whether the uncommitted working file of {@code k} already is what the remote has. */
+    private static boolean sameWorking(Status.Changes c, String k, Entry remote) {
+        if (c.removed().contains(k)) {
+            return remote == null;
+        }
+        Checksum h = c.hashes().get(k);
+        return remote != null && h != null && h.equals(remote.hash()) && c.stats().get(k).size() == remote.size();
+    }
+
+    /** Latest's rows with the local commits' changes on top; the head's message and metadata. */
+    private static Manifest merge(Manifest remote, Manifest head, Set<String> committed) {
+        Manifest.Builder b = remote.toBuilder().clearEntries().message(head.message()).userMeta(head.userMeta());
+        for (Entry e : remote.entries()) {
+            if (!committed.contains(e.logicalKey())) {
+                b.add(e);
+            }
+        }
+        for (String k : committed) {
+            Entry h = head.get(k);
+            if (h != null) {
+                b.add(h);
+            }
+        }
+        return b.build();
+    }
+
+    private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("cannot pull ").append(p.name()).append(": ").append(keys.size())
+                .append(keys.size() == 1 ? " key was" : " keys were")
+                .append(" changed both here and in ").append(registry.uri()).append(" (latest ").append(latest)
+                .append("): ");
+        for (int i = 0; i < Math.min(10, keys.size()); i++) {
+            sb.append(i == 0 ? "" : ", ").append('\'').append(LogicalKey.printable(keys.get(i))).append('\'');
+        }
+        if (keys.size() > 10) {
+            sb.append(" and ").append(keys.size() - 10).append(" more");
+        }
+        sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
+                .append(" aside (or undo the change) and pull again, or commit and run `quiltfs push ")
+                .append(p.name())
+                .append(" --force` to make your revision latest anyway");
+        return sb.toString();
+    }
+
+    private static void setSeen(InstalledPackage p, String latest) throws IOException {
+        Lineage.update(p.home(), l -> {
+            PackageState n = l.get(p.name());
+            if (n != null) {
+                n.latestSeen = latest;
+                l.put(p.name(), n);
+            }
+            return null;
+        });
+    }
+}

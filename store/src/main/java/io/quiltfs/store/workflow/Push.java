@@ -1,0 +1,139 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.manifest.ManifestWriter;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.state.AtomicFile;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.HomeLock;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+
+/**
+ * {@code push}: publishes the local head. Rows committed locally point into the home's object
+ * cache; those objects are uploaded (the registry keeps an object an earlier revision points to,
+ * see {@link Registry#putObject}), every other row keeps its physical key. Then the manifest,
+ * the timestamp pointer, and {@code latest} only if it is still the base the work started from
+ * ({@link Publisher}). The lineage moves last: a push killed before {@code latest} moved leaves
+ * the package Ahead, one killed after it is recognised on the next run (the registry's latest
+ * is the local head) and only the lineage is brought up to date.
+ */
+public final class Push {
+    private Push() {
+    }
+
+    /** Outcome: what was pushed, and whether anything had to be. */
+    public record Result(String topHash, boolean pushed, int uploaded, long uploadedBytes, String message) {
+    }
+
+    public static Result push(InstalledPackage pkg, Registry registry, boolean force, Clock clock, Progress progress)
+            throws IOException {
+        Home home = pkg.home();
+        try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
+            InstalledPackage p = InstalledPackage.require(home, pkg.name());
+            PackageState s = p.state();
+            String latest = registry.latest(p.name());
+            if (s.head.equals(latest)) {
+                settle(p, s.head, latest);
+                return new Result(s.head, false, 0, 0, p.name() + " is up to date with " + registry.uri());
+            }
+            if (s.commits.isEmpty() && s.base != null) {
+                recordSeen(p, latest);
+                if (latest != null && !latest.equals(s.base) && !force) {
+                    return new Result(s.head, false, 0, 0, "nothing to push: " + p.name() + " has no local commits;"
+                            + " the registry moved on to " + latest + " (run `quiltfs pull " + p.name() + "`)");
+                }
+                if (!force) {
+                    return new Result(s.head, false, 0, 0, "nothing to push: " + p.name() + " has no local commits");
+                }
+            }
+            boolean diverged = latest == null ? false : !latest.equals(s.base);
+            if (diverged && !force) {
+                recordSeen(p, latest);
+                throw new ConflictException(diverged(p, registry, s, latest));
+            }
+            Manifest head = p.head();
+            Path objects = home.objects();
+            long[] bytes = {0};
+            int[] count = {0};
+            for (Entry e : head.entries()) {
+                if (local(e, objects) != null) {
+                    bytes[0] += e.size();
+                    count[0]++;
+                }
+            }
+            Publisher.Result r = new Publisher(registry, clock).publish(p.name(), head, e -> {
+                Path f = local(e, objects);
+                if (f != null && !Files.isRegularFile(f)) {
+                    throw new java.io.UncheckedIOException(new IOException("the content of '" + e.logicalKey()
+                            + "' committed locally is missing from the object cache (" + f + "); commit it again"));
+                }
+                return f;
+            }, s.base, force, progress);
+            if (!r.movedLatest()) {
+                recordSeen(p, r.remoteLatest());
+                throw new ConflictException(diverged(p, registry, s, r.remoteLatest()));
+            }
+            Checkpoints.reach("push.after-latest");
+            // Same top hash (physical keys are not hashed): keep the published rows from now on.
+            AtomicFile.write(home.installedManifest(p.name(), r.topHash()), ManifestWriter.toBytes(r.manifest()));
+            settle(p, r.topHash(), r.topHash());
+            return new Result(r.topHash(), true, count[0], bytes[0], "pushed " + p.name() + "@" + r.topHash()
+                    + " to " + registry.uri());
+        }
+    }
+
+    private static String diverged(InstalledPackage p, Registry registry, PackageState s, String latest) {
+        return p.name() + " has diverged: " + registry.uri() + " has latest " + latest + ", but your commits are"
+                + " based on " + (s.base == null ? "nothing (a new package)" : s.base) + "; nothing was pushed."
+                + " Run `quiltfs pull " + p.name() + "` to take in the remote changes, or `quiltfs push "
+                + p.name() + " --force` to make this revision latest anyway";
+    }
+
+    /** The cached object a locally committed row points to, or null for a row already in a registry. */
+    static Path local(Entry e, Path objects) {
+        if (!e.physicalKey().startsWith("file:")) {
+            return null;
+        }
+        try {
+            Path f = PhysicalKey.parse(e.physicalKey()).filePath();
+            return f.startsWith(objects) ? f : null;
+        } catch (IllegalArgumentException ex) {
+            return null;
+        }
+    }
+
+    /** The head is the registry's latest: base and head agree, no local commits remain. */
+    private static void settle(InstalledPackage p, String top, String latest) throws IOException {
+        Lineage.update(p.home(), l -> {
+            PackageState s = l.get(p.name());
+            if (s == null) {
+                throw new NotInstalledException(p.name());
+            }
+            if (top.equals(s.head)) {
+                s.base = top;
+                s.commits.clear();
+            }
+            s.latestSeen = latest;
+            l.put(p.name(), s);
+            return null;
+        });
+    }
+
+    private static void recordSeen(InstalledPackage p, String latest) throws IOException {
+        Lineage.update(p.home(), l -> {
+            PackageState s = l.get(p.name());
+            if (s != null) {
+                s.latestSeen = latest;
+                l.put(p.name(), s);
+            }
+            return null;
+        });
+    }
+}

@@ -1,0 +1,40 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.RegistryException;
+import io.quiltfs.store.registry.Tags;
+import java.io.IOException;
+
+/** {@code tag}: names a pushed revision in the registry, or removes a name. */
+public final class Tag {
+    private Tag() {
+    }
+
+    /**
+     * Points {@code tag} at {@code target} (a full hash, a unique prefix, or null for latest);
+     * returns the full top hash tagged. The revision must exist in the registry.
+     */
+    public static String set(Registry registry, PackageName pkg, String tag, String target) throws IOException {
+        Tags.require(tag);
+        String top;
+        if (target == null) {
+            top = registry.resolve(PackageRef.latest(pkg));
+        } else if (target.startsWith(pkg + ":") || target.startsWith(pkg + "@")) {
+            top = registry.resolve(PackageRef.parse(target));
+        } else {
+            top = registry.resolve(PackageRef.parse(pkg + "@" + target));
+        }
+        registry.setTag(pkg, tag, top);
+        return top;
+    }
+
+    /** Removes {@code tag}; {@link RegistryException.NotFound} when there is no such tag. */
+    public static void delete(Registry registry, PackageName pkg, String tag) throws IOException {
+        if (!registry.deleteTag(pkg, Tags.require(tag))) {
+            throw new RegistryException.NotFound("no tag '" + tag + "' on " + pkg + " in " + registry.uri()
+                    + " (list tags with `quiltfs log " + pkg + "`)");
+        }
+    }
+}

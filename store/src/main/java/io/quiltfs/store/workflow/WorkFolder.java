@@ -1,0 +1,227 @@
+package io.quiltfs.store.workflow;
+
+import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.hash.FileHasher;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A package's working folder on a local file system. Files are placed by copying into a
+ * temporary file in the target's folder and renaming it over the target, so an interrupted
+ * install or pull leaves whole files only; the temporary names start with {@link #TEMP_PREFIX}
+ * and are ignored by {@link #scan}. A copy is made with {@code FileChannel.transferTo} (an
+ * in-kernel copy on Linux) and never a hard link: an edit of a working file must not reach the
+ * object cache.
+ */
+public final class WorkFolder implements WorkingFiles {
+    static final String TEMP_PREFIX = ".quiltfs-tmp-";
+
+    private static final java.util.concurrent.atomic.AtomicLong TEMP_IDS = new java.util.concurrent.atomic.AtomicLong();
+
+    private final Path root;
+    /** Folders known to exist (saves a stat per placed file). */
+    private final java.util.Set<Path> madeDirs = ConcurrentHashMap.newKeySet();
+
+    public WorkFolder(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public String describe() {
+        return root.toString();
+    }
+
+    @Override
+    public Map<String, FileStat> scan() throws IOException {
+        Map<String, FileStat> out = new ConcurrentHashMap<>();
+        if (Files.isDirectory(root)) {
+            // Folders are listed in parallel on the shared pool: a status of 100,000 files is
+            // mostly this walk.
+            FileHasher.inPool(() -> new Walk(root, "", out).invoke());
+        }
+        return out;
+    }
+
+    /** Lists one folder, forking a task per subfolder; keys are built by concatenation. */
+    private final class Walk extends RecursiveAction {
+        private final Path dir;
+        private final String prefix;
+        private final Map<String, FileStat> out;
+
+        Walk(Path dir, String prefix, Map<String, FileStat> out) {
+            this.dir = dir;
+            this.prefix = prefix;
+            this.out = out;
+        }
+
+        @Override
+        protected void compute() {
+            try {
+                List<Walk> subs = new ArrayList<>();
+                try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+                    for (Path p : entries) {
+                        visit(p, subs);
+                    }
+                }
+                invokeAll(subs);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private void visit(Path p, List<Walk> subs) throws IOException {
+            String name = p.getFileName().toString();
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException gone) {
+                return;
+            }
+            String key = prefix + name;
+            if (a.isDirectory()) {
+                subs.add(new Walk(p, key + "/", out));
+                return;
+            }
+            if (name.startsWith(TEMP_PREFIX)) {
+                return;
+            }
+            if (!a.isRegularFile()) {
+                throw new IOException("'" + key + "' in " + root + " is not a regular file (symbolic links and"
+                        + " special files cannot be packaged): remove it or replace it with a file");
+            }
+            String problem = LogicalKey.problem(key);
+            if (problem != null) {
+                throw new IOException(problem + ": '" + key + "' in " + root + " (rename it)");
+            }
+            out.put(key, new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a)));
+        }
+    }
+
+    @Override
+    public FileStat stat(String key) throws IOException {
+        Path p = path(key);
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        if (!a.isRegularFile()) {
+            return null;
+        }
+        return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a));
+    }
+
+    /**
+     * The inode from the attributes' file key (on Linux {@code (dev=D,ino=I)}), read without a
+     * second stat; falls back to {@code unix:ino}.
+     */
+    static long inode(Path p, BasicFileAttributes a) throws IOException {
+        Object k = a.fileKey();
+        if (k != null) {
+            String s = k.toString();
+            int i = s.indexOf("ino=");
+            if (i >= 0) {
+                int j = i + 4;
+                int e = j;
+                while (e < s.length() && Character.isDigit(s.charAt(e))) {
+                    e++;
+                }
+                if (e > j) {
+                    return Long.parseLong(s.substring(j, e));
+                }
+            }
+        }
+        try {
+            return ((Number) Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public Path path(String key) {
+        LogicalKey.require(key);
+        Path p = root.resolve(key).normalize();
+        if (!p.startsWith(root) || p.equals(root)) {
+            throw new IllegalArgumentException("logical key escapes the working folder: '" + key + "'");
+        }
+        return p;
+    }
+
+    @Override
+    public FileStat place(String key, Path source) throws IOException {
+        Path target = path(key);
+        Path dir = target.getParent();
+        if (!madeDirs.contains(dir)) {
+            try {
+                Files.createDirectories(dir);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new IOException("cannot write '" + key + "' in " + root + ": a file stands where a folder is"
+                        + " needed (move " + e.getFile() + " aside)");
+            }
+            madeDirs.add(dir);
+        }
+        Path tmp = dir.resolve(TEMP_PREFIX + TEMP_IDS.incrementAndGet() + "-" + ProcessHandle.current().pid());
+        try {
+            try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
+                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                         StandardOpenOption.TRUNCATE_EXISTING)) {
+                long size = in.size();
+                long pos = 0;
+                while (pos < size) {
+                    long n = in.transferTo(pos, size - pos, out);
+                    if (n <= 0) {
+                        throw new IOException(source + " shrank while it was copied to '" + key + "'");
+                    }
+                    pos += n;
+                }
+            }
+            try {
+                Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IOException("cannot write '" + key + "' in " + root + ": a folder stands there (move it"
+                            + " aside)");
+                }
+                throw e;
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return stat(key);
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        Path p = path(key);
+        Files.deleteIfExists(p);
+        for (Path d = p.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
+            try {
+                Files.delete(d);
+            } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package io.quiltfs.store.workflow;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The working files of an installed package, by logical key: what {@link Status} and
+ * {@link Commit} look at and what {@link Install} and {@link Pull} write. The working folder
+ * ({@link WorkFolder}) is the first implementation; a mount's working area can be another.
+ * Implementations are thread-safe for distinct keys.
+ */
+public interface WorkingFiles {
+    /** What identifies a file's current content cheaply: size, modification time and inode. */
+    record FileStat(long size, long mtimeNanos, long inode) {
+    }
+
+    /**
+     * Every working file by logical key (in no particular order), with its stat. Refuses (with the key)
+     * what a package cannot hold: symbolic links, special files, invalid keys.
+     */
+    Map<String, FileStat> scan() throws IOException;
+
+    /** The stat of one key, or null when there is no such file. */
+    FileStat stat(String key) throws IOException;
+
+    /** A local path to read the key's current content from (to hash it, to copy it). */
+    Path path(String key);
+
+    /**
+     * Replaces (or creates) {@code key} with a private, writable copy of {@code source}
+     * atomically: readers see the old or the new content, never a mix, and the copy never shares
+     * storage with {@code source} (which may be a cached object). Returns the new file's stat.
+     */
+    FileStat place(String key, Path source) throws IOException;
+
+    /** Removes {@code key} (and folders left empty); no error when it is absent. */
+    void delete(String key) throws IOException;
+
+    /** Where the files are, for messages. */
+    String describe();
+}

@@ -1,0 +1,461 @@
+package io.quiltfs.store.workflow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registries;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.RegistryException;
+import io.quiltfs.store.registry.S3Settings;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.PackageState;
+import io.quiltfs.store.testing.TestRegistries;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The workflow verbs end to end against every registry kind, with two homes sharing one registry. */
+class WorkflowTest {
+    static final PackageName PKG = PackageName.parse("team/data");
+
+    @TempDir
+    Path tmp;
+
+    Registry registry;
+    Home alice;
+    Home bob;
+
+    @BeforeEach
+    void homes() throws IOException {
+        alice = new Home(tmp.resolve("alice"));
+        bob = new Home(tmp.resolve("bob"));
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    /** A registry of {@code kind} holding PKG built from a few files. */
+    String seed(TestRegistries.Kind kind) throws IOException {
+        String uri = kind.newRegistry(tmp);
+        registry = kind.open(uri);
+        Path src = tmp.resolve("src");
+        write(src.resolve("a.txt"), "alpha");
+        write(src.resolve("data/b.csv"), "x,y\n1,2\n");
+        write(src.resolve("data/c.csv"), "x,y\n3,4\n");
+        write(src.resolve("docs/readme.md"), "# readme");
+        Build.build(registry, PKG, src, "first", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+        return uri;
+    }
+
+    static void write(Path p, String s) throws IOException {
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, s);
+    }
+
+    Function<PhysicalKey, ObjectSource> sources() {
+        return pk -> {
+            try {
+                return Registries.sourceFor(pk, registry, S3Settings.defaults());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        };
+    }
+
+    Install.Result install(Home h, List<String> paths) throws IOException {
+        return Install.install(h, registry, PackageRef.latest(PKG), null, paths, sources(), Progress.NONE);
+    }
+
+    Path work(Home h) {
+        return h.defaultWorkDir(PKG);
+    }
+
+    Status.Report status(Home h) throws IOException {
+        return Status.report(InstalledPackage.require(h, PKG), registry, HashType.SHA2_256_CHUNKED);
+    }
+
+    Commit.Result commit(Home h, String msg) throws IOException {
+        return Commit.commit(InstalledPackage.require(h, PKG), msg, null, HashType.SHA2_256_CHUNKED, Progress.NONE);
+    }
+
+    Push.Result push(Home h, boolean force) throws IOException {
+        return Push.push(InstalledPackage.require(h, PKG), registry, force, Clock.systemUTC(), Progress.NONE);
+    }
+
+    Pull.Result pull(Home h) throws IOException {
+        return Pull.pull(InstalledPackage.require(h, PKG), registry, sources(), Progress.NONE);
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void installStatusCommitPush(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        Install.Result r = install(alice, null);
+        assertEquals(4, r.placed());
+        assertEquals("alpha", Files.readString(work(alice).resolve("a.txt")));
+        // Working files are private copies, never links to the cache.
+        Path obj = new ObjectCache(alice).path(registry.readManifest(r.topHash()).get("a.txt").hash());
+        assertNotEquals(Files.getAttribute(obj, "unix:ino"), Files.getAttribute(work(alice).resolve("a.txt"), "unix:ino"));
+        assertTrue(Files.isWritable(work(alice).resolve("a.txt")));
+
+        Status.Report s = status(alice);
+        assertEquals(Status.State.UP_TO_DATE, s.state());
+        assertTrue(s.changes().isEmpty());
+        Commit.Result none = commit(alice, "nothing");
+        assertFalse(none.committed());
+
+        write(work(alice).resolve("a.txt"), "ALPHA!");
+        write(work(alice).resolve("new/file.bin"), "new");
+        Files.delete(work(alice).resolve("docs/readme.md"));
+        s = status(alice);
+        assertEquals(List.of("new/file.bin"), s.changes().added());
+        assertEquals(List.of("a.txt"), s.changes().modified());
+        assertEquals(List.of("docs/readme.md"), s.changes().removed());
+
+        Commit.Result c = commit(alice, "second");
+        assertTrue(c.committed());
+        assertEquals(Status.State.AHEAD, status(alice).state());
+        String before = registry.latest(PKG);
+        Push.Result p = push(alice, false);
+        assertTrue(p.pushed());
+        assertEquals(2, p.uploaded());
+        assertEquals(c.topHash(), registry.latest(PKG));
+        assertNotEquals(before, registry.latest(PKG));
+        Manifest pushed = registry.readManifest(c.topHash());
+        // Unchanged rows keep their physical keys; the earlier revision stays readable.
+        Manifest first = registry.readManifest(before);
+        assertEquals(first.get("data/b.csv").physicalKey(), pushed.get("data/b.csv").physicalKey());
+        assertEquals("alpha", new String(registry.open(PhysicalKey.parse(first.get("a.txt").physicalKey()), 0, -1)
+                .readAllBytes()));
+        assertEquals(Status.State.UP_TO_DATE, status(alice).state());
+        assertFalse(push(alice, false).pushed());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void partialInstallFetchesOnlyWhatMatchesAndNeverRefetches(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        Install.Result r = install(alice, List.of("data"));
+        assertEquals(2, r.placed());
+        assertEquals(2, r.fetched());
+        assertFalse(Files.exists(work(alice).resolve("a.txt")));
+        // Keys not installed are not "removed".
+        assertTrue(status(alice).changes().isEmpty());
+        Install.Result more = install(alice, List.of("*.txt"));
+        assertEquals(1, more.placed());
+        assertEquals(List.of("data", "*.txt"), InstalledPackage.require(alice, PKG).state().paths);
+        assertThrows(RegistryException.NotFound.class, () -> install(alice, List.of("nothing/**")));
+        // Another home sharing nothing fetches; the same home reinstalling fetches nothing.
+        Uninstall.uninstall(InstalledPackage.require(alice, PKG), false);
+        Install.Result again = install(alice, null);
+        assertEquals(4, again.placed());
+        assertEquals(1, again.fetched());
+    }
+
+    @Test
+    void aCorruptObjectIsNeverInstalled() throws IOException {
+        seed(TestRegistries.LOCAL);
+        Manifest m = registry.readManifest(registry.latest(PKG));
+        Path data = PhysicalKey.parse(m.get("data/b.csv").physicalKey()).filePath();
+        Files.writeString(data, "x,y\n6,6\n"); // same size, other content
+        IOException e = assertThrows(IOException.class, () -> install(alice, null));
+        assertTrue(e.getMessage().contains("'data/b.csv'") && e.getMessage().contains("does not match"),
+                e.getMessage());
+        assertFalse(Files.exists(work(alice).resolve("data/b.csv")));
+        assertNull(new ObjectCache(alice).lookup(m.get("data/b.csv").hash()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void statusHashesOnlyWhatChanged(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, null);
+        InstalledPackage p = InstalledPackage.require(alice, PKG);
+        AtomicInteger hashed = new AtomicInteger();
+        Status.KeyHasher counting = (keys, type) -> {
+            hashed.addAndGet(keys.size());
+            return Status.plain(p.files()).hash(keys, type);
+        };
+        HashCache cache = p.hashCache();
+        assertTrue(Status.changes(p.files(), p.head(), p.filter(), cache, HashType.SHA2_256_CHUNKED, counting).isEmpty());
+        assertEquals(0, hashed.get(), "install records the hashes of what it wrote");
+        write(work(alice).resolve("data/b.csv"), "x,y\n9,9\n");
+        Status.Changes c = Status.changes(p.files(), p.head(), p.filter(), cache, HashType.SHA2_256_CHUNKED, counting);
+        assertEquals(List.of("data/b.csv"), c.modified());
+        assertEquals(1, hashed.get());
+        cache.save();
+        hashed.set(0);
+        HashCache reloaded = p.hashCache();
+        Status.changes(p.files(), p.head(), p.filter(), reloaded, HashType.SHA2_256_CHUNKED, counting);
+        assertEquals(0, hashed.get(), "the saved cache spares the re-hash");
+        // Touching without changing content is re-hashed and found unchanged.
+        Files.setLastModifiedTime(work(alice).resolve("a.txt"), java.nio.file.attribute.FileTime.fromMillis(1000));
+        c = Status.changes(p.files(), p.head(), p.filter(), reloaded, HashType.SHA2_256_CHUNKED, counting);
+        assertEquals(1, hashed.get());
+        assertEquals(List.of("data/b.csv"), c.modified());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void theCleanMarkNeverHidesAChange(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, List.of("data", "a.txt"));
+        assertTrue(status(alice).changes().isEmpty());
+        assertTrue(status(alice).changes().isEmpty(), "second status (clean mark) agrees");
+        write(work(alice).resolve("data/b.csv"), "x,y\n1,3\n");
+        assertEquals(List.of("data/b.csv"), status(alice).changes().modified());
+        write(work(alice).resolve("data/b.csv"), "x,y\n1,2\n");
+        assertTrue(status(alice).changes().isEmpty());
+        Files.delete(work(alice).resolve("a.txt"));
+        assertEquals(List.of("a.txt"), status(alice).changes().removed());
+        write(work(alice).resolve("a.txt"), "alpha");
+        assertTrue(status(alice).changes().isEmpty());
+        write(work(alice).resolve("z.txt"), "z");
+        assertEquals(List.of("z.txt"), status(alice).changes().added());
+        Files.delete(work(alice).resolve("z.txt"));
+        assertTrue(status(alice).changes().isEmpty());
+        // Installing more paths changes what "removed" means: the mark does not carry over.
+        install(alice, List.of("docs"));
+        Files.delete(work(alice).resolve("docs/readme.md"));
+        assertEquals(List.of("docs/readme.md"), status(alice).changes().removed());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void twoUsersPushConflictPullMergeForce(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, null);
+        install(bob, null);
+
+        // Alice pushes; Bob is Behind, pulls while editing another file: his edit stays.
+        write(work(alice).resolve("a.txt"), "alice 1");
+        commit(alice, "alice 1");
+        push(alice, false);
+        write(work(bob).resolve("data/c.csv"), "bob's edit");
+        assertEquals(Status.State.BEHIND, status(bob).state());
+        Pull.Result pr = pull(bob);
+        assertTrue(pr.pulled());
+        assertFalse(pr.merged());
+        assertEquals("alice 1", Files.readString(work(bob).resolve("a.txt")));
+        assertEquals("bob's edit", Files.readString(work(bob).resolve("data/c.csv")));
+        Status.Report bs = status(bob);
+        assertEquals(Status.State.UP_TO_DATE, bs.state());
+        assertEquals(List.of("data/c.csv"), bs.changes().modified());
+
+        // Bob commits and pushes; Alice committed meanwhile: her push is refused, nothing moves.
+        commit(bob, "bob 1");
+        push(bob, false);
+        String bobTop = registry.latest(PKG);
+        write(work(alice).resolve("docs/readme.md"), "alice 2");
+        commit(alice, "alice 2");
+        assertEquals(Status.State.DIVERGED, status(alice).state());
+        ConflictException ce = assertThrows(ConflictException.class, () -> push(alice, false));
+        assertTrue(ce.getMessage().contains("quiltfs pull team/data"), ce.getMessage());
+        assertEquals(bobTop, registry.latest(PKG));
+
+        // No key changed on both sides: pull merges into one local commit, then push succeeds.
+        Pull.Result merged = pull(alice);
+        assertTrue(merged.merged());
+        assertEquals("bob's edit", Files.readString(work(alice).resolve("data/c.csv")));
+        assertEquals("alice 2", Files.readString(work(alice).resolve("docs/readme.md")));
+        assertEquals(Status.State.AHEAD, status(alice).state());
+        assertTrue(status(alice).changes().isEmpty());
+        push(alice, false);
+        Manifest m = registry.readManifest(registry.latest(PKG));
+        assertEquals(4, m.size());
+        assertEquals(Status.State.BEHIND, status(bob).state());
+        pull(bob);
+        assertEquals("alice 2", Files.readString(work(bob).resolve("docs/readme.md")));
+        assertEquals(Status.State.UP_TO_DATE, status(bob).state());
+
+        // The same key changed on both sides: pull refuses, naming it, and changes nothing.
+        write(work(alice).resolve("a.txt"), "alice 3");
+        commit(alice, "alice 3");
+        push(alice, false);
+        write(work(bob).resolve("a.txt"), "bob 3 (uncommitted)");
+        String bobHead = InstalledPackage.require(bob, PKG).state().head;
+        ConflictException pc = assertThrows(ConflictException.class, () -> pull(bob));
+        assertTrue(pc.getMessage().contains("'a.txt'"), pc.getMessage());
+        assertEquals("bob 3 (uncommitted)", Files.readString(work(bob).resolve("a.txt")));
+        assertEquals(bobHead, InstalledPackage.require(bob, PKG).state().head);
+        // Committed conflicting change: Diverged; --force makes Bob's revision latest anyway.
+        Commit.Result bc = commit(bob, "bob 3");
+        assertThrows(ConflictException.class, () -> pull(bob));
+        assertEquals(Status.State.DIVERGED, status(bob).state());
+        Push.Result forced = push(bob, true);
+        assertTrue(forced.pushed());
+        assertEquals(bc.topHash(), registry.latest(PKG));
+        assertEquals(Status.State.UP_TO_DATE, status(bob).state());
+        assertEquals(Status.State.BEHIND, status(alice).state());
+        pull(alice);
+        assertEquals("bob 3 (uncommitted)", Files.readString(work(alice).resolve("a.txt")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void tagsAndLog(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        String first = registry.latest(PKG);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "2");
+        commit(alice, "second");
+        List<Log.Line> log = Log.log(registry, PKG, InstalledPackage.require(alice, PKG));
+        assertTrue(log.get(0).local());
+        assertTrue(log.get(0).head());
+        assertTrue(log.get(1).latest() && log.get(1).base());
+        push(alice, false);
+        assertEquals(first, Tag.set(registry, PKG, "v1", first.substring(0, 8)));
+        assertEquals(registry.latest(PKG), Tag.set(registry, PKG, "v2", null));
+        assertEquals(first, registry.resolve(PackageRef.parse("team/data:v1")));
+        log = Log.log(registry, PKG, InstalledPackage.require(alice, PKG));
+        assertEquals(2, log.size());
+        assertEquals("second", log.get(0).message());
+        assertEquals(List.of("v2"), log.get(0).tags());
+        assertEquals(List.of("v1"), log.get(1).tags());
+        Tag.delete(registry, PKG, "v1");
+        assertThrows(RegistryException.NotFound.class, () -> Tag.delete(registry, PKG, "v1"));
+        // Installing a tagged revision.
+        Install.install(bob, registry, PackageRef.parse("team/data:v2"), null, null, sources(), Progress.NONE);
+        assertEquals("2", Files.readString(work(bob).resolve("a.txt")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void uninstallProtectsWork(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "edit");
+        assertThrows(ConflictException.class, () -> Uninstall.uninstall(InstalledPackage.require(alice, PKG), false));
+        commit(alice, "edit");
+        assertThrows(ConflictException.class, () -> Uninstall.uninstall(InstalledPackage.require(alice, PKG), false));
+        Uninstall.uninstall(InstalledPackage.require(alice, PKG), true);
+        assertNull(InstalledPackage.find(alice, PKG));
+        assertFalse(Files.exists(work(alice)));
+        assertTrue(Files.list(alice.objects()).findAny().isPresent(), "cached objects stay");
+    }
+
+    @Test
+    void aFileChangingWhileCommittedIsDetected() throws Exception {
+        seed(TestRegistries.LOCAL);
+        install(alice, null);
+        Path big = work(alice).resolve("growing.bin");
+        Files.write(big, new byte[4 << 20]);
+        AtomicInteger stop = new AtomicInteger();
+        Thread writer = new Thread(() -> {
+            byte[] b = new byte[4096];
+            try (var ch = java.nio.channels.FileChannel.open(big, java.nio.file.StandardOpenOption.WRITE)) {
+                long pos = 0;
+                while (stop.get() == 0) {
+                    b[0]++;
+                    ch.write(java.nio.ByteBuffer.wrap(b), pos);
+                    pos = (pos + 4096) % (4 << 20);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        writer.start();
+        int detected = 0;
+        try {
+            for (int i = 0; i < 20 && detected == 0; i++) {
+                try {
+                    Commit.Result r = commit(alice, "attempt " + i);
+                    // Whatever was recorded must be what is in the cache under that hash.
+                    var row = InstalledPackage.require(alice, PKG).head().get("growing.bin");
+                    Path obj = PhysicalKey.parse(row.physicalKey()).filePath();
+                    assertEquals(row.hash(), io.quiltfs.store.hash.FileHasher.hash(obj, row.hash().type()));
+                    assertTrue(r.committed() || !r.committed());
+                } catch (IOException e) {
+                    assertTrue(e.getMessage().contains("'growing.bin'") && e.getMessage().contains("changed while"),
+                            e.getMessage());
+                    detected++;
+                }
+            }
+        } finally {
+            stop.set(1);
+            writer.join();
+        }
+        assertTrue(detected > 0, "a file written during the commit was never detected");
+    }
+
+    @Test
+    void workingFilesRefuseWhatAPackageCannotHold() throws IOException {
+        Path root = tmp.resolve("w");
+        write(root.resolve("ok.txt"), "ok");
+        Files.createSymbolicLink(root.resolve("link"), root.resolve("ok.txt"));
+        IOException e = assertThrows(IOException.class, () -> new WorkFolder(root).scan());
+        assertTrue(e.getMessage().contains("'link'"), e.getMessage());
+        Path ro = tmp.resolve("ro.txt");
+        write(ro, "read-only source");
+        Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("r--r--r--"));
+        WorkFolder w = new WorkFolder(tmp.resolve("w2"));
+        w.place("deep/x.txt", ro);
+        assertTrue(Files.isWritable(w.path("deep/x.txt")));
+        assertThrows(IllegalArgumentException.class, () -> w.path("../escape"));
+        w.delete("deep/x.txt");
+        assertFalse(Files.exists(tmp.resolve("w2/deep")));
+    }
+
+    @Test
+    void hashCacheKeysSurviveAnyCharacter() throws IOException {
+        Path f = tmp.resolve("hc");
+        HashCache c = HashCache.load(f);
+        List<String> keys = new ArrayList<>(List.of("plain", "with space", "new\nline", "back\\slash", "cr\rx"));
+        var sum = io.quiltfs.store.hash.Checksum.of(HashType.SHA2_256_CHUNKED, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+        for (String k : keys) {
+            c.put(k, new WorkingFiles.FileStat(1, 2, 3), sum);
+        }
+        c.save();
+        HashCache r = HashCache.load(f);
+        for (String k : keys) {
+            assertEquals(sum, r.lookup(k, new WorkingFiles.FileStat(1, 2, 3), HashType.SHA2_256_CHUNKED), k);
+            assertNull(r.lookup(k, new WorkingFiles.FileStat(1, 2, 4), HashType.SHA2_256_CHUNKED));
+        }
+        Files.writeString(f, "garbage");
+        assertNull(HashCache.load(f).lookup("plain", new WorkingFiles.FileStat(1, 2, 3), HashType.SHA2_256_CHUNKED));
+    }
+
+    @Test
+    void stateTable() {
+        PackageState s = new PackageState();
+        s.base = "b";
+        s.head = "b";
+        assertEquals(Status.State.UP_TO_DATE, Status.state(s, "b"));
+        assertEquals(Status.State.BEHIND, Status.state(s, "x"));
+        s.head = "h";
+        s.commits.add("h");
+        assertEquals(Status.State.AHEAD, Status.state(s, "b"));
+        assertEquals(Status.State.DIVERGED, Status.state(s, "x"));
+        assertEquals(Status.State.UP_TO_DATE, Status.state(s, "h"));
+        s.base = null;
+        assertEquals(Status.State.LOCAL, Status.state(s, null));
+    }
+}
