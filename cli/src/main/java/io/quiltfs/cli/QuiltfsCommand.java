@@ -14,6 +14,9 @@ import picocli.CommandLine.Option;
             ManifestCommand.class,
             BrowseCommand.class,
             BuildCommand.class,
+            MountCommand.class,
+            UnmountCommand.class,
+            DaemonCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused to protect work (conflict), 4 not found."})

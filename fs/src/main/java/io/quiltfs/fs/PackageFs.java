@@ -26,7 +26,7 @@ import java.util.TreeSet;
  * <p>The name {@code .quiltfs} at the root is reserved for the mount's control files; rows
  * under it are not shown.
  */
-public final class PackageFs {
+public final class PackageFs implements java.io.Closeable {
     /** Reserved at the mount's root (control files of a later version). */
     public static final String RESERVED = ".quiltfs";
     static final int O_ACCMODE = 03;
@@ -207,6 +207,16 @@ public final class PackageFs {
         if (v != null) {
             v.close();
         }
+    }
+
+    public ObjectStore objects() {
+        return objects;
+    }
+
+    /** Stops the fetches in flight (their partial bytes are dropped). */
+    @Override
+    public void close() {
+        objects.close();
     }
 
     /** Number of open files. */
