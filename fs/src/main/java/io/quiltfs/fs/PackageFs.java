@@ -195,7 +195,7 @@ public final class PackageFs implements java.io.Closeable {
         ObjectStore.View v = handles.get(handle);
         try {
             return v.read(offset, dst);
-        } catch (FsException e) {
+        } catch (FsException | ReportedException e) {
             throw e;
         } catch (IOException e) {
             throw new IOException("'" + v.entry().logicalKey() + "': " + e.getMessage(), e);

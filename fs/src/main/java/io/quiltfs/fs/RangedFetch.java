@@ -230,7 +230,7 @@ final class RangedFetch implements Runnable {
                 done.get(0, TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
                 Throwable c = e.getCause();
-                throw c instanceof IOException io ? io : new IOException(c);
+                throw new ReportedException("'" + entry.logicalKey() + "': " + c.getMessage(), c);
             } catch (InterruptedException | TimeoutException e) {
                 throw new IOException(e);
             }

@@ -43,7 +43,7 @@ final class FuseAdapter extends FuseStubFS {
     /** The errno for a failure, logging what is not an ordinary answer (once, here). */
     private static int fail(String op, String path, Throwable t) {
         Errno e = Errno.of(t);
-        if (t instanceof FsException) {
+        if (t instanceof FsException || t instanceof io.quiltfs.fs.ReportedException) {
             log.debug("{} {}: {}", op, path, t.getMessage());
         } else if (t instanceof java.io.IOException) {
             log.warn("{} {}: {} ({})", op, path, t.getMessage(), e);
