@@ -1,0 +1,103 @@
+package io.quiltfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.testing.Vectors;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class FoundationCommandsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void helpOnEveryCommand() {
+        Deque<CommandLine> todo = new ArrayDeque<>();
+        todo.add(Cli.commandLine());
+        while (!todo.isEmpty()) {
+            CommandLine c = todo.pop();
+            todo.addAll(c.getSubcommands().values());
+            if (c.getCommandName().equals("help")) {
+                continue;
+            }
+            String path = c.getCommandSpec().qualifiedName(" ").replaceFirst("^quiltfs ?", "");
+            String[] args = (path.isEmpty() ? "--help" : path + " --help").split(" ");
+            CliRunner.Result r = CliRunner.run(args);
+            assertEquals(0, r.code(), path);
+            assertTrue(r.out().startsWith("Usage: quiltfs"), path + ": " + r.out());
+        }
+    }
+
+    @Test
+    void hashPrintsLikeSha256sum() throws Exception {
+        Path f = tmp.resolve("hello.txt");
+        Files.writeString(f, "Hello, World!");
+        CliRunner.Result r = CliRunner.run("hash", f.toString());
+        assertEquals(0, r.code());
+        assertEquals("BCp9ZKWB7y7pg/IQWIAcw1ZjtwXmxV9i+o4PGOzHCYk=  " + f + "\n", r.out());
+        r = CliRunner.run("hash", "--type", "SHA256", f.toString());
+        assertEquals("dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f  " + f + "\n", r.out());
+        r = CliRunner.run("hash", "-t", "crc64nvme", f.toString());
+        assertEquals("1Km+Qyat0k0=  " + f + "\n", r.out());
+        r = CliRunner.run("hash", "--type", "md5", f.toString());
+        assertEquals(ExitCodes.USAGE, r.code());
+        assertTrue(r.err().contains("unknown hash type 'md5'"), r.err());
+        r = CliRunner.run("hash", tmp.resolve("missing").toString());
+        assertEquals(ExitCodes.NOT_FOUND, r.code());
+    }
+
+    @Test
+    void tophashPrintsOnlyTheHash() {
+        CliRunner.Result r = CliRunner.run("manifest", "tophash",
+                Vectors.quilt().resolve("manifests/top_hash_test_manifest.jsonl").toString());
+        assertEquals("3426a3f721e41a1d83174c691432a39ff13720426267fc799dccf3583153e850\n", r.out());
+        assertEquals(0, r.code());
+    }
+
+    @Test
+    void badManifestGivesOneLineAndNonZeroExit() throws Exception {
+        Path m = tmp.resolve("bad.jsonl");
+        Files.writeString(m, "{\"version\":\"v0\"}\n{\"logical_key\":\"../../etc/passwd\",\"physical_keys\":[\"file:///x\"],"
+                + "\"size\":1,\"hash\":{\"type\":\"SHA256\",\"value\":\"" + "0".repeat(64) + "\"}}\n");
+        CliRunner.Result r = CliRunner.run("manifest", "tophash", m.toString());
+        assertEquals(ExitCodes.FAILURE, r.code());
+        assertEquals("", r.out());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(m + ":2:") && r.err().contains("'..' component")
+                && r.err().contains("../../etc/passwd"), r.err());
+        r = CliRunner.run("manifest", "validate", m.toString());
+        assertEquals(ExitCodes.FAILURE, r.code());
+        r = CliRunner.run("manifest", "validate",
+                Vectors.quilt().resolve("manifests/checksummed.jsonl").toString());
+        assertEquals(0, r.code(), r.err());
+    }
+
+    @Test
+    void buildThenBrowseWithJson() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src/d"));
+        Files.writeString(src.resolve("x.csv"), "a,b\n1,2\n");
+        Files.writeString(tmp.resolve("src/README.md"), "# hi\n");
+        String reg = tmp.resolve("reg").toUri().toString();
+        CliRunner.Result b = CliRunner.run("--home", tmp.resolve("home").toString(), "build", "demo/pkg",
+                tmp.resolve("src").toString(), "--registry", reg, "-m", "first", "--meta", "{\"k\":1}");
+        assertEquals(0, b.code(), b.err());
+        String top = b.out().strip();
+        assertTrue(top.matches("[0-9a-f]{64}"), top);
+        CliRunner.Result list = CliRunner.run("browse", reg, "--json");
+        JsonNode j = Json.parse(list.out());
+        assertEquals("demo/pkg", j.get("packages").get(0).asText());
+        CliRunner.Result revs = CliRunner.run("browse", reg, "demo/pkg");
+        assertTrue(revs.out().contains(top) && revs.out().contains("first") && revs.out().contains("[latest]"), revs.out());
+        CliRunner.Result none = CliRunner.run("browse", reg, "demo/nope");
+        assertEquals(ExitCodes.NOT_FOUND, none.code());
+        assertTrue(none.err().contains("no package demo/nope"), none.err());
+    }
+}

@@ -1,0 +1,6 @@
+/**
+ * Local state of a home: the layout ({@link io.quiltfs.store.state.Home}, the one owner of
+ * paths), atomic file writes, locks shared by threads and processes, and the lineage file.
+ * Invariant: every state file is replaced atomically; read-modify-write happens under a lock.
+ */
+package io.quiltfs.store.state;

@@ -1,0 +1,110 @@
+package io.quiltfs.store.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.hash.Hashers;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.testing.Vectors;
+import io.quiltfs.store.workflow.Build;
+import io.quiltfs.store.workflow.Progress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalRegistryTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void vectorRegistryBrowses() throws Exception {
+        LocalRegistry r = new LocalRegistry(Vectors.quilt().resolve("registry"));
+        PackageName p = PackageName.parse("test/test");
+        assertEquals(List.of(p), r.listPackages());
+        assertEquals(List.of(new Revision(1692646567L,
+                "848238cb1cd8d8c06c3657d50e71c515cb913f0659ae55ffbfcec0f0e3e37e2c")), r.revisions(p));
+        String h = r.resolve(PackageRef.parse("test/test@848238"));
+        assertEquals(r.latest(p), h);
+        assertEquals(1, r.readManifest(h).size());
+    }
+
+    @Test
+    void buildWritesPointersWithoutNewlineAndNeverOverwritesData() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("src/sub"));
+        Files.writeString(dir.resolve("a.txt"), "one");
+        Files.writeString(tmp.resolve("src/b.txt"), "bee");
+        LocalRegistry r = new LocalRegistry(tmp.resolve("reg"));
+        PackageName p = PackageName.parse("ns/pkg");
+        Clock c1 = Clock.fixed(Instant.ofEpochSecond(1_700_000_000L), ZoneOffset.UTC);
+        var first = Build.build(r, p, tmp.resolve("src"), "first", null, HashType.SHA2_256_CHUNKED, c1, Progress.NONE);
+        byte[] latest = Files.readAllBytes(tmp.resolve("reg/.quilt/named_packages/ns/pkg/latest"));
+        assertEquals(64, latest.length, "no trailing newline");
+        assertEquals(first.topHash(), new String(latest));
+        assertEquals(first.topHash(), new String(Files.readAllBytes(tmp.resolve("reg/.quilt/named_packages/ns/pkg/1700000000"))));
+        assertEquals("one", Files.readString(tmp.resolve("reg/ns/pkg/sub/a.txt")));
+
+        // Second revision changes sub/a.txt: the first revision must still read "one".
+        Files.writeString(dir.resolve("a.txt"), "two!");
+        var second = Build.build(r, p, tmp.resolve("src"), "second", null, HashType.SHA2_256_CHUNKED, c1, Progress.NONE);
+        assertNotEquals(first.topHash(), second.topHash());
+        Manifest m1 = r.readManifest(first.topHash());
+        Manifest m2 = r.readManifest(second.topHash());
+        assertEquals("one", Files.readString(PhysicalKey.parse(m1.get("sub/a.txt").physicalKey()).filePath()));
+        assertEquals("two!", Files.readString(PhysicalKey.parse(m2.get("sub/a.txt").physicalKey()).filePath()));
+        assertEquals(m1.get("b.txt").physicalKey(), m2.get("b.txt").physicalKey(), "unchanged content is reused");
+        // Same second: the timestamp pointer moves on instead of replacing the first revision's.
+        assertEquals(List.of(1700000001L, 1700000000L), r.revisions(p).stream().map(Revision::timestamp).toList());
+    }
+
+    @Test
+    void prefixResolutionNamesAmbiguousCandidates() throws Exception {
+        LocalRegistry r = new LocalRegistry(tmp);
+        String a = "abcdef" + "0".repeat(58);
+        String b = "abcdef" + "1".repeat(58);
+        Files.createDirectories(tmp.resolve(".quilt/packages"));
+        Files.writeString(tmp.resolve(".quilt/packages/" + a), "x");
+        Files.writeString(tmp.resolve(".quilt/packages/" + b), "x");
+        RegistryException e = assertThrows(RegistryException.class, () -> r.resolvePrefix("abcdef"));
+        assertTrue(e.getMessage().contains(a) && e.getMessage().contains(b), e.getMessage());
+        assertEquals(a, r.resolvePrefix("abcdef0"));
+        assertThrows(RegistryException.NotFound.class, () -> r.resolvePrefix("ffffff"));
+    }
+
+    @Test
+    void compareAndSetLatestAndTags() throws Exception {
+        LocalRegistry r = new LocalRegistry(tmp);
+        PackageName p = PackageName.parse("a/b");
+        String h1 = "1".repeat(64);
+        String h2 = "2".repeat(64);
+        assertNull(r.compareAndSetLatest(p, null, h1));
+        assertEquals(h1, r.compareAndSetLatest(p, null, h2), "someone else moved it");
+        assertNull(r.compareAndSetLatest(p, h1, h2));
+        assertEquals(h2, r.latest(p));
+        r.setTag(p, "v1", h1);
+        assertEquals(h1, r.tag(p, "v1"));
+        assertTrue(Files.exists(tmp.resolve(".quilt/quiltfs/tags/a/b/v1")), "tags live outside named_packages");
+        assertEquals(1, r.tags(p).size());
+        assertTrue(r.deleteTag(p, "v1"));
+        assertNull(r.tag(p, "v1"));
+        assertThrows(IllegalArgumentException.class, () -> r.setTag(p, "latest", h1));
+    }
+
+    @Test
+    void manifestThatDoesNotHashToItsNameIsRefused() throws Exception {
+        LocalRegistry r = new LocalRegistry(tmp);
+        String fake = "f".repeat(64);
+        r.writeManifestBytes(fake, "{\"version\":\"v0\",\"message\":null}\n".getBytes());
+        RegistryException e = assertThrows(RegistryException.class, () -> r.readManifest(fake));
+        assertTrue(e.getMessage().contains("does not hash to its name"));
+        assertTrue(Hashers.of(HashType.SHA256, new byte[0]).isWellFormed());
+    }
+}
