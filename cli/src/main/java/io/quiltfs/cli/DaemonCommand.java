@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** The mount's background process (started by {@code mount}): serves one revision until unmounted. */
-@Command(name = DaemonCommand.NAME, hidden = true,
+@Command(name = DaemonCommand.NAME, hidden = true, mixinStandardHelpOptions = true,
         description = "Serve a mount in this process (started by `quiltfs mount`).")
 final class DaemonCommand extends BaseCommand {
     static final String NAME = "__daemon";
