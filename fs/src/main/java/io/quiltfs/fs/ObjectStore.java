@@ -128,7 +128,7 @@ public final class ObjectStore implements Closeable {
         }
         ObjectSource src = sources.apply(pk);
         Path tmp = cache.newTemp("fetch");
-        RangedFetch mine = new RangedFetch(e, name, pk, src, cache, tmp, stallNanos);
+        RangedFetch mine = new RangedFetch(e, name, pk, src, cache, tmp, stallNanos, fetchers);
         running = inFlight.putIfAbsent(name, mine);
         if (running != null) {
             java.nio.file.Files.deleteIfExists(tmp);
@@ -219,7 +219,7 @@ public final class ObjectStore implements Closeable {
             long end = Math.min(size, offset + dst.remaining());
             if (fetch != null) {
                 if (end >= size) {
-                    fetch.awaitDone();
+                    fetch.awaitVerified();
                 } else if (fetch.available() < end) {
                     if (offset > fetch.available() + FAR_AHEAD) {
                         fetch.failure();

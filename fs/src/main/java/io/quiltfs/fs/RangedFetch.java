@@ -17,25 +17,28 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
  * One object on its way into the cache: read from its physical key in consecutive ranges that
- * double in size (a first small range answers the first read quickly; later ones keep the
- * stream efficient), written to a temporary file and hashed as the bytes arrive. Readers see
- * the bytes already written ({@link #available}); the object enters the cache only once all of
- * it hashed to the row's checksum. A mismatch, a short object or a stall deletes the bytes and
- * fails {@link #done}.
+ * double in size (a small first range answers the first read quickly; later ones keep the
+ * stream efficient) and written to a temporary file. Readers see the bytes already written
+ * ({@link #available}). A second thread hashes the file right behind the writer, so fetching
+ * and hashing overlap; {@link #verified} completes once every byte hashed to the row's checksum,
+ * and only then does the object enter the cache ({@link #done}). A mismatch, a short object or a
+ * stall deletes the bytes and fails both.
  *
- * <p>Threading: {@link #run} on one fetch thread; every other method from any thread. Readers
- * wait on {@code progress} (a monitor only signalled, never held across I/O).
+ * <p>Threading: {@link #run} on one fetch thread, the hashing on another; every other method
+ * from any thread. Waiters block on {@code progress}, a monitor that is only signalled and never
+ * held across I/O.
  */
 final class RangedFetch implements Runnable {
     static final long FIRST_RANGE = 1L << 20;
     static final long MAX_RANGE = 64L << 20;
     private static final int BUFFER = 1 << 20;
-    /** Waiting for local work (hash check, fsync, rename) after the last byte arrived. */
+    /** Waiting for local work (hashing the rest, fsync, rename) after the last byte arrived. */
     private static final long FINISH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(10);
 
     final Entry entry;
@@ -45,14 +48,18 @@ final class RangedFetch implements Runnable {
     private final ObjectCache cache;
     private final Path tmp;
     private final long stallNanos;
+    private final Executor hashing;
     private final Object progress = new Object();
     private volatile long available;
     private volatile long lastProgress = System.nanoTime();
     private volatile InputStream current;
+    /** Every byte arrived and hashed to the row's checksum. */
+    final CompletableFuture<Void> verified = new CompletableFuture<>();
+    /** The verified object is in the cache (its path), or the fetch failed. */
     final CompletableFuture<Path> done = new CompletableFuture<>();
 
     RangedFetch(Entry entry, String name, PhysicalKey key, ObjectSource source, ObjectCache cache, Path tmp,
-                long stallNanos) {
+                long stallNanos, Executor hashing) {
         this.entry = entry;
         this.name = name;
         this.key = key;
@@ -60,6 +67,7 @@ final class RangedFetch implements Runnable {
         this.cache = cache;
         this.tmp = tmp;
         this.stallNanos = stallNanos;
+        this.hashing = hashing;
     }
 
     Path tmp() {
@@ -79,7 +87,7 @@ final class RangedFetch implements Runnable {
     public void run() {
         long size = entry.size();
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            Hasher h = Hashers.create(entry.hash().type(), size);
+            hashing.execute(this::hashBehind);
             byte[] buf = new byte[(int) Math.min(BUFFER, Math.max(1, size))];
             long off = 0;
             long range = FIRST_RANGE;
@@ -89,15 +97,14 @@ final class RangedFetch implements Runnable {
                     current = in;
                     long got = 0;
                     while (got < len) {
-                        if (done.isDone()) {
-                            return; // aborted: the reader that gave up already failed it
+                        if (verified.isDone()) {
+                            return; // aborted (a reader gave up) or failed: nothing more to do
                         }
                         int n = in.read(buf, 0, (int) Math.min(buf.length, len - got));
                         if (n < 0) {
                             throw new IOException(key + " has only " + (off + got) + " bytes, the manifest says "
                                     + size);
                         }
-                        h.update(buf, 0, n);
                         ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                         long pos = off + got;
                         while (bb.hasRemaining()) {
@@ -112,16 +119,57 @@ final class RangedFetch implements Runnable {
                 off += len;
                 range = Math.min(range * 2, MAX_RANGE);
             }
-            Checksum actual = h.finish();
-            if (!actual.equals(entry.hash())) {
-                throw new ChecksumMismatchException(key.toString(), entry.hash(), actual);
-            }
         } catch (Throwable t) {
             fail(t);
             return;
         }
         try {
+            verified.get();
             done.complete(cache.adoptVerified(entry.hash(), tmp));
+        } catch (ExecutionException e) {
+            fail(e.getCause());
+        } catch (Throwable t) {
+            fail(t);
+        } finally {
+            signal();
+        }
+    }
+
+    /** Hashes the temporary file right behind the writer (the bytes are still in the page cache). */
+    private void hashBehind() {
+        long size = entry.size();
+        try (FileChannel in = FileChannel.open(tmp, StandardOpenOption.READ)) {
+            Hasher h = Hashers.create(entry.hash().type(), size);
+            ByteBuffer buf = ByteBuffer.allocate(BUFFER);
+            long pos = 0;
+            while (pos < size) {
+                long avail = available;
+                if (avail <= pos) {
+                    synchronized (progress) {
+                        if (available <= pos && !verified.isDone()) {
+                            progress.wait(100);
+                        }
+                    }
+                    if (verified.isDone()) {
+                        return;
+                    }
+                    continue;
+                }
+                buf.clear();
+                buf.limit((int) Math.min(buf.capacity(), avail - pos));
+                int n = in.read(buf, pos);
+                if (n < 0) {
+                    throw new IOException("the temporary file of " + key + " ended early");
+                }
+                h.update(buf.array(), 0, n);
+                pos += n;
+            }
+            Checksum actual = h.finish();
+            if (actual.equals(entry.hash())) {
+                verified.complete(null);
+            } else {
+                fail(new ChecksumMismatchException(key.toString(), entry.hash(), actual));
+            }
         } catch (Throwable t) {
             fail(t);
         } finally {
@@ -133,8 +181,9 @@ final class RangedFetch implements Runnable {
         try {
             Files.deleteIfExists(tmp);
         } catch (IOException ignored) {
-            // the temporary folder is swept by the next cache user; the bytes are never adopted
+            // the bytes are never adopted; a stray temporary file only costs space
         }
+        verified.completeExceptionally(t);
         done.completeExceptionally(t);
         signal();
     }
@@ -153,13 +202,13 @@ final class RangedFetch implements Runnable {
 
     /** Gives up on a stalled fetch: readers get EIO, the bytes are dropped, the next open retries. */
     void abort(IOException why) {
-        if (done.completeExceptionally(why)) {
+        if (verified.completeExceptionally(why) | done.completeExceptionally(why)) {
             InputStream in = current;
             if (in != null) {
                 try {
                     in.close(); // unblocks a read stuck on a socket, for sources that allow it
                 } catch (IOException ignored) {
-                    // closing is best effort; the fetch thread notices done and stops
+                    // best effort; the fetch thread notices and stops
                 }
             }
             try {
@@ -173,17 +222,32 @@ final class RangedFetch implements Runnable {
 
     /** Waits until bytes [0, end) are on disk; throws when the fetch failed or stalled. */
     void awaitAvailable(long end) throws IOException {
-        while (available < end && !done.isDone()) {
+        while (available < end && !verified.isDone()) {
             waitForProgress();
         }
         failure();
     }
 
-    /** Waits until the object is verified and in the cache, and returns its path. */
+    /** Waits until the whole object arrived and matched its checksum. */
+    void awaitVerified() throws IOException {
+        awaitUntil(verified);
+        failure();
+    }
+
+    /** Waits until the object is in the cache (or the fetch failed), and returns its path. */
     Path awaitDone() throws IOException {
+        awaitUntil(done);
+        failure();
+        if (done.isCompletedExceptionally()) {
+            throw new ReportedException("'" + entry.logicalKey() + "' could not be cached", null);
+        }
+        return done.getNow(null);
+    }
+
+    private void awaitUntil(CompletableFuture<?> f) throws IOException {
         long finishDeadline = 0;
-        while (!done.isDone()) {
-            if (available < entry.size()) {
+        while (!f.isDone()) {
+            if (available < entry.size() && !verified.isDone()) {
                 waitForProgress();
             } else {
                 long now = System.nanoTime();
@@ -192,11 +256,9 @@ final class RangedFetch implements Runnable {
                 } else if (now > finishDeadline) {
                     abort(new IOException("verifying " + key + " took too long"));
                 }
-                waitOn(TimeUnit.SECONDS.toNanos(1));
+                waitOn(f, TimeUnit.SECONDS.toNanos(1));
             }
         }
-        failure();
-        return done.getNow(null);
     }
 
     private void waitForProgress() throws IOException {
@@ -206,12 +268,12 @@ final class RangedFetch implements Runnable {
                     + " s (gave up; the next read retries)"));
             return;
         }
-        waitOn(stallNanos - since);
+        waitOn(verified, stallNanos - since);
     }
 
-    private void waitOn(long nanos) throws IOException {
+    private void waitOn(CompletableFuture<?> f, long nanos) throws IOException {
         synchronized (progress) {
-            if (done.isDone()) {
+            if (f.isDone()) {
                 return;
             }
             try {
@@ -223,11 +285,11 @@ final class RangedFetch implements Runnable {
         }
     }
 
-    /** Throws the fetch's failure, if it failed. */
+    /** Throws the fetch's failure, if it failed before its bytes were verified. */
     void failure() throws IOException {
-        if (done.isCompletedExceptionally()) {
+        if (verified.isCompletedExceptionally()) {
             try {
-                done.get(0, TimeUnit.NANOSECONDS);
+                verified.get(0, TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
                 Throwable c = e.getCause();
                 throw new ReportedException("'" + entry.logicalKey() + "': " + c.getMessage(), c);
@@ -238,6 +300,6 @@ final class RangedFetch implements Runnable {
     }
 
     boolean failed() {
-        return done.isCompletedExceptionally();
+        return verified.isCompletedExceptionally();
     }
 }

@@ -113,6 +113,15 @@ class PackageFsTest {
         store.close();
     }
 
+    /** The read that reaches EOF returns once verified; the move into the cache follows. */
+    void awaitCached(String key) throws Exception {
+        var sum = manifest.get(key).hash();
+        for (int i = 0; i < 500 && !store.cache().exists(sum); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(store.cache().exists(sum), key + " entered the cache");
+    }
+
     List<String> ls(String path) throws IOException {
         List<String> out = new ArrayList<>();
         fs.readdir(path, (name, dir) -> out.add(name + (dir ? "/" : "")));
@@ -191,11 +200,12 @@ class PackageFsTest {
     }
 
     @Test
-    void secondOpenIsServedFromTheCacheAndKeepsPages() throws IOException {
+    void secondOpenIsServedFromTheCacheAndKeepsPages() throws Exception {
         long h = fs.open("/README.md", 0);
         assertFalse(fs.keepCache(h));
         assertEquals(6, fs.read(h, 0, ByteBuffer.allocate(100)));
         fs.release(h);
+        awaitCached("README.md");
         int before = opens.get();
         long h2 = fs.open("/README.md", 0);
         assertTrue(fs.keepCache(h2));
@@ -257,6 +267,7 @@ class PackageFsTest {
         assertEquals(100, fs.read(h, big.length - 100, tail));
         assertArrayEquals(java.util.Arrays.copyOfRange(big, big.length - 100, big.length), tail.array());
         fs.release(h);
+        awaitCached("data/big.bin");
         assertNotNull(store.cache().lookup(manifest.get("data/big.bin").hash()));
     }
 
@@ -315,6 +326,7 @@ class PackageFsTest {
     @Test
     void aCorruptCacheFileIsFetchedAgain() throws Exception {
         readAll("/README.md");
+        awaitCached("README.md");
         Path cached = store.cache().path(manifest.get("README.md").hash());
         cached.toFile().setWritable(true);
         Files.writeString(cached, "HELLO\n");
@@ -328,6 +340,9 @@ class PackageFsTest {
         assertEquals(100, fs.read(h, big.length - 100, ByteBuffer.allocate(100)));
         readAll("/README.md");
         readAll("/data/a.csv");
+        awaitCached("data/big.bin");
+        awaitCached("README.md");
+        awaitCached("data/a.csv");
         Entry bigRow = manifest.get("data/big.bin");
         assertTrue(store.cache().exists(bigRow.hash()), "pinned by an open file");
         fs.release(h);

@@ -119,9 +119,13 @@ final class FuseAdapter extends FuseStubFS {
     @Override
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         try {
+            if (buf.isDirect()) {
+                // Zero copy: the file's bytes go straight into libfuse's reply buffer.
+                ByteBuffer dst = com.kenai.jffi.MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+                return fs.read(fi.fh.get(), offset, dst);
+            }
             byte[] b = new byte[(int) size];
-            ByteBuffer dst = ByteBuffer.wrap(b);
-            int n = fs.read(fi.fh.get(), offset, dst);
+            int n = fs.read(fi.fh.get(), offset, ByteBuffer.wrap(b));
             buf.put(0, b, 0, n);
             return n;
         } catch (Throwable t) {
