@@ -250,9 +250,16 @@ public final class PackageFs implements java.io.Closeable {
         return out;
     }
 
-    /** An attribute's value; ENODATA when the path has no such attribute. */
+    /**
+     * An attribute's value; ENODATA when the path has no such {@code user.*} attribute, ENOTSUP
+     * for other namespaces (security, system, trusted): tools such as {@code ls -l} then stop
+     * asking for SELinux labels and ACLs on this file system instead of asking once per file.
+     */
     public byte[] getxattr(String path, String name) throws FsException {
         Attr a = getattr(path);
+        if (!name.startsWith("user.")) {
+            throw new FsException(Errno.ENOTSUP, name + ": only user.* attributes exist here");
+        }
         String v = null;
         if (a.directory()) {
             if (key(path).isEmpty()) {

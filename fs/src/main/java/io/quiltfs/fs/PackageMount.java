@@ -19,13 +19,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * object cache under its size limit, and finds each object's source by physical key.
  */
 public final class PackageMount {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PackageMount.class);
+
     private PackageMount() {
     }
 
     /** The file system of {@code pkg@topHash} in {@code registry}. The caller closes the store. */
     public static PackageFs open(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
                                  MountSettings settings) throws IOException {
+        long t0 = System.nanoTime();
         Manifest m = registry.readManifest(topHash);
+        log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
+                (System.nanoTime() - t0) / 1_000_000);
         ObjectCache cache = new ObjectCache(home);
         CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
         ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
