@@ -44,6 +44,7 @@ public final class ObjectStore implements Closeable {
     private final long stallNanos;
     private final ConcurrentHashMap<String, RangedFetch> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService fetchers;
+    private volatile boolean closing;
 
     /**
      * {@code sources} finds the source of a physical key (see Registries.sourceFor); a fetch that
@@ -94,7 +95,12 @@ public final class ObjectStore implements Closeable {
 
     private View openPinned(Entry e, String name) throws IOException {
         for (int attempt = 0; attempt < 3; attempt++) {
-            Path p = cache.lookup(e.hash());
+            Path p;
+            try {
+                p = cache.lookup(e.hash());
+            } catch (NoSuchFileException evicted) {
+                continue; // removed by another process while being re-verified: absent
+            }
             if (p != null) {
                 try {
                     return new View(this, e, name, FileChannel.open(p, StandardOpenOption.READ), null);
@@ -139,6 +145,8 @@ public final class ObjectStore implements Closeable {
             if (failure == null) {
                 budget.touch(name, e.size());
                 log.debug("fetched '{}' from {}", e.logicalKey(), pk);
+            } else if (closing) {
+                log.debug("dropped the partial fetch of '{}' (unmounting)", e.logicalKey());
             } else {
                 log.warn("cannot read '{}' ({}): {}", e.logicalKey(), pk, message(failure));
             }
@@ -177,8 +185,13 @@ public final class ObjectStore implements Closeable {
         }
     }
 
+    /** Stops the fetches in flight and drops their partial bytes. */
     @Override
     public void close() {
+        closing = true;
+        for (RangedFetch f : inFlight.values()) {
+            f.abort(new IOException("the mount is closing"));
+        }
         fetchers.shutdownNow();
     }
 
