@@ -101,6 +101,18 @@ class DaemonTest {
     }
 
     @Test
+    void aBusyMountIsRefusedUnlessLazy() throws Exception {
+        assertEquals(0, cli("mount", Fixture.PKG.toString(), mnt.toString(), "--registry", f.uri));
+        Process holder = new ProcessBuilder("sleep", "60").directory(mnt.toFile()).start();
+        started.add(holder);
+        assertEquals(3, cli("unmount", mnt.toString()), "busy: a process has its working folder there");
+        assertNotNull(MountTable.at(mnt));
+        assertEquals(0, cli("unmount", "--lazy", mnt.toString()));
+        assertNull(MountTable.at(mnt));
+        holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+
+    @Test
     void killMinusNineLeavesNoStaleMount() throws Exception {
         Process p = start("mount", Fixture.PKG.toString(), mnt.toString(), "--registry", f.uri, "--foreground");
         awaitMounted(p);

@@ -163,8 +163,11 @@ final class FuseAdapter extends FuseStubFS {
     @Override
     public int access(String path, int mask) {
         try {
-            fs.getattr(path);
-            return (mask & 2) != 0 ? Errno.EROFS.negated() : 0;
+            Attr a = fs.getattr(path);
+            if ((mask & 2) != 0) {
+                return Errno.EROFS.negated(); // W_OK
+            }
+            return (mask & 1) != 0 && !a.directory() ? Errno.EACCES.negated() : 0; // X_OK on a file
         } catch (Throwable t) {
             return fail("access", path, t);
         }
