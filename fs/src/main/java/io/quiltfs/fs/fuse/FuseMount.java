@@ -23,6 +23,12 @@ public final class FuseMount implements AutoCloseable {
     /** Seconds the kernel may trust attributes, entries and absences: revisions are immutable. */
     private static final int CACHE_SECONDS = 3600;
     private static final int READ_AHEAD_KB = 1024;
+    /**
+     * Serve requests from persistent Java threads ({@link SessionLoop}) rather than through
+     * jnr-fuse's fuse_main (a JVM thread attach per request); {@code -Dquiltfs.fuse.loop=jnr}
+     * goes back to jnr-fuse's loop.
+     */
+    private static final boolean PERSISTENT_LOOP = !"jnr".equals(System.getProperty("quiltfs.fuse.loop"));
 
     private final Path mountpoint;
     private final FuseAdapter adapter;
@@ -54,9 +60,22 @@ public final class FuseMount implements AutoCloseable {
                 + (autoUnmount ? ",auto_unmount" : ""));
         String[] args = opts.toArray(new String[0]);
         FuseMount[] self = new FuseMount[1];
+        String[] argv = new String[args.length + 3];
+        argv[0] = "quiltfs";
+        argv[1] = "-f";
+        System.arraycopy(args, 0, argv, 2, args.length);
+        argv[argv.length - 1] = mp.toString();
         Thread loop = new Thread(() -> {
             try {
-                adapter.mount(mp, true, false, args);
+                if (PERSISTENT_LOOP) {
+                    SessionLoop session = SessionLoop.start(adapter, argv, mp.getFileName().toString());
+                    if (session == null) {
+                        throw new IOException("libfuse refused to mount (see the log above)");
+                    }
+                    session.join();
+                } else {
+                    adapter.mount(mp, true, false, args);
+                }
             } catch (Throwable t) {
                 self[0].failure = t;
             } finally {
@@ -80,6 +99,18 @@ public final class FuseMount implements AutoCloseable {
             throw new IOException("cannot mount at " + mp + (f == null ? "" : ": " + f.getMessage()), f);
         }
         raiseReadAhead(mp);
+        FuseMount m = self[0];
+        // On SIGTERM or Ctrl-C the JVM runs its hooks: detach the mount so that none is left
+        // behind (auto_unmount covers SIGKILL).
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                if (m.loop.isAlive() && MountTable.at(mp) != null) {
+                    unmount(mp, true);
+                }
+            } catch (IOException | RuntimeException ignored) {
+                // the JVM is going away; auto_unmount is the last line of defence
+            }
+        }, "quiltfs-unmount-" + mp.getFileName()));
         log.info("mounted {} at {}", fs.packageName() + "@" + fs.topHash(), mp);
         return self[0];
     }
