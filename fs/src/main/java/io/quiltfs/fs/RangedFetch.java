@@ -38,6 +38,7 @@ final class RangedFetch implements Runnable {
     static final long FIRST_RANGE = 1L << 20;
     static final long MAX_RANGE = 64L << 20;
     private static final int BUFFER = 1 << 20;
+    private static final int FIRST_STEP = 64 << 10;
     /** Waiting for local work (hashing the rest, fsync, rename) after the last byte arrived. */
     private static final long FINISH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(10);
 
@@ -100,7 +101,9 @@ final class RangedFetch implements Runnable {
                         if (verified.isDone()) {
                             return; // aborted (a reader gave up) or failed: nothing more to do
                         }
-                        int n = in.read(buf, 0, (int) Math.min(buf.length, len - got));
+                        // Small reads at first so the first bytes reach a waiting reader at once.
+                        int step = off + got < FIRST_RANGE ? FIRST_STEP : buf.length;
+                        int n = in.read(buf, 0, (int) Math.min(step, len - got));
                         if (n < 0) {
                             throw new IOException(key + " has only " + (off + got) + " bytes, the manifest says "
                                     + size);

@@ -40,6 +40,11 @@ final class FuseAdapter extends FuseStubFS {
         this.gid = gid;
     }
 
+    /** jnr-fuse's table of callbacks (handed to libfuse by {@link SessionLoop}). */
+    Struct operations() {
+        return fuseOperations;
+    }
+
     /** The errno for a failure, logging what is not an ordinary answer (once, here). */
     private static int fail(String op, String path, Throwable t) {
         Errno e = Errno.of(t);

@@ -98,11 +98,9 @@ final class SessionLoop {
      * Mounts (fuse_setup: parses the options, mounts, builds the session) and starts the first
      * worker; returns null when libfuse refused (its reason is on stderr).
      */
-    static SessionLoop start(AbstractFuseFS fs, String[] argv, String name) throws Exception {
+    static SessionLoop start(FuseAdapter fs, String[] argv, String name) {
         LibFuseSession l = lib();
-        java.lang.reflect.Field f = AbstractFuseFS.class.getDeclaredField("fuseOperations");
-        f.setAccessible(true);
-        Struct ops = (Struct) f.get(fs);
+        Struct ops = fs.operations();
         Pointer opsMem = Struct.getMemory(ops);
         PointerByReference mp = new PointerByReference();
         IntByReference mt = new IntByReference();
