@@ -18,9 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The size limit of the object cache: every cached object by name and size in least-recently-
- * used order (Caffeine, weighed by bytes), evicting the coldest objects once the total passes
- * the limit. An object pinned by an open file is never deleted: if Caffeine picks it, it is
+ * The size limit of the object cache: every cached object by name and size in a Caffeine cache
+ * weighed by bytes, which evicts the coldest objects (least recently and least frequently used,
+ * Caffeine's W-TinyLFU) once the total passes the limit. An object pinned by an open file is never deleted: if Caffeine picks it, it is
  * only forgotten, and recorded again when the last file using it closes.
  *
  * <p>Deleting an object another process is reading is harmless (its descriptor keeps the

@@ -176,6 +176,19 @@ class PackageFsTest {
     }
 
     @Test
+    void theReservedNameIsHidden() throws IOException {
+        Entry readme = manifest.get("README.md");
+        Manifest m = manifest.toBuilder().add(readme.withLogicalKey(".quiltfs/control")).build();
+        PackageFs f = new PackageFs(m, PackageName.parse("test/pkg"), m.topHash(), 0, store);
+        List<String> names = new ArrayList<>();
+        f.readdir("/", (name, dir) -> names.add(name));
+        assertFalse(names.contains(".quiltfs"), names.toString());
+        assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> f.getattr("/.quiltfs/control")).errno());
+        assertEquals(Errno.ENOTSUP, assertThrows(FsException.class,
+                () -> f.getxattr("/README.md", "security.selinux")).errno());
+    }
+
+    @Test
     void readsAndAttributes() throws IOException {
         assertEquals("hello\n", new String(readAll("/README.md"), StandardCharsets.UTF_8));
         assertArrayEquals(new byte[0], readAll("/empty"));
