@@ -84,6 +84,14 @@ final class MountCommand extends BaseCommand {
         if (m == null && !Files.isDirectory(mp)) {
             throw new CliException(ExitCodes.NOT_FOUND, "mount point " + mp + " is not an existing folder (create it first)");
         }
+        if (m == null) {
+            try (java.util.stream.Stream<Path> s = Files.list(mp)) {
+                if (s.findAny().isPresent()) {
+                    throw new CliException(ExitCodes.CONFLICT, "mount point " + mp
+                            + " is not empty: mount on an empty folder (a mount would hide what is there)");
+                }
+            }
+        }
     }
 
     private Process spawn(Home home, String uri, String ref, Path mp, long cacheBytes, Path log) throws IOException {
@@ -133,7 +141,7 @@ final class MountCommand extends BaseCommand {
             }
             if (!p.isAlive()) {
                 throw new CliException(p.exitValue() == 0 ? ExitCodes.FAILURE : p.exitValue(),
-                        "the mount of " + mp + " failed: " + lastLines(log, logStart));
+                        "the mount of " + mp + " failed: " + lastLines(log, logStart) + " (log: " + log + ")");
             }
             Thread.sleep(20);
         }

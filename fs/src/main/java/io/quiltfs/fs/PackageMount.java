@@ -32,6 +32,7 @@ public final class PackageMount {
         log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
                 (System.nanoTime() - t0) / 1_000_000);
         ObjectCache cache = new ObjectCache(home);
+        sweepAbandonedFetches(home);
         CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
         ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
         ObjectStore store = new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource),
@@ -52,6 +53,24 @@ public final class PackageMount {
                 throw new UncheckedIOException(e);
             }
         });
+    }
+
+    /**
+     * Deletes partial fetches that a killed mount left in the cache's temporary folder. A day
+     * old is abandoned: a live fetch that delivers nothing for 30 s is given up.
+     */
+    static void sweepAbandonedFetches(Home home) {
+        long cutoff = System.currentTimeMillis() - java.util.concurrent.TimeUnit.DAYS.toMillis(1);
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> s =
+                     java.nio.file.Files.newDirectoryStream(home.tmp(), "fetch*.part")) {
+            for (java.nio.file.Path p : s) {
+                if (java.nio.file.Files.getLastModifiedTime(p).toMillis() < cutoff) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            log.debug("cannot sweep {}: {}", home.tmp(), e.getMessage());
+        }
     }
 
     /** The revision's time (its timestamp pointer), else now. */

@@ -70,7 +70,7 @@ public final class FuseMount implements AutoCloseable {
                 if (PERSISTENT_LOOP) {
                     SessionLoop session = SessionLoop.start(adapter, argv, mp.getFileName().toString());
                     if (session == null) {
-                        throw new IOException("libfuse refused to mount (see the log above)");
+                        throw new IOException("libfuse refused to mount (its reason is just above in the log)");
                     }
                     session.join();
                 } else {
@@ -150,6 +150,12 @@ public final class FuseMount implements AutoCloseable {
         }
         if (!Files.isDirectory(mp)) {
             throw new java.nio.file.NoSuchFileException(mp.toString(), null, "the mount point must be an existing folder");
+        }
+        try (java.util.stream.Stream<Path> s = Files.list(mp)) {
+            if (s.findAny().isPresent()) {
+                throw new MountPointBusy("mount point " + mp + " is not empty: mount on an empty folder"
+                        + " (a mount would hide what is there)");
+            }
         }
     }
 
