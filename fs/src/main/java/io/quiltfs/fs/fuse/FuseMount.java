@@ -34,6 +34,7 @@ public final class FuseMount implements AutoCloseable {
     private final FuseAdapter adapter;
     private final Thread loop;
     private volatile Throwable failure;
+    private volatile Thread shutdownHook;
 
     private FuseMount(Path mountpoint, FuseAdapter adapter, Thread loop) {
         this.mountpoint = mountpoint;
@@ -102,7 +103,7 @@ public final class FuseMount implements AutoCloseable {
         FuseMount m = self[0];
         // On SIGTERM or Ctrl-C the JVM runs its hooks: detach the mount so that none is left
         // behind (auto_unmount covers SIGKILL).
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        m.shutdownHook = new Thread(() -> {
             try {
                 if (m.loop.isAlive() && MountTable.at(mp) != null) {
                     unmount(mp, true);
@@ -110,7 +111,8 @@ public final class FuseMount implements AutoCloseable {
             } catch (IOException | RuntimeException ignored) {
                 // the JVM is going away; auto_unmount is the last line of defence
             }
-        }, "quiltfs-unmount-" + mp.getFileName()));
+        }, "quiltfs-unmount-" + mp.getFileName());
+        Runtime.getRuntime().addShutdownHook(m.shutdownHook);
         log.info("mounted {} at {}", fs.packageName() + "@" + fs.topHash(), mp);
         return self[0];
     }
@@ -244,6 +246,14 @@ public final class FuseMount implements AutoCloseable {
     /** Unmounts (lazily if busy) and waits, at most about 20 s, for the FUSE loop to end. */
     @Override
     public void close() throws IOException {
+        Thread hook = shutdownHook;
+        if (hook != null && hook != Thread.currentThread()) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway
+            }
+        }
         if (loop.isAlive() || MountTable.at(mountpoint) != null) {
             String why = unmount(mountpoint, false);
             if (why != null) {
