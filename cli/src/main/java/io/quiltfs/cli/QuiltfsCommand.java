@@ -16,6 +16,9 @@ import picocli.CommandLine.Option;
             BuildCommand.class,
             InstallCommand.class, StatusCommand.class, CommitCommand.class, PushCommand.class,
             PullCommand.class, TagCommand.class, LogCommand.class, UninstallCommand.class,
+            MountCommand.class,
+            UnmountCommand.class,
+            DaemonCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused to protect work (conflict), 4 not found."})

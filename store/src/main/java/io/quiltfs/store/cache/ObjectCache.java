@@ -61,7 +61,12 @@ public final class ObjectCache {
         if (st.equals(readStamp(sum))) {
             return p;
         }
-        Checksum actual = FileHasher.hash(p, sum.type());
+        Checksum actual;
+        try {
+            actual = FileHasher.hash(p, sum.type());
+        } catch (NoSuchFileException removed) {
+            return null; // removed (evicted) by another process while being re-verified: absent
+        }
         if (!actual.equals(sum)) {
             log.warn("cached object {} is corrupt (its content hashes to {}); removing it", p, actual);
             Files.deleteIfExists(p);

@@ -1,0 +1,159 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.fs.MountSettings;
+import io.quiltfs.fs.fuse.FuseMount;
+import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.state.Home;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "mount", mixinStandardHelpOptions = true,
+        description = {"Show a package revision as a read-only folder; files are fetched when first read.",
+            "Returns once the mount is ready; the file system runs in a background process",
+            "(log in HOME/logs). Stop it with `quiltfs unmount MOUNTPOINT`."})
+final class MountCommand extends BaseCommand {
+    @Parameters(index = "0", paramLabel = "NS/NAME[@HASH|:TAG]")
+    String ref;
+
+    @Parameters(index = "1", paramLabel = "MOUNTPOINT")
+    Path mountpoint;
+
+    @Option(names = {"-r", "--registry"}, required = true, paramLabel = "REGISTRY",
+            description = "file:///abs/path, a local path, or s3://bucket.")
+    String registry;
+
+    @Option(names = "--read-only", description = "Refuse writes with EROFS (every mount is read-only for now).")
+    boolean readOnly;
+
+    @Option(names = "--foreground", description = "Stay attached: serve the mount from this process until unmounted.")
+    boolean foreground;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE",
+            description = "Object cache limit, e.g. 20G (default: a quarter of the disk holding the home).")
+    String cacheSize;
+
+    @Override
+    public Integer call() throws Exception {
+        PackageRef pr = PackageRef.parse(ref);
+        Path mp = mountpoint.toAbsolutePath().normalize();
+        Home home = home();
+        long cacheBytes = cacheSize == null ? MountSettings.defaultCacheBytes(home.objects())
+                : MountSettings.parseSize(cacheSize);
+        String topHash;
+        String uri;
+        try (Registry r = openRegistry(registry)) {
+            topHash = r.resolve(pr);
+            uri = r.uri();
+        }
+        checkMountpoint(mp);
+        if (foreground) {
+            return DaemonCommand.serve(home, root().s3(), uri, pr.name(), topHash, mp, cacheBytes, true, out());
+        }
+        Path log = DaemonCommand.logFile(home, mp);
+        Files.createDirectories(log.getParent());
+        Process p = spawn(home, uri, pr.name() + "@" + topHash, mp, cacheBytes, log);
+        long logStart = Files.size(log);
+        waitReady(p, mp, log, logStart);
+        Output out = out();
+        out.line("mounted " + pr.name() + "@" + topHash.substring(0, 12) + " at " + mp + " (log: " + log + ")");
+        out.json(Json.object().put("package", pr.name().toString()).put("top_hash", topHash)
+                .put("registry", uri).put("mountpoint", mp.toString()).put("pid", p.pid())
+                .put("log", log.toString()));
+        return ExitCodes.OK;
+    }
+
+    /** Refuses a live mount and a missing folder; a stale mount is cleaned by the daemon. */
+    static void checkMountpoint(Path mp) throws IOException {
+        MountTable.Mount m = MountTable.at(mp);
+        if (m != null && !FuseMount.isStale(mp)) {
+            throw new CliException(ExitCodes.CONFLICT, mp + " is already a mount point (" + m.source()
+                    + "); unmount it first with `quiltfs unmount " + mp + "`");
+        }
+        if (m == null && !Files.isDirectory(mp)) {
+            throw new CliException(ExitCodes.NOT_FOUND, "mount point " + mp + " is not an existing folder (create it first)");
+        }
+        if (m == null) {
+            try (java.util.stream.Stream<Path> s = Files.list(mp)) {
+                if (s.findAny().isPresent()) {
+                    throw new CliException(ExitCodes.CONFLICT, "mount point " + mp
+                            + " is not empty: mount on an empty folder (a mount would hide what is there)");
+                }
+            }
+        }
+    }
+
+    private Process spawn(Home home, String uri, String ref, Path mp, long cacheBytes, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(Paths.get("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid"); // its own session: a closing terminal does not take the mount down
+        }
+        cmd.add(ProcessHandle.current().info().command().orElse(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent") && !a.startsWith("-Xdebug")) {
+                cmd.add(a);
+            }
+        }
+        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=" + (root().debug ? "debug" : "info"));
+        cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
+        cmd.add("-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.add("--home");
+        cmd.add(home.root().toString());
+        if (root().endpoint != null) {
+            cmd.add("--endpoint");
+            cmd.add(root().endpoint);
+        }
+        cmd.add(DaemonCommand.NAME);
+        cmd.add(ref);
+        cmd.add(mp.toString());
+        cmd.add("--registry");
+        cmd.add(uri);
+        cmd.add("--cache-bytes");
+        cmd.add(Long.toString(cacheBytes));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true);
+        return pb.start();
+    }
+
+    private static void waitReady(Process p, Path mp, Path log, long logStart) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            MountTable.Mount m = MountTable.at(mp);
+            if (m != null && m.fsType().equals("fuse.quiltfs") && !FuseMount.isStale(mp)) {
+                return;
+            }
+            if (!p.isAlive()) {
+                throw new CliException(p.exitValue() == 0 ? ExitCodes.FAILURE : p.exitValue(),
+                        "the mount of " + mp + " failed: " + lastLines(log, logStart) + " (log: " + log + ")");
+            }
+            Thread.sleep(20);
+        }
+        p.destroy();
+        throw new CliException(ExitCodes.FAILURE, "the mount of " + mp + " was not ready within 60 s; see " + log);
+    }
+
+    private static String lastLines(Path log, long from) throws IOException {
+        byte[] all = Files.readAllBytes(log);
+        String s = new String(all, (int) Math.min(from, all.length), (int) (all.length - Math.min(from, all.length)),
+                StandardCharsets.UTF_8).trim();
+        String[] lines = s.split("\n");
+        return lines.length == 0 || s.isEmpty() ? "(no log)" : lines[lines.length - 1].replaceFirst("^\\S+ \\[[^]]*\\] \\w+ ", "").replaceFirst("^quiltfs: error: ", "");
+    }
+}

@@ -1,0 +1,70 @@
+package io.quiltfs.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.fs.fuse.FuseMount;
+import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.state.Home;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "unmount", aliases = "umount", mixinStandardHelpOptions = true,
+        description = {"Unmount a quiltfs mount and wait for its process to stop.",
+            "The object cache keeps what was read."})
+final class UnmountCommand extends BaseCommand {
+    @Parameters(index = "0", paramLabel = "MOUNTPOINT")
+    Path mountpoint;
+
+    @Option(names = "--lazy", description = "Detach now even if files are open (they keep working until closed).")
+    boolean lazy;
+
+    @Override
+    public Integer call() throws Exception {
+        Path mp = mountpoint.toAbsolutePath().normalize();
+        Home home = home();
+        MountTable.Mount m = MountTable.at(mp);
+        if (m == null) {
+            throw new CliException(ExitCodes.NOT_FOUND, "nothing is mounted at " + mp);
+        }
+        if (!m.fsType().startsWith("fuse")) {
+            throw new CliException(ExitCodes.CONFLICT, mp + " is a " + m.fsType() + " mount, not quiltfs");
+        }
+        Optional<ProcessHandle> daemon = daemon(home, mp);
+        String why = FuseMount.isStale(mp) ? cleanStale(mp) : FuseMount.unmount(mp, lazy);
+        if (why != null) {
+            throw new CliException(ExitCodes.CONFLICT, "cannot unmount " + mp + ": " + why
+                    + (why.contains("busy") ? " (a process has a file or folder open there: close it, or use --lazy)" : ""));
+        }
+        if (daemon.isPresent() && !lazy) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (daemon.get().isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+        }
+        out().line("unmounted " + mp);
+        out().json(Json.object().put("mountpoint", mp.toString()));
+        return ExitCodes.OK;
+    }
+
+    private static String cleanStale(Path mp) {
+        try {
+            FuseMount.cleanStale(mp);
+            return null;
+        } catch (java.io.IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    private static Optional<ProcessHandle> daemon(Home home, Path mp) {
+        try {
+            JsonNode st = Json.parse(Files.readString(DaemonCommand.stateFile(home, mp)));
+            return ProcessHandle.of(st.path("pid").asLong());
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+}

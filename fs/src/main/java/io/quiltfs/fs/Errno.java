@@ -1,0 +1,46 @@
+package io.quiltfs.fs;
+
+import io.quiltfs.store.cache.ChecksumMismatchException;
+import java.nio.file.NoSuchFileException;
+
+/**
+ * The errno values the mount returns (Linux numbering: FUSE is Linux-only here), and the one
+ * mapping from a failure to an errno.
+ */
+public enum Errno {
+    EPERM(1), ENOENT(2), EIO(5), EBADF(9), EACCES(13), EEXIST(17), ENOTDIR(20), EISDIR(21),
+    EINVAL(22), EROFS(30), ERANGE(34), ENOSYS(38), ENOTEMPTY(39), ENODATA(61), ENOTSUP(95);
+
+    private final int value;
+
+    Errno(int value) {
+        this.value = value;
+    }
+
+    /** The positive errno number. */
+    public int value() {
+        return value;
+    }
+
+    /** What FUSE expects a failed callback to return. */
+    public int negated() {
+        return -value;
+    }
+
+    /**
+     * The errno for any failure: a filesystem answer keeps its own, a missing local file is
+     * ENOENT, everything else (network, checksum mismatch, timeout, a bug) is EIO.
+     */
+    public static Errno of(Throwable t) {
+        if (t instanceof FsException f) {
+            return f.errno();
+        }
+        if (t instanceof NoSuchFileException) {
+            return ENOENT;
+        }
+        if (t instanceof ChecksumMismatchException) {
+            return EIO;
+        }
+        return EIO;
+    }
+}

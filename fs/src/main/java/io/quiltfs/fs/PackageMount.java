@@ -1,0 +1,89 @@
+package io.quiltfs.fs;
+
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registries;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.Revision;
+import io.quiltfs.store.registry.S3Settings;
+import io.quiltfs.store.state.Home;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Assembles the core for one revision: reads and verifies its manifest, opens the home's
+ * object cache under its size limit, and finds each object's source by physical key.
+ */
+public final class PackageMount {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PackageMount.class);
+
+    private PackageMount() {
+    }
+
+    /** The file system of {@code pkg@topHash} in {@code registry}. The caller closes the store. */
+    public static PackageFs open(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
+                                 MountSettings settings) throws IOException {
+        long t0 = System.nanoTime();
+        Manifest m = registry.readManifest(topHash);
+        log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
+                (System.nanoTime() - t0) / 1_000_000);
+        ObjectCache cache = new ObjectCache(home);
+        sweepAbandonedFetches(home);
+        CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
+        ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
+        ObjectStore store = new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource),
+                settings.stallMillis());
+        return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store);
+    }
+
+    private static ObjectSource sourceFor(PhysicalKey key, Registry registry, S3Settings s3,
+                                          ConcurrentHashMap<String, ObjectSource> opened) {
+        if (registry.canRead(key)) {
+            return registry;
+        }
+        String id = key.isFile() ? "file" : "s3://" + key.bucket();
+        return opened.computeIfAbsent(id, x -> {
+            try {
+                return Registries.sourceFor(key, registry, s3);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    /**
+     * Deletes partial fetches that a killed mount left in the cache's temporary folder. A day
+     * old is abandoned: a live fetch that delivers nothing for 30 s is given up.
+     */
+    static void sweepAbandonedFetches(Home home) {
+        long cutoff = System.currentTimeMillis() - java.util.concurrent.TimeUnit.DAYS.toMillis(1);
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> s =
+                     java.nio.file.Files.newDirectoryStream(home.tmp(), "fetch*.part")) {
+            for (java.nio.file.Path p : s) {
+                if (java.nio.file.Files.getLastModifiedTime(p).toMillis() < cutoff) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            log.debug("cannot sweep {}: {}", home.tmp(), e.getMessage());
+        }
+    }
+
+    /** The revision's time (its timestamp pointer), else now. */
+    static long revisionTime(Registry registry, PackageName pkg, String topHash) {
+        try {
+            for (Revision r : registry.revisions(pkg)) {
+                if (r.topHash().equals(topHash)) {
+                    return r.timestamp();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // times are cosmetic: a registry that cannot list its pointers still mounts
+        }
+        return System.currentTimeMillis() / 1000;
+    }
+}

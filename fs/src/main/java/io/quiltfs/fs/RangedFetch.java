@@ -1,0 +1,308 @@
+package io.quiltfs.fs;
+
+import io.quiltfs.store.cache.ChecksumMismatchException;
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.Hasher;
+import io.quiltfs.store.hash.Hashers;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PhysicalKey;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One object on its way into the cache: read from its physical key in consecutive ranges that
+ * double in size (a small first range answers the first read quickly; later ones keep the
+ * stream efficient) and written to a temporary file. Readers see the bytes already written
+ * ({@link #available}). A second thread hashes the file right behind the writer, so fetching
+ * and hashing overlap; {@link #verified} completes once every byte hashed to the row's checksum,
+ * and only then does the object enter the cache ({@link #done}). A mismatch, a short object or a
+ * stall deletes the bytes and fails both.
+ *
+ * <p>Threading: {@link #run} on one fetch thread, the hashing on another; every other method
+ * from any thread. Waiters block on {@code progress}, a monitor that is only signalled and never
+ * held across I/O.
+ */
+final class RangedFetch implements Runnable {
+    static final long FIRST_RANGE = 1L << 20;
+    static final long MAX_RANGE = 64L << 20;
+    private static final int BUFFER = 1 << 20;
+    private static final int FIRST_STEP = 64 << 10;
+    /** Waiting for local work (hashing the rest, fsync, rename) after the last byte arrived. */
+    private static final long FINISH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(10);
+
+    final Entry entry;
+    final String name;
+    private final PhysicalKey key;
+    private final ObjectSource source;
+    private final ObjectCache cache;
+    private final Path tmp;
+    private final long stallNanos;
+    private final Executor hashing;
+    private final Object progress = new Object();
+    private volatile long available;
+    private volatile long lastProgress = System.nanoTime();
+    private volatile InputStream current;
+    /** Every byte arrived and hashed to the row's checksum. */
+    final CompletableFuture<Void> verified = new CompletableFuture<>();
+    /** The verified object is in the cache (its path), or the fetch failed. */
+    final CompletableFuture<Path> done = new CompletableFuture<>();
+
+    RangedFetch(Entry entry, String name, PhysicalKey key, ObjectSource source, ObjectCache cache, Path tmp,
+                long stallNanos, Executor hashing) {
+        this.entry = entry;
+        this.name = name;
+        this.key = key;
+        this.source = source;
+        this.cache = cache;
+        this.tmp = tmp;
+        this.stallNanos = stallNanos;
+        this.hashing = hashing;
+    }
+
+    Path tmp() {
+        return tmp;
+    }
+
+    PhysicalKey key() {
+        return key;
+    }
+
+    /** Bytes [0, available) are on disk in {@link #tmp}. */
+    long available() {
+        return available;
+    }
+
+    @Override
+    public void run() {
+        long size = entry.size();
+        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            hashing.execute(this::hashBehind);
+            byte[] buf = new byte[(int) Math.min(BUFFER, Math.max(1, size))];
+            long off = 0;
+            long range = FIRST_RANGE;
+            while (off < size) {
+                long len = Math.min(range, size - off);
+                try (InputStream in = source.open(key, off, len)) {
+                    current = in;
+                    long got = 0;
+                    while (got < len) {
+                        if (verified.isDone()) {
+                            return; // aborted (a reader gave up) or failed: nothing more to do
+                        }
+                        // Small reads at first so the first bytes reach a waiting reader at once.
+                        int step = off + got < FIRST_RANGE ? FIRST_STEP : buf.length;
+                        int n = in.read(buf, 0, (int) Math.min(step, len - got));
+                        if (n < 0) {
+                            throw new IOException(key + " has only " + (off + got) + " bytes, the manifest says "
+                                    + size);
+                        }
+                        ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                        long pos = off + got;
+                        while (bb.hasRemaining()) {
+                            pos += out.write(bb, pos);
+                        }
+                        got += n;
+                        advance(off + got);
+                    }
+                } finally {
+                    current = null;
+                }
+                off += len;
+                range = Math.min(range * 2, MAX_RANGE);
+            }
+        } catch (Throwable t) {
+            fail(t);
+            return;
+        }
+        try {
+            verified.get();
+            done.complete(cache.adoptVerified(entry.hash(), tmp));
+        } catch (ExecutionException e) {
+            fail(e.getCause());
+        } catch (Throwable t) {
+            fail(t);
+        } finally {
+            signal();
+        }
+    }
+
+    /** Hashes the temporary file right behind the writer (the bytes are still in the page cache). */
+    private void hashBehind() {
+        long size = entry.size();
+        try (FileChannel in = FileChannel.open(tmp, StandardOpenOption.READ)) {
+            Hasher h = Hashers.create(entry.hash().type(), size);
+            ByteBuffer buf = ByteBuffer.allocate(BUFFER);
+            long pos = 0;
+            while (pos < size) {
+                long avail = available;
+                if (avail <= pos) {
+                    synchronized (progress) {
+                        if (available <= pos && !verified.isDone()) {
+                            progress.wait(100);
+                        }
+                    }
+                    if (verified.isDone()) {
+                        return;
+                    }
+                    continue;
+                }
+                buf.clear();
+                buf.limit((int) Math.min(buf.capacity(), avail - pos));
+                int n = in.read(buf, pos);
+                if (n < 0) {
+                    throw new IOException("the temporary file of " + key + " ended early");
+                }
+                h.update(buf.array(), 0, n);
+                pos += n;
+            }
+            Checksum actual = h.finish();
+            if (actual.equals(entry.hash())) {
+                verified.complete(null);
+            } else {
+                fail(new ChecksumMismatchException(key.toString(), entry.hash(), actual));
+            }
+        } catch (Throwable t) {
+            fail(t);
+        } finally {
+            signal();
+        }
+    }
+
+    private void fail(Throwable t) {
+        try {
+            Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+            // the bytes are never adopted; a stray temporary file only costs space
+        }
+        verified.completeExceptionally(t);
+        done.completeExceptionally(t);
+        signal();
+    }
+
+    private void advance(long to) {
+        available = to;
+        lastProgress = System.nanoTime();
+        signal();
+    }
+
+    private void signal() {
+        synchronized (progress) {
+            progress.notifyAll();
+        }
+    }
+
+    /** Gives up on a stalled fetch: readers get EIO, the bytes are dropped, the next open retries. */
+    void abort(IOException why) {
+        if (verified.completeExceptionally(why) | done.completeExceptionally(why)) {
+            InputStream in = current;
+            if (in != null) {
+                try {
+                    in.close(); // unblocks a read stuck on a socket, for sources that allow it
+                } catch (IOException ignored) {
+                    // best effort; the fetch thread notices and stops
+                }
+            }
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // as in fail()
+            }
+            signal();
+        }
+    }
+
+    /** Waits until bytes [0, end) are on disk; throws when the fetch failed or stalled. */
+    void awaitAvailable(long end) throws IOException {
+        while (available < end && !verified.isDone()) {
+            waitForProgress();
+        }
+        failure();
+    }
+
+    /** Waits until the whole object arrived and matched its checksum. */
+    void awaitVerified() throws IOException {
+        awaitUntil(verified);
+        failure();
+    }
+
+    /** Waits until the object is in the cache (or the fetch failed), and returns its path. */
+    Path awaitDone() throws IOException {
+        awaitUntil(done);
+        failure();
+        if (done.isCompletedExceptionally()) {
+            throw new ReportedException("'" + entry.logicalKey() + "' could not be cached", null);
+        }
+        return done.getNow(null);
+    }
+
+    private void awaitUntil(CompletableFuture<?> f) throws IOException {
+        long finishDeadline = 0;
+        while (!f.isDone()) {
+            if (available < entry.size() && !verified.isDone()) {
+                waitForProgress();
+            } else {
+                long now = System.nanoTime();
+                if (finishDeadline == 0) {
+                    finishDeadline = now + FINISH_TIMEOUT_NANOS;
+                } else if (now > finishDeadline) {
+                    abort(new IOException("verifying " + key + " took too long"));
+                }
+                waitOn(f, TimeUnit.SECONDS.toNanos(1));
+            }
+        }
+    }
+
+    private void waitForProgress() throws IOException {
+        long since = System.nanoTime() - lastProgress;
+        if (since >= stallNanos) {
+            abort(new IOException("no data from " + key + " for " + TimeUnit.NANOSECONDS.toSeconds(since)
+                    + " s (gave up; the next read retries)"));
+            return;
+        }
+        waitOn(verified, stallNanos - since);
+    }
+
+    private void waitOn(CompletableFuture<?> f, long nanos) throws IOException {
+        synchronized (progress) {
+            if (f.isDone()) {
+                return;
+            }
+            try {
+                progress.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanos)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for " + key);
+            }
+        }
+    }
+
+    /** Throws the fetch's failure, if it failed before its bytes were verified. */
+    void failure() throws IOException {
+        if (verified.isCompletedExceptionally()) {
+            try {
+                verified.get(0, TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw new ReportedException("'" + entry.logicalKey() + "': " + c.getMessage(), c);
+            } catch (InterruptedException | TimeoutException e) {
+                throw new IOException(e);
+            }
+        }
+    }
+
+    boolean failed() {
+        return verified.isCompletedExceptionally();
+    }
+}

@@ -1,0 +1,328 @@
+package io.quiltfs.fs.fuse;
+
+import io.quiltfs.fs.Attr;
+import io.quiltfs.fs.Errno;
+import io.quiltfs.fs.FsException;
+import io.quiltfs.fs.PackageFs;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import jnr.ffi.Pointer;
+import jnr.ffi.Struct;
+import jnr.ffi.types.mode_t;
+import jnr.ffi.types.off_t;
+import jnr.ffi.types.size_t;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** jnr-fuse callbacks over a {@link PackageFs}: unpack, call the core, return an errno. */
+final class FuseAdapter extends FuseStubFS {
+    private static final Logger log = LoggerFactory.getLogger(FuseAdapter.class);
+    /** Byte of fuse_file_info holding the direct_io (bit 0) and keep_cache (bit 1) bits. */
+    private static final int FI_BITS_OFFSET = 20;
+    private static final int KEEP_CACHE = 1 << 1;
+
+    private final PackageFs fs;
+    private final long uid;
+    private final long gid;
+    final CountDownLatch ready = new CountDownLatch(1);
+
+    FuseAdapter(PackageFs fs, long uid, long gid) {
+        this.fs = fs;
+        this.uid = uid;
+        this.gid = gid;
+    }
+
+    /** jnr-fuse's table of callbacks (handed to libfuse by {@link SessionLoop}). */
+    Struct operations() {
+        return fuseOperations;
+    }
+
+    /** The errno for a failure, logging what is not an ordinary answer (once, here). */
+    private static int fail(String op, String path, Throwable t) {
+        Errno e = Errno.of(t);
+        if (t instanceof FsException || t instanceof io.quiltfs.fs.ReportedException) {
+            log.debug("{} {}: {}", op, path, t.getMessage());
+        } else if (t instanceof java.io.IOException) {
+            log.warn("{} {}: {} ({})", op, path, t.getMessage(), e);
+        } else {
+            log.error("{} {}: unexpected failure ({})", op, path, e, t);
+        }
+        return e.negated();
+    }
+
+    @Override
+    public Pointer init(Pointer conn) {
+        ready.countDown();
+        return null;
+    }
+
+    @Override
+    public int getattr(String path, FileStat st) {
+        try {
+            fill(st, fs.getattr(path));
+            return 0;
+        } catch (Throwable t) {
+            return fail("getattr", path, t);
+        }
+    }
+
+    private void fill(FileStat st, Attr a) {
+        st.st_mode.set(a.stMode());
+        st.st_size.set(a.size());
+        st.st_nlink.set(a.directory() ? 2 : 1);
+        st.st_uid.set(uid);
+        st.st_gid.set(gid);
+        st.st_blksize.set(4096);
+        st.st_blocks.set((a.size() + 511) / 512);
+        setTime(st.st_mtim, a.mtime());
+        setTime(st.st_atim, a.mtime());
+        setTime(st.st_ctim, a.mtime());
+    }
+
+    private static void setTime(Timespec t, long seconds) {
+        t.tv_sec.set(seconds);
+        t.tv_nsec.set(0);
+    }
+
+    @Override
+    public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
+        try {
+            FileStat dirStat = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
+            FileStat fileStat = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
+            dirStat.st_mode.set(Attr.S_IFDIR | 0555);
+            fileStat.st_mode.set(Attr.S_IFREG | 0444);
+            fs.readdir(path, (name, dir) -> filter.apply(buf, name, dir ? dirStat : fileStat, 0) == 0);
+            return 0;
+        } catch (Throwable t) {
+            return fail("readdir", path, t);
+        }
+    }
+
+    @Override
+    public int open(String path, FuseFileInfo fi) {
+        try {
+            long h = fs.open(path, fi.flags.get());
+            fi.fh.set(h);
+            if (fs.keepCache(h)) {
+                Pointer p = Struct.getMemory(fi);
+                p.putByte(FI_BITS_OFFSET, (byte) (p.getByte(FI_BITS_OFFSET) | KEEP_CACHE));
+            }
+            return 0;
+        } catch (Throwable t) {
+            return fail("open", path, t);
+        }
+    }
+
+    @Override
+    public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        try {
+            if (buf.isDirect()) {
+                // Zero copy: the file's bytes go straight into libfuse's reply buffer.
+                ByteBuffer dst = com.kenai.jffi.MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+                return fs.read(fi.fh.get(), offset, dst);
+            }
+            byte[] b = new byte[(int) size];
+            int n = fs.read(fi.fh.get(), offset, ByteBuffer.wrap(b));
+            buf.put(0, b, 0, n);
+            return n;
+        } catch (Throwable t) {
+            return fail("read", path, t);
+        }
+    }
+
+    @Override
+    public int release(String path, FuseFileInfo fi) {
+        try {
+            fs.release(fi.fh.get());
+            return 0;
+        } catch (Throwable t) {
+            return fail("release", path, t);
+        }
+    }
+
+    @Override
+    public int opendir(String path, FuseFileInfo fi) {
+        try {
+            if (!fs.getattr(path).directory()) {
+                return Errno.ENOTDIR.negated();
+            }
+            return 0;
+        } catch (Throwable t) {
+            return fail("opendir", path, t);
+        }
+    }
+
+    @Override
+    public int releasedir(String path, FuseFileInfo fi) {
+        return 0;
+    }
+
+    @Override
+    public int access(String path, int mask) {
+        try {
+            Attr a = fs.getattr(path);
+            if ((mask & 2) != 0) {
+                return Errno.EROFS.negated(); // W_OK
+            }
+            return (mask & 1) != 0 && !a.directory() ? Errno.EACCES.negated() : 0; // X_OK on a file
+        } catch (Throwable t) {
+            return fail("access", path, t);
+        }
+    }
+
+    @Override
+    public int statfs(String path, Statvfs st) {
+        try {
+            PackageFs.FsStats s = fs.statfs();
+            st.f_bsize.set(s.blockSize());
+            st.f_frsize.set(s.blockSize());
+            st.f_blocks.set(s.blocks());
+            st.f_bfree.set(0);
+            st.f_bavail.set(0);
+            st.f_files.set(s.files());
+            st.f_ffree.set(0);
+            st.f_favail.set(0);
+            st.f_namemax.set(s.nameMax());
+            st.f_flag.set(Statvfs.ST_RDONLY);
+            return 0;
+        } catch (Throwable t) {
+            return fail("statfs", path, t);
+        }
+    }
+
+    @Override
+    public int getxattr(String path, String name, Pointer value, @size_t long size) {
+        try {
+            byte[] v = fs.getxattr(path, name);
+            return copyOut(v, value, size);
+        } catch (Throwable t) {
+            return fail("getxattr", path, t);
+        }
+    }
+
+    @Override
+    public int listxattr(String path, Pointer list, @size_t long size) {
+        try {
+            List<String> names = fs.listxattr(path);
+            StringBuilder sb = new StringBuilder();
+            for (String n : names) {
+                sb.append(n).append('\0');
+            }
+            return copyOut(sb.toString().getBytes(StandardCharsets.UTF_8), list, size);
+        } catch (Throwable t) {
+            return fail("listxattr", path, t);
+        }
+    }
+
+    /** getxattr/listxattr protocol: size 0 asks for the length; too small a buffer is ERANGE. */
+    private static int copyOut(byte[] v, Pointer dst, long size) {
+        if (size == 0) {
+            return v.length;
+        }
+        if (size < v.length) {
+            return Errno.ERANGE.negated();
+        }
+        dst.put(0, v, 0, v.length);
+        return v.length;
+    }
+
+    // Everything that would change the tree: the mount is read-only ("fail rather than fake").
+
+    @Override
+    public int create(String path, @mode_t long mode, FuseFileInfo fi) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int mkdir(String path, @mode_t long mode) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int mknod(String path, @mode_t long mode, long rdev) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int unlink(String path) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int symlink(String oldpath, String newpath) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int link(String oldpath, String newpath) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int rename(String oldpath, String newpath) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int chmod(String path, @mode_t long mode) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int chown(String path, long uid, long gid) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int truncate(String path, @off_t long size) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int utimens(String path, Timespec[] timespec) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int removexattr(String path, String name) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int fallocate(String path, int mode, @off_t long off, @off_t long length, FuseFileInfo fi) {
+        return Errno.EROFS.negated();
+    }
+
+    @Override
+    public int readlink(String path, Pointer buf, @size_t long size) {
+        return Errno.EINVAL.negated(); // no symbolic links in a package
+    }
+}

@@ -1,0 +1,192 @@
+package io.quiltfs.fs.fuse;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import jnr.ffi.byref.IntByReference;
+import jnr.ffi.byref.PointerByReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.AbstractFuseFS;
+
+/**
+ * libfuse2's session loop driven from persistent Java threads. jnr-fuse's own loop
+ * ({@code fuse_main}) runs callbacks on libfuse's threads, which are attached to the JVM afresh
+ * for every request; here each worker is a Java thread that receives a request from the kernel
+ * and processes it itself, so a callback costs no thread attach. Like libfuse's multithreaded
+ * loop, a new worker starts whenever every worker is busy (a slow fetch must not block an
+ * {@code ls}), up to {@link #MAX_WORKERS}.
+ *
+ * <p>The loop ends when the file system is unmounted (the kernel answers reads of the channel
+ * with ENODEV); then {@code fuse_teardown} releases libfuse's state.
+ */
+final class SessionLoop {
+    private static final Logger log = LoggerFactory.getLogger(SessionLoop.class);
+    private static final int MAX_WORKERS = 64;
+    /** sizeof(struct fuse_buf) on 64-bit Linux: size_t size; int flags; void *mem; int fd; off_t pos. */
+    private static final int FUSE_BUF_SIZE = 40;
+    private static final int EINTR = 4;
+
+    /** The libfuse2 functions the loop needs (jnr-fuse binds only fuse_main_real). */
+    public interface LibFuseSession {
+        Pointer fuse_setup(int argc, String[] argv, Pointer op, long opSize, PointerByReference mountpoint,
+                           IntByReference multithreaded, Pointer userData);
+
+        void fuse_teardown(Pointer fuse, Pointer mountpoint);
+
+        Pointer fuse_get_session(Pointer fuse);
+
+        Pointer fuse_session_next_chan(Pointer se, Pointer ch);
+
+        long fuse_chan_bufsize(Pointer ch);
+
+        int fuse_session_receive_buf(Pointer se, Pointer buf, PointerByReference chp);
+
+        void fuse_session_process_buf(Pointer se, Pointer buf, Pointer ch);
+
+        int fuse_session_exited(Pointer se);
+
+        void fuse_session_exit(Pointer se);
+    }
+
+    private static volatile LibFuseSession lib;
+
+    private final Runtime runtime = Runtime.getSystemRuntime();
+    private final Pointer fuse;
+    private final Pointer mountpointC;
+    private final Pointer session;
+    private final Pointer channel;
+    private final long bufSize;
+    private final String name;
+    private final AtomicInteger workers = new AtomicInteger();
+    private final AtomicInteger idle = new AtomicInteger();
+    private final List<Thread> threads = new ArrayList<>();
+    private final Object lock = new Object();
+    /** Kept reachable: libfuse holds the operations' closures for as long as it runs. */
+    @SuppressWarnings("unused")
+    private final AbstractFuseFS fs;
+
+    private SessionLoop(AbstractFuseFS fs, Pointer fuse, Pointer mountpointC, String name) {
+        this.fs = fs;
+        this.fuse = fuse;
+        this.mountpointC = mountpointC;
+        this.name = name;
+        this.session = lib.fuse_get_session(fuse);
+        this.channel = lib.fuse_session_next_chan(session, null);
+        this.bufSize = lib.fuse_chan_bufsize(channel);
+    }
+
+    static LibFuseSession lib() {
+        LibFuseSession l = lib;
+        if (l == null) {
+            synchronized (SessionLoop.class) {
+                if (lib == null) {
+                    lib = LibraryLoader.create(LibFuseSession.class).failImmediately().load("fuse");
+                }
+                l = lib;
+            }
+        }
+        return l;
+    }
+
+    /**
+     * Mounts (fuse_setup: parses the options, mounts, builds the session) and starts the first
+     * worker; returns null when libfuse refused (its reason is on stderr).
+     */
+    static SessionLoop start(FuseAdapter fs, String[] argv, String name) {
+        LibFuseSession l = lib();
+        Struct ops = fs.operations();
+        Pointer opsMem = Struct.getMemory(ops);
+        PointerByReference mp = new PointerByReference();
+        IntByReference mt = new IntByReference();
+        Pointer fuse = l.fuse_setup(argv.length, argv, opsMem, Struct.size(ops), mp, mt, null);
+        if (fuse == null) {
+            return null;
+        }
+        SessionLoop loop = new SessionLoop(fs, fuse, mp.getValue(), name);
+        loop.spawn();
+        return loop;
+    }
+
+    private void spawn() {
+        synchronized (lock) {
+            if (workers.get() >= MAX_WORKERS) {
+                return;
+            }
+            workers.incrementAndGet();
+            idle.incrementAndGet();
+            Thread t = new Thread(this::work, "quiltfs-fuse-" + name + "-" + threads.size());
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
+        }
+    }
+
+    private void work() {
+        Pointer mem = Memory.allocateDirect(runtime, (int) bufSize);
+        Pointer buf = Memory.allocateDirect(runtime, FUSE_BUF_SIZE);
+        try {
+            while (lib.fuse_session_exited(session) == 0) {
+                buf.putLong(0, bufSize);
+                buf.putInt(8, 0);
+                buf.putAddress(16, mem.address());
+                buf.putInt(24, -1);
+                buf.putLong(32, 0);
+                PointerByReference ch = new PointerByReference(channel);
+                int res = lib.fuse_session_receive_buf(session, buf, ch);
+                if (res == -EINTR) {
+                    continue;
+                }
+                if (res <= 0) {
+                    if (res < 0) {
+                        log.warn("reading FUSE requests failed (errno {}); stopping", -res);
+                        lib.fuse_session_exit(session);
+                    }
+                    break;
+                }
+                if (idle.decrementAndGet() == 0) {
+                    spawn(); // everyone is busy: the next request gets a fresh worker
+                }
+                try {
+                    lib.fuse_session_process_buf(session, buf, ch.getValue());
+                } finally {
+                    idle.incrementAndGet();
+                }
+            }
+        } catch (Throwable t) {
+            log.error("a FUSE worker failed", t);
+            lib.fuse_session_exit(session);
+        } finally {
+            idle.decrementAndGet();
+            workers.decrementAndGet();
+        }
+    }
+
+    /** Waits for every worker to stop (after unmount), then releases libfuse's state. */
+    void join() throws InterruptedException {
+        while (true) {
+            List<Thread> ts;
+            synchronized (lock) {
+                ts = new ArrayList<>(threads);
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            synchronized (lock) {
+                if (threads.size() == ts.size()) {
+                    break;
+                }
+            }
+        }
+        lib.fuse_teardown(fuse, mountpointC);
+    }
+
+    int workerCount() {
+        return workers.get();
+    }
+}

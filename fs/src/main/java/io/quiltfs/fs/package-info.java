@@ -1,0 +1,18 @@
+/**
+ * The filesystem core: a package revision seen as folders and files, speaking paths and bytes,
+ * testable without FUSE. {@link io.quiltfs.fs.PackageFs} answers the kernel's questions
+ * (getattr, readdir, open, read, release, xattrs, statfs); {@link io.quiltfs.fs.ObjectStore}
+ * turns a row into bytes, from the verified object cache or through a {@link
+ * io.quiltfs.fs.RangedFetch} that streams the object into the cache while serving reads.
+ *
+ * <p>Invariants: the manifest is immutable, so the namespace needs no locks; nothing unverified
+ * ever enters the object cache, and a read that reaches the end of a file returns only after
+ * the whole object verified; every wait on the network has a deadline (a stalled fetch becomes
+ * EIO). Errors become an errno in exactly one place, {@link io.quiltfs.fs.Errno#of}.
+ *
+ * <p>Threading: every public method may be called from many threads at once (FUSE callbacks
+ * run concurrently). Shared state is immutable, a concurrent map ({@link
+ * io.quiltfs.fs.HandleTable}, the fetches in flight), or Caffeine's ({@link
+ * io.quiltfs.fs.CacheBudget}). No lock is held across I/O.
+ */
+package io.quiltfs.fs;

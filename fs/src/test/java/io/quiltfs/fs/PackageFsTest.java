@@ -1,0 +1,374 @@
+package io.quiltfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.LocalRegistry;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.workflow.Build;
+import io.quiltfs.store.workflow.Progress;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Replays system-call sequences against the core, without FUSE. */
+class PackageFsTest {
+    @TempDir
+    Path tmp;
+
+    Path src;
+    LocalRegistry registry;
+    Manifest manifest;
+    Home home;
+    ObjectStore store;
+    PackageFs fs;
+    /** Counts opens of each physical key (single flight). */
+    final AtomicInteger opens = new AtomicInteger();
+    /** Set by a test to make the source misbehave. */
+    volatile SourceHook hook;
+    byte[] big;
+
+    interface SourceHook {
+        InputStream open(PhysicalKey key, long offset, long length, InputStream real) throws IOException;
+    }
+
+    @BeforeEach
+    void setUp() throws IOException {
+        src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("README.md"), "hello\n");
+        Files.createDirectories(src.resolve("data/sub"));
+        Files.writeString(src.resolve("data/a.csv"), "x,y\n1,2\n");
+        Files.writeString(src.resolve("data/sub/b.txt"), "deep\n");
+        Files.write(src.resolve("empty"), new byte[0]);
+        big = new byte[20 << 20];
+        new Random(5).nextBytes(big);
+        Files.write(src.resolve("data/big.bin"), big);
+        registry = new LocalRegistry(tmp.resolve("registry"));
+        PackageName pkg = PackageName.parse("test/pkg");
+        var res = Build.build(registry, pkg, src, "msg", Json.parse("{\"k\":1}"), HashType.SHA2_256_CHUNKED,
+                Clock.systemUTC(), Progress.NONE);
+        manifest = registry.readManifest(res.topHash());
+        home = new Home(tmp.resolve("home"));
+        mount(1L << 30, 5_000);
+    }
+
+    void mount(long cacheBytes, long stallMillis) throws IOException {
+        if (store != null) {
+            store.close();
+        }
+        ObjectCache cache = new ObjectCache(home);
+        ObjectSource counting = new ObjectSource() {
+            @Override
+            public boolean canRead(PhysicalKey key) {
+                return true;
+            }
+
+            @Override
+            public InputStream open(PhysicalKey key, long offset, long length) throws IOException {
+                opens.incrementAndGet();
+                InputStream real = registry.open(key, offset, length);
+                SourceHook h = hook;
+                return h == null ? real : h.open(key, offset, length, real);
+            }
+
+            @Override
+            public long size(PhysicalKey key) throws IOException {
+                return registry.size(key);
+            }
+        };
+        store = new ObjectStore(cache, CacheBudget.open(home, cacheBytes), k -> counting, stallMillis);
+        fs = new PackageFs(manifest, PackageName.parse("test/pkg"), manifest.topHash(), 1_700_000_000L, store);
+    }
+
+    @AfterEach
+    void tearDown() {
+        store.close();
+    }
+
+    /** The read that reaches EOF returns once verified; the move into the cache follows. */
+    void awaitCached(String key) throws Exception {
+        var sum = manifest.get(key).hash();
+        for (int i = 0; i < 500 && !store.cache().exists(sum); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(store.cache().exists(sum), key + " entered the cache");
+    }
+
+    List<String> ls(String path) throws IOException {
+        List<String> out = new ArrayList<>();
+        fs.readdir(path, (name, dir) -> out.add(name + (dir ? "/" : "")));
+        return out;
+    }
+
+    byte[] readAll(String path) throws IOException {
+        long h = fs.open(path, 0);
+        try {
+            var out = new java.io.ByteArrayOutputStream();
+            long off = 0;
+            ByteBuffer buf = ByteBuffer.allocate(128 * 1024);
+            while (true) {
+                buf.clear();
+                int n = fs.read(h, off, buf);
+                if (n == 0) {
+                    return out.toByteArray();
+                }
+                out.write(buf.array(), 0, n);
+                off += n;
+            }
+        } finally {
+            fs.release(h);
+        }
+    }
+
+    @Test
+    void foldersComeFromKeys() throws IOException {
+        assertEquals(List.of("./", "../", "README.md", "data/", "empty"), ls("/"));
+        assertEquals(List.of("./", "../", "a.csv", "big.bin", "sub/"), ls("/data"));
+        assertEquals(List.of("./", "../", "b.txt"), ls("/data/sub/"));
+        assertTrue(fs.getattr("/data").directory());
+        Attr a = fs.getattr("/data/a.csv");
+        assertFalse(a.directory());
+        assertEquals(8, a.size());
+        assertEquals(0444, a.mode());
+        assertEquals(1_700_000_000L, a.mtime());
+        assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.getattr("/nope")).errno());
+        assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.getattr("/dat")).errno());
+        assertEquals(Errno.ENOTDIR, assertThrows(FsException.class, () -> ls("/README.md")).errno());
+        assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.getattr("/.quiltfs")).errno());
+    }
+
+    @Test
+    void directoryRowsMakeEmptyFolders() throws IOException {
+        Manifest m = manifest.toBuilder()
+                .addDirectoryRow((com.fasterxml.jackson.databind.node.ObjectNode) Json.parse(
+                        "{\"logical_key\":\"empty/dir/\",\"meta\":{}}"))
+                .build();
+        PackageFs f = new PackageFs(m, PackageName.parse("test/pkg"), m.topHash(), 0, store);
+        assertTrue(f.getattr("/empty/dir").directory());
+    }
+
+    @Test
+    void theReservedNameIsHidden() throws IOException {
+        Entry readme = manifest.get("README.md");
+        Manifest m = manifest.toBuilder().add(readme.withLogicalKey(".quiltfs/control")).build();
+        PackageFs f = new PackageFs(m, PackageName.parse("test/pkg"), m.topHash(), 0, store);
+        List<String> names = new ArrayList<>();
+        f.readdir("/", (name, dir) -> names.add(name));
+        assertFalse(names.contains(".quiltfs"), names.toString());
+        assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> f.getattr("/.quiltfs/control")).errno());
+        assertEquals(Errno.ENOTSUP, assertThrows(FsException.class,
+                () -> f.getxattr("/README.md", "security.selinux")).errno());
+    }
+
+    @Test
+    void readsAndAttributes() throws IOException {
+        assertEquals("hello\n", new String(readAll("/README.md"), StandardCharsets.UTF_8));
+        assertArrayEquals(new byte[0], readAll("/empty"));
+        assertArrayEquals(big, readAll("/data/big.bin"));
+        assertTrue(fs.listxattr("/data/a.csv").contains("user.quilt.hash"));
+        assertEquals(manifest.get("data/a.csv").hash().toString(),
+                new String(fs.getxattr("/data/a.csv", "user.quilt.hash"), StandardCharsets.UTF_8));
+        assertTrue(new String(fs.getxattr("/data/a.csv", "user.quilt.physical_key"), StandardCharsets.UTF_8)
+                .startsWith("file://"));
+        assertEquals("{\"k\":1}", new String(fs.getxattr("/", "user.quilt.user_meta"), StandardCharsets.UTF_8));
+        assertEquals(manifest.topHash(), new String(fs.getxattr("/", "user.quilt.top_hash"), StandardCharsets.UTF_8));
+        assertEquals(Errno.ENODATA, assertThrows(FsException.class,
+                () -> fs.getxattr("/README.md", "user.quilt.user_meta")).errno());
+        assertEquals(0, fs.openFiles());
+    }
+
+    @Test
+    void writesAreRefused() {
+        assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.open("/README.md", 1)).errno());
+        assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.open("/README.md", 2)).errno());
+        assertEquals(Errno.EISDIR, assertThrows(FsException.class, () -> fs.open("/data", 0)).errno());
+    }
+
+    @Test
+    void secondOpenIsServedFromTheCacheAndKeepsPages() throws Exception {
+        long h = fs.open("/README.md", 0);
+        assertFalse(fs.keepCache(h));
+        assertEquals(6, fs.read(h, 0, ByteBuffer.allocate(100)));
+        fs.release(h);
+        awaitCached("README.md");
+        int before = opens.get();
+        long h2 = fs.open("/README.md", 0);
+        assertTrue(fs.keepCache(h2));
+        assertEquals(6, fs.read(h2, 0, ByteBuffer.allocate(100)));
+        fs.release(h2);
+        assertEquals(before, opens.get());
+        assertNotNull(store.cache().lookup(manifest.get("README.md").hash()));
+    }
+
+    @Test
+    void manyReadersFetchOnce() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        hook = (k, off, len, real) -> {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            return real;
+        };
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<byte[]>> reads = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                reads.add(pool.submit(() -> readAll("/data/big.bin")));
+            }
+            Thread.sleep(200);
+            gate.countDown();
+            for (Future<byte[]> f : reads) {
+                assertArrayEquals(big, f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        // 20 MiB in ranges of 1, 2, 4, 8 and the 5 MiB rest: one fetch, five ranged reads.
+        assertEquals(5, opens.get());
+    }
+
+    @Test
+    void aReadNearTheStartDoesNotWaitForTheWholeObject() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        hook = (k, off, len, real) -> {
+            if (off > 0) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+            return real;
+        };
+        long h = fs.open("/data/big.bin", 0);
+        ByteBuffer buf = ByteBuffer.allocate(128 * 1024);
+        assertEquals(buf.capacity(), fs.read(h, 0, buf));
+        assertArrayEquals(java.util.Arrays.copyOf(big, buf.capacity()), buf.array());
+        // A read far ahead is answered by its own ranged read (the hook lets it through).
+        release.countDown();
+        ByteBuffer tail = ByteBuffer.allocate(100);
+        assertEquals(100, fs.read(h, big.length - 100, tail));
+        assertArrayEquals(java.util.Arrays.copyOfRange(big, big.length - 100, big.length), tail.array());
+        fs.release(h);
+        awaitCached("data/big.bin");
+        assertNotNull(store.cache().lookup(manifest.get("data/big.bin").hash()));
+    }
+
+    @Test
+    void aStalledFetchBecomesEioAndTheNextReadRetries() throws Exception {
+        mount(1L << 30, 300);
+        CountDownLatch stuck = new CountDownLatch(1);
+        hook = (k, off, len, real) -> new InputStream() {
+            @Override
+            public int read() throws IOException {
+                try {
+                    stuck.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                return -1;
+            }
+
+            @Override
+            public void close() {
+                stuck.countDown();
+            }
+        };
+        long h = fs.open("/data/a.csv", 0);
+        IOException e = assertThrows(IOException.class, () -> fs.read(h, 0, ByteBuffer.allocate(10)));
+        assertEquals(Errno.EIO, Errno.of(e));
+        fs.release(h);
+        hook = null;
+        assertEquals("x,y\n1,2\n", new String(readAll("/data/a.csv"), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void corruptObjectGivesEioAndNothingIsKept() throws Exception {
+        Path obj = PhysicalKey.parse(manifest.get("data/sub/b.txt").physicalKey()).filePath();
+        Files.writeString(obj, "DEEP\n");
+        long h = fs.open("/data/sub/b.txt", 0);
+        IOException e = assertThrows(IOException.class, () -> fs.read(h, 0, ByteBuffer.allocate(100)));
+        assertEquals(Errno.EIO, Errno.of(e));
+        fs.release(h);
+        assertFalse(store.cache().exists(manifest.get("data/sub/b.txt").hash()));
+        try (var s = Files.list(home.tmp())) {
+            assertEquals(0, s.count());
+        }
+        // The rest still reads.
+        assertEquals("hello\n", new String(readAll("/README.md"), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void missingObjectGivesEio() throws Exception {
+        Files.delete(PhysicalKey.parse(manifest.get("data/a.csv").physicalKey()).filePath());
+        long h = fs.open("/data/a.csv", 0);
+        assertEquals(Errno.EIO, Errno.of(assertThrows(IOException.class, () -> fs.read(h, 0, ByteBuffer.allocate(10)))));
+        fs.release(h);
+    }
+
+    @Test
+    void aCorruptCacheFileIsFetchedAgain() throws Exception {
+        readAll("/README.md");
+        awaitCached("README.md");
+        Path cached = store.cache().path(manifest.get("README.md").hash());
+        cached.toFile().setWritable(true);
+        Files.writeString(cached, "HELLO\n");
+        assertEquals("hello\n", new String(readAll("/README.md"), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void theCacheLimitEvictsColdObjectsButNotOpenOnes() throws Exception {
+        mount(21L << 20, 5_000);
+        long h = fs.open("/data/big.bin", 0);
+        assertEquals(100, fs.read(h, big.length - 100, ByteBuffer.allocate(100)));
+        readAll("/README.md");
+        readAll("/data/a.csv");
+        awaitCached("data/big.bin");
+        awaitCached("README.md");
+        awaitCached("data/a.csv");
+        Entry bigRow = manifest.get("data/big.bin");
+        assertTrue(store.cache().exists(bigRow.hash()), "pinned by an open file");
+        fs.release(h);
+        mount(1L << 20, 5_000); // a smaller budget: the 20 MiB object must go, the small ones stay
+        assertFalse(store.cache().exists(bigRow.hash()));
+        assertTrue(store.cache().exists(manifest.get("README.md").hash()));
+    }
+
+    @Test
+    void errnoMapping() {
+        assertEquals(Errno.EIO, Errno.of(new IOException("x")));
+        assertEquals(Errno.EIO, Errno.of(new RuntimeException("bug")));
+        assertEquals(Errno.ENOENT, Errno.of(new java.nio.file.NoSuchFileException("x")));
+        assertEquals(Errno.EROFS, Errno.of(new FsException(Errno.EROFS, "ro")));
+    }
+}
