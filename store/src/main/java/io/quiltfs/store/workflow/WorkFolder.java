@@ -102,6 +102,7 @@ public final class WorkFolder implements WorkingFiles {
                 return;
             }
             if (name.startsWith(TEMP_PREFIX)) {
+                removeIfOrphaned(p, name);
                 return;
             }
             if (!a.isRegularFile()) {
@@ -129,6 +130,18 @@ public final class WorkFolder implements WorkingFiles {
             return null;
         }
         return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a));
+    }
+
+    /** Deletes a temporary file left by a process that was killed (its name ends with the pid). */
+    private static void removeIfOrphaned(Path p, String name) {
+        try {
+            long pid = Long.parseLong(name.substring(name.lastIndexOf('-') + 1));
+            if (ProcessHandle.of(pid).isEmpty()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (NumberFormatException | IOException | SecurityException e) {
+            // Not ours or not removable: it stays ignored.
+        }
     }
 
     /**
