@@ -195,6 +195,7 @@ public final class WorkFolder implements WorkingFiles {
             madeDirs.add(dir);
         }
         Path tmp = dir.resolve(TEMP_PREFIX + TEMP_IDS.incrementAndGet() + "-" + ProcessHandle.current().pid());
+        boolean moved = false;
         try {
             try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
                  FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -212,6 +213,7 @@ public final class WorkFolder implements WorkingFiles {
             try {
                 Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                moved = true;
             } catch (IOException e) {
                 if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
                     throw new IOException("cannot write '" + key + "' in " + root + ": a folder stands there (move it"
@@ -220,7 +222,9 @@ public final class WorkFolder implements WorkingFiles {
                 throw e;
             }
         } finally {
-            Files.deleteIfExists(tmp);
+            if (!moved) {
+                Files.deleteIfExists(tmp);
+            }
         }
         return stat(key);
     }
