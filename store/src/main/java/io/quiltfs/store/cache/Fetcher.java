@@ -30,6 +30,7 @@ public final class Fetcher {
     private static final ThreadLocal<byte[]> BUFFERS = ThreadLocal.withInitial(() -> new byte[256 * 1024]);
 
     private final ConcurrentHashMap<String, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong downloads = new java.util.concurrent.atomic.AtomicLong();
 
     /** {@code sources} finds the source for a physical key (see Registries.sourceFor). */
     public Fetcher(ObjectCache cache, Function<PhysicalKey, ObjectSource> sources) {
@@ -39,6 +40,11 @@ public final class Fetcher {
 
     public ObjectCache cache() {
         return cache;
+    }
+
+    /** How many objects this fetcher downloaded (the others were in the cache already). */
+    public long downloads() {
+        return downloads.get();
     }
 
     /** The cached, verified object of {@code e}, fetching it when needed. */
@@ -109,7 +115,9 @@ public final class Fetcher {
             if (!actual.equals(e.hash())) {
                 throw new ChecksumMismatchException(what, e.hash(), actual);
             }
-            return cache.adoptVerified(e.hash(), tmp);
+            Path adopted = cache.adoptVerified(e.hash(), tmp);
+            downloads.incrementAndGet();
+            return adopted;
         } finally {
             Files.deleteIfExists(tmp);
         }
