@@ -5,10 +5,10 @@ import io.quiltfs.store.registry.ObjectSource;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.RegistryException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -75,8 +75,8 @@ public final class Fetcher {
         ObjectSource src = sources.apply(pk);
         Path tmp = cache.newTemp("fetch");
         try {
-            try (InputStream in = src.open(pk, 0, -1); OutputStream out = Files.newOutputStream(tmp)) {
-                in.transferTo(out);
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                src.download(pk, e.size(), out);
             } catch (RegistryException.NotFound nf) {
                 throw new RegistryException.NotFound("cannot fetch '" + e.logicalKey() + "': " + nf.getMessage());
             }

@@ -2,6 +2,8 @@ package io.quiltfs.store.registry;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 
 /**
  * Reads data objects by physical key. A registry is one; physical keys may also point outside
@@ -20,4 +22,24 @@ public interface ObjectSource {
 
     /** The object's size in bytes; {@link RegistryException.NotFound} when it does not exist. */
     long size(PhysicalKey key) throws IOException;
+
+    /**
+     * Writes the whole object into {@code out} from position 0 and returns the number of bytes
+     * written. {@code expectedSize} (from the manifest row, or -1) lets a source split a large
+     * object into parallel ranged reads; the caller still verifies the content. The default
+     * copies {@link #open}'s stream.
+     */
+    default long download(PhysicalKey key, long expectedSize, FileChannel out) throws IOException {
+        long pos = 0;
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = open(key, 0, -1)) {
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                while (bb.hasRemaining()) {
+                    pos += out.write(bb, pos);
+                }
+            }
+        }
+        return pos;
+    }
 }
