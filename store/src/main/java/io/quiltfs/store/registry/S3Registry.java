@@ -111,7 +111,7 @@ public final class S3Registry implements Registry {
     record Tuning(Duration attemptTimeout, Duration socketTimeout, Duration connectTimeout, int maxAttempts,
                   int streamAttempts, int parallelism, long multipartThreshold) {
         static final Tuning DEFAULT = new Tuning(Duration.ofMinutes(5), Duration.ofSeconds(30),
-                Duration.ofSeconds(10), 8, 8, 8, 16L << 20);
+                Duration.ofSeconds(10), 5, 8, 8, 16L << 20);
     }
 
     private final String bucket;
