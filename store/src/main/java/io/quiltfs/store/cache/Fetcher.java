@@ -1,5 +1,9 @@
 package io.quiltfs.store.cache;
 
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.ChunkSize;
+import io.quiltfs.store.hash.ChunkedDigest;
+import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.registry.ObjectSource;
 import io.quiltfs.store.registry.PhysicalKey;
@@ -75,12 +79,33 @@ public final class Fetcher {
         ObjectSource src = sources.apply(pk);
         Path tmp = cache.newTemp("fetch");
         try {
+            String what = "object " + pk + " for '" + e.logicalKey() + "'";
+            // sha2-256-chunked is verified off the wire, chunk by chunk as the pieces arrive;
+            // other types are verified by reading the finished file once.
+            ChunkedDigest digest = e.hash().type() == HashType.SHA2_256_CHUNKED && e.size() >= 0
+                    ? new ChunkedDigest(e.size()) : null;
+            long piece = ChunkSize.forSize(Math.max(0, e.size()));
+            long got;
             try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                src.download(pk, e.size(), out);
+                got = src.download(pk, e.size(), piece, out, digest == null ? null : digest::update);
             } catch (RegistryException.NotFound nf) {
                 throw new RegistryException.NotFound("cannot fetch '" + e.logicalKey() + "': " + nf.getMessage());
             }
-            return cache.adopt(e.hash(), e.size(), tmp, "object " + pk + " for '" + e.logicalKey() + "'");
+            if (digest == null) {
+                return cache.adopt(e.hash(), e.size(), tmp, what);
+            }
+            long size = Files.size(tmp);
+            if (got != e.size() || size != e.size()) {
+                throw new ChecksumMismatchException(what, e.size(), size != e.size() ? size : got);
+            }
+            Checksum actual = digest.finish();
+            if (actual == null) {
+                throw new ChecksumMismatchException(what, e.size(), got);
+            }
+            if (!actual.equals(e.hash())) {
+                throw new ChecksumMismatchException(what, e.hash(), actual);
+            }
+            return cache.adoptVerified(e.hash(), tmp);
         } finally {
             Files.deleteIfExists(tmp);
         }

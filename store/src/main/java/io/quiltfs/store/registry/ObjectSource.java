@@ -23,17 +23,31 @@ public interface ObjectSource {
     /** The object's size in bytes; {@link RegistryException.NotFound} when it does not exist. */
     long size(PhysicalKey key) throws IOException;
 
+    /** Receives a download's bytes piece by piece: in order within a piece, pieces possibly at once. */
+    interface Pieces {
+        void accept(int piece, byte[] b, int off, int len);
+    }
+
     /**
      * Writes the whole object into {@code out} from position 0 and returns the number of bytes
-     * written. {@code expectedSize} (from the manifest row, or -1) lets a source split a large
-     * object into parallel ranged reads; the caller still verifies the content. The default
-     * copies {@link #open}'s stream.
+     * written, handing every byte to {@code pieces} (may be null) by piece of {@code pieceSize}
+     * bytes. {@code expectedSize} (from the manifest row) lets a source fetch pieces in parallel
+     * ranges; the caller still verifies size and content. The default copies {@link #open}'s
+     * stream.
      */
-    default long download(PhysicalKey key, long expectedSize, FileChannel out) throws IOException {
+    default long download(PhysicalKey key, long expectedSize, long pieceSize, FileChannel out, Pieces pieces)
+            throws IOException {
         long pos = 0;
         byte[] buf = new byte[1 << 20];
         try (InputStream in = open(key, 0, -1)) {
             for (int n; (n = in.read(buf)) >= 0; ) {
+                for (int done = 0; pieces != null && done < n; ) {
+                    long at = pos + done;
+                    int piece = (int) (at / pieceSize);
+                    int len = (int) Math.min(n - done, (piece + 1) * pieceSize - at);
+                    pieces.accept(piece, buf, done, len);
+                    done += len;
+                }
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                 while (bb.hasRemaining()) {
                     pos += out.write(bb, pos);

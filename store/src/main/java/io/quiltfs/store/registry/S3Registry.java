@@ -692,25 +692,31 @@ public final class S3Registry implements Registry {
     }
 
     /**
-     * Large objects come down as parallel ranged GETs written straight into place; each range
-     * resumes on its own after a dropped connection. All ranges must carry the same ETag and the
-     * object must have the expected size, else the download fails (the caller verifies content).
+     * Large objects come down as parallel ranged GETs, one per piece, written straight into
+     * place; each range resumes on its own after a dropped connection. All ranges must carry the
+     * same ETag and the object must have the expected size, else the download fails (the caller
+     * verifies content).
      */
     @Override
-    public long download(PhysicalKey key, long expectedSize, FileChannel out) throws IOException {
-        if (!key.isS3() || expectedSize < 2 * RANGE) {
-            return Registry.super.download(key, expectedSize, out);
+    public long download(PhysicalKey key, long expectedSize, long pieceSize, FileChannel out, Pieces pieces)
+            throws IOException {
+        long range = pieceSize > 0 ? pieceSize : RANGE;
+        if (!key.isS3() || expectedSize < 2 * range) {
+            return Registry.super.download(key, expectedSize, range, out, pieces);
         }
-        int n = (int) ((expectedSize + RANGE - 1) / RANGE);
+        int n = (int) ((expectedSize + range - 1) / range);
         String[] etags = new String[n];
         long[] totals = new long[n];
         inParallel(n, i -> {
-            long off = i * RANGE;
-            long end = Math.min(expectedSize, off + RANGE);
+            long off = i * range;
+            long end = Math.min(expectedSize, off + range);
             byte[] buf = new byte[COPY_BUFFER];
             long pos = off;
             try (ObjectStream in = new ObjectStream(key, off, end)) {
                 for (int r; (r = in.read(buf, 0, buf.length)) >= 0; ) {
+                    if (pieces != null) {
+                        pieces.accept(i, buf, 0, r);
+                    }
                     ByteBuffer bb = ByteBuffer.wrap(buf, 0, r);
                     while (bb.hasRemaining()) {
                         pos += out.write(bb, pos);

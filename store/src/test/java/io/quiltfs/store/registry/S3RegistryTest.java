@@ -230,7 +230,7 @@ class S3RegistryTest {
 
         Path out = tmp.resolve("out");
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            assertEquals(size, reg.download(k, size, ch));
+            assertEquals(size, reg.download(k, size, S3Registry.RANGE, ch, null));
         }
         assertEquals(sum, FileHasher.hash(out, HashType.SHA2_256_CHUNKED));
         assertTrue(count(reg, "GetObject") >= 3);
@@ -243,7 +243,7 @@ class S3RegistryTest {
         }
         // A wrong size in the row is an error, not a silently short file.
         try (FileChannel ch = FileChannel.open(tmp.resolve("out2"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            RegistryException e = assertThrows(RegistryException.class, () -> reg.download(k, size - 1, ch));
+            RegistryException e = assertThrows(RegistryException.class, () -> reg.download(k, size - 1, S3Registry.RANGE, ch, null));
             assertTrue(e.getMessage().contains("manifest row"), e.getMessage());
         }
     }
@@ -256,7 +256,7 @@ class S3RegistryTest {
         assertEquals(0, readAll(k0).length);
         Path out = tmp.resolve("out0");
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            assertEquals(0, reg.download(k0, 0, ch));
+            assertEquals(0, reg.download(k0, 0, S3Registry.RANGE, ch, null));
         }
         RegistryException.NotFound nf = assertThrows(RegistryException.NotFound.class,
                 () -> readAll(PhysicalKey.ofS3(bucket, "team/data/missing", null)));
