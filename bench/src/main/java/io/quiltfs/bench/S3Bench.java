@@ -53,6 +53,17 @@ public final class S3Bench {
                     bytes += e.size();
                 }
             }
+        } else if (mode.equals("ranges")) {
+            // The download alone (no verification, no fsync): where fetch's time goes.
+            try (Registry r = Registries.open("s3://" + bucket, new S3Settings(endpoint, "us-east-1"));
+                 java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(Paths.get(args[5]),
+                         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                         java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                io.quiltfs.store.registry.PhysicalKey k = io.quiltfs.store.registry.PhysicalKey.ofS3(bucket, args[3], null);
+                long size = Long.parseLong(args[4]);
+                t0 = System.nanoTime();
+                bytes = r.download(k, size, Long.parseLong(args[6]), ch, null);
+            }
         } else {
             throw new IllegalArgumentException("unknown mode " + mode);
         }

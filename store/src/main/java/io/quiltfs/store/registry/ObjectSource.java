@@ -41,13 +41,7 @@ public interface ObjectSource {
         byte[] buf = new byte[1 << 20];
         try (InputStream in = open(key, 0, -1)) {
             for (int n; (n = in.read(buf)) >= 0; ) {
-                for (int done = 0; pieces != null && done < n; ) {
-                    long at = pos + done;
-                    int piece = (int) (at / pieceSize);
-                    int len = (int) Math.min(n - done, (piece + 1) * pieceSize - at);
-                    pieces.accept(piece, buf, done, len);
-                    done += len;
-                }
+                feed(pieces, pieceSize, pos, buf, n);
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                 while (bb.hasRemaining()) {
                     pos += out.write(bb, pos);
@@ -55,5 +49,16 @@ public interface ObjectSource {
             }
         }
         return pos;
+    }
+
+    /** Hands {@code n} bytes that sit at object position {@code pos} to {@code pieces}, split at piece boundaries. */
+    static void feed(Pieces pieces, long pieceSize, long pos, byte[] buf, int n) {
+        for (int done = 0; pieces != null && done < n; ) {
+            long at = pos + done;
+            int piece = (int) (at / pieceSize);
+            int len = (int) Math.min(n - done, (piece + 1) * pieceSize - at);
+            pieces.accept(piece, buf, done, len);
+            done += len;
+        }
     }
 }

@@ -107,11 +107,14 @@ public final class S3Registry implements Registry {
     static final long RANGE = 8L << 20;
     private static final int COPY_BUFFER = 256 << 10;
 
-    /** Timeouts, attempts and parallelism; tests shorten them. */
+    /**
+     * Timeouts, attempts and parallelism; tests shorten them. {@code minRange} is the smallest
+     * range a parallel download asks for.
+     */
     record Tuning(Duration attemptTimeout, Duration socketTimeout, Duration connectTimeout, int maxAttempts,
-                  int streamAttempts, int parallelism, long multipartThreshold) {
+                  int streamAttempts, int parallelism, long multipartThreshold, long minRange) {
         static final Tuning DEFAULT = new Tuning(Duration.ofMinutes(5), Duration.ofSeconds(30),
-                Duration.ofSeconds(10), 5, 8, 8, 16L << 20);
+                Duration.ofSeconds(10), 5, 8, 4, 16L << 20, 32L << 20);
     }
 
     private final String bucket;
@@ -692,31 +695,34 @@ public final class S3Registry implements Registry {
     }
 
     /**
-     * Large objects come down as parallel ranged GETs, one per piece, written straight into
-     * place; each range resumes on its own after a dropped connection. All ranges must carry the
-     * same ETag and the object must have the expected size, else the download fails (the caller
-     * verifies content).
+     * Large objects come down as a few parallel ranged GETs (a whole number of pieces each,
+     * {@link Tuning#parallelism} of them, at least {@link Tuning#minRange}), written straight into
+     * place; each range resumes on its own after a dropped connection. Few large ranges beat many
+     * small ones: every request costs the server a lookup and the client a round trip (measured
+     * against S3Proxy in bench/s3.sh). All ranges must carry the same ETag and the object must
+     * have the expected size, else the download fails (the caller verifies content).
      */
     @Override
     public long download(PhysicalKey key, long expectedSize, long pieceSize, FileChannel out, Pieces pieces)
             throws IOException {
-        long range = pieceSize > 0 ? pieceSize : RANGE;
-        if (!key.isS3() || expectedSize < 2 * range) {
-            return Registry.super.download(key, expectedSize, range, out, pieces);
+        long piece = pieceSize > 0 ? pieceSize : RANGE;
+        long range = Math.max(tuning.minRange(), (expectedSize + tuning.parallelism() - 1) / tuning.parallelism());
+        range = (range + piece - 1) / piece * piece;
+        if (!key.isS3() || expectedSize <= range) {
+            return Registry.super.download(key, expectedSize, piece, out, pieces);
         }
+        long rangeSize = range;
         int n = (int) ((expectedSize + range - 1) / range);
         String[] etags = new String[n];
         long[] totals = new long[n];
         inParallel(n, i -> {
-            long off = i * range;
-            long end = Math.min(expectedSize, off + range);
+            long off = i * rangeSize;
+            long end = Math.min(expectedSize, off + rangeSize);
             byte[] buf = new byte[COPY_BUFFER];
             long pos = off;
             try (ObjectStream in = new ObjectStream(key, off, end)) {
                 for (int r; (r = in.read(buf, 0, buf.length)) >= 0; ) {
-                    if (pieces != null) {
-                        pieces.accept(i, buf, 0, r);
-                    }
+                    ObjectSource.feed(pieces, piece, pos, buf, r);
                     ByteBuffer bb = ByteBuffer.wrap(buf, 0, r);
                     while (bb.hasRemaining()) {
                         pos += out.write(bb, pos);

@@ -42,7 +42,7 @@ class S3FaultTest {
     static final PackageName PKG = PackageName.parse("team/data");
     static final int BIG = 20 << 20;
     static final S3Registry.Tuning FAST = new S3Registry.Tuning(Duration.ofSeconds(20), Duration.ofSeconds(1),
-            Duration.ofSeconds(1), 4, 4, 4, 16L << 20);
+            Duration.ofSeconds(1), 4, 4, 4, 16L << 20, 8L << 20);
 
     @TempDir
     Path tmp;

@@ -57,8 +57,12 @@ class S3RegistryTest {
         reg.close();
     }
 
+    /** Default tuning but 8 MiB ranges, so that a 20 MiB object downloads in three parallel ranges. */
+    static final S3Registry.Tuning SMALL_RANGES = new S3Registry.Tuning(Duration.ofMinutes(1), Duration.ofSeconds(30),
+            Duration.ofSeconds(5), 5, 8, 4, 16L << 20, 8L << 20);
+
     S3Registry open() {
-        return S3Registry.open(bucket, server.settings());
+        return new S3Registry(bucket, server.settings(), SMALL_RANGES, null);
     }
 
     Path file(String name, int size, long seed) throws IOException {
@@ -305,7 +309,7 @@ class S3RegistryTest {
     @Test
     void wrongCredentialsNameTheKeyNotTheSecret() throws IOException {
         String secret = "this-secret-must-never-be-printed";
-        var tuning = new S3Registry.Tuning(Duration.ofSeconds(20), Duration.ofSeconds(10), Duration.ofSeconds(2), 2, 2, 4, 16 << 20);
+        var tuning = new S3Registry.Tuning(Duration.ofSeconds(20), Duration.ofSeconds(10), Duration.ofSeconds(2), 2, 2, 4, 16 << 20, 8 << 20);
         try (S3Registry r = new S3Registry(bucket, server.settings(), tuning, new String[] {S3ProxyServer.ACCESS_KEY, secret})) {
             RegistryException e = assertThrows(RegistryException.class, () -> r.latest(PKG));
             assertTrue(e.getMessage().contains("s3://" + bucket + "/.quilt/named_packages/team/data/latest"), e.getMessage());
@@ -326,7 +330,7 @@ class S3RegistryTest {
         try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
             closed = ss.getLocalPort();
         }
-        var tuning = new S3Registry.Tuning(Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(1), 2, 2, 4, 16 << 20);
+        var tuning = new S3Registry.Tuning(Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(1), 2, 2, 4, 16 << 20, 8 << 20);
         try (S3Registry r = new S3Registry(bucket, new S3Settings("http://127.0.0.1:" + closed, null), tuning, null)) {
             RegistryException e = assertThrows(RegistryException.class, () -> r.latest(PKG));
             assertTrue(e.getMessage().startsWith("cannot reach S3 at http://127.0.0.1:" + closed), e.getMessage());
