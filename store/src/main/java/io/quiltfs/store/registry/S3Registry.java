@@ -1140,6 +1140,9 @@ public final class S3Registry implements Registry {
 
     @Override
     public void close() {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: requests sent {}", uri(), requestCounts());
+        }
         transfers.shutdownNow();
         s3.close();
     }
