@@ -9,6 +9,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -26,6 +27,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -125,6 +128,11 @@ public final class S3Registry implements Registry {
     private final ExecutorService transfers;
     private final Map<String, PhysicalKey> confirmed = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
+    private static final int COMPENSATED = 32;
+    /** Past this many pages of 1,000 keys, a push HEADs each object instead of listing. */
+    private static final int MAX_LISTING_PAGES = 50;
+    private final Map<String, Optional<Set<String>>> listings = new ConcurrentHashMap<>();
+    private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
     private volatile Boolean versioned;
     private volatile boolean conditionalWrites = true;
 
@@ -311,13 +319,18 @@ public final class S3Registry implements Registry {
 
     @Override
     public List<Revision> revisions(PackageName pkg) throws IOException {
-        List<Revision> out = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         for (String n : childNames(pointerDir(pkg))) {
             if (n.matches("[0-9]{1,19}")) {
-                String h = readPointerKey(pointerDir(pkg) + n);
-                if (h != null) {
-                    out.add(new Revision(Long.parseLong(n), h));
-                }
+                names.add(n);
+            }
+        }
+        String[] hashes = new String[names.size()];
+        inParallel(names.size(), i -> hashes[i] = readPointerKey(pointerDir(pkg) + names.get(i)));
+        List<Revision> out = new ArrayList<>();
+        for (int i = 0; i < hashes.length; i++) {
+            if (hashes[i] != null) {
+                out.add(new Revision(Long.parseLong(names.get(i)), hashes[i]));
             }
         }
         out.sort(Comparator.comparingLong(Revision::timestamp).reversed());
@@ -477,14 +490,28 @@ public final class S3Registry implements Registry {
         if (known != null) {
             return known;
         }
-        PhysicalKey placed = place(key, sum, size, file);
+        PhysicalKey placed = place(pkg, key, sum, size, file);
         confirmed.put(memo, placed);
         confirmed.put(placed + "\n" + sum.type().wireName() + ":" + sum.value(), placed);
         return placed;
     }
 
-    private PhysicalKey place(String key, Checksum sum, long size, Path file) throws IOException {
-        HeadObjectResponse h = head(key, null);
+    private PhysicalKey place(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
+        HeadObjectResponse h = null;
+        Set<String> present = present(pkg);
+        if (present != null && !present.contains(key)) {
+            // Not there when the push began: upload straight away (one request, not a HEAD and a
+            // PUT). If-None-Match keeps a key that appeared since from being overwritten.
+            try {
+                PhysicalKey pk = PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, Condition.ABSENT));
+                present.add(key);
+                return pk;
+            } catch (ConditionFailed e) {
+                h = head(key, null);
+            }
+        } else {
+            h = head(key, null);
+        }
         if (h == null) {
             try {
                 return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, Condition.ABSENT));
@@ -510,6 +537,41 @@ public final class S3Registry implements Registry {
             return PhysicalKey.ofS3(bucket, addressed, version(a.versionId()));
         }
         return PhysicalKey.ofS3(bucket, addressed, upload(addressed, file, size, sum, null));
+    }
+
+    /**
+     * The keys under {@code NS/NAME/} when this instance first pushed to the package (one listing
+     * per package and instance, so that a push of many new files costs one request per file),
+     * or null when there are too many to list cheaply (then every object gets a HEAD).
+     */
+    private Set<String> present(PackageName pkg) throws IOException {
+        String prefix = pkg.namespace() + "/" + pkg.name() + "/";
+        try {
+            return listings.computeIfAbsent(prefix, p -> {
+                try {
+                    Set<String> keys = ConcurrentHashMap.newKeySet();
+                    String token = null;
+                    int pages = 0;
+                    do {
+                        if (++pages > MAX_LISTING_PAGES) {
+                            return Optional.empty();
+                        }
+                        String t = token;
+                        ListObjectsV2Response page = call(url(p), () -> s3.listObjectsV2(r -> r.bucket(bucket)
+                                .prefix(p).continuationToken(t)));
+                        for (S3Object o : page.contents()) {
+                            keys.add(o.key());
+                        }
+                        token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+                    } while (token != null);
+                    return Optional.of(keys);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).orElse(null);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     @Override
@@ -955,35 +1017,41 @@ public final class S3Registry implements Registry {
 
     /**
      * Runs a blocking request. On a fork-join worker (pushes run on the hashing pool) it tells the
-     * pool so, which then adds a spare worker: uploads wait on the network, not on the CPU.
+     * pool so, which then adds a spare worker: uploads wait on the network, not on the CPU. At
+     * most {@link #COMPENSATED} requests are run that way at once (else every blocked worker
+     * would start another, without bound); the rest simply block their worker.
      */
-    private static <T> T blocking(Supplier<T> request) {
-        if (!(Thread.currentThread() instanceof ForkJoinWorkerThread)) {
+    private <T> T blocking(Supplier<T> request) {
+        if (!(Thread.currentThread() instanceof ForkJoinWorkerThread) || !compensated.tryAcquire()) {
             return request.get();
         }
-        var blocker = new ForkJoinPool.ManagedBlocker() {
-            T result;
-            boolean done;
-
-            @Override
-            public boolean block() {
-                result = request.get();
-                done = true;
-                return true;
-            }
-
-            @Override
-            public boolean isReleasable() {
-                return done;
-            }
-        };
         try {
-            ForkJoinPool.managedBlock(blocker);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw SdkClientException.create("interrupted", e);
+            var blocker = new ForkJoinPool.ManagedBlocker() {
+                T result;
+                boolean done;
+
+                @Override
+                public boolean block() {
+                    result = request.get();
+                    done = true;
+                    return true;
+                }
+
+                @Override
+                public boolean isReleasable() {
+                    return done;
+                }
+            };
+            try {
+                ForkJoinPool.managedBlock(blocker);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw SdkClientException.create("interrupted", e);
+            }
+            return blocker.result;
+        } finally {
+            compensated.release();
         }
-        return blocker.result;
     }
 
     /** One piece of a parallel transfer. */

@@ -222,6 +222,25 @@ class S3RegistryTest {
     }
 
     @Test
+    void aKeyThatAppearsAfterTheListingIsNotOverwritten() throws IOException {
+        Path first = file("first", 300, 11);
+        reg.putObject(PKG, "first", FileHasher.hash(first, HashType.SHA2_256_CHUNKED), 300, first); // lists the package
+        Path a = file("a", 500, 12);
+        Path b = file("b", 600, 13);
+        Checksum sa = FileHasher.hash(a, HashType.SHA2_256_CHUNKED);
+        Checksum sb = FileHasher.hash(b, HashType.SHA2_256_CHUNKED);
+        try (S3Registry other = open()) {
+            assertEquals("team/data/late", other.putObject(PKG, "late", sa, 500, a).path());
+        }
+        // reg's listing predates "late": its conditional PUT is refused (412), a HEAD shows other
+        // content, and b goes to its content-addressed name.
+        PhysicalKey kb = reg.putObject(PKG, "late", sb, 600, b);
+        assertEquals(".quilt/objects/" + sb.hex(), kb.path());
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(server.objectFile(bucket, "team/data/late")));
+        assertTrue(reg.conditionalWrites());
+    }
+
+    @Test
     void multipartUploadAndParallelRangedDownload() throws IOException {
         int size = 20 << 20; // 8 + 8 + 4 MiB: three parts, three ranges
         Path big = file("big", size, 3);
