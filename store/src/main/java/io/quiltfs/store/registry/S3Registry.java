@@ -168,9 +168,10 @@ public final class S3Registry implements Registry {
                         .socketTimeout(tuning.socketTimeout())
                         .connectionTimeout(tuning.connectTimeout())
                         .maxConnections(Math.max(64, tuning.parallelism() * 4)))
-                // Every object is verified against its manifest row when it is read, and SigV4
-                // (or TLS) protects uploads: the SDK's extra CRC32 over each body buys nothing.
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                // Uploads carry the SDK's CRC32 so that S3 rejects a body damaged in transit (cheap,
+                // and it measured no slower than without). Downloads are verified against the
+                // manifest row anyway, so the SDK need not check them too.
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_SUPPORTED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(o -> o
                         .retryStrategy(r -> r.maxAttempts(tuning.maxAttempts()))
