@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -131,7 +130,8 @@ public final class S3Registry implements Registry {
     private static final int COMPENSATED = 32;
     /** Past this many pages of 1,000 keys, a push HEADs each object instead of listing. */
     private static final int MAX_LISTING_PAGES = 50;
-    private final Map<String, Optional<Set<String>>> listings = new ConcurrentHashMap<>();
+    private final Map<String, Optional<Map<String, String>>> listings = new ConcurrentHashMap<>();
+    private final ConfirmedObjects record;
     private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
     private volatile Boolean versioned;
     private volatile boolean conditionalWrites = true;
@@ -149,6 +149,7 @@ public final class S3Registry implements Registry {
         }
         this.bucket = bucket;
         this.tuning = tuning;
+        this.record = new ConfirmedObjects(settings.home() == null ? null : settings.home().registryRecord(uri()));
         String endpoint = settings.endpoint();
         Region region;
         if (settings.region() != null) {
@@ -498,16 +499,26 @@ public final class S3Registry implements Registry {
     }
 
     private PhysicalKey place(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
+        String checksum = sum.type().wireName() + ":" + sum.value();
         HeadObjectResponse h = null;
-        Set<String> present = present(pkg);
-        if (present != null && !present.contains(key)) {
-            // Not there when the push began: upload straight away (one request, not a HEAD and a
-            // PUT). If-None-Match keeps a key that appeared since from being overwritten.
-            try {
-                PhysicalKey pk = PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, Condition.ABSENT));
-                present.add(key);
-                return pk;
-            } catch (ConditionFailed e) {
+        Map<String, String> present = present(pkg);
+        if (present != null) {
+            String etag = present.get(key);
+            if (etag == null) {
+                // Not there when the push began: upload straight away (one request, not a HEAD and
+                // a PUT). If-None-Match keeps a key that appeared since from being overwritten.
+                try {
+                    Stored st = upload(key, file, size, sum, Condition.ABSENT);
+                    present.put(key, st.etag() == null ? "" : st.etag());
+                    return PhysicalKey.ofS3(bucket, key, st.version());
+                } catch (ConditionFailed e) {
+                    h = head(key, null);
+                }
+            } else {
+                ConfirmedObjects.Entry known = record.get(key);
+                if (known != null && known.etag().equals(etag) && known.checksum().equals(checksum)) {
+                    return PhysicalKey.ofS3(bucket, key, known.version()); // proved before, unchanged since
+                }
                 h = head(key, null);
             }
         } else {
@@ -515,7 +526,7 @@ public final class S3Registry implements Registry {
         }
         if (h == null) {
             try {
-                return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, Condition.ABSENT));
+                return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, Condition.ABSENT).version());
             } catch (ConditionFailed e) {
                 h = head(key, null); // another push stored something there meanwhile
                 if (h == null) {
@@ -524,11 +535,12 @@ public final class S3Registry implements Registry {
             }
         }
         if (holds(h, sum, size)) {
+            record.put(key, h.eTag(), version(h.versionId()), checksum);
             return PhysicalKey.ofS3(bucket, key, version(h.versionId()));
         }
         if (isVersioned()) {
             // Earlier revisions name their version: a new version at the same key harms none.
-            return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, null));
+            return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, null).version());
         }
         // Different content sits at the default place and an earlier revision may point at it:
         // store this content under its content-addressed name instead.
@@ -537,20 +549,21 @@ public final class S3Registry implements Registry {
         if (a != null && holds(a, sum, size)) {
             return PhysicalKey.ofS3(bucket, addressed, version(a.versionId()));
         }
-        return PhysicalKey.ofS3(bucket, addressed, upload(addressed, file, size, sum, null));
+        return PhysicalKey.ofS3(bucket, addressed, upload(addressed, file, size, sum, null).version());
     }
 
     /**
-     * The keys under {@code NS/NAME/} when this instance first pushed to the package (one listing
-     * per package and instance, so that a push of many new files costs one request per file),
-     * or null when there are too many to list cheaply (then every object gets a HEAD).
+     * The keys under {@code NS/NAME/} and their ETags when this instance first pushed to the
+     * package (one listing per package and instance, so that a push of many new files costs one
+     * request per file, and of files already confirmed none), or null when there are too many to
+     * list cheaply (then every object gets a HEAD).
      */
-    private Set<String> present(PackageName pkg) throws IOException {
+    private Map<String, String> present(PackageName pkg) throws IOException {
         String prefix = pkg.namespace() + "/" + pkg.name() + "/";
         try {
             return listings.computeIfAbsent(prefix, p -> {
                 try {
-                    Set<String> keys = ConcurrentHashMap.newKeySet();
+                    Map<String, String> keys = new ConcurrentHashMap<>();
                     String token = null;
                     int pages = 0;
                     do {
@@ -561,7 +574,7 @@ public final class S3Registry implements Registry {
                         ListObjectsV2Response page = call(url(p), () -> s3.listObjectsV2(r -> r.bucket(bucket)
                                 .prefix(p).continuationToken(t)));
                         for (S3Object o : page.contents()) {
-                            keys.add(o.key());
+                            keys.put(o.key(), o.eTag() == null ? "" : ConfirmedObjects.unquote(o.eTag()));
                         }
                         token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
                     } while (token != null);
@@ -619,14 +632,26 @@ public final class S3Registry implements Registry {
         return v == null || v.isEmpty() || v.equals("null") ? null : v;
     }
 
-    /** Uploads a file; returns the version id S3 gave it (null when the bucket is unversioned). */
-    private String upload(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
-        Map<String, String> meta = Map.of(CHECKSUM_META, sum.type().wireName() + ":" + sum.value());
+    /** What an upload stored: the version id (null when the bucket is unversioned) and the ETag. */
+    private record Stored(String version, String etag) {
+    }
+
+    /** Uploads a file and records it as confirmed. */
+    private Stored upload(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
+        String checksum = sum.type().wireName() + ":" + sum.value();
+        Stored st = store(key, file, size, checksum, condition);
+        record.put(key, st.etag(), st.version(), checksum);
+        return st;
+    }
+
+    private Stored store(String key, Path file, long size, String checksum, Condition condition) throws IOException {
+        Map<String, String> meta = Map.of(CHECKSUM_META, checksum);
         if (size < tuning.multipartThreshold()) {
             PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key)
                     .contentLength(size).metadata(meta);
-            return version(conditional(key, condition, req::ifNoneMatch, req::ifMatch,
-                    () -> s3.putObject(req.build(), RequestBody.fromFile(file))).versionId());
+            var r = conditional(key, condition, req::ifNoneMatch, req::ifMatch,
+                    () -> s3.putObject(req.build(), RequestBody.fromFile(file)));
+            return new Stored(version(r.versionId()), ConfirmedObjects.unquote(r.eTag()));
         }
         long part = ChunkSize.forSize(size);
         int parts = (int) ((size + part - 1) / part);
@@ -646,10 +671,10 @@ public final class S3Registry implements Registry {
             });
             var req = software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest.builder()
                     .bucket(bucket).key(key).uploadId(id).multipartUpload(m -> m.parts(completed));
-            String v = conditional(key, condition, req::ifNoneMatch, req::ifMatch,
-                    () -> s3.completeMultipartUpload(req.build())).versionId();
+            var r = conditional(key, condition, req::ifNoneMatch, req::ifMatch,
+                    () -> s3.completeMultipartUpload(req.build()));
             done = true;
-            return version(v);
+            return new Stored(version(r.versionId()), ConfirmedObjects.unquote(r.eTag()));
         } finally {
             if (!done) {
                 try {
@@ -1211,6 +1236,11 @@ public final class S3Registry implements Registry {
     public void close() {
         if (log.isDebugEnabled()) {
             log.debug("{}: requests sent {}", uri(), requestCounts());
+        }
+        try {
+            record.save();
+        } catch (IOException e) {
+            log.warn("could not save what {} holds ({}); the next push will check with HEAD requests", uri(), e.getMessage());
         }
         transfers.shutdownNow();
         s3.close();

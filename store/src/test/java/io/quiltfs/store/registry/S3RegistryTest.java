@@ -222,6 +222,41 @@ class S3RegistryTest {
     }
 
     @Test
+    void aRecordInTheHomeSavesEveryRequestOnTheNextPush() throws IOException {
+        io.quiltfs.store.state.Home home = new io.quiltfs.store.state.Home(tmp.resolve("home"));
+        S3Settings withHome = server.settings().withHome(home);
+        Path small = file("small", 1000, 21);
+        Path big = file("big", 20 << 20, 22);
+        Checksum ss = FileHasher.hash(small, HashType.SHA2_256_CHUNKED);
+        Checksum sb = FileHasher.hash(big, HashType.SHA2_256_CHUNKED);
+        PhysicalKey ks;
+        PhysicalKey kb;
+        try (S3Registry first = new S3Registry(bucket, withHome, SMALL_RANGES, null)) {
+            ks = first.putObject(PKG, "small", ss, 1000, small);
+            kb = first.putObject(PKG, "big", sb, 20 << 20, big);
+            assertEquals(0, count(first, "HeadObject"), "new keys are uploaded without a HEAD");
+        }
+        assertTrue(Files.isRegularFile(home.registryRecord("s3://" + bucket)));
+        try (S3Registry second = new S3Registry(bucket, withHome, SMALL_RANGES, null)) {
+            assertEquals(ks, second.putObject(PKG, "small", ss, 1000, small));
+            assertEquals(kb, second.putObject(PKG, "big", sb, 20 << 20, big));
+            assertEquals(Map.of("ListObjectsV2", 1L), second.requestCounts(), "one listing, nothing else");
+        }
+        // Another client replaces the object (here: deletes it, then stores other content): its
+        // ETag changes, so the record is not trusted.
+        Files.delete(server.objectFile(bucket, "team/data/small"));
+        Path other = file("other", 1000, 23);
+        try (S3Registry o = open()) {
+            o.putObject(PKG, "small", FileHasher.hash(other, HashType.SHA2_256_CHUNKED), 1000, other);
+        }
+        try (S3Registry third = new S3Registry(bucket, withHome, SMALL_RANGES, null)) {
+            PhysicalKey again = third.putObject(PKG, "small", ss, 1000, small);
+            assertEquals(".quilt/objects/" + ss.hex(), again.path());
+            assertEquals(1, count(third, "HeadObject") - 1, "a HEAD of the key, then of the addressed name");
+        }
+    }
+
+    @Test
     void aKeyThatAppearsAfterTheListingIsNotOverwritten() throws IOException {
         Path first = file("first", 300, 11);
         reg.putObject(PKG, "first", FileHasher.hash(first, HashType.SHA2_256_CHUNKED), 300, first); // lists the package
