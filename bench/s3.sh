@@ -186,13 +186,13 @@ ETag that the home's record of confirmed objects holds, so no object needs a HEA
 Without that record (another machine) each object costs one HEAD, which finds its checksum in
 the object's \`x-amz-meta-quiltfs-checksum\`. \`PutObject\` counts attempts, retries included.
 
-Where the push time goes (JFR over a push on this machine): about half of the CPU samples are
-SHA-256 in \`FileHasher\` (building the manifest: ~8 s of CPU per GiB here, against ~1-1.5 s for
-a plain \`MessageDigest\` loop, worth a look by whoever owns hashing), the other half SHA-256 in
-the SDK's SigV4 signer, which hashes every upload body when the endpoint is plain \`http\` (on
-\`https\`, as with AWS, it sends \`UNSIGNED-PAYLOAD\` plus a CRC32 trailer instead). For the
-10,000 small files the client keeps 32 PUTs in flight and all of them wait on S3Proxy, so that
-part is bound by the server on these two shared cores. The push targets are not met here.
+Where the push time goes (JFR over a push of the 1 GiB file on this machine): the CPU samples
+split about evenly between SHA-256 for the manifest (\`FileHasher\`, needed) and SHA-256 in the
+SDK's SigV4 signer, which hashes every upload body when the endpoint is plain \`http\` (on
+\`https\`, as with AWS, it sends \`UNSIGNED-PAYLOAD\` plus a CRC32 trailer instead): against S3Proxy
+over http a push hashes its data twice. For the 10,000 small files the client keeps 32 PUTs in
+flight and all of them wait on S3Proxy: that part is bound by the server on these two shared
+cores. The push targets are not met here.
 EOF
 
 results="$here/bench/RESULTS.md"
