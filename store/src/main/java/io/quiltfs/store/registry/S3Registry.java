@@ -429,6 +429,12 @@ public final class S3Registry implements Registry {
                 putBytes(key, value, cur == null ? Condition.ABSENT : new Condition(cur.etag));
                 return null;
             } catch (ConditionFailed e) {
+                // A retried PUT whose first attempt succeeded but whose answer was lost finds its
+                // own value there: that is a success, not a conflict.
+                Small after = getSmall(key);
+                if (after != null && topHash.equals(pointerValue(key, after.bytes))) {
+                    return null;
+                }
                 if (attempt >= 10) {
                     throw new RegistryException("could not move latest of " + pkg + " in " + uri()
                             + ": it keeps changing under concurrent pushes (try again)");

@@ -102,6 +102,29 @@ class S3FaultTest {
     }
 
     @Test
+    void lostAnswersToConditionalWritesAreNotConflicts() throws IOException {
+        String base = "c".repeat(64);
+        String mine = "d".repeat(64);
+        reg.writePointer(PKG, "latest", base);
+        // The PUT of latest reaches the server, its answer is lost, the SDK retries, and the
+        // retry's If-Match fails because the first attempt already moved latest.
+        FaultProxy.Rule lost = proxy.dropBody("PUT", "named_packages/team/data/latest", -1, 1);
+        assertNull(reg.compareAndSetLatest(PKG, base, mine));
+        assertEquals(1, lost.fired());
+        assertEquals(mine, reg.latest(PKG));
+
+        // Same for a new object uploaded with If-None-Match: the retry is refused, a HEAD proves
+        // the object is ours, and it is used where it is.
+        Path small = file("small", 1000, 10);
+        Checksum sum = FileHasher.hash(small, HashType.SHA2_256_CHUNKED);
+        FaultProxy.Rule lostPut = proxy.dropBody("PUT", "team/data/new.bin", -1, 1);
+        PhysicalKey k = reg.putObject(PKG, "new.bin", sum, 1000, small);
+        assertEquals(1, lostPut.fired());
+        assertEquals("team/data/new.bin", k.path());
+        assertTrue(reg.holds(k, sum, 1000));
+    }
+
+    @Test
     void persistentErrorsFailWithOneClearLine() {
         proxy.status(500, null, null, -1);
         RegistryException e = assertThrows(RegistryException.class, () -> reg.latest(PKG));

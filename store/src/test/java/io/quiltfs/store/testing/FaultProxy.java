@@ -96,6 +96,7 @@ public final class FaultProxy implements AutoCloseable {
         return add(new Rule(Kind.STATUS, method, target, status, 0, null, times));
     }
 
+    /** Drops the connection after {@code afterBytes} of the response body ({@code < 0}: before the response). */
     public Rule dropBody(String method, String target, long afterBytes, int times) {
         return add(new Rule(Kind.DROP_BODY, method, target, 0, afterBytes, null, times));
     }
@@ -189,8 +190,8 @@ public final class FaultProxy implements AutoCloseable {
 
     private void relayResponse(InputStream uin, OutputStream cout, Rule rule) throws IOException {
         byte[] head = readHead(uin);
-        if (head == null) {
-            return;
+        if (head == null || (rule != null && rule.kind == Kind.DROP_BODY && rule.afterBytes < 0)) {
+            return; // the server did the work; the client never hears of it
         }
         cout.write(head);
         long sent = 0;
