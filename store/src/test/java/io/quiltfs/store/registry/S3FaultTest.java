@@ -125,6 +125,16 @@ class S3FaultTest {
     }
 
     @Test
+    void readsSendTheVersionIdOfThePhysicalKey() throws IOException {
+        // S3Proxy's filesystem backend has no versions; the proxy shows what goes on the wire.
+        FaultProxy.Rule versioned = proxy.status(404, "GET", "versionId=v%2B1%2F2", -1);
+        PhysicalKey k = PhysicalKey.parse("s3://" + bucket + "/team/data/x.bin?versionId=v%2B1%2F2");
+        assertEquals("v+1/2", k.versionId());
+        assertThrows(RegistryException.class, () -> reg.open(k, 0, -1).read());
+        assertTrue(versioned.fired() >= 1, "the GET named the version");
+    }
+
+    @Test
     void persistentErrorsFailWithOneClearLine() {
         proxy.status(500, null, null, -1);
         RegistryException e = assertThrows(RegistryException.class, () -> reg.latest(PKG));
