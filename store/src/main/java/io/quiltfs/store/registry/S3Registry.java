@@ -84,11 +84,14 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * multipart upload whose parts are the chunks of the {@code sha2-256-chunked} hash (8 MiB,
  * doubling past 10,000 parts, S3's own part limit). An upload that fails half-way is aborted, so
  * no partial object ever becomes visible. Content already in the bucket is never uploaded again:
- * every object quiltfs writes carries its checksum in {@code x-amz-meta-quiltfs-checksum}, a HEAD
- * proves the content, and this instance remembers what it has proved. On a versioned bucket the
- * version id S3 returns goes into the physical key; on an unversioned one, different content at
- * {@code NS/NAME/KEY} is never overwritten (an earlier revision may point at it) and the new
- * content goes to the content-addressed {@code .quilt/objects/NAME} instead.
+ * a push lists the package's keys once (with their ETags); a key that is absent gets one
+ * conditional PUT ({@code If-None-Match: *}); a key that is present is reused without a request
+ * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, else a
+ * HEAD proves it (every object quiltfs writes carries its checksum in
+ * {@code x-amz-meta-quiltfs-checksum}). On a versioned bucket the version id S3 returns goes into
+ * the physical key; on an unversioned one, different content at {@code NS/NAME/KEY} is never
+ * overwritten (an earlier revision may point at it) and the new content goes to the
+ * content-addressed {@code .quilt/objects/NAME} instead.
  *
  * <p>{@code latest} moves with S3 conditional writes ({@code If-None-Match: *} when absent,
  * {@code If-Match} on its ETag otherwise). A server that does not implement them answers 501;
