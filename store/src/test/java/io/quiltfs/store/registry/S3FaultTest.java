@@ -135,6 +135,21 @@ class S3FaultTest {
     }
 
     @Test
+    void wrongRegionAndAccessDeniedAreOneClearLine() {
+        proxy.error(301, "PermanentRedirect", "x-amz-bucket-region: eu-west-1\r\n", "GET", "latest", -1);
+        RegistryException region = assertThrows(RegistryException.class, () -> reg.latest(PKG));
+        assertEquals("bucket '" + bucket + "' is not in region us-east-1: it is in eu-west-1 (set AWS_REGION=eu-west-1)",
+                region.getMessage());
+        proxy.clear();
+        proxy.error(403, "AccessDenied", "", "GET", "latest", -1);
+        RegistryException denied = assertThrows(RegistryException.class, () -> reg.latest(PKG));
+        assertEquals("access denied to s3://" + bucket + "/.quilt/named_packages/team/data/latest at " + proxy.endpoint()
+                + ": the credentials in use lack permission (check the bucket policy, AWS_PROFILE or the IAM role)",
+                denied.getMessage());
+        assertFalse(denied.getMessage().contains(S3ProxyServer.SECRET_KEY));
+    }
+
+    @Test
     void persistentErrorsFailWithOneClearLine() {
         proxy.status(500, null, null, -1);
         RegistryException e = assertThrows(RegistryException.class, () -> reg.latest(PKG));

@@ -33,10 +33,19 @@ public final class FaultProxy implements AutoCloseable {
         final int status;
         final long afterBytes;
         final Duration stall;
+        final String code;
+        final String headers;
         final AtomicInteger left;
         final AtomicInteger fired = new AtomicInteger();
 
         Rule(Kind kind, String method, String target, int status, long afterBytes, Duration stall, int times) {
+            this(kind, method, target, status, afterBytes, stall, times, status == 503 ? "SlowDown" : "InternalError", "");
+        }
+
+        Rule(Kind kind, String method, String target, int status, long afterBytes, Duration stall, int times,
+             String code, String headers) {
+            this.code = code;
+            this.headers = headers;
             this.kind = kind;
             this.method = method;
             this.target = target;
@@ -97,6 +106,11 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     /** Drops the connection after {@code afterBytes} of the response body ({@code < 0}: before the response). */
+    /** Answers with an S3 error: {@code status}, the XML {@code code}, and extra header lines. */
+    public Rule error(int status, String code, String headers, String method, String target, int times) {
+        return add(new Rule(Kind.STATUS, method, target, status, 0, null, times, code, headers));
+    }
+
     public Rule dropBody(String method, String target, long afterBytes, int times) {
         return add(new Rule(Kind.DROP_BODY, method, target, 0, afterBytes, null, times));
     }
@@ -153,11 +167,11 @@ public final class FaultProxy implements AutoCloseable {
             }
             OutputStream cout = client.getOutputStream();
             if (rule != null && rule.kind == Kind.STATUS) {
-                String code = rule.status == 503 ? "SlowDown" : "InternalError";
+                String code = rule.code;
                 byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code
                         + "</Code><Message>injected fault</Message></Error>").getBytes(StandardCharsets.UTF_8);
                 cout.write(("HTTP/1.1 " + rule.status + " Injected\r\nContent-Type: application/xml\r\n"
-                        + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
+                        + rule.headers + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
                         .getBytes(StandardCharsets.ISO_8859_1));
                 cout.write(body);
                 cout.flush();
