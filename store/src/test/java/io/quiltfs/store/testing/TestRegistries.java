@@ -26,6 +26,16 @@ public final class TestRegistries {
         Registry open(String uri) throws IOException;
 
         String name();
+
+        /**
+         * What another client (quilt3, through the AWS settings every AWS tool reads) needs in its
+         * environment to reach registries of this kind: for S3, {@code AWS_ENDPOINT_URL},
+         * {@code AWS_ACCESS_KEY_ID}, {@code AWS_SECRET_ACCESS_KEY}, {@code AWS_REGION}. Empty for
+         * local folders.
+         */
+        default java.util.Map<String, String> clientEnvironment() {
+            return java.util.Map.of();
+        }
     }
 
     /** A local-folder registry. */

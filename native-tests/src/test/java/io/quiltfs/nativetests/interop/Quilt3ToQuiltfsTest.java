@@ -1,0 +1,89 @@
+package io.quiltfs.nativetests.interop;
+
+import static io.quiltfs.nativetests.interop.Agreement.canon;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.testing.TestRegistries;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** quilt3 publishes a package; quiltfs browses, reads, fetches, installs and mounts it. */
+class Quilt3ToQuiltfsTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void quiltfsBrowsesReadsAndFetchesWhatQuilt3Published(TestRegistries.Kind kind) throws Exception {
+        Map<String, Path> files = Fixture.write(tmp.resolve("src"));
+        String reg = kind.newRegistry(tmp);
+        Quilt3 quilt3 = new Quilt3(tmp, kind);
+        String top = quilt3.build(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build()
+                .message("from quilt3 ✓").meta(Fixture.PACKAGE_META).fileMeta(Fixture.FILE_META));
+        JsonNode view = quilt3.browse(reg, Fixture.PACKAGE, null);
+        assertEquals(top, view.get("top_hash").asText());
+
+        Quiltfs quiltfs = new Quiltfs(tmp.resolve("home"), kind);
+        Agreement.assertContains(quiltfs.json("browse", reg).get("packages"), Fixture.PACKAGE, "packages");
+        JsonNode revs = quiltfs.json("browse", reg, Fixture.PACKAGE);
+        assertEquals(top, revs.get("latest").asText(), "latest");
+        assertEquals(top, revs.get("revisions").get(0).get("top_hash").asText(), "newest revision");
+        assertEquals("from quilt3 ✓", revs.get("revisions").get(0).get("message").asText());
+        assertTrue(quiltfs.run("browse", reg, Fixture.PACKAGE).contains(top + "  from quilt3 ✓ [latest]"));
+
+        try (Registry r = kind.open(reg)) {
+            assertEquals(top, r.latest(PackageName.parse(Fixture.PACKAGE)));
+            Manifest m = r.readManifest(top); // verifies that the manifest hashes to its name
+            Agreement.sameManifest(view, m);
+            assertEquals(canon(Fixture.PACKAGE_META), canon(m.userMeta()), "package user_meta");
+            assertEquals("from quilt3 ✓", m.message());
+            Map<String, JsonNode> fileMeta = new java.util.TreeMap<>();
+            io.quiltfs.store.json.Json.parse(Fixture.FILE_META).fields()
+                    .forEachRemaining(f -> fileMeta.put(f.getKey(), f.getValue()));
+            fileMeta.forEach((k, um) -> assertEquals(canon(um), canon(m.get(k).userMeta()), "user_meta of " + k));
+            Entry big = m.get(Fixture.BIG);
+            assertEquals(Fixture.BIG_SIZE, big.size());
+            assertEquals(0, m.get(Fixture.EMPTY).size());
+            assertEquals("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", m.get(Fixture.EMPTY).hash().value());
+
+            Path file = tmp.resolve("manifest.jsonl");
+            Files.write(file, r.readManifestBytes(top));
+            assertEquals(top, quiltfs.run("manifest", "tophash", file.toString()).strip(), "manifest tophash");
+            quiltfs.run("manifest", "validate", file.toString());
+
+            Agreement.fetchesSameBytes(m, r, kind, tmp.resolve("fetch-home"), files);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void quiltfsInstallsWhatQuilt3Published(TestRegistries.Kind kind) throws Exception {
+        Quiltfs.assumeVerbs("install", "status");
+        Map<String, Path> files = Fixture.write(tmp.resolve("src"));
+        String reg = kind.newRegistry(tmp);
+        Quilt3 quilt3 = new Quilt3(tmp, kind);
+        String top = quilt3.build(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build()
+                .message("from quilt3").meta(Fixture.PACKAGE_META).fileMeta(Fixture.FILE_META));
+
+        Quiltfs quiltfs = new Quiltfs(tmp.resolve("home"), kind);
+        Path work = tmp.resolve("work");
+        quiltfs.run("install", Fixture.PACKAGE, "--registry", reg, "--dest", work.toString());
+        Agreement.sameFiles(work, files);
+        Workflow.assertState(quiltfs, Fixture.PACKAGE, "UpToDate");
+        // A pinned revision installs the same way.
+        Path pinned = tmp.resolve("pinned");
+        new Quiltfs(tmp.resolve("home2"), kind).run("install", Fixture.PACKAGE + "@" + top.substring(0, 10),
+                "--registry", reg, "--dest", pinned.toString());
+        Agreement.sameFiles(pinned, files);
+    }
+}
