@@ -24,6 +24,7 @@ Subcommands (see ``--help`` of each):
   browse        print the manifest as quilt3 sees it: top hash, header, rows, folder rows
   fetch-verify  fetch every file into a folder and check it with Package.verify
   push-on-top   take the latest revision, change files, publish a revision on top of it
+  list          the packages of a registry and their pointers, as quilt3 lists them
   checksum      quilt3's checksum of local files, by hash type
 """
 
@@ -181,6 +182,13 @@ def cmd_push_on_top(a):
     print(json.dumps({"top_hash": out.top_hash, "base": base}))
 
 
+def cmd_list(a):
+    with contextlib.redirect_stdout(sys.stderr):
+        names = sorted(quilt3.list_packages(a.registry))
+        versions = {n: sorted([v, h] for v, h in quilt3.list_package_versions(n, registry=a.registry)) for n in names}
+    print(json.dumps({"packages": names, "versions": versions}))
+
+
 def cmd_checksum(a):
     res = {}
     for f in a.files:
@@ -229,6 +237,10 @@ def main(argv):
     pt.add_argument("--meta")
     pt.add_argument("--message")
     pt.set_defaults(fn=cmd_push_on_top)
+
+    ls = sub.add_parser("list", help="packages and their pointers (name -> [[pointer, top hash]])")
+    ls.add_argument("--registry", required=True)
+    ls.set_defaults(fn=cmd_list)
 
     ck = sub.add_parser("checksum", help="quilt3's checksum of local files (JSON path -> value)")
     ck.add_argument("--hash-type", choices=HASH_TYPES, default=checksums.DEFAULT_HASH)

@@ -23,6 +23,8 @@ final class Fixture {
     static final String EMPTY = "empty.dat";
     static final String NON_ASCII = "données/été.csv";
     static final String ASTRAL = "日本語/ファイル 😀.txt";
+    /** Characters that URLs and percent-encoding treat specially. */
+    static final String ODD = "odd/100% #1 ?a=b&c+d~'x';[é].txt";
 
     /** Package user metadata. */
     static final String PACKAGE_META = "{\"title\": \"interop \\u2713 données\", \"version\": 2.0, "
@@ -31,7 +33,12 @@ final class Fixture {
     /** User metadata on files (logical key -> user_meta). */
     static final String FILE_META = "{\"" + NON_ASCII + "\": {\"lang\": \"fr\", \"naïve\": \"☃ 😀\"}, "
             + "\"data/rows.csv\": {\"score\": 0.1, \"ratio\": 1e-05, \"n\": 12345678901234567890, \"ok\": true}, "
-            + "\"" + BIG + "\": {\"chunks\": 2}}";
+            + "\"" + BIG + "\": {\"chunks\": 2}, "
+            // Canonical JSON corners: float spellings, control and non-BMP characters, key order
+            // by code point (U+FF21 sorts before U+1F600 in Python, after it in UTF-16).
+            + "\"" + ODD + "\": {\"floats\": [1e16, 1E+16, 123456789.123, -0.0, 1.7976931348623157e308, "
+            + "5e-324, 100.0, 0.000123, 1e22], \"ctl\": \"tab\\tnl\\n\\u0001\\u007f\\u2028\\\\ \\\"/\", "
+            + "\"\\uff21\": 1, \"\\ud83d\\ude00\": 2, \"z\": {\"\\u00e9\": [], \"e\": {}}}}";
 
     private Fixture() {
     }
@@ -49,6 +56,7 @@ final class Fixture {
         files.put("a b/x.txt", text("a b/x\n"));
         files.put("a-b.txt", text("a-b\n"));
         files.put("a.txt", text("a.txt\n"));
+        files.put(ODD, text("odd name\n"));
         files.put(EMPTY, new byte[0]);
         byte[] big = new byte[BIG_SIZE];
         new Random(7).nextBytes(big);

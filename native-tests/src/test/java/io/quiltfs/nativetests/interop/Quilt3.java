@@ -175,6 +175,11 @@ final class Quilt3 {
         return run(a.toArray(String[]::new));
     }
 
+    /** quilt3's listing: {@code packages} and {@code versions} (name -> [[pointer, top hash]]). */
+    JsonNode list(String registry) throws IOException {
+        return run("list", "--registry", registry);
+    }
+
     /** quilt3's checksum of a local file. */
     String checksum(String hashType, Path file) throws IOException {
         return run("checksum", "--hash-type", hashType, file.toString()).get(file.toString()).asText();

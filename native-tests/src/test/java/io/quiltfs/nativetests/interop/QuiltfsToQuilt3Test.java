@@ -33,6 +33,8 @@ class QuiltfsToQuilt3Test {
         JsonNode built = quiltfs.json("build", Fixture.PACKAGE, src.toString(), "--registry", reg,
                 "-m", "from quiltfs ✓", "--meta", Fixture.PACKAGE_META);
         String top = built.get("top_hash").asText();
+        assertEquals(top, quiltfs.run("build", Fixture.PACKAGE, src.toString(), "--registry", reg, "-m",
+                "from quiltfs ✓", "--meta", Fixture.PACKAGE_META).strip(), "the same build again: same top hash");
 
         Quilt3 quilt3 = new Quilt3(tmp, kind);
         JsonNode view = quilt3.browse(reg, Fixture.PACKAGE, null);
@@ -45,9 +47,28 @@ class QuiltfsToQuilt3Test {
             Agreement.sameManifest(view, r.readManifest(top));
         }
 
+        // A second revision; quilt3 lists both pointers just as quiltfs does.
+        Files.writeString(src.resolve("README.md"), "# interop\nsecond revision\n");
+        String top2 = quiltfs.json("build", Fixture.PACKAGE, src.toString(), "--registry", reg, "-m", "second")
+                .get("top_hash").asText();
+        JsonNode listed = quilt3.list(reg);
+        Agreement.assertContains(listed.get("packages"), Fixture.PACKAGE, "quilt3's package list");
+        Map<String, String> q3Pointers = new java.util.TreeMap<>();
+        listed.get("versions").get(Fixture.PACKAGE).forEach(v -> q3Pointers.put(v.get(0).asText(), v.get(1).asText()));
+        Map<String, String> pointers = new java.util.TreeMap<>();
+        JsonNode revs = quiltfs.json("browse", reg, Fixture.PACKAGE);
+        revs.get("revisions").forEach(v -> pointers.put(v.get("timestamp").asText(), v.get("top_hash").asText()));
+        pointers.put("latest", revs.get("latest").asText());
+        assertEquals(pointers, q3Pointers, "pointers: quiltfs browse vs quilt3 list_package_versions");
+        assertEquals(top2, q3Pointers.get("latest"));
+        assertTrue(q3Pointers.containsValue(top), "the first revision's pointer");
+        top = top2;
+        view = quilt3.browse(reg, Fixture.PACKAGE, null);
+
         Path out = tmp.resolve("quilt3-fetched");
         JsonNode fv = quilt3.fetchVerify(reg, Fixture.PACKAGE, null, out);
         assertTrue(fv.get("verified").asBoolean(), "quilt3's Package.verify of quiltfs's package");
+        assertEquals(top, fv.get("top_hash").asText());
         assertEquals(files.size(), fv.get("files").asInt());
         Agreement.sameFiles(out, files);
     }
