@@ -39,6 +39,11 @@ class QuiltfsToQuilt3Test {
         Quilt3 quilt3 = new Quilt3(tmp, kind);
         JsonNode view = quilt3.browse(reg, Fixture.PACKAGE, null);
         assertEquals(top, view.get("top_hash").asText(), "quilt3 reads quiltfs's latest and computes its top hash");
+        // Another registry: quilt3 overwrites .quilt/packages/TOPHASH when it publishes a package
+        // with the same top hash, with its own physical keys.
+        assertEquals(top, quilt3.build(kind.newRegistry(tmp), Fixture.PACKAGE, src, new Quilt3.Build()
+                .message("from quiltfs ✓").meta(Fixture.PACKAGE_META)),
+                "the same folder, message and metadata published by quilt3");
         assertEquals(top, quilt3.browse(reg, Fixture.PACKAGE, top.substring(0, 8)).get("top_hash").asText(),
                 "quilt3 resolves a short hash of quiltfs's revision");
         assertEquals("from quiltfs ✓", view.get("header").get("message").asText());
