@@ -20,7 +20,8 @@ The environment decides everything else, as for any quilt3 user:
 
 Subcommands (see ``--help`` of each):
   build         make a package from a folder (metadata on package, files, folders; extra
-                header keys; a chosen hash type) and push it (S3) or build it (local)
+                header keys; a chosen hash type), push it (S3) or build it (local), and
+                print its top hash and, as "view", what browse prints for it
   browse        print the manifest as quilt3 sees it: top hash, header, rows, folder rows
   fetch-verify  fetch every file into a folder and check it with Package.verify
   push-on-top   take the latest revision, change files, publish a revision on top of it
@@ -131,7 +132,10 @@ def cmd_build(a):
     set_hash_type(pkg, a.hash_type)
     keep = a.hash_type not in (None, checksums.DEFAULT_HASH)
     out = publish(pkg, a.name, a.registry, a.message, force=True, keep_hashes=keep)
-    print(json.dumps({"top_hash": out.top_hash, "quilt3": quilt3.__version__}))
+    with contextlib.redirect_stdout(sys.stderr):
+        published = quilt3.Package.browse(a.name, registry=a.registry, top_hash=out.top_hash)
+    print(json.dumps({"top_hash": out.top_hash, "quilt3": quilt3.__version__, "view": view(published)},
+                     ensure_ascii=True))
 
 
 def browse(a):
@@ -139,15 +143,18 @@ def browse(a):
         return quilt3.Package.browse(a.name, registry=a.registry, top_hash=a.top_hash)
 
 
-def cmd_browse(a):
-    pkg = browse(a)
+def view(pkg):
+    """A revision as quilt3 sees it: top hash, header, rows in walk order, folder rows."""
     rows = []
     for lk, e in pkg.walk():
         rows.append({"logical_key": lk, "physical_key": str(e.physical_key), "size": e.size,
                      "hash": e.hash, "meta": e._meta})
     dirs = [{"logical_key": k, "meta": m} for k, m in pkg._walk_dir_meta()]
-    print(json.dumps({"top_hash": pkg.top_hash, "header": pkg._meta, "rows": rows, "dirs": dirs},
-                     ensure_ascii=True))
+    return {"top_hash": pkg.top_hash, "header": pkg._meta, "rows": rows, "dirs": dirs}
+
+
+def cmd_browse(a):
+    print(json.dumps(view(browse(a)), ensure_ascii=True))
 
 
 def cmd_fetch_verify(a):

@@ -46,9 +46,10 @@ class HashTypesInteropTest {
         Map<String, Path> files = Fixture.write(src);
         String reg = kind.newRegistry(tmp);
         Quilt3 quilt3 = new Quilt3(tmp, kind);
-        String top = quilt3.build(reg, Fixture.PACKAGE, src, new Quilt3.Build()
+        JsonNode published = quilt3.publish(reg, Fixture.PACKAGE, src, new Quilt3.Build()
                 .message(type.wireName()).fileMeta(Fixture.FILE_META).hashType(type.wireName()));
-        JsonNode view = quilt3.browse(reg, Fixture.PACKAGE, null);
+        String top = published.get("top_hash").asText();
+        JsonNode view = published.get("view");
         try (Registry r = kind.open(reg)) {
             Manifest m = r.readManifest(top);
             Agreement.sameManifest(view, m);

@@ -38,9 +38,10 @@ class PreservationInteropTest {
     @TempDir
     Path tmp;
 
-    private String publishQuilt3(TestRegistries.Kind kind, Quilt3 quilt3, String reg) throws Exception {
+    /** quilt3 publishes the package; returns top_hash and view. */
+    private JsonNode publishQuilt3(Quilt3 quilt3, String reg) throws Exception {
         Fixture.write(tmp.resolve("src"));
-        return quilt3.build(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build().message("keep me")
+        return quilt3.publish(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build().message("keep me")
                 .meta(Fixture.PACKAGE_META).fileMeta(Fixture.FILE_META).dirMeta(DIR_META).headerExtra(HEADER_EXTRA));
     }
 
@@ -49,8 +50,9 @@ class PreservationInteropTest {
     void folderRowsAndUnknownHeaderKeysSurviveReadAndWriteBack(TestRegistries.Kind kind) throws Exception {
         String reg = kind.newRegistry(tmp);
         Quilt3 quilt3 = new Quilt3(tmp, kind);
-        String top = publishQuilt3(kind, quilt3, reg);
-        JsonNode view = quilt3.browse(reg, Fixture.PACKAGE, null);
+        JsonNode published = publishQuilt3(quilt3, reg);
+        String top = published.get("top_hash").asText();
+        JsonNode view = published.get("view");
         assertEquals(3, view.get("dirs").size(), "quilt3 wrote the folder rows");
 
         String reg2 = kind.newRegistry(tmp);
@@ -88,8 +90,9 @@ class PreservationInteropTest {
         Quiltfs.assumeVerbs("install", "commit", "push", "status");
         String reg = kind.newRegistry(tmp);
         Quilt3 quilt3 = new Quilt3(tmp, kind);
-        String top = publishQuilt3(kind, quilt3, reg);
-        JsonNode view = quilt3.browse(reg, Fixture.PACKAGE, null);
+        JsonNode published = publishQuilt3(quilt3, reg);
+        String top = published.get("top_hash").asText();
+        JsonNode view = published.get("view");
 
         Quiltfs quiltfs = new Quiltfs(tmp.resolve("home"), kind);
         Path work = tmp.resolve("work");

@@ -85,6 +85,12 @@ final class Quilt3 {
 
     /** Runs a driver command and returns its exit code and output, whatever they are. */
     Result exec(String... args) throws IOException {
+        boolean s3 = Arrays.stream(args).anyMatch(a -> a.startsWith("s3://"));
+        if (s3 && env.get("AWS_ENDPOINT_URL") == null && env.get("AWS_ENDPOINT_URL_S3") == null) {
+            // Without an endpoint quilt3 would go to AWS itself: tests never leave loopback.
+            fail("the S3 registry kind gives quilt3 no endpoint: TestRegistries.Kind#clientEnvironment() must "
+                    + "return AWS_ENDPOINT_URL and the credentials of the test server");
+        }
         List<String> cmd = new ArrayList<>(List.of(python.toString(), driver.toString()));
         cmd.addAll(Arrays.asList(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -121,6 +127,14 @@ final class Quilt3 {
 
     /** Builds (local) or pushes (S3) a package made from {@code src}; returns its top hash. */
     String build(String registry, String pkg, Path src, Build options) throws IOException {
+        return publish(registry, pkg, src, options).get("top_hash").asText();
+    }
+
+    /**
+     * Builds (local) or pushes (S3) a package made from {@code src}; returns {@code top_hash} and
+     * {@code view}: the published revision as {@link #browse} shows it.
+     */
+    JsonNode publish(String registry, String pkg, Path src, Build options) throws IOException {
         List<String> a = new ArrayList<>(List.of("build", "--registry", registry, "--name", pkg,
                 "--src", src.toString()));
         if (options.message != null) {
@@ -141,7 +155,7 @@ final class Quilt3 {
         if (options.hashType != null) {
             a.addAll(List.of("--hash-type", options.hashType));
         }
-        return run(a.toArray(String[]::new)).get("top_hash").asText();
+        return run(a.toArray(String[]::new));
     }
 
     /** The manifest as quilt3 sees it: top_hash, header, rows (walk order), dirs. */

@@ -28,9 +28,10 @@ class Quilt3ToQuiltfsTest {
         Map<String, Path> files = Fixture.write(tmp.resolve("src"));
         String reg = kind.newRegistry(tmp);
         Quilt3 quilt3 = new Quilt3(tmp, kind);
-        String top = quilt3.build(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build()
+        JsonNode published = quilt3.publish(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build()
                 .message("from quilt3 ✓").meta(Fixture.PACKAGE_META).fileMeta(Fixture.FILE_META));
-        JsonNode view = quilt3.browse(reg, Fixture.PACKAGE, null);
+        String top = published.get("top_hash").asText();
+        JsonNode view = published.get("view");
         assertEquals(top, view.get("top_hash").asText());
 
         Quiltfs quiltfs = new Quiltfs(tmp.resolve("home"), kind);

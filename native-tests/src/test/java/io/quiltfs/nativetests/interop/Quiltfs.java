@@ -29,6 +29,17 @@ final class Quiltfs {
         this.home = home;
         var env = kind.clientEnvironment();
         this.endpoint = env.getOrDefault("AWS_ENDPOINT_URL_S3", env.get("AWS_ENDPOINT_URL"));
+        // quiltfs runs in this JVM, where the AWS SDK's default chain reads credentials and
+        // region from system properties (the environment of a running JVM cannot change).
+        setIfAbsent("aws.accessKeyId", env.get("AWS_ACCESS_KEY_ID"));
+        setIfAbsent("aws.secretAccessKey", env.get("AWS_SECRET_ACCESS_KEY"));
+        setIfAbsent("aws.region", env.getOrDefault("AWS_REGION", env.get("AWS_DEFAULT_REGION")));
+    }
+
+    private static void setIfAbsent(String property, String value) {
+        if (value != null && System.getProperty(property) == null) {
+            System.setProperty(property, value);
+        }
     }
 
     Path home() {
