@@ -164,12 +164,16 @@ def cmd_fetch_verify(a):
     with contextlib.redirect_stdout(sys.stderr):
         pkg.fetch(str(dest) + "/")
         verified = pkg.verify(str(dest) + "/", extra_files_ok=False)
-        # PackageEntry.get_bytes() checks the row's hash of the object at its physical key.
+        # Also check each object where it lives (at its physical key), as PackageEntry does.
+        mismatched = []
         for lk, e in pkg.walk():
             if e.size <= a.max_get_bytes:
-                e._verify_hash(e.get_bytes(use_cache_if_available=False))
-    print(json.dumps({"top_hash": pkg.top_hash, "verified": bool(verified),
-                      "files": sum(1 for _ in pkg.walk())}))
+                try:
+                    e._verify_hash(e.get_bytes(use_cache_if_available=False))
+                except quilt3.util.QuiltException:
+                    mismatched.append(lk)
+    print(json.dumps({"top_hash": pkg.top_hash, "verified": bool(verified) and not mismatched,
+                      "mismatched": mismatched, "files": sum(1 for _ in pkg.walk())}, ensure_ascii=True))
 
 
 def cmd_push_on_top(a):

@@ -2,13 +2,19 @@ package io.quiltfs.nativetests.interop;
 
 import static io.quiltfs.nativetests.interop.Agreement.canon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.cache.ChecksumMismatchException;
+import io.quiltfs.store.cache.Fetcher;
+import io.quiltfs.store.cache.ObjectCache;
 import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.state.Home;
 import io.quiltfs.store.testing.TestRegistries;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,6 +70,32 @@ class Quilt3ToQuiltfsTest {
 
             Agreement.fetchesSameBytes(m, r, kind, tmp.resolve("fetch-home"), files);
         }
+    }
+
+    /**
+     * Both clients refuse an object that no longer matches its row. A local quilt3 build leaves
+     * physical keys pointing at the user's own files, so a later edit of such a file breaks the
+     * revision; quiltfs must notice, as quilt3's verify does. (Local only: on S3 nothing can change
+     * an object behind a versioned key.)
+     */
+    @org.junit.jupiter.api.Test
+    void bothRefuseAnObjectThatChangedAfterPublishing() throws Exception {
+        TestRegistries.Kind kind = TestRegistries.LOCAL;
+        Path src = Files.createDirectories(tmp.resolve("src/d"));
+        Files.writeString(src.resolve("f.txt"), "original\n");
+        String reg = kind.newRegistry(tmp);
+        Quilt3 quilt3 = new Quilt3(tmp, kind);
+        String top = quilt3.build(reg, "interop/changed", tmp.resolve("src"), new Quilt3.Build());
+        Files.writeString(src.resolve("f.txt"), "Original\n"); // same size, other bytes
+        try (Registry r = kind.open(reg)) {
+            Manifest m = r.readManifest(top);
+            Fetcher f = new Fetcher(new ObjectCache(new Home(tmp.resolve("h"))), k -> r);
+            ChecksumMismatchException e = assertThrows(ChecksumMismatchException.class, () -> f.fetch(m.get("d/f.txt")));
+            assertTrue(e.getMessage().contains("d/f.txt"), e.getMessage());
+        }
+        JsonNode fv = quilt3.fetchVerify(reg, "interop/changed", null, tmp.resolve("out"));
+        assertFalse(fv.get("verified").asBoolean(), "quilt3 refuses it too");
+        assertEquals("d/f.txt", fv.get("mismatched").get(0).asText());
     }
 
     @ParameterizedTest(name = "{0}")
