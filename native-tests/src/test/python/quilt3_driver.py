@@ -23,7 +23,8 @@ Subcommands (see ``--help`` of each):
                 header keys; a chosen hash type), push it (S3) or build it (local), and
                 print its top hash and, as "view", what browse prints for it
   browse        print the manifest as quilt3 sees it: top hash, header, rows, folder rows
-  fetch-verify  fetch every file into a folder and check it with Package.verify
+  fetch-verify  fetch every file into a folder and check it with Package.verify (and
+                each object at its physical key); prints the revision's view too
   push-on-top   take the latest revision, change files, publish a revision on top of it
   list          the packages of a registry and their pointers, as quilt3 lists them
   checksum      quilt3's checksum of local files, by hash type
@@ -173,7 +174,8 @@ def cmd_fetch_verify(a):
                 except quilt3.util.QuiltException:
                     mismatched.append(lk)
     print(json.dumps({"top_hash": pkg.top_hash, "verified": bool(verified) and not mismatched,
-                      "mismatched": mismatched, "files": sum(1 for _ in pkg.walk())}, ensure_ascii=True))
+                      "mismatched": mismatched, "files": sum(1 for _ in pkg.walk()), "view": view(pkg)},
+                     ensure_ascii=True))
 
 
 def cmd_push_on_top(a):
