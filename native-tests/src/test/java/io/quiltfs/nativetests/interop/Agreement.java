@@ -80,7 +80,7 @@ final class Agreement {
      */
     static void fetchesSameBytes(Manifest m, Registry r, TestRegistries.Kind kind, Path home,
                                  Map<String, Path> expected) throws IOException {
-        var env = kind.clientEnvironment();
+        var env = kind.environment();
         S3Settings s3 = S3Settings.fromEnvironment(env.getOrDefault("AWS_ENDPOINT_URL_S3",
                 env.get("AWS_ENDPOINT_URL")), System.getenv());
         Fetcher f = new Fetcher(new ObjectCache(new Home(home)), pk -> {

@@ -55,12 +55,14 @@ final class Quilt3 {
         env.put("PYTHONDONTWRITEBYTECODE", "1");
         // AWS: only what the registry kind says; never the machine's profiles, never the
         // instance metadata service (it would be a network call).
+        env.putAll(kind.environment());
         env.put("AWS_SHARED_CREDENTIALS_FILE", home.resolve("aws-credentials-none").toString());
         env.put("AWS_EC2_METADATA_DISABLED", "true");
+        // Path-style addressing, as any boto3 user sets it for an S3-compatible server.
         Path awsConfig = home.resolve("aws-config");
-        Files.writeString(awsConfig, "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n");
+        Files.writeString(awsConfig, "[default]\nregion = " + env.getOrDefault("AWS_REGION", "us-east-1")
+                + "\ns3 =\n    addressing_style = path\n");
         env.put("AWS_CONFIG_FILE", awsConfig.toString());
-        env.putAll(kind.clientEnvironment());
     }
 
     static Path projectRoot() {
@@ -88,7 +90,7 @@ final class Quilt3 {
         boolean s3 = Arrays.stream(args).anyMatch(a -> a.startsWith("s3://"));
         if (s3 && env.get("AWS_ENDPOINT_URL") == null && env.get("AWS_ENDPOINT_URL_S3") == null) {
             // Without an endpoint quilt3 would go to AWS itself: tests never leave loopback.
-            fail("the S3 registry kind gives quilt3 no endpoint: TestRegistries.Kind#clientEnvironment() must "
+            fail("the S3 registry kind gives quilt3 no endpoint: TestRegistries.Kind#environment() must "
                     + "return AWS_ENDPOINT_URL and the credentials of the test server");
         }
         List<String> cmd = new ArrayList<>(List.of(python.toString(), driver.toString()));

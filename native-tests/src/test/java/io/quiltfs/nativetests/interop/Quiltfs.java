@@ -27,7 +27,7 @@ final class Quiltfs {
 
     Quiltfs(Path home, TestRegistries.Kind kind) {
         this.home = home;
-        var env = kind.clientEnvironment();
+        var env = kind.environment();
         this.endpoint = env.getOrDefault("AWS_ENDPOINT_URL_S3", env.get("AWS_ENDPOINT_URL"));
         // quiltfs runs in this JVM, where the AWS SDK's default chain reads credentials and
         // region from system properties (the environment of a running JVM cannot change).

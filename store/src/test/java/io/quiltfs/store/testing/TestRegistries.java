@@ -27,13 +27,8 @@ public final class TestRegistries {
 
         String name();
 
-        /**
-         * What another client (quilt3, through the AWS settings every AWS tool reads) needs in its
-         * environment to reach registries of this kind: for S3, {@code AWS_ENDPOINT_URL},
-         * {@code AWS_ACCESS_KEY_ID}, {@code AWS_SECRET_ACCESS_KEY}, {@code AWS_REGION}. Empty for
-         * local folders.
-         */
-        default java.util.Map<String, String> clientEnvironment() {
+        /** Environment variables a child process (the CLI) needs to reach registries of this kind. */
+        default java.util.Map<String, String> environment() {
             return java.util.Map.of();
         }
     }
