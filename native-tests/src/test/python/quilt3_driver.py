@@ -123,7 +123,8 @@ def cmd_build(a):
         pkg.set_dir("/", str(src))
     for lk, meta in (load_json(a.file_meta, "--file-meta") or {}).items():
         pkg[lk].set_meta(meta)
-    for lk, meta in (load_json(a.dir_meta, "--dir-meta") or {}).items():
+    dir_meta = load_json(a.dir_meta, "--dir-meta") or {}
+    for lk, meta in dir_meta.items():
         pkg[lk.rstrip("/")].set_meta(meta)
     meta = load_json(a.meta, "--meta")
     if meta is not None:
@@ -133,6 +134,14 @@ def cmd_build(a):
     set_hash_type(pkg, a.hash_type)
     keep = a.hash_type not in (None, checksums.DEFAULT_HASH)
     out = publish(pkg, a.name, a.registry, a.message, force=True, keep_hashes=keep)
+    if dir_meta and is_remote(a.registry):
+        # Package.push (quilt3 8.0.0) drops folder-metadata rows: it copies the header and the
+        # entries into a new Package but not the folders' meta. Package.build keeps them, so put
+        # them back on the pushed package (its physical keys now in the bucket) and build that.
+        for lk, meta in dir_meta.items():
+            out[lk.rstrip("/")].set_meta(meta)
+        with contextlib.redirect_stdout(sys.stderr):
+            out.build(a.name, registry=a.registry, message=a.message)
     with contextlib.redirect_stdout(sys.stderr):
         published = quilt3.Package.browse(a.name, registry=a.registry, top_hash=out.top_hash)
     print(json.dumps({"top_hash": out.top_hash, "quilt3": quilt3.__version__, "view": view(published)},

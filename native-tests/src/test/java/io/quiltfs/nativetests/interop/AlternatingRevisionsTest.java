@@ -31,7 +31,7 @@ class AlternatingRevisionsTest {
         Quiltfs.assumeVerbs("install", "status", "commit", "push", "pull");
         PackageName pkg = PackageName.parse(Fixture.PACKAGE);
         Path src = tmp.resolve("src");
-        Fixture.write(src);
+        Fixture.write(src, false);
         String reg = kind.newRegistry(tmp);
         Quiltfs quiltfs = new Quiltfs(tmp.resolve("home"), kind);
         Quilt3 quilt3 = new Quilt3(tmp, kind);

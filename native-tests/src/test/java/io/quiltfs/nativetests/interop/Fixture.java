@@ -30,10 +30,15 @@ final class Fixture {
     static final String PACKAGE_META = "{\"title\": \"interop \\u2713 données\", \"version\": 2.0, "
             + "\"nested\": {\"b\": [1, null, true], \"a\": \"x\"}, \"big\": 123456789012345678901234567890}";
 
-    /** User metadata on files (logical key -> user_meta). */
-    static final String FILE_META = "{\"" + NON_ASCII + "\": {\"lang\": \"fr\", \"naïve\": \"☃ 😀\"}, "
+    /** User metadata on files (logical key -> user_meta), for a package with the big file. */
+    static final String FILE_META = "{\"" + BIG + "\": {\"chunks\": 2}, " + Fixture.FILE_META_REST;
+
+    /** User metadata on files, for a package without the big file. */
+    static final String FILE_META_SMALL = "{" + Fixture.FILE_META_REST;
+
+    private static final String FILE_META_REST =
+            "\"" + NON_ASCII + "\": {\"lang\": \"fr\", \"naïve\": \"☃ 😀\"}, "
             + "\"data/rows.csv\": {\"score\": 0.1, \"ratio\": 1e-05, \"n\": 12345678901234567890, \"ok\": true}, "
-            + "\"" + BIG + "\": {\"chunks\": 2}, "
             // Canonical JSON corners: float spellings, control and non-BMP characters, key order
             // by code point (U+FF21 sorts before U+1F600 in Python, after it in UTF-16).
             + "\"" + ODD + "\": {\"floats\": [1e16, 1E+16, 123456789.123, -0.0, 1.7976931348623157e308, "
@@ -45,6 +50,14 @@ final class Fixture {
 
     /** Writes the content under {@code dir}; returns key -> file. */
     static Map<String, Path> write(Path dir) throws IOException {
+        return write(dir, true);
+    }
+
+    /**
+     * Writes the content under {@code dir}, with or without the file over 8 MiB (round trips about
+     * metadata and revisions leave it out to stay fast); returns key -> file.
+     */
+    static Map<String, Path> write(Path dir, boolean withBig) throws IOException {
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put("README.md", text("# interop\nA package that quilt3 and quiltfs both read.\n"));
         files.put("data/rows.csv", text("id,name\n1,alpha\n2,beta\n"));
@@ -58,9 +71,11 @@ final class Fixture {
         files.put("a.txt", text("a.txt\n"));
         files.put(ODD, text("odd name\n"));
         files.put(EMPTY, new byte[0]);
-        byte[] big = new byte[BIG_SIZE];
-        new Random(7).nextBytes(big);
-        files.put(BIG, big);
+        if (withBig) {
+            byte[] big = new byte[BIG_SIZE];
+            new Random(7).nextBytes(big);
+            files.put(BIG, big);
+        }
         Map<String, Path> out = new LinkedHashMap<>();
         for (Map.Entry<String, byte[]> f : files.entrySet()) {
             Path p = dir.resolve(f.getKey());

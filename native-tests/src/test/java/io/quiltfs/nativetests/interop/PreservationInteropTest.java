@@ -40,9 +40,9 @@ class PreservationInteropTest {
 
     /** quilt3 publishes the package; returns top_hash and view. */
     private JsonNode publishQuilt3(Quilt3 quilt3, String reg) throws Exception {
-        Fixture.write(tmp.resolve("src"));
+        Fixture.write(tmp.resolve("src"), false);
         return quilt3.publish(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build().message("keep me")
-                .meta(Fixture.PACKAGE_META).fileMeta(Fixture.FILE_META).dirMeta(DIR_META).headerExtra(HEADER_EXTRA));
+                .meta(Fixture.PACKAGE_META).fileMeta(Fixture.FILE_META_SMALL).dirMeta(DIR_META).headerExtra(HEADER_EXTRA));
     }
 
     @ParameterizedTest(name = "{0}")
