@@ -94,6 +94,10 @@ class PreservationInteropTest {
         String top = published.get("top_hash").asText();
         JsonNode view = published.get("view");
 
+        int revisions;
+        try (Registry r = kind.open(reg)) {
+            revisions = r.revisions(PackageName.parse(Fixture.PACKAGE)).size();
+        }
         Quiltfs quiltfs = new Quiltfs(tmp.resolve("home"), kind);
         Path work = tmp.resolve("work");
         quiltfs.run("install", Fixture.PACKAGE, "--registry", reg, "--dest", work.toString());
@@ -104,7 +108,7 @@ class PreservationInteropTest {
         Workflow.assertState(quiltfs, Fixture.PACKAGE, "UpToDate");
         try (Registry r = kind.open(reg)) {
             assertEquals(top, r.latest(PackageName.parse(Fixture.PACKAGE)), "latest after a no-op commit and push");
-            assertEquals(1, r.revisions(PackageName.parse(Fixture.PACKAGE)).size(), "no new revision");
+            assertEquals(revisions, r.revisions(PackageName.parse(Fixture.PACKAGE)).size(), "no new revision");
         }
         assertEquals(canon(view), canon(quilt3.browse(reg, Fixture.PACKAGE, null)));
     }

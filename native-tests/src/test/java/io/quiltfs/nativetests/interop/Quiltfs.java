@@ -24,10 +24,12 @@ import picocli.CommandLine;
 final class Quiltfs {
     private final Path home;
     private final String endpoint;
+    private final java.util.Map<String, String> environment;
 
     Quiltfs(Path home, TestRegistries.Kind kind) {
         this.home = home;
         var env = kind.environment();
+        this.environment = env;
         this.endpoint = env.getOrDefault("AWS_ENDPOINT_URL_S3", env.get("AWS_ENDPOINT_URL"));
         // quiltfs runs in this JVM, where the AWS SDK's default chain reads credentials and
         // region from system properties (the environment of a running JVM cannot change).
@@ -60,6 +62,39 @@ final class Quiltfs {
         cl.setErr(new PrintWriter(err, true));
         int code = cl.execute(all.toArray(String[]::new));
         return new Result(code, out.toString(), err.toString());
+    }
+
+    /**
+     * Runs {@code quiltfs ARGS} in a child JVM with the registry kind's environment, as a user's
+     * shell would: for commands that start processes of their own (the mount daemon inherits the
+     * environment, not this JVM's system properties). Fails the test unless it exits 0.
+     */
+    String runChild(String... args) throws java.io.IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), io.quiltfs.cli.Main.class.getName(),
+                "--home", home.toString()));
+        cmd.addAll(Arrays.asList(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(environment);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (var in = p.getInputStream()) {
+                return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                return "(unreadable: " + e + ")";
+            }
+        });
+        if (!p.waitFor(180, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("quiltfs " + String.join(" ", args) + " did not finish in 180 s");
+        }
+        if (p.exitValue() != 0) {
+            fail("quiltfs " + String.join(" ", args) + " exited " + p.exitValue() + ": " + out.join().strip());
+        }
+        return out.join();
     }
 
     /** Runs {@code quiltfs ARGS} and fails the test unless it exits 0; returns stdout. */
