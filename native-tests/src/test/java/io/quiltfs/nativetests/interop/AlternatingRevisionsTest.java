@@ -76,6 +76,11 @@ class AlternatingRevisionsTest {
         assertEquals(r4, fv.get("top_hash").asText());
         assertTrue(fv.get("verified").asBoolean());
         assertEquals("changed by quiltfs\n", Files.readString(tmp.resolve("q3-r4/quilt3/added ✓.txt")));
+        // quiltfs changed a key that quilt3 had pushed: quilt3's revision must still read its own
+        // bytes (quilt3 itself would overwrite <ns>/<name>/<key> on an unversioned bucket).
+        JsonNode q3r3 = quilt3.fetchVerify(reg, Fixture.PACKAGE, r3, tmp.resolve("q3-r3"));
+        assertTrue(q3r3.get("verified").asBoolean(), "quilt3's revision still verifies after quiltfs's push");
+        assertEquals("added by quilt3 ✓\n", Files.readString(tmp.resolve("q3-r3/quilt3/added ✓.txt")));
 
         // ...and quilt3 builds on that; quiltfs is Behind again, pulls, UpToDate.
         Path second = tmp.resolve("second.txt");

@@ -196,11 +196,6 @@ final class Quilt3 {
         return run("list", "--registry", registry);
     }
 
-    /** quilt3's checksum of a local file. */
-    String checksum(String hashType, Path file) throws IOException {
-        return run("checksum", "--hash-type", hashType, file.toString()).get(file.toString()).asText();
-    }
-
     /** Options of {@link #build}. */
     static final class Build {
         String message;
