@@ -28,7 +28,6 @@ class AlternatingRevisionsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void quiltfsAndQuilt3TakeTurns(TestRegistries.Kind kind) throws Exception {
-        Quiltfs.assumeVerbs("install", "status", "commit", "push", "pull");
         PackageName pkg = PackageName.parse(Fixture.PACKAGE);
         Path src = tmp.resolve("src");
         Fixture.write(src, false);

@@ -101,7 +101,6 @@ class Quilt3ToQuiltfsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void quiltfsInstallsWhatQuilt3Published(TestRegistries.Kind kind) throws Exception {
-        Quiltfs.assumeVerbs("install", "status");
         Map<String, Path> files = Fixture.write(tmp.resolve("src"));
         String reg = kind.newRegistry(tmp);
         Quilt3 quilt3 = new Quilt3(tmp, kind);

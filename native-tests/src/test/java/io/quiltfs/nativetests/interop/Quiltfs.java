@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.Assumptions;
 import picocli.CommandLine;
 
 /**
@@ -120,27 +119,6 @@ final class Quiltfs {
         }
     }
 
-    /** The top-level verbs this build of quiltfs has. */
-    static Set<String> verbs() {
-        return Cli.commandLine().getSubcommands().keySet();
-    }
-
-    /**
-     * Skips the calling test while this build lacks one of {@code verbs}: the round trip is
-     * written against the verb's documented interface (issue 3: install, status, commit, push,
-     * pull, log; issue 5: mount, unmount) and runs once the branch with the verb is merged.
-     */
-    static void assumeVerbs(String... verbs) {
-        Set<String> have = verbs();
-        List<String> missing = new ArrayList<>();
-        for (String v : verbs) {
-            if (!have.contains(v)) {
-                missing.add(v);
-            }
-        }
-        Assumptions.assumeTrue(missing.isEmpty(), () -> "quiltfs has no `" + String.join("`, `", missing)
-                + "` command yet: this round trip runs once the branch that adds it is merged");
-    }
 
     /** A finished command. */
     record Result(int exit, String stdout, String stderr) {

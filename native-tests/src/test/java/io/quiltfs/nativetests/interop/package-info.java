@@ -9,10 +9,5 @@
  * the test's temporary folder, telemetry off and no network but loopback. quiltfs runs
  * in-process through its command line ({@link io.quiltfs.nativetests.interop.Quiltfs}) and
  * through the store API. Missing quilt3 is a failure, never a skip.
- *
- * <p>Round trips that need a quiltfs verb that this build does not have yet (install, status,
- * commit, push, pull, mount) are written against the verb's documented interface and skip
- * themselves, naming the verb, only while the verb is absent ({@link
- * io.quiltfs.nativetests.interop.Quiltfs#assumeVerbs}).
  */
 package io.quiltfs.nativetests.interop;
