@@ -36,6 +36,8 @@ public final class ManifestReader {
     private final List<Problem> problems = new ArrayList<>();
     private final Rows rows = new Rows();
     private final List<ObjectNode> dirRows = new ArrayList<>();
+    /** Reads the common row shape without Jackson; every other line takes the Jackson path. */
+    private final FastRow fast = new FastRow();
     private long[] rowLines = new long[16];
     private ObjectNode header;
 
@@ -161,6 +163,11 @@ public final class ManifestReader {
     }
 
     private void parseRow(byte[] buf, int off, int len, long no) throws IOException {
+        if (fast.parse(buf, off, len)) {
+            lineOfRow(no);
+            rows.add(buf, fast.keyOff, fast.keyLen, fast.physOff, fast.physLen, fast.size, fast.type, fast.digest);
+            return;
+        }
         String key = null;
         String physicalKey = null;
         int physicalCount = -1;
@@ -328,12 +335,17 @@ public final class ManifestReader {
         if (collectAll && !sum.isWellFormed()) {
             problem(no, key, "hash value '" + hashValue + "' is not a valid " + type.wireName() + " value", true);
         }
+        lineOfRow(no);
+        rows.add(key.getBytes(StandardCharsets.UTF_8), physicalKey.getBytes(StandardCharsets.UTF_8),
+                size, sum, meta, extras);
+    }
+
+    /** Records the line of the row about to be added. */
+    private void lineOfRow(long no) {
         if (rows.size() == rowLines.length) {
             rowLines = Arrays.copyOf(rowLines, rowLines.length * 2);
         }
         rowLines[rows.size()] = no;
-        rows.add(key.getBytes(StandardCharsets.UTF_8), physicalKey.getBytes(StandardCharsets.UTF_8),
-                size, sum, meta, extras);
     }
 
     /** Splits a stream into lines without decoding; tracks line numbers and over-long lines. */
