@@ -58,6 +58,9 @@ class Side:
     def wall(self):
         return statistics.median(self.walls)
 
+    def best(self):
+        return min(self.walls)
+
     def cpu(self):
         return statistics.median(self.cpus)
 
@@ -85,6 +88,7 @@ def jmh(reps, methods):
         name = b["benchmark"].rsplit(".", 1)[1]
         raw = [x for fork in b["primaryMetric"]["rawData"] for x in fork]
         out[name] = statistics.median(raw) / 1000.0  # ms -> s
+        out[name + ".best"] = min(raw) / 1000.0
     return out
 
 
@@ -98,11 +102,13 @@ def fmt(s):
     return "%.3f s" % s
 
 
-def row(table, what, ours, ours_text, base, base_name, base_text, target, minimum):
+def row(table, what, ours, ours_text, base, base_name, base_text, target, minimum, best=None):
+    """One table row; best is (ours, baseline) of the least disturbed runs, for a noisy machine."""
     ratio = base / ours
     met = "yes" if ratio >= minimum else "NO"
-    table.append("| %s | %s | %s %s | %.2fx | %s | %s |" % (what, ours_text, base_name, base_text, ratio, target,
-                                                           met))
+    best_text = "%.2fx" % (best[1] / best[0]) if best else ""
+    table.append("| %s | %s | %s %s | %.2fx | %s | %s | %s |" % (what, ours_text, base_name, base_text, ratio,
+                                                                target, met, best_text))
     return ratio >= minimum
 
 
@@ -130,7 +136,8 @@ def main():
     quilt3 = [PY, os.path.join(HERE, "quilt3_side.py")]
     load_before = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    table = ["| benchmark | quiltfs | baseline | ratio | target | met |", "|---|---|---|---|---|---|"]
+    table = ["| benchmark | quiltfs (median) | baseline (median) | ratio | target | met | ratio of best runs |",
+             "|---|---|---|---|---|---|---|"]
     cpu_notes = []
     all_met = True
 
@@ -148,9 +155,9 @@ def main():
         mib = os.path.getsize(BIG) / (1 << 20)
         t = lambda s: "%s (%.0f MiB/s)" % (fmt(s), mib / s)
         all_met &= row(table, "1 GiB sha2-256-chunked, CLI vs openssl", ours.wall(), t(ours.wall()), ossl.wall(),
-                       "`openssl dgst -sha256`", t(ossl.wall()), "≥ 1.7x", 1.7)
+                       "`openssl dgst -sha256`", t(ossl.wall()), "≥ 1.7x", 1.7, (ours.best(), ossl.best()))
         all_met &= row(table, "1 GiB sha2-256-chunked, CLI vs quilt3 process", ours.wall(), t(ours.wall()), q3.wall(),
-                       "quilt3 (python start + import)", t(q3.wall()), "≥ 1.2x", 1.2)
+                       "quilt3 (python start + import)", t(q3.wall()), "≥ 1.2x", 1.2, (ours.best(), q3.best()))
         cpu_notes.append("1 GiB: CPU (user+sys) median quiltfs %.2f s, openssl %.2f s, quilt3 %.2f s"
                          % (ours.cpu(), ossl.cpu(), q3.cpu()))
         big = (ours, ossl, q3)
@@ -162,7 +169,8 @@ def main():
         if ours_s.output != q3_s.output:
             sys.exit("small-file checksums differ")
         all_met &= row(table, "10,000 x 10 KiB sha2-256-chunked, CLI vs quilt3 process", ours_s.wall(), fmt(ours_s.wall()),
-                       q3_s.wall(), "quilt3 (python start + import)", fmt(q3_s.wall()), "≥ 5x", 5)
+                       q3_s.wall(), "quilt3 (python start + import)", fmt(q3_s.wall()), "≥ 5x", 5,
+                       (ours_s.best(), q3_s.best()))
         cpu_notes.append("10,000 files: CPU median quiltfs %.2f s, quilt3 %.2f s" % (ours_s.cpu(), q3_s.cpu()))
         small = (ours_s, q3_s)
     if "manifest" in only:
@@ -173,16 +181,16 @@ def main():
             sys.exit("top hashes differ: %s vs %s" % (ours_m.output, q3_m.output))
         all_met &= row(table, "1,000,000-row manifest read + top hash, CLI vs quilt3 process",
                        ours_m.wall(), fmt(ours_m.wall()), q3_m.wall(), "quilt3 (python start + import)", fmt(q3_m.wall()),
-                       "≥ 5x", 5)
+                       "≥ 5x", 5, (ours_m.best(), q3_m.best()))
         under = ours_m.wall() < 3.0
         all_met &= under
-        table.append("| 1,000,000-row manifest read + top hash, CLI, absolute | %s | | | < 3 s | %s |"
-                     % (fmt(ours_m.wall()), "yes" if under else "NO"))
+        table.append("| 1,000,000-row manifest read + top hash, CLI, absolute | %s | | | < 3 s | %s | best %s |"
+                     % (fmt(ours_m.wall()), "yes" if under else "NO", fmt(ours_m.best())))
         cpu_notes.append("manifest: CPU median quiltfs %.2f s, quilt3 %.2f s" % (ours_m.cpu(), q3_m.cpu()))
         h = heap()
         ok = h["bytes-per-row"] <= 250
         all_met &= ok
-        table.append("| parsed 1,000,000-row manifest, heap per row | %.0f B | | | ≤ 250 B | %s |"
+        table.append("| parsed 1,000,000-row manifest, heap per row | %.0f B | | | ≤ 250 B | %s | |"
                      % (h["bytes-per-row"], "yes" if ok else "NO"))
     if lib is None:
         names = {"big": "hashBigFile", "small": "hashSmallFiles", "manifest": "manifestReadTopHash"}
@@ -191,22 +199,24 @@ def main():
             ours, ossl, q3 = big
             all_met &= row(table, "1 GiB sha2-256-chunked, library (JMH) vs openssl", lib["hashBigFile"],
                            fmt(lib["hashBigFile"]),
-                           ossl.wall(), "`openssl dgst -sha256`", fmt(ossl.wall()), "≥ 1.7x", 1.7)
+                           ossl.wall(), "`openssl dgst -sha256`", fmt(ossl.wall()), "≥ 1.7x", 1.7,
+                           (lib["hashBigFile.best"], ossl.best()))
             all_met &= row(table, "1 GiB sha2-256-chunked, library (JMH) vs quilt3 in-process",
                            lib["hashBigFile"], fmt(lib["hashBigFile"]), q3.inner_median(), "quilt3 function", fmt(q3.inner_median()),
-                           "≥ 1.2x", 1.2)
+                           "≥ 1.2x", 1.2, (lib["hashBigFile.best"], min(q3.inners)))
         if "small" in only:
             ours_s, q3_s = small
             all_met &= row(table, "10,000 x 10 KiB, library (JMH) vs quilt3 in-process",
                            lib["hashSmallFiles"], fmt(lib["hashSmallFiles"]), q3_s.inner_median(), "quilt3 function",
-                           fmt(q3_s.inner_median()), "≥ 5x", 5)
+                           fmt(q3_s.inner_median()), "≥ 5x", 5, (lib["hashSmallFiles.best"], min(q3_s.inners)))
         if "manifest" in only:
             all_met &= row(table, "1,000,000-row manifest, library (JMH) vs quilt3 in-process",
                            lib["manifestReadTopHash"], fmt(lib["manifestReadTopHash"]), q3_m.inner_median(), "quilt3 load + top_hash",
-                           fmt(q3_m.inner_median()), "≥ 5x", 5)
+                           fmt(q3_m.inner_median()), "≥ 5x", 5,
+                           (lib["manifestReadTopHash.best"], min(q3_m.inners)))
     load_after = os.getloadavg()
-    print("Run %s, medians of %d interleaved runs per side (manifest: %d)."
-          % (started, a.reps, max(3, a.reps - 2)))
+    print("Run %s, medians of %d interleaved runs per side (manifest: %d); the last column is the"
+          " ratio of each side's fastest run." % (started, a.reps, max(3, a.reps - 2)))
     print("Machine: %s." % machine())
     print("Load average (1/5/15 min) before %.1f/%.1f/%.1f, after %.1f/%.1f/%.1f (other jobs share the cores)."
           % (load_before + load_after))
