@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 /**
  * Runs one foundation operation N times in one JVM and prints each time and the median: a plain
  * loop to attach a profiler to (JFR), beside the JMH figures.
- * {@code Repeat hash FILE N | hashdir DIR N | tophash MANIFEST N | read MANIFEST N}.
+ * {@code Repeat hash FILE N | hashdir DIR N | tophash MANIFEST N}.
  */
 public final class Repeat {
     private Repeat() {
@@ -38,7 +38,6 @@ public final class Repeat {
                 case "hash" -> FileHasher.hash(path, HashType.SHA2_256_CHUNKED).value();
                 case "hashdir" -> FileHasher.hashAll(files, HashType.SHA2_256_CHUNKED).size();
                 case "tophash" -> ManifestReader.read(path).topHash();
-                case "read" -> ManifestReader.read(path).size();
                 default -> throw new IllegalArgumentException("unknown kind " + kind);
             };
             double s = (System.nanoTime() - t0) / 1e9;

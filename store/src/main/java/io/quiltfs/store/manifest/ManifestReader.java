@@ -11,11 +11,6 @@ import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,8 +29,6 @@ import java.util.List;
 public final class ManifestReader {
     /** Longest accepted line, in bytes (without its newline). */
     public static final int MAX_LINE = 1024 * 1024;
-    /** Manifests at least this big are read in two halves at once (see {@link #parseInHalves}). */
-    static final long PARALLEL_MIN = 16L * 1024 * 1024;
     private static final JsonFactory FACTORY = Json.MAPPER.getFactory();
 
     private final String source;
@@ -54,150 +47,8 @@ public final class ManifestReader {
     }
 
     public static Manifest read(Path file) throws IOException {
-        return read(file, Runtime.getRuntime().availableProcessors() > 1 ? PARALLEL_MIN : Long.MAX_VALUE);
-    }
-
-    /** {@link #read(Path)}, reading in two halves from {@code parallelMin} bytes on (tests use small files). */
-    static Manifest read(Path file, long parallelMin) throws IOException {
-        if (Files.isRegularFile(file) && Files.size(file) >= parallelMin) {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                long size = ch.size();
-                long split = splitPoint(ch, size);
-                if (split > 0) {
-                    ManifestReader r = new ManifestReader(file.toString(), false);
-                    r.parseInHalves(ch, split, size);
-                    return r.finish();
-                }
-            }
-        }
         try (InputStream in = Files.newInputStream(file)) {
             return read(in, file.toString());
-        }
-    }
-
-    /**
-     * Reads {@code [0, split)} here and, at the same time on another thread, {@code [split, size)}
-     * with the byte-level parser only. When every line of the second half has the common row
-     * shape, its rows are appended (their line numbers shifted); otherwise the second half is
-     * read again here, line by line as usual. Either way the result, and the first error
-     * reported, are those of reading the file from start to end.
-     */
-    private void parseInHalves(FileChannel ch, long split, long size) throws IOException {
-        SecondHalf second = new SecondHalf(ch, split, size);
-        CompletableFuture<Boolean> done = CompletableFuture.supplyAsync(second::read);
-        long firstLines;
-        try {
-            firstLines = parseLines(new RangeStream(ch, 0, split), 0);
-        } catch (IOException | RuntimeException e) {
-            second.cancelled = true;
-            done.handle((ok, t) -> null).join(); // never close the channel under it
-            throw e;
-        }
-        boolean ok;
-        try {
-            ok = done.join();
-        } catch (CompletionException e) {
-            ok = false; // read again below, where the error is reported as usual
-        }
-        if (ok && header != null && !hasError()) {
-            for (int i = 0; i < second.rows.size(); i++) {
-                lineOfRow(firstLines + second.rowLines[i]);
-                rows.append(second.rows, i);
-            }
-        } else {
-            parseLines(new RangeStream(ch, split, size), firstLines);
-        }
-        checkHeader();
-    }
-
-    /** Just after the first newline at or past the middle, or -1 when there is none near it. */
-    private static long splitPoint(FileChannel ch, long size) throws IOException {
-        long mid = size / 2;
-        ByteBuffer window = ByteBuffer.allocate((int) Math.min(MAX_LINE + 2L, size - mid));
-        while (window.hasRemaining() && ch.read(window, mid + window.position()) > 0) {
-            // fill the window
-        }
-        for (int i = 0; i < window.position(); i++) {
-            if (window.get(i) == '\n') {
-                long at = mid + i + 1;
-                return at < size ? at : -1;
-            }
-        }
-        return -1;
-    }
-
-    /** The second half of a file, read with {@link FastRow} alone; gives up on any other line. */
-    private static final class SecondHalf {
-        private final FileChannel ch;
-        private final long from;
-        private final long to;
-        final Rows rows = new Rows();
-        long[] rowLines = new long[16];
-        volatile boolean cancelled;
-
-        SecondHalf(FileChannel ch, long from, long to) {
-            this.ch = ch;
-            this.from = from;
-            this.to = to;
-        }
-
-        /** True when every line was blank or a row of the common shape. */
-        boolean read() {
-            FastRow fast = new FastRow();
-            try {
-                LineSplitter lines = new LineSplitter(new RangeStream(ch, from, to), 0);
-                while (lines.next()) {
-                    if (lines.tooLong() || cancelled) {
-                        return false;
-                    }
-                    if (isBlank(lines.buf(), lines.start(), lines.length())) {
-                        continue;
-                    }
-                    if (!fast.parse(lines.buf(), lines.start(), lines.length())) {
-                        return false;
-                    }
-                    if (rows.size() == rowLines.length) {
-                        rowLines = Arrays.copyOf(rowLines, rowLines.length * 2);
-                    }
-                    rowLines[rows.size()] = lines.lineNo();
-                    rows.add(lines.buf(), fast.keyOff, fast.keyLen, fast.physOff, fast.physLen, fast.size,
-                            fast.type, fast.digest);
-                }
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
-        }
-    }
-
-    /** The bytes {@code [from, to)} of a file, read positionally (two of these may share a channel). */
-    private static final class RangeStream extends InputStream {
-        private final FileChannel ch;
-        private final long to;
-        private long pos;
-
-        RangeStream(FileChannel ch, long from, long to) {
-            this.ch = ch;
-            this.pos = from;
-            this.to = to;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (pos >= to) {
-                return -1;
-            }
-            int r = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, to - pos)), pos);
-            if (r > 0) {
-                pos += r;
-            }
-            return r;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
     }
 
@@ -250,13 +101,7 @@ public final class ManifestReader {
     }
 
     private void parse(InputStream in) throws IOException {
-        parseLines(in, 0);
-        checkHeader();
-    }
-
-    /** Parses lines numbered from {@code firstLine + 1}; returns the number of the last line. */
-    private long parseLines(InputStream in, long firstLine) throws IOException {
-        LineSplitter lines = new LineSplitter(in, firstLine);
+        LineSplitter lines = new LineSplitter(in);
         while (lines.next()) {
             long no = lines.lineNo();
             if (lines.tooLong()) {
@@ -272,10 +117,6 @@ public final class ManifestReader {
                 parseRow(lines.buf(), lines.start(), lines.length(), no);
             }
         }
-        return lines.lineNo();
-    }
-
-    private void checkHeader() throws ManifestException {
         if (header == null && !hasError()) {
             problem(1, null, "empty manifest: no header line", true);
         }
@@ -519,9 +360,8 @@ public final class ManifestReader {
         private int length;
         private boolean tooLong;
 
-        LineSplitter(InputStream in, long firstLine) {
+        LineSplitter(InputStream in) {
             this.in = in;
-            this.lineNo = firstLine;
         }
 
         boolean next() throws IOException {

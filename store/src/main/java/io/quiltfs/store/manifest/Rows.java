@@ -86,24 +86,6 @@ final class Rows {
         n++;
     }
 
-    /** Appends row i of {@code other} (rows of the common shape: no meta, extras or odd value). */
-    void append(Rows other, int i) {
-        int ko = other.keyOff[i];
-        int po = other.physOff[i];
-        HashType t = TYPES[other.types[i]];
-        grow();
-        keys = append(keys, keysLen, other.keys, ko, other.keyOff[i + 1] - ko);
-        keysLen += other.keyOff[i + 1] - ko;
-        keyOff[n + 1] = keysLen;
-        phys = append(phys, physLen, other.phys, po, other.physOff[i + 1] - po);
-        physLen += other.physOff[i + 1] - po;
-        physOff[n + 1] = physLen;
-        sizes[n] = other.sizes[i];
-        types[n] = other.types[i];
-        System.arraycopy(other.digests, i * SLOT, digests, n * SLOT, t.length());
-        n++;
-    }
-
     private void grow() {
         if (n == sizes.length) {
             int cap = n * 2;
