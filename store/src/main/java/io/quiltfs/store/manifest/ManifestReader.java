@@ -34,21 +34,32 @@ public final class ManifestReader {
     private final String source;
     private final boolean collectAll;
     private final List<Problem> problems = new ArrayList<>();
-    private final Rows rows = new Rows();
+    private final Rows rows;
     private final List<ObjectNode> dirRows = new ArrayList<>();
     /** Reads the common row shape without Jackson; every other line takes the Jackson path. */
     private final FastRow fast = new FastRow();
     private long[] rowLines = new long[16];
     private ObjectNode header;
 
-    private ManifestReader(String source, boolean collectAll) {
+    private ManifestReader(String source, boolean collectAll, long fileBytes) {
         this.source = source;
         this.collectAll = collectAll;
+        this.rows = fileBytes > 0 ? Rows.forFileOf(fileBytes) : new Rows();
+        if (fileBytes > 0) {
+            rowLines = new long[Math.max(16, (int) Math.min(fileBytes / 256, 64L << 20))];
+        }
+    }
+
+    private ManifestReader(String source, boolean collectAll) {
+        this(source, collectAll, 0);
     }
 
     public static Manifest read(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
-            return read(in, file.toString());
+            ManifestReader r = new ManifestReader(file.toString(), false,
+                    Files.isRegularFile(file) ? Files.size(file) : 0);
+            r.parse(in);
+            return r.finish();
         }
     }
 

@@ -34,6 +34,32 @@ final class Rows {
     private Map<Integer, String> oddValues;
     private Map<Integer, ObjectNode> extras;
 
+    Rows() {
+    }
+
+    /**
+     * Rows with room for a manifest file of {@code fileBytes} bytes, guessed from typical rows
+     * (256 bytes or more, at most a fifth of it the key and two fifths the physical key). Arrays this big are
+     * allocated outside the young generation, so the collector never copies them while they
+     * fill; a wrong guess only means growing (or a trim at {@link #seal}) as without it.
+     */
+    static Rows forFileOf(long fileBytes) {
+        Rows r = new Rows();
+        long guess = Math.min(fileBytes / 256, 64L << 20);
+        if (guess > 16) {
+            int cap = (int) guess;
+            r.keyOff = new int[cap + 1];
+            r.physOff = new int[cap + 1];
+            r.sizes = new long[cap];
+            r.types = new byte[cap];
+            r.digests = new byte[cap * SLOT];
+            r.metas = new JsonNode[cap];
+            r.keys = new byte[(int) Math.min(fileBytes / 5, Integer.MAX_VALUE - 16)];
+            r.phys = new byte[(int) Math.min(fileBytes * 2 / 5, Integer.MAX_VALUE - 16)];
+        }
+        return r;
+    }
+
     int size() {
         return n;
     }
