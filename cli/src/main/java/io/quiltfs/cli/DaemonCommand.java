@@ -69,6 +69,7 @@ final class DaemonCommand extends BaseCommand {
     static int serve(Home home, S3Settings s3, String uri, PackageName pkg, String topHash, Path mp,
                      long cacheBytes, boolean autoUnmount, Output out) throws IOException, InterruptedException {
         Path state = stateFile(home, mp);
+        FuseMount.warmUp();
         try (Registry r = Registries.open(uri, s3);
              PackageFs fs = PackageMount.open(home, r, s3, pkg, topHash,
                      new MountSettings(cacheBytes, MountSettings.DEFAULT_STALL_MILLIS));

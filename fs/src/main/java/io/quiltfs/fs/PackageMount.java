@@ -28,7 +28,8 @@ public final class PackageMount {
     public static PackageFs open(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
                                  MountSettings settings) throws IOException {
         long t0 = System.nanoTime();
-        Manifest m = registry.readManifest(topHash);
+        // A manifest verified once is kept in the home: later mounts neither fetch nor re-hash it.
+        Manifest m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
         log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
                 (System.nanoTime() - t0) / 1_000_000);
         ObjectCache cache = new ObjectCache(home);

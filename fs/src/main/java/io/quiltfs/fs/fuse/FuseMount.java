@@ -47,6 +47,24 @@ public final class FuseMount implements AutoCloseable {
     }
 
     /** Mounts and returns once the kernel talks to the file system. */
+    /**
+     * Loads libfuse and has jnr generate its call stubs and callback closures on a background
+     * thread, so that this work (about half a second) overlaps whatever the caller does before
+     * {@link #mount} (reading the manifest). Best effort: {@link #mount} does it anyway.
+     */
+    public static void warmUp() {
+        Thread t = new Thread(() -> {
+            try {
+                SessionLoop.lib();
+                new ru.serce.jnrfuse.FuseStubFS();
+            } catch (Throwable e) {
+                log.debug("FUSE warm-up failed (the mount will report it): {}", e.toString());
+            }
+        }, "quiltfs-fuse-warmup");
+        t.setDaemon(true);
+        t.start();
+    }
+
     public static FuseMount mount(PackageFs fs, Path mountpoint, boolean autoUnmount) throws IOException {
         Path mp = mountpoint.toAbsolutePath().normalize();
         prepare(mp);

@@ -78,7 +78,11 @@ public interface Registry extends ObjectSource, AutoCloseable {
 
     /** Reads and verifies a manifest: its content must hash to the requested top hash. */
     default Manifest readManifest(String topHash) throws IOException {
-        byte[] bytes = readManifestBytes(topHash);
+        return parseManifest(topHash, readManifestBytes(topHash));
+    }
+
+    /** Parses manifest bytes read from this registry and checks that they hash to {@code topHash}. */
+    default Manifest parseManifest(String topHash, byte[] bytes) throws IOException {
         Manifest m = ManifestReader.read(bytes, uri() + "/.quilt/packages/" + topHash);
         if (!m.topHash().equals(topHash)) {
             throw new RegistryException("manifest " + uri() + "/.quilt/packages/" + topHash

@@ -2,7 +2,6 @@ package io.quiltfs.store.workflow;
 
 import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.manifest.ManifestReader;
-import io.quiltfs.store.manifest.ManifestWriter;
 import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.state.AtomicFile;
@@ -94,8 +93,10 @@ public final class InstalledPackage {
             throw new IOException("the manifest " + top + " of " + pkg + " is missing from " + home.root()
                     + " (run `quiltfs pull " + pkg + "` or reinstall the package)");
         }
-        Manifest m = registry.readManifest(top);
-        AtomicFile.write(cached, ManifestWriter.toBytes(m));
+        // Keep the registry's own bytes (verified: they hash to `top`), not a re-serialization.
+        byte[] bytes = registry.readManifestBytes(top);
+        Manifest m = registry.parseManifest(top, bytes);
+        AtomicFile.write(cached, bytes);
         return m;
     }
 
