@@ -67,7 +67,7 @@ public final class ObjectCache {
         if (st == null) {
             return null;
         }
-        if (st.equals(readStamp(sum))) {
+        if (st.size() >= STAMP_MIN_SIZE && st.equals(readStamp(sum))) {
             return p;
         }
         Checksum actual;
@@ -193,13 +193,23 @@ public final class ObjectCache {
         }
     }
 
+    /**
+     * Objects smaller than this get no stamp and are re-hashed on every lookup: hashing a small
+     * object costs about what creating its stamp file does (measured on ext4: creating files is
+     * what dominated installs of many small objects), and it keeps such objects' checks exact.
+     */
+    static final long STAMP_MIN_SIZE = 1 << 20;
+
     private void writeStamp(Checksum sum, Path p) throws IOException {
         Stat st = Stat.of(p);
-        if (st != null) {
-            // Losing a stamp only costs a re-hash, so it need not be fsync'ed.
-            Path tmp = Files.createTempFile(home.stamps(), ".stamp", ".tmp");
-            Files.writeString(tmp, st.format(), StandardCharsets.US_ASCII);
-            Files.move(tmp, stampPath(sum), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        if (st != null && st.size() >= STAMP_MIN_SIZE) {
+            // A stamp is written in place, neither atomically nor durably: a torn or lost stamp
+            // fails to match and only costs a re-hash. (A temporary file and a rename per stamp
+            // made ext4 allocate and free an inode per object: most of an install's system time.)
+            if (st.equals(readStamp(sum))) {
+                return;
+            }
+            Files.writeString(stampPath(sum), st.format(), StandardCharsets.US_ASCII);
         }
     }
 

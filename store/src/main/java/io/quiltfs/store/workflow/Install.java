@@ -158,7 +158,7 @@ public final class Install {
 
     /** Fetches rows into the cache and copies them into the working files, on a bounded pool. */
     static final class Placer {
-        private static final int THREADS = Math.max(8, 4 * Runtime.getRuntime().availableProcessors());
+        private static final int THREADS = Integer.getInteger("quiltfs.install.threads", Math.max(8, 4 * Runtime.getRuntime().availableProcessors()));
 
         private final Fetcher fetcher;
         private final WorkingFiles files;

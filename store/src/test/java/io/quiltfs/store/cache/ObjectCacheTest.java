@@ -82,13 +82,16 @@ class ObjectCacheTest {
     @Test
     void stampsFromAnotherBootAreNotTrusted() throws IOException {
         ObjectCache cache = new ObjectCache(new Home(tmp.resolve("home")));
-        byte[] data = "verified once".getBytes();
+        byte[] data = new byte[(int) ObjectCache.STAMP_MIN_SIZE + 10];
+        new java.util.Random(5).nextBytes(data);
         Checksum sum = Hashers.of(HashType.SHA2_256_CHUNKED, data);
         Path p = cache.putFile(sum, file("a", data));
         // Simulate what a power loss could leave: different bytes under the object's name, with a
         // stamp that matches the file's current stat.
         p.toFile().setWritable(true);
-        Files.write(p, "garbage bytes".getBytes());
+        byte[] garbage = data.clone();
+        garbage[7] ^= 1;
+        Files.write(p, garbage);
         ObjectCache.Stat now = ObjectCache.Stat.of(p);
         Path stamp = cache.home().stamps().resolve(Home.objectName(sum));
         Files.writeString(stamp, new ObjectCache.Stat(now.ino(), now.ctime(), now.mtime(), now.size(),
@@ -100,6 +103,12 @@ class ObjectCacheTest {
         ObjectCache.Stat st = ObjectCache.Stat.of(q);
         assertEquals(ObjectCache.Stat.BOOT_ID, st.boot());
         assertEquals(q, cache.lookup(sum));
+        // Small objects carry no stamp: every lookup hashes them, so a stale stamp cannot lie.
+        byte[] small = "small".getBytes();
+        Checksum smallSum = Hashers.of(HashType.SHA2_256_CHUNKED, small);
+        cache.putFile(smallSum, file("s", small));
+        assertFalse(Files.exists(cache.home().stamps().resolve(Home.objectName(smallSum))));
+        assertNotNull(cache.lookup(smallSum));
     }
 
     @Test
