@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
         description = {"Record the working folder as a new local revision: hashes what changed, stores the",
             "new objects in the cache, writes the manifest and prints its top hash. Publish it with push."})
 final class CommitCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;
 
     @Option(names = {"-m", "--message"}, required = true, paramLabel = "MSG", description = "The revision's message.")
@@ -46,6 +46,15 @@ final class CommitCommand extends PackageCommand {
                 throw new CliException(ExitCodes.NOT_FOUND, "no such file: " + metaFile + " (--meta-file)");
             }
             userMeta = parse(Files.readString(metaFile), metaFile.toString());
+        }
+        java.util.List<String> rest = new java.util.ArrayList<>(java.util.List.of("-m", message, "--hash-type", hashType));
+        if (userMeta != null) {
+            rest.add("--meta");
+            rest.add(Json.MAPPER.writeValueAsString(userMeta));
+        }
+        Integer viaMount = throughMount(pkg, "commit", rest);
+        if (viaMount != null) {
+            return viaMount;
         }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();

@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
             "then the manifest, a timestamp pointer and latest. If the registry's latest moved since",
             "your base, nothing is moved and the exit code is 3 (Diverged); --force pushes anyway."})
 final class PushCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;
 
     @Option(names = "--force", description = "Make this revision latest even if the registry moved on.")
@@ -23,6 +23,10 @@ final class PushCommand extends PackageCommand {
 
     @Override
     public Integer call() throws Exception {
+        Integer viaMount = throughMount(pkg, "push", force ? java.util.List.of("--force") : java.util.List.of());
+        if (viaMount != null) {
+            return viaMount;
+        }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
         try (Registry reg = registryFor(null, p)) {

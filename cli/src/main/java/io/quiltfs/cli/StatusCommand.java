@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
         description = {"Show what changed in a package's working folder (added, modified, removed keys)",
             "and where it stands against its registry: UpToDate, Ahead, Behind, Diverged or Local."})
 final class StatusCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;
 
     @Option(names = "--offline", description = "Do not ask the registry; use the latest seen by the last install,"
@@ -25,6 +25,10 @@ final class StatusCommand extends PackageCommand {
 
     @Override
     public Integer call() throws Exception {
+        Integer viaMount = throughMount(pkg, "status", offline ? List.of("--offline") : List.of());
+        if (viaMount != null) {
+            return viaMount;
+        }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
         Status.Report r;
