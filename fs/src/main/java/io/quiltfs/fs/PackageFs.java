@@ -229,8 +229,9 @@ public final class PackageFs implements java.io.Closeable {
         if (r instanceof WorkArea.Moved m) {
             return new Attr(false, m.entry().size(), 0644, b.mtime(), -1);
         }
-        WorkArea.Content c = (WorkArea.Content) r;
-        return new Attr(false, c.size(), c.executable() ? 0755 : 0644, c.mtime(), -1);
+        java.nio.file.attribute.PosixFileAttributes a = ((WorkArea.Content) r).attributes();
+        boolean x = a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
+        return new Attr(false, a.size(), x ? 0755 : 0644, a.lastModifiedTime().toMillis() / 1000, -1);
     }
 
     private Attr dirAttr() {

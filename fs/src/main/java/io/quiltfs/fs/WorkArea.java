@@ -193,6 +193,11 @@ public final class WorkArea implements Closeable {
             closeIfUnused();
         }
 
+        /** Size, mtime (seconds) and the execute bit in one stat. */
+        public synchronized java.nio.file.attribute.PosixFileAttributes attributes() throws IOException {
+            return Files.readAttributes(file(id), java.nio.file.attribute.PosixFileAttributes.class);
+        }
+
         public synchronized long size() throws IOException {
             return ch != null ? ch.size() : Files.size(file(id));
         }
