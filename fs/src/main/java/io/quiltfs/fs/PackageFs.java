@@ -779,8 +779,8 @@ public final class PackageFs implements java.io.Closeable {
     private void moveFile(Base b, String f, String t, Object rf) throws IOException {
         WorkArea.Node n = rf instanceof WorkArea.Node node ? node
                 : new WorkArea.Moved(b.manifest().entry((Integer) rf), b.topHash(), f);
+        area.put(t, n); // first: the content keeps a key, so it is not taken for removed
         removeKey(f);
-        area.put(t, n);
     }
 
     /** Only the execute bit means something (and only for the mount; a package records no modes). */

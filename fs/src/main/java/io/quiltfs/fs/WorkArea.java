@@ -100,6 +100,7 @@ public final class WorkArea implements Closeable {
                     ch.close();
                     ch = null;
                 }
+                deleteIfUnused(this);
             }
         }
 
@@ -461,9 +462,7 @@ public final class WorkArea implements Closeable {
         }
         Node old = nodes.put(k, n);
         if (old instanceof Content oc && oc != n) {
-            synchronized (oc) {
-                oc.key = null;
-            }
+            orphan(oc, k);
         }
     }
 
@@ -472,9 +471,32 @@ public final class WorkArea implements Closeable {
         append(Json.object().put("o", "x").put("k", k));
         Node old = nodes.remove(k);
         if (old instanceof Content oc) {
-            synchronized (oc) {
-                oc.key = null;
+            orphan(oc, k);
+        }
+    }
+
+    /**
+     * A content left key {@code k}: unless it moved on to another key, it has none now, and its
+     * file goes as soon as no open file and no snapshot uses it (a replaced or removed file must
+     * not hold disk space until the next commit).
+     */
+    private void orphan(Content c, String k) throws IOException {
+        synchronized (c) {
+            if (k.equals(c.key)) {
+                c.key = null;
             }
+            deleteIfUnused(c);
+        }
+    }
+
+    /** Called holding the content's monitor. */
+    private void deleteIfUnused(Content c) throws IOException {
+        if (c.key == null && c.handles == 0 && !c.frozen) {
+            if (c.ch != null) {
+                c.ch.close();
+                c.ch = null;
+            }
+            Files.deleteIfExists(file(c.id));
         }
     }
 

@@ -238,23 +238,33 @@ class MountWriteTest {
         setUp(TestRegistries.LOCAL);
         Path mnt = mount("test/mounted@" + f.topHash, "mnt");
         int writers = 8;
-        int chunks = 400;
+        java.util.concurrent.atomic.AtomicBoolean committed = new java.util.concurrent.atomic.AtomicBoolean();
+        int[] written = new int[writers];
         ExecutorService pool = Executors.newFixedThreadPool(writers);
         List<Future<?>> jobs = new ArrayList<>();
         for (int w = 0; w < writers; w++) {
             int id = w;
             jobs.add(pool.submit(() -> {
                 Path p = mnt.resolve("w" + id + ".bin");
+                // Writes before, during and after the commit: 50 chunks more once it returned.
                 try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                    for (int c = 0; c < chunks; c++) {
-                        ch.write(ByteBuffer.wrap(chunk(id, c)));
+                    int c = 0;
+                    int after = 0;
+                    while (after < 50 && c < 20_000) {
+                        ch.write(ByteBuffer.wrap(chunk(id, c++)));
+                        if (committed.get()) {
+                            after++;
+                        }
+                        Thread.sleep(1);
                     }
+                    written[id] = c;
                 }
                 return null;
             }));
         }
-        Thread.sleep(100);
+        Thread.sleep(300);
         String first = Tool.sh("echo 'commit -m during' > " + q(mnt) + "/.quiltfs/ctl && cat " + q(mnt) + "/.quiltfs/ctl").ok().out();
+        committed.set(true);
         for (Future<?> j : jobs) {
             j.get(120, TimeUnit.SECONDS);
         }
@@ -270,7 +280,7 @@ class MountWriteTest {
         Path r1 = mount("test/mounted@" + rev1, "r1", "--read-only");
         Path r2 = mount("test/mounted@" + rev2, "r2", "--read-only");
         for (int w = 0; w < writers; w++) {
-            byte[] all = full(w, chunks);
+            byte[] all = full(w, written[w]);
             assertTrue(Arrays.equals(all, Files.readAllBytes(r2.resolve("w" + w + ".bin"))), "w" + w + " in rev2");
             assertTrue(Arrays.equals(all, Files.readAllBytes(mnt.resolve("w" + w + ".bin"))), "w" + w + " in the mount");
             Path in1 = r1.resolve("w" + w + ".bin");
@@ -294,6 +304,24 @@ class MountWriteTest {
             System.arraycopy(chunk(writer, c), 0, all, c * 4096, 4096);
         }
         return all;
+    }
+
+    @Test
+    void pullThroughTheMountKeepsLocalEdits() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("mine.txt"), "local\n");
+        f.write("notes.txt", "changed remotely\n");
+        Files.delete(f.src.resolve("README.md"));
+        f.build();
+        Tool.Result r = cli("pull", mnt.toString()).ok();
+        assertTrue(r.out().contains(f.topHash), r.out());
+        assertEquals("changed remotely\n", Files.readString(mnt.resolve("notes.txt")));
+        assertTrue(Files.notExists(mnt.resolve("README.md")));
+        assertEquals("local\n", Files.readString(mnt.resolve("mine.txt")));
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted").ok().out());
+        assertEquals("[\"mine.txt\"]", st.path("added").toString(), st.toString());
+        assertEquals(0, st.path("modified").size() + st.path("removed").size(), st.toString());
     }
 
     @Test
