@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "commit", mixinStandardHelpOptions = true,
-        description = {"Record the working folder as a new local revision: hashes what changed, stores the",
-            "new objects in the cache, writes the manifest and prints its top hash. Publish it with push."})
+        description = {"Record the working folder as a new local revision.",
+            "Hashes what changed, stores the new objects in the cache, writes the manifest and prints",
+            "its top hash. Nothing changed: says so and exits 0. Publish it with push."})
 final class CommitCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;

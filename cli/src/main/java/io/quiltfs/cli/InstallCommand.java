@@ -12,9 +12,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "install", mixinStandardHelpOptions = true,
-        description = {"Install a package revision into a working folder (all of it, or the keys matching --path).",
+        description = {"Install a package revision into a working folder.",
+            "All of it, or the keys matching --path (run again with more --path to fetch more).",
             "Objects come through the object cache: content already cached is never fetched again,",
-            "and every fetched object is verified. Run again with more --path to fetch more."})
+            "and every fetched object is verified."})
 final class InstallCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME[@HASH|:TAG]")
     String ref;

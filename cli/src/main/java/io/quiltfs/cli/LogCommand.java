@@ -14,8 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "log", mixinStandardHelpOptions = true,
-        description = {"List a package's revisions, newest first: time, top hash, message, tags, and which is",
-            "the registry's latest, the local base and head; local commits not pushed come first."})
+        description = {"List a package's revisions, newest first.",
+            "Time, top hash, message, tags, and which is the registry's latest, the local base and head;",
+            "local commits not pushed come first."})
 final class LogCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME")
     String pkg;

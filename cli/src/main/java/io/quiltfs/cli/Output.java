@@ -24,6 +24,13 @@ final class Output {
         }
     }
 
+    /** Text that already ends with its newlines (nothing with --json). */
+    void text(CharSequence s) {
+        if (!json) {
+            out.append(s);
+        }
+    }
+
     void json(JsonNode node) {
         if (json) {
             out.println(Json.pretty(node));

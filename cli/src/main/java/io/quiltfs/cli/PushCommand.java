@@ -11,9 +11,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "push", mixinStandardHelpOptions = true,
-        description = {"Publish the local head to the package's registry: uploads what the registry lacks,",
-            "then the manifest, a timestamp pointer and latest. If the registry's latest moved since",
-            "your base, nothing is moved and the exit code is 3 (Diverged); --force pushes anyway."})
+        description = {"Publish the local head to the package's registry.",
+            "Uploads what the registry lacks, then the manifest, a timestamp pointer and latest. If the",
+            "registry's latest moved since your base, nothing is moved and the exit code is 3",
+            "(Diverged); --force makes this revision latest anyway."})
 final class PushCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;

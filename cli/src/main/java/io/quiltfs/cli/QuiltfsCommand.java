@@ -60,7 +60,7 @@ public final class QuiltfsCommand implements Runnable {
     }
 
     S3Settings s3() {
-        return S3Settings.fromEnvironment(endpoint, System.getenv());
+        return S3Settings.fromEnvironment(endpoint, System.getenv()).withHome(home());
     }
 
     static boolean debugEnabled(CommandLine cl) {

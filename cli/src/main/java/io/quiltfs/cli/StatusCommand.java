@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Show what changed in a package's working folder (added, modified, removed keys)",
-            "and where it stands against its registry: UpToDate, Ahead, Behind, Diverged or Local."})
+        description = {"Show what changed in a working folder and where the package stands.",
+            "Lists the added, modified and removed keys against the local head, and the state against",
+            "the registry: UpToDate, Ahead, Behind, Diverged or Local."})
 final class StatusCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;

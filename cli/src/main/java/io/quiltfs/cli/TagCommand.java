@@ -12,8 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "tag", mixinStandardHelpOptions = true,
-        description = {"Name a revision in the registry: `tag NS/NAME TAG [HASH]` (default: latest),",
-            "`tag --delete NS/NAME TAG`, or `tag NS/NAME` to list the tags.",
+        description = {"Name a revision in the registry, remove a name, or list them.",
+            "`tag NS/NAME TAG [HASH]` (default: latest), `tag --delete NS/NAME TAG`, `tag NS/NAME`.",
             "A tagged revision can then be named NS/NAME:TAG."})
 final class TagCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME")

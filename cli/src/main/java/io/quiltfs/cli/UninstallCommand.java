@@ -9,8 +9,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "uninstall", mixinStandardHelpOptions = true,
-        description = {"Forget a package's working state: its working folder, local manifests and lineage entry.",
-            "Refuses (exit 3) with uncommitted changes or unpushed commits unless --force. Cached objects stay."})
+        description = {"Forget an installed package and remove its working folder.",
+            "Removes the working folder, local manifests and lineage entry. Refuses (exit 3) with",
+            "uncommitted changes or unpushed commits unless --force. Cached objects stay."})
 final class UninstallCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME")
     String pkg;

@@ -35,10 +35,12 @@ class KillTest {
     Path tmp;
 
     String reg;
+    TestRegistries.Kind kind;
     Path home;
     Path work;
 
     void setUp(TestRegistries.Kind kind) throws IOException {
+        this.kind = kind;
         reg = kind.newRegistry(tmp);
         Path src = tmp.resolve("src");
         Files.createDirectories(src.resolve("d"));
@@ -65,6 +67,7 @@ class KillTest {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("child-" + point + ".log").toFile());
+        pb.environment().putAll(kind.environment());
         pb.environment().put("QUILTFS_TEST_PAUSE_AT", point);
         pb.environment().put("QUILTFS_TEST_PAUSE_FILE", marker.toString());
         Process p = pb.start();

@@ -60,7 +60,7 @@ class MountWriteTest {
 
     void setUp(TestRegistries.Kind kind) throws Exception {
         f = new Fixture(kind);
-        env = environment(kind);
+        env = kind.environment(); // the S3 kind tells child processes where its server is
         f.write("README.md", "# a package\n");
         f.write("notes.txt", "alpha\nbeta\n");
         for (int d = 0; d < 3; d++) {
@@ -73,16 +73,6 @@ class MountWriteTest {
         new java.util.Random(3).nextBytes(mid);
         Files.write(f.src.resolve("blob.bin"), mid);
         f.build();
-    }
-
-    /** The S3 kind (when present) tells child processes where its server is. */
-    @SuppressWarnings("unchecked")
-    static Map<String, String> environment(TestRegistries.Kind kind) {
-        try {
-            return (Map<String, String>) kind.getClass().getMethod("environment").invoke(kind);
-        } catch (ReflectiveOperationException e) {
-            return Map.of();
-        }
     }
 
     Tool.Result cli(String... args) throws Exception {

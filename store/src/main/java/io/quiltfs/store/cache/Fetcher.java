@@ -1,19 +1,18 @@
 package io.quiltfs.store.cache;
 
 import io.quiltfs.store.hash.Checksum;
-import io.quiltfs.store.hash.Hasher;
-import io.quiltfs.store.hash.Hashers;
+import io.quiltfs.store.hash.ChunkSize;
+import io.quiltfs.store.hash.ChunkedDigest;
+import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.registry.ObjectSource;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.RegistryException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -27,9 +26,9 @@ import java.util.function.Function;
 public final class Fetcher {
     private final ObjectCache cache;
     private final Function<PhysicalKey, ObjectSource> sources;
-    private static final ThreadLocal<byte[]> BUFFERS = ThreadLocal.withInitial(() -> new byte[256 * 1024]);
 
     private final ConcurrentHashMap<String, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong downloads = new java.util.concurrent.atomic.AtomicLong();
 
     /** {@code sources} finds the source for a physical key (see Registries.sourceFor). */
     public Fetcher(ObjectCache cache, Function<PhysicalKey, ObjectSource> sources) {
@@ -39,6 +38,11 @@ public final class Fetcher {
 
     public ObjectCache cache() {
         return cache;
+    }
+
+    /** How many objects this fetcher downloaded (the others were in the cache already). */
+    public long downloads() {
+        return downloads.get();
     }
 
     /** The cached, verified object of {@code e}, fetching it when needed. */
@@ -83,29 +87,29 @@ public final class Fetcher {
         String what = "object " + pk + " for '" + e.logicalKey() + "'";
         Path tmp = cache.newTemp("fetch");
         try {
-            // Hash while writing: the object is verified without reading it back.
-            Hasher h = Hashers.create(e.hash().type(), e.size());
-            byte[] buf = BUFFERS.get();
-            try (InputStream in = src.open(pk, 0, -1);
-                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    if (h.count() + n > e.size()) {
-                        throw new ChecksumMismatchException(what, e.size(), h.count() + n);
-                    }
-                    h.update(buf, 0, n);
-                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-                    while (bb.hasRemaining()) {
-                        out.write(bb);
-                    }
-                }
+            // sha2-256-chunked is verified off the wire, chunk by chunk as the pieces arrive;
+            // other types are verified by reading the finished file once.
+            ChunkedDigest digest = e.hash().type() == HashType.SHA2_256_CHUNKED && e.size() >= 0
+                    ? new ChunkedDigest(e.size()) : null;
+            long piece = ChunkSize.forSize(Math.max(0, e.size()));
+            long got;
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                got = src.download(pk, e.size(), piece, out, digest == null ? null : digest::update);
             } catch (RegistryException.NotFound nf) {
                 throw new RegistryException.NotFound("cannot fetch '" + e.logicalKey() + "': " + nf.getMessage());
             }
-            if (h.count() != e.size()) {
-                throw new ChecksumMismatchException(what, e.size(), h.count());
+            downloads.incrementAndGet();
+            if (digest == null) {
+                return cache.adopt(e.hash(), e.size(), tmp, what);
             }
-            Checksum actual = h.finish();
+            long size = Files.size(tmp);
+            if (got != e.size() || size != e.size()) {
+                throw new ChecksumMismatchException(what, e.size(), size != e.size() ? size : got);
+            }
+            Checksum actual = digest.finish();
+            if (actual == null) {
+                throw new ChecksumMismatchException(what, e.size(), got);
+            }
             if (!actual.equals(e.hash())) {
                 throw new ChecksumMismatchException(what, e.hash(), actual);
             }

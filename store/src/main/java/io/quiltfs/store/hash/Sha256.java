@@ -8,11 +8,22 @@ public final class Sha256 {
     private Sha256() {
     }
 
-    public static MessageDigest newDigest() {
+    /** A fresh digest cloned for every use: cloning skips the provider lookup (per small file). */
+    private static final MessageDigest PROTOTYPE = lookup();
+
+    private static MessageDigest lookup() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new AssertionError("every JVM has SHA-256", e);
+        }
+    }
+
+    public static MessageDigest newDigest() {
+        try {
+            return (MessageDigest) PROTOTYPE.clone();
+        } catch (CloneNotSupportedException e) {
+            return lookup();
         }
     }
 

@@ -41,8 +41,30 @@ public final class AsciiBuffer {
         return this;
     }
 
+    /** Appends ASCII bytes as they are. */
+    public AsciiBuffer append(byte[] ascii, int off, int count) {
+        ensure(count);
+        System.arraycopy(ascii, off, buf, len, count);
+        len += count;
+        return this;
+    }
+
+    /** Appends the decimal digits of {@code v} (no String made for the common sizes). */
     public AsciiBuffer appendLong(long v) {
-        return appendAscii(Long.toString(v));
+        if (v < 0 || v >= 1_000_000_000_000_000_000L) {
+            return appendAscii(Long.toString(v));
+        }
+        int digits = 1;
+        for (long t = v; t >= 10; t /= 10) {
+            digits++;
+        }
+        ensure(digits);
+        for (int i = len + digits - 1; i >= len; i--) {
+            buf[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        len += digits;
+        return this;
     }
 
     public int length() {

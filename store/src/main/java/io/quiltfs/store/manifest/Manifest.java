@@ -288,8 +288,7 @@ public final class Manifest {
                 if (c == 0) {
                     problems.add(new Problem(line, rows.key(i), "duplicate logical key", true));
                 } else {
-                    byte[] prev = (rows.key(i - 1) + "/").getBytes(StandardCharsets.UTF_8);
-                    if (rows.keyStartsWith(i, prev)) {
+                    if (rows.keyIsUnder(i, i - 1)) {
                         problems.add(new Problem(line, rows.key(i), "logical key is inside '"
                                 + rows.key(i - 1) + "', which is a file", true));
                     }

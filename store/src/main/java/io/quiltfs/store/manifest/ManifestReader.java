@@ -34,19 +34,32 @@ public final class ManifestReader {
     private final String source;
     private final boolean collectAll;
     private final List<Problem> problems = new ArrayList<>();
-    private final Rows rows = new Rows();
+    private final Rows rows;
     private final List<ObjectNode> dirRows = new ArrayList<>();
+    /** Reads the common row shape without Jackson; every other line takes the Jackson path. */
+    private final FastRow fast = new FastRow();
     private long[] rowLines = new long[16];
     private ObjectNode header;
 
-    private ManifestReader(String source, boolean collectAll) {
+    private ManifestReader(String source, boolean collectAll, long fileBytes) {
         this.source = source;
         this.collectAll = collectAll;
+        this.rows = fileBytes > 0 ? Rows.forFileOf(fileBytes) : new Rows();
+        if (fileBytes > 0) {
+            rowLines = new long[Math.max(16, (int) Math.min(fileBytes / 256, 64L << 20))];
+        }
+    }
+
+    private ManifestReader(String source, boolean collectAll) {
+        this(source, collectAll, 0);
     }
 
     public static Manifest read(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
-            return read(in, file.toString());
+            ManifestReader r = new ManifestReader(file.toString(), false,
+                    Files.isRegularFile(file) ? Files.size(file) : 0);
+            r.parse(in);
+            return r.finish();
         }
     }
 
@@ -161,6 +174,11 @@ public final class ManifestReader {
     }
 
     private void parseRow(byte[] buf, int off, int len, long no) throws IOException {
+        if (fast.parse(buf, off, len)) {
+            lineOfRow(no);
+            rows.add(buf, fast.keyOff, fast.keyLen, fast.physOff, fast.physLen, fast.size, fast.type, fast.digest);
+            return;
+        }
         String key = null;
         String physicalKey = null;
         int physicalCount = -1;
@@ -328,12 +346,17 @@ public final class ManifestReader {
         if (collectAll && !sum.isWellFormed()) {
             problem(no, key, "hash value '" + hashValue + "' is not a valid " + type.wireName() + " value", true);
         }
+        lineOfRow(no);
+        rows.add(key.getBytes(StandardCharsets.UTF_8), physicalKey.getBytes(StandardCharsets.UTF_8),
+                size, sum, meta, extras);
+    }
+
+    /** Records the line of the row about to be added. */
+    private void lineOfRow(long no) {
         if (rows.size() == rowLines.length) {
             rowLines = Arrays.copyOf(rowLines, rowLines.length * 2);
         }
         rowLines[rows.size()] = no;
-        rows.add(key.getBytes(StandardCharsets.UTF_8), physicalKey.getBytes(StandardCharsets.UTF_8),
-                size, sum, meta, extras);
     }
 
     /** Splits a stream into lines without decoding; tracks line numbers and over-long lines. */

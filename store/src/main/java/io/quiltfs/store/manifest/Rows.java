@@ -34,24 +34,42 @@ final class Rows {
     private Map<Integer, String> oddValues;
     private Map<Integer, ObjectNode> extras;
 
+    Rows() {
+    }
+
+    /**
+     * Rows with room for a manifest file of {@code fileBytes} bytes, guessed from typical rows
+     * (256 bytes or more, at most a fifth of it the key and two fifths the physical key). Arrays this big are
+     * allocated outside the young generation, so the collector never copies them while they
+     * fill; a wrong guess only means growing (or a trim at {@link #seal}) as without it.
+     */
+    static Rows forFileOf(long fileBytes) {
+        Rows r = new Rows();
+        long guess = Math.min(fileBytes / 256, 64L << 20);
+        if (guess > 16) {
+            int cap = (int) guess;
+            r.keyOff = new int[cap + 1];
+            r.physOff = new int[cap + 1];
+            r.sizes = new long[cap];
+            r.types = new byte[cap];
+            r.digests = new byte[cap * SLOT];
+            r.metas = new JsonNode[cap];
+            r.keys = new byte[(int) Math.min(fileBytes / 5, Integer.MAX_VALUE - 16)];
+            r.phys = new byte[(int) Math.min(fileBytes * 2 / 5, Integer.MAX_VALUE - 16)];
+        }
+        return r;
+    }
+
     int size() {
         return n;
     }
 
     void add(byte[] key, byte[] physicalKey, long size, Checksum hash, JsonNode meta, ObjectNode rowExtras) {
-        if (n == sizes.length) {
-            int cap = n * 2;
-            keyOff = Arrays.copyOf(keyOff, cap + 1);
-            physOff = Arrays.copyOf(physOff, cap + 1);
-            sizes = Arrays.copyOf(sizes, cap);
-            types = Arrays.copyOf(types, cap);
-            digests = Arrays.copyOf(digests, cap * SLOT);
-            metas = Arrays.copyOf(metas, cap);
-        }
-        keys = append(keys, keysLen, key);
+        grow();
+        keys = append(keys, keysLen, key, 0, key.length);
         keysLen += key.length;
         keyOff[n + 1] = keysLen;
-        phys = append(phys, physLen, physicalKey);
+        phys = append(phys, physLen, physicalKey, 0, physicalKey.length);
         physLen += physicalKey.length;
         physOff[n + 1] = physLen;
         sizes[n] = size;
@@ -75,11 +93,42 @@ final class Rows {
         n++;
     }
 
-    private static byte[] append(byte[] dst, int len, byte[] src) {
-        if (len + src.length > dst.length) {
-            dst = Arrays.copyOf(dst, Math.max(dst.length * 2, len + src.length));
+    /**
+     * Adds a row of the common shape (empty meta, no extra fields, canonical digest) straight
+     * from the bytes of its manifest line, without making Strings.
+     */
+    void add(byte[] line, int keyStart, int keyLength, int physStart, int physLength, long size,
+             HashType type, byte[] digest) {
+        grow();
+        keys = append(keys, keysLen, line, keyStart, keyLength);
+        keysLen += keyLength;
+        keyOff[n + 1] = keysLen;
+        phys = append(phys, physLen, line, physStart, physLength);
+        physLen += physLength;
+        physOff[n + 1] = physLen;
+        sizes[n] = size;
+        types[n] = (byte) type.ordinal();
+        System.arraycopy(digest, 0, digests, n * SLOT, type.length());
+        n++;
+    }
+
+    private void grow() {
+        if (n == sizes.length) {
+            int cap = n * 2;
+            keyOff = Arrays.copyOf(keyOff, cap + 1);
+            physOff = Arrays.copyOf(physOff, cap + 1);
+            sizes = Arrays.copyOf(sizes, cap);
+            types = Arrays.copyOf(types, cap);
+            digests = Arrays.copyOf(digests, cap * SLOT);
+            metas = Arrays.copyOf(metas, cap);
         }
-        System.arraycopy(src, 0, dst, len, src.length);
+    }
+
+    private static byte[] append(byte[] dst, int len, byte[] src, int off, int count) {
+        if (len + count > dst.length) {
+            dst = Arrays.copyOf(dst, Math.max(dst.length * 2, len + count));
+        }
+        System.arraycopy(src, off, dst, len, count);
         return dst;
     }
 
@@ -153,6 +202,24 @@ final class Rows {
 
     String key(int i) {
         return new String(keys, keyOff[i], keyOff[i + 1] - keyOff[i], StandardCharsets.UTF_8);
+    }
+
+    /** The UTF-8 bytes of every key; row i's key is {@code [keyStart(i), keyStart(i + 1))}. */
+    byte[] keyBytes() {
+        return keys;
+    }
+
+    int keyStart(int i) {
+        return keyOff[i];
+    }
+
+    /** True when row i's key lies inside row j's key taken as a folder ({@code key(j) + "/"}). */
+    boolean keyIsUnder(int i, int j) {
+        int io = keyOff[i];
+        int il = keyOff[i + 1] - io;
+        int jo = keyOff[j];
+        int jl = keyOff[j + 1] - jo;
+        return il > jl && keys[io + jl] == '/' && Arrays.equals(keys, io, io + jl, keys, jo, jo + jl);
     }
 
     /** True when key i equals the UTF-8 bytes given. */

@@ -17,6 +17,8 @@ import java.util.HexFormat;
  * making Strings) because this runs over millions of rows.
  */
 public final class TopHash {
+    private static final byte[][] PREFIXES = prefixes();
+    private static final int FLUSH_AT = 64 * 1024;
     private static final byte[] HEXDIGITS = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private TopHash() {
@@ -29,16 +31,20 @@ public final class TopHash {
         header.remove("top_hash");
         CanonicalJson.write(header, buf);
         buf.digestInto(md);
+        buf.clear();
         Rows rows = m.rows();
         byte[] digest = new byte[Rows.SLOT];
         byte[] b64 = new byte[64];
         int n = rows.size();
         for (int i = 0; i < n; i++) {
-            buf.clear();
-            buf.appendAscii("{\"hash\":{\"type\":");
+            // Rows are digested in batches: SHA-256 is a stream, and one update per row costs more.
+            if (buf.length() > FLUSH_AT) {
+                buf.digestInto(md);
+                buf.clear();
+            }
             HashType t = rows.hashType(i);
-            CanonicalJson.writeString(t.wireName(), buf);
-            buf.appendAscii(",\"value\":");
+            byte[] prefix = PREFIXES[t.ordinal()];
+            buf.append(prefix, 0, prefix.length);
             if (rows.hasCanonicalValue(i)) {
                 int len = rows.digest(i, digest);
                 buf.append('"');
@@ -68,14 +74,55 @@ public final class TopHash {
             buf.appendAscii(",\"size\":");
             buf.appendLong(rows.sizeOf(i));
             buf.append('}');
-            buf.digestInto(md);
         }
+        buf.digestInto(md);
         return HexFormat.of().formatHex(md.digest());
     }
 
+    /**
+     * Writes row i's key as a canonical JSON string. Printable ASCII (nearly every key) is copied
+     * straight from the UTF-8 bytes; anything else takes the general path through a String.
+     */
     private static void writeKey(Rows rows, int i, AsciiBuffer buf) {
-        String key = rows.key(i);
-        CanonicalJson.writeString(key, buf);
+        byte[] keys = rows.keyBytes();
+        int from = rows.keyStart(i);
+        int to = rows.keyStart(i + 1);
+        boolean quotes = false;
+        for (int k = from; k < to; k++) {
+            byte c = keys[k];
+            if (c < 0x20 || c > 0x7e) {
+                CanonicalJson.writeString(rows.key(i), buf);
+                return;
+            }
+            quotes |= c == '"' || c == '\\';
+        }
+        buf.append('"');
+        if (!quotes) {
+            buf.append(keys, from, to - from);
+        } else {
+            for (int k = from; k < to; k++) {
+                byte c = keys[k];
+                if (c == '"' || c == '\\') {
+                    buf.append('\\');
+                }
+                buf.appendByte(c);
+            }
+        }
+        buf.append('"');
+    }
+
+    /** {@code {"hash":{"type":"<type>","value":} per hash type, as canonical JSON bytes. */
+    private static byte[][] prefixes() {
+        HashType[] types = HashType.values();
+        byte[][] out = new byte[types.length][];
+        for (HashType t : types) {
+            AsciiBuffer b = new AsciiBuffer(64);
+            b.appendAscii("{\"hash\":{\"type\":");
+            CanonicalJson.writeString(t.wireName(), b);
+            b.appendAscii(",\"value\":");
+            out[t.ordinal()] = b.toByteArray();
+        }
+        return out;
     }
 
     /** Lowercase hex check for a top hash (64 hex digits). */

@@ -62,6 +62,11 @@ public final class LocalRegistry implements Registry {
         return quilt().resolve("quiltfs").resolve("tags").resolve(pkg.namespace()).resolve(pkg.name());
     }
 
+    /** Temporary files of registry writes: beside the data, never inside a listed folder. */
+    private Path tmpDir() {
+        return quilt().resolve("quiltfs").resolve("tmp");
+    }
+
     static void requireHash(String h) {
         if (!TopHash.isTopHash(h)) {
             throw new IllegalArgumentException("invalid top hash '" + h + "': expected 64 lowercase hex digits");
@@ -196,14 +201,16 @@ public final class LocalRegistry implements Registry {
     public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
         Path p = manifestPath(topHash);
         if (!Files.exists(p)) {
-            AtomicFile.write(p, bytes);
+            AtomicFile.write(p, tmpDir(), out -> out.write(bytes));
         }
     }
 
     @Override
     public void writePointer(PackageName pkg, String pointer, String topHash) throws IOException {
         requireHash(topHash);
-        AtomicFile.write(pointerDir(pkg).resolve(pointer), topHash.getBytes(StandardCharsets.US_ASCII));
+        // quilt3 reads every file of a pointer folder as a revision: keep temporaries elsewhere.
+        byte[] bytes = topHash.getBytes(StandardCharsets.US_ASCII);
+        AtomicFile.write(pointerDir(pkg).resolve(pointer), tmpDir(), out -> out.write(bytes));
     }
 
     @Override
@@ -250,7 +257,8 @@ public final class LocalRegistry implements Registry {
     public void setTag(PackageName pkg, String tag, String topHash) throws IOException {
         Tags.require(tag);
         requireHash(topHash);
-        AtomicFile.write(tagDir(pkg).resolve(tag), topHash.getBytes(StandardCharsets.US_ASCII));
+        byte[] bytes = topHash.getBytes(StandardCharsets.US_ASCII);
+        AtomicFile.write(tagDir(pkg).resolve(tag), tmpDir(), out -> out.write(bytes));
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.quiltfs.store.registry;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 
 /**
  * Reads data objects by physical key. A registry is one; physical keys may also point outside
@@ -20,4 +22,43 @@ public interface ObjectSource {
 
     /** The object's size in bytes; {@link RegistryException.NotFound} when it does not exist. */
     long size(PhysicalKey key) throws IOException;
+
+    /** Receives a download's bytes piece by piece: in order within a piece, pieces possibly at once. */
+    interface Pieces {
+        void accept(int piece, byte[] b, int off, int len);
+    }
+
+    /**
+     * Writes the whole object into {@code out} from position 0 and returns the number of bytes
+     * written, handing every byte to {@code pieces} (may be null) by piece of {@code pieceSize}
+     * bytes. {@code expectedSize} (from the manifest row) lets a source fetch pieces in parallel
+     * ranges; the caller still verifies size and content. The default copies {@link #open}'s
+     * stream.
+     */
+    default long download(PhysicalKey key, long expectedSize, long pieceSize, FileChannel out, Pieces pieces)
+            throws IOException {
+        long pos = 0;
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = open(key, 0, -1)) {
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                feed(pieces, pieceSize, pos, buf, n);
+                ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                while (bb.hasRemaining()) {
+                    pos += out.write(bb, pos);
+                }
+            }
+        }
+        return pos;
+    }
+
+    /** Hands {@code n} bytes that sit at object position {@code pos} to {@code pieces}, split at piece boundaries. */
+    static void feed(Pieces pieces, long pieceSize, long pos, byte[] buf, int n) {
+        for (int done = 0; pieces != null && done < n; ) {
+            long at = pos + done;
+            int piece = (int) (at / pieceSize);
+            int len = (int) Math.min(n - done, (piece + 1) * pieceSize - at);
+            pieces.accept(piece, buf, done, len);
+            done += len;
+        }
+    }
 }

@@ -31,8 +31,13 @@ public final class Registries {
         return new LocalRegistry(p);
     }
 
-    private static Registry openS3(String uri, S3Settings s3) throws IOException {
-        throw new RegistryException("S3 registries are not available in this build: " + uri);
+    private static Registry openS3(String uri, S3Settings s3) {
+        String bucket = canonicalUri(uri).substring(5);
+        if (bucket.isEmpty() || bucket.contains("/")) {
+            throw new IllegalArgumentException("unsupported registry '" + uri
+                    + "': an S3 registry is a whole bucket, s3://bucket (no folder inside it)");
+        }
+        return S3Registry.open(bucket, s3);
     }
 
     /** The canonical URI of a registry argument (a path becomes file:///abs/path). */
@@ -58,6 +63,10 @@ public final class Registries {
         if (key.isFile()) {
             return LocalRegistry.LocalFiles.INSTANCE;
         }
-        return open("s3://" + key.bucket(), s3);
+        // An S3 registry reads any bucket; a local registry's rows may still point into S3. One
+        // reader per setting serves them all (an SDK client is costly to make), for the process.
+        return S3_READERS.computeIfAbsent(s3, st -> S3Registry.open(key.bucket(), st));
     }
+
+    private static final java.util.Map<S3Settings, S3Registry> S3_READERS = new java.util.concurrent.ConcurrentHashMap<>();
 }

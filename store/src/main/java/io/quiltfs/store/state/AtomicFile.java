@@ -30,9 +30,18 @@ public final class AtomicFile {
     }
 
     public static void write(Path target, Content content) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        write(target, target.toAbsolutePath().getParent(), content);
+    }
+
+    /**
+     * Like {@link #write(Path, Content)} with the temporary file in {@code tmpDir} (same file
+     * system as the target): for folders whose every file other programs read as data, such as
+     * a registry's pointer folders, where a crash must not leave a stray temporary file.
+     */
+    public static void write(Path target, Path tmpDir, Content content) throws IOException {
+        Files.createDirectories(target.toAbsolutePath().getParent());
+        Files.createDirectories(tmpDir);
+        Path tmp = Files.createTempFile(tmpDir, "." + target.getFileName() + ".", ".tmp");
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {

@@ -118,6 +118,11 @@ public final class Home {
         return root.resolve("work").resolve(pkg.namespace()).resolve(pkg.name());
     }
 
+    /** What a remote registry was confirmed to hold (a cache that saves requests on push). */
+    public Path registryRecord(String registryUri) {
+        return quilt().resolve("registries").resolve(registryId(registryUri) + ".tsv");
+    }
+
     public Path mounts() {
         return root.resolve("mounts");
     }

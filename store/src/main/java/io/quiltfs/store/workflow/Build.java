@@ -68,7 +68,11 @@ public final class Build {
         List<Checksum> sums = FileHasher.hashAll(paths, type);
         progress.advance(paths.size(), total);
         progress.end();
-        Manifest.Builder b = Manifest.builder().message(message).userMeta(userMeta);
+        // A package made from a folder without metadata has "user_meta": null in its header, as
+        // quilt3's folder push (`quilt3 push --dir`, Package.set_dir) writes it: the same folder
+        // then gets the same top hash from either client.
+        Manifest.Builder b = Manifest.builder().message(message)
+                .userMeta(userMeta == null ? io.quiltfs.store.json.Json.NODES.nullNode() : userMeta);
         Map<String, Path> local = new HashMap<>();
         int i = 0;
         for (Map.Entry<String, Path> f : files.entrySet()) {

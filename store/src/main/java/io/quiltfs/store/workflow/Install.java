@@ -164,7 +164,6 @@ public final class Install {
         private final WorkingFiles files;
         private final HashCache hashCache;
         private final Progress progress;
-        private final java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
 
         Placer(Fetcher fetcher, WorkingFiles files, HashCache hashCache, Progress progress) {
             this.fetcher = fetcher;
@@ -174,7 +173,7 @@ public final class Install {
         }
 
         int fetched() {
-            return fetched.get();
+            return (int) fetcher.downloads();
         }
 
         void placeAll(List<Entry> rows) throws IOException {
@@ -225,11 +224,7 @@ public final class Install {
         }
 
         void place(Entry e) throws IOException {
-            boolean had = fetcher.cache().exists(e.hash());
             Path obj = fetcher.fetch(e);
-            if (!had) {
-                fetched.incrementAndGet();
-            }
             WorkingFiles.FileStat st = files.place(e.logicalKey(), obj);
             hashCache.put(e.logicalKey(), st, e.hash());
             progress.advance(1, e.size());

@@ -102,6 +102,7 @@ public final class WorkFolder implements WorkingFiles {
                 return;
             }
             if (name.startsWith(TEMP_PREFIX)) {
+                removeIfOrphaned(p, name);
                 return;
             }
             if (!a.isRegularFile()) {
@@ -129,6 +130,18 @@ public final class WorkFolder implements WorkingFiles {
             return null;
         }
         return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a));
+    }
+
+    /** Deletes a temporary file left by a process that was killed (its name ends with the pid). */
+    private static void removeIfOrphaned(Path p, String name) {
+        try {
+            long pid = Long.parseLong(name.substring(name.lastIndexOf('-') + 1));
+            if (ProcessHandle.of(pid).isEmpty()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (NumberFormatException | IOException | SecurityException e) {
+            // Not ours or not removable: it stays ignored.
+        }
     }
 
     /**
@@ -182,6 +195,7 @@ public final class WorkFolder implements WorkingFiles {
             madeDirs.add(dir);
         }
         Path tmp = dir.resolve(TEMP_PREFIX + TEMP_IDS.incrementAndGet() + "-" + ProcessHandle.current().pid());
+        boolean moved = false;
         try {
             try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
                  FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -199,6 +213,7 @@ public final class WorkFolder implements WorkingFiles {
             try {
                 Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                moved = true;
             } catch (IOException e) {
                 if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
                     throw new IOException("cannot write '" + key + "' in " + root + ": a folder stands there (move it"
@@ -207,7 +222,9 @@ public final class WorkFolder implements WorkingFiles {
                 throw e;
             }
         } finally {
-            Files.deleteIfExists(tmp);
+            if (!moved) {
+                Files.deleteIfExists(tmp);
+            }
         }
         return stat(key);
     }

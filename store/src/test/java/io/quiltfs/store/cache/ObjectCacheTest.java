@@ -80,6 +80,29 @@ class ObjectCacheTest {
     }
 
     @Test
+    void stampsFromAnotherBootAreNotTrusted() throws IOException {
+        ObjectCache cache = new ObjectCache(new Home(tmp.resolve("home")));
+        byte[] data = "verified once".getBytes();
+        Checksum sum = Hashers.of(HashType.SHA2_256_CHUNKED, data);
+        Path p = cache.putFile(sum, file("a", data));
+        // Simulate what a power loss could leave: different bytes under the object's name, with a
+        // stamp that matches the file's current stat.
+        p.toFile().setWritable(true);
+        Files.write(p, "garbage bytes".getBytes());
+        ObjectCache.Stat now = ObjectCache.Stat.of(p);
+        Path stamp = cache.home().stamps().resolve(Home.objectName(sum));
+        Files.writeString(stamp, new ObjectCache.Stat(now.ino(), now.ctime(), now.mtime(), now.size(),
+                "another-boot").format());
+        assertNull(cache.lookup(sum), "a stamp of another boot is re-verified, and the bad object dropped");
+        assertFalse(Files.exists(p));
+        // The same stamp in this boot is trusted (that is what makes cached reads cheap).
+        Path q = cache.putFile(sum, file("b", data));
+        ObjectCache.Stat st = ObjectCache.Stat.of(q);
+        assertEquals(ObjectCache.Stat.BOOT_ID, st.boot());
+        assertEquals(q, cache.lookup(sum));
+    }
+
+    @Test
     void everyHashTypeHasItsOwnName() throws IOException {
         ObjectCache cache = new ObjectCache(new Home(tmp.resolve("home")));
         byte[] data = "x".getBytes();

@@ -49,6 +49,10 @@ class LocalRegistryTest {
         byte[] latest = Files.readAllBytes(tmp.resolve("reg/.quilt/named_packages/ns/pkg/latest"));
         assertEquals(64, latest.length, "no trailing newline");
         assertEquals(first.topHash(), new String(latest));
+        try (var names = Files.list(tmp.resolve("reg/.quilt/named_packages/ns/pkg"))) {
+            assertEquals(List.of("1700000000", "latest"), names.map(n -> n.getFileName().toString()).sorted().toList(),
+                    "no temporary files where quilt3 lists revisions");
+        }
         assertEquals(first.topHash(), new String(Files.readAllBytes(tmp.resolve("reg/.quilt/named_packages/ns/pkg/1700000000"))));
         assertEquals("one", Files.readString(tmp.resolve("reg/ns/pkg/sub/a.txt")));
 

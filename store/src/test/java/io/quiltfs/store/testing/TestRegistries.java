@@ -26,6 +26,11 @@ public final class TestRegistries {
         Registry open(String uri) throws IOException;
 
         String name();
+
+        /** Environment variables a child process (the CLI) needs to reach registries of this kind. */
+        default java.util.Map<String, String> environment() {
+            return java.util.Map.of();
+        }
     }
 
     /** A local-folder registry. */
@@ -52,10 +57,39 @@ public final class TestRegistries {
         }
     };
 
-    /** Every kind (the S3 kind joins once S3 registries exist). */
+    /** An S3 registry: a fresh bucket on the test JVM's shared S3Proxy ({@link S3ProxyServer#shared()}). */
+    public static final Kind S3 = new Kind() {
+        @Override
+        public String newRegistry(Path scratch) throws IOException {
+            return "s3://" + S3ProxyServer.shared().newBucket();
+        }
+
+        @Override
+        public Registry open(String uri) throws IOException {
+            return io.quiltfs.store.registry.Registries.open(uri, S3ProxyServer.shared().settings());
+        }
+
+        @Override
+        public String name() {
+            return "s3";
+        }
+
+        @Override
+        public java.util.Map<String, String> environment() {
+            return S3ProxyServer.shared().environment();
+        }
+
+        @Override
+        public String toString() {
+            return "s3";
+        }
+    };
+
+    /** Every kind. */
     public static List<Kind> kinds() {
         List<Kind> out = new ArrayList<>();
         out.add(LOCAL);
+        out.add(S3);
         return out;
     }
 }

@@ -422,6 +422,14 @@ class WorkflowTest {
         assertThrows(IllegalArgumentException.class, () -> w.path("../escape"));
         w.delete("deep/x.txt");
         assertFalse(Files.exists(tmp.resolve("w2/deep")));
+        // Temporary files are never keys; those of dead processes are cleaned up.
+        Path dead = w.root().resolve(WorkFolder.TEMP_PREFIX + "1-999999999");
+        Path alive = w.root().resolve(WorkFolder.TEMP_PREFIX + "2-" + ProcessHandle.current().pid());
+        write(dead, "half");
+        write(alive, "being written");
+        assertTrue(w.scan().isEmpty());
+        assertFalse(Files.exists(dead));
+        assertTrue(Files.exists(alive));
     }
 
     @Test

@@ -1,0 +1,71 @@
+package io.quiltfs.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+
+/**
+ * The training run behind the launcher's class-data-sharing archive: runs the common commands
+ * once, on throwaway data, so that the JVM can record every class they load
+ * ({@code -XX:ArchiveClassesAtExit}); later runs map those classes instead of loading them,
+ * which takes a large share off the start of every command. Output is discarded; a failure
+ * only makes the archive smaller.
+ */
+final class CdsTraining {
+    private CdsTraining() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path dir = Files.createTempDirectory("quiltfs-cds-");
+        try {
+            Path data = Files.createDirectories(dir.resolve("data"));
+            Files.writeString(data.resolve("a.txt"), "hello\n");
+            Files.writeString(data.resolve("b.txt"), "world\n");
+            Path manifest = dir.resolve("m.jsonl");
+            Files.writeString(manifest, String.join("\n",
+                    "{\"message\":\"training\",\"user_meta\":{\"k\":[1,2.5,null]},\"version\":\"v0\"}",
+                    "{\"logical_key\":\"a.txt\",\"physical_keys\":[\"file:///tmp/a.txt\"],\"size\":6,"
+                            + "\"hash\":{\"type\":\"sha2-256-chunked\","
+                            + "\"value\":\"WJG1tSLV3whtD/CxEPvZ0hu0/HFjrzTQgoai6Eb2vgM=\"},\"meta\":{}}",
+                    "{\"logical_key\":\"d\\u00e9j\\u00e0/b.txt\",\"physical_keys\":[\"file:///tmp/b.txt\"],"
+                            + "\"size\":6,\"hash\":{\"type\":\"SHA256\",\"value\":"
+                            + "\"e258d248fda94c63753607f7c4494ee0fcbe92f1a76bfdac795c9d84101eb317\"},"
+                            + "\"meta\":{\"user_meta\":{\"x\":1}}}",
+                    ""), StandardCharsets.UTF_8);
+            String registry = dir.resolve("registry").toUri().toString();
+            run("--help");
+            run("hash", data.resolve("a.txt").toString(), data.resolve("b.txt").toString());
+            run("hash", "--type", "SHA256", data.resolve("a.txt").toString());
+            run("hash", "--type", "CRC64NVME", data.resolve("a.txt").toString());
+            run("--json", "hash", data.resolve("a.txt").toString());
+            run("manifest", "tophash", manifest.toString());
+            run("manifest", "validate", manifest.toString());
+            run("--home", dir.resolve("home").toString(), "build", "train/pkg", data.toString(),
+                    "--registry", registry, "-m", "training");
+            run("browse", registry);
+            run("browse", registry, "train/pkg");
+            run("hash", dir.resolve("missing").toString());
+        } finally {
+            try (Stream<Path> s = Files.walk(dir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static void run(String... args) {
+        CommandLine cl = Cli.commandLine();
+        cl.setOut(new PrintWriter(Writer.nullWriter()));
+        cl.setErr(new PrintWriter(Writer.nullWriter()));
+        try {
+            cl.execute(args);
+        } catch (RuntimeException e) {
+            // Training only: whatever ran is archived.
+        }
+    }
+}

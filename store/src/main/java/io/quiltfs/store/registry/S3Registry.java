@@ -1,0 +1,1262 @@
+package io.quiltfs.store.registry;
+
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.hash.ChunkSize;
+import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.manifest.TopHash;
+import io.quiltfs.store.state.Home;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.core.interceptor.SdkExecutionAttribute;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * A registry in an S3 bucket ({@code s3://bucket}), in AWS or any S3-compatible store, laid out
+ * exactly like a local registry; the one class that speaks the AWS SDK. Hot paths read by key;
+ * only browsing, revision and tag lists and hash-prefix lookup list (with the delimiter API).
+ *
+ * <p>Data objects are written once: a single PUT below {@link Tuning#multipartThreshold}, else a
+ * multipart upload whose parts are the chunks of the {@code sha2-256-chunked} hash (8 MiB,
+ * doubling past 10,000 parts, S3's own part limit). An upload that fails half-way is aborted, so
+ * no partial object ever becomes visible. Content already in the bucket is never uploaded again:
+ * a push lists the package's keys once (with their ETags); a key that is absent gets one
+ * conditional PUT ({@code If-None-Match: *}); a key that is present is reused without a request
+ * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, else a
+ * HEAD proves it (every object quiltfs writes carries its checksum in
+ * {@code x-amz-meta-quiltfs-checksum}). On a versioned bucket the version id S3 returns goes into
+ * the physical key; on an unversioned one, different content at {@code NS/NAME/KEY} is never
+ * overwritten (an earlier revision may point at it) and the new content goes to the
+ * content-addressed {@code .quilt/objects/NAME} instead.
+ *
+ * <p>{@code latest} moves with S3 conditional writes ({@code If-None-Match: *} when absent,
+ * {@code If-Match} on its ETag otherwise). A server that does not implement them answers 501;
+ * then the move falls back to read-compare-write, which leaves a window of one round trip in
+ * which a concurrent push can be lost (logged once).
+ *
+ * <p>Faults: the SDK retries throttling, 5xx and dropped connections with jittered exponential
+ * backoff; reads resume where a dropped or stalled body stopped ({@code If-Match} on the ETag, so
+ * a changed object cannot be spliced in). Every request has a socket timeout and an attempt
+ * timeout. Errors name the bucket and key, never a credential. Thread-safe: the SDK client is;
+ * the rest is immutable or concurrent.
+ */
+public final class S3Registry implements Registry {
+    private static final Logger log = LoggerFactory.getLogger(S3Registry.class);
+    /** User metadata holding {@code TYPE:VALUE} of the object's checksum (as a manifest row). */
+    static final String CHECKSUM_META = "quiltfs-checksum";
+    /** Ranged reads split a large object into pieces of this size. */
+    static final long RANGE = 8L << 20;
+    private static final int COPY_BUFFER = 256 << 10;
+
+    /**
+     * Timeouts, attempts and parallelism; tests shorten them. {@code minRange} is the smallest
+     * range a parallel download asks for.
+     */
+    record Tuning(Duration attemptTimeout, Duration socketTimeout, Duration connectTimeout, int maxAttempts,
+                  int streamAttempts, int parallelism, long multipartThreshold, long minRange) {
+        static final Tuning DEFAULT = new Tuning(Duration.ofMinutes(5), Duration.ofSeconds(30),
+                Duration.ofSeconds(10), 5, 8, 4, 16L << 20, 32L << 20);
+    }
+
+    private final String bucket;
+    private final String where;
+    private final String regionName;
+    private final Tuning tuning;
+    private final S3Client s3;
+    private final ExecutorService transfers;
+    private final Map<String, PhysicalKey> confirmed = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
+    private static final int COMPENSATED = 32;
+    /** Past this many pages of 1,000 keys, a push HEADs each object instead of listing. */
+    private static final int MAX_LISTING_PAGES = 50;
+    private final Map<String, Optional<Map<String, String>>> listings = new ConcurrentHashMap<>();
+    private final ConfirmedObjects record;
+    private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
+    private volatile Boolean versioned;
+    private volatile boolean conditionalWrites = true;
+
+    /** Opens {@code s3://bucket} with the standard settings; no request is made yet. */
+    public static S3Registry open(String bucket, S3Settings settings) {
+        return new S3Registry(bucket, settings, Tuning.DEFAULT, null);
+    }
+
+    /** {@code keys} ({access key, secret key}) replaces the default chain; for tests only. */
+    S3Registry(String bucket, S3Settings settings, Tuning tuning, String[] keys) {
+        if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+            throw new IllegalArgumentException("invalid bucket name '" + bucket
+                    + "': expected 3 to 63 lowercase letters, digits, '.' or '-'");
+        }
+        this.bucket = bucket;
+        this.tuning = tuning;
+        this.record = new ConfirmedObjects(settings.home() == null ? null : settings.home().registryRecord(uri()));
+        String endpoint = settings.endpoint();
+        Region region;
+        if (settings.region() != null) {
+            region = Region.of(settings.region());
+        } else if (endpoint != null) {
+            region = Region.US_EAST_1; // S3-compatible servers mostly ignore it, but SigV4 needs one
+        } else {
+            region = defaultRegion();
+        }
+        this.regionName = region.id();
+        this.where = endpoint != null ? endpoint : "AWS S3 (" + region.id() + ")";
+        S3ClientBuilder b = S3Client.builder()
+                .region(region)
+                .credentialsProvider(keys == null ? DefaultCredentialsProvider.builder().build()
+                        : StaticCredentialsProvider.create(AwsBasicCredentials.create(keys[0], keys[1])))
+                .httpClientBuilder(Apache5HttpClient.builder()
+                        .socketTimeout(tuning.socketTimeout())
+                        .connectionTimeout(tuning.connectTimeout())
+                        .maxConnections(Math.max(64, tuning.parallelism() * 4)))
+                // Uploads carry the SDK's CRC32 so that S3 rejects a body damaged in transit (cheap,
+                // and it measured no slower than without). Downloads are verified against the
+                // manifest row anyway, so the SDK need not check them too.
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_SUPPORTED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(o -> o
+                        .retryStrategy(r -> r.maxAttempts(tuning.maxAttempts()))
+                        .apiCallAttemptTimeout(tuning.attemptTimeout())
+                        .addExecutionInterceptor(new RequestCounter()));
+        if (endpoint != null) {
+            URI uri;
+            try {
+                uri = URI.create(endpoint);
+            } catch (IllegalArgumentException e) {
+                uri = null;
+            }
+            if (uri == null || uri.getHost() == null
+                    || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
+                throw new IllegalArgumentException("invalid S3 endpoint '" + endpoint
+                        + "': expected http://host[:port] or https://host[:port]");
+            }
+            // Custom endpoints rarely resolve virtual-host bucket names: address buckets by path.
+            b.endpointOverride(uri).forcePathStyle(true);
+        } else {
+            b.crossRegionAccessEnabled(true);
+        }
+        this.s3 = b.build();
+        AtomicInteger n = new AtomicInteger();
+        this.transfers = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "quiltfs-s3-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private static Region defaultRegion() {
+        try {
+            return new DefaultAwsRegionProviderChain().getRegion();
+        } catch (SdkClientException e) {
+            return Region.US_EAST_1; // cross-region access finds the bucket's real region
+        }
+    }
+
+    public String bucket() {
+        return bucket;
+    }
+
+    @Override
+    public String uri() {
+        return "s3://" + bucket;
+    }
+
+    /** Whether the server honoured conditional writes so far (false after a 501). */
+    boolean conditionalWrites() {
+        return conditionalWrites;
+    }
+
+    /** HTTP requests sent so far (retries included), by SDK operation name; for tests and benches. */
+    public Map<String, Long> requestCounts() {
+        Map<String, Long> out = new TreeMap<>();
+        requests.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
+    }
+
+    /** Counts each HTTP attempt by operation name. */
+    private final class RequestCounter implements ExecutionInterceptor {
+        @Override
+        public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+            String op = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
+            requests.computeIfAbsent(op == null ? "?" : op, k -> new LongAdder()).increment();
+        }
+    }
+
+    // ---------------------------------------------------------------- layout
+
+    private static String manifestKey(String topHash) {
+        LocalRegistry.requireHash(topHash);
+        return ".quilt/packages/" + topHash;
+    }
+
+    private static String pointerDir(PackageName pkg) {
+        return ".quilt/named_packages/" + pkg.namespace() + "/" + pkg.name() + "/";
+    }
+
+    private static String pointerKey(PackageName pkg, String pointer) {
+        if (!pointer.equals("latest") && !pointer.matches("[0-9]{1,19}")) {
+            throw new IllegalArgumentException("invalid pointer name '" + pointer + "': expected latest or a timestamp");
+        }
+        return pointerDir(pkg) + pointer;
+    }
+
+    private static String tagDir(PackageName pkg) {
+        return ".quilt/quiltfs/tags/" + pkg.namespace() + "/" + pkg.name() + "/";
+    }
+
+    private String url(String key) {
+        return "s3://" + bucket + "/" + key;
+    }
+
+    // ---------------------------------------------------------------- listing
+
+    @Override
+    public List<PackageName> listPackages() throws IOException {
+        List<PackageName> out = new ArrayList<>();
+        for (String ns : childFolders(".quilt/named_packages/")) {
+            for (String name : childFolders(".quilt/named_packages/" + ns + "/")) {
+                if (PackageName.isValid(ns + "/" + name)) {
+                    out.add(PackageName.parse(ns + "/" + name));
+                }
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    /** The names of the "folders" right under {@code prefix} (delimiter listing). */
+    private List<String> childFolders(String prefix) throws IOException {
+        List<String> out = new ArrayList<>();
+        String token = null;
+        do {
+            String t = token;
+            ListObjectsV2Response page = call(url(prefix), () -> s3.listObjectsV2(r -> r.bucket(bucket)
+                    .prefix(prefix).delimiter("/").continuationToken(t)));
+            for (CommonPrefix cp : page.commonPrefixes()) {
+                String p = cp.prefix().substring(prefix.length());
+                if (p.endsWith("/") && p.length() > 1) {
+                    out.add(p.substring(0, p.length() - 1));
+                }
+            }
+            token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+        } while (token != null);
+        return out;
+    }
+
+    /** The keys right under {@code prefix} (no deeper), without the prefix. */
+    private List<String> childNames(String prefix) throws IOException {
+        List<String> out = new ArrayList<>();
+        String token = null;
+        do {
+            String t = token;
+            ListObjectsV2Response page = call(url(prefix), () -> s3.listObjectsV2(r -> r.bucket(bucket)
+                    .prefix(prefix).delimiter("/").continuationToken(t)));
+            for (S3Object o : page.contents()) {
+                out.add(o.key().substring(prefix.length()));
+            }
+            token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+        } while (token != null);
+        return out;
+    }
+
+    @Override
+    public List<Revision> revisions(PackageName pkg) throws IOException {
+        List<String> names = new ArrayList<>();
+        for (String n : childNames(pointerDir(pkg))) {
+            if (n.matches("[0-9]{1,19}")) {
+                names.add(n);
+            }
+        }
+        String[] hashes = new String[names.size()];
+        inParallel(names.size(), i -> hashes[i] = readPointerKey(pointerDir(pkg) + names.get(i)));
+        List<Revision> out = new ArrayList<>();
+        for (int i = 0; i < hashes.length; i++) {
+            if (hashes[i] != null) {
+                out.add(new Revision(Long.parseLong(names.get(i)), hashes[i]));
+            }
+        }
+        out.sort(Comparator.comparingLong(Revision::timestamp).reversed());
+        return out;
+    }
+
+    @Override
+    public String resolvePrefix(String prefix) throws IOException {
+        if (!prefix.matches("[0-9a-f]{6,64}")) {
+            throw new IllegalArgumentException("invalid hash prefix '" + prefix + "': expected 6 to 64 hex digits");
+        }
+        if (prefix.length() == 64) {
+            return prefix;
+        }
+        List<String> found = new ArrayList<>();
+        for (String n : childNames(".quilt/packages/" + prefix)) {
+            String h = prefix + n;
+            if (TopHash.isTopHash(h)) {
+                found.add(h);
+            }
+        }
+        return LocalRegistry.uniquePrefix(prefix, found, uri());
+    }
+
+    // ---------------------------------------------------------------- pointers, manifests, tags
+
+    @Override
+    public String latest(PackageName pkg) throws IOException {
+        return readPointer(pkg, "latest");
+    }
+
+    @Override
+    public String readPointer(PackageName pkg, String pointer) throws IOException {
+        return readPointerKey(pointerKey(pkg, pointer));
+    }
+
+    private String readPointerKey(String key) throws IOException {
+        Small s = getSmall(key);
+        return s == null ? null : pointerValue(key, s.bytes);
+    }
+
+    private String pointerValue(String key, byte[] bytes) throws RegistryException {
+        String h = new String(bytes, StandardCharsets.US_ASCII).strip();
+        if (!TopHash.isTopHash(h)) {
+            throw new RegistryException("pointer " + url(key) + " does not hold a top hash (64 hex digits)");
+        }
+        return h;
+    }
+
+    @Override
+    public byte[] readManifestBytes(String topHash) throws IOException {
+        Small s = getSmall(manifestKey(topHash));
+        if (s == null) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
+        return s.bytes;
+    }
+
+    @Override
+    public boolean hasManifest(String topHash) throws IOException {
+        return head(manifestKey(topHash), null) != null;
+    }
+
+    @Override
+    public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
+        String key = manifestKey(topHash);
+        if (head(key, null) == null) {
+            putBytes(key, bytes, null);
+        }
+    }
+
+    @Override
+    public void writePointer(PackageName pkg, String pointer, String topHash) throws IOException {
+        LocalRegistry.requireHash(topHash);
+        putBytes(pointerKey(pkg, pointer), topHash.getBytes(StandardCharsets.US_ASCII), null);
+    }
+
+    @Override
+    public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
+        LocalRegistry.requireHash(topHash);
+        String key = pointerKey(pkg, "latest");
+        byte[] value = topHash.getBytes(StandardCharsets.US_ASCII);
+        for (int attempt = 0; ; attempt++) {
+            Small cur = getSmall(key);
+            String now = cur == null ? null : pointerValue(key, cur.bytes);
+            if (!Objects.equals(now, expected)) {
+                return now == null ? "" : now;
+            }
+            if (!conditionalWrites) {
+                putBytes(key, value, null);
+                return null;
+            }
+            try {
+                putBytes(key, value, cur == null ? Condition.ABSENT : new Condition(cur.etag));
+                return null;
+            } catch (ConditionFailed e) {
+                // A retried PUT whose first attempt succeeded but whose answer was lost finds its
+                // own value there: that is a success, not a conflict.
+                Small after = getSmall(key);
+                if (after != null && topHash.equals(pointerValue(key, after.bytes))) {
+                    return null;
+                }
+                if (attempt >= 10) {
+                    throw new RegistryException("could not move latest of " + pkg + " in " + uri()
+                            + ": it keeps changing under concurrent pushes (try again)");
+                }
+                // Someone moved latest between our read and our write: read it again.
+            } catch (ConditionsUnsupported e) {
+                conditionalWrites = false;
+                log.warn("{} does not support conditional writes; moving latest of {} by read-compare-write",
+                        where, pkg);
+            }
+        }
+    }
+
+    @Override
+    public Map<String, String> tags(PackageName pkg) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        for (String n : childNames(tagDir(pkg))) {
+            if (Tags.isValid(n)) {
+                String h = readPointerKey(tagDir(pkg) + n);
+                if (h != null) {
+                    out.put(n, h);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String tag(PackageName pkg, String tag) throws IOException {
+        Tags.require(tag);
+        return readPointerKey(tagDir(pkg) + tag);
+    }
+
+    @Override
+    public void setTag(PackageName pkg, String tag, String topHash) throws IOException {
+        Tags.require(tag);
+        LocalRegistry.requireHash(topHash);
+        putBytes(tagDir(pkg) + tag, topHash.getBytes(StandardCharsets.US_ASCII), null);
+    }
+
+    @Override
+    public boolean deleteTag(PackageName pkg, String tag) throws IOException {
+        Tags.require(tag);
+        String key = tagDir(pkg) + tag;
+        if (head(key, null) == null) {
+            return false;
+        }
+        call(url(key), () -> s3.deleteObject(r -> r.bucket(bucket).key(key)));
+        return true;
+    }
+
+    // ---------------------------------------------------------------- data objects: writes
+
+    @Override
+    public PhysicalKey putObject(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
+            throws IOException {
+        LogicalKey.require(logicalKey);
+        String key = pkg.namespace() + "/" + pkg.name() + "/" + logicalKey;
+        String memo = key + "\n" + sum.type().wireName() + ":" + sum.value();
+        PhysicalKey known = confirmed.get(memo);
+        if (known != null) {
+            return known;
+        }
+        PhysicalKey placed = place(pkg, key, sum, size, file);
+        confirmed.put(memo, placed);
+        confirmed.put(placed + "\n" + sum.type().wireName() + ":" + sum.value(), placed);
+        return placed;
+    }
+
+    private PhysicalKey place(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
+        String checksum = sum.type().wireName() + ":" + sum.value();
+        HeadObjectResponse h = null;
+        Map<String, String> present = present(pkg);
+        if (present != null) {
+            String etag = present.get(key);
+            if (etag == null) {
+                // Not there when the push began: upload straight away (one request, not a HEAD and
+                // a PUT). If-None-Match keeps a key that appeared since from being overwritten.
+                try {
+                    Stored st = upload(key, file, size, sum, Condition.ABSENT);
+                    present.put(key, st.etag() == null ? "" : st.etag());
+                    return PhysicalKey.ofS3(bucket, key, st.version());
+                } catch (ConditionFailed e) {
+                    h = head(key, null);
+                }
+            } else {
+                ConfirmedObjects.Entry known = record.get(key);
+                if (known != null && known.etag().equals(etag) && known.checksum().equals(checksum)) {
+                    return PhysicalKey.ofS3(bucket, key, known.version()); // proved before, unchanged since
+                }
+                h = head(key, null);
+            }
+        } else {
+            h = head(key, null);
+        }
+        if (h == null) {
+            try {
+                return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, Condition.ABSENT).version());
+            } catch (ConditionFailed e) {
+                h = head(key, null); // another push stored something there meanwhile
+                if (h == null) {
+                    throw new RegistryException("could not store " + url(key) + ": it appeared and vanished during the upload");
+                }
+            }
+        }
+        if (holds(h, sum, size)) {
+            record.put(key, h.eTag(), version(h.versionId()), checksum);
+            return PhysicalKey.ofS3(bucket, key, version(h.versionId()));
+        }
+        if (isVersioned()) {
+            // Earlier revisions name their version: a new version at the same key harms none.
+            return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, null).version());
+        }
+        // Different content sits at the default place and an earlier revision may point at it:
+        // store this content under its content-addressed name instead.
+        String addressed = ".quilt/objects/" + Home.objectName(sum);
+        HeadObjectResponse a = head(addressed, null);
+        if (a != null && holds(a, sum, size)) {
+            return PhysicalKey.ofS3(bucket, addressed, version(a.versionId()));
+        }
+        return PhysicalKey.ofS3(bucket, addressed, upload(addressed, file, size, sum, null).version());
+    }
+
+    /**
+     * The keys under {@code NS/NAME/} and their ETags when this instance first pushed to the
+     * package (one listing per package and instance, so that a push of many new files costs one
+     * request per file, and of files already confirmed none), or null when there are too many to
+     * list cheaply (then every object gets a HEAD).
+     */
+    private Map<String, String> present(PackageName pkg) throws IOException {
+        String prefix = pkg.namespace() + "/" + pkg.name() + "/";
+        try {
+            return listings.computeIfAbsent(prefix, p -> {
+                try {
+                    Map<String, String> keys = new ConcurrentHashMap<>();
+                    String token = null;
+                    int pages = 0;
+                    do {
+                        if (++pages > MAX_LISTING_PAGES) {
+                            return Optional.empty();
+                        }
+                        String t = token;
+                        ListObjectsV2Response page = call(url(p), () -> s3.listObjectsV2(r -> r.bucket(bucket)
+                                .prefix(p).continuationToken(t)));
+                        for (S3Object o : page.contents()) {
+                            keys.put(o.key(), o.eTag() == null ? "" : ConfirmedObjects.unquote(o.eTag()));
+                        }
+                        token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+                    } while (token != null);
+                    return Optional.of(keys);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).orElse(null);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    @Override
+    public boolean holds(PhysicalKey key, Checksum sum, long size) throws IOException {
+        if (!key.isS3()) {
+            return false;
+        }
+        String memo = key + "\n" + sum.type().wireName() + ":" + sum.value();
+        if (confirmed.containsKey(memo)) {
+            return true;
+        }
+        HeadObjectResponse h = head(key.bucket(), key.path(), key.versionId());
+        if (h != null && holds(h, sum, size)) {
+            confirmed.put(memo, key);
+            return true;
+        }
+        return false;
+    }
+
+    private static boolean holds(HeadObjectResponse h, Checksum sum, long size) {
+        return h.contentLength() != null && h.contentLength() == size
+                && (sum.type().wireName() + ":" + sum.value()).equals(h.metadata().get(CHECKSUM_META));
+    }
+
+    private boolean isVersioned() throws IOException {
+        Boolean v = versioned;
+        if (v == null) {
+            try {
+                v = blocking(() -> s3.getBucketVersioning(r -> r.bucket(bucket)).status() == BucketVersioningStatus.ENABLED);
+            } catch (S3Exception e) {
+                if (e.statusCode() == 403 || "NoSuchBucket".equals(code(e))) {
+                    throw failure(uri(), e);
+                }
+                v = false; // a server without versioning (S3Proxy's filesystem backend answers 501)
+            } catch (SdkException e) {
+                throw failure(uri(), e);
+            }
+            versioned = v;
+        }
+        return v;
+    }
+
+    private static String version(String v) {
+        return v == null || v.isEmpty() || v.equals("null") ? null : v;
+    }
+
+    /** What an upload stored: the version id (null when the bucket is unversioned) and the ETag. */
+    private record Stored(String version, String etag) {
+    }
+
+    /** Uploads a file and records it as confirmed. */
+    private Stored upload(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
+        String checksum = sum.type().wireName() + ":" + sum.value();
+        Stored st = store(key, file, size, checksum, condition);
+        record.put(key, st.etag(), st.version(), checksum);
+        return st;
+    }
+
+    private Stored store(String key, Path file, long size, String checksum, Condition condition) throws IOException {
+        Map<String, String> meta = Map.of(CHECKSUM_META, checksum);
+        if (size < tuning.multipartThreshold()) {
+            PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key)
+                    .contentLength(size).metadata(meta);
+            var r = conditional(key, condition, req::ifNoneMatch, req::ifMatch,
+                    () -> s3.putObject(req.build(), RequestBody.fromFile(file)));
+            return new Stored(version(r.versionId()), ConfirmedObjects.unquote(r.eTag()));
+        }
+        long part = ChunkSize.forSize(size);
+        int parts = (int) ((size + part - 1) / part);
+        String id = call(url(key), () -> s3.createMultipartUpload(r -> r.bucket(bucket).key(key).metadata(meta)))
+                .uploadId();
+        boolean done = false;
+        try {
+            CompletedPart[] completed = new CompletedPart[parts];
+            inParallel(parts, i -> {
+                long off = i * part;
+                long len = Math.min(part, size - off);
+                String etag = call(url(key) + " (part " + (i + 1) + " of " + parts + ")", () -> s3.uploadPart(
+                        r -> r.bucket(bucket).key(key).uploadId(id).partNumber(i + 1).contentLength(len),
+                        RequestBody.fromContentProvider(() -> slice(file, off, len), len, "application/octet-stream")))
+                        .eTag();
+                completed[i] = CompletedPart.builder().partNumber(i + 1).eTag(etag).build();
+            });
+            var req = software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest.builder()
+                    .bucket(bucket).key(key).uploadId(id).multipartUpload(m -> m.parts(completed));
+            var r = conditional(key, condition, req::ifNoneMatch, req::ifMatch,
+                    () -> s3.completeMultipartUpload(req.build()));
+            done = true;
+            return new Stored(version(r.versionId()), ConfirmedObjects.unquote(r.eTag()));
+        } finally {
+            if (!done) {
+                try {
+                    blocking(() -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(id)));
+                } catch (SdkException e) {
+                    log.debug("could not abort the multipart upload of {}: {}", url(key), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static InputStream slice(Path file, long off, long len) {
+        try {
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+            ch.position(off);
+            return new LocalRegistry.BoundedInputStream(Channels.newInputStream(ch), len);
+        } catch (IOException e) {
+            throw SdkClientException.create("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void putBytes(String key, byte[] bytes, Condition condition) throws IOException {
+        PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key).contentLength((long) bytes.length);
+        conditional(key, condition, req::ifNoneMatch, req::ifMatch,
+                () -> s3.putObject(req.build(), RequestBody.fromBytes(bytes)));
+    }
+
+    /** A write precondition: the key must be absent ({@link #ABSENT}) or still hold {@code etag}. */
+    private record Condition(String etag) {
+        static final Condition ABSENT = new Condition(null);
+    }
+
+    /** A conditional write found its condition false. */
+    private static final class ConditionFailed extends IOException {
+        ConditionFailed() {
+            super("precondition failed");
+        }
+    }
+
+    /** The server does not implement conditional writes. */
+    private static final class ConditionsUnsupported extends IOException {
+        ConditionsUnsupported() {
+            super("conditional writes are not supported");
+        }
+    }
+
+    private <T> T conditional(String key, Condition c, java.util.function.Consumer<String> ifNoneMatch,
+                              java.util.function.Consumer<String> ifMatch, Supplier<T> write) throws IOException {
+        boolean sent = c != null && conditionalWrites;
+        if (sent) {
+            if (c.etag() == null) {
+                ifNoneMatch.accept("*");
+            } else {
+                ifMatch.accept(c.etag());
+            }
+        }
+        try {
+            return blocking(write);
+        } catch (S3Exception e) {
+            if (sent && (e.statusCode() == 412 || e.statusCode() == 409)) {
+                throw new ConditionFailed();
+            }
+            if (sent && e.statusCode() == 501) {
+                if (c.etag() != null) {
+                    throw new ConditionsUnsupported();
+                }
+                // Creating only when absent was a safeguard against a concurrent push of the
+                // same key; without server support the write goes ahead (see the class comment).
+                conditionalWrites = false;
+                log.warn("{} does not support conditional writes; writing {} unconditionally", where, url(key));
+                ifNoneMatch.accept(null);
+                return call(url(key), write);
+            }
+            throw failure(url(key), e);
+        } catch (SdkException e) {
+            throw failure(url(key), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- data objects: reads
+
+    @Override
+    public boolean canRead(PhysicalKey key) {
+        // One client reads every bucket its credentials reach (cross-region on AWS).
+        return key.isS3();
+    }
+
+    @Override
+    public long size(PhysicalKey key) throws IOException {
+        HeadObjectResponse h = head(key.bucket(), key.path(), key.versionId());
+        if (h == null) {
+            throw new RegistryException.NotFound("object " + key + " does not exist");
+        }
+        return h.contentLength();
+    }
+
+    @Override
+    public InputStream open(PhysicalKey key, long offset, long length) throws IOException {
+        if (!key.isS3()) {
+            return LocalRegistry.LocalFiles.INSTANCE.open(key, offset, length);
+        }
+        if (offset < 0) {
+            throw new IllegalArgumentException("negative offset " + offset);
+        }
+        return new ObjectStream(key, offset, length < 0 ? -1 : offset + length);
+    }
+
+    /**
+     * Large objects come down as a few parallel ranged GETs (a whole number of pieces each,
+     * {@link Tuning#parallelism} of them, at least {@link Tuning#minRange}), written straight into
+     * place; each range resumes on its own after a dropped connection. Few large ranges beat many
+     * small ones: every request costs the server a lookup and the client a round trip (measured
+     * against S3Proxy in bench/s3.sh). All ranges must carry the same ETag and the object must
+     * have the expected size, else the download fails (the caller verifies content).
+     */
+    @Override
+    public long download(PhysicalKey key, long expectedSize, long pieceSize, FileChannel out, Pieces pieces)
+            throws IOException {
+        long piece = pieceSize > 0 ? pieceSize : RANGE;
+        long range = Math.max(tuning.minRange(), (expectedSize + tuning.parallelism() - 1) / tuning.parallelism());
+        range = (range + piece - 1) / piece * piece;
+        if (!key.isS3() || expectedSize <= range) {
+            return Registry.super.download(key, expectedSize, piece, out, pieces);
+        }
+        long rangeSize = range;
+        int n = (int) ((expectedSize + range - 1) / range);
+        String[] etags = new String[n];
+        long[] totals = new long[n];
+        inParallel(n, i -> {
+            long off = i * rangeSize;
+            long end = Math.min(expectedSize, off + rangeSize);
+            byte[] buf = new byte[COPY_BUFFER];
+            long pos = off;
+            try (ObjectStream in = new ObjectStream(key, off, end)) {
+                for (int r; (r = in.read(buf, 0, buf.length)) >= 0; ) {
+                    ObjectSource.feed(pieces, piece, pos, buf, r);
+                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, r);
+                    while (bb.hasRemaining()) {
+                        pos += out.write(bb, pos);
+                    }
+                }
+                etags[i] = in.etag;
+                totals[i] = in.total;
+            }
+            if (pos != end) {
+                throw new RegistryException("object " + key + " ended at byte " + pos + ", expected " + end);
+            }
+        });
+        for (int i = 0; i < n; i++) {
+            if (totals[i] != expectedSize) {
+                throw new RegistryException("object " + key + " is " + totals[i] + " bytes, its manifest row says "
+                        + expectedSize);
+            }
+            if (!Objects.equals(etags[i], etags[0])) {
+                throw new RegistryException("object " + key + " changed while it was downloaded (try again)");
+            }
+        }
+        return expectedSize;
+    }
+
+    /**
+     * One object's bytes {@code [pos, end)} (end -1: to the end), resuming after a dropped or
+     * stalled connection from where it stopped, pinned to the first response's ETag.
+     */
+    private final class ObjectStream extends InputStream {
+        private final PhysicalKey key;
+        private long pos;
+        private long end;
+        private String etag;
+        private long total = -1;
+        private ResponseInputStream<GetObjectResponse> in;
+        private int failures;
+
+        ObjectStream(PhysicalKey key, long pos, long end) {
+            this.key = key;
+            this.pos = pos;
+            this.end = end;
+        }
+
+        private void connect() throws IOException {
+            GetObjectRequest.Builder b = GetObjectRequest.builder().bucket(key.bucket()).key(key.path());
+            if (key.versionId() != null) {
+                b.versionId(key.versionId());
+            }
+            if (etag != null) {
+                b.ifMatch(etag);
+            }
+            if (pos > 0 || end >= 0) {
+                b.range("bytes=" + pos + "-" + (end >= 0 ? Long.toString(end - 1) : ""));
+            }
+            try {
+                in = blocking(() -> s3.getObject(b.build()));
+            } catch (S3Exception e) {
+                if (e.statusCode() == 412) {
+                    throw new RegistryException("object " + key + " changed while it was being read (try again)");
+                }
+                if (e.statusCode() == 404 && !"NoSuchBucket".equals(code(e))) {
+                    throw new RegistryException.NotFound("object " + key + " does not exist");
+                }
+                throw failure(key.toString(), e);
+            } catch (SdkException e) {
+                throw failure(key.toString(), e);
+            }
+            GetObjectResponse r = in.response();
+            if (etag == null) {
+                etag = r.eTag();
+            }
+            long len = r.contentLength() == null ? -1 : r.contentLength();
+            String cr = r.contentRange();
+            if (cr != null && cr.lastIndexOf('/') >= 0 && !cr.endsWith("*")) {
+                total = Long.parseLong(cr.substring(cr.lastIndexOf('/') + 1).trim());
+            } else if (total < 0 && len >= 0 && pos == 0) {
+                total = len;
+            }
+            if (end < 0 && len >= 0) {
+                end = pos + len;
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            while (true) {
+                if (end >= 0 && pos >= end) {
+                    release();
+                    return -1;
+                }
+                if (in == null) {
+                    connect();
+                    continue;
+                }
+                int n;
+                try {
+                    n = in.read(b, off, end >= 0 ? (int) Math.min(len, end - pos) : len);
+                } catch (IOException | SdkClientException e) {
+                    dropped(e);
+                    continue;
+                }
+                if (n < 0) {
+                    if (end < 0) {
+                        release();
+                        return -1;
+                    }
+                    dropped(new EOFException("the connection closed at byte " + pos + " of " + end));
+                    continue;
+                }
+                pos += n;
+                return n;
+            }
+        }
+
+        private void dropped(Exception e) throws IOException {
+            abort();
+            failures++;
+            if (failures >= tuning.streamAttempts()) {
+                throw new RegistryException("reading " + key + " from " + where + " failed " + failures
+                        + " times, last at byte " + pos + ": " + describe(e), e);
+            }
+            log.debug("reading {} failed at byte {} ({}); resuming", key, pos, describe(e));
+            backoff(failures);
+        }
+
+        private void abort() {
+            if (in != null) {
+                in.abort();
+                try {
+                    in.close();
+                } catch (IOException | RuntimeException ignored) {
+                    // the connection is gone either way
+                }
+                in = null;
+            }
+        }
+
+        private void release() throws IOException {
+            if (in != null) {
+                in.close();
+                in = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            // Abort rather than drain: an unread rest of a large object is not worth reading.
+            if (in != null && end >= 0 && pos < end) {
+                abort();
+            } else {
+                try {
+                    release();
+                } catch (IOException e) {
+                    abort();
+                }
+            }
+        }
+    }
+
+    private static void backoff(int failures) throws InterruptedIOException {
+        long cap = Math.min(5_000, 50L << Math.min(failures, 10));
+        try {
+            Thread.sleep(ThreadLocalRandom.current().nextLong(cap / 2, cap + 1));
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting to retry");
+        }
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    /** A small object's bytes and ETag. */
+    private record Small(byte[] bytes, String etag) {
+    }
+
+    /** A small object, or null when the key does not exist (a missing bucket is an error). */
+    private Small getSmall(String key) throws IOException {
+        try {
+            var r = blocking(() -> s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)));
+            return new Small(r.asByteArray(), r.response().eTag());
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404 && !"NoSuchBucket".equals(code(e))) {
+                return null;
+            }
+            throw failure(url(key), e);
+        } catch (SdkException e) {
+            throw failure(url(key), e);
+        }
+    }
+
+    private HeadObjectResponse head(String key, String versionId) throws IOException {
+        return head(bucket, key, versionId);
+    }
+
+    /** The object's HEAD, or null when it does not exist. */
+    private HeadObjectResponse head(String b, String key, String versionId) throws IOException {
+        try {
+            return blocking(() -> s3.headObject(r -> r.bucket(b).key(key).versionId(versionId)));
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return null;
+            }
+            throw failure("s3://" + b + "/" + key, e);
+        } catch (SdkException e) {
+            throw failure("s3://" + b + "/" + key, e);
+        }
+    }
+
+    private <T> T call(String what, Supplier<T> request) throws IOException {
+        try {
+            return blocking(request);
+        } catch (SdkException e) {
+            throw failure(what, e);
+        }
+    }
+
+    /**
+     * Runs a blocking request. On a fork-join worker (pushes run on the hashing pool) it tells the
+     * pool so, which then adds a spare worker: uploads wait on the network, not on the CPU. At
+     * most {@link #COMPENSATED} requests are run that way at once (else every blocked worker
+     * would start another, without bound); the rest simply block their worker.
+     */
+    private <T> T blocking(Supplier<T> request) {
+        if (!(Thread.currentThread() instanceof ForkJoinWorkerThread) || !compensated.tryAcquire()) {
+            return request.get();
+        }
+        try {
+            var blocker = new ForkJoinPool.ManagedBlocker() {
+                T result;
+                boolean done;
+
+                @Override
+                public boolean block() {
+                    result = request.get();
+                    done = true;
+                    return true;
+                }
+
+                @Override
+                public boolean isReleasable() {
+                    return done;
+                }
+            };
+            try {
+                ForkJoinPool.managedBlock(blocker);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw SdkClientException.create("interrupted", e);
+            }
+            return blocker.result;
+        } finally {
+            compensated.release();
+        }
+    }
+
+    /** One piece of a parallel transfer. */
+    private interface Piece {
+        void run(int index) throws IOException;
+    }
+
+    /** Runs pieces 0..n-1 on up to {@code parallelism} transfer threads; the first failure stops the rest. */
+    private void inParallel(int n, Piece piece) throws IOException {
+        int workers = Math.min(n, tuning.parallelism());
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        List<Future<?>> running = new ArrayList<>(workers);
+        for (int w = 0; w < workers; w++) {
+            running.add(transfers.submit(() -> {
+                for (int i; failed.get() == null && (i = next.getAndIncrement()) < n; ) {
+                    try {
+                        piece.run(i);
+                    } catch (Throwable t) {
+                        failed.compareAndSet(null, t);
+                    }
+                }
+            }));
+        }
+        for (Future<?> f : running) {
+            try {
+                blocking(() -> {
+                    try {
+                        return f.get();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        failed.compareAndSet(null, new InterruptedIOException("interrupted during a transfer"));
+                    } catch (ExecutionException e) {
+                        failed.compareAndSet(null, e.getCause());
+                    }
+                    return null;
+                });
+            } catch (SdkClientException e) {
+                failed.compareAndSet(null, e);
+            }
+        }
+        Throwable t = failed.get();
+        if (t instanceof IOException io) {
+            throw io;
+        }
+        if (t instanceof SdkException se) {
+            throw failure(uri(), se);
+        }
+        if (t instanceof RuntimeException re) {
+            throw re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        if (t != null) {
+            throw new IOException(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    private static String code(S3Exception e) {
+        return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+    }
+
+    /** One clear line for a failed request on {@code what} (a URL); never a credential. */
+    RegistryException failure(String what, SdkException e) {
+        if (e instanceof S3Exception s) {
+            String code = code(s);
+            int status = s.statusCode();
+            if ("NoSuchBucket".equals(code)) {
+                return new RegistryException.NotFound("no bucket '" + bucketOf(what) + "' at " + where
+                        + " (check the name, the endpoint and the region)");
+            }
+            if ("NoSuchKey".equals(code) || status == 404) {
+                return new RegistryException.NotFound(what + " does not exist");
+            }
+            if ("InvalidAccessKeyId".equals(code)) {
+                return new RegistryException("access to " + what + " refused: " + where
+                        + " does not know the access key in use (check AWS_ACCESS_KEY_ID, AWS_PROFILE or ~/.aws/credentials)", e);
+            }
+            if ("SignatureDoesNotMatch".equals(code)) {
+                return new RegistryException("access to " + what + " refused: " + where
+                        + " rejected the request signature (the secret key does not match the access key)", e);
+            }
+            if (status == 301 || "PermanentRedirect".equals(code) || "AuthorizationHeaderMalformed".equals(code)
+                    || "IllegalLocationConstraintException".equals(code)) {
+                String real = s.awsErrorDetails() == null ? null
+                        : s.awsErrorDetails().sdkHttpResponse().firstMatchingHeader("x-amz-bucket-region").orElse(null);
+                return new RegistryException("bucket '" + bucketOf(what) + "' is not in region " + regionName
+                        + (real != null ? ": it is in " + real + " (set AWS_REGION=" + real + ")" : " (set AWS_REGION)"), e);
+            }
+            if (status == 403 || "AccessDenied".equals(code)) {
+                return new RegistryException("access denied to " + what + " at " + where
+                        + ": the credentials in use lack permission (check the bucket policy, AWS_PROFILE or the IAM role)", e);
+            }
+            return new RegistryException("S3 request on " + what + " at " + where + " failed: "
+                    + (code != null ? code + " (HTTP " + status + ")" : "HTTP " + status)
+                    + (s.awsErrorDetails() != null && s.awsErrorDetails().errorMessage() != null
+                    ? ": " + s.awsErrorDetails().errorMessage() : ""), e);
+        }
+        if (e instanceof ApiCallAttemptTimeoutException || e instanceof ApiCallTimeoutException
+                || causedBy(e, SocketTimeoutException.class)) {
+            return new RegistryException(where + " did not answer in time for " + what + " (after "
+                    + tuning.maxAttempts() + " attempts)", e);
+        }
+        if (causedBy(e, UnknownHostException.class) || causedBy(e, ConnectException.class)
+                || causedBy(e, NoRouteToHostException.class)) {
+            return new RegistryException("cannot reach S3 at " + where + " for " + what
+                    + " (check --endpoint, AWS_ENDPOINT_URL and the network): " + describe(rootCause(e)), e);
+        }
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        if (m.contains("Unable to load credentials")) {
+            return new RegistryException("no AWS credentials for " + what + ": set AWS_ACCESS_KEY_ID and "
+                    + "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or configure ~/.aws/credentials", e);
+        }
+        return new RegistryException("S3 request on " + what + " at " + where + " failed: " + firstLine(m), e);
+    }
+
+    private String bucketOf(String what) {
+        if (what.startsWith("s3://")) {
+            int slash = what.indexOf('/', 5);
+            return slash < 0 ? what.substring(5) : what.substring(5, slash);
+        }
+        return bucket;
+    }
+
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static String describe(Throwable t) {
+        String m = t.getMessage();
+        return t.getClass().getSimpleName() + (m != null ? ": " + firstLine(m) : "");
+    }
+
+    private static String firstLine(String m) {
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    @Override
+    public void close() {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: requests sent {}", uri(), requestCounts());
+        }
+        try {
+            record.save();
+        } catch (IOException e) {
+            log.warn("could not save what {} holds ({}); the next push will check with HEAD requests", uri(), e.getMessage());
+        }
+        transfers.shutdownNow();
+        s3.close();
+    }
+
+    @Override
+    public String toString() {
+        return uri();
+    }
+}
