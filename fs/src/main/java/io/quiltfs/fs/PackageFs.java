@@ -274,9 +274,8 @@ public final class PackageFs implements java.io.Closeable {
             if (!sink.add(".", true) || !sink.add("..", true)) {
                 return;
             }
-            if (area != null && dir.isEmpty() && !sink.add(RESERVED, true)) {
-                return;
-            }
+            // The control folder answers by name but is not listed: `find`, `cp -r`, `rsync` and
+            // `diff -r` of the mount see the package's files only.
             if (area == null || area.isEmpty()) {
                 baseChildren(b, dir, sink);
                 return;

@@ -145,13 +145,15 @@ class PackageFsWriteTest {
     void foldersAndRenames() throws Exception {
         fs.mkdir("/new");
         create("/new/f.txt", "f");
-        assertEquals(List.of("./", "../", ".quiltfs/", "README.md", "big.bin", "data/", "new/"), ls("/"));
+        assertEquals(List.of("./", "../", "README.md", "big.bin", "data/", "new/"), ls("/"));
         assertEquals(Errno.EEXIST, errno(() -> fs.mkdir("/new")));
         assertEquals(Errno.ENOTEMPTY, errno(() -> fs.rmdir("/new")));
         assertEquals(Errno.ENOENT, errno(() -> fs.create("/nope/x", 0644)));
         assertEquals(Errno.ENOTDIR, errno(() -> fs.create("/README.md/x", 0644)));
         assertEquals(Errno.EISDIR, errno(() -> fs.unlink("/data")));
         assertEquals(Errno.EPERM, errno(() -> fs.create("/.quiltfs/x", 0644)));
+        assertTrue(fs.getattr("/.quiltfs").directory(), "the control folder answers by name");
+        assertEquals(List.of("./", "../", "ctl", "status"), ls("/.quiltfs"));
 
         fs.rename("/data", "/moved");
         assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/data")));
@@ -184,7 +186,7 @@ class PackageFsWriteTest {
         fs.mkdir("/empty");
         fs.close();
         fs = open();
-        assertEquals(List.of("./", "../", ".quiltfs/", "README.md", "data/", "empty/", "n.txt", "sub2/"), ls("/"));
+        assertEquals(List.of("./", "../", "README.md", "data/", "empty/", "n.txt", "sub2/"), ls("/"));
         assertEquals("n", read("/n.txt"));
         assertEquals("HEllo\n", read("/README.md"));
         assertEquals("deep\n", read("/sub2/b.txt"));
