@@ -1,7 +1,6 @@
 package io.quiltfs.cli;
 
 import io.quiltfs.fs.PackageFs;
-import io.quiltfs.store.json.Json;
 import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.state.Home;
 import io.quiltfs.store.state.Lineage;
@@ -189,7 +188,4 @@ final class MountControl implements PackageFs.Control {
         return sb.toString();
     }
 
-    static String json(String s) {
-        return Json.MAPPER.valueToTree(s).toString();
-    }
 }

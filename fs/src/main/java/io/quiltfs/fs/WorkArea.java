@@ -13,7 +13,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
@@ -197,19 +196,6 @@ public final class WorkArea implements Closeable {
         /** Size, mtime (seconds) and the execute bit in one stat. */
         public synchronized java.nio.file.attribute.PosixFileAttributes attributes() throws IOException {
             return Files.readAttributes(file(id), java.nio.file.attribute.PosixFileAttributes.class);
-        }
-
-        public synchronized long size() throws IOException {
-            return ch != null ? ch.size() : Files.size(file(id));
-        }
-
-        /** Seconds since the epoch. */
-        public synchronized long mtime() throws IOException {
-            return Files.getLastModifiedTime(file(id)).toMillis() / 1000;
-        }
-
-        public synchronized boolean executable() throws IOException {
-            return Files.getPosixFilePermissions(file(id)).contains(PosixFilePermission.OWNER_EXECUTE);
         }
 
         /** The execute bit lives in the working copy's own mode: it changes neither bytes nor mtime. */
@@ -518,15 +504,6 @@ public final class WorkArea implements Closeable {
         return c;
     }
 
-    /** A new file at {@code k} holding a copy of {@code source}. */
-    Content copyOf(String k, Path source) throws IOException {
-        long id = nextId.incrementAndGet();
-        Files.copy(source, file(id));
-        Content c = new Content(id, k);
-        put(k, c);
-        return c;
-    }
-
     /** A new empty file of the area (not in the tree yet: see {@link #adopt}). */
     Path newFile() throws IOException {
         Path p = file(nextId.incrementAndGet());
@@ -539,26 +516,6 @@ public final class WorkArea implements Closeable {
         Content c = new Content(Long.parseLong(file.getFileName().toString()), k);
         put(k, c);
         return c;
-    }
-
-    /** A new file at {@code k} filled by {@code fill} (an object's bytes) before it is journaled. */
-    Content fill(String k, Filler fill) throws IOException {
-        long id = nextId.incrementAndGet();
-        Path p = file(id);
-        try (FileChannel out = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            fill.fill(out);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(p);
-            throw e;
-        }
-        Content c = new Content(id, k);
-        put(k, c);
-        return c;
-    }
-
-    /** Writes a file's initial bytes. */
-    interface Filler {
-        void fill(FileChannel out) throws IOException;
     }
 
     /** Freezes a content for a snapshot (waits for a write in progress); returns its file. */
@@ -576,17 +533,6 @@ public final class WorkArea implements Closeable {
         }
     }
 
-    /** Counts of changed keys (files written or moved, keys removed) for messages. */
-    int changedFiles() {
-        int n = 0;
-        for (Node v : nodes.values()) {
-            if (!(v instanceof Folder)) {
-                n++;
-            }
-        }
-        return n;
-    }
-
     @Override
     public void close() throws IOException {
         synchronized (journalLock) {
@@ -595,16 +541,6 @@ public final class WorkArea implements Closeable {
                 journal.close();
                 journal = null;
             }
-        }
-    }
-
-    static boolean exists(Path p) {
-        return Files.exists(p);
-    }
-
-    static void requireFile(Path p) throws NoSuchFileException {
-        if (!Files.isRegularFile(p)) {
-            throw new NoSuchFileException(p.toString());
         }
     }
 }
