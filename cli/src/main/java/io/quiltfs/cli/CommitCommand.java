@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
             "Hashes what changed, stores the new objects in the cache, writes the manifest and prints",
             "its top hash. Nothing changed: says so and exits 0. Publish it with push."})
 final class CommitCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;
 
     @Option(names = {"-m", "--message"}, required = true, paramLabel = "MSG", description = "The revision's message.")
@@ -47,6 +47,15 @@ final class CommitCommand extends PackageCommand {
                 throw new CliException(ExitCodes.NOT_FOUND, "no such file: " + metaFile + " (--meta-file)");
             }
             userMeta = parse(Files.readString(metaFile), metaFile.toString());
+        }
+        java.util.List<String> rest = new java.util.ArrayList<>(java.util.List.of("-m", message, "--hash-type", hashType));
+        if (userMeta != null) {
+            rest.add("--meta");
+            rest.add(Json.MAPPER.writeValueAsString(userMeta));
+        }
+        Integer viaMount = throughMount(pkg, "commit", rest);
+        if (viaMount != null) {
+            return viaMount;
         }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();

@@ -12,6 +12,7 @@ import io.quiltfs.store.registry.Registries;
 import io.quiltfs.store.registry.S3Settings;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.HomeLock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,6 +42,10 @@ final class DaemonCommand extends BaseCommand {
     @Option(names = "--cache-bytes", required = true)
     long cacheBytes;
 
+    /** Serve the revision read-only (no working area). */
+    @Option(names = "--read-only")
+    boolean readOnly;
+
     /** Only for tests of stale-mount cleaning: without it a SIGKILL leaves the mount behind. */
     @Option(names = "--no-auto-unmount", hidden = true)
     boolean noAutoUnmount;
@@ -51,8 +56,8 @@ final class DaemonCommand extends BaseCommand {
         if (pr.hash() == null || pr.hash().length() != 64) {
             throw new IllegalArgumentException(NAME + " needs NS/NAME@TOPHASH with the full top hash");
         }
-        return serve(home(), root().s3(), registry, pr.name(), pr.hash(), mountpoint.toAbsolutePath().normalize(),
-                cacheBytes, !noAutoUnmount, out());
+        return serve(home(), root().s3(), root().endpoint, registry, pr.name(), pr.hash(),
+                mountpoint.toAbsolutePath().normalize(), cacheBytes, !noAutoUnmount, !readOnly, out());
     }
 
     /** The log of the daemon serving {@code mp}. */
@@ -66,16 +71,42 @@ final class DaemonCommand extends BaseCommand {
     }
 
     /** Mounts and blocks until unmounted. */
-    static int serve(Home home, S3Settings s3, String uri, PackageName pkg, String topHash, Path mp,
-                     long cacheBytes, boolean autoUnmount, Output out) throws IOException, InterruptedException {
+    static int serve(Home home, S3Settings s3, String endpoint, String uri, PackageName pkg, String topHash, Path mp,
+                     long cacheBytes, boolean autoUnmount, boolean editable, Output out)
+            throws IOException, InterruptedException {
         Path state = stateFile(home, mp);
         FuseMount.warmUp();
-        try (Registry r = Registries.open(uri, s3);
-             PackageFs fs = PackageMount.open(home, r, s3, pkg, topHash,
-                     new MountSettings(cacheBytes, MountSettings.DEFAULT_STALL_MILLIS));
-             FuseMount mount = FuseMount.mount(fs, mp, autoUnmount)) {
+        MountSettings settings = new MountSettings(cacheBytes, MountSettings.DEFAULT_STALL_MILLIS);
+        HomeLock areaLock = null;
+        if (editable) {
+            areaLock = HomeLock.tryAcquire(home.mountArea(pkg).resolve("lock"));
+            if (areaLock == null) {
+                throw new CliException(ExitCodes.CONFLICT, pkg + " is already mounted for editing from " + home.root()
+                        + "; mount it elsewhere with --read-only");
+            }
+        }
+        try (HomeLock held = areaLock;
+             Registry r = Registries.open(uri, s3);
+             PackageFs fs = editable ? PackageMount.openEditable(home, r, s3, pkg, topHash, settings)
+                     : PackageMount.open(home, r, s3, pkg, topHash, settings)) {
+            if (editable) {
+                MountControl control = new MountControl(home, endpoint, fs);
+                fs.control(control);
+                io.quiltfs.store.workflow.InstalledPackage.attach(home.mountArea(pkg), fs.liveFiles());
+            }
+            return serveMounted(home, fs, uri, pkg, topHash, mp, cacheBytes, autoUnmount, editable, state, out);
+        } finally {
+            deleteQuietly(state);
+        }
+    }
+
+    private static int serveMounted(Home home, PackageFs fs, String uri, PackageName pkg, String topHash, Path mp,
+                                    long cacheBytes, boolean autoUnmount, boolean editable, Path state, Output out)
+            throws IOException, InterruptedException {
+        try (FuseMount mount = FuseMount.mount(fs, mp, autoUnmount)) {
             AtomicFile.write(state, Json.pretty(Json.object().put("mountpoint", mp.toString())
                     .put("package", pkg.toString()).put("top_hash", topHash).put("registry", uri)
+                    .put("editable", editable)
                     .put("pid", ProcessHandle.current().pid()).put("log", logFile(home, mp).toString())
                     .put("cache_bytes", cacheBytes)).getBytes(StandardCharsets.UTF_8));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(state)));

@@ -20,7 +20,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "mount", mixinStandardHelpOptions = true,
-        description = {"Show a package revision as a read-only folder; files are fetched when first read.",
+        description = {"Show a package revision as a folder; files are fetched when first read. Edits are",
+            "kept in the home as uncommitted modifications; commit and push them with",
+            "`quiltfs commit|push MOUNTPOINT` or through MOUNTPOINT/.quiltfs/ctl.",
             "Returns once the mount is ready; the file system runs in a background process",
             "(log in HOME/logs). Stop it with `quiltfs unmount MOUNTPOINT`."})
 final class MountCommand extends BaseCommand {
@@ -34,7 +36,8 @@ final class MountCommand extends BaseCommand {
             description = "file:///abs/path, a local path, or s3://bucket.")
     String registry;
 
-    @Option(names = "--read-only", description = "Refuse writes with EROFS (every mount is read-only for now).")
+    @Option(names = "--read-only", description = "Refuse writes with EROFS (a second mount of a package, or of a"
+            + " package installed in a working folder of this home, is read-only anyway).")
     boolean readOnly;
 
     @Option(names = "--foreground", description = "Stay attached: serve the mount from this process until unmounted.")
@@ -58,17 +61,31 @@ final class MountCommand extends BaseCommand {
             uri = r.uri();
         }
         checkMountpoint(mp);
+        Output out = out();
+        boolean editable = !readOnly;
+        if (editable) {
+            MountEditing.Claim c = MountEditing.claim(home, uri, pr.name(), topHash);
+            if (c.readOnlyReason() != null) {
+                out.line("note: read-only mount: " + c.readOnlyReason());
+                editable = false;
+            } else if (!c.top().equals(topHash)) {
+                out.line("note: showing your local head " + c.top().substring(0, 12) + " of " + pr.name()
+                        + " (it has local work) instead of " + topHash.substring(0, 12));
+                topHash = c.top();
+            }
+        }
         if (foreground) {
-            return DaemonCommand.serve(home, root().s3(), uri, pr.name(), topHash, mp, cacheBytes, true, out());
+            return DaemonCommand.serve(home, root().s3(), root().endpoint, uri, pr.name(), topHash, mp, cacheBytes,
+                    true, editable, out);
         }
         Path log = DaemonCommand.logFile(home, mp);
         Files.createDirectories(log.getParent());
-        Process p = spawn(home, uri, pr.name() + "@" + topHash, mp, cacheBytes, log);
-        long logStart = Files.size(log);
+        long logStart = Files.exists(log) ? Files.size(log) : 0;
+        Process p = spawn(home, uri, pr.name() + "@" + topHash, mp, cacheBytes, log, editable);
         waitReady(p, mp, log, logStart);
-        Output out = out();
-        out.line("mounted " + pr.name() + "@" + topHash.substring(0, 12) + " at " + mp + " (log: " + log + ")");
-        out.json(Json.object().put("package", pr.name().toString()).put("top_hash", topHash)
+        out.line("mounted " + pr.name() + "@" + topHash.substring(0, 12) + " at " + mp
+                + (editable ? " (editable)" : " (read-only)") + " (log: " + log + ")");
+        out.json(Json.object().put("package", pr.name().toString()).put("top_hash", topHash).put("editable", editable)
                 .put("registry", uri).put("mountpoint", mp.toString()).put("pid", p.pid())
                 .put("log", log.toString()));
         return ExitCodes.OK;
@@ -94,7 +111,8 @@ final class MountCommand extends BaseCommand {
         }
     }
 
-    private Process spawn(Home home, String uri, String ref, Path mp, long cacheBytes, Path log) throws IOException {
+    private Process spawn(Home home, String uri, String ref, Path mp, long cacheBytes, Path log, boolean editable)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(Paths.get("/usr/bin/setsid"))) {
             cmd.add("/usr/bin/setsid"); // its own session: a closing terminal does not take the mount down
@@ -125,6 +143,9 @@ final class MountCommand extends BaseCommand {
         cmd.add(uri);
         cmd.add("--cache-bytes");
         cmd.add(Long.toString(cacheBytes));
+        if (!editable) {
+            cmd.add("--read-only");
+        }
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))

@@ -42,6 +42,74 @@ abstract class PackageCommand extends BaseCommand {
         };
     }
 
+    /**
+     * Runs {@code verb} on a mount when {@code target} is a quiltfs mount point, or names a
+     * package edited through a mount (sent to the live mount, else run here on its working
+     * area); returns the exit code, or null when {@code target} is an ordinary package.
+     */
+    Integer throughMount(String target, String verb, java.util.List<String> rest) throws IOException {
+        java.util.List<String> words = new java.util.ArrayList<>();
+        if (root().json) {
+            words.add("--json");
+        }
+        words.add(verb);
+        words.addAll(rest);
+        java.nio.file.Path mp = MountEditing.mountAt(target);
+        if (mp == null) {
+            PackageName name;
+            try {
+                name = PackageName.parse(target);
+            } catch (RuntimeException e) {
+                return null;
+            }
+            java.nio.file.Path area = home().mountArea(name);
+            InstalledPackage p = InstalledPackage.find(home(), name);
+            if (p == null || InstalledPackage.isAttached(area)
+                    || !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
+                return null;
+            }
+            mp = MountEditing.liveMountOf(home(), name);
+            if (mp == null) {
+                return offline(p, area, words);
+            }
+        }
+        MountEditing.Result r = MountEditing.send(mp, words);
+        print(r);
+        return r.exit();
+    }
+
+    private void print(MountEditing.Result r) {
+        java.io.PrintWriter w = r.exit() == 0 ? spec.commandLine().getOut() : spec.commandLine().getErr();
+        w.print(r.output());
+        w.flush();
+    }
+
+    /** No mount serves the package now: its working area is opened here, as a mount would. */
+    private Integer offline(InstalledPackage p, java.nio.file.Path area, java.util.List<String> words)
+            throws IOException {
+        try (io.quiltfs.store.state.HomeLock lock = io.quiltfs.store.state.HomeLock.tryAcquire(area.resolve("lock"))) {
+            if (lock == null) {
+                throw new CliException(ExitCodes.CONFLICT, p.name() + " is being edited through a mount that is"
+                        + " starting or stopping; try again");
+            }
+            try (Registry reg = openRegistry(p.state().registry);
+                 io.quiltfs.fs.PackageFs fs = io.quiltfs.fs.PackageMount.openEditable(home(), reg, root().s3(),
+                         p.name(), p.state().head, new io.quiltfs.fs.MountSettings(
+                                 io.quiltfs.fs.MountSettings.defaultCacheBytes(home().objects()),
+                                 io.quiltfs.fs.MountSettings.DEFAULT_STALL_MILLIS))) {
+                MountControl control = new MountControl(home(), root().endpoint, fs);
+                String out = control.run(words);
+                int i = out.lastIndexOf("exit ");
+                MountEditing.Result r = new MountEditing.Result(out.substring(0, i),
+                        Integer.parseInt(out.substring(i + 5).trim()));
+                print(r);
+                return r.exit();
+            } finally {
+                InstalledPackage.detach(area);
+            }
+        }
+    }
+
     static ArrayNode array(Collection<String> items) {
         ArrayNode a = Json.NODES.arrayNode();
         items.forEach(a::add);

@@ -14,11 +14,15 @@ import picocli.CommandLine.Parameters;
             "(exit 3), naming the keys, when a key changed both here (committed or not) and remotely.",
             "With local commits, makes one merged local commit to push."})
 final class PullCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;
 
     @Override
     public Integer call() throws Exception {
+        Integer viaMount = throughMount(pkg, "pull", java.util.List.of());
+        if (viaMount != null) {
+            return viaMount;
+        }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
         try (Registry reg = registryFor(null, p)) {

@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
             "registry's latest moved since your base, nothing is moved and the exit code is 3",
             "(Diverged); --force makes this revision latest anyway."})
 final class PushCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;
 
     @Option(names = "--force", description = "Make this revision latest even if the registry moved on.")
@@ -24,6 +24,10 @@ final class PushCommand extends PackageCommand {
 
     @Override
     public Integer call() throws Exception {
+        Integer viaMount = throughMount(pkg, "push", force ? java.util.List.of("--force") : java.util.List.of());
+        if (viaMount != null) {
+            return viaMount;
+        }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
         try (Registry reg = registryFor(null, p)) {

@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
             "Lists the added, modified and removed keys against the local head, and the state against",
             "the registry: UpToDate, Ahead, Behind, Diverged or Local."})
 final class StatusCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
     String pkg;
 
     @Option(names = "--offline", description = "Do not ask the registry; use the latest seen by the last install,"
@@ -26,6 +26,10 @@ final class StatusCommand extends PackageCommand {
 
     @Override
     public Integer call() throws Exception {
+        Integer viaMount = throughMount(pkg, "status", offline ? List.of("--offline") : List.of());
+        if (viaMount != null) {
+            return viaMount;
+        }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
         Status.Report r;

@@ -34,6 +34,7 @@ final class UnmountCommand extends BaseCommand {
             throw new CliException(ExitCodes.CONFLICT, mp + " is a " + m.fsType() + " mount, not quiltfs");
         }
         Optional<ProcessHandle> daemon = daemon(home, mp);
+        String editing = editedPackage(home, mp);
         String why = FuseMount.isStale(mp) ? cleanStale(mp) : FuseMount.unmount(mp, lazy);
         if (why != null) {
             throw new CliException(ExitCodes.CONFLICT, "cannot unmount " + mp + ": " + why
@@ -46,7 +47,19 @@ final class UnmountCommand extends BaseCommand {
             }
         }
         out().line("unmounted " + mp);
-        out().json(Json.object().put("mountpoint", mp.toString()));
+        var j = Json.object().put("mountpoint", mp.toString());
+        if (editing != null) {
+            io.quiltfs.store.registry.PackageName pkg = io.quiltfs.store.registry.PackageName.parse(editing);
+            int n = MountEditing.changedKeys(home.mountArea(pkg));
+            j.put("package", editing).put("uncommitted_keys", n);
+            if (n > 0) {
+                out().line("kept uncommitted modifications of " + editing + " (" + n + " key" + (n == 1 ? "" : "s")
+                        + " changed) in " + home.mountArea(pkg) + ": they reappear at the next mount of " + editing
+                        + "; `quiltfs status " + editing + "` lists them, `quiltfs commit " + editing
+                        + " -m MSG` records them");
+            }
+        }
+        out().json(j);
         return ExitCodes.OK;
     }
 
@@ -56,6 +69,16 @@ final class UnmountCommand extends BaseCommand {
             return null;
         } catch (java.io.IOException e) {
             return e.getMessage();
+        }
+    }
+
+    /** The package of an editable mount at {@code mp}, from its record; null otherwise. */
+    private static String editedPackage(Home home, Path mp) {
+        try {
+            JsonNode st = Json.parse(Files.readString(DaemonCommand.stateFile(home, mp)));
+            return st.path("editable").asBoolean() ? st.path("package").asText() : null;
+        } catch (Exception e) {
+            return null;
         }
     }
 

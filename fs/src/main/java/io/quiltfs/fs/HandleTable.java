@@ -26,6 +26,10 @@ final class HandleTable<T> {
         return open.remove(handle);
     }
 
+    void forEach(java.util.function.Consumer<T> action) {
+        open.values().forEach(action);
+    }
+
     int size() {
         return open.size();
     }

@@ -220,6 +220,11 @@ public final class ObjectStore implements Closeable {
             return entry;
         }
 
+        /** Waits until the object is verified in the cache (fetching it to the end) and returns its path. */
+        public Path awaitCached() throws IOException {
+            return fetch == null ? store.cache.lookup(entry.hash()) : fetch.awaitDone();
+        }
+
         /**
          * Reads up to {@code dst.remaining()} bytes at {@code offset}; fewer only at end of file.
          * A read that reaches the end of the file returns only once the whole object verified.

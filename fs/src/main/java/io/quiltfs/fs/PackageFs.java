@@ -15,16 +15,25 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * One package revision as a read-only tree of folders and files, answering the kernel's
- * questions by path ({@code "/"}, {@code "/a/b.csv"}). Folders are not stored: a path is a
- * file when a row has that logical key, and a folder when rows lie under it (the rows under a
- * folder are contiguous in walk order, see {@link Manifest#range}) or a directory row names it.
+ * One package revision as a tree of folders and files, answering the kernel's questions by
+ * path ({@code "/"}, {@code "/a/b.csv"}). Folders are not stored: a path is a file when a row
+ * has that logical key, and a folder when rows lie under it (the rows under a folder are
+ * contiguous in walk order, see {@link Manifest#range}) or a directory row names it.
  *
- * <p>The name {@code .quiltfs} at the root is reserved for the mount's control files; rows
- * under it are not shown.
+ * <p>With a {@link WorkArea} the tree is editable: the area's nodes override the revision
+ * (the base) key by key, and every change goes to the area first. A commit takes a {@link
+ * Snapshot} of the nodes and, once recorded, {@link #rebase}s the tree on the new revision.
+ * Without one every change is EROFS.
+ *
+ * <p>The name {@code .quiltfs} at the root is reserved for the mount's control files (an
+ * editable mount shows them, see {@link Control}); rows under it are not shown.
  */
 public final class PackageFs implements java.io.Closeable {
     /** Reserved at the mount's root (control files of a later version). */
@@ -33,52 +42,92 @@ public final class PackageFs implements java.io.Closeable {
     static final int O_RDONLY = 0;
     static final int O_TRUNC = 01000;
     static final String XATTR_PREFIX = "user.quilt.";
+    private static final Object DIR = new Object();
 
-    private final Manifest manifest;
-    private final PackageName pkg;
-    private final String topHash;
-    private final long mtime;
-    private final ObjectStore objects;
-    /** Folders named only by directory rows (and their ancestors), and their child folders. */
-    private final Set<String> rowFolders;
-    private final Map<String, Set<String>> rowFolderChildren;
-    private final HandleTable<ObjectStore.View> handles = new HandleTable<>();
-    private final long totalBytes;
-
-    /** {@code mtime}: the revision's time in seconds since the epoch. */
-    public PackageFs(Manifest manifest, PackageName pkg, String topHash, long mtime, ObjectStore objects) {
-        this.manifest = manifest;
-        this.pkg = pkg;
-        this.topHash = topHash;
-        this.mtime = mtime;
-        this.objects = objects;
-        Set<String> folders = new HashSet<>();
-        Map<String, Set<String>> children = new HashMap<>();
-        for (ObjectNode d : manifest.directoryRows()) {
-            String k = d.path("logical_key").asText();
-            String dir = k.substring(0, k.length() - 1);
-            while (!dir.isEmpty() && folders.add(dir)) {
-                int slash = dir.lastIndexOf('/');
-                String parent = slash < 0 ? "" : dir.substring(0, slash);
-                children.computeIfAbsent(parent, x -> new TreeSet<>()).add(dir.substring(slash + 1));
-                dir = parent;
+    /** The revision shown under the working area's changes. */
+    private record Base(Manifest manifest, String topHash, long mtime, Set<String> rowFolders,
+                        Map<String, Set<String>> rowFolderChildren, long totalBytes) {
+        static Base of(Manifest manifest, String topHash, long mtime) {
+            Set<String> folders = new HashSet<>();
+            Map<String, Set<String>> children = new HashMap<>();
+            for (ObjectNode d : manifest.directoryRows()) {
+                String k = d.path("logical_key").asText();
+                String dir = k.substring(0, k.length() - 1);
+                while (!dir.isEmpty() && folders.add(dir)) {
+                    int slash = dir.lastIndexOf('/');
+                    String parent = slash < 0 ? "" : dir.substring(0, slash);
+                    children.computeIfAbsent(parent, x -> new TreeSet<>()).add(dir.substring(slash + 1));
+                    dir = parent;
+                }
             }
+            return new Base(manifest, topHash, mtime, folders, children, manifest.totalBytes());
         }
-        this.rowFolders = folders;
-        this.rowFolderChildren = children;
-        this.totalBytes = manifest.totalBytes();
+
+        boolean isFolder(String k) {
+            int[] r = manifest.range(k);
+            return r[1] > r[0] || rowFolders.contains(k);
+        }
+    }
+
+    private final PackageName pkg;
+    private final ObjectStore objects;
+    private volatile Base base;
+    private final WorkArea area;
+    private volatile Control control;
+    /** Serializes changes of the tree; lookups of an editable tree take it shared. */
+    private final ReentrantReadWriteLock tree = new ReentrantReadWriteLock();
+    private final HandleTable<Object> handles = new HandleTable<>();
+    /** A pull changed files under their names: the kernel may no longer keep pages across opens. */
+    private volatile boolean contentChanged;
+    /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
+    private volatile Set<WorkArea.Node> placed;
+
+    /** {@code mtime}: the revision's time in seconds since the epoch. A read-only tree. */
+    public PackageFs(Manifest manifest, PackageName pkg, String topHash, long mtime, ObjectStore objects) {
+        this(manifest, pkg, topHash, mtime, objects, null);
+    }
+
+    /** An editable tree when {@code area} is not null. */
+    public PackageFs(Manifest manifest, PackageName pkg, String topHash, long mtime, ObjectStore objects,
+                     WorkArea area) {
+        this.pkg = pkg;
+        this.objects = objects;
+        this.area = area;
+        this.base = Base.of(manifest, topHash, mtime);
     }
 
     public Manifest manifest() {
-        return manifest;
+        return base.manifest();
     }
 
     public String topHash() {
-        return topHash;
+        return base.topHash();
     }
 
     public PackageName packageName() {
         return pkg;
+    }
+
+    /** Whether writes are accepted (a working area is attached). */
+    public boolean editable() {
+        return area != null;
+    }
+
+    public WorkArea area() {
+        return area;
+    }
+
+    /** What the control files run: {@code .quiltfs/status} and {@code .quiltfs/ctl}. */
+    public interface Control {
+        /** The status as JSON. */
+        String status();
+
+        /** Runs one command line ({@code commit -m "msg"}, {@code push}, ...); its output, ending with {@code exit N}. */
+        String run(String line);
+    }
+
+    public void control(Control c) {
+        this.control = c;
     }
 
     /** Receives folder entries. */
@@ -87,8 +136,7 @@ public final class PackageFs implements java.io.Closeable {
         boolean add(String name, boolean directory);
     }
 
-    /** The logical key of a FUSE path ("" for the root); ENOENT for the reserved name. */
-    static String key(String path) throws FsException {
+    private static String strip(String path) {
         String k = path;
         while (k.startsWith("/")) {
             k = k.substring(1);
@@ -96,47 +144,156 @@ public final class PackageFs implements java.io.Closeable {
         while (k.endsWith("/")) {
             k = k.substring(0, k.length() - 1);
         }
-        if (k.equals(RESERVED) || k.startsWith(RESERVED + "/")) {
+        return k;
+    }
+
+    private static boolean reserved(String k) {
+        return k.equals(RESERVED) || k.startsWith(RESERVED + "/");
+    }
+
+    /** The logical key of a FUSE path ("" for the root); ENOENT for the reserved name. */
+    static String key(String path) throws FsException {
+        String k = strip(path);
+        if (reserved(k)) {
             throw new FsException(Errno.ENOENT, "'" + RESERVED + "' is reserved");
         }
         return k;
     }
 
-    public Attr getattr(String path) throws FsException {
-        String k = key(path);
+    /** Whether {@code path} names the control folder or one of its files (editable trees only). */
+    private boolean isControl(String path) {
+        return area != null && reserved(strip(path));
+    }
+
+    /** What a key is now: a Content or Moved node, an Integer base row, DIR, or null (absent). */
+    private Object resolve(Base b, String k) {
         if (k.isEmpty()) {
-            return dirAttr();
+            return DIR;
         }
-        int row = manifest.find(k);
+        if (area != null) {
+            WorkArea.Node n = area.node(k);
+            if (n instanceof WorkArea.Gone) {
+                return null;
+            }
+            if (n instanceof WorkArea.Folder) {
+                return DIR;
+            }
+            if (n != null) {
+                return n;
+            }
+        }
+        int row = b.manifest().find(k);
         if (row >= 0) {
-            return new Attr(false, manifest.sizeOf(row), 0444, mtime, row);
+            return row;
         }
-        if (isFolder(k)) {
+        return b.isFolder(k) ? DIR : null;
+    }
+
+    private void readLock() {
+        if (area != null) {
+            tree.readLock().lock();
+        }
+    }
+
+    private void readUnlock() {
+        if (area != null) {
+            tree.readLock().unlock();
+        }
+    }
+
+    public Attr getattr(String path) throws IOException {
+        if (isControl(path)) {
+            return controlAttr(strip(path));
+        }
+        String k = key(path);
+        readLock();
+        try {
+            Base b = base;
+            Object r = resolve(b, k);
+            if (r == null) {
+                throw new FsException(Errno.ENOENT, "no such file: " + k);
+            }
+            return attr(b, r);
+        } finally {
+            readUnlock();
+        }
+    }
+
+    private Attr attr(Base b, Object r) throws IOException {
+        if (r == DIR) {
             return dirAttr();
         }
-        throw new FsException(Errno.ENOENT, "no such file: " + k);
+        if (r instanceof Integer row) {
+            return new Attr(false, b.manifest().sizeOf(row), area == null ? 0444 : 0644, b.mtime(), row);
+        }
+        if (r instanceof WorkArea.Moved m) {
+            return new Attr(false, m.entry().size(), 0644, b.mtime(), -1);
+        }
+        java.nio.file.attribute.PosixFileAttributes a = ((WorkArea.Content) r).attributes();
+        boolean x = a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
+        return new Attr(false, a.size(), x ? 0755 : 0644, a.lastModifiedTime().toMillis() / 1000, -1);
     }
 
     private Attr dirAttr() {
-        return new Attr(true, 4096, 0555, mtime, -1);
+        return new Attr(true, 4096, area == null ? 0555 : 0755, base.mtime(), -1);
     }
 
-    private boolean isFolder(String k) {
-        int[] r = manifest.range(k);
-        return r[1] > r[0] || rowFolders.contains(k);
+    private Attr controlAttr(String k) throws FsException {
+        return switch (k) {
+            case RESERVED -> new Attr(true, 4096, 0700, base.mtime(), -1);
+            case RESERVED + "/status" -> new Attr(false, 0, 0400, base.mtime(), -1);
+            case RESERVED + "/ctl" -> new Attr(false, 0, 0600, base.mtime(), -1);
+            default -> throw new FsException(Errno.ENOENT, "no such control file: " + k);
+        };
     }
 
     /** Lists a folder's entries ("." and ".." first). */
-    public void readdir(String path, DirSink sink) throws FsException {
-        Attr a = getattr(path);
-        if (!a.directory()) {
-            throw new FsException(Errno.ENOTDIR, "not a folder: " + path);
-        }
-        String dir = key(path);
-        if (!sink.add(".", true) || !sink.add("..", true)) {
+    public void readdir(String path, DirSink sink) throws IOException {
+        if (isControl(path)) {
+            if (!strip(path).equals(RESERVED)) {
+                throw new FsException(Errno.ENOTDIR, "not a folder: " + path);
+            }
+            for (String n : List.of(".", "..", "ctl", "status")) {
+                if (!sink.add(n, n.startsWith("."))) {
+                    return;
+                }
+            }
             return;
         }
-        Set<String> extra = rowFolderChildren.getOrDefault(dir, Set.of());
+        String dir = key(path);
+        readLock();
+        try {
+            Base b = base;
+            Object r = resolve(b, dir);
+            if (r == null) {
+                throw new FsException(Errno.ENOENT, "no such folder: " + dir);
+            }
+            if (r != DIR) {
+                throw new FsException(Errno.ENOTDIR, "not a folder: " + path);
+            }
+            if (!sink.add(".", true) || !sink.add("..", true)) {
+                return;
+            }
+            // The control folder answers by name but is not listed: `find`, `cp -r`, `rsync` and
+            // `diff -r` of the mount see the package's files only.
+            if (area == null || area.isEmpty()) {
+                baseChildren(b, dir, sink);
+                return;
+            }
+            for (Map.Entry<String, Boolean> e : children(b, dir).entrySet()) {
+                if (!sink.add(e.getKey(), e.getValue())) {
+                    return;
+                }
+            }
+        } finally {
+            readUnlock();
+        }
+    }
+
+    /** The base revision's entries of a folder (without "." and ".."). */
+    private static void baseChildren(Base b, String dir, DirSink sink) {
+        Manifest manifest = b.manifest();
+        Set<String> extra = b.rowFolderChildren().getOrDefault(dir, Set.of());
         Set<String> listed = extra.isEmpty() ? null : new HashSet<>();
         int[] r = manifest.range(dir);
         int prefix = dir.isEmpty() ? 0 : dir.length() + 1;
@@ -173,26 +330,191 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
-    /** Opens a file for reading; returns the handle. Writing gives EROFS. */
-    public long open(String path, int flags) throws IOException {
-        Attr a = getattr(path);
-        if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-            throw new FsException(Errno.EROFS, "read-only mount");
+    /** A folder's visible entries, name to is-a-folder, the working area's changes applied. */
+    private Map<String, Boolean> children(Base b, String dir) {
+        Map<String, Boolean> names = new TreeMap<>();
+        baseChildren(b, dir, (n, d) -> {
+            names.put(n, d);
+            return true;
+        });
+        String prefix = dir.isEmpty() ? "" : dir + "/";
+        for (java.util.Iterator<Map.Entry<String, Boolean>> it = names.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Boolean> e = it.next();
+            WorkArea.Node n = area.node(prefix + e.getKey());
+            if (n instanceof WorkArea.Gone) {
+                it.remove();
+            } else if (n != null) {
+                e.setValue(n instanceof WorkArea.Folder);
+            }
         }
-        if (a.directory()) {
-            throw new FsException(Errno.EISDIR, "a folder: " + path);
+        java.util.NavigableMap<String, WorkArea.Node> sub = area.under(dir);
+        String next = sub.isEmpty() ? null : sub.firstKey();
+        while (next != null) {
+            String rest = next.substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash < 0) {
+                WorkArea.Node n = sub.get(next);
+                if (n instanceof WorkArea.Gone) {
+                    names.remove(rest);
+                } else if (n != null && !(dir.isEmpty() && rest.equals(RESERVED))) {
+                    names.put(rest, n instanceof WorkArea.Folder);
+                }
+                next = sub.higherKey(next);
+            } else {
+                // A deeper key: its folder shows through its own node or the base; skip its subtree.
+                next = sub.ceilingKey(prefix + rest.substring(0, slash) + "0");
+            }
         }
-        return handles.add(objects.open(manifest.entry(a.row())));
+        return names;
     }
 
-    /** Whether the kernel may keep this open file's pages (its object was verified when opened). */
+    /** An open file: an object of the revision, a working copy, or a control file. */
+    private record WorkingHandle(WorkArea.Content content, boolean writable) { }
+
+    /** Opens a file; writing needs an editable tree (EROFS otherwise). Returns the handle. */
+    public long open(String path, int flags) throws IOException {
+        if (isControl(path)) {
+            return openControl(strip(path));
+        }
+        String k = key(path);
+        boolean write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0;
+        if (write && area == null) {
+            throw new FsException(Errno.EROFS, "read-only mount");
+        }
+        if (write) {
+            WorkArea.Content c = writable(k, (flags & O_TRUNC) != 0, -1);
+            c.acquire();
+            return handles.add(new WorkingHandle(c, (flags & O_ACCMODE) != O_RDONLY));
+        }
+        Entry e;
+        readLock();
+        try {
+            Base b = base;
+            Object r = resolve(b, k);
+            if (r == null) {
+                throw new FsException(Errno.ENOENT, "no such file: " + k);
+            }
+            if (r == DIR) {
+                throw new FsException(Errno.EISDIR, "a folder: " + path);
+            }
+            if (r instanceof WorkArea.Content c) {
+                c.acquire();
+                return handles.add(new WorkingHandle(c, false));
+            }
+            e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
+        } finally {
+            readUnlock();
+        }
+        return handles.add(objects.open(e));
+    }
+
+    /**
+     * The working copy of {@code k}, made now if the key is still the revision's: filled with
+     * the object's bytes (fetched outside the tree lock), or empty when {@code empty}.
+     * {@code truncateTo} >= 0 truncates it (under the tree lock, so no reader sees the old size).
+     */
+    private WorkArea.Content writable(String k, boolean empty, long truncateTo) throws IOException {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            Object r;
+            Base b;
+            readLock();
+            try {
+                b = base;
+                r = resolve(b, k);
+            } finally {
+                readUnlock();
+            }
+            if (r == null) {
+                throw new FsException(Errno.ENOENT, "no such file: " + k);
+            }
+            if (r == DIR) {
+                throw new FsException(Errno.EISDIR, "a folder: " + k);
+            }
+            if (r instanceof WorkArea.Content c) {
+                if (empty) {
+                    c.truncate(0);
+                } else if (truncateTo >= 0) {
+                    c.truncate(truncateTo);
+                }
+                return c;
+            }
+            Entry e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
+            Path copy = null;
+            if (!empty && truncateTo != 0) {
+                copy = copyObject(e);
+            }
+            tree.writeLock().lock();
+            try {
+                if (base != b || !sameThing(resolve(base, k), r)) {
+                    continue; // changed meanwhile: look again
+                }
+                WorkArea.Content c = copy == null ? area.create(k) : area.adopt(k, copy);
+                copy = null;
+                if (truncateTo > 0) {
+                    c.truncate(truncateTo);
+                }
+                return c;
+            } finally {
+                tree.writeLock().unlock();
+                if (copy != null) {
+                    Files.deleteIfExists(copy);
+                }
+            }
+        }
+        throw new FsException(Errno.EIO, "'" + k + "' keeps changing while it is being copied for writing");
+    }
+
+    private static boolean sameThing(Object a, Object b) {
+        return a == b || (a instanceof Integer x && x.equals(b));
+    }
+
+    /** The object's bytes in a new file of the working area (fetched when not cached). */
+    private Path copyObject(Entry e) throws IOException {
+        Path tmp = area.newFile();
+        try (ObjectStore.View v = objects.open(e);
+             java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(tmp,
+                     java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            long off = 0;
+            while (off < e.size()) {
+                buf.clear();
+                int n = v.read(off, buf);
+                if (n <= 0) {
+                    break;
+                }
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    out.write(buf, off + (n - buf.remaining()));
+                }
+                off += n;
+            }
+        } catch (IOException | RuntimeException ex) {
+            Files.deleteIfExists(tmp);
+            throw ex;
+        }
+        return tmp;
+    }
+
+    /** Whether the kernel may keep this open file's pages (an unchanged object, verified when opened). */
     public boolean keepCache(long handle) throws FsException {
-        return handles.get(handle).cachedAtOpen();
+        return handles.get(handle) instanceof ObjectStore.View v && v.cachedAtOpen() && !contentChanged;
+    }
+
+    /** Whether reads of this handle bypass the kernel's page cache (control files: their size is unknown). */
+    public boolean directIo(long handle) throws FsException {
+        return handles.get(handle) instanceof ControlFile;
     }
 
     /** Reads into {@code dst} at {@code offset}; fewer bytes than asked only at end of file. */
     public int read(long handle, long offset, ByteBuffer dst) throws IOException {
-        ObjectStore.View v = handles.get(handle);
+        Object h = handles.get(handle);
+        if (h instanceof WorkingHandle w) {
+            return w.content().read(offset, dst);
+        }
+        if (h instanceof ControlFile c) {
+            return c.read(offset, dst);
+        }
+        ObjectStore.View v = (ObjectStore.View) h;
         try {
             return v.read(offset, dst);
         } catch (FsException | ReportedException e) {
@@ -202,10 +524,588 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
+    /** Writes {@code src} at {@code offset}; returns the bytes written. */
+    public int write(long handle, long offset, ByteBuffer src) throws IOException {
+        Object h = handles.get(handle);
+        if (h instanceof WorkingHandle w && w.writable()) {
+            return w.content().write(offset, src);
+        }
+        if (h instanceof ControlFile c && c.ctl) {
+            return c.write(src);
+        }
+        throw new FsException(Errno.EBADF, "not open for writing");
+    }
+
+    public void ftruncate(long handle, long size) throws IOException {
+        Object h = handles.get(handle);
+        if (h instanceof WorkingHandle w && w.writable()) {
+            w.content().truncate(size);
+        } else if (!(h instanceof ControlFile)) {
+            throw new FsException(Errno.EBADF, "not open for writing");
+        }
+    }
+
+    public void truncate(String path, long size) throws IOException {
+        if (isControl(path)) {
+            return; // `echo cmd > .quiltfs/ctl` truncates first: nothing to do
+        }
+        requireEditable();
+        writable(key(path), size == 0, size);
+    }
+
+    /** Forces a working copy's bytes and the journal to the disk. */
+    public void fsync(long handle) throws IOException {
+        if (handles.get(handle) instanceof WorkingHandle w) {
+            w.content().force();
+        }
+    }
+
+    /** A close of a descriptor: runs the command written to {@code .quiltfs/ctl}. */
+    public void flush(long handle) throws IOException {
+        if (handles.get(handle) instanceof ControlFile c) {
+            c.runPending();
+        }
+    }
+
     public void release(long handle) throws IOException {
-        ObjectStore.View v = handles.remove(handle);
-        if (v != null) {
+        Object h = handles.remove(handle);
+        if (h instanceof ObjectStore.View v) {
             v.close();
+        } else if (h instanceof WorkingHandle w) {
+            w.content().releaseHandle();
+        } else if (h instanceof ControlFile c) {
+            c.runPending();
+        }
+    }
+
+    private void requireEditable() throws FsException {
+        if (area == null) {
+            throw new FsException(Errno.EROFS, "read-only mount");
+        }
+    }
+
+    /** A key that may be created: a valid logical key under an existing folder. */
+    private String creatable(String path) throws FsException {
+        if (isControl(path)) {
+            throw new FsException(Errno.EPERM, "'" + RESERVED + "' holds only the mount's control files");
+        }
+        requireEditable();
+        String k = key(path);
+        if (k.isEmpty()) {
+            throw new FsException(Errno.EEXIST, "the root exists");
+        }
+        String problem = io.quiltfs.store.manifest.LogicalKey.problem(k);
+        if (problem != null) {
+            throw new FsException(Errno.EINVAL, problem + ": '" + k + "'");
+        }
+        int slash = k.lastIndexOf('/');
+        Object parent = resolve(base, slash < 0 ? "" : k.substring(0, slash));
+        if (parent == null) {
+            throw new FsException(Errno.ENOENT, "no such folder: " + k.substring(0, Math.max(slash, 0)));
+        }
+        if (parent != DIR) {
+            throw new FsException(Errno.ENOTDIR, "not a folder: " + k.substring(0, slash));
+        }
+        return k;
+    }
+
+    /** Creates (or truncates) a file and opens it for writing. */
+    public long create(String path, int mode) throws IOException {
+        String k;
+        WorkArea.Content c;
+        tree.writeLock().lock();
+        try {
+            k = creatable(path);
+            Object r = resolve(base, k);
+            if (r == DIR) {
+                throw new FsException(Errno.EISDIR, "a folder: " + k);
+            }
+            c = r == null ? area.create(k) : null;
+        } finally {
+            tree.writeLock().unlock();
+        }
+        if (c == null) {
+            c = writable(k, true, -1);
+        }
+        if ((mode & 0100) != 0) {
+            c.setExecutable(true);
+        }
+        c.acquire();
+        return handles.add(new WorkingHandle(c, true));
+    }
+
+    public void mkdir(String path) throws IOException {
+        tree.writeLock().lock();
+        try {
+            String k = creatable(path);
+            if (resolve(base, k) != null) {
+                throw new FsException(Errno.EEXIST, "exists: " + k);
+            }
+            area.put(k, new WorkArea.Folder());
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    public void unlink(String path) throws IOException {
+        if (isControl(path)) {
+            throw new FsException(Errno.EPERM, "the control files cannot be removed");
+        }
+        requireEditable();
+        String k = key(path);
+        tree.writeLock().lock();
+        try {
+            Object r = resolve(base, k);
+            if (r == null) {
+                throw new FsException(Errno.ENOENT, "no such file: " + k);
+            }
+            if (r == DIR) {
+                throw new FsException(Errno.EISDIR, "a folder: " + k);
+            }
+            removeKey(k);
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /** Hides {@code k} (a Gone node when the base has it, else back to the base's nothing). */
+    private void removeKey(String k) throws IOException {
+        Base b = base;
+        if (b.manifest().find(k) >= 0 || b.isFolder(k)) {
+            area.put(k, new WorkArea.Gone());
+        } else if (area.node(k) != null) {
+            area.remove(k);
+        }
+    }
+
+    public void rmdir(String path) throws IOException {
+        if (isControl(path)) {
+            throw new FsException(Errno.EPERM, "the control folder cannot be removed");
+        }
+        requireEditable();
+        String k = key(path);
+        if (k.isEmpty()) {
+            throw new FsException(Errno.EBUSY, "the mount's root");
+        }
+        tree.writeLock().lock();
+        try {
+            Object r = resolve(base, k);
+            if (r == null) {
+                throw new FsException(Errno.ENOENT, "no such folder: " + k);
+            }
+            if (r != DIR) {
+                throw new FsException(Errno.ENOTDIR, "not a folder: " + k);
+            }
+            if (!children(base, k).isEmpty()) {
+                throw new FsException(Errno.ENOTEMPTY, "not empty: " + k);
+            }
+            removeKey(k);
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /** Renames a file or a whole folder; replaces a file or an empty folder at the target. */
+    public void rename(String from, String to) throws IOException {
+        if (isControl(from) || isControl(to)) {
+            throw new FsException(Errno.EPERM, "'" + RESERVED + "' holds only the mount's control files");
+        }
+        requireEditable();
+        String f = key(from);
+        tree.writeLock().lock();
+        try {
+            String t = creatable(to);
+            Base b = base;
+            Object rf = resolve(b, f);
+            if (rf == null) {
+                throw new FsException(Errno.ENOENT, "no such file: " + f);
+            }
+            if (f.isEmpty()) {
+                throw new FsException(Errno.EBUSY, "the mount's root");
+            }
+            if (f.equals(t)) {
+                return;
+            }
+            Object rt = resolve(b, t);
+            if (rf != DIR) {
+                if (rt == DIR) {
+                    throw new FsException(Errno.EISDIR, "a folder: " + t);
+                }
+                moveFile(b, f, t, rf);
+                return;
+            }
+            if (t.startsWith(f + "/")) {
+                throw new FsException(Errno.EINVAL, "cannot move a folder into itself: " + f + " -> " + t);
+            }
+            if (rt != null && rt != DIR) {
+                throw new FsException(Errno.ENOTDIR, "not a folder: " + t);
+            }
+            if (rt == DIR && !children(b, t).isEmpty()) {
+                throw new FsException(Errno.ENOTEMPTY, "not empty: " + t);
+            }
+            List<String> dirs = new ArrayList<>();
+            List<String> files = new ArrayList<>();
+            walk(b, f, dirs, files);
+            area.put(t, new WorkArea.Folder());
+            for (String d : dirs) {
+                area.put(t + d.substring(f.length()), new WorkArea.Folder());
+            }
+            for (String file : files) {
+                moveFile(b, file, t + file.substring(f.length()), resolve(b, file));
+            }
+            for (int i = dirs.size() - 1; i >= 0; i--) {
+                removeKey(dirs.get(i));
+            }
+            removeKey(f);
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /** Every visible folder and file under {@code dir}, folders before their contents. */
+    private void walk(Base b, String dir, List<String> dirs, List<String> files) {
+        for (Map.Entry<String, Boolean> e : children(b, dir).entrySet()) {
+            String k = dir + "/" + e.getKey();
+            if (e.getValue()) {
+                dirs.add(k);
+                walk(b, k, dirs, files);
+            } else {
+                files.add(k);
+            }
+        }
+    }
+
+    private void moveFile(Base b, String f, String t, Object rf) throws IOException {
+        WorkArea.Node n = rf instanceof WorkArea.Node node ? node
+                : new WorkArea.Moved(b.manifest().entry((Integer) rf), b.topHash(), f);
+        area.put(t, n); // first: the content keeps a key, so it is not taken for removed
+        removeKey(f);
+    }
+
+    /** Only the execute bit means something (and only for the mount; a package records no modes). */
+    public void chmod(String path, int mode) throws IOException {
+        if (isControl(path)) {
+            return;
+        }
+        requireEditable();
+        String k = key(path);
+        Object r;
+        readLock();
+        try {
+            r = resolve(base, k);
+        } finally {
+            readUnlock();
+        }
+        if (r == null) {
+            throw new FsException(Errno.ENOENT, "no such file: " + k);
+        }
+        if (r == DIR) {
+            return;
+        }
+        boolean x = (mode & 0100) != 0;
+        if (r instanceof WorkArea.Content c) {
+            c.setExecutable(x);
+        } else if (x) {
+            writable(k, false, -1).setExecutable(true);
+        }
+    }
+
+    /** Sets a file's modification time (milliseconds); folders keep the revision's time. */
+    public void utimens(String path, long mtimeMillis) throws IOException {
+        if (isControl(path)) {
+            return;
+        }
+        requireEditable();
+        String k = key(path);
+        Object r;
+        readLock();
+        try {
+            r = resolve(base, k);
+        } finally {
+            readUnlock();
+        }
+        if (r == null) {
+            throw new FsException(Errno.ENOENT, "no such file: " + k);
+        }
+        if (r == DIR) {
+            return;
+        }
+        WorkArea.Content c = r instanceof WorkArea.Content w ? w : writable(k, false, -1);
+        c.setMtime(mtimeMillis);
+    }
+
+    // Commit support: snapshots, the working files they show, and the rebase that follows.
+
+    /** The working area's changes frozen at one instant, as a commit sees them. */
+    public final class Snapshot {
+        final Base base;
+        final Map<String, Object> view;
+        final Map<String, WorkArea.Node> nodes;
+        final Map<WorkArea.Content, Long> ids;
+
+        Snapshot(Base base, Map<String, Object> view, Map<String, WorkArea.Node> nodes, Map<WorkArea.Content, Long> ids) {
+            this.base = base;
+            this.view = view;
+            this.nodes = nodes;
+            this.ids = ids;
+        }
+
+        public io.quiltfs.store.workflow.WorkingFiles files() {
+            return new AreaFiles(PackageFs.this, base.manifest(), view, false);
+        }
+    }
+
+    /**
+     * Freezes every working copy (a write in progress finishes first; later writes go to new
+     * copies) and returns the changes as they are now.
+     */
+    public Snapshot snapshot() {
+        requireArea();
+        tree.writeLock().lock();
+        try {
+            Map<String, Object> view = new HashMap<>();
+            Map<String, WorkArea.Node> nodes = new HashMap<>();
+            Map<WorkArea.Content, Long> ids = new HashMap<>();
+            for (Map.Entry<String, WorkArea.Node> e : area.all().entrySet()) {
+                WorkArea.Node n = e.getValue();
+                nodes.put(e.getKey(), n);
+                if (n instanceof WorkArea.Content c) {
+                    Path p = area.freeze(c);
+                    ids.put(c, c.id());
+                    view.put(e.getKey(), p);
+                } else if (n instanceof WorkArea.Moved m) {
+                    view.put(e.getKey(), m.entry());
+                } else if (n instanceof WorkArea.Gone) {
+                    view.put(e.getKey(), AreaFiles.GONE);
+                }
+            }
+            return new Snapshot(base, view, nodes, ids);
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /** The working files as they are now (for status and pull). */
+    public io.quiltfs.store.workflow.WorkingFiles liveFiles() {
+        requireArea();
+        readLock();
+        try {
+            Map<String, Object> view = new HashMap<>();
+            for (Map.Entry<String, WorkArea.Node> e : area.all().entrySet()) {
+                WorkArea.Node n = e.getValue();
+                if (n instanceof WorkArea.Content c) {
+                    view.put(e.getKey(), c.path());
+                } else if (n instanceof WorkArea.Moved m) {
+                    view.put(e.getKey(), m.entry());
+                } else if (n instanceof WorkArea.Gone) {
+                    view.put(e.getKey(), AreaFiles.GONE);
+                }
+            }
+            return new AreaFiles(this, base.manifest(), view, true);
+        } finally {
+            readUnlock();
+        }
+    }
+
+    private void requireArea() {
+        if (area == null) {
+            throw new IllegalStateException("a read-only tree has no working area");
+        }
+    }
+
+    /**
+     * Shows {@code manifest} (the new head) under the changes made since {@code taken}: what the
+     * snapshot held and nobody changed since is now part of the revision and leaves the working
+     * area; removed keys and folders the revision now agrees with are dropped too.
+     */
+    public void rebase(Manifest manifest, String topHash, Snapshot taken) throws IOException {
+        requireArea();
+        tree.writeLock().lock();
+        try {
+            Base nb = Base.of(manifest, topHash, System.currentTimeMillis() / 1000);
+            base = nb;
+            if (taken != null) {
+                for (Map.Entry<String, WorkArea.Node> e : taken.nodes.entrySet()) {
+                    WorkArea.Node n = e.getValue();
+                    if (n instanceof WorkArea.Content c) {
+                        if (area.unchangedSince(c, taken.ids.get(c))) {
+                            area.dropIfSame(e.getKey(), n);
+                        }
+                    } else if (n instanceof WorkArea.Moved) {
+                        area.dropIfSame(e.getKey(), n);
+                    }
+                }
+            }
+            Set<WorkArea.Node> pulled = placed;
+            if (pulled != null) {
+                for (Map.Entry<String, WorkArea.Node> e : new ArrayList<>(area.all().entrySet())) {
+                    if (pulled.contains(e.getValue()) && e.getValue() instanceof WorkArea.Content c
+                            && area.unchangedSince(c, c.id())) {
+                        area.dropIfSame(e.getKey(), c);
+                    }
+                }
+            }
+            for (Map.Entry<String, WorkArea.Node> e : new ArrayList<>(area.all().entrySet())) {
+                String k = e.getKey();
+                WorkArea.Node n = e.getValue();
+                boolean inBase = nb.manifest().find(k) >= 0 || nb.isFolder(k);
+                if ((n instanceof WorkArea.Gone && !inBase) || (n instanceof WorkArea.Folder && nb.isFolder(k))) {
+                    area.dropIfSame(k, n);
+                }
+            }
+            area.compact();
+            Set<Long> open = new HashSet<>();
+            handles.forEach(h -> {
+                if (h instanceof WorkingHandle w) {
+                    open.add(w.content().id());
+                }
+            });
+            area.sweep(open);
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /** Starts recording what a pull writes (taken in by the rebase that ends it). */
+    public void beginPull() {
+        placed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    }
+
+    public void endPull() {
+        placed = null;
+    }
+
+    /** A pull writes a key: a new working copy holding {@code source}. */
+    io.quiltfs.store.workflow.WorkingFiles.FileStat place(String k, Path source) throws IOException {
+        tree.writeLock().lock();
+        try {
+            String parent = io.quiltfs.store.manifest.LogicalKey.parent(k);
+            List<String> missing = new ArrayList<>();
+            for (String d = parent; !d.isEmpty() && resolve(base, d) != DIR; d = io.quiltfs.store.manifest.LogicalKey.parent(d)) {
+                missing.add(d);
+            }
+            for (int i = missing.size() - 1; i >= 0; i--) {
+                area.put(missing.get(i), new WorkArea.Folder());
+            }
+            WorkArea.Content c = area.adopt(k, copyInto(source));
+            area.freeze(c);
+            Set<WorkArea.Node> p = placed;
+            if (p != null) {
+                p.add(c);
+            }
+            contentChanged = true;
+            return AreaFiles.stat(c.path());
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    private Path copyInto(Path source) throws IOException {
+        Path tmp = area.newFile();
+        Files.copy(source, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return tmp;
+    }
+
+    /** A pull removes a key. */
+    void delete(String k) throws IOException {
+        tree.writeLock().lock();
+        try {
+            if (resolve(base, k) != null) {
+                removeKey(k);
+            }
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /** The cached object of an entry, fetched first when absent. */
+    Path cachedObject(Entry e) throws IOException {
+        Path p = objects.cache().lookup(e.hash());
+        if (p != null) {
+            return p;
+        }
+        try (ObjectStore.View v = objects.open(e)) {
+            p = v.awaitCached();
+        }
+        if (p != null) {
+            return p;
+        }
+        p = objects.cache().lookup(e.hash());
+        if (p == null) {
+            throw new IOException("the object of '" + e.logicalKey() + "' could not be cached");
+        }
+        return p;
+    }
+
+    // Control files.
+
+    private long openControl(String k) throws IOException {
+        if (!k.equals(RESERVED + "/status") && !k.equals(RESERVED + "/ctl")) {
+            if (k.equals(RESERVED)) {
+                throw new FsException(Errno.EISDIR, "a folder: " + k);
+            }
+            throw new FsException(Errno.ENOENT, "no such control file: " + k);
+        }
+        Control c = control;
+        if (c == null) {
+            throw new FsException(Errno.ENOENT, "this mount has no control files");
+        }
+        ControlFile f = new ControlFile(c, k.endsWith("/ctl"));
+        if (!f.ctl) {
+            f.result = c.status().getBytes(StandardCharsets.UTF_8);
+        }
+        return handles.add(f);
+    }
+
+    /** The last result of {@code .quiltfs/ctl}, for a reader that wrote no command. */
+    private volatile byte[] lastResult = new byte[0];
+
+    /** An open control file: the command written so far and its result. */
+    private final class ControlFile {
+        final Control control;
+        final boolean ctl;
+        private final java.io.ByteArrayOutputStream written = new java.io.ByteArrayOutputStream();
+        private int writtenLength;
+        byte[] result;
+
+        ControlFile(Control control, boolean ctl) {
+            this.control = control;
+            this.ctl = ctl;
+        }
+
+        synchronized int write(ByteBuffer src) {
+            int n = src.remaining();
+            byte[] b = new byte[n];
+            src.get(b);
+            written.write(b, 0, n);
+            writtenLength += n;
+            return n;
+        }
+
+        synchronized void runPending() {
+            if (!ctl || written.size() == 0) {
+                return;
+            }
+            String line = written.toString(StandardCharsets.UTF_8).trim();
+            written.reset();
+            if (line.isEmpty()) {
+                return;
+            }
+            result = control.run(line).getBytes(StandardCharsets.UTF_8);
+            lastResult = result;
+        }
+
+        synchronized int read(long offset, ByteBuffer dst) {
+            runPending();
+            byte[] r = result != null ? result : ctl ? lastResult : new byte[0];
+            // After a write on the same descriptor the offset is past the command: the result starts there.
+            long at = writtenLength > 0 && offset >= writtenLength ? offset - writtenLength : offset;
+            if (at >= r.length) {
+                return 0;
+            }
+            int n = (int) Math.min(dst.remaining(), r.length - at);
+            dst.put(r, (int) at, n);
+            return n;
         }
     }
 
@@ -213,10 +1113,18 @@ public final class PackageFs implements java.io.Closeable {
         return objects;
     }
 
-    /** Stops the fetches in flight (their partial bytes are dropped). */
+    /** Stops the fetches in flight (their partial bytes are dropped) and closes the working area. */
     @Override
     public void close() {
         objects.close();
+        if (area != null) {
+            try {
+                area.close();
+            } catch (IOException e) {
+                org.slf4j.LoggerFactory.getLogger(PackageFs.class).warn("closing the working area {}: {}",
+                        area.dir(), e.getMessage());
+            }
+        }
     }
 
     /** Number of open files. */
@@ -225,9 +1133,13 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /** The names of the {@code user.quilt.*} attributes of a path. */
-    public List<String> listxattr(String path) throws FsException {
+    public List<String> listxattr(String path) throws IOException {
         Attr a = getattr(path);
+        Manifest manifest = base.manifest();
         List<String> out = new ArrayList<>();
+        if (a.row() < 0 && !a.directory()) {
+            return out; // written through the mount: no row yet
+        }
         if (a.directory()) {
             if (key(path).isEmpty()) {
                 out.add(XATTR_PREFIX + "package");
@@ -255,8 +1167,9 @@ public final class PackageFs implements java.io.Closeable {
      * for other namespaces (security, system, trusted): tools such as {@code ls -l} then stop
      * asking for SELinux labels and ACLs on this file system instead of asking once per file.
      */
-    public byte[] getxattr(String path, String name) throws FsException {
+    public byte[] getxattr(String path, String name) throws IOException {
         Attr a = getattr(path);
+        Manifest manifest = base.manifest();
         if (!name.startsWith("user.")) {
             throw new FsException(Errno.ENOTSUP, name + ": only user.* attributes exist here");
         }
@@ -265,12 +1178,12 @@ public final class PackageFs implements java.io.Closeable {
             if (key(path).isEmpty()) {
                 switch (name) {
                     case XATTR_PREFIX + "package" -> v = pkg.toString();
-                    case XATTR_PREFIX + "top_hash" -> v = topHash;
+                    case XATTR_PREFIX + "top_hash" -> v = base.topHash();
                     case XATTR_PREFIX + "user_meta" -> v = json(manifest.userMeta());
                     default -> { }
                 }
             }
-        } else {
+        } else if (a.row() >= 0) {
             Entry e = manifest.entry(a.row());
             switch (name) {
                 case XATTR_PREFIX + "hash" -> v = e.hash().toString();
@@ -302,6 +1215,7 @@ public final class PackageFs implements java.io.Closeable {
 
     public FsStats statfs() {
         long bs = 4096;
-        return new FsStats(bs, (totalBytes + bs - 1) / bs, manifest.size(), 255);
+        Base b = base;
+        return new FsStats(bs, (b.totalBytes() + bs - 1) / bs, b.manifest().size(), 255);
     }
 }

@@ -41,6 +41,34 @@ public final class PackageMount {
         return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store);
     }
 
+    /**
+     * The editable file system of {@code pkg}: its local head {@code topHash} (a local commit
+     * or a revision of {@code registry}) under the working area {@code area} (replayed from
+     * its journal). The caller holds the area's lock and closes the file system.
+     */
+    public static PackageFs openEditable(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
+                                         MountSettings settings) throws IOException {
+        long t0 = System.nanoTime();
+        Manifest m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
+        log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
+                (System.nanoTime() - t0) / 1_000_000);
+        ObjectCache cache = new ObjectCache(home);
+        sweepAbandonedFetches(home);
+        CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
+        ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
+        ObjectStore store = new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource),
+                settings.stallMillis());
+        WorkArea area;
+        try {
+            area = WorkArea.open(home.mountArea(pkg),
+                    top -> io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), top, registry));
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store, area);
+    }
+
     private static ObjectSource sourceFor(PhysicalKey key, Registry registry, S3Settings s3,
                                           ConcurrentHashMap<String, ObjectSource> opened) {
         if (registry.canRead(key)) {

@@ -5,7 +5,14 @@
  * turns a row into bytes, from the verified object cache or through a {@link
  * io.quiltfs.fs.RangedFetch} that streams the object into the cache while serving reads.
  *
- * <p>Invariants: the manifest is immutable, so the namespace needs no locks; nothing unverified
+ * <p>Editable mounts: a {@link io.quiltfs.fs.WorkArea} (private copies plus a journal in the
+ * home) overrides the revision key by key; {@link io.quiltfs.fs.AreaFiles} shows the result to
+ * the workflow verbs as their {@code WorkingFiles}. Every change reaches the working area (bytes
+ * written, journal line appended) before the kernel gets its answer; a commit freezes the copies
+ * (later writes copy first) and then rebases the tree on the new revision.
+ *
+ * <p>Invariants: the manifest is immutable, so a read-only namespace needs no locks (an
+ * editable one has a read-write lock: lookups shared, changes exclusive); nothing unverified
  * ever enters the object cache, and a read that reaches the end of a file returns only after
  * the whole object verified; every wait on the network has a deadline (a stalled fetch becomes
  * EIO). Errors become an errno in exactly one place, {@link io.quiltfs.fs.Errno#of}.

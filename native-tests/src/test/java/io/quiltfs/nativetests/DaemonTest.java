@@ -85,7 +85,7 @@ class DaemonTest {
         assertEquals("hello\n", Tool.run("cat", mnt.resolve("hello.txt").toString()).ok().out());
         Path state;
         try (var s = Files.list(f.home.resolve("mounts"))) {
-            state = s.findFirst().orElseThrow();
+            state = s.filter(p -> p.toString().endsWith(".json")).findFirst().orElseThrow();
         }
         long pid = io.quiltfs.store.json.Json.parse(Files.readString(state)).path("pid").asLong();
         assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));

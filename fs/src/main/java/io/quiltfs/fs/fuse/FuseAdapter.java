@@ -28,6 +28,7 @@ final class FuseAdapter extends FuseStubFS {
     /** Byte of fuse_file_info holding the direct_io (bit 0) and keep_cache (bit 1) bits. */
     private static final int FI_BITS_OFFSET = 20;
     private static final int KEEP_CACHE = 1 << 1;
+    private static final int DIRECT_IO = 1;
 
     private final PackageFs fs;
     private final long uid;
@@ -97,8 +98,8 @@ final class FuseAdapter extends FuseStubFS {
         try {
             FileStat dirStat = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
             FileStat fileStat = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
-            dirStat.st_mode.set(Attr.S_IFDIR | 0555);
-            fileStat.st_mode.set(Attr.S_IFREG | 0444);
+            dirStat.st_mode.set(Attr.S_IFDIR | (fs.editable() ? 0755 : 0555));
+            fileStat.st_mode.set(Attr.S_IFREG | (fs.editable() ? 0644 : 0444));
             fs.readdir(path, (name, dir) -> filter.apply(buf, name, dir ? dirStat : fileStat, 0) == 0);
             return 0;
         } catch (Throwable t) {
@@ -114,6 +115,9 @@ final class FuseAdapter extends FuseStubFS {
             if (fs.keepCache(h)) {
                 Pointer p = Struct.getMemory(fi);
                 p.putByte(FI_BITS_OFFSET, (byte) (p.getByte(FI_BITS_OFFSET) | KEEP_CACHE));
+            } else if (fs.directIo(h)) {
+                Pointer p = Struct.getMemory(fi);
+                p.putByte(FI_BITS_OFFSET, (byte) (p.getByte(FI_BITS_OFFSET) | DIRECT_IO));
             }
             return 0;
         } catch (Throwable t) {
@@ -169,10 +173,11 @@ final class FuseAdapter extends FuseStubFS {
     public int access(String path, int mask) {
         try {
             Attr a = fs.getattr(path);
-            if ((mask & 2) != 0) {
+            if ((mask & 2) != 0 && !fs.editable()) {
                 return Errno.EROFS.negated(); // W_OK
             }
-            return (mask & 1) != 0 && !a.directory() ? Errno.EACCES.negated() : 0; // X_OK on a file
+            boolean x = a.directory() || (a.mode() & 0100) != 0;
+            return (mask & 1) != 0 && !x ? Errno.EACCES.negated() : 0; // X_OK on a plain file
         } catch (Throwable t) {
             return fail("access", path, t);
         }
@@ -185,13 +190,19 @@ final class FuseAdapter extends FuseStubFS {
             st.f_bsize.set(s.blockSize());
             st.f_frsize.set(s.blockSize());
             st.f_blocks.set(s.blocks());
-            st.f_bfree.set(0);
-            st.f_bavail.set(0);
-            st.f_files.set(s.files());
-            st.f_ffree.set(0);
-            st.f_favail.set(0);
+            long free = 0;
+            if (fs.editable()) {
+                java.nio.file.FileStore store = java.nio.file.Files.getFileStore(fs.area().dir());
+                free = store.getUsableSpace() / s.blockSize();
+            }
+            st.f_blocks.set(s.blocks() + free);
+            st.f_bfree.set(free);
+            st.f_bavail.set(free);
+            st.f_files.set(s.files() + (fs.editable() ? 1_000_000 : 0));
+            st.f_ffree.set(fs.editable() ? 1_000_000 : 0);
+            st.f_favail.set(fs.editable() ? 1_000_000 : 0);
             st.f_namemax.set(s.nameMax());
-            st.f_flag.set(Statvfs.ST_RDONLY);
+            st.f_flag.set(fs.editable() ? 0 : Statvfs.ST_RDONLY);
             return 0;
         } catch (Throwable t) {
             return fail("statfs", path, t);
@@ -234,91 +245,187 @@ final class FuseAdapter extends FuseStubFS {
         return v.length;
     }
 
-    // Everything that would change the tree: the mount is read-only ("fail rather than fake").
+    // Changes of the tree: PackageFs refuses them with EROFS on a read-only mount.
 
     @Override
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
-        return Errno.EROFS.negated();
+        try {
+            fi.fh.set(fs.create(path, (int) mode));
+            return 0;
+        } catch (Throwable t) {
+            return fail("create", path, t);
+        }
     }
 
     @Override
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
-        return Errno.EROFS.negated();
+        try {
+            ByteBuffer src;
+            if (buf.isDirect()) {
+                src = com.kenai.jffi.MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+            } else {
+                byte[] b = new byte[(int) size];
+                buf.get(0, b, 0, b.length);
+                src = ByteBuffer.wrap(b);
+            }
+            return fs.write(fi.fh.get(), offset, src);
+        } catch (Throwable t) {
+            return fail("write", path, t);
+        }
+    }
+
+    @Override
+    public int flush(String path, FuseFileInfo fi) {
+        try {
+            fs.flush(fi.fh.get());
+            return 0;
+        } catch (Throwable t) {
+            return fail("flush", path, t);
+        }
+    }
+
+    @Override
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        try {
+            fs.fsync(fi.fh.get());
+            return 0;
+        } catch (Throwable t) {
+            return fail("fsync", path, t);
+        }
     }
 
     @Override
     public int mkdir(String path, @mode_t long mode) {
-        return Errno.EROFS.negated();
+        try {
+            fs.mkdir(path);
+            return 0;
+        } catch (Throwable t) {
+            return fail("mkdir", path, t);
+        }
     }
 
     @Override
     public int mknod(String path, @mode_t long mode, long rdev) {
-        return Errno.EROFS.negated();
+        // Regular files arrive through create; devices, FIFOs and sockets have no place in a package.
+        return fs.editable() ? Errno.EPERM.negated() : Errno.EROFS.negated();
     }
 
     @Override
     public int unlink(String path) {
-        return Errno.EROFS.negated();
+        try {
+            fs.unlink(path);
+            return 0;
+        } catch (Throwable t) {
+            return fail("unlink", path, t);
+        }
     }
 
     @Override
     public int rmdir(String path) {
-        return Errno.EROFS.negated();
+        try {
+            fs.rmdir(path);
+            return 0;
+        } catch (Throwable t) {
+            return fail("rmdir", path, t);
+        }
     }
 
     @Override
     public int symlink(String oldpath, String newpath) {
-        return Errno.EROFS.negated();
+        return fs.editable() ? Errno.EPERM.negated() : Errno.EROFS.negated(); // a package holds no links
     }
 
     @Override
     public int link(String oldpath, String newpath) {
-        return Errno.EROFS.negated();
+        return fs.editable() ? Errno.EPERM.negated() : Errno.EROFS.negated();
     }
 
     @Override
     public int rename(String oldpath, String newpath) {
-        return Errno.EROFS.negated();
+        try {
+            fs.rename(oldpath, newpath);
+            return 0;
+        } catch (Throwable t) {
+            return fail("rename", oldpath, t);
+        }
     }
 
     @Override
     public int chmod(String path, @mode_t long mode) {
-        return Errno.EROFS.negated();
+        try {
+            fs.chmod(path, (int) mode);
+            return 0;
+        } catch (Throwable t) {
+            return fail("chmod", path, t);
+        }
     }
 
     @Override
     public int chown(String path, long uid, long gid) {
-        return Errno.EROFS.negated();
+        if (!fs.editable()) {
+            return Errno.EROFS.negated();
+        }
+        // Only to the owner it already has (cp -p, tar and rsync ask for that); anything else is EPERM.
+        boolean same = (uid == -1 || uid == 0xFFFFFFFFL || uid == this.uid) && (gid == -1 || gid == 0xFFFFFFFFL || gid == this.gid);
+        return same ? 0 : Errno.EPERM.negated();
     }
 
     @Override
     public int truncate(String path, @off_t long size) {
-        return Errno.EROFS.negated();
+        try {
+            fs.truncate(path, size);
+            return 0;
+        } catch (Throwable t) {
+            return fail("truncate", path, t);
+        }
     }
 
     @Override
     public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
-        return Errno.EROFS.negated();
+        try {
+            fs.ftruncate(fi.fh.get(), size);
+            return 0;
+        } catch (Throwable t) {
+            return fail("ftruncate", path, t);
+        }
     }
+
+    private static final long UTIME_NOW = (1L << 30) - 1;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
 
     @Override
     public int utimens(String path, Timespec[] timespec) {
-        return Errno.EROFS.negated();
+        try {
+            if (!fs.editable()) {
+                return Errno.EROFS.negated();
+            }
+            Timespec m = timespec[1];
+            long nsec = m.tv_nsec.longValue();
+            if (nsec == UTIME_OMIT) {
+                return 0;
+            }
+            long millis = nsec == UTIME_NOW ? System.currentTimeMillis()
+                    : m.tv_sec.get() * 1000 + nsec / 1_000_000;
+            fs.utimens(path, millis);
+            return 0;
+        } catch (Throwable t) {
+            return fail("utimens", path, t);
+        }
     }
 
     @Override
     public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
-        return Errno.EROFS.negated();
+        return fs.editable() ? Errno.ENOTSUP.negated() : Errno.EROFS.negated();
     }
 
     @Override
     public int removexattr(String path, String name) {
-        return Errno.EROFS.negated();
+        return fs.editable() ? Errno.ENOTSUP.negated() : Errno.EROFS.negated();
     }
 
     @Override
     public int fallocate(String path, int mode, @off_t long off, @off_t long length, FuseFileInfo fi) {
-        return Errno.EROFS.negated();
+        return fs.editable() ? Errno.ENOTSUP.negated() : Errno.EROFS.negated();
     }
 
     @Override

@@ -73,9 +73,12 @@ public final class FuseMount implements AutoCloseable {
         FuseAdapter adapter = new FuseAdapter(fs, uid, gid);
         List<String> opts = new ArrayList<>();
         opts.add("-o");
-        opts.add("ro,fsname=quiltfs:" + fs.packageName() + ",subtype=quiltfs"
-                + ",attr_timeout=" + CACHE_SECONDS + ",entry_timeout=" + CACHE_SECONDS
-                + ",negative_timeout=" + CACHE_SECONDS + ",max_readahead=" + (READ_AHEAD_KB * 1024)
+        // An editable tree changes under commits and pulls too: the kernel trusts what it saw
+        // for a second only. Writes arrive in 128 KiB requests with big_writes (4 KiB without).
+        int ttl = fs.editable() ? 1 : CACHE_SECONDS;
+        opts.add((fs.editable() ? "big_writes" : "ro") + ",fsname=quiltfs:" + fs.packageName() + ",subtype=quiltfs"
+                + ",attr_timeout=" + ttl + ",entry_timeout=" + ttl
+                + ",negative_timeout=" + ttl + ",max_readahead=" + (READ_AHEAD_KB * 1024)
                 + (autoUnmount ? ",auto_unmount" : ""));
         String[] args = opts.toArray(new String[0]);
         FuseMount[] self = new FuseMount[1];

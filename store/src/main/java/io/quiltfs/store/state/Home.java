@@ -25,7 +25,8 @@ import java.util.Map;
  * HOME/.quilt/tmp/                             temporary files (same file system as objects)
  * HOME/.quilt/locks/                           lock files (lineage.lock, package.NS.NAME.lock)
  * HOME/work/NS/NAME/                           default working folders
- * HOME/mounts/                                 mount state (working areas, journals)
+ * HOME/mounts/                                 mount records (one JSON per mount point)
+ * HOME/mounts/areas/NS/NAME/                    a mounted package's working area: files/ID, journal, lock
  * HOME/logs/                                   daemon logs
  * </pre>
  */
@@ -124,6 +125,11 @@ public final class Home {
 
     public Path mounts() {
         return root.resolve("mounts");
+    }
+
+    /** The working area of a package edited through a mount (its working copies and journal). */
+    public Path mountArea(PackageName pkg) {
+        return mounts().resolve("areas").resolve(pkg.namespace()).resolve(pkg.name());
     }
 
     public Path logs() {

@@ -58,8 +58,30 @@ public final class InstalledPackage {
         return state.copy();
     }
 
+    /**
+     * Working files that are not a plain folder (a mount's working area), by {@code workDir}:
+     * attached for the duration of a verb by the process that owns them.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<String, WorkingFiles> ATTACHED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Makes {@link #files()} of packages whose working folder is {@code workDir} return {@code files}. */
+    public static void attach(Path workDir, WorkingFiles files) {
+        ATTACHED.put(workDir.toAbsolutePath().normalize().toString(), files);
+    }
+
+    /** Whether working files are attached for {@code workDir} in this process. */
+    public static boolean isAttached(Path workDir) {
+        return ATTACHED.containsKey(workDir.toAbsolutePath().normalize().toString());
+    }
+
+    public static void detach(Path workDir) {
+        ATTACHED.remove(workDir.toAbsolutePath().normalize().toString());
+    }
+
     public WorkingFiles files() {
-        return new WorkFolder(Paths.get(state.workDir));
+        WorkingFiles a = ATTACHED.get(Paths.get(state.workDir).toAbsolutePath().normalize().toString());
+        return a != null ? a : new WorkFolder(Paths.get(state.workDir));
     }
 
     public PathFilter filter() {

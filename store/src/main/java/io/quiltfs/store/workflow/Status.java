@@ -136,6 +136,12 @@ public final class Status {
         return changes(files, files.scan(), head, filter, cache, newType, hasher);
     }
 
+    /** The hash the working files know (of any type: a moved row keeps its own), else the hash cache's. */
+    private static Checksum known(WorkingFiles files, HashCache cache, String k, FileStat st, HashType type) {
+        Checksum h = files.knownHash(k, st);
+        return h != null ? h : cache.lookup(k, st, type);
+    }
+
     static Changes changes(WorkingFiles files, Map<String, FileStat> now, Manifest head, PathFilter filter,
                            HashCache cache, HashType newType, KeyHasher hasher) throws IOException {
         // Rows and files are joined through a hash map, not by binary search or sorting: this is
@@ -155,7 +161,7 @@ public final class Status {
                 continue;
             }
             Entry row = head.entry(i);
-            Checksum h = cache.lookup(k, st, row.hash().type());
+            Checksum h = known(files, cache, k, st, row.hash().type());
             if (h == null) {
                 rows.put(k, row);
                 toHash.computeIfAbsent(row.hash().type(), t -> new ArrayList<>()).add(k);
@@ -165,7 +171,7 @@ public final class Status {
             }
         }
         for (Map.Entry<String, FileStat> f : unmatched.entrySet()) {
-            Checksum h = cache.lookup(f.getKey(), f.getValue(), newType);
+            Checksum h = known(files, cache, f.getKey(), f.getValue(), newType);
             if (h == null) {
                 toHash.computeIfAbsent(newType, t -> new ArrayList<>()).add(f.getKey());
             } else {

@@ -37,6 +37,15 @@ public interface WorkingFiles {
     /** Removes {@code key} (and folders left empty); no error when it is absent. */
     void delete(String key) throws IOException;
 
+    /**
+     * The checksum of {@code key} when this implementation knows it without reading the file
+     * (a mount knows the rows it never changed), provided {@code stat} is what {@link #scan}
+     * reported; null otherwise. Status trusts it as it trusts its hash cache.
+     */
+    default io.quiltfs.store.hash.Checksum knownHash(String key, FileStat stat) {
+        return null;
+    }
+
     /** Where the files are, for messages. */
     String describe();
 }

@@ -1,0 +1,191 @@
+package io.quiltfs.cli;
+
+import io.quiltfs.fs.PackageFs;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import io.quiltfs.store.workflow.InstalledPackage;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the workflow verbs ({@code status}, {@code commit}, {@code push}, {@code pull}) on an
+ * editable mount, in the process that serves it: the same commands as the package-name forms,
+ * run in-process with the mount's working files attached to the package. A commit sees a
+ * snapshot of the changes and rebases the mount on the new revision; a pull sees the live
+ * files and rebases on what it wrote. One verb at a time.
+ */
+final class MountControl implements PackageFs.Control {
+    private static final Logger log = LoggerFactory.getLogger(MountControl.class);
+    static final Set<String> VERBS = Set.of("status", "commit", "push", "pull");
+
+    private final Home home;
+    private final String endpoint;
+    private final PackageFs fs;
+    private final PackageName pkg;
+    private final Path workDir;
+
+    MountControl(Home home, String endpoint, PackageFs fs) {
+        this.home = home;
+        this.endpoint = endpoint;
+        this.fs = fs;
+        this.pkg = fs.packageName();
+        this.workDir = home.mountArea(pkg);
+    }
+
+    @Override
+    public String status() {
+        String out = run(List.of("--json", "status"));
+        int end = out.lastIndexOf("exit ");
+        return end >= 0 ? out.substring(0, end) : out;
+    }
+
+    @Override
+    public String run(String line) {
+        List<String> words;
+        try {
+            words = split(line);
+        } catch (IllegalArgumentException e) {
+            return "quiltfs: error: " + e.getMessage() + "\nexit " + ExitCodes.USAGE + "\n";
+        }
+        return run(words);
+    }
+
+    synchronized String run(List<String> words) {
+        List<String> w = new ArrayList<>(words);
+        List<String> global = new ArrayList<>();
+        while (!w.isEmpty() && (w.get(0).equals("--json") || w.get(0).equals("--debug"))) {
+            global.add(w.remove(0));
+        }
+        if (w.isEmpty() || !VERBS.contains(w.get(0))) {
+            return "quiltfs: error: a mount runs " + String.join(", ", new java.util.TreeSet<>(VERBS))
+                    + " (got '" + String.join(" ", words) + "')\nexit " + ExitCodes.USAGE + "\n";
+        }
+        String verb = w.remove(0);
+        List<String> args = new ArrayList<>(List.of("--home", home.root().toString()));
+        if (endpoint != null) {
+            args.add("--endpoint");
+            args.add(endpoint);
+        }
+        args.addAll(global);
+        args.add(verb);
+        args.add(pkg.toString());
+        args.addAll(w);
+        StringWriter sw = new StringWriter();
+        int code;
+        try {
+            PackageFs.Snapshot snap = null;
+            String before = head();
+            if (verb.equals("commit")) {
+                snap = fs.snapshot();
+                InstalledPackage.attach(workDir, snap.files());
+            } else {
+                if (verb.equals("pull")) {
+                    fs.beginPull();
+                }
+                InstalledPackage.attach(workDir, fs.liveFiles());
+            }
+            try {
+                code = execute(args, sw);
+                String after = head();
+                if (after != null && !after.equals(before)) {
+                    InstalledPackage p = InstalledPackage.require(home, pkg);
+                    fs.rebase(p.head(), after, snap);
+                    log.info("{} {}: the mount now shows {}", verb, pkg, after);
+                }
+            } finally {
+                fs.endPull();
+                InstalledPackage.attach(workDir, fs.liveFiles());
+            }
+        } catch (Exception e) {
+            log.warn("{} on the mount of {}: {}", verb, pkg, e.toString());
+            sw.write("quiltfs: error: " + Cli.message(e) + "\n");
+            code = Cli.exitCode(e);
+        }
+        String out = sw.toString();
+        return out + (out.isEmpty() || out.endsWith("\n") ? "" : "\n") + "exit " + code + "\n";
+    }
+
+    private String head() throws java.io.IOException {
+        PackageState s = Lineage.read(home).get(pkg);
+        return s == null ? null : s.head;
+    }
+
+    private static int execute(List<String> args, StringWriter sw) {
+        PrintWriter pw = new PrintWriter(sw, true);
+        picocli.CommandLine cl = Cli.commandLine();
+        cl.setOut(pw);
+        cl.setErr(pw);
+        int code = cl.execute(args.toArray(new String[0]));
+        pw.flush();
+        return code;
+    }
+
+    /** Splits a command line as a shell would: words, 'single' and "double" quotes, backslash escapes. */
+    static List<String> split(String line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean in = false;
+        char quote = 0;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quote == '\'') {
+                if (c == '\'') {
+                    quote = 0;
+                } else {
+                    cur.append(c);
+                }
+            } else if (quote == '"') {
+                if (c == '"') {
+                    quote = 0;
+                } else if (c == '\\' && i + 1 < line.length() && "\"\\$`".indexOf(line.charAt(i + 1)) >= 0) {
+                    cur.append(line.charAt(++i));
+                } else {
+                    cur.append(c);
+                }
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+                in = true;
+            } else if (c == '\\' && i + 1 < line.length()) {
+                cur.append(line.charAt(++i));
+                in = true;
+            } else if (Character.isWhitespace(c)) {
+                if (in) {
+                    out.add(cur.toString());
+                    cur.setLength(0);
+                    in = false;
+                }
+            } else {
+                cur.append(c);
+                in = true;
+            }
+        }
+        if (quote != 0) {
+            throw new IllegalArgumentException("unbalanced " + quote + " in the command line");
+        }
+        if (in) {
+            out.add(cur.toString());
+        }
+        return out;
+    }
+
+    /** Quotes words so that {@link #split} gives them back. */
+    static String join(List<String> words) {
+        StringBuilder sb = new StringBuilder();
+        for (String w : words) {
+            if (sb.length() > 0) {
+                sb.append(' ');
+            }
+            sb.append('\'').append(w.replace("'", "'\\''")).append('\'');
+        }
+        return sb.toString();
+    }
+
+}

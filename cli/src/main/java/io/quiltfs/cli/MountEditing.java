@@ -1,0 +1,168 @@
+package io.quiltfs.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.PackageState;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How an editable mount relates to the workflow: the package's lineage entry names the mount's
+ * working area as its working folder (so status, commit, push and pull work on it), and the
+ * verbs given a mount point (or the name of a package being edited through a live mount) are
+ * sent to the mount's {@code .quiltfs/ctl}.
+ */
+final class MountEditing {
+    private MountEditing() {
+    }
+
+    /** The revision an editable mount shows, or why the mount must be read-only. */
+    record Claim(String top, String readOnlyReason) {
+    }
+
+    /**
+     * Makes the package's lineage entry the mount's (creating it: base and head {@code top}).
+     * An entry with local work (commits not pushed or uncommitted changes) keeps its head; one
+     * without moves to {@code top}. A package installed in a working folder stays there: the
+     * mount is then read-only.
+     */
+    static Claim claim(Home home, String uri, PackageName pkg, String top) throws IOException {
+        Path area = home.mountArea(pkg);
+        boolean changes = hasChanges(area);
+        return Lineage.update(home, l -> {
+            PackageState s = l.get(pkg);
+            if (s != null && !Paths.get(s.workDir).toAbsolutePath().normalize().equals(area)) {
+                return new Claim(top, pkg + " is installed in " + s.workDir + " in this home: edit it there (or"
+                        + " uninstall it to edit it through a mount)");
+            }
+            if (s != null && (s.head.equals(top) || changes || !s.commits.isEmpty())) {
+                return new Claim(s.head, null);
+            }
+            PackageState n = new PackageState();
+            n.registry = uri;
+            n.base = top;
+            n.head = top;
+            n.latestSeen = s == null ? null : s.latestSeen;
+            n.workDir = area.toString();
+            l.put(pkg, n);
+            return new Claim(top, null);
+        });
+    }
+
+    /** Whether the working area holds changes (its journal is not empty). */
+    static boolean hasChanges(Path area) throws IOException {
+        Path j = area.resolve("journal");
+        return Files.isRegularFile(j) && Files.size(j) > 0;
+    }
+
+    /** Keys the journal changes (an estimate for messages: the journal is replayed at the next mount). */
+    static int changedKeys(Path area) throws IOException {
+        Path j = area.resolve("journal");
+        if (!Files.isRegularFile(j)) {
+            return 0;
+        }
+        Set<String> keys = new HashSet<>();
+        for (String line : Files.readAllLines(j, StandardCharsets.UTF_8)) {
+            try {
+                JsonNode n = Json.parse(line);
+                if (n.path("o").asText().equals("x")) {
+                    keys.remove(n.path("k").asText());
+                } else if (!n.path("o").asText().equals("m")) {
+                    keys.add(n.path("k").asText());
+                }
+            } catch (RuntimeException torn) {
+                break;
+            }
+        }
+        return keys.size();
+    }
+
+    /** The mount point of a live quiltfs mount at {@code target}, else null. */
+    static Path mountAt(String target) {
+        Path mp;
+        try {
+            mp = Paths.get(target).toAbsolutePath().normalize();
+        } catch (RuntimeException e) {
+            return null;
+        }
+        try {
+            MountTable.Mount m = MountTable.at(mp);
+            return m != null && m.fsType().equals("fuse.quiltfs") ? mp : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The mount point of the live editable mount of {@code pkg} in this home, else null. */
+    static Path liveMountOf(Home home, PackageName pkg) throws IOException {
+        if (!Files.isDirectory(home.mounts())) {
+            return null;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(home.mounts(), "*.json")) {
+            for (Path p : s) {
+                try {
+                    JsonNode r = Json.parse(Files.readString(p));
+                    if (r.path("package").asText().equals(pkg.toString()) && r.path("editable").asBoolean()
+                            && ProcessHandle.of(r.path("pid").asLong()).map(ProcessHandle::isAlive).orElse(false)) {
+                        Path mp = Paths.get(r.path("mountpoint").asText());
+                        if (mountAt(mp.toString()) != null) {
+                            return mp;
+                        }
+                    }
+                } catch (IOException | RuntimeException ignored) {
+                    // a record being written or left by a dead mount
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The result of a verb run by a mount: what it printed and its exit code. */
+    record Result(String output, int exit) {
+    }
+
+    /** Runs {@code words} through the mount's {@code .quiltfs/ctl}. */
+    static Result send(Path mp, List<String> words) throws IOException {
+        Path ctl = mp.resolve(".quiltfs").resolve("ctl");
+        byte[] all;
+        try (FileChannel ch = FileChannel.open(ctl, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap((MountControl.join(words) + "\n").getBytes(StandardCharsets.UTF_8)));
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64 << 10);
+            while (ch.read(buf) > 0) {
+                out.write(buf.array(), 0, buf.position());
+                buf.clear();
+            }
+            all = out.toByteArray();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only: it has no "
+                    + ".quiltfs/ctl (mount the package without --read-only to edit it)");
+        }
+        String s = new String(all, StandardCharsets.UTF_8);
+        int i = s.lastIndexOf("exit ");
+        if (i < 0) {
+            return new Result(s, ExitCodes.FAILURE);
+        }
+        int code;
+        try {
+            code = Integer.parseInt(s.substring(i + 5).trim());
+        } catch (NumberFormatException e) {
+            code = ExitCodes.FAILURE;
+        }
+        return new Result(s.substring(0, i), code);
+    }
+
+}

@@ -1,0 +1,172 @@
+package io.quiltfs.fs;
+
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.workflow.WorkingFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A mount's files as the workflow verbs see them ({@link WorkingFiles}): the base revision's
+ * rows with the working area's changes over them. A row nobody changed, or moved, is known by
+ * its row's hash (stat: its size, mtime 0 and a negative inode), so status and commit read only
+ * the files written through the mount; reading an unchanged row (to copy it) goes through the
+ * object cache. {@code view} maps a key to a working copy's Path, a moved {@link Entry}, or
+ * {@link #GONE}.
+ */
+final class AreaFiles implements WorkingFiles {
+    static final Object GONE = new Object();
+
+    private final PackageFs fs;
+    private final Manifest base;
+    private final Map<String, Object> view;
+    private final boolean live;
+
+    AreaFiles(PackageFs fs, Manifest base, Map<String, Object> view, boolean live) {
+        this.fs = fs;
+        this.base = base;
+        this.view = view;
+        this.live = live;
+    }
+
+    static FileStat stat(Path p) throws IOException {
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS),
+                Math.max(1, inode(a)));
+    }
+
+    private static long inode(BasicFileAttributes a) {
+        String s = String.valueOf(a.fileKey());
+        int i = s.indexOf("ino=");
+        if (i < 0) {
+            return 1;
+        }
+        int e = i + 4;
+        while (e < s.length() && Character.isDigit(s.charAt(e))) {
+            e++;
+        }
+        return e > i + 4 ? Long.parseLong(s.substring(i + 4, e)) : 1;
+    }
+
+    @Override
+    public Map<String, FileStat> scan() throws IOException {
+        Map<String, FileStat> out = new HashMap<>(base.size() + view.size());
+        for (int i = 0; i < base.size(); i++) {
+            String k = base.key(i);
+            if (!view.containsKey(k)) {
+                out.put(k, new FileStat(base.sizeOf(i), 0, -(i + 1L)));
+            }
+        }
+        for (Map.Entry<String, Object> e : view.entrySet()) {
+            String k = e.getKey();
+            FileStat st = statOf(k, e.getValue());
+            if (st == null) {
+                continue;
+            }
+            String problem = LogicalKey.problem(k);
+            if (problem != null) {
+                throw new IOException(problem + ": '" + k + "' in the mount of " + fs.packageName() + " (rename it)");
+            }
+            out.put(k, st);
+        }
+        return out;
+    }
+
+    private FileStat statOf(String k, Object v) throws IOException {
+        if (v instanceof Path p) {
+            return stat(p);
+        }
+        if (v instanceof Entry e) {
+            return new FileStat(e.size(), 0, -1);
+        }
+        return null;
+    }
+
+    @Override
+    public FileStat stat(String key) throws IOException {
+        Object v = view.get(key);
+        if (v != null) {
+            return statOf(key, v);
+        }
+        int i = base.find(key);
+        return i < 0 ? null : new FileStat(base.sizeOf(i), 0, -(i + 1L));
+    }
+
+    @Override
+    public Checksum knownHash(String key, FileStat stat) {
+        if (stat.mtimeNanos() != 0 || stat.inode() >= 0) {
+            return null;
+        }
+        Object v = view.get(key);
+        if (v instanceof Entry e) {
+            return e.size() == stat.size() ? e.hash() : null;
+        }
+        if (v != null) {
+            return null;
+        }
+        int i = base.find(key);
+        return i >= 0 && stat.inode() == -(i + 1L) ? base.entry(i).hash() : null;
+    }
+
+    @Override
+    public Path path(String key) {
+        Object v = view.get(key);
+        try {
+            if (v instanceof Path p) {
+                return p;
+            }
+            if (v instanceof Entry e) {
+                return fs.cachedObject(e);
+            }
+            int i = base.find(key);
+            if (i < 0 || v == GONE) {
+                return fs.area().dir().resolve("files").resolve("absent");
+            }
+            return fs.cachedObject(base.entry(i));
+        } catch (IOException e) {
+            throw new UncheckedIOException("'" + key + "' of " + fs.packageName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public FileStat place(String key, Path source) throws IOException {
+        requireLive();
+        FileStat st = fs.place(key, source);
+        Path p = fs.area().file(((WorkArea.Content) fs.area().node(key)).id());
+        view.put(key, p);
+        return st;
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        requireLive();
+        fs.delete(key);
+        view.put(key, GONE);
+    }
+
+    private void requireLive() {
+        if (!live) {
+            throw new IllegalStateException("a commit's snapshot cannot be changed");
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "the mount's working area " + fs.area().dir();
+    }
+}

@@ -1,0 +1,216 @@
+package io.quiltfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.LocalRegistry;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.workflow.Build;
+import io.quiltfs.store.workflow.Progress;
+import io.quiltfs.store.workflow.WorkingFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The write paths of the core (copy-on-write, the tree's changes, the journal, snapshots), without FUSE. */
+class PackageFsWriteTest {
+    static final int O_WRONLY = 1;
+    static final int O_RDWR = 2;
+
+    @TempDir
+    Path tmp;
+
+    LocalRegistry registry;
+    Manifest manifest;
+    Home home;
+    PackageFs fs;
+    final PackageName pkg = PackageName.parse("test/pkg");
+
+    @BeforeEach
+    void setUp() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("README.md"), "hello\n");
+        Files.createDirectories(src.resolve("data/sub"));
+        Files.writeString(src.resolve("data/a.csv"), "x,y\n1,2\n");
+        Files.writeString(src.resolve("data/sub/b.txt"), "deep\n");
+        Files.write(src.resolve("big.bin"), new byte[3 << 20]);
+        registry = new LocalRegistry(tmp.resolve("registry"));
+        var res = Build.build(registry, pkg, src, "msg", Json.parse("{}"), HashType.SHA2_256_CHUNKED,
+                Clock.systemUTC(), Progress.NONE);
+        manifest = registry.readManifest(res.topHash());
+        home = new Home(tmp.resolve("home"));
+        fs = open();
+    }
+
+    PackageFs open() throws IOException {
+        ObjectStore store = new ObjectStore(new ObjectCache(home), CacheBudget.open(home, 1L << 30), k -> registry, 5_000);
+        WorkArea area = WorkArea.open(home.mountArea(pkg), top -> manifest);
+        return new PackageFs(manifest, pkg, manifest.topHash(), 1_700_000_000L, store, area);
+    }
+
+    @AfterEach
+    void tearDown() {
+        fs.close();
+    }
+
+    String read(String path) throws IOException {
+        long h = fs.open(path, 0);
+        try {
+            ByteBuffer b = ByteBuffer.allocate(1 << 16);
+            int n = fs.read(h, 0, b);
+            return new String(b.array(), 0, n, StandardCharsets.UTF_8);
+        } finally {
+            fs.release(h);
+        }
+    }
+
+    void write(String path, long offset, String s) throws IOException {
+        long h = fs.open(path, O_WRONLY);
+        try {
+            fs.write(h, offset, ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)));
+        } finally {
+            fs.flush(h);
+            fs.release(h);
+        }
+    }
+
+    void create(String path, String s) throws IOException {
+        long h = fs.create(path, 0644);
+        fs.write(h, 0, ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8)));
+        fs.release(h);
+    }
+
+    List<String> ls(String path) throws IOException {
+        List<String> out = new ArrayList<>();
+        fs.readdir(path, (name, dir) -> out.add(name + (dir ? "/" : "")));
+        return out;
+    }
+
+    Errno errno(Executable e) {
+        return assertThrows(FsException.class, e::run).errno();
+    }
+
+    interface Executable {
+        void run() throws Exception;
+    }
+
+    @Test
+    void copyOnWriteKeepsOtherFilesOnTheRevision() throws IOException {
+        write("/README.md", 6, "more\n");
+        assertEquals("hello\nmore\n", read("/README.md"));
+        assertEquals(11, fs.getattr("/README.md").size());
+        assertTrue(fs.area().node("README.md") instanceof WorkArea.Content);
+        assertNull(fs.area().node("data/a.csv"), "an unchanged file keeps being served from the object cache");
+        assertEquals(0644, fs.getattr("/data/a.csv").mode());
+    }
+
+    @Test
+    void openWithTruncateFetchesNothing() throws IOException {
+        long h = fs.open("/big.bin", O_WRONLY | PackageFs.O_TRUNC);
+        fs.write(h, 0, ByteBuffer.wrap("new".getBytes(StandardCharsets.UTF_8)));
+        fs.release(h);
+        assertEquals("new", read("/big.bin"));
+        assertFalse(new ObjectCache(home).exists(manifest.get("big.bin").hash()), "O_TRUNC does not fetch the object");
+    }
+
+    @Test
+    void truncateAndFtruncate() throws IOException {
+        fs.truncate("/data/a.csv", 3);
+        assertEquals("x,y", read("/data/a.csv"));
+        long h = fs.open("/data/a.csv", O_RDWR);
+        fs.ftruncate(h, 1);
+        fs.release(h);
+        assertEquals("x", read("/data/a.csv"));
+    }
+
+    @Test
+    void foldersAndRenames() throws Exception {
+        fs.mkdir("/new");
+        create("/new/f.txt", "f");
+        assertEquals(List.of("./", "../", "README.md", "big.bin", "data/", "new/"), ls("/"));
+        assertEquals(Errno.EEXIST, errno(() -> fs.mkdir("/new")));
+        assertEquals(Errno.ENOTEMPTY, errno(() -> fs.rmdir("/new")));
+        assertEquals(Errno.ENOENT, errno(() -> fs.create("/nope/x", 0644)));
+        assertEquals(Errno.ENOTDIR, errno(() -> fs.create("/README.md/x", 0644)));
+        assertEquals(Errno.EISDIR, errno(() -> fs.unlink("/data")));
+        assertEquals(Errno.EPERM, errno(() -> fs.create("/.quiltfs/x", 0644)));
+        assertTrue(fs.getattr("/.quiltfs").directory(), "the control folder answers by name");
+        assertEquals(List.of("./", "../", "ctl", "status"), ls("/.quiltfs"));
+
+        fs.rename("/data", "/moved");
+        assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/data")));
+        assertEquals(List.of("./", "../", "a.csv", "sub/"), ls("/moved"));
+        assertEquals("deep\n", read("/moved/sub/b.txt"));
+        assertTrue(fs.area().node("moved/sub/b.txt") instanceof WorkArea.Moved, "a rename copies nothing");
+        assertEquals(Errno.EINVAL, errno(() -> fs.rename("/moved", "/moved/sub/x")));
+
+        fs.rename("/new/f.txt", "/README.md"); // over an existing file
+        assertEquals("f", read("/README.md"));
+        fs.rmdir("/new");
+        fs.unlink("/moved/sub/b.txt");
+        fs.rmdir("/moved/sub");
+        assertEquals(List.of("./", "../", "a.csv"), ls("/moved"));
+
+        WorkingFiles live = fs.liveFiles();
+        Map<String, WorkingFiles.FileStat> scan = live.scan();
+        assertEquals(java.util.Set.of("README.md", "big.bin", "moved/a.csv"), scan.keySet());
+        assertEquals(manifest.get("big.bin").hash(), live.knownHash("big.bin", scan.get("big.bin")));
+        assertEquals(manifest.get("data/a.csv").hash(), live.knownHash("moved/a.csv", scan.get("moved/a.csv")));
+        assertNull(live.knownHash("README.md", scan.get("README.md")), "a written file is hashed from its bytes");
+    }
+
+    @Test
+    void theJournalGivesTheSameTreeAfterARestart() throws IOException {
+        create("/n.txt", "n");
+        write("/README.md", 0, "HE");
+        fs.rename("/data/sub", "/sub2");
+        fs.unlink("/big.bin");
+        fs.mkdir("/empty");
+        fs.close();
+        fs = open();
+        assertEquals(List.of("./", "../", "README.md", "data/", "empty/", "n.txt", "sub2/"), ls("/"));
+        assertEquals("n", read("/n.txt"));
+        assertEquals("HEllo\n", read("/README.md"));
+        assertEquals("deep\n", read("/sub2/b.txt"));
+        assertEquals(List.of("./", "../", "a.csv"), ls("/data"));
+    }
+
+    @Test
+    void aSnapshotDoesNotSeeLaterWrites() throws IOException {
+        create("/s.txt", "v1");
+        long h = fs.open("/s.txt", O_RDWR);
+        PackageFs.Snapshot snap = fs.snapshot();
+        fs.write(h, 0, ByteBuffer.wrap("v2".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("v2", read("/s.txt"), "the open file stays valid and sees its write");
+        fs.release(h);
+        Path frozen = snap.files().path("s.txt");
+        assertEquals("v1", Files.readString(frozen));
+        assertEquals("v2", Files.readString(fs.liveFiles().path("s.txt")));
+    }
+
+    @Test
+    void readOnlyTreeRefusesWrites() throws Exception {
+        PackageFs ro = new PackageFs(manifest, pkg, manifest.topHash(), 0, fs.objects());
+        assertEquals(Errno.EROFS, errno(() -> ro.open("/README.md", O_WRONLY)));
+        assertEquals(Errno.EROFS, errno(() -> ro.mkdir("/x")));
+        assertEquals(Errno.ENOENT, errno(() -> ro.getattr("/.quiltfs")));
+    }
+}

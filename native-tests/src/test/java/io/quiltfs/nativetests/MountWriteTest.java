@@ -1,0 +1,331 @@
+package io.quiltfs.nativetests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.fs.fuse.FuseMount;
+import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.testing.TestRegistries;
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Editing a real mount with ordinary tools, committing and pushing from it (through the
+ * control files and the CLI), and what survives a kill -9 of the mount's process.
+ */
+class MountWriteTest {
+    Fixture f;
+    Map<String, String> env = Map.of();
+    final List<Path> mounts = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (f == null) {
+            return;
+        }
+        try {
+            for (Path mp : mounts) {
+                if (MountTable.at(mp) != null) {
+                    cli("unmount", mp.toString());
+                }
+                if (MountTable.at(mp) != null) {
+                    FuseMount.unmount(mp, true);
+                }
+            }
+        } finally {
+            f.close();
+        }
+    }
+
+    void setUp(TestRegistries.Kind kind) throws Exception {
+        f = new Fixture(kind);
+        env = kind.environment(); // the S3 kind tells child processes where its server is
+        f.write("README.md", "# a package\n");
+        f.write("notes.txt", "alpha\nbeta\n");
+        for (int d = 0; d < 3; d++) {
+            for (int i = 0; i < 3; i++) {
+                f.write("data/dir" + d + "/file" + i + ".csv", "row," + d + "," + i + "\n");
+            }
+        }
+        f.write("data/deep/a/b/needle.txt", "deep\n");
+        byte[] mid = new byte[2 << 20];
+        new java.util.Random(3).nextBytes(mid);
+        Files.write(f.src.resolve("blob.bin"), mid);
+        f.build();
+    }
+
+    Tool.Result cli(String... args) throws Exception {
+        return cliIn(f.home, args);
+    }
+
+    Tool.Result cliIn(Path home, String... args) throws Exception {
+        Path out = Files.createTempFile(f.scratch, "cli", ".out");
+        Path err = Files.createTempFile(f.scratch, "cli", ".err");
+        ProcessBuilder pb = new ProcessBuilder(Tool.quiltfs(home, args)).redirectOutput(out.toFile())
+                .redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("timed out: quiltfs " + Arrays.toString(args));
+        }
+        return new Tool.Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    Path mount(String ref, String name, String... extra) throws Exception {
+        Path mp = Files.createDirectories(f.scratch.resolve(name));
+        mounts.add(mp);
+        List<String> args = new ArrayList<>(List.of("mount", ref, mp.toString(), "-r", f.uri));
+        args.addAll(Arrays.asList(extra));
+        cli(args.toArray(new String[0])).ok();
+        return mp;
+    }
+
+    static String q(Path p) {
+        return MountToolsTest.q(p);
+    }
+
+    /** The same edits, with ordinary tools, in folder R (the mount, or a plain copy for the expected tree). */
+    static String edits(Path r, Path tree, Path tar) {
+        String R = q(r);
+        return String.join(" && ", List.of(
+                "cp -r " + q(tree) + " " + R + "/tree",
+                "sed -i 's/row/ROW/' " + R + "/data/dir0/file0.csv",
+                "echo appended >> " + R + "/README.md",
+                "truncate -s 3 " + R + "/data/dir1/file1.csv",
+                "mv " + R + "/data/dir2 " + R + "/moved",
+                "rm -r " + R + "/data/deep",
+                "vim.tiny -u NONE -N -es -c 'set backup writebackup' -c '%s/beta/gamma/' -c wq " + R + "/notes.txt",
+                "rsync -a " + q(tree) + "/ " + R + "/rsynced/",
+                "mkdir " + R + "/untarred",
+                "tar -C " + R + "/untarred -xf " + q(tar),
+                "mv " + R + "/tree/sub " + R + "/tree/sub2",
+                "printf 'new bytes' > " + R + "/blob.bin"));
+    }
+
+    Path makeTree() throws Exception {
+        Path tree = Files.createDirectories(f.scratch.resolve("tree/sub/inner"));
+        for (int i = 0; i < 20; i++) {
+            Files.writeString(f.scratch.resolve("tree/t" + i + ".txt"), "tree file " + i + "\n");
+            Files.writeString(f.scratch.resolve("tree/sub/inner/s" + i + ".txt"), "inner " + i + "\n");
+        }
+        return f.scratch.resolve("tree");
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void editCommitThroughCtlPushAndInstall(TestRegistries.Kind kind) throws Exception {
+        setUp(kind);
+        Path tree = makeTree();
+        Path tar = f.scratch.resolve("t.tar");
+        Tool.sh("tar -C " + q(tree) + " -cf " + q(tar) + " .").ok();
+        Path expected = f.scratch.resolve("expected");
+        Tool.sh("cp -r " + q(f.src) + " " + q(expected)).ok();
+        Tool.sh(edits(expected, tree, tar)).ok();
+        Tool.sh("rm -f " + q(expected) + "/notes.txt~").ok();
+
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Tool.sh(edits(mnt, tree, tar)).ok();
+        Tool.sh("rm -f " + q(mnt) + "/notes.txt~").ok();
+        assertEquals("", Tool.run("diff", "-r", "-x", ".quiltfs", expected.toString(), mnt.toString()).ok().out());
+        JsonNode st = Json.parse(Tool.run("cat", mnt.resolve(".quiltfs/status").toString()).ok().out());
+        assertTrue(st.path("added").size() > 40, st.toString());
+        assertTrue(st.path("removed").toString().contains("data/deep/a/b/needle.txt"), st.toString());
+
+        String res = Tool.sh("echo 'commit -m \"edited in the mount\"' > " + q(mnt) + "/.quiltfs/ctl && cat "
+                + q(mnt) + "/.quiltfs/ctl").ok().out();
+        assertTrue(res.trim().endsWith("exit 0"), res);
+        String top = res.lines().findFirst().orElseThrow().trim();
+        assertEquals(64, top.length(), res);
+        Path manifest = f.home.resolve(".quilt/installed/test/mounted/" + top);
+        assertEquals(top, cli("manifest", "tophash", manifest.toString()).ok().out().trim());
+        assertEquals(top, Tool.run("getfattr", "--only-values", "-n", "user.quilt.top_hash", mnt.toString()).ok().out().trim(),
+                "the mount shows the new revision");
+        JsonNode clean = Json.parse(cli("--json", "status", mnt.toString()).ok().out());
+        assertEquals(0, clean.path("added").size() + clean.path("modified").size() + clean.path("removed").size(),
+                clean.toString());
+        assertEquals("", Tool.run("diff", "-r", "-x", ".quiltfs", expected.toString(), mnt.toString()).ok().out());
+
+        cli("push", mnt.toString()).ok();
+        Path ro = mount("test/mounted@" + top, "ro", "--read-only");
+        assertEquals("", Tool.run("diff", "-r", expected.toString(), ro.toString()).ok().out());
+        assertTrue(Tool.run("touch", ro.resolve("x").toString()).exit() != 0, "read-only");
+
+        Path home2 = f.scratch.resolve("home2");
+        Path dest = f.scratch.resolve("installed");
+        cliIn(home2, "install", "test/mounted@" + top, "-r", f.uri, "--dest", dest.toString()).ok();
+        assertEquals("", Tool.run("diff", "-r", expected.toString(), dest.toString()).ok().out());
+
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(!un.out().contains("kept uncommitted"), un.out());
+    }
+
+    @Test
+    void killDuringAStormOfWritesKeepsEveryClosedFile() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.createDirectories(mnt.resolve("storm"));
+        Path done = f.scratch.resolve("done.list");
+        Process writer = new ProcessBuilder("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); "
+                + "printf 'payload-%d-%0300d' $i $i > " + q(mnt) + "/storm/f$i || exit 0; echo $i >> " + q(done)
+                + "; done").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        for (int i = 0; i < 200 && (!Files.exists(done) || Files.readAllLines(done).size() < 300); i++) {
+            Thread.sleep(20);
+        }
+        long pid = daemonPid();
+        Tool.run("kill", "-9", Long.toString(pid)).ok();
+        assertTrue(writer.waitFor(60, TimeUnit.SECONDS));
+        List<String> closed = Files.readAllLines(done);
+        assertTrue(closed.size() >= 300, "the writer wrote " + closed.size() + " files before the kill");
+
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted", "--offline").ok().out());
+        assertTrue(st.path("added").size() >= closed.size(), "status lists the writes without a mount: " + st.path("added").size());
+
+        for (int i = 0; i < 100 && MountTable.at(mnt) != null && !FuseMount.isStale(mnt); i++) {
+            Thread.sleep(50);
+        }
+        cli("mount", "test/mounted", mnt.toString(), "-r", f.uri).ok();
+        for (String n : closed) {
+            int i = Integer.parseInt(n.trim());
+            assertEquals(String.format("payload-%d-%0300d", i, i), Files.readString(mnt.resolve("storm/f" + i)), "f" + i);
+        }
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(un.out().contains("kept uncommitted modifications"), un.out());
+    }
+
+    long daemonPid() throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(f.home.resolve("mounts"), "*.json")) {
+            for (Path p : s) {
+                return Json.parse(Files.readString(p)).path("pid").asLong();
+            }
+        }
+        throw new AssertionError("no mount record");
+    }
+
+    @Test
+    void eightWritersDuringACommitLandInOneOfTheTwoRevisions() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        int writers = 8;
+        java.util.concurrent.atomic.AtomicBoolean committed = new java.util.concurrent.atomic.AtomicBoolean();
+        int[] written = new int[writers];
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        List<Future<?>> jobs = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            int id = w;
+            jobs.add(pool.submit(() -> {
+                Path p = mnt.resolve("w" + id + ".bin");
+                // Writes before, during and after the commit: 50 chunks more once it returned.
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                    int c = 0;
+                    int after = 0;
+                    while (after < 50 && c < 20_000) {
+                        ch.write(ByteBuffer.wrap(chunk(id, c++)));
+                        if (committed.get()) {
+                            after++;
+                        }
+                        Thread.sleep(1);
+                    }
+                    written[id] = c;
+                }
+                return null;
+            }));
+        }
+        Thread.sleep(300);
+        String first = Tool.sh("echo 'commit -m during' > " + q(mnt) + "/.quiltfs/ctl && cat " + q(mnt) + "/.quiltfs/ctl").ok().out();
+        committed.set(true);
+        for (Future<?> j : jobs) {
+            j.get(120, TimeUnit.SECONDS);
+        }
+        pool.shutdown();
+        assertTrue(first.trim().endsWith("exit 0"), first);
+        String rev1 = first.lines().findFirst().orElseThrow().trim();
+        cli("push", mnt.toString()).ok();
+        Tool.Result second = cli("commit", mnt.toString(), "-m", "after");
+        second.ok();
+        String rev2 = second.out().lines().findFirst().orElseThrow().trim();
+        cli("push", mnt.toString()).ok();
+
+        Path r1 = mount("test/mounted@" + rev1, "r1", "--read-only");
+        Path r2 = mount("test/mounted@" + rev2, "r2", "--read-only");
+        for (int w = 0; w < writers; w++) {
+            byte[] all = full(w, written[w]);
+            assertTrue(Arrays.equals(all, Files.readAllBytes(r2.resolve("w" + w + ".bin"))), "w" + w + " in rev2");
+            assertTrue(Arrays.equals(all, Files.readAllBytes(mnt.resolve("w" + w + ".bin"))), "w" + w + " in the mount");
+            Path in1 = r1.resolve("w" + w + ".bin");
+            if (Files.exists(in1)) {
+                byte[] part = Files.readAllBytes(in1);
+                assertTrue(part.length % 4096 == 0 && Arrays.equals(part, Arrays.copyOf(all, part.length)),
+                        "rev1 holds whole writes of w" + w + " (" + part.length + " bytes)");
+            }
+        }
+    }
+
+    static byte[] chunk(int writer, int c) {
+        byte[] b = new byte[4096];
+        Arrays.fill(b, (byte) (writer * 31 + c));
+        return b;
+    }
+
+    static byte[] full(int writer, int chunks) {
+        byte[] all = new byte[4096 * chunks];
+        for (int c = 0; c < chunks; c++) {
+            System.arraycopy(chunk(writer, c), 0, all, c * 4096, 4096);
+        }
+        return all;
+    }
+
+    @Test
+    void pullThroughTheMountKeepsLocalEdits() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("mine.txt"), "local\n");
+        f.write("notes.txt", "changed remotely\n");
+        Files.delete(f.src.resolve("README.md"));
+        f.build();
+        Tool.Result r = cli("pull", mnt.toString()).ok();
+        assertTrue(r.out().contains(f.topHash), r.out());
+        assertEquals("changed remotely\n", Files.readString(mnt.resolve("notes.txt")));
+        assertTrue(Files.notExists(mnt.resolve("README.md")));
+        assertEquals("local\n", Files.readString(mnt.resolve("mine.txt")));
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted").ok().out());
+        assertEquals("[\"mine.txt\"]", st.path("added").toString(), st.toString());
+        assertEquals(0, st.path("modified").size() + st.path("removed").size(), st.toString());
+    }
+
+    @Test
+    void symlinksHardLinksAndSpecialFilesAreRefused() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        assertTrue(Tool.run("ln", "-s", "README.md", mnt.resolve("l").toString()).err().contains("Operation not permitted"));
+        assertTrue(Tool.run("ln", mnt.resolve("README.md").toString(), mnt.resolve("h").toString()).err()
+                .contains("Operation not permitted"));
+        assertTrue(Tool.run("mkfifo", mnt.resolve("p").toString()).err().contains("Operation not permitted"));
+        assertTrue(Tool.run("rmdir", mnt.resolve("data").toString()).err().contains("not empty"));
+        Tool.run("chmod", "+x", mnt.resolve("README.md").toString()).ok();
+        assertTrue(Tool.run("ls", "-l", mnt.resolve("README.md").toString()).ok().out().startsWith("-rwx"));
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(un.out().contains("kept uncommitted modifications"), un.out());
+    }
+}
