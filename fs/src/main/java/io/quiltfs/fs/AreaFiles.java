@@ -108,6 +108,12 @@ final class AreaFiles implements WorkingFiles {
     }
 
     @Override
+    public com.fasterxml.jackson.databind.JsonNode carriedMeta(String key) {
+        Object v = view.get(key);
+        return v instanceof Entry e && !e.meta().isEmpty() ? e.meta() : null;
+    }
+
+    @Override
     public Checksum knownHash(String key, FileStat stat) {
         if (stat.mtimeNanos() != 0 || stat.inode() >= 0) {
             return null;

@@ -315,6 +315,29 @@ class MountWriteTest {
     }
 
     @Test
+    void aRenamedRowKeepsItsMetadata() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        // A revision whose notes.txt row carries metadata, as quilt3 users give files.
+        io.quiltfs.store.manifest.Manifest m = f.registry.readManifest(f.topHash);
+        io.quiltfs.store.manifest.Manifest.Builder b = m.toBuilder().clearEntries();
+        JsonNode meta = Json.parse("{\"user_meta\":{\"owner\":\"ana\"},\"format\":\"txt\"}");
+        for (io.quiltfs.store.manifest.Entry e : m.entries()) {
+            b.add(e.logicalKey().equals("notes.txt")
+                    ? new io.quiltfs.store.manifest.Entry(e.logicalKey(), e.physicalKey(), e.size(), e.hash(), meta, null)
+                    : e);
+        }
+        String top = f.registry.writeManifest(b.build());
+        Path mnt = mount("test/mounted@" + top, "mnt");
+        Tool.sh("mkdir " + q(mnt) + "/docs && mv " + q(mnt) + "/notes.txt " + q(mnt) + "/docs/notes.txt").ok();
+        String rev = cli("commit", mnt.toString(), "-m", "moved").ok().out().lines().findFirst().orElseThrow().trim();
+        io.quiltfs.store.manifest.Manifest after = io.quiltfs.store.manifest.ManifestReader.read(
+                new io.quiltfs.store.state.Home(f.home).installedManifest(Fixture.PKG, rev));
+        assertEquals(null, after.get("notes.txt"));
+        assertEquals(meta, after.get("docs/notes.txt").meta(), "the metadata moved with the file");
+        assertEquals(m.get("notes.txt").hash(), after.get("docs/notes.txt").hash());
+    }
+
+    @Test
     void symlinksHardLinksAndSpecialFilesAreRefused() throws Exception {
         setUp(TestRegistries.LOCAL);
         Path mnt = mount("test/mounted@" + f.topHash, "mnt");

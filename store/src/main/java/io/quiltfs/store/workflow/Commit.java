@@ -170,7 +170,7 @@ public final class Commit {
                 }
             }
             rows.put(k, new Entry(k, PhysicalKey.ofFile(cache.path(sum)).toString(),
-                    Files.size(cache.path(sum)), sum));
+                    Files.size(cache.path(sum)), sum, files.carriedMeta(k), null));
         }
         return rows;
     }

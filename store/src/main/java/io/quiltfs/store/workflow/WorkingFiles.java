@@ -38,6 +38,15 @@ public interface WorkingFiles {
     void delete(String key) throws IOException;
 
     /**
+     * The row {@code meta} that {@code key} carries from elsewhere (a mount knows the rows it
+     * renamed without changing them: their metadata moves with them), or null. A commit gives it
+     * to the new row at {@code key}.
+     */
+    default com.fasterxml.jackson.databind.JsonNode carriedMeta(String key) {
+        return null;
+    }
+
+    /**
      * The checksum of {@code key} when this implementation knows it without reading the file
      * (a mount knows the rows it never changed), provided {@code stat} is what {@link #scan}
      * reported; null otherwise. Status trusts it as it trusts its hash cache.
