@@ -315,6 +315,21 @@ class MountWriteTest {
     }
 
     @Test
+    void pullThroughTheMountRefusesAKeyChangedOnBothSides() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("notes.txt"), "changed here\n");
+        f.write("notes.txt", "changed remotely\n");
+        f.build();
+        Tool.Result r = cli("pull", mnt.toString());
+        assertEquals(3, r.exit(), r.toString());
+        assertTrue((r.err() + r.out()).contains("notes.txt"), r.toString());
+        assertEquals("changed here\n", Files.readString(mnt.resolve("notes.txt")), "the local edit is untouched");
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted").ok().out());
+        assertEquals("[\"notes.txt\"]", st.path("modified").toString(), st.toString());
+    }
+
+    @Test
     void aRenamedRowKeepsItsMetadata() throws Exception {
         setUp(TestRegistries.LOCAL);
         // A revision whose notes.txt row carries metadata, as quilt3 users give files.
