@@ -330,6 +330,30 @@ class MountWriteTest {
     }
 
     @Test
+    void onlyTheMountingUserReachesTheControlFiles() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Tool.sh("cat " + q(mnt) + "/.quiltfs/status").ok();
+        // Let another user walk to the mount point, and prove it can: it reads a file beside it.
+        for (Path d = mnt.getParent(); d != null && d.getNameCount() > 0; d = d.getParent()) {
+            Tool.sh("chmod o+x " + q(d)).ok();
+        }
+        Path beside = mnt.resolveSibling("beside.txt");
+        Files.writeString(beside, "readable\n");
+        Tool.sh("chmod o+r " + q(beside)).ok();
+        assertEquals("readable\n", Tool.sh("setpriv --reuid=65534 --regid=65534 --clear-groups cat " + q(beside))
+                .ok().out());
+        // Another user (nobody) is turned away by the kernel at the mount: it is not shared.
+        Tool.Result other = Tool.sh("setpriv --reuid=65534 --regid=65534 --clear-groups cat " + q(mnt)
+                + "/.quiltfs/status; echo \"exit=$?\"");
+        assertTrue(other.out().contains("exit=1"), other.toString());
+        assertTrue(other.err().contains("Permission denied"), other.toString());
+        Tool.Result write = Tool.sh("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo push > "
+                + q(mnt) + "/.quiltfs/ctl'; echo \"exit=$?\"");
+        assertTrue(write.out().contains("exit=1") || write.out().contains("exit=2"), write.toString());
+    }
+
+    @Test
     void aRenamedRowKeepsItsMetadata() throws Exception {
         setUp(TestRegistries.LOCAL);
         // A revision whose notes.txt row carries metadata, as quilt3 users give files.
