@@ -782,13 +782,8 @@ public final class PackageFs implements java.io.Closeable {
         removeKey(f);
     }
 
-    /** Only the execute bit means something (and only for the mount; a package records no modes). */
-    public void chmod(String path, int mode) throws IOException {
-        if (isControl(path)) {
-            return;
-        }
-        requireEditable();
-        String k = key(path);
+    /** What {@code k} is now (a written file, a base or moved row, or DIR); ENOENT when nothing. */
+    private Object existing(String k) throws IOException {
         Object r;
         readLock();
         try {
@@ -799,6 +794,17 @@ public final class PackageFs implements java.io.Closeable {
         if (r == null) {
             throw new FsException(Errno.ENOENT, "no such file: " + k);
         }
+        return r;
+    }
+
+    /** Only the execute bit means something (and only for the mount; a package records no modes). */
+    public void chmod(String path, int mode) throws IOException {
+        if (isControl(path)) {
+            return;
+        }
+        requireEditable();
+        String k = key(path);
+        Object r = existing(k);
         if (r == DIR) {
             return;
         }
@@ -817,16 +823,7 @@ public final class PackageFs implements java.io.Closeable {
         }
         requireEditable();
         String k = key(path);
-        Object r;
-        readLock();
-        try {
-            r = resolve(base, k);
-        } finally {
-            readUnlock();
-        }
-        if (r == null) {
-            throw new FsException(Errno.ENOENT, "no such file: " + k);
-        }
+        Object r = existing(k);
         if (r == DIR) {
             return;
         }

@@ -27,18 +27,8 @@ public final class PackageMount {
     /** The file system of {@code pkg@topHash} in {@code registry}. The caller closes the store. */
     public static PackageFs open(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
                                  MountSettings settings) throws IOException {
-        long t0 = System.nanoTime();
-        // A manifest verified once is kept in the home: later mounts neither fetch nor re-hash it.
-        Manifest m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
-        log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
-                (System.nanoTime() - t0) / 1_000_000);
-        ObjectCache cache = new ObjectCache(home);
-        sweepAbandonedFetches(home);
-        CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
-        ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
-        ObjectStore store = new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource),
-                settings.stallMillis());
-        return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store);
+        Manifest m = manifest(home, registry, pkg, topHash);
+        return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store(home, registry, s3, settings));
     }
 
     /**
@@ -48,16 +38,8 @@ public final class PackageMount {
      */
     public static PackageFs openEditable(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
                                          MountSettings settings) throws IOException {
-        long t0 = System.nanoTime();
-        Manifest m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
-        log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
-                (System.nanoTime() - t0) / 1_000_000);
-        ObjectCache cache = new ObjectCache(home);
-        sweepAbandonedFetches(home);
-        CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
-        ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
-        ObjectStore store = new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource),
-                settings.stallMillis());
+        Manifest m = manifest(home, registry, pkg, topHash);
+        ObjectStore store = store(home, registry, s3, settings);
         WorkArea area;
         try {
             area = WorkArea.open(home.mountArea(pkg),
@@ -67,6 +49,25 @@ public final class PackageMount {
             throw e;
         }
         return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store, area);
+    }
+
+    /** The revision's manifest: verified once, then kept in the home (no fetch, no re-hash). */
+    private static Manifest manifest(Home home, Registry registry, PackageName pkg, String topHash) throws IOException {
+        long t0 = System.nanoTime();
+        Manifest m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
+        log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
+                (System.nanoTime() - t0) / 1_000_000);
+        return m;
+    }
+
+    /** The object store over the home's cache, fetching from the registry (or another source). */
+    private static ObjectStore store(Home home, Registry registry, S3Settings s3, MountSettings settings)
+            throws IOException {
+        ObjectCache cache = new ObjectCache(home);
+        sweepAbandonedFetches(home);
+        CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
+        ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
+        return new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource), settings.stallMillis());
     }
 
     private static ObjectSource sourceFor(PhysicalKey key, Registry registry, S3Settings s3,
