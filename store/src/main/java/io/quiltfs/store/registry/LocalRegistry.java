@@ -148,13 +148,7 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
-    public String resolvePrefix(String prefix) throws IOException {
-        if (!prefix.matches("[0-9a-f]{6,64}")) {
-            throw new IllegalArgumentException("invalid hash prefix '" + prefix + "': expected 6 to 64 hex digits");
-        }
-        if (prefix.length() == 64) {
-            return prefix;
-        }
+    public List<String> manifestsStartingWith(String prefix) throws IOException {
         List<String> found = new ArrayList<>();
         Path dir = quilt().resolve("packages");
         if (Files.isDirectory(dir)) {
@@ -167,20 +161,7 @@ public final class LocalRegistry implements Registry {
                 }
             }
         }
-        return uniquePrefix(prefix, found, uri());
-    }
-
-    /** The one candidate, or an error naming none or all of them. */
-    static String uniquePrefix(String prefix, List<String> found, String uri) throws RegistryException {
-        if (found.isEmpty()) {
-            throw new RegistryException.NotFound("no revision matches hash prefix " + prefix + " in " + uri);
-        }
-        if (found.size() > 1) {
-            found.sort(Comparator.naturalOrder());
-            throw new RegistryException("hash prefix " + prefix + " is ambiguous in " + uri + ": "
-                    + String.join(", ", found) + " (give more digits)");
-        }
-        return found.get(0);
+        return found;
     }
 
     @Override

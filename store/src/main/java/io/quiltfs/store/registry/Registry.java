@@ -32,8 +32,28 @@ public interface Registry extends ObjectSource, AutoCloseable {
     /** Reads a named pointer ({@code latest} or a timestamp), or null. */
     String readPointer(PackageName pkg, String pointer) throws IOException;
 
+    /** The top hashes of the manifests whose names start with {@code prefix} (a listing). */
+    List<String> manifestsStartingWith(String prefix) throws IOException;
+
     /** The one manifest whose top hash starts with {@code prefix}; errors name every candidate. */
-    String resolvePrefix(String prefix) throws IOException;
+    default String resolvePrefix(String prefix) throws IOException {
+        if (!prefix.matches("[0-9a-f]{6,64}")) {
+            throw new IllegalArgumentException("invalid hash prefix '" + prefix + "': expected 6 to 64 hex digits");
+        }
+        if (prefix.length() == 64) {
+            return prefix;
+        }
+        List<String> found = new java.util.ArrayList<>(manifestsStartingWith(prefix));
+        if (found.isEmpty()) {
+            throw new RegistryException.NotFound("no revision matches hash prefix " + prefix + " in " + uri());
+        }
+        if (found.size() > 1) {
+            found.sort(java.util.Comparator.naturalOrder());
+            throw new RegistryException("hash prefix " + prefix + " is ambiguous in " + uri() + ": "
+                    + String.join(", ", found) + " (give more digits)");
+        }
+        return found.get(0);
+    }
 
     /** The manifest's bytes; {@link RegistryException.NotFound} when absent. */
     byte[] readManifestBytes(String topHash) throws IOException;

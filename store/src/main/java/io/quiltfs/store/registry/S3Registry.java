@@ -290,36 +290,38 @@ public final class S3Registry implements Registry {
     /** The names of the "folders" right under {@code prefix} (delimiter listing). */
     private List<String> childFolders(String prefix) throws IOException {
         List<String> out = new ArrayList<>();
-        String token = null;
-        do {
-            String t = token;
-            ListObjectsV2Response page = call(url(prefix), () -> s3.listObjectsV2(r -> r.bucket(bucket)
-                    .prefix(prefix).delimiter("/").continuationToken(t)));
+        listLevel(prefix, page -> {
             for (CommonPrefix cp : page.commonPrefixes()) {
                 String p = cp.prefix().substring(prefix.length());
                 if (p.endsWith("/") && p.length() > 1) {
                     out.add(p.substring(0, p.length() - 1));
                 }
             }
-            token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
-        } while (token != null);
+        });
         return out;
     }
 
     /** The keys right under {@code prefix} (no deeper), without the prefix. */
     private List<String> childNames(String prefix) throws IOException {
         List<String> out = new ArrayList<>();
+        listLevel(prefix, page -> {
+            for (S3Object o : page.contents()) {
+                out.add(o.key().substring(prefix.length()));
+            }
+        });
+        return out;
+    }
+
+    /** Every page of a delimiter listing of one level under {@code prefix}. */
+    private void listLevel(String prefix, java.util.function.Consumer<ListObjectsV2Response> pages) throws IOException {
         String token = null;
         do {
             String t = token;
             ListObjectsV2Response page = call(url(prefix), () -> s3.listObjectsV2(r -> r.bucket(bucket)
                     .prefix(prefix).delimiter("/").continuationToken(t)));
-            for (S3Object o : page.contents()) {
-                out.add(o.key().substring(prefix.length()));
-            }
+            pages.accept(page);
             token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
         } while (token != null);
-        return out;
     }
 
     @Override
@@ -343,13 +345,7 @@ public final class S3Registry implements Registry {
     }
 
     @Override
-    public String resolvePrefix(String prefix) throws IOException {
-        if (!prefix.matches("[0-9a-f]{6,64}")) {
-            throw new IllegalArgumentException("invalid hash prefix '" + prefix + "': expected 6 to 64 hex digits");
-        }
-        if (prefix.length() == 64) {
-            return prefix;
-        }
+    public List<String> manifestsStartingWith(String prefix) throws IOException {
         List<String> found = new ArrayList<>();
         for (String n : childNames(".quilt/packages/" + prefix)) {
             String h = prefix + n;
@@ -357,7 +353,7 @@ public final class S3Registry implements Registry {
                 found.add(h);
             }
         }
-        return LocalRegistry.uniquePrefix(prefix, found, uri());
+        return found;
     }
 
     // ---------------------------------------------------------------- pointers, manifests, tags
