@@ -133,6 +133,38 @@ public final class ObjectCache {
         return target;
     }
 
+    /**
+     * Makes {@code file}, whose content the caller has just verified as {@code sum}, an object of
+     * the cache without copying it: a hard link, where the file system and its permissions allow
+     * one (else nothing happens and false is returned). Only for files nobody rewrites in place,
+     * such as a local registry's data objects (a registry never overwrites them). The file's
+     * size and modification time from before the verification ({@code before}) must still hold,
+     * or the link is not kept. The file's mode is left alone: it is not ours.
+     */
+    public boolean linkVerified(Checksum sum, Path file, java.nio.file.attribute.BasicFileAttributes before) {
+        Path target = path(sum);
+        try {
+            Files.createLink(target, file);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            return true;
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            log.debug("cannot link {} into the cache: {}", file, e.toString());
+            return false;
+        }
+        try {
+            var now = Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class);
+            if (now.size() != before.size() || !now.lastModifiedTime().equals(before.lastModifiedTime())) {
+                Files.deleteIfExists(target);
+                return false;
+            }
+            writeStamp(sum, target);
+            return true;
+        } catch (IOException e) {
+            log.debug("cannot stamp {}: {}", target, e.toString());
+            return true; // linked; without a stamp it is verified on use
+        }
+    }
+
     private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> READ_ONLY =
             PosixFilePermissions.fromString("r--r--r--");
 

@@ -54,11 +54,20 @@ public final class FileHasher {
 
     /** The checksum of the first {@code size} bytes of an open channel (read positionally). */
     public static Checksum hash(FileChannel ch, long size, HashType type) throws IOException {
+        return copy(ch, null, size, type);
+    }
+
+    /**
+     * Copies the first {@code size} bytes of {@code in} to the same positions of {@code out}
+     * (null: only hashes) and returns their checksum, reading each byte once: the checksum is that
+     * of the bytes written. Chunks of {@code sha2-256-chunked} are copied in parallel.
+     */
+    public static Checksum copy(FileChannel in, FileChannel out, long size, HashType type) throws IOException {
         if (type == HashType.SHA2_256_CHUNKED) {
-            return chunked(ch, size);
+            return chunked(in, out, size);
         }
         Hasher h = Hashers.create(type, size);
-        readRange(ch, 0, size, h::update);
+        readRange(in, 0, size, h::update, out);
         return h.finish();
     }
 
@@ -95,13 +104,13 @@ public final class FileHasher {
         }
     }
 
-    private static Checksum chunked(FileChannel ch, long size) throws IOException {
+    private static Checksum chunked(FileChannel ch, FileChannel out, long size) throws IOException {
         long chunk = ChunkSize.forSize(size);
         int n = (int) ChunkSize.ceilDiv(size, chunk);
         MessageDigest outer = Sha256.newDigest();
         if (n <= 1) {
             if (n == 1) {
-                outer.update(digestRange(ch, 0, size));
+                outer.update(digestRange(ch, 0, size, out));
             }
             return Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
         }
@@ -113,7 +122,7 @@ public final class FileHasher {
                 @Override
                 protected byte[] compute() {
                     try {
-                        return digestRange(ch, start, len);
+                        return digestRange(ch, start, len, out);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
@@ -135,10 +144,10 @@ public final class FileHasher {
         return Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
     }
 
-    private static byte[] digestRange(FileChannel ch, long start, long len) throws IOException {
+    private static byte[] digestRange(FileChannel ch, long start, long len, FileChannel out) throws IOException {
         MessageDigest md = Sha256.newDigest();
         if (!(Thread.currentThread() instanceof ForkJoinWorkerThread w) || w.getPool() != POOL) {
-            readRange(ch, start, len, md::update);
+            readRange(ch, start, len, md::update, out);
             return md.digest();
         }
         ByteBuffer bb = DIRECT.get();
@@ -152,6 +161,9 @@ public final class FileHasher {
             }
             bb.flip();
             md.update(bb);
+            if (out != null) {
+                writeFully(out, bb.rewind(), pos);
+            }
             pos += r;
         }
         return md.digest();
@@ -166,7 +178,8 @@ public final class FileHasher {
         void accept(byte[] b, int off, int len);
     }
 
-    private static void readRange(FileChannel ch, long start, long len, Sink sink) throws IOException {
+    private static void readRange(FileChannel ch, long start, long len, Sink sink, FileChannel out)
+            throws IOException {
         byte[] buf = BUFFERS.get();
         ByteBuffer bb = ByteBuffer.wrap(buf);
         long pos = start;
@@ -178,7 +191,16 @@ public final class FileHasher {
                 throw shrank(start, len);
             }
             sink.accept(buf, 0, r);
+            if (out != null) {
+                writeFully(out, ByteBuffer.wrap(buf, 0, r), pos);
+            }
             pos += r;
+        }
+    }
+
+    private static void writeFully(FileChannel out, ByteBuffer bb, long pos) throws IOException {
+        for (long at = pos; bb.hasRemaining(); ) {
+            at += out.write(bb, at);
         }
     }
 

@@ -2,6 +2,7 @@ package io.quiltfs.store.workflow;
 
 import io.quiltfs.store.cache.Fetcher;
 import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.FileHasher;
 import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.registry.PackageRef;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.Future;
 import java.util.function.Function;
 
@@ -27,7 +29,10 @@ import java.util.function.Function;
  * {@code install}: registers a package revision in the lineage and materializes its working
  * folder, all of it or the keys matching some paths (partial install; another install with more
  * paths fetches more). Objects come through the object cache ({@link Fetcher}: fetched once,
- * verified against the row's hash); content already cached is never fetched again. The lineage
+ * verified against the row's hash); content already cached is never fetched again. An object
+ * that is a local file (a local-folder registry's data) and not cached is copied straight into
+ * its working file, verified on the way, and enters the cache as a hard link to that file
+ * where possible (never a link to the working file: an edit must not reach the cache). The lineage
  * is written before the files, so a killed install is completed by running it again; files are
  * placed whole ({@link WorkingFiles#place}), and a file already present is never overwritten.
  */
@@ -172,28 +177,43 @@ public final class Install {
             this.progress = progress;
         }
 
+        private final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
+
+        /** Objects that were not in the cache: downloaded, or copied from a local file. */
         int fetched() {
-            return (int) fetcher.downloads();
+            return (int) (fetcher.downloads() + copied.get());
         }
 
         void placeAll(List<Entry> rows) throws IOException {
             if (rows.isEmpty()) {
                 return;
             }
-            ExecutorService pool = Executors.newFixedThreadPool(Math.min(THREADS, rows.size()), r -> {
-                Thread t = new Thread(r, "quiltfs-install");
-                t.setDaemon(true);
-                return t;
-            });
+            List<Entry> local = new ArrayList<>();
+            List<Entry> remote = new ArrayList<>();
+            for (Entry e : rows) {
+                (localSource(e) != null ? local : remote).add(e);
+            }
+            ExecutorService pool = remote.isEmpty() ? null : Executors.newFixedThreadPool(
+                    Math.min(THREADS, remote.size()), r -> {
+                        Thread t = new Thread(r, "quiltfs-install");
+                        t.setDaemon(true);
+                        return t;
+                    });
             try {
-                List<Future<?>> fs = new ArrayList<>(rows.size());
-                for (Entry e : rows) {
+                List<Future<?>> fs = new ArrayList<>(remote.size());
+                for (Entry e : remote) {
                     fs.add(pool.submit(() -> {
                         place(e);
                         return null;
                     }));
                 }
                 IOException first = null;
+                try {
+                    placeLocal(local);
+                } catch (IOException e) {
+                    first = e;
+                    fs.forEach(g -> g.cancel(false));
+                }
                 for (Future<?> f : fs) {
                     try {
                         f.get();
@@ -219,13 +239,76 @@ public final class Install {
                     throw first;
                 }
             } finally {
-                pool.shutdownNow();
+                if (pool != null) {
+                    pool.shutdownNow();
+                }
+            }
+        }
+
+        /**
+         * Rows whose object is a local file (a local-folder registry's data) and not cached are
+         * copied straight into their working files, hashed on the way and placed only if they
+         * match: the source is local storage already, and a copy into the object cache first
+         * would write every byte (and create every file) twice. The work is CPU and file-system
+         * bound, so it runs on the hashing pool (a thread per core) rather than the fetch pool.
+         */
+        private void placeLocal(List<Entry> rows) throws IOException {
+            if (rows.isEmpty()) {
+                return;
+            }
+            List<ForkJoinTask<?>> tasks = new ArrayList<>(rows.size());
+            for (Entry e : rows) {
+                tasks.add(ForkJoinTask.adapt(() -> {
+                    place(e);
+                    return null;
+                }));
+            }
+            FileHasher.inPool(() -> {
+                ForkJoinTask.invokeAll(tasks);
+                for (var t : tasks) {
+                    t.join();
+                }
+                return null;
+            });
+        }
+
+        /** The local file holding {@code e}'s object when it should be copied directly, else null. */
+        private PhysicalKey localSource(Entry e) {
+            if (!e.hash().isWellFormed() || fetcher.cache().exists(e.hash())) {
+                return null;
+            }
+            try {
+                PhysicalKey pk = PhysicalKey.parse(e.physicalKey());
+                return pk.isFile() ? pk : null;
+            } catch (IllegalArgumentException ex) {
+                return null; // the fetcher reports it
             }
         }
 
         void place(Entry e) throws IOException {
-            Path obj = fetcher.fetch(e);
-            WorkingFiles.FileStat st = files.place(e.logicalKey(), obj);
+            WorkingFiles.FileStat st = null;
+            PhysicalKey local = localSource(e);
+            if (local != null) {
+                Path src = local.filePath();
+                java.nio.file.attribute.BasicFileAttributes before = null;
+                try {
+                    before = Files.readAttributes(src, java.nio.file.attribute.BasicFileAttributes.class);
+                } catch (java.nio.file.NoSuchFileException absent) {
+                    // placeChecked says so, naming the key
+                }
+                st = files.placeChecked(e.logicalKey(), src, e.hash(), e.size(),
+                        "object " + local + " for '" + e.logicalKey() + "'");
+                if (st != null) {
+                    copied.incrementAndGet();
+                    if (before != null) {
+                        // The cache gets the registry's (immutable) file as a link: no second copy.
+                        fetcher.cache().linkVerified(e.hash(), src, before);
+                    }
+                }
+            }
+            if (st == null) {
+                st = files.place(e.logicalKey(), fetcher.fetch(e));
+            }
             hashCache.put(e.logicalKey(), st, e.hash());
             progress.advance(1, e.size());
         }

@@ -114,11 +114,11 @@ public final class Status {
         WorkingFiles files = p.files();
         String head = p.state().head;
         PathFilter filter = p.filter();
-        Map<String, FileStat> now = files.scan();
-        if (cache.stillClean(head, filter, now)) {
+        if (cache.stillClean(head, filter, files)) {
             // Same files, same stats as when they last all matched the head: no manifest needed.
             return new Changes(List.of(), List.of(), List.of(), Map.of(), Map.of());
         }
+        Map<String, FileStat> now = files.scan(cache.size());
         Changes c = changes(files, now, p.head(), filter, cache, newType, plain(files));
         if (c.isEmpty() && cache.covers(now)) {
             cache.markClean(head, filter);

@@ -1,7 +1,10 @@
 package io.quiltfs.store.workflow;
 
-import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.cache.ChecksumMismatchException;
+import io.quiltfs.store.hash.Checksum;
 import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.registry.RegistryException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -52,25 +55,41 @@ public final class WorkFolder implements WorkingFiles {
 
     @Override
     public Map<String, FileStat> scan() throws IOException {
-        Map<String, FileStat> out = new ConcurrentHashMap<>();
+        return scan(16);
+    }
+
+    @Override
+    public Map<String, FileStat> scan(int expected) throws IOException {
+        Map<String, FileStat> out = new ConcurrentHashMap<>(Math.max(16, expected + expected / 8));
+        scan((key, stat) -> {
+            out.put(key, stat);
+            return true;
+        });
+        return out;
+    }
+
+    @Override
+    public void scan(ScanSink sink) throws IOException {
         if (Files.isDirectory(root)) {
             // Folders are listed in parallel on the shared pool: a status of 100,000 files is
             // mostly this walk.
-            FileHasher.inPool(() -> new Walk(root, "", out).invoke());
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            FileHasher.inPool(() -> new Walk(root, "", sink, stop).invoke());
         }
-        return out;
     }
 
     /** Lists one folder, forking a task per subfolder; keys are built by concatenation. */
     private final class Walk extends RecursiveAction {
         private final Path dir;
         private final String prefix;
-        private final Map<String, FileStat> out;
+        private final ScanSink out;
+        private final java.util.concurrent.atomic.AtomicBoolean stop;
 
-        Walk(Path dir, String prefix, Map<String, FileStat> out) {
+        Walk(Path dir, String prefix, ScanSink out, java.util.concurrent.atomic.AtomicBoolean stop) {
             this.dir = dir;
             this.prefix = prefix;
             this.out = out;
+            this.stop = stop;
         }
 
         @Override
@@ -79,6 +98,9 @@ public final class WorkFolder implements WorkingFiles {
                 List<Walk> subs = new ArrayList<>();
                 try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
                     for (Path p : entries) {
+                        if (stop.get()) {
+                            return;
+                        }
                         visit(p, subs);
                     }
                 }
@@ -98,7 +120,7 @@ public final class WorkFolder implements WorkingFiles {
             }
             String key = prefix + name;
             if (a.isDirectory()) {
-                subs.add(new Walk(p, key + "/", out));
+                subs.add(new Walk(p, key + "/", out, stop));
                 return;
             }
             if (name.startsWith(TEMP_PREFIX)) {
@@ -113,7 +135,9 @@ public final class WorkFolder implements WorkingFiles {
             if (problem != null) {
                 throw new IOException(problem + ": '" + key + "' in " + root + " (rename it)");
             }
-            out.put(key, new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a)));
+            if (!out.accept(key, new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a)))) {
+                stop.set(true);
+            }
         }
     }
 
@@ -183,6 +207,48 @@ public final class WorkFolder implements WorkingFiles {
 
     @Override
     public FileStat place(String key, Path source) throws IOException {
+        return placeWith(key, out -> {
+            try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+                long size = in.size();
+                long pos = 0;
+                while (pos < size) {
+                    long n = in.transferTo(pos, size - pos, out);
+                    if (n <= 0) {
+                        throw new IOException(source + " shrank while it was copied to '" + key + "'");
+                    }
+                    pos += n;
+                }
+            }
+        });
+    }
+
+    @Override
+    public FileStat placeChecked(String key, Path source, Checksum expected, long size, String what)
+            throws IOException {
+        return placeWith(key, out -> {
+            try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+                if (in.size() != size) {
+                    throw new ChecksumMismatchException(what, size, in.size());
+                }
+                Checksum actual = FileHasher.copy(in, out, size, expected.type());
+                if (in.size() != size) {
+                    throw new ChecksumMismatchException(what, size, in.size());
+                }
+                if (!actual.equals(expected)) {
+                    throw new ChecksumMismatchException(what, expected, actual);
+                }
+            } catch (NoSuchFileException e) {
+                throw new RegistryException.NotFound("cannot fetch '" + key + "': " + what + " does not exist");
+            }
+        });
+    }
+
+    private interface Filler {
+        void fill(FileChannel out) throws IOException;
+    }
+
+    /** Writes a temporary file beside {@code key}'s and renames it over {@code key}'s file. */
+    private FileStat placeWith(String key, Filler filler) throws IOException {
         Path target = path(key);
         Path dir = target.getParent();
         if (!madeDirs.contains(dir)) {
@@ -197,18 +263,9 @@ public final class WorkFolder implements WorkingFiles {
         Path tmp = dir.resolve(TEMP_PREFIX + TEMP_IDS.incrementAndGet() + "-" + ProcessHandle.current().pid());
         boolean moved = false;
         try {
-            try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
-                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                         StandardOpenOption.TRUNCATE_EXISTING)) {
-                long size = in.size();
-                long pos = 0;
-                while (pos < size) {
-                    long n = in.transferTo(pos, size - pos, out);
-                    if (n <= 0) {
-                        throw new IOException(source + " shrank while it was copied to '" + key + "'");
-                    }
-                    pos += n;
-                }
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                filler.fill(out);
             }
             try {
                 Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,

@@ -21,6 +21,28 @@ public interface WorkingFiles {
      */
     Map<String, FileStat> scan() throws IOException;
 
+    /** Receives the files of a scan, from any thread; returning false ends the scan early. */
+    interface ScanSink {
+        boolean accept(String key, FileStat stat);
+    }
+
+    /**
+     * Hands every working file to {@code sink} (possibly from several threads at once) until it
+     * returns false; the same refusals as {@link #scan()}.
+     */
+    default void scan(ScanSink sink) throws IOException {
+        for (Map.Entry<String, FileStat> e : scan().entrySet()) {
+            if (!sink.accept(e.getKey(), e.getValue())) {
+                return;
+            }
+        }
+    }
+
+    /** {@link #scan()}, told roughly how many files to expect (to size its tables once). */
+    default Map<String, FileStat> scan(int expected) throws IOException {
+        return scan();
+    }
+
     /** The stat of one key, or null when there is no such file. */
     FileStat stat(String key) throws IOException;
 
@@ -33,6 +55,18 @@ public interface WorkingFiles {
      * storage with {@code source} (which may be a cached object). Returns the new file's stat.
      */
     FileStat place(String key, Path source) throws IOException;
+
+    /**
+     * Like {@link #place}, from a file that is not trusted yet: the copy is hashed as it is
+     * written and takes {@code key}'s place only when it has {@code size} bytes and matches
+     * {@code expected} (else {@link io.quiltfs.store.cache.ChecksumMismatchException} naming
+     * {@code what}, and nothing changes). Returns null when this implementation cannot; the
+     * caller then goes through the object cache.
+     */
+    default FileStat placeChecked(String key, Path source, io.quiltfs.store.hash.Checksum expected, long size,
+                                  String what) throws IOException {
+        return null;
+    }
 
     /** Removes {@code key} (and folders left empty); no error when it is absent. */
     void delete(String key) throws IOException;

@@ -125,6 +125,17 @@ class WorkflowTest {
         Path obj = new ObjectCache(alice).path(registry.readManifest(r.topHash()).get("a.txt").hash());
         assertNotEquals(Files.getAttribute(obj, "unix:ino"), Files.getAttribute(work(alice).resolve("a.txt"), "unix:ino"));
         assertTrue(Files.isWritable(work(alice).resolve("a.txt")));
+        PhysicalKey pk = PhysicalKey.parse(registry.readManifest(r.topHash()).get("a.txt").physicalKey());
+        if (pk.isFile()) {
+            // A local registry's object is written once (into the working folder); the cache
+            // holds the registry's own immutable file, linked, not a second copy.
+            assertEquals(Files.getAttribute(pk.filePath(), "unix:ino"), Files.getAttribute(obj, "unix:ino"));
+            assertEquals("alpha", Files.readString(obj));
+        }
+        // An edit of the working file never reaches the cache or the registry.
+        write(work(alice).resolve("a.txt"), "edited in place");
+        assertEquals("alpha", Files.readString(obj));
+        write(work(alice).resolve("a.txt"), "alpha");
 
         Status.Report s = status(alice);
         assertEquals(Status.State.UP_TO_DATE, s.state());
@@ -436,17 +447,26 @@ class WorkflowTest {
     void hashCacheKeysSurviveAnyCharacter() throws IOException {
         Path f = tmp.resolve("hc");
         HashCache c = HashCache.load(f);
-        List<String> keys = new ArrayList<>(List.of("plain", "with space", "new\nline", "back\\slash", "cr\rx"));
+        List<String> keys = new ArrayList<>(List.of("plain", "with space", "new\nline", "back\\slash", "cr\rx",
+                "donn\u00e9es/\u00e9t\u00e9 \u2603.txt"));
         var sum = io.quiltfs.store.hash.Checksum.of(HashType.SHA2_256_CHUNKED, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
         for (String k : keys) {
             c.put(k, new WorkingFiles.FileStat(1, 2, 3), sum);
         }
+        c.put("before 1970", new WorkingFiles.FileStat(12345678901L, -2_000_000_000L, 7), sum);
         c.save();
         HashCache r = HashCache.load(f);
         for (String k : keys) {
             assertEquals(sum, r.lookup(k, new WorkingFiles.FileStat(1, 2, 3), HashType.SHA2_256_CHUNKED), k);
             assertNull(r.lookup(k, new WorkingFiles.FileStat(1, 2, 4), HashType.SHA2_256_CHUNKED));
         }
+        assertEquals(sum, r.lookup("before 1970", new WorkingFiles.FileStat(12345678901L, -2_000_000_000L, 7),
+                HashType.SHA2_256_CHUNKED));
+        // A line of an unknown hash type (a newer quiltfs) or a torn last line costs only its key.
+        Files.writeString(f, Files.readString(f) + "1 2 3 md5 abc odd\n4 5");
+        HashCache torn = HashCache.load(f);
+        assertEquals(keys.size() + 1, torn.size());
+        assertNull(torn.lookup("odd", new WorkingFiles.FileStat(1, 3, 2), HashType.SHA2_256_CHUNKED));
         Files.writeString(f, "garbage");
         assertNull(HashCache.load(f).lookup("plain", new WorkingFiles.FileStat(1, 2, 3), HashType.SHA2_256_CHUNKED));
     }
