@@ -14,10 +14,26 @@ public final class Cli {
     private Cli() {
     }
 
+    /** The whole command line, every subcommand registered. */
     public static CommandLine commandLine() {
+        return commandLine(null);
+    }
+
+    /**
+     * The command line for {@code args}: only the subcommand they name is registered when they
+     * name one (null, help, a root option or an unknown name: all of them, for help and
+     * suggestions).
+     */
+    public static CommandLine commandLine(String[] args) {
         CommandLine cl = new CommandLine(new QuiltfsCommand());
+        Class<?> only = args == null ? null : named(args);
+        for (Class<?> c : QuiltfsCommand.SUBCOMMANDS) {
+            if (only == null || c == only) {
+                cl.addSubcommand(c);
+            }
+        }
         cl.setExecutionExceptionHandler(Cli::handle);
-        cl.setParameterExceptionHandler((ex, args) -> {
+        cl.setParameterExceptionHandler((ex, rest) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("quiltfs: " + ex.getMessage());
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
@@ -25,6 +41,29 @@ public final class Cli {
         });
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
+    }
+
+    /** The subcommand class {@code args} name after the root's options, or null. */
+    private static Class<?> named(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (QuiltfsCommand.VALUED_OPTIONS.contains(a)) {
+                i++;
+            } else if (!a.startsWith("-")) {
+                for (Class<?> c : QuiltfsCommand.SUBCOMMANDS) {
+                    CommandLine.Command cmd = c.getAnnotation(CommandLine.Command.class);
+                    if (c != CommandLine.HelpCommand.class && cmd != null
+                            && (cmd.name().equals(a) || java.util.Arrays.asList(cmd.aliases()).contains(a))) {
+                        return c;
+                    }
+                }
+                return null;
+            } else if (!a.startsWith("--home=") && !a.startsWith("--endpoint=") && !a.equals("--json")
+                    && !a.equals("--debug")) {
+                return null; // --help, --version, or a mistake: the whole command line answers
+            }
+        }
+        return null;
     }
 
     private static int handle(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {

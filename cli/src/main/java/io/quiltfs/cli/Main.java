@@ -13,6 +13,6 @@ public final class Main {
 
     /** Runs without exiting (for tests). */
     public static int run(String... args) {
-        return Cli.commandLine().execute(args);
+        return Cli.commandLine(args).execute(args);
     }
 }

@@ -9,7 +9,14 @@ import picocli.CommandLine.Option;
 /** The root command: global options shared by every subcommand. */
 @Command(name = "quiltfs", mixinStandardHelpOptions = true, versionProvider = QuiltfsCommand.Version.class,
         description = "Versioned Quilt datasets as ordinary folders.",
-        subcommands = {
+        footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused to protect work (conflict), 4 not found."})
+public final class QuiltfsCommand implements Runnable {
+    /**
+     * The subcommands, in the order help lists them. They are registered by {@link Cli}: all of
+     * them, or only the one a command line names (picocli builds a command's model by
+     * reflection, and building all of them cost a quarter of a second at every start).
+     */
+    static final java.util.List<Class<?>> SUBCOMMANDS = java.util.List.of(
             HashCommand.class,
             ManifestCommand.class,
             BrowseCommand.class,
@@ -19,10 +26,11 @@ import picocli.CommandLine.Option;
             MountCommand.class,
             UnmountCommand.class,
             DaemonCommand.class,
-            CommandLine.HelpCommand.class,
-        },
-        footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused to protect work (conflict), 4 not found."})
-public final class QuiltfsCommand implements Runnable {
+            CommandLine.HelpCommand.class);
+
+    /** Root options that take a value (the subcommand's name comes after them). */
+    static final java.util.Set<String> VALUED_OPTIONS = java.util.Set.of("--home", "--endpoint");
+
     @Option(names = "--home", scope = CommandLine.ScopeType.INHERIT, paramLabel = "DIR",
             description = "Where local state and the object cache live (else $QUILTFS_HOME, "
                     + "$XDG_DATA_HOME/quiltfs, ~/.local/share/quiltfs).")

@@ -9,8 +9,9 @@ final class CliRunner {
     record Result(int code, String out, String err) {
     }
 
+    /** Like the launcher: only the subcommand named is registered (see {@link Cli#commandLine(String[])}). */
     static Result run(String... args) {
-        CommandLine cl = Cli.commandLine();
+        CommandLine cl = Cli.commandLine(args);
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));

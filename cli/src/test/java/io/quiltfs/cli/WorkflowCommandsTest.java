@@ -31,7 +31,7 @@ class WorkflowCommandsTest {
     static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        var cl = Cli.commandLine();
+        var cl = Cli.commandLine(args);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         int code = cl.execute(args);
