@@ -93,6 +93,35 @@ public final class FileHasher {
         }
     }
 
+    /** Work on one item that may fail with an {@link IOException}. */
+    public interface Work<T> {
+        void run(T item) throws IOException;
+    }
+
+    /**
+     * Runs {@code work} on every item, in parallel on the hashing pool (a thread per core: for
+     * work bound by the CPU and local files); returns when all are done, throwing the first failure.
+     */
+    public static <T> void forEach(java.util.Collection<T> items, Work<T> work) throws IOException {
+        if (items.isEmpty()) {
+            return;
+        }
+        List<ForkJoinTask<?>> tasks = new ArrayList<>(items.size());
+        for (T item : items) {
+            tasks.add(ForkJoinTask.adapt(() -> {
+                work.run(item);
+                return null;
+            }));
+        }
+        inPool(() -> {
+            ForkJoinTask.invokeAll(tasks);
+            for (var t : tasks) {
+                t.join();
+            }
+            return null;
+        });
+    }
+
     /** Runs {@code task} on the hashing pool (so that nested hashing shares the pool). */
     public static <T> T inPool(java.util.concurrent.Callable<T> task) throws IOException {
         try {

@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.Future;
 import java.util.function.Function;
 
@@ -253,23 +252,7 @@ public final class Install {
          * bound, so it runs on the hashing pool (a thread per core) rather than the fetch pool.
          */
         private void placeLocal(List<Entry> rows) throws IOException {
-            if (rows.isEmpty()) {
-                return;
-            }
-            List<ForkJoinTask<?>> tasks = new ArrayList<>(rows.size());
-            for (Entry e : rows) {
-                tasks.add(ForkJoinTask.adapt(() -> {
-                    place(e);
-                    return null;
-                }));
-            }
-            FileHasher.inPool(() -> {
-                ForkJoinTask.invokeAll(tasks);
-                for (var t : tasks) {
-                    t.join();
-                }
-                return null;
-            });
+            FileHasher.forEach(rows, this::place);
         }
 
         /** The local file holding {@code e}'s object when it should be copied directly, else null. */
