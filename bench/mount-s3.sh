@@ -359,6 +359,7 @@ s3fs $(paste -sd' ' "$work/cold.s3fs"), rclone $(paste -sd' ' "$work/cold.rclone
 $(paste -sd' ' "$work/cached.qf"), s3fs $(paste -sd' ' "$work/cached.s3fs"); find quiltfs $(paste -sd' ' "$work/find.qf"),
 s3fs $(paste -sd' ' "$work/find.s3fs"), rclone $(paste -sd' ' "$work/find.rclone"); ls -lR quiltfs
 $(paste -sd' ' "$work/lslr.qf"), s3fs $(paste -sd' ' "$work/lslr.s3fs"), rclone $(paste -sd' ' "$work/lslr.rclone").
+<!-- end of bench/mount-s3.sh output -->
 EOF
 
 if [ "${RESULTS:-1}" != 0 ]; then
@@ -367,8 +368,9 @@ if [ "${RESULTS:-1}" != 0 ]; then
 import re, sys
 path, section = sys.argv[1], open(sys.argv[2]).read()
 text = open(path).read()
-m = re.search(r'^## Mount on S3\n.*?(?=^## |\Z)', text, flags=re.S | re.M)
-text = text[:m.start()] + section + "\n" + text[m.end():] if m else text.rstrip("\n") + "\n\n" + section
+# The generated part ends at the marker; notes written by hand after it stay.
+m = re.search(r'^## Mount on S3\n.*?(<!-- end of bench/mount-s3.sh output -->\n|(?=^## )|\Z)', text, flags=re.S | re.M)
+text = text[:m.start()] + section + "\n" + text[m.end():].lstrip("\n") if m else text.rstrip("\n") + "\n\n" + section
 open(path, "w").write(text)
 EOF
 fi
