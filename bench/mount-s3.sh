@@ -17,7 +17,8 @@
 #
 # The runs of the sides are interleaved; figures are medians of REPS (default 3) runs (metadata:
 # WIDE_REPS, default 3). Prints the "## Mount on S3" section and writes it into bench/RESULTS.md
-# (RESULTS=0 only prints it). Needs: java, mvn, s3fs and rclone (apt-get install -y s3fs rclone).
+# up to its end marker, so notes after the marker stay (RESULTS=0 only prints it). PARTS (default
+# "cold cached meta") runs some parts only and then just prints their runs. Needs: java, mvn, s3fs and rclone (apt-get install -y s3fs rclone).
 # Every mount is unmounted and every server stopped on exit, even on failure. Work files go to
 # bench/work/mount-s3 (MOUNT_S3_WORK).
 set -euo pipefail
