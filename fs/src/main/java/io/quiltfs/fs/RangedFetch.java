@@ -39,6 +39,8 @@ final class RangedFetch implements Runnable {
     static final long MAX_RANGE = 64L << 20;
     private static final int BUFFER = 1 << 20;
     private static final int FIRST_STEP = 64 << 10;
+    /** The longest a step waits for more bytes before handing on what it has. */
+    private static final long FILL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** Waiting for local work (hashing the rest, fsync, rename) after the last byte arrived. */
     private static final long FINISH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(10);
 
@@ -101,9 +103,15 @@ final class RangedFetch implements Runnable {
                         if (verified.isDone()) {
                             return; // aborted (a reader gave up) or failed: nothing more to do
                         }
-                        // Small reads at first so the first bytes reach a waiting reader at once.
+                        // Small steps at first so the first bytes reach a waiting reader at once.
+                        // A step is filled before it is written: a socket read returns a few KiB,
+                        // and writing and signalling each one cost more than the bytes (context
+                        // switches of the hashing thread and of waiting readers).
                         int step = off + got < FIRST_RANGE ? FIRST_STEP : buf.length;
-                        int n = in.read(buf, 0, (int) Math.min(step, len - got));
+                        int n = fill(in, buf, (int) Math.min(step, len - got));
+                        if (n == 0) {
+                            continue; // aborted meanwhile: the check above returns
+                        }
                         if (n < 0) {
                             throw new IOException(key + " has only " + (off + got) + " bytes, the manifest says "
                                     + size);
@@ -136,6 +144,27 @@ final class RangedFetch implements Runnable {
         } finally {
             signal();
         }
+    }
+
+    /**
+     * Reads until {@code buf[0, want)} is full, the stream ends, or {@link #FILL_NANOS} passed
+     * with some bytes in hand (a slow source still shows progress); the bytes read, or -1 at the
+     * stream's end.
+     */
+    private int fill(InputStream in, byte[] buf, int want) throws IOException {
+        int n = 0;
+        long start = System.nanoTime();
+        while (n < want && !verified.isDone()) {
+            int r = in.read(buf, n, want - n);
+            if (r < 0) {
+                return n == 0 ? -1 : n;
+            }
+            n += r;
+            if (System.nanoTime() - start > FILL_NANOS) {
+                break;
+            }
+        }
+        return n;
     }
 
     /** Hashes the temporary file right behind the writer (the bytes are still in the page cache). */
