@@ -10,11 +10,13 @@
 # Writes the "## S3" section of bench/RESULTS.md. Needs: java, mvn, rclone (apt-get install
 # rclone), .venv with quilt3 (scripts/setup). REPS (default 3 for downloads, PUSH_REPS 1 for
 # pushes) sets the repetitions; the figures are medians. Work files go to bench/work/s3.
+# ONLY=push runs only the push and re-push parts and prints their figures (RESULTS.md untouched).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${QUILTFS_BENCH_WORK:-$here/bench/work/s3}"
 reps="${REPS:-3}"
 push_reps="${PUSH_REPS:-1}"
+only="${ONLY:-}"
 mkdir -p "$work"
 cd "$here"
 
@@ -100,6 +102,7 @@ mkdir -p "$work/bigonly"
 ln -f "$pkg/big.bin" "$work/bigonly/big.bin"
 
 # --- download: 1 GiB into the cache vs one SDK GET ------------------------------------------------
+if [ "$only" != push ]; then
 echo "download..." >&2
 dl_bucket=$(new_bucket dl)
 ./quiltfs --home "$work/home-dl" build team/big "$work/bigonly" -r "s3://$dl_bucket" > /dev/null
@@ -114,6 +117,7 @@ for i in $(seq "$reps"); do
   rm -rf "$work/home-fetch"
 done
 sdk_s=$(median < "$work/dl.sdk"); qf_s=$(median < "$work/dl.qf")
+fi
 
 # --- push: quiltfs build vs rclone copy vs quilt3 -----------------------------------------------
 echo "push..." >&2
@@ -159,6 +163,14 @@ QUILTFS_JAVA_OPTS="-Dorg.slf4j.simpleLogger.log.io.quiltfs.store.registry.S3Regi
   ./quiltfs --home "$work/home-other" build team/pkg "$pkg" -r "s3://$qf_bucket" -m bench > /dev/null 2> "$work/push3.err"
 t1=$(now); other_s=$(echo "$t1 - $t0" | bc)
 other_requests=$(sed -n 's/.*requests sent //p' "$work/push3.err" | tail -1)
+
+if [ "$only" = push ]; then
+  echo "push: quiltfs $push_qf s, rclone $push_rc s ($(python3 -c "print('%.2f' % ($push_rc / $push_qf))")x), quilt3 $push_q3 s ($(python3 -c "print('%.2f' % ($push_q3 / $push_qf))")x); load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "first push requests: $first_requests"
+  echo "re-push $repush_s s: $second_requests"
+  echo "re-push from another home $other_s s: $other_requests"
+  exit 0
+fi
 
 # --- RESULTS.md ----------------------------------------------------------------------------------
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
