@@ -138,10 +138,11 @@ public final class FileHasher {
         int n = (int) ChunkSize.ceilDiv(size, chunk);
         MessageDigest outer = Sha256.newDigest();
         if (n <= 1) {
-            if (n == 1) {
-                outer.update(digestRange(ch, 0, size, out));
-            }
-            return Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
+            byte[] one = n == 1 ? digestRange(ch, 0, size, out) : new byte[0];
+            outer.update(one);
+            Checksum sum = Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
+            ChunkDigests.remember(sum.value(), one);
+            return sum;
         }
         List<RecursiveTask<byte[]>> tasks = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -170,7 +171,80 @@ public final class FileHasher {
         } catch (RuntimeException e) {
             throw unwrap(e);
         }
-        return Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
+        byte[] all = new byte[n * 32];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(tasks.get(i).join(), 0, all, i * 32, 32);
+        }
+        Checksum sum = Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
+        ChunkDigests.remember(sum.value(), all);
+        return sum;
+    }
+
+    /**
+     * The SHA-256 of each {@code partSize} part of a file of {@code size} bytes (one part, the
+     * SHA-256 of nothing, for the empty file), for S3's per-part checksums. When {@code sum} is
+     * the file's {@code sha2-256-chunked} checksum and the parts are its chunks, the digests come
+     * from what this process computed for {@code sum} (no second read) and otherwise from the
+     * file, then they must reproduce {@code sum}: an IOException says the file no longer holds
+     * the content {@code sum} names. A {@code SHA256} checksum of a file in one part is its own
+     * digest.
+     */
+    public static byte[][] partDigests(Path file, long size, long partSize, Checksum sum) throws IOException {
+        int n = (int) Math.max(1, ChunkSize.ceilDiv(size, partSize));
+        boolean chunks = sum.type() == HashType.SHA2_256_CHUNKED && size > 0
+                && (partSize == ChunkSize.forSize(size) || (n == 1 && ChunkSize.count(size) == 1));
+        if (chunks) {
+            byte[][] known = ChunkDigests.of(sum);
+            if (known != null && known.length == n) {
+                return known;
+            }
+        } else if (sum.type() == HashType.SHA256 && n == 1 && sum.isWellFormed()) {
+            return new byte[][] {sum.raw()};
+        }
+        byte[][] out = new byte[n][];
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (ch.size() != size) {
+                throw new IOException(file + " is " + ch.size() + " bytes, expected " + size + " (it changed since it was hashed)");
+            }
+            List<RecursiveTask<byte[]>> tasks = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                long start = i * partSize;
+                long len = Math.max(0, Math.min(partSize, size - start));
+                tasks.add(new RecursiveTask<>() {
+                    @Override
+                    protected byte[] compute() {
+                        try {
+                            return digestRange(ch, start, len, null);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                });
+            }
+            try {
+                if (ForkJoinTask.inForkJoinPool()) {
+                    ForkJoinTask.invokeAll(tasks);
+                } else {
+                    POOL.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
+                }
+                for (int i = 0; i < n; i++) {
+                    out[i] = tasks.get(i).join();
+                }
+            } catch (RuntimeException e) {
+                throw unwrap(e);
+            }
+        }
+        if (chunks) {
+            MessageDigest outer = Sha256.newDigest();
+            for (byte[] d : out) {
+                outer.update(d);
+            }
+            if (!Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest()).equals(sum)) {
+                throw new IOException(file + " no longer holds the content of its checksum " + sum.value()
+                        + " (it changed since it was hashed)");
+            }
+        }
+        return out;
     }
 
     private static byte[] digestRange(FileChannel ch, long start, long len, FileChannel out) throws IOException {

@@ -2,6 +2,8 @@ package io.quiltfs.store.registry;
 
 import io.quiltfs.store.hash.Checksum;
 import io.quiltfs.store.hash.ChunkSize;
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.hash.Sha256;
 import io.quiltfs.store.manifest.LogicalKey;
 import io.quiltfs.store.manifest.TopHash;
 import io.quiltfs.store.state.Home;
@@ -27,8 +29,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -58,12 +62,26 @@ import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.core.interceptor.SdkExecutionAttribute;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.ContentStreamProvider;
+import software.amazon.awssdk.http.auth.aws.scheme.AwsV4AuthScheme;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
+import software.amazon.awssdk.http.auth.spi.scheme.AuthScheme;
+import software.amazon.awssdk.http.auth.spi.signer.AsyncSignRequest;
+import software.amazon.awssdk.http.auth.spi.signer.AsyncSignedRequest;
+import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
+import software.amazon.awssdk.http.auth.spi.signer.SignRequest;
+import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
+import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
+import software.amazon.awssdk.identity.spi.IdentityProvider;
+import software.amazon.awssdk.identity.spi.IdentityProviders;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
@@ -172,11 +190,13 @@ public final class S3Registry implements Registry {
                         .socketTimeout(tuning.socketTimeout())
                         .connectionTimeout(tuning.connectTimeout())
                         .maxConnections(Math.max(64, tuning.parallelism() * 4)))
-                // Uploads carry the SDK's CRC32 so that S3 rejects a body damaged in transit (cheap,
-                // and it measured no slower than without). Downloads are verified against the
-                // manifest row anyway, so the SDK need not check them too.
+                // Uploads of data, manifests and pointers carry their SHA-256 (x-amz-checksum-sha256,
+                // see BodyPinningSigner); anything else gets the SDK's CRC32, so that S3 rejects a
+                // body damaged in transit. Downloads are verified against the manifest row anyway,
+                // so the SDK need not check them too.
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_SUPPORTED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .putAuthScheme(new BodyPinningAuthScheme())
                 .overrideConfiguration(o -> o
                         .retryStrategy(r -> r.maxAttempts(tuning.maxAttempts()))
                         .apiCallAttemptTimeout(tuning.attemptTimeout())
@@ -243,6 +263,66 @@ public final class S3Registry implements Registry {
             String op = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
             requests.computeIfAbsent(op == null ? "?" : op, k -> new LongAdder()).increment();
         }
+    }
+
+    /** SigV4 as the SDK does it, with {@link BodyPinningSigner} as the signer. */
+    private static final class BodyPinningAuthScheme implements AuthScheme<AwsCredentialsIdentity> {
+        private final BodyPinningSigner signer = new BodyPinningSigner();
+
+        @Override
+        public String schemeId() {
+            return AwsV4AuthScheme.SCHEME_ID;
+        }
+
+        @Override
+        public IdentityProvider<AwsCredentialsIdentity> identityProvider(IdentityProviders providers) {
+            return providers.identityProvider(AwsCredentialsIdentity.class);
+        }
+
+        @Override
+        public HttpSigner<AwsCredentialsIdentity> signer() {
+            return signer;
+        }
+    }
+
+    /**
+     * The SDK's SigV4 signer, except that a request whose body is pinned by an
+     * {@code x-amz-checksum-sha256} header is signed with {@code UNSIGNED-PAYLOAD} on plain http
+     * too (as the SDK already does on https): the header is signed and S3 rejects a body that does
+     * not match it, so the signature covers the content as much as a signed payload would, but
+     * the body is not hashed a second time. Over http the SDK would otherwise hash every upload
+     * body for the signature even though quiltfs already has its SHA-256 (the chunks of
+     * {@code sha2-256-chunked} are S3's parts); against a local S3-compatible server that was half
+     * of the CPU of a push. Every other request is signed by the SDK's signer unchanged.
+     */
+    private static final class BodyPinningSigner implements HttpSigner<AwsCredentialsIdentity> {
+        private final AwsV4HttpSigner v4 = AwsV4HttpSigner.create();
+
+        @Override
+        public SignedRequest sign(SignRequest<? extends AwsCredentialsIdentity> request) {
+            Optional<ContentStreamProvider> body = request.payload();
+            if (body.isEmpty() || "https".equals(request.request().protocol())
+                    || request.request().firstMatchingHeader(CHECKSUM_SHA256).isEmpty()) {
+                return v4.sign(request);
+            }
+            // Signed without the body: the signer then signs UNSIGNED-PAYLOAD (and the pinning
+            // header with the other headers); the body goes out as it is.
+            SignedRequest headers = v4.sign(request.copy(b -> b.payload(null)
+                    .putProperty(AwsV4FamilyHttpSigner.PAYLOAD_SIGNING_ENABLED, false)
+                    .putProperty(AwsV4FamilyHttpSigner.CHUNK_ENCODING_ENABLED, false)));
+            return SignedRequest.builder().request(headers.request()).payload(body.get()).build();
+        }
+
+        @Override
+        public CompletableFuture<AsyncSignedRequest> signAsync(AsyncSignRequest<? extends AwsCredentialsIdentity> request) {
+            return v4.signAsync(request); // the registry's client is synchronous
+        }
+    }
+
+    private static final String CHECKSUM_SHA256 = "x-amz-checksum-sha256";
+
+    private static String base64(byte[] digest) {
+        return Base64.getEncoder().encodeToString(digest);
     }
 
     // ---------------------------------------------------------------- layout
@@ -644,35 +724,45 @@ public final class S3Registry implements Registry {
     /** Uploads a file and records it as confirmed. */
     private Stored upload(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
         String checksum = sum.type().wireName() + ":" + sum.value();
-        Stored st = store(key, file, size, checksum, condition);
+        Stored st = store(key, file, size, sum, condition);
         record.put(key, st.etag(), st.version(), checksum);
         return st;
     }
 
-    private Stored store(String key, Path file, long size, String checksum, Condition condition) throws IOException {
-        Map<String, String> meta = Map.of(CHECKSUM_META, checksum);
+    /**
+     * Stores a file at {@code key}. Every request carries the SHA-256 of its body
+     * ({@code x-amz-checksum-sha256}; a multipart upload's parts are the chunks of
+     * {@code sha2-256-chunked}, so a freshly hashed file's digests need no second read): S3
+     * refuses a body that differs, so what it stores is what was hashed.
+     */
+    private Stored store(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
+        Map<String, String> meta = Map.of(CHECKSUM_META, sum.type().wireName() + ":" + sum.value());
         if (size < tuning.multipartThreshold()) {
+            byte[] digest = FileHasher.partDigests(file, size, Math.max(size, 1), sum)[0];
             PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key)
-                    .contentLength(size).metadata(meta);
+                    .contentLength(size).metadata(meta).checksumSHA256(base64(digest));
             var r = conditional(key, condition, req::ifNoneMatch, req::ifMatch,
                     () -> s3.putObject(req.build(), RequestBody.fromFile(file)));
             return new Stored(version(r.versionId()), ConfirmedObjects.unquote(r.eTag()));
         }
         long part = ChunkSize.forSize(size);
         int parts = (int) ((size + part - 1) / part);
-        String id = call(url(key), () -> s3.createMultipartUpload(r -> r.bucket(bucket).key(key).metadata(meta)))
-                .uploadId();
+        byte[][] digests = FileHasher.partDigests(file, size, part, sum);
+        String id = call(url(key), () -> s3.createMultipartUpload(r -> r.bucket(bucket).key(key).metadata(meta)
+                .checksumAlgorithm(ChecksumAlgorithm.SHA256))).uploadId();
         boolean done = false;
         try {
             CompletedPart[] completed = new CompletedPart[parts];
             inParallel(parts, i -> {
                 long off = i * part;
                 long len = Math.min(part, size - off);
+                String digest = base64(digests[i]);
                 String etag = call(url(key) + " (part " + (i + 1) + " of " + parts + ")", () -> s3.uploadPart(
-                        r -> r.bucket(bucket).key(key).uploadId(id).partNumber(i + 1).contentLength(len),
+                        r -> r.bucket(bucket).key(key).uploadId(id).partNumber(i + 1).contentLength(len)
+                                .checksumSHA256(digest),
                         RequestBody.fromContentProvider(() -> slice(file, off, len), len, "application/octet-stream")))
                         .eTag();
-                completed[i] = CompletedPart.builder().partNumber(i + 1).eTag(etag).build();
+                completed[i] = CompletedPart.builder().partNumber(i + 1).eTag(etag).checksumSHA256(digest).build();
             });
             var req = software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest.builder()
                     .bucket(bucket).key(key).uploadId(id).multipartUpload(m -> m.parts(completed));
@@ -702,7 +792,8 @@ public final class S3Registry implements Registry {
     }
 
     private void putBytes(String key, byte[] bytes, Condition condition) throws IOException {
-        PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key).contentLength((long) bytes.length);
+        PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key).contentLength((long) bytes.length)
+                .checksumSHA256(base64(Sha256.newDigest().digest(bytes)));
         conditional(key, condition, req::ifNoneMatch, req::ifMatch,
                 () -> s3.putObject(req.build(), RequestBody.fromBytes(bytes)));
     }
@@ -1163,6 +1254,11 @@ public final class S3Registry implements Registry {
             if ("InvalidAccessKeyId".equals(code)) {
                 return new RegistryException("access to " + what + " refused: " + where
                         + " does not know the access key in use (check AWS_ACCESS_KEY_ID, AWS_PROFILE or ~/.aws/credentials)", e);
+            }
+            if ("BadDigest".equals(code) || "InvalidDigest".equals(code) || "XAmzContentSHA256Mismatch".equals(code)) {
+                return new RegistryException(where + " refused the content sent for " + what + ": it does not match the"
+                        + " checksum it was hashed with (the file changed since it was hashed, or it was damaged on the way;"
+                        + " hash and push again)", e);
             }
             if ("SignatureDoesNotMatch".equals(code)) {
                 return new RegistryException("access to " + what + " refused: " + where

@@ -306,6 +306,26 @@ class S3RegistryTest {
         }
     }
 
+    /**
+     * Uploads carry the SHA-256 the file was hashed with (not one of the bytes as they are sent),
+     * so the server refuses content that changed after hashing: small objects and parts alike,
+     * and nothing becomes visible.
+     */
+    @Test
+    void aFileChangedAfterHashingIsRefusedByTheServer() throws IOException {
+        for (int size : new int[] {5_000, 20 << 20}) {
+            Path f = file("changing" + size, size, 11);
+            Checksum sum = FileHasher.hash(f, HashType.SHA2_256_CHUNKED);
+            byte[] b = Files.readAllBytes(f);
+            b[size - 100] ^= 1; // same size, one bit off, in the last part
+            Files.write(f, b);
+            String key = "changing" + size + ".bin";
+            RegistryException e = assertThrows(RegistryException.class, () -> reg.putObject(PKG, key, sum, size, f));
+            assertTrue(e.getMessage().contains(key) && e.getMessage().contains("refused the content"), e.getMessage());
+            assertThrows(RegistryException.NotFound.class, () -> reg.size(PhysicalKey.ofS3(bucket, "team/data/" + key, null)));
+        }
+    }
+
     @Test
     void emptyAndSmallObjects() throws IOException {
         Path empty = file("empty", 0, 4);
