@@ -12,7 +12,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ForkJoinTask;
 import java.util.function.Function;
 
 /**
@@ -52,21 +51,10 @@ public final class Publisher {
         }
         progress.begin("uploading", upload.size(), bytes);
         Map<String, PhysicalKey> placed = new java.util.concurrent.ConcurrentHashMap<>();
-        List<ForkJoinTask<Void>> tasks = new ArrayList<>();
-        for (Entry e : upload) {
-            tasks.add(ForkJoinTask.adapt(() -> {
-                PhysicalKey pk = registry.putObject(pkg, e.logicalKey(), e.hash(), e.size(), localFile.apply(e));
-                placed.put(e.logicalKey(), pk);
-                progress.advance(1, e.size());
-                return null;
-            }));
-        }
-        FileHasher.inPool(() -> {
-            ForkJoinTask.invokeAll(tasks);
-            for (var t : tasks) {
-                t.join();
-            }
-            return null;
+        FileHasher.forEach(upload, e -> {
+            PhysicalKey pk = registry.putObject(pkg, e.logicalKey(), e.hash(), e.size(), localFile.apply(e));
+            placed.put(e.logicalKey(), pk);
+            progress.advance(1, e.size());
         });
         progress.end();
         Checkpoints.reach("push.after-data");
