@@ -144,36 +144,11 @@ public final class FileHasher {
             ChunkDigests.remember(sum.value(), one);
             return sum;
         }
-        List<RecursiveTask<byte[]>> tasks = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            long start = i * chunk;
-            long len = Math.min(chunk, size - start);
-            tasks.add(new RecursiveTask<>() {
-                @Override
-                protected byte[] compute() {
-                    try {
-                        return digestRange(ch, start, len, out);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-            });
-        }
-        try {
-            if (ForkJoinTask.inForkJoinPool()) {
-                ForkJoinTask.invokeAll(tasks);
-            } else {
-                POOL.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
-            }
-            for (var t : tasks) {
-                outer.update(t.join());
-            }
-        } catch (RuntimeException e) {
-            throw unwrap(e);
-        }
+        byte[][] digests = digestParts(ch, size, chunk, out);
         byte[] all = new byte[n * 32];
         for (int i = 0; i < n; i++) {
-            System.arraycopy(tasks.get(i).join(), 0, all, i * 32, 32);
+            outer.update(digests[i]);
+            System.arraycopy(digests[i], 0, all, i * 32, 32);
         }
         Checksum sum = Checksum.ofRaw(HashType.SHA2_256_CHUNKED, outer.digest());
         ChunkDigests.remember(sum.value(), all);
@@ -201,38 +176,12 @@ public final class FileHasher {
         } else if (sum.type() == HashType.SHA256 && n == 1 && sum.isWellFormed()) {
             return new byte[][] {sum.raw()};
         }
-        byte[][] out = new byte[n][];
+        byte[][] out;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             if (ch.size() != size) {
                 throw new IOException(file + " is " + ch.size() + " bytes, expected " + size + " (it changed since it was hashed)");
             }
-            List<RecursiveTask<byte[]>> tasks = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                long start = i * partSize;
-                long len = Math.max(0, Math.min(partSize, size - start));
-                tasks.add(new RecursiveTask<>() {
-                    @Override
-                    protected byte[] compute() {
-                        try {
-                            return digestRange(ch, start, len, null);
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                    }
-                });
-            }
-            try {
-                if (ForkJoinTask.inForkJoinPool()) {
-                    ForkJoinTask.invokeAll(tasks);
-                } else {
-                    POOL.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
-                }
-                for (int i = 0; i < n; i++) {
-                    out[i] = tasks.get(i).join();
-                }
-            } catch (RuntimeException e) {
-                throw unwrap(e);
-            }
+            out = digestParts(ch, size, partSize, null);
         }
         if (chunks) {
             MessageDigest outer = Sha256.newDigest();
@@ -245,6 +194,43 @@ public final class FileHasher {
             }
         }
         return out;
+    }
+
+    /**
+     * The SHA-256 of each {@code part}-byte range of the first {@code size} bytes (at least one
+     * range), in parallel on the pool, copying them to {@code out} (may be null) on the way.
+     */
+    private static byte[][] digestParts(FileChannel ch, long size, long part, FileChannel out) throws IOException {
+        int n = (int) Math.max(1, ChunkSize.ceilDiv(size, part));
+        List<RecursiveTask<byte[]>> tasks = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            long start = i * part;
+            long len = Math.max(0, Math.min(part, size - start));
+            tasks.add(new RecursiveTask<>() {
+                @Override
+                protected byte[] compute() {
+                    try {
+                        return digestRange(ch, start, len, out);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            });
+        }
+        byte[][] digests = new byte[n][];
+        try {
+            if (ForkJoinTask.inForkJoinPool()) {
+                ForkJoinTask.invokeAll(tasks);
+            } else {
+                POOL.submit(() -> ForkJoinTask.invokeAll(tasks)).join();
+            }
+            for (int i = 0; i < n; i++) {
+                digests[i] = tasks.get(i).join();
+            }
+        } catch (RuntimeException e) {
+            throw unwrap(e);
+        }
+        return digests;
     }
 
     private static byte[] digestRange(FileChannel ch, long start, long len, FileChannel out) throws IOException {
