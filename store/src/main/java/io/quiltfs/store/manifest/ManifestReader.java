@@ -43,8 +43,13 @@ public final class ManifestReader {
     private long[] rowLines = new long[16];
     private ObjectNode header;
     private final long fileBytes;
-    /** The top hash, computed as rows are read ({@link #read} only). */
+    /** The top hash, computed as rows are read (when {@link #hashWhileReading}). */
     private TopHash.Stream topHash;
+    /**
+     * Compute the top hash while reading: for bytes from a registry, which are verified against
+     * their name right away. A file (a manifest the home already verified) is not re-hashed.
+     */
+    private boolean hashWhileReading;
 
     private ManifestReader(String source, boolean collectAll, long fileBytes) {
         this.source = source;
@@ -73,8 +78,11 @@ public final class ManifestReader {
         return new ManifestReader(source, false).readAll(in);
     }
 
+    /** Reads a manifest held in memory, computing its top hash on the way (see {@link Manifest#topHash}). */
     public static Manifest read(byte[] data, String source) throws IOException {
-        return new ManifestReader(source, false, data.length).readAll(new java.io.ByteArrayInputStream(data));
+        ManifestReader r = new ManifestReader(source, false, data.length);
+        r.hashWhileReading = true;
+        return r.readAll(new java.io.ByteArrayInputStream(data));
     }
 
     private Manifest readAll(InputStream in) throws IOException {
@@ -144,7 +152,7 @@ public final class ManifestReader {
             }
             if (header == null) {
                 parseHeader(lines, no);
-                if (!collectAll) {
+                if (hashWhileReading) {
                     topHash = new TopHash.Stream(header, fileBytes >= HASH_IN_BACKGROUND_FROM);
                 }
             } else {
