@@ -26,6 +26,9 @@ import picocli.CommandLine.Parameters;
             "Returns once the mount is ready; the file system runs in a background process",
             "(log in HOME/logs). Stop it with `quiltfs unmount MOUNTPOINT`."})
 final class MountCommand extends BaseCommand {
+    /** System property: JVM options for the daemon in place of this process's JIT and collector options. */
+    static final String DAEMON_JVM = "quiltfs.daemon.jvm";
+
     @Parameters(index = "0", paramLabel = "NS/NAME[@HASH|:TAG]")
     String ref;
 
@@ -119,10 +122,21 @@ final class MountCommand extends BaseCommand {
         }
         cmd.add(ProcessHandle.current().info().command().orElse(
                 Paths.get(System.getProperty("java.home"), "bin", "java").toString()));
+        // The launcher runs this short-lived command with a quick-start JIT and names the daemon's
+        // own settings (the full JIT: C2 hashes with the CPU's SHA instructions) in DAEMON_JVM.
+        String daemonJvm = System.getProperty(DAEMON_JVM, "").trim();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent") && !a.startsWith("-Xdebug")) {
-                cmd.add(a);
+            if (a.startsWith("-agentlib") || a.startsWith("-javaagent") || a.startsWith("-Xdebug")) {
+                continue;
             }
+            if (!daemonJvm.isEmpty() && (a.startsWith("-XX:TieredStopAtLevel") || a.matches("-XX:\\+Use\\w*GC")
+                    || a.startsWith("-D" + DAEMON_JVM + "="))) {
+                continue;
+            }
+            cmd.add(a);
+        }
+        if (!daemonJvm.isEmpty()) {
+            cmd.addAll(List.of(daemonJvm.split("\\s+")));
         }
         cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=" + (root().debug ? "debug" : "info"));
         cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");

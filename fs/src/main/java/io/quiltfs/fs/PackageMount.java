@@ -9,14 +9,23 @@ import io.quiltfs.store.registry.Registries;
 import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.registry.Revision;
 import io.quiltfs.store.registry.S3Settings;
+import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Assembles the core for one revision: reads and verifies its manifest, opens the home's
- * object cache under its size limit, and finds each object's source by physical key.
+ * object cache under its size limit, and finds each object's source by physical key. The cache
+ * and the revision's time are opened on other threads while the manifest is read.
  */
 public final class PackageMount {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PackageMount.class);
@@ -27,8 +36,9 @@ public final class PackageMount {
     /** The file system of {@code pkg@topHash} in {@code registry}. The caller closes the store. */
     public static PackageFs open(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
                                  MountSettings settings) throws IOException {
-        Manifest m = manifest(home, registry, pkg, topHash);
-        return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store(home, registry, s3, settings));
+        Opening o = new Opening(home, registry, s3, pkg, topHash, settings);
+        Manifest m = o.manifest();
+        return new PackageFs(m, pkg, topHash, o.revisionTime(), o.store());
     }
 
     /**
@@ -38,8 +48,9 @@ public final class PackageMount {
      */
     public static PackageFs openEditable(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash,
                                          MountSettings settings) throws IOException {
-        Manifest m = manifest(home, registry, pkg, topHash);
-        ObjectStore store = store(home, registry, s3, settings);
+        Opening o = new Opening(home, registry, s3, pkg, topHash, settings);
+        Manifest m = o.manifest();
+        ObjectStore store = o.store();
         WorkArea area;
         try {
             area = WorkArea.open(home.mountArea(pkg),
@@ -48,16 +59,154 @@ public final class PackageMount {
             store.close();
             throw e;
         }
-        return new PackageFs(m, pkg, topHash, revisionTime(registry, pkg, topHash), store, area);
+        return new PackageFs(m, pkg, topHash, o.revisionTime(), store, area);
     }
 
-    /** The revision's manifest: verified once, then kept in the home (no fetch, no re-hash). */
+    /**
+     * What opening a revision waits for: the object store (the cache's size scan) and the
+     * revision's time (a listing of the registry) are obtained on other threads while this one
+     * reads the manifest, the long part. {@link #manifest} first; on its failure the store is
+     * closed once open.
+     */
+    private static final class Opening {
+        private final Home home;
+        private final Registry registry;
+        private final PackageName pkg;
+        private final String topHash;
+        private final CompletableFuture<ObjectStore> store;
+        private final CompletableFuture<Long> time;
+
+        Opening(Home home, Registry registry, S3Settings s3, PackageName pkg, String topHash, MountSettings settings) {
+            this.home = home;
+            this.registry = registry;
+            this.pkg = pkg;
+            this.topHash = topHash;
+            this.store = inBackground("quiltfs-open-cache", () -> PackageMount.store(home, registry, s3, settings));
+            this.time = inBackground("quiltfs-revision-time", () -> PackageMount.revisionTime(registry, pkg, topHash));
+        }
+
+        Manifest manifest() throws IOException {
+            try {
+                return PackageMount.manifest(home, registry, pkg, topHash);
+            } catch (IOException | RuntimeException e) {
+                store.thenAccept(ObjectStore::close);
+                throw e;
+            }
+        }
+
+        ObjectStore store() throws IOException {
+            return join(store);
+        }
+
+        long revisionTime() throws IOException {
+            return join(time);
+        }
+    }
+
+    private interface Work<T> {
+        T run() throws IOException;
+    }
+
+    private static <T> CompletableFuture<T> inBackground(String name, Work<T> work) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(work.run());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    private static <T> T join(CompletableFuture<T> f) throws IOException {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof UncheckedIOException u) {
+                throw u.getCause();
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IOException(c.toString(), c);
+        }
+    }
+
+    /**
+     * The revision's manifest: verified once, then kept in the home (no fetch, no re-hash). The
+     * first read of a revision copies it into the home on a second thread while it is parsed and
+     * verified, and moves the copy into place only once verified (the lookup order is {@link
+     * io.quiltfs.store.workflow.InstalledPackage#manifest}'s).
+     */
     private static Manifest manifest(Home home, Registry registry, PackageName pkg, String topHash) throws IOException {
         long t0 = System.nanoTime();
-        Manifest m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
+        Path kept = home.cachedManifest(Home.registryId(registry.uri()), topHash);
+        Manifest m;
+        if (Files.isRegularFile(home.installedManifest(pkg, topHash)) || Files.isRegularFile(kept)) {
+            m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
+        } else {
+            m = firstRead(registry, topHash, kept);
+        }
         log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
                 (System.nanoTime() - t0) / 1_000_000);
         return m;
+    }
+
+    /** Reads and verifies the manifest from the registry, keeping its bytes at {@code kept} once verified. */
+    private static Manifest firstRead(Registry registry, String topHash, Path kept) throws IOException {
+        byte[] bytes = registry.readManifestBytes(topHash);
+        CompletableFuture<Path> copy = inBackground("quiltfs-manifest-copy", () -> writeSynced(kept, bytes));
+        Manifest m;
+        try {
+            m = registry.parseManifest(topHash, bytes);
+        } catch (IOException | RuntimeException e) {
+            try {
+                deleteQuietly(copy.join());
+            } catch (CompletionException ignored) {
+                // nothing was left behind
+            }
+            throw e;
+        }
+        Path tmp = join(copy);
+        try {
+            AtomicFile.moveIntoPlace(tmp, kept);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(tmp);
+            throw e;
+        }
+        return m;
+    }
+
+    /** Writes {@code bytes} to a new temporary file beside {@code target}, synced to disk; returns it. */
+    private static Path writeSynced(Path target, byte[] bytes) throws IOException {
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(tmp);
+            throw e;
+        }
+        return tmp;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            log.debug("cannot delete {}: {}", p, e.getMessage());
+        }
     }
 
     /** The object store over the home's cache, fetching from the registry (or another source). */

@@ -47,6 +47,9 @@ final class FastRow {
     int keyLen;
     int physOff;
     int physLen;
+    /** The hash value's text (its canonical spelling). */
+    int valueOff;
+    int valueLen;
     long size;
     HashType type;
     final byte[] digest = new byte[Rows.SLOT];
@@ -63,8 +66,8 @@ final class FastRow {
         p = off;
         end = off + len;
         int seen = 0;
-        int valueOff = 0;
-        int valueLen = 0;
+        valueOff = 0;
+        valueLen = 0;
         ws();
         if (!eat('{')) {
             return false;

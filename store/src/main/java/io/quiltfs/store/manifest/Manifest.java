@@ -24,9 +24,15 @@ public final class Manifest {
     private volatile String topHash;
 
     Manifest(ObjectNode header, Rows rows, List<ObjectNode> dirRows) {
+        this(header, rows, dirRows, null);
+    }
+
+    /** {@code topHash}: already computed over exactly these rows (by the reader), or null. */
+    Manifest(ObjectNode header, Rows rows, List<ObjectNode> dirRows, String topHash) {
         this.header = header;
         this.rows = rows;
         this.dirRows = List.copyOf(dirRows);
+        this.topHash = topHash;
     }
 
     /** A copy of the header object. */

@@ -30,6 +30,8 @@ public final class ManifestReader {
     /** Longest accepted line, in bytes (without its newline). */
     public static final int MAX_LINE = 1024 * 1024;
     private static final JsonFactory FACTORY = Json.MAPPER.getFactory();
+    /** From this size on, a read hashes on a second thread while it parses. */
+    private static final long HASH_IN_BACKGROUND_FROM = 4L << 20;
 
     private final String source;
     private final boolean collectAll;
@@ -40,10 +42,19 @@ public final class ManifestReader {
     private final FastRow fast = new FastRow();
     private long[] rowLines = new long[16];
     private ObjectNode header;
+    private final long fileBytes;
+    /** The top hash, computed as rows are read (when {@link #hashWhileReading}). */
+    private TopHash.Stream topHash;
+    /**
+     * Compute the top hash while reading: for bytes from a registry, which are verified against
+     * their name right away. A file (a manifest the home already verified) is not re-hashed.
+     */
+    private boolean hashWhileReading;
 
     private ManifestReader(String source, boolean collectAll, long fileBytes) {
         this.source = source;
         this.collectAll = collectAll;
+        this.fileBytes = fileBytes;
         this.rows = fileBytes > 0 ? Rows.forFileOf(fileBytes) : new Rows();
         if (fileBytes > 0) {
             rowLines = new long[Math.max(16, (int) Math.min(fileBytes / 256, 64L << 20))];
@@ -58,20 +69,31 @@ public final class ManifestReader {
         try (InputStream in = Files.newInputStream(file)) {
             ManifestReader r = new ManifestReader(file.toString(), false,
                     Files.isRegularFile(file) ? Files.size(file) : 0);
-            r.parse(in);
-            return r.finish();
+            return r.readAll(in);
         }
     }
 
     /** Reads a manifest; throws {@link ManifestException} naming the line and key on bad input. */
     public static Manifest read(InputStream in, String source) throws IOException {
-        ManifestReader r = new ManifestReader(source, false);
-        r.parse(in);
-        return r.finish();
+        return new ManifestReader(source, false).readAll(in);
     }
 
+    /** Reads a manifest held in memory, computing its top hash on the way (see {@link Manifest#topHash}). */
     public static Manifest read(byte[] data, String source) throws IOException {
-        return read(new java.io.ByteArrayInputStream(data), source);
+        ManifestReader r = new ManifestReader(source, false, data.length);
+        r.hashWhileReading = true;
+        return r.readAll(new java.io.ByteArrayInputStream(data));
+    }
+
+    private Manifest readAll(InputStream in) throws IOException {
+        try {
+            parse(in);
+            return finish();
+        } finally {
+            if (topHash != null) {
+                topHash.close();
+            }
+        }
     }
 
     /** Every problem in a manifest (errors and warnings), in line order. */
@@ -85,23 +107,29 @@ public final class ManifestReader {
         return r.problems;
     }
 
-    /** Sorts the rows and checks duplicates and file/folder clashes, with their lines. */
-    private void checkStructure() {
+    /**
+     * Sorts the rows and checks duplicates and file/folder clashes, with their lines. Returns
+     * the permutation applied, null when the rows were read in walk order.
+     */
+    private int[] checkStructure() {
         int[] order = rows.seal();
         long[] lines = new long[rows.size()];
         for (int i = 0; i < lines.length; i++) {
             lines[i] = rowLines[order == null ? i : order[i]];
         }
         Manifest.Structure.check(rows, dirRows, problems, lines);
+        return order;
     }
 
     private Manifest finish() throws ManifestException {
-        checkStructure();
+        int[] order = checkStructure();
         if (!problems.isEmpty() && problems.stream().anyMatch(Problem::error)) {
             throw new ManifestException(source, problems.stream().filter(Problem::error).toList());
         }
         dirRows.sort(java.util.Comparator.comparing(d -> d.path("logical_key").asText(), LogicalKey.WALK_ORDER));
-        return new Manifest(header, rows, dirRows);
+        // The streamed hash saw the rows in file order: it is the top hash only when that is walk order.
+        String top = topHash != null && order == null ? topHash.finish() : null;
+        return new Manifest(header, rows, dirRows, top);
     }
 
     private void problem(long line, String key, String message, boolean error) throws ManifestException {
@@ -124,6 +152,9 @@ public final class ManifestReader {
             }
             if (header == null) {
                 parseHeader(lines, no);
+                if (hashWhileReading) {
+                    topHash = new TopHash.Stream(header, fileBytes >= HASH_IN_BACKGROUND_FROM);
+                }
             } else {
                 parseRow(lines.buf(), lines.start(), lines.length(), no);
             }
@@ -177,6 +208,9 @@ public final class ManifestReader {
         if (fast.parse(buf, off, len)) {
             lineOfRow(no);
             rows.add(buf, fast.keyOff, fast.keyLen, fast.physOff, fast.physLen, fast.size, fast.type, fast.digest);
+            if (topHash != null) {
+                topHash.fastRow(buf, fast.type, fast.valueOff, fast.valueLen, fast.keyOff, fast.keyLen, fast.size);
+            }
             return;
         }
         String key = null;
@@ -349,6 +383,9 @@ public final class ManifestReader {
         lineOfRow(no);
         rows.add(key.getBytes(StandardCharsets.UTF_8), physicalKey.getBytes(StandardCharsets.UTF_8),
                 size, sum, meta, extras);
+        if (topHash != null) {
+            topHash.row(rows, rows.size() - 1);
+        }
     }
 
     /** Records the line of the row about to be added. */

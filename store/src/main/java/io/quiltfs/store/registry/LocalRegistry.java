@@ -166,8 +166,23 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public byte[] readManifestBytes(String topHash) throws IOException {
-        try {
-            return Files.readAllBytes(manifestPath(topHash));
+        try (FileChannel ch = FileChannel.open(manifestPath(topHash))) {
+            long size = ch.size();
+            if (size > Integer.MAX_VALUE - 16) {
+                throw new IOException("manifest " + topHash + " in " + uri() + " is over 2 GB");
+            }
+            // Read in 1 MiB steps: one read of the whole file goes through a temporary native
+            // buffer as large as the file (hundreds of MB for millions of rows).
+            byte[] b = new byte[(int) size];
+            int n = 0;
+            while (n < b.length) {
+                int r = ch.read(java.nio.ByteBuffer.wrap(b, n, Math.min(1 << 20, b.length - n)));
+                if (r < 0) {
+                    return java.util.Arrays.copyOf(b, n); // truncated meanwhile: the top hash check refuses it
+                }
+                n += r;
+            }
+            return b;
         } catch (NoSuchFileException e) {
             throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
         }

@@ -34,6 +34,58 @@ class TopHashTest {
         assertEquals(reference(m), m.topHash());
     }
 
+    /**
+     * The top hash a reader computes while parsing (copying common rows' bytes, hashing on a
+     * second thread for large files) equals the formula over the sorted rows, for every row shape,
+     * in walk order or not, small (hashed inline) or large (hashed in the background).
+     */
+    @Test
+    void theHashComputedWhileReadingEqualsTheFormula() throws Exception {
+        for (boolean sorted : new boolean[] {true, false}) {
+            for (int padding : new int[] {0, 40_000}) {
+                StringBuilder sb = new StringBuilder("{\"version\":\"v0\",\"message\":\"m\",\"user_meta\":{\"b\":[1,2.5],\"a\":\"\u00e9\"}}\n");
+                String sha = "ab".repeat(32);
+                String b64 = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+                String crc = java.util.Base64.getEncoder().encodeToString(new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+                java.util.List<String> rows = new java.util.ArrayList<>();
+                rows.add("{\"logical_key\":\"a/plain.txt\",\"physical_keys\":[\"s3://b/k\"],\"size\":0,"
+                        + "\"hash\":{\"type\":\"SHA256\",\"value\":\"" + sha + "\"},\"meta\":{}}");
+                rows.add("{ \"hash\" : {\"value\":\"" + b64 + "\",\"type\":\"sha2-256-chunked\"}, \"size\":12345678901,"
+                        + "\"physical_keys\":[\"file:///x\"],\"logical_key\":\"a/reordered\"}");
+                rows.add("{\"logical_key\":\"a/crc\",\"physical_keys\":[\"s3://b/c\"],\"size\":3,"
+                        + "\"hash\":{\"type\":\"CRC64NVME\",\"value\":\"" + crc + "\"}}");
+                rows.add("{\"logical_key\":\"b/meta\",\"physical_keys\":[\"s3://b/m\"],\"size\":1,"
+                        + "\"hash\":{\"type\":\"SHA256\",\"value\":\"" + sha + "\"},\"meta\":{\"z\":1,\"a\":{\"y\":null}}}");
+                rows.add("{\"logical_key\":\"b/d\\u00e9j\\u00e0 \\\"q\\\" \\\\\",\"physical_keys\":[\"s3://b/u\"],\"size\":2,"
+                        + "\"hash\":{\"type\":\"SHA256\",\"value\":\"" + sha + "\"}}");
+                rows.add("{\"logical_key\":\"b/odd\",\"physical_keys\":[\"s3://b/o\"],\"size\":4,"
+                        + "\"hash\":{\"type\":\"SHA256\",\"value\":\"" + sha.toUpperCase() + "\"}}");
+                rows.add("{\"logical_key\":\"b/extra\",\"physical_keys\":[\"s3://b/e\"],\"size\":5,\"x\":true,"
+                        + "\"hash\":{\"type\":\"SHA256\",\"value\":\"" + sha + "\"}}");
+                rows.add("{\"logical_key\":\"c/\",\"meta\":{\"folder\":1}}");
+                for (int i = 0; i < padding; i++) {
+                    rows.add("{\"logical_key\":\"p/" + i + "\",\"physical_keys\":[\"s3://b/p/" + i
+                            + "\"],\"size\":" + i + ",\"hash\":{\"type\":\"sha2-256-chunked\",\"value\":\"" + b64 + "\"}}");
+                }
+                if (!sorted) {
+                    java.util.Collections.reverse(rows);
+                }
+                rows.forEach(r -> sb.append(r).append('\n'));
+                byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
+                Manifest m = ManifestReader.read(bytes, "test");
+                assertEquals(TopHash.compute(m), m.topHash(), "sorted " + sorted + ", " + bytes.length + " bytes");
+                assertEquals(reference(m), m.topHash());
+                java.nio.file.Path f = java.nio.file.Files.createTempFile("tophash", ".jsonl");
+                try {
+                    java.nio.file.Files.write(f, bytes);
+                    assertEquals(m.topHash(), ManifestReader.read(f).topHash());
+                } finally {
+                    java.nio.file.Files.delete(f);
+                }
+            }
+        }
+    }
+
     private static String reference(Manifest m) {
         MessageDigest md = Sha256.newDigest();
         ObjectNode header = m.header();
