@@ -29,11 +29,13 @@ public final class FileHasher {
      * about 8% less CPU per GiB than 1 MiB heap).
      */
     private static final int CHUNK_BUFFER = 128 * 1024;
+    /** Numbers the pool's threads (a worker's pool index is not assigned yet when it is named). */
+    private static final java.util.concurrent.atomic.AtomicInteger THREADS = new java.util.concurrent.atomic.AtomicInteger();
     private static final ForkJoinPool POOL = new ForkJoinPool(
             Math.max(2, Runtime.getRuntime().availableProcessors()),
             pool -> {
                 var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-                t.setName("quiltfs-hash-" + t.getPoolIndex());
+                t.setName("quiltfs-hash-" + THREADS.getAndIncrement());
                 t.setDaemon(true);
                 return t;
             }, null, false);
