@@ -77,43 +77,12 @@ for m in "$work"/mnt-*; do [ -d "$m" ] && unmount_one "$m"; done
 rmdir "$work"/mnt-* 2>/dev/null || true
 rm -rf "$work"/home-cold "$work"/home-cached "$work"/home-wide "$work"/s3fs-cache
 
-# --- S3Proxy on a free loopback port (as bench/s3.sh) ---------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-endpoint="http://127.0.0.1:$port"
+# --- S3Proxy on a free loopback port (bench/s3proxy.sh) ------------------------------------------
+. "$here/bench/s3proxy.sh"
 data="$work/s3data"
 bucket=mountbench
 mkdir -p "$data/$bucket"
-cat > "$work/s3proxy.conf" <<EOF
-s3proxy.endpoint=$endpoint
-s3proxy.authorization=aws-v2-or-v4
-s3proxy.identity=benchkey
-s3proxy.credential=benchsecret
-jclouds.provider=filesystem-nio2
-jclouds.identity=unused
-jclouds.credential=unused
-jclouds.filesystem.basedir=$data
-EOF
-java -Xmx1g -jar "$jar" --properties "$work/s3proxy.conf" > "$work/s3proxy.log" 2>&1 &
-s3proxy_pid=$!
-for _ in $(seq 100); do
-  (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.2
-done
-
-export AWS_ACCESS_KEY_ID=benchkey AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL="$endpoint"
-export AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE=/nonexistent
-printf '[default]\ns3 =\n    addressing_style = path\n' > "$AWS_CONFIG_FILE"
-unset AWS_CA_BUNDLE || true
-cat > "$work/rclone.conf" <<EOF
-[s3p]
-type = s3
-provider = Other
-access_key_id = benchkey
-secret_access_key = benchsecret
-endpoint = $endpoint
-force_path_style = true
-EOF
+start_s3proxy "$work" "$data" "$jar"
 echo "benchkey:benchsecret" > "$work/s3fs.passwd"
 chmod 600 "$work/s3fs.passwd"
 

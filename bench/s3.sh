@@ -31,43 +31,12 @@ jar="$HOME/.m2/repository/org/gaul/s3proxy/4.1.0/s3proxy-4.1.0-jar-with-dependen
 [ -f "$jar" ] || { echo "bench/s3.sh: S3Proxy is not at $jar (build the store module once)" >&2; exit 1; }
 
 # --- S3Proxy on a free loopback port, stopped on exit ------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-endpoint="http://127.0.0.1:$port"
+. "$here/bench/s3proxy.sh"
 data="$work/s3data"
 rm -rf "$data" "$work/home"*
-mkdir -p "$data"
-cat > "$work/s3proxy.conf" <<EOF
-s3proxy.endpoint=$endpoint
-s3proxy.authorization=aws-v2-or-v4
-s3proxy.identity=benchkey
-s3proxy.credential=benchsecret
-jclouds.provider=filesystem-nio2
-jclouds.identity=unused
-jclouds.credential=unused
-jclouds.filesystem.basedir=$data
-EOF
-java -Xmx1g -jar "$jar" --properties "$work/s3proxy.conf" > "$work/s3proxy.log" 2>&1 &
-s3proxy_pid=$!
+s3proxy_pid=""
 trap 'kill $s3proxy_pid 2>/dev/null || true; wait $s3proxy_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.2
-done
-
-export AWS_ACCESS_KEY_ID=benchkey AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL="$endpoint"
-export AWS_CONFIG_FILE="$work/aws-config" AWS_SHARED_CREDENTIALS_FILE=/nonexistent
-printf '[default]\ns3 =\n    addressing_style = path\n' > "$AWS_CONFIG_FILE"
-unset AWS_CA_BUNDLE || true
-cat > "$work/rclone.conf" <<EOF
-[s3p]
-type = s3
-provider = Other
-access_key_id = benchkey
-secret_access_key = benchsecret
-endpoint = $endpoint
-force_path_style = true
-EOF
+start_s3proxy "$work" "$data" "$jar"
 
 # A fresh bucket per run (a folder of the filesystem backend); the counter lives in a file
 # because callers run this in a subshell.
