@@ -246,14 +246,19 @@ if has meta; then
 echo "metadata over ${wide} entries..." >&2
 hw="$work/home-wide"; rm -rf "$hw"
 for k in find lslr; do for s in qf s3fs rclone; do : > "$work/$k.$s"; done; done
-# The count is checked once per side, on a mount of its own, so the timed run starts cold.
-for s in qf s3fs rclone; do
-  m=$(new_mnt "$s")
-  case "$s" in
+# wide_mount SIDE: a fresh mount of the wide package by SIDE, at $m (run in this shell, not in
+# $(...): the mount functions record the processes they start).
+wide_mount() {
+  m=$(new_mnt "$1")
+  case "$1" in
     qf) qf_mount "$hw" bench/wide "$m" ;;
     s3fs) s3fs_mount bench/wide "$m" ;;
     rclone) rclone_mount bench/wide "$m" ;;
   esac
+}
+# The count is checked once per side, on a mount of its own, so the timed run starts cold.
+for s in qf s3fs rclone; do
+  wide_mount "$s"
   n=$(find "$m" -type f | wc -l)
   umnt "$m"
   [ "$n" = "$wide" ] || { echo "bench/mount-s3.sh: $s shows $n files of $wide" >&2; exit 1; }
@@ -261,12 +266,7 @@ done
 for i in $(seq "$wide_reps"); do
   for s in qf s3fs rclone; do
     for k in find lslr; do
-      m=$(new_mnt "$s")
-      case "$s" in
-        qf) qf_mount "$hw" bench/wide "$m" ;;
-        s3fs) s3fs_mount bench/wide "$m" ;;
-        rclone) rclone_mount bench/wide "$m" ;;
-      esac
+      wide_mount "$s"
       case "$k" in
         find) secs find "$m" >> "$work/$k.$s" ;;
         lslr) secs ls -lR "$m" >> "$work/$k.$s" ;;
