@@ -9,15 +9,11 @@ import io.quiltfs.store.registry.Registries;
 import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.registry.Revision;
 import io.quiltfs.store.registry.S3Settings;
-import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -139,74 +135,13 @@ public final class PackageMount {
         }
     }
 
-    /**
-     * The revision's manifest: verified once, then kept in the home (no fetch, no re-hash). The
-     * first read of a revision copies it into the home on a second thread while it is parsed and
-     * verified, and moves the copy into place only once verified (the lookup order is {@link
-     * io.quiltfs.store.workflow.InstalledPackage#manifest}'s).
-     */
+    /** The revision's manifest: verified once, then kept in the home (no fetch, no re-hash). */
     private static Manifest manifest(Home home, Registry registry, PackageName pkg, String topHash) throws IOException {
         long t0 = System.nanoTime();
-        Path kept = home.cachedManifest(Home.registryId(registry.uri()), topHash);
-        Manifest m;
-        if (Files.isRegularFile(home.installedManifest(pkg, topHash)) || Files.isRegularFile(kept)) {
-            m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
-        } else {
-            m = firstRead(registry, topHash, kept);
-        }
+        Manifest m = io.quiltfs.store.workflow.InstalledPackage.manifest(home, pkg, registry.uri(), topHash, registry);
         log.info("read the manifest of {}@{} ({} rows) in {} ms", pkg, topHash, m.size(),
                 (System.nanoTime() - t0) / 1_000_000);
         return m;
-    }
-
-    /** Reads and verifies the manifest from the registry, keeping its bytes at {@code kept} once verified. */
-    private static Manifest firstRead(Registry registry, String topHash, Path kept) throws IOException {
-        byte[] bytes = registry.readManifestBytes(topHash);
-        CompletableFuture<Path> copy = inBackground("quiltfs-manifest-copy", () -> writeSynced(kept, bytes));
-        Manifest m;
-        try {
-            m = registry.parseManifest(topHash, bytes);
-        } catch (IOException | RuntimeException e) {
-            try {
-                deleteQuietly(copy.join());
-            } catch (CompletionException ignored) {
-                // nothing was left behind
-            }
-            throw e;
-        }
-        Path tmp = join(copy);
-        try {
-            AtomicFile.moveIntoPlace(tmp, kept);
-        } catch (IOException | RuntimeException e) {
-            deleteQuietly(tmp);
-            throw e;
-        }
-        return m;
-    }
-
-    /** Writes {@code bytes} to a new temporary file beside {@code target}, synced to disk; returns it. */
-    private static Path writeSynced(Path target, byte[] bytes) throws IOException {
-        Files.createDirectories(target.getParent());
-        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.wrap(bytes);
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            deleteQuietly(tmp);
-            throw e;
-        }
-        return tmp;
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            log.debug("cannot delete {}: {}", p, e.getMessage());
-        }
     }
 
     /** The object store over the home's cache, fetching from the registry (or another source). */

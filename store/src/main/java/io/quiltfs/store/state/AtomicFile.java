@@ -59,6 +59,57 @@ public final class AtomicFile {
         }
     }
 
+    /**
+     * New content of {@code target}, written and synced to a temporary file beside it but not in
+     * place yet: {@link #commit} renames it over the target, {@link #discard} drops it. Lets the
+     * slow part of a write (the sync) overlap other work, such as verifying the content.
+     */
+    public static final class Staged {
+        private final Path tmp;
+        private final Path target;
+
+        private Staged(Path tmp, Path target) {
+            this.tmp = tmp;
+            this.target = target;
+        }
+
+        public void commit() throws IOException {
+            try {
+                moveIntoPlace(tmp, target);
+            } catch (IOException | RuntimeException e) {
+                discard();
+                throw e;
+            }
+        }
+
+        public void discard() {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // a stray temporary file is harmless: its name starts with a dot and ends in .tmp
+            }
+        }
+    }
+
+    /** Writes {@code data} for {@code target} into a synced temporary file beside it (see {@link Staged}). */
+    public static Staged stage(Path target, byte[] data) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Staged staged = new Staged(tmp, target);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(data);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            staged.discard();
+            throw e;
+        }
+        return staged;
+    }
+
     /** Renames a finished, fsync'ed temp file over {@code target} and syncs the folder. */
     public static void moveIntoPlace(Path tmp, Path target) throws IOException {
         try {

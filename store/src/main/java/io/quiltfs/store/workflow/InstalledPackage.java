@@ -9,9 +9,12 @@ import io.quiltfs.store.state.Home;
 import io.quiltfs.store.state.Lineage;
 import io.quiltfs.store.state.PackageState;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * One installed package as the workflow verbs see it: the home, the name, a snapshot of its
@@ -116,10 +119,36 @@ public final class InstalledPackage {
                     + " (run `quiltfs pull " + pkg + "` or reinstall the package)");
         }
         // Keep the registry's own bytes (verified: they hash to `top`), not a re-serialization.
+        // The copy is written and synced on another thread while the bytes are parsed and
+        // verified (for a large manifest both take a while), and takes its place only once they are.
         byte[] bytes = registry.readManifestBytes(top);
-        Manifest m = registry.parseManifest(top, bytes);
-        AtomicFile.write(cached, bytes);
+        CompletableFuture<AtomicFile.Staged> copy = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AtomicFile.stage(cached, bytes);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, InstalledPackage::inBackground);
+        Manifest m;
+        try {
+            m = registry.parseManifest(top, bytes);
+        } catch (IOException | RuntimeException e) {
+            copy.thenAccept(AtomicFile.Staged::discard);
+            throw e;
+        }
+        try {
+            copy.join().commit();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof UncheckedIOException u ? u.getCause()
+                    : new IOException("cannot keep the manifest " + top + " in " + cached, e.getCause());
+        }
         return m;
+    }
+
+    private static void inBackground(Runnable r) {
+        Thread t = new Thread(r, "quiltfs-manifest-copy");
+        t.setDaemon(true);
+        t.start();
     }
 
     public Manifest manifest(String top, Registry registry) throws IOException {
