@@ -133,7 +133,12 @@ public final class InstalledPackage {
         try {
             m = registry.parseManifest(top, bytes);
         } catch (IOException | RuntimeException e) {
-            copy.thenAccept(AtomicFile.Staged::discard);
+            // Wait for the copy, so that nothing of an unverified manifest is left once this fails.
+            try {
+                copy.join().discard();
+            } catch (CompletionException ignored) {
+                // the copy failed too: it left nothing
+            }
             throw e;
         }
         try {
