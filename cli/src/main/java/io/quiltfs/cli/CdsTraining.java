@@ -13,7 +13,7 @@ import picocli.CommandLine;
 /**
  * The training run behind the launcher's class-data-sharing archive: runs the common commands
  * once, on throwaway data, so that the JVM can record every class they load
- * ({@code -XX:ArchiveClassesAtExit}); later runs map those classes instead of loading them,
+ * ({@code -XX:DumpLoadedClassList}, then {@code -Xshare:dump}); later runs map those classes instead of loading them,
  * which takes a large share off the start of every command. Output is discarded; a failure
  * only makes the archive smaller.
  */
@@ -46,10 +46,29 @@ final class CdsTraining {
             run("--json", "hash", data.resolve("a.txt").toString());
             run("manifest", "tophash", manifest.toString());
             run("manifest", "validate", manifest.toString());
-            run("--home", dir.resolve("home").toString(), "build", "train/pkg", data.toString(),
+            String home = dir.resolve("home").toString();
+            run("--home", home, "build", "train/pkg", data.toString(),
                     "--registry", registry, "-m", "training");
             run("browse", registry);
             run("browse", registry, "train/pkg");
+            // The daily workflow, from a second home: install, edit, status, commit, push, log, tags,
+            // pull, uninstall (each command's own classes, and the state files' readers and writers).
+            String other = dir.resolve("other").toString();
+            Path work = dir.resolve("work");
+            run("--home", other, "install", "train/pkg", "--registry", registry, "--dest", work.toString());
+            run("--home", other, "status", "train/pkg");
+            Files.writeString(work.resolve("a.txt"), "hello again\n");
+            Files.writeString(work.resolve("c.txt"), "new\n");
+            run("--home", other, "status", "train/pkg");
+            run("--home", other, "--json", "status", "train/pkg");
+            run("--home", other, "commit", "train/pkg", "-m", "training edit", "--meta", "{\"k\":1}");
+            run("--home", other, "push", "train/pkg");
+            run("--home", other, "log", "train/pkg");
+            run("--home", other, "tag", "train/pkg", "v1");
+            run("--home", other, "tag", "train/pkg");
+            run("--home", home, "install", "train/pkg:v1", "--registry", registry, "--path", "a.txt");
+            run("--home", home, "pull", "train/pkg");
+            run("--home", other, "uninstall", "train/pkg", "--force");
             run("hash", dir.resolve("missing").toString());
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
