@@ -25,9 +25,8 @@ import java.util.concurrent.TimeoutException;
  * One object on its way into the cache: read from its physical key in consecutive ranges that
  * double in size (a small first range answers the first read quickly; later ones keep the
  * stream efficient) and written to a temporary file. Readers see the bytes already written
- * ({@link #available}). A second thread hashes each step from the buffer it arrived in (handed
- * over once written, so the bytes are never read back), so fetching and hashing overlap;
- * {@link #verified} completes once every byte hashed to the row's checksum,
+ * ({@link #available}). A second thread hashes the file right behind the writer, so fetching
+ * and hashing overlap; {@link #verified} completes once every byte hashed to the row's checksum,
  * and only then does the object enter the cache ({@link #done}). A mismatch, a short object or a
  * stall deletes the bytes and fails both.
  *
@@ -40,10 +39,6 @@ final class RangedFetch implements Runnable {
     static final long MAX_RANGE = 64L << 20;
     private static final int BUFFER = 1 << 20;
     private static final int FIRST_STEP = 64 << 10;
-    /** Buffers per fetch: one being filled, one being hashed, one waiting between them. */
-    private static final int BUFFERS = 3;
-    /** How often a thread blocked on the handoff looks whether the fetch ended meanwhile. */
-    private static final long HANDOFF_POLL_MS = 100;
     /** The longest a step waits for more bytes before handing on what it has. */
     private static final long FILL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** Waiting for local work (hashing the rest, fsync, rename) after the last byte arrived. */
@@ -61,14 +56,6 @@ final class RangedFetch implements Runnable {
     private volatile long available;
     private volatile long lastProgress = System.nanoTime();
     private volatile InputStream current;
-    /** Steps written to the temporary file, in order, waiting to be hashed. */
-    private final java.util.concurrent.BlockingQueue<Step> toHash = new java.util.concurrent.ArrayBlockingQueue<>(BUFFERS);
-    /** Buffers the hashing is done with. */
-    private final java.util.concurrent.BlockingQueue<byte[]> free = new java.util.concurrent.ArrayBlockingQueue<>(BUFFERS);
-
-    /** {@code buf[0, length)} holds the next bytes of the object. */
-    private record Step(byte[] buf, int length) {
-    }
     /** Every byte arrived and hashed to the row's checksum. */
     final CompletableFuture<Void> verified = new CompletableFuture<>();
     /** The verified object is in the cache (its path), or the fetch failed. */
@@ -103,11 +90,8 @@ final class RangedFetch implements Runnable {
     public void run() {
         long size = entry.size();
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            int bufferSize = (int) Math.min(BUFFER, Math.max(1, size));
-            for (int i = 0; i < BUFFERS; i++) {
-                free.add(new byte[bufferSize]);
-            }
             hashing.execute(this::hashBehind);
+            byte[] buf = new byte[(int) Math.min(BUFFER, Math.max(1, size))];
             long off = 0;
             long range = FIRST_RANGE;
             while (off < size) {
@@ -123,14 +107,9 @@ final class RangedFetch implements Runnable {
                         // A step is filled before it is written: a socket read returns a few KiB,
                         // and writing and signalling each one cost more than the bytes (context
                         // switches of the hashing thread and of waiting readers).
-                        byte[] buf = handoff(free);
-                        if (buf == null) {
-                            return; // the fetch ended meanwhile (the hashing failed, or an abort)
-                        }
                         int step = off + got < FIRST_RANGE ? FIRST_STEP : buf.length;
                         int n = fill(in, buf, (int) Math.min(step, len - got));
                         if (n == 0) {
-                            free.add(buf);
                             continue; // aborted meanwhile: the check above returns
                         }
                         if (n < 0) {
@@ -144,7 +123,6 @@ final class RangedFetch implements Runnable {
                         }
                         got += n;
                         advance(off + got);
-                        toHash.add(new Step(buf, n)); // never full: at most BUFFERS buffers exist
                     }
                 } finally {
                     current = null;
@@ -189,23 +167,34 @@ final class RangedFetch implements Runnable {
         return n;
     }
 
-    /**
-     * Hashes the steps as the fetch thread hands them over, from the buffers they arrived in (the
-     * bytes written to the temporary file, not read back from it), and gives the buffers back.
-     */
+    /** Hashes the temporary file right behind the writer (the bytes are still in the page cache). */
     private void hashBehind() {
         long size = entry.size();
-        try {
+        try (FileChannel in = FileChannel.open(tmp, StandardOpenOption.READ)) {
             Hasher h = Hashers.create(entry.hash().type(), size);
+            ByteBuffer buf = ByteBuffer.allocate(BUFFER);
             long pos = 0;
             while (pos < size) {
-                Step step = handoff(toHash);
-                if (step == null) {
-                    return; // the fetch failed or was aborted: it reports why
+                long avail = available;
+                if (avail <= pos) {
+                    synchronized (progress) {
+                        if (available <= pos && !verified.isDone()) {
+                            progress.wait(100);
+                        }
+                    }
+                    if (verified.isDone()) {
+                        return;
+                    }
+                    continue;
                 }
-                h.update(step.buf, 0, step.length);
-                pos += step.length;
-                free.add(step.buf);
+                buf.clear();
+                buf.limit((int) Math.min(buf.capacity(), avail - pos));
+                int n = in.read(buf, pos);
+                if (n < 0) {
+                    throw new IOException("the temporary file of " + key + " ended early");
+                }
+                h.update(buf.array(), 0, n);
+                pos += n;
             }
             Checksum actual = h.finish();
             if (actual.equals(entry.hash())) {
@@ -218,17 +207,6 @@ final class RangedFetch implements Runnable {
         } finally {
             signal();
         }
-    }
-
-    /** The next item of {@code q}, or null once the fetch is over (failed, aborted). */
-    private <T> T handoff(java.util.concurrent.BlockingQueue<T> q) throws InterruptedException {
-        while (!verified.isDone()) {
-            T t = q.poll(HANDOFF_POLL_MS, TimeUnit.MILLISECONDS);
-            if (t != null) {
-                return t;
-            }
-        }
-        return null;
     }
 
     private void fail(Throwable t) {
