@@ -33,9 +33,7 @@ cp -r "$here/cli/target/quiltfs.jar" "$here/cli/target/lib" "$W/jar/"
 Q="$W/jar/quiltfs"
 # The snapshot gets its own class-data-sharing archive, made the way the launcher makes its own,
 # so that the timed commands start as they do for a user of ./quiltfs.
-java -Xshare:off -XX:DumpLoadedClassList="$W/jar/classes" -cp "$W/jar/quiltfs.jar" io.quiltfs.cli.CdsTraining >/dev/null 2>&1
-java -Xshare:dump -XX:SharedClassListFile="$W/jar/classes" -XX:SharedArchiveFile="$W/jar/quiltfs.jsa" \
-  -cp "$W/jar/quiltfs.jar" >/dev/null 2>&1
+"$here/scripts/cds-archive" "$W/jar/quiltfs.jar" "$W/jar/quiltfs.jsa" || true
 printf '#!/bin/sh\nexec java -XX:+UseParallelGC -XX:SharedArchiveFile="%s/quiltfs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -jar "%s/quiltfs.jar" "$@"\n' "$W/jar" "$W/jar" >"$Q"
 chmod +x "$Q"
 

@@ -12,9 +12,10 @@ import picocli.CommandLine;
 
 /**
  * The training run behind the launcher's class-data-sharing archive: runs the common commands
- * once, on throwaway data, so that the JVM can record every class they load
- * ({@code -XX:DumpLoadedClassList}, then {@code -Xshare:dump}); later runs map those classes instead of loading them,
- * which takes a large share off the start of every command. Output is discarded; a failure
+ * once, on throwaway data, so that the JVM can list every class they load
+ * ({@code -XX:DumpLoadedClassList}; {@code scripts/cds-archive} then dumps them with
+ * {@code -Xshare:dump}); later runs map those classes instead of loading them, which takes a
+ * large share off the start of every command. Output is discarded; a failure
  * only makes the archive smaller.
  */
 final class CdsTraining {
