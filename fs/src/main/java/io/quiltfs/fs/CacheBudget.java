@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.quiltfs.store.state.Home;
+import io.quiltfs.store.workflow.LocalCommits;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -21,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * The size limit of the object cache: every cached object by name and size in a Caffeine cache
  * weighed by bytes, which evicts the coldest objects (least recently and least frequently used,
  * Caffeine's W-TinyLFU) once the total passes the limit. An object pinned by an open file is never deleted: if Caffeine picks it, it is
- * only forgotten, and recorded again when the last file using it closes.
+ * only forgotten, and recorded again when the last file using it closes. Nor is an object that a
+ * local commit not yet pushed points to ({@link LocalCommits}): the cache may hold the only copy
+ * of that content. It is forgotten too, and stays until a later mount finds it pushed.
  *
  * <p>Deleting an object another process is reading is harmless (its descriptor keeps the
  * inode); that process fetches it again next time.
@@ -34,11 +37,13 @@ public final class CacheBudget {
     private final Cache<String, Long> lru;
     /** Object name to the number of open files using it. */
     private final ConcurrentHashMap<String, AtomicInteger> pins = new ConcurrentHashMap<>();
+    private final LocalCommits unpushed;
 
     /** Caffeine weighs in ints, so weights are KiB: objects up to 2 TiB fit. */
     private CacheBudget(Home home, long limitBytes) {
         this.home = home;
         this.limit = limitBytes;
+        this.unpushed = new LocalCommits(home);
         this.lru = Caffeine.newBuilder()
                 .maximumWeight(Math.max(1, limitBytes / 1024))
                 .weigher((String k, Long size) -> (int) Math.min(Integer.MAX_VALUE, Math.max(1, (size + 1023) / 1024)))
@@ -127,6 +132,16 @@ public final class CacheBudget {
     private void evicted(String name, long size) {
         if (pinned(name)) {
             log.debug("cache limit: keeping {} (in use by an open file)", name);
+            return;
+        }
+        try {
+            if (unpushed.uses(name)) {
+                log.debug("cache limit: keeping {} (a local commit not yet pushed uses it)", name);
+                return;
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("cache limit: keeping {}: cannot tell whether a local commit uses it ({})", name,
+                    e.getMessage());
             return;
         }
         try {

@@ -3,9 +3,22 @@ package io.quiltfs.fs;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.registry.LocalRegistry;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.Registries;
+import io.quiltfs.store.registry.S3Settings;
 import io.quiltfs.store.state.Home;
+import io.quiltfs.store.workflow.Build;
+import io.quiltfs.store.workflow.Commit;
+import io.quiltfs.store.workflow.Install;
+import io.quiltfs.store.workflow.InstalledPackage;
+import io.quiltfs.store.workflow.Progress;
+import io.quiltfs.store.workflow.Push;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,5 +75,47 @@ class CacheBudgetTest {
         CacheBudget b = CacheBudget.open(home, 250 * 1024);
         assertTrue(b.usedBytes() <= 250 * 1024);
         assertFalse(Files.exists(home.objects().resolve("old")) && Files.exists(home.objects().resolve("new")));
+    }
+
+    /**
+     * A committed file edited again afterwards: until the push, the cache holds the only copy of
+     * the committed content, so no budget may delete it; once pushed, it is an ordinary object.
+     */
+    @Test
+    void neverDeletesWhatAnUnpushedCommitUses() throws Exception {
+        PackageName pkg = PackageName.parse("team/data");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "first");
+        LocalRegistry registry = new LocalRegistry(Files.createDirectories(tmp.resolve("registry")));
+        Build.build(registry, pkg, src, "first", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+        Home home = new Home(tmp.resolve("home")).ensure();
+        Install.Result installed = Install.install(home, registry, PackageRef.latest(pkg), null, null,
+                k -> {
+                    try {
+                        return Registries.sourceFor(k, registry, S3Settings.defaults());
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, Progress.NONE);
+        Path a = installed.workDir().resolve("a.txt");
+        Files.write(a, new byte[200 * 1024]);
+        Commit.Result c = Commit.commit(InstalledPackage.require(home, pkg), "big a", null,
+                HashType.SHA2_256_CHUNKED, Progress.NONE);
+        String committed = Path.of(java.net.URI.create(c.manifest().entries().get(0).physicalKey())).getFileName()
+                .toString();
+        Files.writeString(a, "edited after the commit");
+
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        object(home, "other", 80);
+        b.touch("other", 80 * 1024);
+        assertTrue(Files.exists(home.objects().resolve(committed)), "kept: the only copy of a committed version");
+        assertFalse(b.tracks(committed), "no longer counted against the limit");
+
+        Push.Result pushed = Push.push(InstalledPackage.require(home, pkg), registry, false, Clock.systemUTC(),
+                Progress.NONE);
+        assertTrue(pushed.pushed(), pushed.message());
+        CacheBudget after = CacheBudget.open(home, 100 * 1024);
+        after.touch("other", 80 * 1024);
+        assertFalse(Files.exists(home.objects().resolve(committed)), "pushed: evictable again");
     }
 }
