@@ -32,8 +32,9 @@ final class PushCommand extends PackageCommand {
         Output out = out();
         try (Registry reg = registryFor(null, p)) {
             Push.Result r = Push.push(p, reg, force, Clock.systemUTC(), progress(out));
-            out.line(r.message() + (r.pushed() ? " (" + r.uploaded() + " objects, "
-                    + ProgressBar.human(r.uploadedBytes()) + ")" : ""));
+            out.line(r.message() + (!r.pushed() ? "" : r.uploaded() == 0 ? " (no data to upload: the registry had it)"
+                    : " (uploaded " + r.uploaded() + (r.uploaded() == 1 ? " object, " : " objects, ")
+                    + ProgressBar.human(r.uploadedBytes()) + ")"));
             out.json(Json.object().put("package", p.name().toString()).put("registry", reg.uri())
                     .put("top_hash", r.topHash()).put("pushed", r.pushed()).put("uploaded", r.uploaded())
                     .put("uploaded_bytes", r.uploadedBytes()).put("message", r.message()));

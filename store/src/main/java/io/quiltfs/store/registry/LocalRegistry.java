@@ -264,20 +264,22 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
-    public PhysicalKey putObject(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
+    public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {
         Path target = root.resolve(pkg.namespace()).resolve(pkg.name()).resolve(logicalKey).normalize();
         if (!target.startsWith(root.resolve(pkg.namespace()).resolve(pkg.name()))) {
             throw new IllegalArgumentException("logical key escapes the package folder: '" + logicalKey + "'");
         }
-        if (createFrom(file, target) || holds(PhysicalKey.ofFile(target), sum, size)) {
-            return PhysicalKey.ofFile(target);
+        if (createFrom(file, target)) {
+            return new Placed(PhysicalKey.ofFile(target), true);
+        }
+        if (holds(PhysicalKey.ofFile(target), sum, size)) {
+            return new Placed(PhysicalKey.ofFile(target), false);
         }
         // Different content already sits at the default place, and an earlier revision may point
         // at it: store this content under a content-addressed name instead.
         Path addressed = quilt().resolve("objects").resolve(Home.objectName(sum));
-        createFrom(file, addressed);
-        return PhysicalKey.ofFile(addressed);
+        return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, addressed));
     }
 
     /** Copies {@code src} to {@code target} only if the target does not exist; atomic. */

@@ -84,11 +84,22 @@ public interface Registry extends ObjectSource, AutoCloseable {
     boolean deleteTag(PackageName pkg, String tag) throws IOException;
 
     /**
-     * Stores a data object for {@code logicalKey} and returns its physical key. Goes to the
-     * default place ({@code NS/NAME/KEY}) unless different content is already there: a pushed
-     * revision stays readable forever, so nothing an earlier revision points to is overwritten.
+     * Stores a data object for {@code logicalKey} and says where. Goes to the default place
+     * ({@code NS/NAME/KEY}) unless different content is already there: a pushed revision stays
+     * readable forever, so nothing an earlier revision points to is overwritten. Content the
+     * registry already holds at either place is not sent again.
      */
-    PhysicalKey putObject(PackageName pkg, String logicalKey, Checksum sum, long size, Path file) throws IOException;
+    Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file) throws IOException;
+
+    /** Where {@link #place} put an object, and whether its bytes were sent (false: already there). */
+    record Placed(PhysicalKey key, boolean sent) {
+    }
+
+    /** {@link #place}, for its physical key only. */
+    default PhysicalKey putObject(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
+            throws IOException {
+        return place(pkg, logicalKey, sum, size, file).key();
+    }
 
     /** Whether {@code key} already holds the content {@code sum} (so a push can reuse it). */
     boolean holds(PhysicalKey key, Checksum sum, long size) throws IOException;

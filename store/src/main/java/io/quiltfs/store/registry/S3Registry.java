@@ -568,22 +568,22 @@ public final class S3Registry implements Registry {
     // ---------------------------------------------------------------- data objects: writes
 
     @Override
-    public PhysicalKey putObject(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
+    public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {
         LogicalKey.require(logicalKey);
         String key = pkg.namespace() + "/" + pkg.name() + "/" + logicalKey;
         String memo = key + "\n" + sum.type().wireName() + ":" + sum.value();
         PhysicalKey known = confirmed.get(memo);
         if (known != null) {
-            return known;
+            return new Placed(known, false);
         }
-        PhysicalKey placed = place(pkg, key, sum, size, file);
-        confirmed.put(memo, placed);
-        confirmed.put(placed + "\n" + sum.type().wireName() + ":" + sum.value(), placed);
+        Placed placed = placeNew(pkg, key, sum, size, file);
+        confirmed.put(memo, placed.key());
+        confirmed.put(placed.key() + "\n" + sum.type().wireName() + ":" + sum.value(), placed.key());
         return placed;
     }
 
-    private PhysicalKey place(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
+    private Placed placeNew(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
         String checksum = sum.type().wireName() + ":" + sum.value();
         HeadObjectResponse h = null;
         Map<String, String> present = present(pkg);
@@ -595,14 +595,15 @@ public final class S3Registry implements Registry {
                 try {
                     Stored st = upload(key, file, size, sum, Condition.ABSENT);
                     present.put(key, st.etag() == null ? "" : st.etag());
-                    return PhysicalKey.ofS3(bucket, key, st.version());
+                    return sent(key, st);
                 } catch (ConditionFailed e) {
                     h = head(key, null);
                 }
             } else {
                 ConfirmedObjects.Entry known = record.get(key);
                 if (known != null && known.etag().equals(etag) && known.checksum().equals(checksum)) {
-                    return PhysicalKey.ofS3(bucket, key, known.version()); // proved before, unchanged since
+                    // proved before, unchanged since
+                    return new Placed(PhysicalKey.ofS3(bucket, key, known.version()), false);
                 }
                 h = head(key, null);
             }
@@ -611,7 +612,7 @@ public final class S3Registry implements Registry {
         }
         if (h == null) {
             try {
-                return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, Condition.ABSENT).version());
+                return sent(key, upload(key, file, size, sum, Condition.ABSENT));
             } catch (ConditionFailed e) {
                 h = head(key, null); // another push stored something there meanwhile
                 if (h == null) {
@@ -621,20 +622,24 @@ public final class S3Registry implements Registry {
         }
         if (holds(h, sum, size)) {
             record.put(key, h.eTag(), version(h.versionId()), checksum);
-            return PhysicalKey.ofS3(bucket, key, version(h.versionId()));
+            return new Placed(PhysicalKey.ofS3(bucket, key, version(h.versionId())), false);
         }
         if (isVersioned()) {
             // Earlier revisions name their version: a new version at the same key harms none.
-            return PhysicalKey.ofS3(bucket, key, upload(key, file, size, sum, null).version());
+            return sent(key, upload(key, file, size, sum, null));
         }
         // Different content sits at the default place and an earlier revision may point at it:
         // store this content under its content-addressed name instead.
         String addressed = ".quilt/objects/" + Home.objectName(sum);
         HeadObjectResponse a = head(addressed, null);
         if (a != null && holds(a, sum, size)) {
-            return PhysicalKey.ofS3(bucket, addressed, version(a.versionId()));
+            return new Placed(PhysicalKey.ofS3(bucket, addressed, version(a.versionId())), false);
         }
-        return PhysicalKey.ofS3(bucket, addressed, upload(addressed, file, size, sum, null).version());
+        return sent(addressed, upload(addressed, file, size, sum, null));
+    }
+
+    private Placed sent(String key, Stored st) {
+        return new Placed(PhysicalKey.ofS3(bucket, key, st.version()), true);
     }
 
     /**

@@ -21,7 +21,10 @@ import java.util.function.Function;
  * it was; everything written before it is harmless (content-addressed or new names).
  */
 public final class Publisher {
-    /** Outcome of a publish. */
+    /**
+     * Outcome of a publish; {@code uploaded} and {@code uploadedBytes} count the objects whose
+     * bytes were sent (content the registry already held is not).
+     */
     public record Result(String topHash, Manifest manifest, boolean movedLatest, String remoteLatest,
                          int uploaded, long uploadedBytes) {
     }
@@ -51,9 +54,15 @@ public final class Publisher {
         }
         progress.begin("uploading", upload.size(), bytes);
         Map<String, PhysicalKey> placed = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger sentFiles = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong sentBytes = new java.util.concurrent.atomic.AtomicLong();
         FileHasher.forEach(upload, e -> {
-            PhysicalKey pk = registry.putObject(pkg, e.logicalKey(), e.hash(), e.size(), localFile.apply(e));
-            placed.put(e.logicalKey(), pk);
+            Registry.Placed p = registry.place(pkg, e.logicalKey(), e.hash(), e.size(), localFile.apply(e));
+            placed.put(e.logicalKey(), p.key());
+            if (p.sent()) {
+                sentFiles.incrementAndGet();
+                sentBytes.addAndGet(e.size());
+            }
             progress.advance(1, e.size());
         });
         progress.end();
@@ -73,7 +82,7 @@ public final class Publisher {
             registry.writePointer(pkg, "latest", top);
         }
         return new Result(top, out, found == null, found == null ? top : (found.isEmpty() ? null : found),
-                upload.size(), 0);
+                sentFiles.get(), sentBytes.get());
     }
 
     /** A pointer named by the push time in seconds; never replaces another revision's pointer. */

@@ -28,7 +28,10 @@ public final class Push {
     private Push() {
     }
 
-    /** Outcome: what was pushed, and whether anything had to be. */
+    /**
+     * Outcome: what was pushed, and whether anything had to be; {@code uploaded} counts the
+     * objects sent (content the registry already held is not sent again).
+     */
     public record Result(String topHash, boolean pushed, int uploaded, long uploadedBytes, String message) {
     }
 
@@ -60,14 +63,6 @@ public final class Push {
             }
             Manifest head = p.head();
             Path objects = home.objects();
-            long[] bytes = {0};
-            int[] count = {0};
-            for (Entry e : head.entries()) {
-                if (local(e, objects) != null) {
-                    bytes[0] += e.size();
-                    count[0]++;
-                }
-            }
             Publisher.Result r = new Publisher(registry, clock).publish(p.name(), head, e -> {
                 Path f = local(e, objects);
                 if (f != null && !Files.isRegularFile(f)) {
@@ -84,7 +79,7 @@ public final class Push {
             // Same top hash (physical keys are not hashed): keep the published rows from now on.
             AtomicFile.write(home.installedManifest(p.name(), r.topHash()), ManifestWriter.toBytes(r.manifest()));
             settle(p, r.topHash(), r.topHash());
-            return new Result(r.topHash(), true, count[0], bytes[0], "pushed " + p.name() + "@" + r.topHash()
+            return new Result(r.topHash(), true, r.uploaded(), r.uploadedBytes(), "pushed " + p.name() + "@" + r.topHash()
                     + " to " + registry.uri());
         }
     }

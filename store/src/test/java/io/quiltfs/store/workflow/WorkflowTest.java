@@ -158,6 +158,7 @@ class WorkflowTest {
         Push.Result p = push(alice, false);
         assertTrue(p.pushed());
         assertEquals(2, p.uploaded());
+        assertEquals("ALPHA!".length() + "new".length(), p.uploadedBytes());
         assertEquals(c.topHash(), registry.latest(PKG));
         assertNotEquals(before, registry.latest(PKG));
         Manifest pushed = registry.readManifest(c.topHash());
@@ -168,6 +169,14 @@ class WorkflowTest {
                 .readAllBytes()));
         assertEquals(Status.State.UP_TO_DATE, status(alice).state());
         assertFalse(push(alice, false).pushed());
+
+        // Back to content the registry already holds: a new revision, and no bytes sent.
+        write(work(alice).resolve("a.txt"), "alpha");
+        assertTrue(commit(alice, "third").committed());
+        Push.Result again = push(alice, false);
+        assertTrue(again.pushed());
+        assertEquals(0, again.uploaded(), "the registry held that content already");
+        assertEquals(0, again.uploadedBytes());
     }
 
     @ParameterizedTest
