@@ -89,6 +89,15 @@ public final class Commit {
                 l.put(p.name(), s);
                 return null;
             });
+            // From here on no cache trimming deletes these objects (LocalCommits); one that was
+            // already cached before this commit may have been trimmed just before: store it again.
+            for (String k : ch.hashes().keySet()) {
+                Checksum sum = ch.hashes().get(k);
+                if (!Files.exists(cache.path(sum)) && !storing.add(k, sum.type()).equals(sum)) {
+                    throw new IOException("'" + k + "' in " + files.describe() + " changed while it was being"
+                            + " committed and its committed content left the object cache; commit again");
+                }
+            }
             hashCache.save();
             return new Result(top, true, ch, m);
         }

@@ -179,6 +179,49 @@ class WorkflowTest {
         assertEquals(0, again.uploadedBytes());
     }
 
+    /**
+     * Content committed that was already cached (so the commit made no copy of it), trimmed from
+     * the cache by a mount's budget in the moment before the commit recorded it: the commit
+     * stores it again, and the push finds it.
+     */
+    @Test
+    void aCommittedObjectTrimmedFromTheCacheMidCommitIsStoredAgain() throws IOException {
+        seed(TestRegistries.LOCAL);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "x,y\n1,2\n"); // the content of data/b.csv: already cached
+        status(alice); // hashed now: the commit takes the hash from the hash cache and copies nothing
+        ObjectCache cache = new ObjectCache(alice);
+        Path object = cache.path(registry.readManifest(registry.latest(PKG)).get("data/b.csv").hash());
+        assertTrue(Files.exists(object));
+        WorkFolder folder = new WorkFolder(work(alice));
+        WorkingFiles trimming = new WorkingFiles() {
+            public java.util.Map<String, FileStat> scan() throws IOException { return folder.scan(); }
+            public FileStat stat(String key) throws IOException { return folder.stat(key); }
+            public Path path(String key) { return folder.path(key); }
+            public FileStat place(String key, Path source) throws IOException { return folder.place(key, source); }
+            public void delete(String key) throws IOException { folder.delete(key); }
+            public String describe() { return folder.describe(); }
+
+            @Override
+            public com.fasterxml.jackson.databind.JsonNode carriedMeta(String key) {
+                try {
+                    Files.deleteIfExists(object); // what CacheBudget does when it evicts
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return null;
+            }
+        };
+        InstalledPackage.attach(work(alice), trimming);
+        try {
+            assertTrue(commit(alice, "a is b").committed());
+        } finally {
+            InstalledPackage.detach(work(alice));
+        }
+        assertTrue(Files.exists(object), "stored again after the lineage recorded the commit");
+        assertTrue(push(alice, false).pushed());
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void partialInstallFetchesOnlyWhatMatchesAndNeverRefetches(TestRegistries.Kind kind) throws IOException {
