@@ -24,7 +24,11 @@ import org.slf4j.LoggerFactory;
  * Caffeine's W-TinyLFU) once the total passes the limit. An object pinned by an open file is never deleted: if Caffeine picks it, it is
  * only forgotten, and recorded again when the last file using it closes. Nor is an object that a
  * local commit not yet pushed points to ({@link LocalCommits}): the cache may hold the only copy
- * of that content. It is forgotten too, and stays until a later mount finds it pushed.
+ * of that content. It is forgotten too, and stays until a later look finds it pushed.
+ *
+ * <p>The limit is for the whole cache, which every mount and command of the home share: what
+ * other processes add is counted when the cache is listed again (at most every 30 s, when this
+ * process adds or uses an object), and may then be evicted here.
  *
  * <p>Deleting an object another process is reading is harmless (its descriptor keeps the
  * inode); that process fetches it again next time.
@@ -38,6 +42,9 @@ public final class CacheBudget {
     /** Object name to the number of open files using it. */
     private final ConcurrentHashMap<String, AtomicInteger> pins = new ConcurrentHashMap<>();
     private final LocalCommits unpushed;
+    /** How often the cache is listed again for what other processes added. */
+    static final long RESCAN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    private final java.util.concurrent.atomic.AtomicLong lastScan = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
 
     /** Caffeine weighs in ints, so weights are KiB: objects up to 2 TiB fit. */
     private CacheBudget(Home home, long limitBytes) {
@@ -73,26 +80,60 @@ public final class CacheBudget {
         if (!Files.isDirectory(dir)) {
             return;
         }
-        record Found(String name, long size, long mtime) { }
+        record Found(String name, long size, long atime) { }
         List<Found> found = new ArrayList<>();
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path p : s) {
-                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                if (a.isRegularFile()) {
-                    found.add(new Found(p.getFileName().toString(), a.size(), a.lastAccessTime().toMillis()));
+                String name = p.getFileName().toString();
+                if (lru.getIfPresent(name) != null || pinned(name)) {
+                    continue;
+                }
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                    if (a.isRegularFile()) {
+                        found.add(new Found(name, a.size(), a.lastAccessTime().toMillis()));
+                    }
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // evicted by another process meanwhile
                 }
             }
         }
-        found.sort(Comparator.comparingLong(Found::mtime));
+        found.sort(Comparator.comparingLong(Found::atime));
         for (Found f : found) {
-            lru.put(f.name(), f.size());
+            lru.asMap().putIfAbsent(f.name(), f.size());
         }
         lru.cleanUp();
+    }
+
+    /**
+     * Counts the objects other processes of the home (another mount, the CLI) put in the cache
+     * since the last look, so that the limit holds for the whole cache, not for this process's
+     * share of it. Runs at most every {@link #RESCAN_NANOS}, in the background.
+     */
+    private void adoptOthers() {
+        long now = System.nanoTime();
+        long last = lastScan.get();
+        if (now - last < RESCAN_NANOS || !lastScan.compareAndSet(last, now)) {
+            return;
+        }
+        Thread t = new Thread(this::rescan, "quiltfs-cache-scan");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** One look at the whole cache (see {@link #adoptOthers}). */
+    void rescan() {
+        try {
+            scan();
+        } catch (IOException | RuntimeException e) {
+            log.warn("cache limit: cannot list {}: {}", home.objects(), e.getMessage());
+        }
     }
 
     /** An object was used (or just entered the cache): it becomes the most recent. */
     public void touch(String name, long size) {
         lru.asMap().compute(name, (k, v) -> size);
+        adoptOthers();
     }
 
     /** An open file uses the object: it must not be deleted until {@link #unpin}. */

@@ -1,5 +1,6 @@
 package io.quiltfs.fs;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -117,5 +118,31 @@ class CacheBudgetTest {
         CacheBudget after = CacheBudget.open(home, 100 * 1024);
         after.touch("other", 80 * 1024);
         assertFalse(Files.exists(home.objects().resolve(committed)), "pushed: evictable again");
+    }
+
+    /** Two mounts of one home: the limit holds for the cache they share, not for each one's share. */
+    @Test
+    void theLimitCountsWhatOtherProcessesAdded() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget first = CacheBudget.open(home, 300 * 1024);
+        CacheBudget second = CacheBudget.open(home, 300 * 1024);
+        for (String n : new String[] {"a", "b"}) {
+            object(home, n, 100);
+            first.touch(n, 100 * 1024);
+        }
+        for (String n : new String[] {"c", "d"}) {
+            object(home, n, 100);
+            second.touch(n, 100 * 1024);
+        }
+        assertEquals(4, objectsOnDisk(home), "each process alone is within its limit");
+        first.rescan();
+        assertTrue(first.usedBytes() <= 300 * 1024);
+        assertEquals(3, objectsOnDisk(home), "the shared cache is back within the limit");
+    }
+
+    private static long objectsOnDisk(Home home) throws Exception {
+        try (var s = Files.list(home.objects())) {
+            return s.count();
+        }
     }
 }
