@@ -13,6 +13,11 @@ public final class Main {
 
     /** Runs without exiting (for tests). */
     public static int run(String... args) {
+        // picocli otherwise looks for Groovy's closure class at start: a lookup that fails only
+        // after searching every jar of the class path, at every command.
+        if (System.getProperty("picocli.disable.closures") == null) {
+            System.setProperty("picocli.disable.closures", "true");
+        }
         return Cli.commandLine(args).execute(args);
     }
 }
