@@ -151,6 +151,14 @@ class KillTest {
         assertEquals(head, s.base);
         assertTrue(s.commits.isEmpty());
         assertEquals("UpToDate", status());
+        // Pushed, the head's rows point at the registry, not at the object cache (which may
+        // trim what no unpushed commit uses).
+        Path objects = new Home(home).objects();
+        for (var e : io.quiltfs.store.manifest.ManifestReader.read(new Home(home).installedManifest(PKG, head))
+                .entries()) {
+            var pk = io.quiltfs.store.registry.PhysicalKey.parse(e.physicalKey());
+            assertFalse(pk.isFile() && pk.filePath().startsWith(objects), e.logicalKey() + ": " + e.physicalKey());
+        }
         // What was pushed is readable by anyone.
         Path other = tmp.resolve("other");
         assertEquals(0, WorkflowCommandsTest.run("--home", tmp.resolve("h2").toString(), "install", "t/p", "-r", reg,

@@ -4,6 +4,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.HomeLock;
+import io.quiltfs.store.state.Lineage;
 import io.quiltfs.store.workflow.LocalCommits;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -21,20 +23,29 @@ import org.slf4j.LoggerFactory;
 /**
  * The size limit of the object cache: every cached object by name and size in a Caffeine cache
  * weighed by bytes, which evicts the coldest objects (least recently and least frequently used,
- * Caffeine's W-TinyLFU) once the total passes the limit. An object pinned by an open file is never deleted: if Caffeine picks it, it is
- * only forgotten, and recorded again when the last file using it closes. Nor is an object that a
- * local commit not yet pushed points to ({@link LocalCommits}): the cache may hold the only copy
- * of that content. It is forgotten too, and stays until a later look finds it pushed.
+ * Caffeine's W-TinyLFU) once the total passes the limit.
  *
- * <p>The limit is for the whole cache, which every mount and command of the home share: what
- * other processes add is counted when the cache is listed again (at most every 30 s, when this
- * process adds or uses an object), and may then be evicted here.
+ * <p>Never deleted: an object pinned by an open file (if Caffeine picks it, it is only
+ * forgotten, and recorded again when the last file using it closes), and an object that a local
+ * commit not yet pushed points to ({@link LocalCommits}: the cache may hold the only copy of that
+ * content; the question and the deletion happen under the lineage lock, so no commit records the
+ * object in between). Such an object is forgotten too, and counted from then on as one of the
+ * objects this process does not manage.
+ *
+ * <p>The limit holds for the whole cache, which every mount and command of the home share. At
+ * start a mount takes on every object already there. After that it manages what it fetches and
+ * uses, and counts what other processes add: when it lists the cache again (at most every 30 s,
+ * when it adds or uses an object) its own share shrinks by the bytes of objects it does not
+ * manage, and it forgets objects another process deleted. So each mount trims its own objects,
+ * never the fresh ones of another, and the total stays within the smallest limit among them.
  *
  * <p>Deleting an object another process is reading is harmless (its descriptor keeps the
  * inode); that process fetches it again next time.
  */
 public final class CacheBudget {
     private static final Logger log = LoggerFactory.getLogger(CacheBudget.class);
+    /** How often the cache is listed again for what other processes added and deleted. */
+    static final long RESCAN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
     private final Home home;
     private final long limit;
@@ -42,9 +53,10 @@ public final class CacheBudget {
     /** Object name to the number of open files using it. */
     private final ConcurrentHashMap<String, AtomicInteger> pins = new ConcurrentHashMap<>();
     private final LocalCommits unpushed;
-    /** How often the cache is listed again for what other processes added. */
-    static final long RESCAN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-    private final java.util.concurrent.atomic.AtomicLong lastScan = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+    private final java.util.concurrent.atomic.AtomicLong lastScan =
+            new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+    /** Bytes of the objects in the cache that this process does not manage, at the last look. */
+    private volatile long others;
 
     /** Caffeine weighs in ints, so weights are KiB: objects up to 2 TiB fit. */
     private CacheBudget(Home home, long limitBytes) {
@@ -52,8 +64,8 @@ public final class CacheBudget {
         this.limit = limitBytes;
         this.unpushed = new LocalCommits(home);
         this.lru = Caffeine.newBuilder()
-                .maximumWeight(Math.max(1, limitBytes / 1024))
-                .weigher((String k, Long size) -> (int) Math.min(Integer.MAX_VALUE, Math.max(1, (size + 1023) / 1024)))
+                .maximumWeight(kib(limitBytes))
+                .weigher((String k, Long size) -> (int) Math.min(Integer.MAX_VALUE, Math.max(1, kib(size))))
                 .executor(Runnable::run)
                 .removalListener((String name, Long size, RemovalCause cause) -> {
                     if (cause.wasEvicted()) {
@@ -63,10 +75,14 @@ public final class CacheBudget {
                 .build();
     }
 
-    /** The budget of a home's object cache, recording the objects already there. */
+    private static long kib(long bytes) {
+        return Math.max(1, (bytes + 1023) / 1024);
+    }
+
+    /** The budget of a home's object cache, taking on the objects already there. */
     public static CacheBudget open(Home home, long limitBytes) throws IOException {
         CacheBudget b = new CacheBudget(home, limitBytes);
-        b.scan();
+        b.scan(true);
         return b;
     }
 
@@ -74,43 +90,62 @@ public final class CacheBudget {
         return limit;
     }
 
-    /** Records what is already in the cache, oldest first, so the LRU order starts sensible. */
-    private void scan() throws IOException {
+    /**
+     * Lists the cache. At start ({@code adopt}) every object found is taken on, oldest access
+     * first, so the LRU order starts sensible. Later, objects found that this process does not
+     * manage are only counted (its share of the limit shrinks by their bytes), and objects it
+     * manages that are gone (deleted by another process) are forgotten.
+     */
+    private void scan(boolean adopt) throws IOException {
         Path dir = home.objects();
         if (!Files.isDirectory(dir)) {
             return;
         }
         record Found(String name, long size, long atime) { }
         List<Found> found = new ArrayList<>();
+        java.util.Set<String> present = new java.util.HashSet<>();
+        long foreign = 0;
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path p : s) {
                 String name = p.getFileName().toString();
-                if (lru.getIfPresent(name) != null || pinned(name)) {
+                present.add(name);
+                if (tracks(name)) {
                     continue;
                 }
                 try {
                     BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                    if (a.isRegularFile()) {
+                    if (!a.isRegularFile()) {
+                        continue;
+                    }
+                    if (adopt) {
                         found.add(new Found(name, a.size(), a.lastAccessTime().toMillis()));
+                    } else {
+                        foreign += a.size();
                     }
                 } catch (java.nio.file.NoSuchFileException gone) {
-                    // evicted by another process meanwhile
+                    // deleted by another process meanwhile
                 }
             }
         }
         found.sort(Comparator.comparingLong(Found::atime));
         for (Found f : found) {
-            lru.asMap().putIfAbsent(f.name(), f.size());
+            lru.put(f.name(), f.size());
+        }
+        if (!adopt) {
+            for (String name : new ArrayList<>(lru.asMap().keySet())) {
+                if (!present.contains(name) && !pinned(name) && !Files.exists(dir.resolve(name))) {
+                    lru.asMap().remove(name); // not an eviction: nothing to delete
+                }
+            }
+            others = foreign;
+            long share = Math.max(1, kib(limit) - (foreign + 1023) / 1024);
+            lru.policy().eviction().ifPresent(e -> e.setMaximum(share));
         }
         lru.cleanUp();
     }
 
-    /**
-     * Counts the objects other processes of the home (another mount, the CLI) put in the cache
-     * since the last look, so that the limit holds for the whole cache, not for this process's
-     * share of it. Runs at most every {@link #RESCAN_NANOS}, in the background.
-     */
-    private void adoptOthers() {
+    /** Lists the cache again, at most every {@link #RESCAN_NANOS}, in the background. */
+    private void rescanNowAndThen() {
         long now = System.nanoTime();
         long last = lastScan.get();
         if (now - last < RESCAN_NANOS || !lastScan.compareAndSet(last, now)) {
@@ -121,10 +156,10 @@ public final class CacheBudget {
         t.start();
     }
 
-    /** One look at the whole cache (see {@link #adoptOthers}). */
+    /** One look at the whole cache (see {@link #scan}). */
     void rescan() {
         try {
-            scan();
+            scan(false);
         } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot list {}: {}", home.objects(), e.getMessage());
         }
@@ -133,7 +168,7 @@ public final class CacheBudget {
     /** An object was used (or just entered the cache): it becomes the most recent. */
     public void touch(String name, long size) {
         lru.asMap().compute(name, (k, v) -> size);
-        adoptOthers();
+        rescanNowAndThen();
     }
 
     /** An open file uses the object: it must not be deleted until {@link #unpin}. */
@@ -157,7 +192,7 @@ public final class CacheBudget {
         return n != null && n.get() > 0;
     }
 
-    /** Total bytes recorded (for tests and statfs). */
+    /** Total bytes of the objects this process manages (for tests and statfs). */
     public long usedBytes() {
         long t = 0;
         for (Long s : lru.asMap().values()) {
@@ -166,8 +201,14 @@ public final class CacheBudget {
         return t;
     }
 
+    /** Bytes of the objects in the cache that this process does not manage, at the last look. */
+    long othersBytes() {
+        return others;
+    }
+
+    /** Whether this process manages {@code name} (asking does not count as a use). */
     public boolean tracks(String name) {
-        return lru.getIfPresent(name) != null;
+        return lru.policy().getIfPresentQuietly(name) != null;
     }
 
     private void evicted(String name, long size) {
@@ -175,21 +216,28 @@ public final class CacheBudget {
             log.debug("cache limit: keeping {} (in use by an open file)", name);
             return;
         }
-        try {
-            if (unpushed.uses(name)) {
-                log.debug("cache limit: keeping {} (a local commit not yet pushed uses it)", name);
+        // Under the lineage lock: a commit records its objects under it, so none can start
+        // using this one between the question and the deletion. Never waited for: this runs on
+        // a thread serving the file system, and a commit in this process may hold it.
+        try (HomeLock lock = HomeLock.tryAcquire(Lineage.lockFile(home))) {
+            if (lock == null) {
+                log.debug("cache limit: keeping {} (the lineage is being changed)", name);
                 return;
             }
-        } catch (IOException | RuntimeException e) {
-            log.warn("cache limit: keeping {}: cannot tell whether a local commit uses it ({})", name,
-                    e.getMessage());
-            return;
-        }
-        try {
+            if (unpushed.uses(name)) {
+                IOException why = unpushed.failure();
+                if (why != null) {
+                    log.warn("cache limit: keeping {}: cannot tell whether a local commit uses it ({})", name,
+                            why.getMessage());
+                } else {
+                    log.debug("cache limit: keeping {} (a local commit not yet pushed uses it)", name);
+                }
+                return;
+            }
             Files.deleteIfExists(home.objects().resolve(name));
             Files.deleteIfExists(home.stamps().resolve(name));
             log.debug("cache limit: evicted {} ({} bytes)", name, size);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot evict {}: {}", name, e.getMessage());
         }
     }

@@ -20,6 +20,9 @@
  * <p>Threading: every public method may be called from many threads at once (FUSE callbacks
  * run concurrently). Shared state is immutable, a concurrent map ({@link
  * io.quiltfs.fs.HandleTable}, the fetches in flight), or Caffeine's ({@link
- * io.quiltfs.fs.CacheBudget}). No lock is held across I/O.
+ * io.quiltfs.fs.CacheBudget}). No lock is held across I/O, with one exception: deleting an
+ * object to keep the cache within its limit happens under the home's lineage lock (so that no
+ * commit starts using the object meanwhile), taken without waiting: when it is busy, the
+ * object stays.
  */
 package io.quiltfs.fs;

@@ -84,27 +84,8 @@ class CacheBudgetTest {
      */
     @Test
     void neverDeletesWhatAnUnpushedCommitUses() throws Exception {
-        PackageName pkg = PackageName.parse("team/data");
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Files.writeString(src.resolve("a.txt"), "first");
-        LocalRegistry registry = new LocalRegistry(Files.createDirectories(tmp.resolve("registry")));
-        Build.build(registry, pkg, src, "first", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
-        Home home = new Home(tmp.resolve("home")).ensure();
-        Install.Result installed = Install.install(home, registry, PackageRef.latest(pkg), null, null,
-                k -> {
-                    try {
-                        return Registries.sourceFor(k, registry, S3Settings.defaults());
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                }, Progress.NONE);
-        Path a = installed.workDir().resolve("a.txt");
-        Files.write(a, new byte[200 * 1024]);
-        Commit.Result c = Commit.commit(InstalledPackage.require(home, pkg), "big a", null,
-                HashType.SHA2_256_CHUNKED, Progress.NONE);
-        String committed = Path.of(java.net.URI.create(c.manifest().entries().get(0).physicalKey())).getFileName()
-                .toString();
-        Files.writeString(a, "edited after the commit");
+        Home home = new Home(tmp.resolve("home"));
+        String committed = commitBigFile(home);
 
         CacheBudget b = CacheBudget.open(home, 100 * 1024);
         object(home, "other", 80);
@@ -112,15 +93,19 @@ class CacheBudgetTest {
         assertTrue(Files.exists(home.objects().resolve(committed)), "kept: the only copy of a committed version");
         assertFalse(b.tracks(committed), "no longer counted against the limit");
 
-        Push.Result pushed = Push.push(InstalledPackage.require(home, pkg), registry, false, Clock.systemUTC(),
-                Progress.NONE);
+        PackageName pkg = PackageName.parse("team/data");
+        Push.Result pushed = Push.push(InstalledPackage.require(home, pkg),
+                new LocalRegistry(tmp.resolve("registry")), false, Clock.systemUTC(), Progress.NONE);
         assertTrue(pushed.pushed(), pushed.message());
         CacheBudget after = CacheBudget.open(home, 100 * 1024);
         after.touch("other", 80 * 1024);
         assertFalse(Files.exists(home.objects().resolve(committed)), "pushed: evictable again");
     }
 
-    /** Two mounts of one home: the limit holds for the cache they share, not for each one's share. */
+    /**
+     * Two mounts of one home: the limit holds for the cache they share. A mount trims its own
+     * objects to make room for what the other added, and never deletes the other's.
+     */
     @Test
     void theLimitCountsWhatOtherProcessesAdded() throws Exception {
         Home home = new Home(tmp).ensure();
@@ -136,8 +121,68 @@ class CacheBudgetTest {
         }
         assertEquals(4, objectsOnDisk(home), "each process alone is within its limit");
         first.rescan();
-        assertTrue(first.usedBytes() <= 300 * 1024);
+        assertEquals(200 * 1024, first.othersBytes());
         assertEquals(3, objectsOnDisk(home), "the shared cache is back within the limit");
+        assertTrue(Files.exists(home.objects().resolve("c")) && Files.exists(home.objects().resolve("d")),
+                "the other mount's objects are its own to trim");
+        assertEquals(100 * 1024, first.usedBytes());
+    }
+
+    /** An object another process deleted no longer counts, and its room is used again. */
+    @Test
+    void forgetsWhatAnotherProcessDeleted() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 300 * 1024);
+        for (String n : new String[] {"a", "b", "c"}) {
+            object(home, n, 100);
+            b.touch(n, 100 * 1024);
+        }
+        Files.delete(home.objects().resolve("b")); // another mount trimmed it
+        b.rescan();
+        assertFalse(b.tracks("b"));
+        assertEquals(200 * 1024, b.usedBytes());
+        object(home, "d", 100);
+        b.touch("d", 100 * 1024);
+        assertEquals(3, objectsOnDisk(home), "room for one more without evicting anything");
+    }
+
+    /**
+     * A commit made through another spelling of the home's path (a symbolic link) is protected
+     * all the same: objects are known by their names, not their paths.
+     */
+    @Test
+    void protectsUnpushedObjectsWhateverTheHomesSpelling() throws Exception {
+        Path real = Files.createDirectories(tmp.resolve("real"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+        String committed = commitBigFile(new Home(link));
+        CacheBudget b = CacheBudget.open(new Home(real), 100 * 1024);
+        object(new Home(real), "other", 80);
+        b.touch("other", 80 * 1024);
+        assertTrue(Files.exists(new Home(real).objects().resolve(committed)), "kept: the only copy of a committed version");
+    }
+
+    /** Installs a one-file package into {@code home}, commits a 200 KiB version of the file; its object's name. */
+    private String commitBigFile(Home home) throws Exception {
+        PackageName pkg = PackageName.parse("team/data");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "first");
+        LocalRegistry registry = new LocalRegistry(Files.createDirectories(tmp.resolve("registry")));
+        Build.build(registry, pkg, src, "first", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+        home.ensure();
+        Install.Result installed = Install.install(home, registry, PackageRef.latest(pkg), null, null,
+                k -> {
+                    try {
+                        return Registries.sourceFor(k, registry, S3Settings.defaults());
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, Progress.NONE);
+        Path a = installed.workDir().resolve("a.txt");
+        Files.write(a, new byte[200 * 1024]);
+        Commit.Result c = Commit.commit(InstalledPackage.require(home, pkg), "big a", null,
+                HashType.SHA2_256_CHUNKED, Progress.NONE);
+        Files.writeString(a, "edited after the commit");
+        return Home.objectName(c.manifest().get("a.txt").hash());
     }
 
     private static long objectsOnDisk(Home home) throws Exception {

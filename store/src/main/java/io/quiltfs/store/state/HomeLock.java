@@ -57,7 +57,15 @@ public final class HomeLock implements AutoCloseable {
         try {
             Files.createDirectories(key.getParent());
             FileChannel ch = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock l = ch.tryLock();
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException held) {
+                l = null; // this very thread holds it (the local lock is reentrant, file locks are not)
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
             if (l == null) {
                 ch.close();
                 local.unlock();

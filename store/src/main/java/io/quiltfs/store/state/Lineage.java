@@ -55,6 +55,11 @@ public final class Lineage {
         } catch (NoSuchFileException e) {
             return new Lineage(new TreeMap<>());
         }
+        return parse(bytes, f);
+    }
+
+    /** The lineage in {@code bytes}, the content of the lineage file {@code f} (named in errors). */
+    public static Lineage parse(byte[] bytes, Path f) throws IOException {
         try {
             JsonNode root = Json.MAPPER.readTree(bytes);
             if (root == null || !root.isObject() || !root.path("packages").isObject()) {
@@ -73,6 +78,14 @@ public final class Lineage {
         }
     }
 
+    /**
+     * The lock every change of the lineage holds; whoever must see the lineage unchanged while
+     * it acts (deleting an object only if no local commit uses it) holds it too.
+     */
+    public static Path lockFile(Home home) {
+        return home.locks().resolve("lineage.lock");
+    }
+
     /** A function of the lineage that may change it. */
     public interface Change<T> {
         T apply(Lineage lineage) throws IOException;
@@ -81,7 +94,7 @@ public final class Lineage {
     /** Reads, applies {@code change} and writes back atomically, all under the lineage lock. */
     public static <T> T update(Home home, Change<T> change) throws IOException {
         home.ensure();
-        try (HomeLock lock = HomeLock.acquire(home.locks().resolve("lineage.lock"))) {
+        try (HomeLock lock = HomeLock.acquire(lockFile(home))) {
             Lineage l = read(home);
             T result = change.apply(l);
             l.write(home);

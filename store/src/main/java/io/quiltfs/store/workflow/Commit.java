@@ -82,6 +82,10 @@ public final class Commit {
                 if (s == null) {
                     throw new NotInstalledException(p.name());
                 }
+                // Under the lineage lock, which whoever trims the cache holds to delete: an
+                // object this commit relies on is either still there now, and kept from now on
+                // (LocalCommits), or was trimmed just before and is stored again here.
+                restoreTrimmed(files, cache, ch, storing);
                 s.head = top;
                 if (!s.commits.contains(top)) {
                     s.commits.add(top);
@@ -89,15 +93,6 @@ public final class Commit {
                 l.put(p.name(), s);
                 return null;
             });
-            // From here on no cache trimming deletes these objects (LocalCommits); one that was
-            // already cached before this commit may have been trimmed just before: store it again.
-            for (String k : ch.hashes().keySet()) {
-                Checksum sum = ch.hashes().get(k);
-                if (!Files.exists(cache.path(sum)) && !storing.add(k, sum.type()).equals(sum)) {
-                    throw new IOException("'" + k + "' in " + files.describe() + " changed while it was being"
-                            + " committed and its committed content left the object cache; commit again");
-                }
-            }
             hashCache.save();
             return new Result(top, true, ch, m);
         }
@@ -158,6 +153,18 @@ public final class Commit {
             } catch (java.nio.file.NoSuchFileException e) {
                 throw new IOException("'" + k + "' in " + files.describe() + " disappeared while it was being"
                         + " committed; nothing was committed (commit again)", e);
+            }
+        }
+    }
+
+    /** Stores again the objects of new rows that left the cache since they were looked up. */
+    private static void restoreTrimmed(WorkingFiles files, ObjectCache cache, Status.Changes ch, Storing storing)
+            throws IOException {
+        for (Map.Entry<String, Checksum> e : ch.hashes().entrySet()) {
+            if (!Files.exists(cache.path(e.getValue())) && !storing.add(e.getKey(), e.getValue().type())
+                    .equals(e.getValue())) {
+                throw new IOException("'" + e.getKey() + "' in " + files.describe() + " changed while it was being"
+                        + " committed; nothing was committed (commit again once it is written)");
             }
         }
     }

@@ -43,6 +43,12 @@ public final class Push {
             PackageState s = p.state();
             String latest = registry.latest(p.name());
             if (s.head.equals(latest)) {
+                if (!s.commits.isEmpty()) {
+                    // A push killed after `latest` moved: keep the published rows from now on, as
+                    // the push would have (its local rows point into the cache, which may trim them).
+                    AtomicFile.write(home.installedManifest(p.name(), latest),
+                            ManifestWriter.toBytes(registry.readManifest(latest)));
+                }
                 settle(p, s.head, latest);
                 return new Result(s.head, false, 0, 0, p.name() + " is up to date with " + registry.uri());
             }
