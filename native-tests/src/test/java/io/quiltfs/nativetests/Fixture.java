@@ -106,9 +106,14 @@ final class Fixture implements AutoCloseable {
     }
 
     Fixture mount() throws IOException {
+        return mount(1L << 30);
+    }
+
+    /** Mounts with an object cache limited to {@code cacheBytes}. */
+    Fixture mount(long cacheBytes) throws IOException {
         mnt = Files.createDirectories(scratch.resolve("mnt"));
         fs = PackageMount.open(new Home(home), registry, S3Settings.defaults(), PKG, topHash,
-                new MountSettings(1L << 30, 10_000));
+                new MountSettings(cacheBytes, 10_000));
         mount = FuseMount.mount(fs, mnt, true);
         return this;
     }

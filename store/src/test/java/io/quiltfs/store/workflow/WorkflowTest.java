@@ -180,6 +180,25 @@ class WorkflowTest {
     }
 
     /**
+     * What a cache trimmer must keep for unpushed work: the objects the commit copied into the
+     * cache, not the rows it left pointing at a local-folder registry.
+     */
+    @Test
+    void anUnpushedCommitUsesOnlyTheObjectsItCached() throws IOException {
+        seed(TestRegistries.LOCAL);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "changed");
+        Commit.Result c = commit(alice, "one change");
+        java.util.Set<String> names = LocalCommits.objectNames(alice, PKG, c.topHash());
+        assertEquals(java.util.Set.of(Home.objectName(c.manifest().get("a.txt").hash())), names);
+        LocalCommits trimmer = new LocalCommits(alice);
+        assertTrue(trimmer.uses(names.iterator().next()));
+        assertFalse(trimmer.uses(Home.objectName(c.manifest().get("data/b.csv").hash())));
+        push(alice, false);
+        assertFalse(trimmer.uses(names.iterator().next()), "pushed: nothing to keep");
+    }
+
+    /**
      * Content committed that was already cached (so the commit made no copy of it), trimmed from
      * the cache by a mount's budget in the moment before the commit recorded it: the commit
      * stores it again, and the push finds it.
