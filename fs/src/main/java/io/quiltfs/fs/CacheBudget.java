@@ -29,15 +29,16 @@ import org.slf4j.LoggerFactory;
  * forgotten, and recorded again when the last file using it closes), and an object that a local
  * commit not yet pushed points to ({@link LocalCommits}: the cache may hold the only copy of that
  * content; the question and the deletion happen under the lineage lock, so no commit records the
- * object in between). Such an object is forgotten too, and counted from then on as one of the
- * objects this process does not manage.
+ * object in between; when that lock is busy the object stays too). Such an object is forgotten
+ * and taken on again at the next look at the cache, to be weighed again.
  *
  * <p>The limit holds for the whole cache, which every mount and command of the home share. At
  * start a mount takes on every object already there. After that it manages what it fetches and
  * uses, and counts what other processes add: when it lists the cache again (at most every 30 s,
  * when it adds or uses an object) its own share shrinks by the bytes of objects it does not
  * manage, and it forgets objects another process deleted. So each mount trims its own objects,
- * never the fresh ones of another, and the total stays within the smallest limit among them.
+ * never the fresh ones of another (an object nobody here manages is taken on once it is ten
+ * minutes old), and the total stays within the smallest limit among them.
  *
  * <p>Deleting an object another process is reading is harmless (its descriptor keeps the
  * inode); that process fetches it again next time.
@@ -57,6 +58,13 @@ public final class CacheBudget {
             new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
     /** Bytes of the objects in the cache that this process does not manage, at the last look. */
     private volatile long others;
+    /**
+     * Objects Caffeine picked that had to stay (the lineage was being changed, or a local commit
+     * not yet pushed uses them): taken on again at the next look, to be weighed again.
+     */
+    private final java.util.Set<String> kept = ConcurrentHashMap.newKeySet();
+    /** An object nobody here manages is taken on once it is this old: its process let it be. */
+    static final long ADOPT_AFTER_MILLIS = java.util.concurrent.TimeUnit.MINUTES.toMillis(10);
 
     /** Caffeine weighs in ints, so weights are KiB: objects up to 2 TiB fit. */
     private CacheBudget(Home home, long limitBytes) {
@@ -117,7 +125,8 @@ public final class CacheBudget {
                     if (!a.isRegularFile()) {
                         continue;
                     }
-                    if (adopt) {
+                    if (adopt || kept.remove(name)
+                            || System.currentTimeMillis() - a.lastModifiedTime().toMillis() > ADOPT_AFTER_MILLIS) {
                         found.add(new Found(name, a.size(), a.lastAccessTime().toMillis()));
                     } else {
                         foreign += a.size();
@@ -159,6 +168,7 @@ public final class CacheBudget {
     /** One look at the whole cache (see {@link #scan}). */
     void rescan() {
         try {
+            unpushed.uses(""); // reads new local commits here rather than on a thread serving a read
             scan(false);
         } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot list {}: {}", home.objects(), e.getMessage());
@@ -222,9 +232,11 @@ public final class CacheBudget {
         try (HomeLock lock = HomeLock.tryAcquire(Lineage.lockFile(home))) {
             if (lock == null) {
                 log.debug("cache limit: keeping {} (the lineage is being changed)", name);
+                kept.add(name);
                 return;
             }
             if (unpushed.uses(name)) {
+                kept.add(name);
                 IOException why = unpushed.failure();
                 if (why != null) {
                     log.warn("cache limit: keeping {}: cannot tell whether a local commit uses it ({})", name,
@@ -239,6 +251,7 @@ public final class CacheBudget {
             log.debug("cache limit: evicted {} ({} bytes)", name, size);
         } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot evict {}: {}", name, e.getMessage());
+            kept.add(name);
         }
     }
 }

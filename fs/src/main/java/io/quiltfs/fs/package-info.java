@@ -23,6 +23,7 @@
  * io.quiltfs.fs.CacheBudget}). No lock is held across I/O, with one exception: deleting an
  * object to keep the cache within its limit happens under the home's lineage lock (so that no
  * commit starts using the object meanwhile), taken without waiting: when it is busy, the
- * object stays.
+ * object stays. Under it, the manifests of local commits made since the cache was last listed
+ * may be read (the listing, every 30 s at most, reads them first on a thread of its own).
  */
 package io.quiltfs.fs;

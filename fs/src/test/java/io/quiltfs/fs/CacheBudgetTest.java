@@ -11,6 +11,8 @@ import io.quiltfs.store.registry.PackageRef;
 import io.quiltfs.store.registry.Registries;
 import io.quiltfs.store.registry.S3Settings;
 import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.HomeLock;
+import io.quiltfs.store.state.Lineage;
 import io.quiltfs.store.workflow.Build;
 import io.quiltfs.store.workflow.Commit;
 import io.quiltfs.store.workflow.Install;
@@ -189,5 +191,53 @@ class CacheBudgetTest {
         try (var s = Files.list(home.objects())) {
             return s.count();
         }
+    }
+
+    /**
+     * Objects that had to stay while a commit held the lineage lock are weighed again at the next
+     * look at the cache: the limit holds once the lock is free.
+     */
+    @Test
+    void objectsKeptWhileTheLineageWasBusyAreTrimmedLater() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 300 * 1024);
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread committer = new Thread(() -> {
+            try (HomeLock lock = HomeLock.acquire(Lineage.lockFile(home))) {
+                held.countDown();
+                release.await();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        committer.start();
+        held.await();
+        for (int i = 0; i < 10; i++) {
+            object(home, "o" + i, 100);
+            b.touch("o" + i, 100 * 1024);
+        }
+        assertEquals(10, objectsOnDisk(home), "nothing deleted while the lineage is being changed");
+        release.countDown();
+        committer.join();
+        b.rescan();
+        assertEquals(3, objectsOnDisk(home), "trimmed to the limit once the lock is free");
+        assertTrue(b.usedBytes() <= 300 * 1024);
+    }
+
+    /** An object another process left in the cache for ten minutes is taken on, and can be trimmed. */
+    @Test
+    void takesOnObjectsNobodyManages() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 300 * 1024);
+        for (String n : new String[] {"old", "fresh"}) {
+            object(home, n, 100);
+        }
+        Files.setLastModifiedTime(home.objects().resolve("old"), java.nio.file.attribute.FileTime.fromMillis(
+                System.currentTimeMillis() - CacheBudget.ADOPT_AFTER_MILLIS - 60_000));
+        b.rescan();
+        assertTrue(b.tracks("old"));
+        assertFalse(b.tracks("fresh"), "another process's fresh object is only counted");
+        assertEquals(100 * 1024, b.othersBytes());
     }
 }

@@ -32,6 +32,12 @@ public final class HomeLock implements AutoCloseable {
         Path key = file.toAbsolutePath().normalize();
         ReentrantLock local = LOCAL.computeIfAbsent(key, k -> new ReentrantLock());
         local.lock();
+        if (local.getHoldCount() > 1) {
+            // Never open a second channel: closing it would drop this process's OS lock (POSIX
+            // releases all of a process's fcntl locks on a file when any descriptor of it closes).
+            local.unlock();
+            throw new IllegalStateException("this thread already holds " + key);
+        }
         try {
             Files.createDirectories(key.getParent());
             FileChannel ch = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -54,14 +60,16 @@ public final class HomeLock implements AutoCloseable {
         if (!local.tryLock()) {
             return null;
         }
+        if (local.getHoldCount() > 1) {
+            local.unlock(); // held by this very thread: busy (see acquire)
+            return null;
+        }
         try {
             Files.createDirectories(key.getParent());
             FileChannel ch = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock l;
             try {
                 l = ch.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException held) {
-                l = null; // this very thread holds it (the local lock is reentrant, file locks are not)
             } catch (IOException | RuntimeException e) {
                 ch.close();
                 throw e;

@@ -93,45 +93,21 @@ public final class LocalCommits {
         return out;
     }
 
-    /**
-     * The names of the objects in the home's cache that the local commit {@code top} of
-     * {@code pkg} points to, whatever spelling of the home's path it was made under (a row
-     * points to the cache when its file is named by its hash in the home's objects folder;
-     * rows read from a local-folder registry point elsewhere).
-     */
+    /** The names of the objects in the home's cache that the local commit {@code top} of {@code pkg} points to. */
     static Set<String> objectNames(Home home, PackageName pkg, String top) throws IOException {
         Path manifest = home.installedManifest(pkg, top);
         Set<String> out = new HashSet<>();
-        Map<String, Boolean> isObjects = new HashMap<>();
+        CachedObjects cached = new CachedObjects(home);
         try {
             for (Entry e : ManifestReader.read(manifest).entries()) {
-                if (!e.physicalKey().startsWith("file:")) {
-                    continue;
-                }
-                String name = Home.objectName(e.hash());
-                Path f;
-                try {
-                    f = io.quiltfs.store.registry.PhysicalKey.parse(e.physicalKey()).filePath();
-                } catch (IllegalArgumentException bad) {
-                    continue;
-                }
-                Path dir = f.getParent();
-                if (f.getFileName() != null && f.getFileName().toString().equals(name) && dir != null
-                        && isObjects.computeIfAbsent(dir.toString(), d -> sameFolder(dir, home.objects()))) {
-                    out.add(name);
+                Path f = cached.of(e);
+                if (f != null) {
+                    out.add(f.getFileName().toString());
                 }
             }
         } catch (NoSuchFileException e) {
             throw new IOException("the local commit " + top + " of " + pkg + " has no manifest (" + manifest + ")", e);
         }
         return out;
-    }
-
-    private static boolean sameFolder(Path a, Path b) {
-        try {
-            return a.equals(b) || Files.isSameFile(a, b);
-        } catch (IOException gone) {
-            return false;
-        }
     }
 }

@@ -1,9 +1,7 @@
 package io.quiltfs.store.workflow;
 
-import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.manifest.ManifestWriter;
-import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
@@ -68,9 +66,9 @@ public final class Push {
                 throw new ConflictException(diverged(p, registry, s, latest));
             }
             Manifest head = p.head();
-            Path objects = home.objects();
+            CachedObjects cached = new CachedObjects(home);
             Publisher.Result r = new Publisher(registry, clock).publish(p.name(), head, e -> {
-                Path f = local(e, objects);
+                Path f = cached.of(e);
                 if (f != null && !Files.isRegularFile(f)) {
                     throw new java.io.UncheckedIOException(new IOException("the content of '" + e.logicalKey()
                             + "' committed locally is missing from the object cache (" + f + "); commit it again"));
@@ -95,19 +93,6 @@ public final class Push {
                 + " based on " + (s.base == null ? "nothing (a new package)" : s.base) + "; nothing was pushed."
                 + " Run `quiltfs pull " + p.name() + "` to take in the remote changes, or `quiltfs push "
                 + p.name() + " --force` to make this revision latest anyway";
-    }
-
-    /** The cached object a locally committed row points to, or null for a row already in a registry. */
-    static Path local(Entry e, Path objects) {
-        if (!e.physicalKey().startsWith("file:")) {
-            return null;
-        }
-        try {
-            Path f = PhysicalKey.parse(e.physicalKey()).filePath();
-            return f.startsWith(objects) ? f : null;
-        } catch (IllegalArgumentException ex) {
-            return null;
-        }
     }
 
     /** The head is the registry's latest: base and head agree, no local commits remain. */

@@ -180,6 +180,32 @@ class WorkflowTest {
     }
 
     /**
+     * A commit made through a symbolic link to the home, pushed through its real path: the
+     * committed content is uploaded, and the published rows never point into the cache.
+     */
+    @Test
+    void aPushThroughAnotherSpellingOfTheHomeUploadsWhatWasCommitted() throws IOException {
+        seed(TestRegistries.LOCAL);
+        Path real = Files.createDirectories(tmp.resolve("real-home"));
+        Home viaLink = new Home(Files.createSymbolicLink(tmp.resolve("link-home"), real));
+        Install.install(viaLink, registry, PackageRef.latest(PKG), null, null, sources(), Progress.NONE);
+        write(viaLink.defaultWorkDir(PKG).resolve("a.txt"), "via the link");
+        assertTrue(commit(viaLink, "via the link").committed());
+        Push.Result p = push(new Home(real), false);
+        assertTrue(p.pushed(), p.message());
+        assertEquals(1, p.uploaded());
+        Manifest published = registry.readManifest(p.topHash());
+        Path objects = new Home(real).objects();
+        for (var e : published.entries()) {
+            PhysicalKey pk = PhysicalKey.parse(e.physicalKey());
+            assertFalse(pk.isFile() && (pk.filePath().startsWith(objects)
+                    || pk.filePath().startsWith(viaLink.objects())), e.logicalKey() + ": " + e.physicalKey());
+        }
+        assertEquals("via the link", new String(registry.open(PhysicalKey.parse(published.get("a.txt").physicalKey()),
+                0, -1).readAllBytes()));
+    }
+
+    /**
      * What a cache trimmer must keep for unpushed work: the objects the commit copied into the
      * cache, not the rows it left pointing at a local-folder registry.
      */
