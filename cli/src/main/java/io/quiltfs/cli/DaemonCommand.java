@@ -52,12 +52,30 @@ final class DaemonCommand extends BaseCommand {
 
     @Override
     public Integer call() throws Exception {
+        holdClassPath();
         PackageRef pr = PackageRef.parse(ref);
         if (pr.hash() == null || pr.hash().length() != 64) {
             throw new IllegalArgumentException(NAME + " needs NS/NAME@TOPHASH with the full top hash");
         }
         return serve(home(), root().s3(), root().endpoint, registry, pr.name(), pr.hash(),
                 mountpoint.toAbsolutePath().normalize(), cacheBytes, !noAutoUnmount, !readOnly, out());
+    }
+
+    /**
+     * Opens every jar of the class path now; the class loader keeps them open. A mount runs for
+     * days, and the jars it started from may be rebuilt meanwhile (the launcher moves the old
+     * build aside first, so the open files keep their content): the classes it loads later come
+     * from the build it started with, never from a half-written or different one.
+     */
+    static void holdClassPath() {
+        try {
+            var all = DaemonCommand.class.getClassLoader().getResources("META-INF/MANIFEST.MF");
+            while (all.hasMoreElements()) {
+                all.nextElement();
+            }
+        } catch (IOException e) {
+            log.warn("could not open the class path up front: {}", e.getMessage());
+        }
     }
 
     /** The log of the daemon serving {@code mp}. */
