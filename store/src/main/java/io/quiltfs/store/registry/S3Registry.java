@@ -104,8 +104,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * no partial object ever becomes visible. Content already in the bucket is never uploaded again:
  * a push lists the package's keys once (with their ETags); a key that is absent gets one
  * conditional PUT ({@code If-None-Match: *}); a key that is present is reused without a request
- * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, else a
- * HEAD proves it (every object quiltfs writes carries its checksum in
+ * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, or (an
+ * object below the multipart threshold in an unversioned bucket) when its listed ETag is the MD5
+ * of the file; else a HEAD proves it (every object quiltfs writes carries its checksum in
  * {@code x-amz-meta-quiltfs-checksum}). On a versioned bucket the version id S3 returns goes into
  * the physical key; on an unversioned one, different content at {@code NS/NAME/KEY} is never
  * overwritten (an earlier revision may point at it) and the new content goes to the
@@ -151,7 +152,7 @@ public final class S3Registry implements Registry {
     private static final int COMPENSATED = 32;
     /** Past this many pages of 1,000 keys, a push HEADs each object instead of listing. */
     private static final int MAX_LISTING_PAGES = 50;
-    private final Map<String, Optional<Map<String, String>>> listings = new ConcurrentHashMap<>();
+    private final Map<String, Optional<Map<String, Listed>>> listings = new ConcurrentHashMap<>();
     private final ConfirmedObjects record;
     private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
     private volatile Boolean versioned;
@@ -586,24 +587,30 @@ public final class S3Registry implements Registry {
     private Placed placeNew(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
         String checksum = sum.type().wireName() + ":" + sum.value();
         HeadObjectResponse h = null;
-        Map<String, String> present = present(pkg);
+        Map<String, Listed> present = present(pkg);
         if (present != null) {
-            String etag = present.get(key);
-            if (etag == null) {
+            Listed listed = present.get(key);
+            if (listed == null) {
                 // Not there when the push began: upload straight away (one request, not a HEAD and
                 // a PUT). If-None-Match keeps a key that appeared since from being overwritten.
                 try {
                     Stored st = upload(key, file, size, sum, Condition.ABSENT);
-                    present.put(key, st.etag() == null ? "" : st.etag());
+                    present.put(key, new Listed(st.etag() == null ? "" : st.etag(), size));
                     return sent(key, st);
                 } catch (ConditionFailed e) {
                     h = head(key, null);
                 }
             } else {
                 ConfirmedObjects.Entry known = record.get(key);
-                if (known != null && known.etag().equals(etag) && known.checksum().equals(checksum)) {
+                if (known != null && known.etag().equals(listed.etag()) && known.checksum().equals(checksum)) {
                     // proved before, unchanged since
                     return new Placed(PhysicalKey.ofS3(bucket, key, known.version()), false);
+                }
+                if (listedHolds(listed, file, size) && !isVersioned()) {
+                    // The ETag S3 computed from the stored bytes is their MD5, and it is the MD5
+                    // of this file: the same content, proved without a request.
+                    record.put(key, listed.etag(), null, checksum);
+                    return new Placed(PhysicalKey.ofS3(bucket, key, null), false);
                 }
                 h = head(key, null);
             }
@@ -642,18 +649,51 @@ public final class S3Registry implements Registry {
         return new Placed(PhysicalKey.ofS3(bucket, key, st.version()), true);
     }
 
+    /** A key of a listing: its ETag (unquoted) and size. */
+    private record Listed(String etag, long size) {
+    }
+
+    private static final java.util.regex.Pattern MD5_ETAG = java.util.regex.Pattern.compile("[0-9a-f]{32}");
+
+    /**
+     * Whether a listed object holds the bytes of {@code file}, by the MD5 ETag S3 gives an object
+     * stored in one request (objects stored in parts, or encrypted with KMS, have another kind of
+     * ETag and are asked about instead). Only for objects below the multipart threshold, where
+     * reading the file again costs less than a request.
+     */
+    private boolean listedHolds(Listed listed, Path file, long size) throws IOException {
+        if (listed.size() != size || size >= tuning.multipartThreshold() || !MD5_ETAG.matcher(listed.etag()).matches()) {
+            return false;
+        }
+        java.security.MessageDigest md5;
+        try {
+            md5 = java.security.MessageDigest.getInstance("MD5");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return false;
+        }
+        byte[] buf = new byte[(int) Math.min(size, 1 << 16) + 1];
+        long total = 0;
+        try (InputStream in = java.nio.file.Files.newInputStream(file)) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md5.update(buf, 0, n);
+                total += n;
+            }
+        }
+        return total == size && java.util.HexFormat.of().formatHex(md5.digest()).equals(listed.etag());
+    }
+
     /**
      * The keys under {@code NS/NAME/} and their ETags when this instance first pushed to the
      * package (one listing per package and instance, so that a push of many new files costs one
      * request per file, and of files already confirmed none), or null when there are too many to
      * list cheaply (then every object gets a HEAD).
      */
-    private Map<String, String> present(PackageName pkg) throws IOException {
+    private Map<String, Listed> present(PackageName pkg) throws IOException {
         String prefix = pkg.namespace() + "/" + pkg.name() + "/";
         try {
             return listings.computeIfAbsent(prefix, p -> {
                 try {
-                    Map<String, String> keys = new ConcurrentHashMap<>();
+                    Map<String, Listed> keys = new ConcurrentHashMap<>();
                     String token = null;
                     int pages = 0;
                     do {
@@ -664,7 +704,8 @@ public final class S3Registry implements Registry {
                         ListObjectsV2Response page = call(url(p), () -> s3.listObjectsV2(r -> r.bucket(bucket)
                                 .prefix(p).continuationToken(t)));
                         for (S3Object o : page.contents()) {
-                            keys.put(o.key(), o.eTag() == null ? "" : ConfirmedObjects.unquote(o.eTag()));
+                            keys.put(o.key(), new Listed(o.eTag() == null ? "" : ConfirmedObjects.unquote(o.eTag()),
+                                    o.size() == null ? -1 : o.size()));
                         }
                         token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
                     } while (token != null);

@@ -256,6 +256,38 @@ class S3RegistryTest {
         }
     }
 
+    /**
+     * A push from a home that never pushed there: a small object already in the bucket is proved
+     * by its listed ETag (the MD5 of its bytes) without a request; a large one, stored in parts,
+     * by a HEAD; other content of the same size is not taken for it.
+     */
+    @Test
+    void anotherHomeProvesSmallObjectsFromTheListing() throws IOException {
+        Path small = file("small", 1000, 31);
+        Path big = file("big", 20 << 20, 32);
+        Checksum ss = FileHasher.hash(small, HashType.SHA2_256_CHUNKED);
+        Checksum sb = FileHasher.hash(big, HashType.SHA2_256_CHUNKED);
+        PhysicalKey ks = reg.putObject(PKG, "small", ss, 1000, small);
+        PhysicalKey kb = reg.putObject(PKG, "big", sb, 20 << 20, big);
+        Path same = file("same-size", 1000, 33);
+        Checksum s2 = FileHasher.hash(same, HashType.SHA2_256_CHUNKED);
+        reg.putObject(PKG, "other", s2, 1000, same);
+        try (S3Registry fresh = new S3Registry(bucket,
+                server.settings().withHome(new io.quiltfs.store.state.Home(tmp.resolve("fresh-home"))), SMALL_RANGES,
+                null)) {
+            Registry.Placed p = fresh.place(PKG, "small", ss, 1000, small);
+            assertEquals(ks, p.key());
+            assertFalse(p.sent());
+            assertEquals(0, count(fresh, "HeadObject"), "proved by the listing");
+            assertEquals(kb, fresh.putObject(PKG, "big", sb, 20 << 20, big));
+            assertEquals(1, count(fresh, "HeadObject"), "an object stored in parts is asked about");
+            // Same size, other bytes: not taken for the content at "other".
+            PhysicalKey elsewhere = fresh.putObject(PKG, "other", ss, 1000, small);
+            assertEquals(".quilt/objects/" + ss.hex(), elsewhere.path());
+            assertArrayEquals(Files.readAllBytes(same), Files.readAllBytes(server.objectFile(bucket, "team/data/other")));
+        }
+    }
+
     @Test
     void aKeyThatAppearsAfterTheListingIsNotOverwritten() throws IOException {
         Path first = file("first", 300, 11);
