@@ -743,6 +743,16 @@ public final class S3Registry implements Registry {
 
     private boolean isVersioned() throws IOException {
         Boolean v = versioned;
+        if (v != null) {
+            return v;
+        }
+        synchronized (this) { // asked once, however many uploads need it at the same moment
+            return askVersioned();
+        }
+    }
+
+    private boolean askVersioned() throws IOException {
+        Boolean v = versioned;
         if (v == null) {
             try {
                 v = blocking(() -> s3.getBucketVersioning(r -> r.bucket(bucket)).status() == BucketVersioningStatus.ENABLED);
