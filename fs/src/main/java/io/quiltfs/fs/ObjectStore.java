@@ -103,14 +103,14 @@ public final class ObjectStore implements Closeable {
             }
             if (p != null) {
                 try {
-                    return new View(this, e, name, FileChannel.open(p, StandardOpenOption.READ), null);
+                    return new View(this, e, name, FileChannel.open(p, StandardOpenOption.READ), null, p);
                 } catch (NoSuchFileException gone) {
                     continue; // evicted by another process meanwhile
                 }
             }
             RangedFetch f = fetch(e, name);
             try {
-                return new View(this, e, name, FileChannel.open(f.tmp(), StandardOpenOption.READ), f);
+                return new View(this, e, name, FileChannel.open(f.tmp(), StandardOpenOption.READ), f, null);
             } catch (NoSuchFileException finished) {
                 // The fetch finished (adopted or failed) between starting and opening its file.
                 f.awaitDone();
@@ -202,13 +202,20 @@ public final class ObjectStore implements Closeable {
         private final String name;
         private final FileChannel ch;
         private final RangedFetch fetch;
+        private final Path cached;
 
-        View(ObjectStore store, Entry entry, String name, FileChannel ch, RangedFetch fetch) {
+        View(ObjectStore store, Entry entry, String name, FileChannel ch, RangedFetch fetch, Path cached) {
             this.store = store;
             this.entry = entry;
             this.name = name;
             this.ch = ch;
             this.fetch = fetch;
+            this.cached = cached;
+        }
+
+        /** The verified cache file this view reads, when the object was cached at open (else null). */
+        public Path cachedFile() {
+            return cached;
         }
 
         /** Whether the object was verified and cached when opened (so the kernel may keep its pages). */

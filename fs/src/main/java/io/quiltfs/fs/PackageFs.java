@@ -500,6 +500,14 @@ public final class PackageFs implements java.io.Closeable {
         return handles.get(handle) instanceof ObjectStore.View v && v.cachedAtOpen() && !contentChanged;
     }
 
+    /**
+     * The verified cache file an open, unchanged object reads from (what {@link #keepCache}
+     * allows the kernel to keep), or null.
+     */
+    public Path cachedFile(long handle) throws FsException {
+        return keepCache(handle) ? ((ObjectStore.View) handles.get(handle)).cachedFile() : null;
+    }
+
     /** Whether reads of this handle bypass the kernel's page cache (control files: their size is unknown). */
     public boolean directIo(long handle) throws FsException {
         return handles.get(handle) instanceof ControlFile;

@@ -118,6 +118,11 @@ final class Fixture implements AutoCloseable {
         return this;
     }
 
+    /** The FUSE mount made by {@link #mount}. */
+    FuseMount fuse() {
+        return mount;
+    }
+
     void unmount() throws IOException {
         try {
             if (mount != null) {

@@ -34,6 +34,8 @@ final class FuseAdapter extends FuseStubFS {
     private final long uid;
     private final long gid;
     final CountDownLatch ready = new CountDownLatch(1);
+    /** Set on a read-only mount where the kernel may pass cached files through (else null). */
+    volatile Passthrough passthrough;
 
     FuseAdapter(PackageFs fs, long uid, long gid) {
         this.fs = fs;
@@ -112,6 +114,10 @@ final class FuseAdapter extends FuseStubFS {
         try {
             long h = fs.open(path, fi.flags.get());
             fi.fh.set(h);
+            Passthrough pt = passthrough;
+            if (pt != null && pt.open(path, h, fs.cachedFile(h)) > 0) {
+                return 0; // the kernel reads the cache file itself (SessionLoop amends the reply)
+            }
             if (fs.keepCache(h)) {
                 Pointer p = Struct.getMemory(fi);
                 p.putByte(FI_BITS_OFFSET, (byte) (p.getByte(FI_BITS_OFFSET) | KEEP_CACHE));
@@ -145,10 +151,22 @@ final class FuseAdapter extends FuseStubFS {
     @Override
     public int release(String path, FuseFileInfo fi) {
         try {
-            fs.release(fi.fh.get());
+            releaseHandle(fi.fh.get());
             return 0;
         } catch (Throwable t) {
             return fail("release", path, t);
+        }
+    }
+
+    /** Closes an open file: also for an open whose reply the kernel no longer waited for. */
+    void releaseHandle(long fh) throws java.io.IOException {
+        try {
+            fs.release(fh);
+        } finally {
+            Passthrough pt = passthrough;
+            if (pt != null) {
+                pt.release(fh);
+            }
         }
     }
 

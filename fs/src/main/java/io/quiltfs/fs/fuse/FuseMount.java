@@ -46,6 +46,18 @@ public final class FuseMount implements AutoCloseable {
         return mountpoint;
     }
 
+    /** Whether the kernel reads cached files of this mount from the cache directly (FUSE passthrough). */
+    public boolean passthroughActive() {
+        Passthrough pt = adapter.passthrough;
+        return pt != null && pt.active();
+    }
+
+    /** Opens the kernel has passed through to cache files since the mount. */
+    public long passedThrough() {
+        Passthrough pt = adapter.passthrough;
+        return pt == null ? 0 : pt.passedThrough();
+    }
+
     /** Mounts and returns once the kernel talks to the file system. */
     /**
      * Loads libfuse and has jnr generate its call stubs and callback closures on a background
@@ -90,7 +102,7 @@ public final class FuseMount implements AutoCloseable {
         Thread loop = new Thread(() -> {
             try {
                 if (PERSISTENT_LOOP) {
-                    SessionLoop session = SessionLoop.start(adapter, argv, mp.getFileName().toString());
+                    SessionLoop session = SessionLoop.start(adapter, argv, mp.getFileName().toString(), !fs.editable());
                     if (session == null) {
                         throw new IOException("libfuse refused to mount (its reason is just above in the log)");
                     }

@@ -12,7 +12,6 @@ import jnr.ffi.byref.IntByReference;
 import jnr.ffi.byref.PointerByReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import ru.serce.jnrfuse.AbstractFuseFS;
 
 /**
  * libfuse2's session loop driven from persistent Java threads. jnr-fuse's own loop
@@ -31,6 +30,7 @@ final class SessionLoop {
     /** sizeof(struct fuse_buf) on 64-bit Linux: size_t size; int flags; void *mem; int fd; off_t pos. */
     private static final int FUSE_BUF_SIZE = 40;
     private static final int EINTR = 4;
+    private static final int ENOENT = 2;
 
     /** The libfuse2 functions the loop needs (jnr-fuse binds only fuse_main_real). */
     public interface LibFuseSession {
@@ -52,6 +52,12 @@ final class SessionLoop {
         int fuse_session_exited(Pointer se);
 
         void fuse_session_exit(Pointer se);
+
+        int fuse_chan_fd(Pointer ch);
+
+        Pointer fuse_kern_chan_new(int fd);
+
+        void fuse_chan_destroy(Pointer ch);
     }
 
     private static volatile LibFuseSession lib;
@@ -68,10 +74,12 @@ final class SessionLoop {
     private final List<Thread> threads = new ArrayList<>();
     private final Object lock = new Object();
     /** Kept reachable: libfuse holds the operations' closures for as long as it runs. */
-    @SuppressWarnings("unused")
-    private final AbstractFuseFS fs;
+    private final FuseAdapter fs;
+    /** Amends INIT and OPEN replies on a read-only mount (null: replies go to the kernel as libfuse writes them). */
+    private final Passthrough passthrough;
+    private final int devFd;
 
-    private SessionLoop(AbstractFuseFS fs, Pointer fuse, Pointer mountpointC, String name) {
+    private SessionLoop(FuseAdapter fs, Pointer fuse, Pointer mountpointC, String name, boolean mayPassThrough) {
         this.fs = fs;
         this.fuse = fuse;
         this.mountpointC = mountpointC;
@@ -79,6 +87,9 @@ final class SessionLoop {
         this.session = lib.fuse_get_session(fuse);
         this.channel = lib.fuse_session_next_chan(session, null);
         this.bufSize = lib.fuse_chan_bufsize(channel);
+        this.devFd = lib.fuse_chan_fd(channel);
+        this.passthrough = mayPassThrough ? Passthrough.forMount(devFd) : null;
+        fs.passthrough = passthrough;
     }
 
     static LibFuseSession lib() {
@@ -98,7 +109,7 @@ final class SessionLoop {
      * Mounts (fuse_setup: parses the options, mounts, builds the session) and starts the first
      * worker; returns null when libfuse refused (its reason is on stderr).
      */
-    static SessionLoop start(FuseAdapter fs, String[] argv, String name) {
+    static SessionLoop start(FuseAdapter fs, String[] argv, String name, boolean mayPassThrough) {
         LibFuseSession l = lib();
         Struct ops = fs.operations();
         Pointer opsMem = Struct.getMemory(ops);
@@ -108,7 +119,7 @@ final class SessionLoop {
         if (fuse == null) {
             return null;
         }
-        SessionLoop loop = new SessionLoop(fs, fuse, mp.getValue(), name);
+        SessionLoop loop = new SessionLoop(fs, fuse, mp.getValue(), name, mayPassThrough);
         loop.spawn();
         return loop;
     }
@@ -130,6 +141,7 @@ final class SessionLoop {
     private void work() {
         Pointer mem = Memory.allocateDirect(runtime, (int) bufSize);
         Pointer buf = Memory.allocateDirect(runtime, FUSE_BUF_SIZE);
+        Passthrough.Relay relay = null;
         try {
             while (lib.fuse_session_exited(session) == 0) {
                 buf.putLong(0, bufSize);
@@ -153,7 +165,16 @@ final class SessionLoop {
                     spawn(); // everyone is busy: the next request gets a fresh worker
                 }
                 try {
-                    lib.fuse_session_process_buf(session, buf, ch.getValue());
+                    Passthrough pt = passthrough;
+                    int opcode = mem.getInt(4);
+                    if (pt != null && (opcode == Passthrough.FUSE_INIT || opcode == Passthrough.FUSE_OPEN && pt.active())) {
+                        if (relay == null) {
+                            relay = new Passthrough.Relay(lib, runtime);
+                        }
+                        relayed(pt, relay, buf, mem, opcode);
+                    } else {
+                        lib.fuse_session_process_buf(session, buf, ch.getValue());
+                    }
                 } finally {
                     idle.incrementAndGet();
                 }
@@ -162,8 +183,45 @@ final class SessionLoop {
             log.error("a FUSE worker failed", t);
             lib.fuse_session_exit(session);
         } finally {
+            if (relay != null) {
+                relay.close();
+            }
             idle.decrementAndGet();
             workers.decrementAndGet();
+        }
+    }
+
+    /**
+     * Processes an INIT or OPEN request with libfuse replying into the relay's pipe, amends the
+     * reply ({@link FuseInit}, {@link Passthrough}), and sends it to the kernel.
+     */
+    private void relayed(Passthrough pt, Passthrough.Relay relay, Pointer buf, Pointer req, int opcode) throws java.io.IOException {
+        Passthrough.takePending(); // nothing left over from an open that failed before replying
+        lib.fuse_session_process_buf(session, buf, relay.chan);
+        int len = relay.take();
+        if (len <= 0) {
+            return; // libfuse sent no reply (an interrupted request)
+        }
+        Pointer reply = relay.buffer();
+        long openedHandle = -1;
+        if (opcode == Passthrough.FUSE_INIT) {
+            len = FuseInit.amend(req, reply, len, pt);
+        } else {
+            int backingId = Passthrough.takePending();
+            if (backingId > 0) {
+                Passthrough.amendOpen(reply, len, backingId);
+            }
+            if (reply.getInt(4) == 0 && len >= 24) {
+                openedHandle = reply.getLong(16);
+            }
+        }
+        if (Passthrough.libc().write(devFd, reply, len) < 0) {
+            int err = Runtime.getRuntime(Passthrough.libc()).getLastError();
+            if (err == ENOENT && openedHandle >= 0) {
+                fs.releaseHandle(openedHandle); // the open was interrupted: nobody will close it
+            } else if (err != ENOENT) {
+                log.warn("sending a FUSE reply failed (errno {})", err);
+            }
         }
     }
 
