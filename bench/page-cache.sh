@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Why a re-read through the mount (kernel page cache) is slower than re-reading the cache file
-# (issue 5, "re-read: at least 0.5x reading the cache file directly"). Mounts a package, reads
-# its object once through the mount, then for the mounted file and for the cache file prints
-# how the page cache holds it (folio sizes, physical contiguity: bench/src/main/c/pagecache.c)
-# and re-read speeds; counts the file reads the daemon makes during the mount's re-reads
-# (strace) to show the kernel serves them alone. Needs root (kpageflags), cc and strace.
-# Size: PAGECACHE_BENCH_MB (default 1024).
+# How the kernel's page cache holds a file read through the mount, against the cache file
+# itself (issue 5, "re-read: at least 0.5x reading the cache file directly"). Mounts a package
+# read-only, reads its object once through the mount, then for the mounted file and for the
+# cache file prints how the page cache holds it (folio sizes, physical contiguity:
+# bench/src/main/c/pagecache.c) and re-read speeds; counts the file reads the daemon makes
+# during the mount's re-reads (strace) to show the kernel serves them alone. With FUSE
+# passthrough (Linux >= 6.9, root) the mounted file is the cache file's pages; run with
+# QUILTFS_PASSTHROUGH=0 to see FUSE's own page cache (4 KiB folios on Linux 6.18).
+# Needs root (kpageflags), cc and strace. Size: PAGECACHE_BENCH_MB (default 1024).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mb="${PAGECACHE_BENCH_MB:-1024}"
