@@ -36,6 +36,8 @@ final class FuseAdapter extends FuseStubFS {
     final CountDownLatch ready = new CountDownLatch(1);
     /** Set on a read-only mount where the kernel may pass cached files through (else null). */
     volatile Passthrough passthrough;
+    /** Read requests the daemon served (a passed-through file makes none). */
+    final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
 
     FuseAdapter(PackageFs fs, long uid, long gid) {
         this.fs = fs;
@@ -63,7 +65,9 @@ final class FuseAdapter extends FuseStubFS {
 
     @Override
     public Pointer init(Pointer conn) {
-        ready.countDown();
+        if (passthrough == null) {
+            ready.countDown(); // else once the amended INIT reply reached the kernel (SessionLoop)
+        }
         return null;
     }
 
@@ -133,6 +137,7 @@ final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        reads.increment();
         try {
             if (buf.isDirect()) {
                 // Zero copy: the file's bytes go straight into libfuse's reply buffer.

@@ -52,6 +52,11 @@ public final class FuseMount implements AutoCloseable {
         return pt != null && pt.active();
     }
 
+    /** Read requests the mount's process has served since the mount. */
+    public long daemonReads() {
+        return adapter.reads.sum();
+    }
+
     /** Opens the kernel has passed through to cache files since the mount. */
     public long passedThrough() {
         Passthrough pt = adapter.passthrough;

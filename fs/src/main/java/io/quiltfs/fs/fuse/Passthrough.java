@@ -50,6 +50,7 @@ final class Passthrough {
     private static final int O_CLOEXEC = 0x80000;
     private static final int O_NONBLOCK = 0x800;
     private static final int EPERM = 1;
+    private static final int ELOOP = 40;
     private static final int CAP_SYS_ADMIN = 21;
 
     /** The libc calls passthrough needs. */
@@ -76,6 +77,8 @@ final class Passthrough {
     private final Map<Long, Opened> handles = new HashMap<>();
     private final AtomicLong opened = new AtomicLong();
     private static final ThreadLocal<int[]> PENDING = ThreadLocal.withInitial(() -> new int[1]);
+    /** Set while a request is processed without a relay: its reply cannot be amended. */
+    private static final ThreadLocal<boolean[]> NO_RELAY = ThreadLocal.withInitial(() -> new boolean[1]);
 
     /** Opens of one path: through the daemon, or through one backing file. */
     private static final class Node {
@@ -181,7 +184,7 @@ final class Passthrough {
         boolean through;
         if (n.passthroughOpens > 0) {
             through = true; // the kernel holds this inode to that backing file
-        } else if (n.cachedOpens > 0 || cacheFile == null || !active) {
+        } else if (n.cachedOpens > 0 || cacheFile == null || !active || NO_RELAY.get()[0]) {
             through = false;
         } else {
             n.backingId = register(cacheFile);
@@ -197,6 +200,17 @@ final class Passthrough {
         int id = through ? n.backingId : 0;
         PENDING.get()[0] = id;
         return id;
+    }
+
+    /** Runs {@code r} (processing a request) with passthrough refused for the opens it makes. */
+    static void withoutRelay(Runnable r) {
+        boolean[] f = NO_RELAY.get();
+        f[0] = true;
+        try {
+            r.run();
+        } finally {
+            f[0] = false;
+        }
     }
 
     /** The backing id {@link #open} chose on this thread for the reply being sent, once. */
@@ -249,9 +263,12 @@ final class Passthrough {
             int id = c.ioctl(devFd, BACKING_OPEN, map);
             if (id <= 0) {
                 int err = runtime.getLastError();
-                if (err == EPERM) {
+                if (err == EPERM || err == ELOOP) {
+                    // No permission, or the cache is on a stacked file system (overlayfs, as in
+                    // many containers) deeper than passthrough allows: it will not work later either.
                     active = false;
-                    log.info("kernel FUSE passthrough refused (no permission): reads go through the daemon");
+                    log.info("kernel FUSE passthrough refused ({}): reads go through the daemon",
+                            err == EPERM ? "no permission" : "the object cache is on a stacked file system");
                 } else {
                     log.debug("passthrough: registering {} failed (errno {})", file, err);
                 }

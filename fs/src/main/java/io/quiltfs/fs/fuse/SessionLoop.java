@@ -31,6 +31,7 @@ final class SessionLoop {
     private static final int FUSE_BUF_SIZE = 40;
     private static final int EINTR = 4;
     private static final int ENOENT = 2;
+    private static final int EIO = 5;
 
     /** The libfuse2 functions the loop needs (jnr-fuse binds only fuse_main_real). */
     public interface LibFuseSession {
@@ -167,11 +168,18 @@ final class SessionLoop {
                 try {
                     Passthrough pt = passthrough;
                     int opcode = mem.getInt(4);
-                    if (pt != null && (opcode == Passthrough.FUSE_INIT || opcode == Passthrough.FUSE_OPEN && pt.active())) {
+                    // Every OPEN is relayed, even once passthrough turned itself off: a path already
+                    // open through it keeps passing through until closed.
+                    if (pt != null && (opcode == Passthrough.FUSE_INIT || opcode == Passthrough.FUSE_OPEN)) {
                         if (relay == null) {
-                            relay = new Passthrough.Relay(lib, runtime);
+                            relay = newRelay();
                         }
-                        relayed(pt, relay, buf, mem, opcode);
+                        if (relay != null) {
+                            relayed(pt, relay, buf, mem, opcode);
+                        } else {
+                            Passthrough.withoutRelay(() -> lib.fuse_session_process_buf(session, buf, ch.getValue()));
+                            fs.ready.countDown();
+                        }
                     } else {
                         lib.fuse_session_process_buf(session, buf, ch.getValue());
                     }
@@ -195,8 +203,18 @@ final class SessionLoop {
      * Processes an INIT or OPEN request with libfuse replying into the relay's pipe, amends the
      * reply ({@link FuseInit}, {@link Passthrough}), and sends it to the kernel.
      */
-    private void relayed(Passthrough pt, Passthrough.Relay relay, Pointer buf, Pointer req, int opcode) throws java.io.IOException {
+    private void relayed(Passthrough pt, Passthrough.Relay relay, Pointer buf, Pointer req, int opcode) {
         Passthrough.takePending(); // nothing left over from an open that failed before replying
+        try {
+            relay(pt, relay, buf, req, opcode);
+        } finally {
+            if (opcode == Passthrough.FUSE_INIT) {
+                fs.ready.countDown(); // the mount is ready once the kernel has the INIT reply
+            }
+        }
+    }
+
+    private void relay(Passthrough pt, Passthrough.Relay relay, Pointer buf, Pointer req, int opcode) {
         lib.fuse_session_process_buf(session, buf, relay.chan);
         int len = relay.take();
         if (len <= 0) {
@@ -215,13 +233,35 @@ final class SessionLoop {
                 openedHandle = reply.getLong(16);
             }
         }
-        if (Passthrough.libc().write(devFd, reply, len) < 0) {
-            int err = Runtime.getRuntime(Passthrough.libc()).getLastError();
-            if (err == ENOENT && openedHandle >= 0) {
-                fs.releaseHandle(openedHandle); // the open was interrupted: nobody will close it
-            } else if (err != ENOENT) {
-                log.warn("sending a FUSE reply failed (errno {})", err);
+        if (Passthrough.libc().write(devFd, reply, len) >= 0) {
+            return;
+        }
+        int err = Runtime.getRuntime(Passthrough.libc()).getLastError();
+        if (err != ENOENT) {
+            // The kernel refused the reply: answer EIO instead, so that the caller does not wait forever.
+            log.warn("sending a FUSE reply failed (errno {}); answering EIO", err);
+            reply.putInt(0, 16);
+            reply.putInt(4, -EIO);
+            Passthrough.libc().write(devFd, reply, 16);
+        }
+        if (openedHandle >= 0) {
+            // Nobody will close this handle (ENOENT: the open was interrupted). libfuse's own
+            // count of the node's opens stays one up; on a read-only mount nothing reads it.
+            try {
+                fs.releaseHandle(openedHandle);
+            } catch (java.io.IOException | RuntimeException e) {
+                log.warn("closing an abandoned open failed: {}", e.toString());
             }
+        }
+    }
+
+    /** This worker's relay, or null (logged) when no pipe can be made: then nothing passes through. */
+    private Passthrough.Relay newRelay() {
+        try {
+            return new Passthrough.Relay(lib, runtime);
+        } catch (java.io.IOException | RuntimeException e) {
+            log.warn("cannot relay FUSE replies on this thread ({}): its opens go through the daemon", e.toString());
+            return null;
         }
     }
 
