@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>libfuse2 predates passthrough, so two of its replies are amended on their way to the
  * kernel ({@link SessionLoop} has libfuse write them into a pipe, then forwards them): the
- * INIT reply announces protocol 7.40 with {@code FUSE_PASSTHROUGH} ({@link FuseInit}); an OPEN reply that
+ * INIT reply announces protocol 7.40 with {@code FUSE_PASSTHROUGH}; an OPEN reply that
  * {@link FuseAdapter} chose to pass through gets {@code FOPEN_PASSTHROUGH} and the backing id
  * of the cache file. Registering a backing file needs CAP_SYS_ADMIN: without it, or on an older
  * kernel, nothing is amended. {@code QUILTFS_PASSTHROUGH=0} turns it off.
@@ -37,6 +37,9 @@ final class Passthrough {
     static final int FUSE_INIT = 26;
     private static final int IN_HEADER = 40;
     private static final int OUT_HEADER = 16;
+    /** fuse_init_out as libfuse2 sends it (up to max_write) and as protocol 7.40 reads it. */
+    private static final int LIBFUSE2_INIT_OUT = 24;
+    private static final int INIT_OUT = 64;
     private static final int MINOR = 40;
     private static final int FUSE_INIT_EXT = 1 << 30;
     /** FUSE_PASSTHROUGH is bit 37 of the flags: bit 5 of flags2. */
@@ -67,8 +70,6 @@ final class Passthrough {
 
         long write(int fd, Pointer buf, long count);
     }
-
-    private static volatile LibC libc;
 
     private final int devFd;
     private final Runtime runtime;
@@ -133,16 +134,12 @@ final class Passthrough {
     }
 
     static LibC libc() {
-        LibC l = libc;
-        if (l == null) {
-            synchronized (Passthrough.class) {
-                if (libc == null) {
-                    libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
-                }
-                l = libc;
-            }
-        }
-        return l;
+        return LibCHolder.LIBC;
+    }
+
+    /** libc, loaded on first use. */
+    private static final class LibCHolder {
+        static final LibC LIBC = LibraryLoader.create(LibC.class).failImmediately().load("c");
     }
 
     /** Whether opens may pass through (the kernel agreed at INIT, and registering works). */
@@ -156,21 +153,36 @@ final class Passthrough {
     }
 
     /** Whether the kernel's INIT request (in {@code req}) offers passthrough. */
-    static boolean offered(Pointer req) {
+    private static boolean offered(Pointer req) {
         int minor = req.getInt(IN_HEADER + 4);
         int flags = req.getInt(IN_HEADER + 12);
         return minor >= MINOR && (flags & FUSE_INIT_EXT) != 0
                 && (req.getInt(IN_HEADER + 16) & FLAGS2_PASSTHROUGH) != 0;
     }
 
-    /** Asks for passthrough in an INIT reply being amended ({@link FuseInit}; fuse_init_out at {@code o}). */
-    void accept(Pointer reply, int o) {
+    /**
+     * Amends libfuse2's INIT reply ({@code len} bytes in {@code reply}, room for 80) to ask for
+     * passthrough when the kernel's INIT request {@code req} offers it; returns the reply's new
+     * length. libfuse2 speaks protocol 7.19; announcing 7.40 changes nothing else for the kernel:
+     * everything newer is negotiated by flags libfuse2 does not set, and requests libfuse2 does
+     * not know get {@code ENOSYS}, after which the kernel does without them.
+     */
+    int amendInit(Pointer req, Pointer reply, int len) {
+        int o = OUT_HEADER;
+        if (len < o + LIBFUSE2_INIT_OUT || reply.getInt(4) != 0 || reply.getInt(o) != 7 || !offered(req)) {
+            return len;
+        }
+        for (int i = Math.max(len, o + LIBFUSE2_INIT_OUT); i < o + INIT_OUT; i++) {
+            reply.putByte(i, (byte) 0);
+        }
         reply.putInt(o + 4, MINOR);
         reply.putInt(o + 12, reply.getInt(o + 12) | FUSE_INIT_EXT);
         reply.putInt(o + 32, FLAGS2_PASSTHROUGH);
         reply.putInt(o + 36, 1); // max_stack_depth: backing files on an ordinary file system
+        reply.putInt(0, o + INIT_OUT);
         active = true;
         log.info("kernel FUSE passthrough on: cached files are read from the object cache directly");
+        return o + INIT_OUT;
     }
 
     /**

@@ -201,7 +201,7 @@ final class SessionLoop {
 
     /**
      * Processes an INIT or OPEN request with libfuse replying into the relay's pipe, amends the
-     * reply ({@link FuseInit}, {@link Passthrough}), and sends it to the kernel.
+     * reply for passthrough, and sends it to the kernel.
      */
     private void relayed(Passthrough pt, Passthrough.Relay relay, Pointer buf, Pointer req, int opcode) {
         Passthrough.takePending(); // nothing left over from an open that failed before replying
@@ -223,7 +223,7 @@ final class SessionLoop {
         Pointer reply = relay.buffer();
         long openedHandle = -1;
         if (opcode == Passthrough.FUSE_INIT) {
-            len = FuseInit.amend(req, reply, len, pt);
+            len = pt.amendInit(req, reply, len);
         } else {
             int backingId = Passthrough.takePending();
             if (backingId > 0) {
