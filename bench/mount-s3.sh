@@ -15,6 +15,13 @@
 #                 a fresh mount, vs s3fs and rclone mounting that prefix. Target >= 5x faster than
 #                 each.
 #
+# Memory (MEMORY, default "primed"): on this VM, guest memory freed for about a second goes back
+# to the host, and the next process to fill page-cache pages pays ~2 s per GiB for the host to
+# hand them back (0.2 s per GiB right after a free). Whoever runs right after another side's
+# clean-up would get cheap memory: every timed read is therefore preceded by the same step.
+# "primed" writes and deletes MEMORY_MB (default 2x the object) just before it, as on a machine
+# without a balloon; "settled" waits 3 s instead, so every side pays the host's price.
+#
 # The runs of the sides are interleaved; figures are medians of REPS (default 3) runs (metadata:
 # WIDE_REPS, default 3). Prints the "## Mount on S3" section and writes it into bench/RESULTS.md
 # up to its end marker, so notes after the marker stay (RESULTS=0 only prints it). PARTS (default
@@ -27,6 +34,9 @@ work="${MOUNT_S3_WORK:-$here/bench/work/mount-s3}"
 reps="${REPS:-3}"
 wide_reps="${WIDE_REPS:-3}"
 mb="${MOUNT_S3_MB:-1024}"
+memory="${MEMORY:-primed}"
+memory_mb="${MEMORY_MB:-$((2 * mb))}"
+case "$memory" in primed|settled) ;; *) echo "bench/mount-s3.sh: MEMORY is primed or settled" >&2; exit 2 ;; esac
 wide="${MOUNT_S3_WIDE:-100000}"
 parts=" ${PARTS:-cold cached meta} "   # which parts to run (a partial run prints, never writes RESULTS.md)
 has() { [[ "$parts" == *" $1 "* ]]; }
@@ -88,6 +98,22 @@ chmod 600 "$work/s3fs.passwd"
 
 # --- helpers --------------------------------------------------------------------------------------
 evict() { dd if="$1" iflag=nocache count=0 status=none; }
+# The same memory state before every timed read (see MEMORY above).
+prep() {
+  if [ "$memory" = primed ]; then
+    python3 - "$work/prime" "$memory_mb" <<'PY'
+import os, sys
+block = b"\x5a" * (1 << 20)
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+for _ in range(int(sys.argv[2])):
+    os.write(fd, block)
+os.close(fd)
+os.unlink(sys.argv[1])
+PY
+  else
+    sleep 3
+  fi
+}
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 # Seconds to read a file once with 1 MiB reads.
 read_secs() {
@@ -195,20 +221,20 @@ echo "cold reads..." >&2
 for i in $(seq "$reps"); do
   h="$work/home-cold"; rm -rf "$h"
   m=$(new_mnt qf); qf_mount "$h" bench/big "$m"
-  evict "$obj"; read_secs "$m/big.bin" "$size" >> "$work/cold.qf"
+  evict "$obj"; prep; read_secs "$m/big.bin" "$size" >> "$work/cold.qf"
   umnt "$m"; rm -rf "$h"
 
-  evict "$obj"
+  evict "$obj"; prep
   java -cp "$cp" io.quiltfs.bench.S3Bench sdk-get "$endpoint" "$bucket" bench/big/big.bin "$work/sdk.out" \
     | awk '{print $1}' >> "$work/cold.sdk"
   rm -f "$work/sdk.out"
 
   m=$(new_mnt s3fs); s3fs_mount bench/big "$m"
-  evict "$obj"; read_secs "$m/big.bin" "$size" >> "$work/cold.s3fs"
+  evict "$obj"; prep; read_secs "$m/big.bin" "$size" >> "$work/cold.s3fs"
   umnt "$m"
 
   m=$(new_mnt rclone); rclone_mount bench/big "$m"
-  evict "$obj"; read_secs "$m/big.bin" "$size" >> "$work/cold.rclone"
+  evict "$obj"; prep; read_secs "$m/big.bin" "$size" >> "$work/cold.rclone"
   umnt "$m"
   echo "  run $i: quiltfs $(tail -1 "$work/cold.qf") s, sdk $(tail -1 "$work/cold.sdk") s," \
     "s3fs $(tail -1 "$work/cold.s3fs") s, rclone $(tail -1 "$work/cold.rclone") s (load $(loadavg))" >&2
@@ -230,11 +256,11 @@ s3fs_cached_file=$(find "$s3fs_cache" -type f -size +1M | head -1)
 : > "$work/cached.qf"; : > "$work/cached.s3fs"
 for i in $(seq "$reps"); do
   m=$(new_mnt qf); qf_mount "$hc" bench/big "$m"
-  evict "$qf_cached_file"; read_secs "$m/big.bin" "$size" >> "$work/cached.qf"
+  evict "$qf_cached_file"; prep; read_secs "$m/big.bin" "$size" >> "$work/cached.qf"
   umnt "$m"
 
   m=$(new_mnt s3fs); s3fs_mount bench/big "$m" -o use_cache="$s3fs_cache"
-  evict "$s3fs_cached_file"; read_secs "$m/big.bin" "$size" >> "$work/cached.s3fs"
+  evict "$s3fs_cached_file"; prep; read_secs "$m/big.bin" "$size" >> "$work/cached.s3fs"
   umnt "$m"
   echo "  run $i: quiltfs $(tail -1 "$work/cached.qf") s, s3fs use_cache $(tail -1 "$work/cached.s3fs") s" \
     "(load $(loadavg))" >&2
@@ -316,7 +342,8 @@ and rclone $(rclone version 2>/dev/null | sed -n '1s/rclone v//p') (Debian) moun
 quiltfs mount is the default (editable) one. A ${mb} MiB object of random bytes; a package of
 ${wide} files of a few bytes in folders of ${per_folder}, pushed with \`quiltfs build\` (${wide_push} s) so each is
 an object under \`bench/wide/\`, which s3fs and rclone mount as their root. Medians of ${reps} interleaved
-runs (metadata: ${wide_reps}); every run on a fresh mount.
+runs (metadata: ${wide_reps}); every run on a fresh mount; memory ${memory} before every timed read
+(see the script's header).
 
 | measure | quiltfs mount | baseline (same run) | ratio (target) |
 |---|---|---|---|
