@@ -24,7 +24,10 @@ import java.util.concurrent.TimeoutException;
 /**
  * One object on its way into the cache: read from its physical key in consecutive ranges that
  * double in size (a small first range answers the first read quickly; later ones keep the
- * stream efficient) and written to a temporary file. Readers see the bytes already written
+ * stream efficient) and written to a temporary file. Once the first range is in, up to
+ * {@link #STREAMS} ranges are in flight at once, each on its own fetch thread: one stream from
+ * a server rarely uses all it can give (S3Proxy here serves one GET at two thirds of what three
+ * give). Readers see the bytes already written with nothing missing before them
  * ({@link #available}). A second thread hashes the file right behind the writer, so fetching
  * and hashing overlap; {@link #verified} completes once every byte hashed to the row's checksum,
  * and only then does the object enter the cache ({@link #done}). A mismatch, a short object or a
@@ -43,6 +46,8 @@ final class RangedFetch implements Runnable {
     private static final long FILL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /** Waiting for local work (hashing the rest, fsync, rename) after the last byte arrived. */
     private static final long FINISH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(10);
+    /** Ranges in flight at once after the first ({@code -Dquiltfs.fetch.streams}, default 3). */
+    static final int STREAMS = Math.max(1, Integer.getInteger("quiltfs.fetch.streams", 3));
 
     final Entry entry;
     final String name;
@@ -55,7 +60,29 @@ final class RangedFetch implements Runnable {
     private final Object progress = new Object();
     private volatile long available;
     private volatile long lastProgress = System.nanoTime();
-    private volatile InputStream current;
+    /** The streams being read now (closed by {@link #abort} to unblock their threads). */
+    private final java.util.Set<InputStream> current = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Guards {@link #cursor}, {@link #nextLength} and {@link #pending}. */
+    private final Object ranges = new Object();
+    /** Bytes before the cursor have been handed to a stream; the next range starts there. */
+    private long cursor;
+    private long nextLength = FIRST_RANGE;
+    /** Ranges handed out and not yet complete, in order of their start. */
+    private final java.util.ArrayDeque<Range> pending = new java.util.ArrayDeque<>();
+    /** Ranges fetched (tests check that several were in flight). */
+    final java.util.concurrent.atomic.AtomicInteger rangeCount = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** {@code [start, end)} of the object; {@code written} bytes of it are on disk. */
+    private static final class Range {
+        final long start;
+        final long end;
+        long written;
+
+        Range(long start, long end) {
+            this.start = start;
+            this.end = end;
+        }
+    }
     /** Every byte arrived and hashed to the row's checksum. */
     final CompletableFuture<Void> verified = new CompletableFuture<>();
     /** The verified object is in the cache (its path), or the fetch failed. */
@@ -92,43 +119,30 @@ final class RangedFetch implements Runnable {
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
             hashing.execute(this::hashBehind);
             byte[] buf = new byte[(int) Math.min(BUFFER, Math.max(1, size))];
-            long off = 0;
-            long range = FIRST_RANGE;
-            while (off < size) {
-                long len = Math.min(range, size - off);
-                try (InputStream in = source.open(key, off, len)) {
-                    current = in;
-                    long got = 0;
-                    while (got < len) {
-                        if (verified.isDone()) {
-                            return; // aborted (a reader gave up) or failed: nothing more to do
-                        }
-                        // Small steps at first so the first bytes reach a waiting reader at once.
-                        // A step is filled before it is written: a socket read returns a few KiB,
-                        // and writing and signalling each one cost more than the bytes (context
-                        // switches of the hashing thread and of waiting readers).
-                        int step = off + got < FIRST_RANGE ? FIRST_STEP : buf.length;
-                        int n = fill(in, buf, (int) Math.min(step, len - got));
-                        if (n == 0) {
-                            continue; // aborted meanwhile: the check above returns
-                        }
-                        if (n < 0) {
-                            throw new IOException(key + " has only " + (off + got) + " bytes, the manifest says "
-                                    + size);
-                        }
-                        ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-                        long pos = off + got;
-                        while (bb.hasRemaining()) {
-                            pos += out.write(bb, pos);
-                        }
-                        got += n;
-                        advance(off + got);
+            // The first range alone (the first read waits for it), then the others in parallel.
+            Range first = nextRange();
+            if (first != null) {
+                fetchRange(first, out, buf);
+            }
+            java.util.List<CompletableFuture<Void>> helpers = new java.util.ArrayList<>();
+            for (int i = 1; i < STREAMS && moreToFetch(); i++) {
+                helpers.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        fetchRanges(out, new byte[BUFFER]);
+                    } catch (Throwable t) {
+                        fail(t);
                     }
-                } finally {
-                    current = null;
-                }
-                off += len;
-                range = Math.min(range * 2, MAX_RANGE);
+                }, hashing));
+            }
+            fetchRanges(out, buf);
+            for (CompletableFuture<Void> h : helpers) {
+                h.join(); // a helper's failure already failed the fetch
+            }
+            if (verified.isCompletedExceptionally()) {
+                return; // aborted or failed (the hashing may already have verified a complete object)
+            }
+            if (available < size) {
+                throw new IOException("fetching " + key + " stopped at byte " + available + " of " + size);
             }
         } catch (Throwable t) {
             fail(t);
@@ -143,6 +157,89 @@ final class RangedFetch implements Runnable {
             fail(t);
         } finally {
             signal();
+        }
+    }
+
+    private boolean moreToFetch() {
+        synchronized (ranges) {
+            return cursor < entry.size();
+        }
+    }
+
+    /** The next range to fetch, or null when every range was handed out. */
+    private Range nextRange() {
+        synchronized (ranges) {
+            long size = entry.size();
+            if (cursor >= size) {
+                return null;
+            }
+            Range r = new Range(cursor, cursor + Math.min(nextLength, size - cursor));
+            cursor = r.end;
+            nextLength = Math.min(nextLength * 2, MAX_RANGE);
+            pending.addLast(r);
+            return r;
+        }
+    }
+
+    /** Fetches ranges until none is left or the fetch ended. */
+    private void fetchRanges(FileChannel out, byte[] buf) throws IOException {
+        Range r;
+        while (!verified.isDone() && (r = nextRange()) != null) {
+            fetchRange(r, out, buf);
+        }
+    }
+
+    private void fetchRange(Range r, FileChannel out, byte[] buf) throws IOException {
+        long len = r.end - r.start;
+        InputStream in = source.open(key, r.start, len);
+        current.add(in);
+        try (in) {
+            rangeCount.incrementAndGet();
+            long got = 0;
+            while (got < len) {
+                if (verified.isDone()) {
+                    return; // aborted (a reader gave up) or failed: nothing more to do
+                }
+                // Small steps at first so the first bytes reach a waiting reader at once.
+                // A step is filled before it is written: a socket read returns a few KiB,
+                // and writing and signalling each one cost more than the bytes (context
+                // switches of the hashing thread and of waiting readers).
+                int step = r.start + got < FIRST_RANGE ? FIRST_STEP : buf.length;
+                int n = fill(in, buf, (int) Math.min(step, len - got));
+                if (n == 0) {
+                    continue; // aborted meanwhile: the check above returns
+                }
+                if (n < 0) {
+                    throw new IOException(key + " has only " + (r.start + got) + " bytes, the manifest says "
+                            + entry.size());
+                }
+                ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                long pos = r.start + got;
+                while (bb.hasRemaining()) {
+                    pos += out.write(bb, pos);
+                }
+                got += n;
+                written(r, got);
+            }
+        } finally {
+            current.remove(in);
+        }
+    }
+
+    /** Records that {@code got} bytes of {@code r} are on disk; moves {@link #available} on. */
+    private void written(Range r, long got) {
+        long to;
+        synchronized (ranges) {
+            r.written = got;
+            Range head;
+            while ((head = pending.peekFirst()) != null && head.written == head.end - head.start) {
+                pending.removeFirst();
+            }
+            to = head == null ? cursor : head.start + head.written;
+        }
+        lastProgress = System.nanoTime();
+        if (to > available) {
+            advance(to);
         }
     }
 
@@ -221,9 +318,12 @@ final class RangedFetch implements Runnable {
     }
 
     private void advance(long to) {
-        available = to;
-        lastProgress = System.nanoTime();
-        signal();
+        synchronized (progress) {
+            if (to > available) {
+                available = to;
+            }
+            progress.notifyAll();
+        }
     }
 
     private void signal() {
@@ -235,8 +335,7 @@ final class RangedFetch implements Runnable {
     /** Gives up on a stalled fetch: readers get EIO, the bytes are dropped, the next open retries. */
     void abort(IOException why) {
         if (verified.completeExceptionally(why) | done.completeExceptionally(why)) {
-            InputStream in = current;
-            if (in != null) {
+            for (InputStream in : current) {
                 try {
                     in.close(); // unblocks a read stuck on a socket, for sources that allow it
                 } catch (IOException ignored) {

@@ -285,6 +285,30 @@ class PackageFsTest {
     }
 
     @Test
+    void rangesInFlightAtOnceMayFinishInAnyOrder() throws Exception {
+        // The second range (1-3 MiB) waits until a later one has started: that only happens
+        // when several are in flight; the object must still read and verify byte for byte.
+        CountDownLatch laterStarted = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean overlapped = new java.util.concurrent.atomic.AtomicBoolean();
+        hook = (k, off, len, real) -> {
+            if (off >= 3 << 20) {
+                laterStarted.countDown();
+            } else if (off == 1 << 20) {
+                try {
+                    overlapped.set(laterStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+            return real;
+        };
+        assertArrayEquals(big, readAll("/data/big.bin"));
+        assertTrue(overlapped.get(), "a later range started while the second was still waiting");
+        awaitCached("data/big.bin");
+        assertEquals(5, opens.get());
+    }
+
+    @Test
     void aStalledFetchBecomesEioAndTheNextReadRetries() throws Exception {
         mount(1L << 30, 300);
         CountDownLatch stuck = new CountDownLatch(1);
