@@ -15,12 +15,8 @@
 #                 a fresh mount, vs s3fs and rclone mounting that prefix. Target >= 5x faster than
 #                 each.
 #
-# Memory (MEMORY, default "primed"): on this VM, guest memory freed for about a second goes back
-# to the host, and the next process to fill page-cache pages pays ~2 s per GiB for the host to
-# hand them back (0.2 s per GiB right after a free). Whoever runs right after another side's
-# clean-up would get cheap memory: every timed read is therefore preceded by the same step.
-# "primed" writes and deletes MEMORY_MB (default 2x the object) just before it, as on a machine
-# without a balloon; "settled" waits 3 s instead, so every side pays the host's price.
+# Every timed read is preceded by the same memory state (bench/memory.sh: MEMORY=primed, the
+# default, or settled; MEMORY_MB, default 2x the object).
 #
 # The runs of the sides are interleaved; figures are medians of REPS (default 3) runs (metadata:
 # WIDE_REPS, default 3). Prints the "## Mount on S3" section and writes it into bench/RESULTS.md
@@ -34,9 +30,8 @@ work="${MOUNT_S3_WORK:-$here/bench/work/mount-s3}"
 reps="${REPS:-3}"
 wide_reps="${WIDE_REPS:-3}"
 mb="${MOUNT_S3_MB:-1024}"
-memory="${MEMORY:-primed}"
-memory_mb="${MEMORY_MB:-$((2 * mb))}"
-case "$memory" in primed|settled) ;; *) echo "bench/mount-s3.sh: MEMORY is primed or settled" >&2; exit 2 ;; esac
+MEMORY_MB="${MEMORY_MB:-$((2 * mb))}"
+. "$here/bench/memory.sh"
 wide="${MOUNT_S3_WIDE:-100000}"
 parts=" ${PARTS:-cold cached meta} "   # which parts to run (a partial run prints, never writes RESULTS.md)
 has() { [[ "$parts" == *" $1 "* ]]; }
@@ -98,22 +93,7 @@ chmod 600 "$work/s3fs.passwd"
 
 # --- helpers --------------------------------------------------------------------------------------
 evict() { dd if="$1" iflag=nocache count=0 status=none; }
-# The same memory state before every timed read (see MEMORY above).
-prep() {
-  if [ "$memory" = primed ]; then
-    python3 - "$work/prime" "$memory_mb" <<'PY'
-import os, sys
-block = b"\x5a" * (1 << 20)
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-for _ in range(int(sys.argv[2])):
-    os.write(fd, block)
-os.close(fd)
-os.unlink(sys.argv[1])
-PY
-  else
-    sleep 3
-  fi
-}
+prep() { memory_prep "$work"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 # Seconds to read a file once with 1 MiB reads.
 read_secs() {

@@ -6,9 +6,10 @@
 #      vs `cp -r` of the same files (target <= 1.5x) and vs quilt3 installing the same package
 #      from the same registry (target: quiltfs at least 3x faster).
 # Times are medians of RUNS runs (wall clock, whole process including JVM start). The page cache is
-# warm for every contender alike. Prints a Markdown table for bench/RESULTS.md.
+# warm for every contender alike, and every timed run of parts 2 and 3 starts from the same memory
+# state (bench/memory.sh: MEMORY=primed, the default, or settled). Prints a Markdown table for bench/RESULTS.md.
 # Usage: bench/workflow.sh            (env: PARTS="status commit install", RUNS, STATUS_FILES, COMMIT_MIB, INSTALL_FILES, INSTALL_MIB,
-#                                       BENCH_WORK, QUILT3_PYTHON, SKIP_QUILT3=1)
+#                                       BENCH_WORK, QUILT3_PYTHON, SKIP_QUILT3=1, MEMORY, MEMORY_MB)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 Q="$here/quiltfs"
@@ -20,6 +21,7 @@ INSTALL_MIB=${INSTALL_MIB:-1024}
 W=${BENCH_WORK:-$here/bench/work/workflow}
 PY=${QUILT3_PYTHON:-$here/.venv/bin/python}
 PARTS=${PARTS:-status commit install}
+. "$here/bench/memory.sh"
 want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 rm -rf "$W"
@@ -92,11 +94,13 @@ echo seed >"$W/c-src/seed.txt"
 gen "$W/c-new" 8 $((COMMIT_MIB * 1024 * 1024))
 hs=(); cs=()
 for i in $(seq "$RUNS"); do
+  memory_prep "$W"
   hs+=("$(secs "$Q" hash $(find "$W/c-new" -type f))")
   rm -rf "$W/c-home"
   "$Q" --home "$W/c-home" install bench/commit -r "$W/c-reg" >/dev/null
   cp -r "$W/c-new" "$W/c-home/work/bench/commit/new"
   cat "$W/c-home/work/bench/commit/new"/*/* >/dev/null
+  memory_prep "$W"
   cs+=("$(secs "$Q" --home "$W/c-home" commit bench/commit -m "run $i")")
 done
 h=$(median "${hs[@]}"); c=$(median "${cs[@]}")
@@ -119,13 +123,13 @@ have_q3=0
 if [ "${SKIP_QUILT3:-0}" != 1 ] && [ -x "$PY" ] && "$PY" -c 'import quilt3' 2>/dev/null; then have_q3=1; fi
 cps=(); qs=(); q3s=()
 for i in $(seq "$RUNS"); do
-  sync
+  sync; memory_prep "$W"
   cps+=("$(secs cp -r "$data" "$W/i-cp$i")")
-  sync
+  sync; memory_prep "$W"
   qs+=("$(secs "$Q" --home "$W/i-home$i" install bench/install -r "$W/i-reg")")
   [ -f "$W/i-home$i/work/bench/install/d000/f000000.bin" ] || { echo "quiltfs install failed" >&2; exit 1; }
   if [ "$have_q3" = 1 ]; then
-    sync
+    sync; memory_prep "$W"
     q3s+=("$(secs env HOME="$W/q3-home$i" XDG_DATA_HOME="$W/q3-home$i/data" XDG_CACHE_HOME="$W/q3-home$i/cache" \
       XDG_CONFIG_HOME="$W/q3-home$i/config" "$PY" -c "import quilt3, sys; quilt3.Package.install('bench/install', \
 registry='file://$W/i-reg', dest='$W/i-q3$i')")")
@@ -144,7 +148,7 @@ fi
 fi
 
 echo
-echo "Machine: $(nproc) cores, $(uname -r), java $(java -version 2>&1 | head -1 | sed 's/.*"\(.*\)".*/\1/'); runs: $RUNS (median)"
+echo "Machine: $(nproc) cores, $(uname -r), java $(java -version 2>&1 | head -1 | sed 's/.*"\(.*\)".*/\1/'); runs: $RUNS (median); memory: $memory"
 echo
 echo "| measure | time | ratio |"
 echo "|---|---|---|"
