@@ -33,8 +33,9 @@ import java.util.concurrent.TimeoutException;
  * and only then does the object enter the cache ({@link #done}). A mismatch, a short object or a
  * stall deletes the bytes and fails both.
  *
- * <p>Threading: {@link #run} on one fetch thread, the hashing on another; every other method
- * from any thread. Waiters block on {@code progress}, a monitor that is only signalled and never
+ * <p>Threading: {@link #run} on one fetch thread, which starts up to {@link #STREAMS} - 1 helper
+ * threads once the first range is in; the hashing on another thread; every other method from any
+ * thread. Waiters block on {@code progress}, a monitor that is only signalled and never
  * held across I/O.
  */
 final class RangedFetch implements Runnable {
@@ -125,18 +126,27 @@ final class RangedFetch implements Runnable {
                 fetchRange(first, out, buf);
             }
             java.util.List<CompletableFuture<Void>> helpers = new java.util.ArrayList<>();
-            for (int i = 1; i < STREAMS && moreToFetch(); i++) {
-                helpers.add(CompletableFuture.runAsync(() -> {
-                    try {
-                        fetchRanges(out, new byte[BUFFER]);
-                    } catch (Throwable t) {
-                        fail(t);
-                    }
-                }, hashing));
-            }
-            fetchRanges(out, buf);
-            for (CompletableFuture<Void> h : helpers) {
-                h.join(); // a helper's failure already failed the fetch
+            try {
+                Range r;
+                for (int i = 1; i < STREAMS && !verified.isDone() && (r = nextRange()) != null; i++) {
+                    Range own = r;
+                    helpers.add(CompletableFuture.runAsync(() -> {
+                        try {
+                            byte[] b = new byte[BUFFER];
+                            fetchRange(own, out, b);
+                            fetchRanges(out, b);
+                        } catch (Throwable t) {
+                            fail(t);
+                        }
+                    }, hashing));
+                }
+                fetchRanges(out, buf);
+            } catch (Throwable t) {
+                fail(t); // before the helpers see the channel closed: the first cause is the one kept
+            } finally {
+                for (CompletableFuture<Void> h : helpers) {
+                    h.join(); // they stop at their next step once the fetch failed
+                }
             }
             if (verified.isCompletedExceptionally()) {
                 return; // aborted or failed (the hashing may already have verified a complete object)
@@ -157,12 +167,6 @@ final class RangedFetch implements Runnable {
             fail(t);
         } finally {
             signal();
-        }
-    }
-
-    private boolean moreToFetch() {
-        synchronized (ranges) {
-            return cursor < entry.size();
         }
     }
 
@@ -237,7 +241,6 @@ final class RangedFetch implements Runnable {
             }
             to = head == null ? cursor : head.start + head.written;
         }
-        lastProgress = System.nanoTime();
         if (to > available) {
             advance(to);
         }
@@ -312,15 +315,31 @@ final class RangedFetch implements Runnable {
         } catch (IOException ignored) {
             // the bytes are never adopted; a stray temporary file only costs space
         }
-        verified.completeExceptionally(t);
-        done.completeExceptionally(t);
+        if (verified.completeExceptionally(t) | done.completeExceptionally(t)) {
+            closeStreams(); // the other streams stop now rather than at their socket's timeout
+        }
         signal();
     }
 
+    private void closeStreams() {
+        for (InputStream in : current) {
+            try {
+                in.close(); // unblocks a read stuck on a socket, for sources that allow it
+            } catch (IOException ignored) {
+                // best effort; the fetch thread notices and stops
+            }
+        }
+    }
+
+    /**
+     * Moves the contiguous prefix on. Only this counts as progress for the stall deadline: a range
+     * stuck at the head of the prefix stalls every reader however fast the others stream.
+     */
     private void advance(long to) {
         synchronized (progress) {
             if (to > available) {
                 available = to;
+                lastProgress = System.nanoTime();
             }
             progress.notifyAll();
         }
@@ -335,13 +354,7 @@ final class RangedFetch implements Runnable {
     /** Gives up on a stalled fetch: readers get EIO, the bytes are dropped, the next open retries. */
     void abort(IOException why) {
         if (verified.completeExceptionally(why) | done.completeExceptionally(why)) {
-            for (InputStream in : current) {
-                try {
-                    in.close(); // unblocks a read stuck on a socket, for sources that allow it
-                } catch (IOException ignored) {
-                    // best effort; the fetch thread notices and stops
-                }
-            }
+            closeStreams();
             try {
                 Files.deleteIfExists(tmp);
             } catch (IOException ignored) {

@@ -1,6 +1,7 @@
 package io.quiltfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -286,24 +287,33 @@ class PackageFsTest {
 
     @Test
     void rangesInFlightAtOnceMayFinishInAnyOrder() throws Exception {
-        // The second range (1-3 MiB) waits until a later one has started: that only happens
-        // when several are in flight; the object must still read and verify byte for byte.
-        CountDownLatch laterStarted = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean overlapped = new java.util.concurrent.atomic.AtomicBoolean();
+        // The second range (1-3 MiB) starts only once the third (3-7 MiB) has been read to its
+        // end: that needs several ranges in flight, and the third finishes first. The object
+        // must still read and verify byte for byte.
+        CountDownLatch thirdDone = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean inOrder = new java.util.concurrent.atomic.AtomicBoolean(true);
         hook = (k, off, len, real) -> {
-            if (off >= 3 << 20) {
-                laterStarted.countDown();
-            } else if (off == 1 << 20) {
+            if (off == 3 << 20) {
+                return new java.io.FilterInputStream(real) {
+                    @Override
+                    public void close() throws IOException {
+                        super.close();
+                        thirdDone.countDown();
+                    }
+                };
+            }
+            if (off == 1 << 20) {
                 try {
-                    overlapped.set(laterStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                    inOrder.set(!thirdDone.await(3, java.util.concurrent.TimeUnit.SECONDS));
                 } catch (InterruptedException e) {
                     throw new IOException(e);
                 }
             }
             return real;
         };
-        assertArrayEquals(big, readAll("/data/big.bin"));
-        assertTrue(overlapped.get(), "a later range started while the second was still waiting");
+        byte[] read = assertDoesNotThrow(() -> readAll("/data/big.bin"), "reading while ranges finish out of order");
+        assertFalse(inOrder.get(), "the third range finished while the second had not started");
+        assertArrayEquals(big, read);
         awaitCached("data/big.bin");
         assertEquals(5, opens.get());
     }
