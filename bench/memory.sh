@@ -1,4 +1,5 @@
-# Sourced by the benchmarks that write page-cache pages (bench/mount-s3.sh, bench/workflow.sh):
+# Sourced by the benchmarks that write page-cache pages (bench/mount-s3.sh, bench/workflow.sh,
+# bench/s3.sh, bench/mount.sh):
 # gives every timed run the same memory state.
 #
 # On this VM, guest memory left free for about a second goes back to the host (virtio-balloon

@@ -9,6 +9,8 @@
 #   mount time and daemon heap of a 1,000,000-entry package.
 # Prints a Markdown section for bench/RESULTS.md. Sizes: MOUNT_BENCH_MB (default 1024),
 # MOUNT_BENCH_WIDE (default 100000), MOUNT_BENCH_HUGE (default 1000000; 0 skips).
+# Every read that fills new page-cache pages (a first read, a read of an evicted file) is preceded
+# by the same memory state (bench/memory.sh: MEMORY=primed, the default, or settled).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mb="${MOUNT_BENCH_MB:-1024}"
@@ -16,6 +18,7 @@ wide="${MOUNT_BENCH_WIDE:-100000}"
 huge="${MOUNT_BENCH_HUGE:-1000000}"
 work="$here/bench/work/mount"
 q="$here/quiltfs"
+. "$here/bench/memory.sh"
 
 cleanup() {
   for m in "$work/mnt" "$work/mnt-wide" "$work/mnt-huge"; do
@@ -69,9 +72,9 @@ head -c $((mb << 20)) /dev/urandom > "$work/src/big.bin"
 obj="$work/registry/bench/big/big.bin"
 
 # 1. first read (cache empty, source not in the page cache) vs a plain read of the object
-evict "$obj"; plain=$(rate "$obj")
+evict "$obj"; memory_prep "$work"; plain=$(rate "$obj")
 mount_pkg bench/big "$work/mnt"
-evict "$obj"; first=$(rate "$work/mnt/big.bin")
+evict "$obj"; memory_prep "$work"; first=$(rate "$work/mnt/big.bin")
 # 2. re-read through the kernel's page cache vs the cache file read directly (warm)
 sleep 1; reread=$(rate "$work/mnt/big.bin")
 cached_file=$(find "$QUILTFS_HOME/.quilt/objects" -type f -size +1M | head -1)
@@ -82,14 +85,14 @@ rate "$cached_file" >/dev/null; direct_warm=$(rate "$cached_file")
 # on a VM the host's cache answers the second read of a file the guest evicted)
 evict "$cached_file"; rate "$cached_file" >/dev/null
 mount_pkg bench/big "$work/mnt"
-evict "$cached_file"; cached=$(rate "$work/mnt/big.bin")
-evict "$cached_file"; direct_cold=$(rate "$cached_file")
+evict "$cached_file"; memory_prep "$work"; cached=$(rate "$work/mnt/big.bin")
+evict "$cached_file"; memory_prep "$work"; direct_cold=$(rate "$cached_file")
 "$q" unmount "$work/mnt" >/dev/null
 # 3b. the same two reads on a read-only mount, where the kernel reads a cached object from the
 # cache file itself (FUSE passthrough, when the kernel and privileges allow it)
 mount_pkg bench/big "$work/mnt" --read-only
-evict "$cached_file"; ro_cached=$(rate "$work/mnt/big.bin")
-evict "$cached_file"; ro_direct_cold=$(rate "$cached_file")
+evict "$cached_file"; memory_prep "$work"; ro_cached=$(rate "$work/mnt/big.bin")
+evict "$cached_file"; memory_prep "$work"; ro_direct_cold=$(rate "$cached_file")
 rate "$work/mnt/big.bin" >/dev/null; ro_reread=$(rate "$work/mnt/big.bin")
 rate "$cached_file" >/dev/null; ro_direct_warm=$(rate "$cached_file")
 "$q" unmount "$work/mnt" >/dev/null
@@ -127,7 +130,8 @@ cat <<MD
 ## Mount
 
 $(date -u +%Y-%m-%d) on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); local-folder
-registry; ${mb} MiB object; produced by \`bench/mount.sh\`.
+registry; ${mb} MiB object; memory state before each cold read: ${memory}; produced by
+\`bench/mount.sh\`.
 
 | measure | quiltfs mount | baseline (same run) | ratio |
 |---|---|---|---|

@@ -11,6 +11,9 @@
 # rclone), .venv with quilt3 (scripts/setup). REPS (default 3 for downloads, PUSH_REPS 1 for
 # pushes) sets the repetitions; the figures are medians. Work files go to bench/work/s3.
 # ONLY=push runs only the push and re-push parts and prints their figures (RESULTS.md untouched).
+# Every timed run is preceded by the same memory state (bench/memory.sh: MEMORY=primed, the
+# default, or settled): each side writes a GiB of new pages (the cache file, the SDK's output
+# file, S3Proxy's stored objects), and on this VM their price depends on what ran just before.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${QUILTFS_BENCH_WORK:-$here/bench/work/s3}"
@@ -19,6 +22,7 @@ push_reps="${PUSH_REPS:-1}"
 only="${ONLY:-}"
 mkdir -p "$work"
 cd "$here"
+. "$here/bench/memory.sh"
 
 command -v rclone >/dev/null || { echo "bench/s3.sh: rclone is missing (apt-get install rclone)" >&2; exit 1; }
 [ -x "$here/.venv/bin/python" ] || { echo "bench/s3.sh: .venv is missing (run scripts/setup)" >&2; exit 1; }
@@ -77,14 +81,16 @@ dl_bucket=$(new_bucket dl)
 ./quiltfs --home "$work/home-dl" build team/big "$work/bigonly" -r "s3://$dl_bucket" > /dev/null
 : > "$work/dl.sdk"; : > "$work/dl.qf"
 for i in $(seq "$reps"); do
+  rm -f "$work/sdk.out"; rm -rf "$work/home-fetch"
+  memory_prep "$work"
   java -cp "$cp" io.quiltfs.bench.S3Bench sdk-get "$endpoint" "$dl_bucket" team/big/big.bin "$work/sdk.out" \
     | awk '{print $1}' >> "$work/dl.sdk"
-  rm -f "$work/sdk.out"
-  rm -rf "$work/home-fetch"
+  rm -f "$work/sdk.out"; rm -rf "$work/home-fetch"
+  memory_prep "$work"
   java -XX:+UseParallelGC -cp "$cp" io.quiltfs.bench.S3Bench fetch "$endpoint" "$dl_bucket" team/big "$work/home-fetch" \
     | awk '{print $1}' >> "$work/dl.qf"
-  rm -rf "$work/home-fetch"
 done
+rm -f "$work/sdk.out"; rm -rf "$work/home-fetch"
 sdk_s=$(median < "$work/dl.sdk"); qf_s=$(median < "$work/dl.qf")
 fi
 
@@ -95,6 +101,7 @@ rclone --config "$work/rclone.conf" copy "$pkg/small" "s3p:$(new_bucket warm)/w"
 : > "$work/push.qf"; : > "$work/push.rc"; : > "$work/push.q3"
 for i in $(seq "$push_reps"); do
   b=$(new_bucket qf); rm -rf "$work/home-push"
+  memory_prep "$work"
   t0=$(now)
   QUILTFS_JAVA_OPTS="-Dorg.slf4j.simpleLogger.log.io.quiltfs.store.registry.S3Registry=debug" \
     ./quiltfs --home "$work/home-push" build team/pkg "$pkg" -r "s3://$b" -m bench > /dev/null 2> "$work/push1.err"
@@ -102,11 +109,13 @@ for i in $(seq "$push_reps"); do
   qf_bucket=$b
 
   b=$(new_bucket rc)
+  memory_prep "$work"
   t0=$(now)
   rclone --config "$work/rclone.conf" copy "$pkg" "s3p:$b/team/pkg"
   t1=$(now); echo "$t1 - $t0" | bc >> "$work/push.rc"
 
   b=$(new_bucket q3)
+  memory_prep "$work"
   t0=$(now)
   QUILT_DISABLE_USAGE_METRICS=true XDG_DATA_HOME="$work/q3data" XDG_CACHE_HOME="$work/q3cache" \
     "$here/.venv/bin/python" - "$pkg" "s3://$b" <<'EOF' > "$work/q3.out" 2>&1
@@ -118,21 +127,24 @@ p.push("team/pkg", registry=sys.argv[2], force=True, message="bench")
 EOF
   t1=$(now); echo "$t1 - $t0" | bc >> "$work/push.q3"
 done
-push_qf=$(median < "$work/push.qf"); push_rc=$(median < "$work/push.rc"); push_q3=$(median < "$work/push.q3")
+r3() { printf '%.3f' "$1"; }
+push_qf=$(r3 "$(median < "$work/push.qf")"); push_rc=$(r3 "$(median < "$work/push.rc")"); push_q3=$(r3 "$(median < "$work/push.q3")")
 first_requests=$(sed -n 's/.*requests sent //p' "$work/push1.err" | tail -1)
 
 # --- re-push: nothing to upload -----------------------------------------------------------------
 echo "re-push..." >&2
+memory_prep "$work"
 t0=$(now)
 QUILTFS_JAVA_OPTS="-Dorg.slf4j.simpleLogger.log.io.quiltfs.store.registry.S3Registry=debug" \
   ./quiltfs --home "$work/home-push" build team/pkg "$pkg" -r "s3://$qf_bucket" -m bench > /dev/null 2> "$work/push2.err"
-t1=$(now); repush_s=$(echo "$t1 - $t0" | bc)
+t1=$(now); repush_s=$(r3 "$(echo "$t1 - $t0" | bc)")
 second_requests=$(sed -n 's/.*requests sent //p' "$work/push2.err" | tail -1)
 rm -rf "$work/home-other"
+memory_prep "$work"
 t0=$(now)
 QUILTFS_JAVA_OPTS="-Dorg.slf4j.simpleLogger.log.io.quiltfs.store.registry.S3Registry=debug" \
   ./quiltfs --home "$work/home-other" build team/pkg "$pkg" -r "s3://$qf_bucket" -m bench > /dev/null 2> "$work/push3.err"
-t1=$(now); other_s=$(echo "$t1 - $t0" | bc)
+t1=$(now); other_s=$(r3 "$(echo "$t1 - $t0" | bc)")
 other_requests=$(sed -n 's/.*requests sent //p' "$work/push3.err" | tail -1)
 
 if [ "$only" = push ]; then
@@ -152,7 +164,8 @@ cat > "$section" <<EOF
 
 \`bench/s3.sh\`, $(date -u +%Y-%m-%d), $(nproc) cores (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end:
 the machine is shared, so only the ratios within one run mean anything). S3Proxy 4.1.0
-(filesystem backend) on loopback; medians of $reps download and $push_reps push runs.
+(filesystem backend) on loopback; medians of $reps download and $push_reps push runs; memory
+state before every timed run: $memory (bench/memory.sh).
 
 | measure | quiltfs | baseline | ratio (target) |
 |---|---|---|---|
