@@ -45,7 +45,14 @@ final class BuildCommand extends BaseCommand {
         if (!Files.isDirectory(dir)) {
             throw new CliException(ExitCodes.NOT_FOUND, dir + " is not a folder");
         }
-        JsonNode userMeta = meta == null ? null : Json.parse(meta);
+        JsonNode userMeta = null;
+        if (meta != null) {
+            try {
+                userMeta = Json.parse(meta);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(ExitCodes.USAGE, "--meta: " + e.getMessage());
+            }
+        }
         Output out = out();
         try (Registry r = openRegistry(registry)) {
             Publisher.Result res = Build.build(r, name, dir, message, userMeta,

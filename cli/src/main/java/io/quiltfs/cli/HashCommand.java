@@ -5,6 +5,8 @@ import io.quiltfs.store.hash.Checksum;
 import io.quiltfs.store.hash.FileHasher;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
+import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,34 +51,84 @@ final class HashCommand extends BaseCommand {
         }
     }
 
+    /**
+     * Like sha256sum: a line per file that could be hashed, an error line on stderr per file that
+     * could not (in argument order), and a non-zero exit when any failed: {@link ExitCodes#NOT_FOUND}
+     * when every failure is a missing file or not a regular file, {@link ExitCodes#FAILURE} when
+     * one could not be read.
+     */
     @Override
     public Integer call() throws Exception {
         HashType t = HashType.parseUserInput(type);
         Output out = out();
-        for (Path f : files) {
-            if (!Files.isRegularFile(f)) {
-                throw new CliException(ExitCodes.NOT_FOUND, f + " is not a regular file");
+        int n = files.size();
+        String[] errors = new String[n];
+        Checksum[] sums = new Checksum[n];
+        List<Path> ok = new ArrayList<>(n);
+        int exit = ExitCodes.OK;
+        for (int i = 0; i < n; i++) {
+            Path f = files.get(i);
+            if (Files.isRegularFile(f)) {
+                ok.add(f);
+            } else {
+                errors[i] = !Files.exists(f) ? "no such file: " + f
+                        : f + (Files.isDirectory(f) ? " is a folder" : " is not a regular file");
+                exit = ExitCodes.NOT_FOUND;
             }
         }
-        List<Checksum> sums = FileHasher.hashAll(new ArrayList<>(files), t);
+        try {
+            List<Checksum> all = FileHasher.hashAll(ok, t);
+            for (int i = 0, j = 0; i < n; i++) {
+                if (errors[i] == null) {
+                    sums[i] = all.get(j++);
+                }
+            }
+        } catch (IOException batch) {
+            // One of them could not be read (permissions, gone meanwhile): hash them one by one
+            // to report each failure with its file and still print the others.
+            for (int i = 0; i < n; i++) {
+                if (errors[i] == null) {
+                    try {
+                        sums[i] = FileHasher.hash(files.get(i), t);
+                    } catch (IOException e) {
+                        errors[i] = Cli.message(e);
+                        exit = ExitCodes.FAILURE;
+                    }
+                }
+            }
+        }
         if (!out.json()) {
             // Text output does not touch Jackson (its start-up is a visible share of a small
-            // hash), and goes out in one write rather than a flushed line per file.
-            StringBuilder text = new StringBuilder(files.size() * 80);
-            for (int i = 0; i < files.size(); i++) {
-                text.append(sums.get(i).value()).append("  ").append(files.get(i)).append('\n');
+            // hash), and goes out in one write rather than a flushed line per file (an error
+            // line first flushes the lines before it, so that a terminal shows them in order).
+            PrintWriter err = spec.commandLine().getErr();
+            StringBuilder text = new StringBuilder(n * 80);
+            for (int i = 0; i < n; i++) {
+                if (errors[i] == null) {
+                    text.append(sums[i].value()).append("  ").append(files.get(i)).append('\n');
+                } else {
+                    out.text(text);
+                    out.flush();
+                    text.setLength(0);
+                    err.println("quiltfs: error: " + errors[i]);
+                    err.flush();
+                }
             }
             out.text(text);
             out.flush();
-            return ExitCodes.OK;
+            return exit;
         }
         ArrayNode arr = Json.NODES.arrayNode();
-        for (int i = 0; i < files.size(); i++) {
-            arr.addObject().put("file", files.get(i).toString()).put("type", t.wireName())
-                    .put("value", sums.get(i).value());
+        for (int i = 0; i < n; i++) {
+            var o = arr.addObject().put("file", files.get(i).toString()).put("type", t.wireName());
+            if (errors[i] == null) {
+                o.put("value", sums[i].value());
+            } else {
+                o.put("error", errors[i]);
+            }
         }
         out.json(arr);
         out.flush();
-        return ExitCodes.OK;
+        return exit;
     }
 }

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -52,6 +53,79 @@ class FoundationCommandsTest {
         assertTrue(r.err().contains("unknown hash type 'md5'"), r.err());
         r = CliRunner.run("hash", tmp.resolve("missing").toString());
         assertEquals(ExitCodes.NOT_FOUND, r.code());
+    }
+
+    @Test
+    void hashOfSeveralFilesWithOneMissingPrintsTheOthersLikeSha256sum() throws Exception {
+        Path a = Files.writeString(tmp.resolve("a.txt"), "Hello, World!");
+        Path b = Files.writeString(tmp.resolve("b.txt"), "Hello, World!");
+        Path missing = tmp.resolve("missing");
+        CliRunner.Result r = CliRunner.run("hash", "-t", "crc64nvme", a.toString(), missing.toString(), b.toString(),
+                tmp.toString());
+        assertEquals(ExitCodes.NOT_FOUND, r.code());
+        assertEquals("1Km+Qyat0k0=  " + a + "\n1Km+Qyat0k0=  " + b + "\n", r.out());
+        assertEquals("quiltfs: error: no such file: " + missing + "\nquiltfs: error: " + tmp + " is a folder\n", r.err());
+        r = CliRunner.run("--json", "hash", a.toString(), missing.toString());
+        assertEquals(ExitCodes.NOT_FOUND, r.code());
+        JsonNode j = Json.parse(r.out());
+        assertEquals("BCp9ZKWB7y7pg/IQWIAcw1ZjtwXmxV9i+o4PGOzHCYk=", j.get(0).get("value").asText());
+        assertEquals("no such file: " + missing, j.get(1).get("error").asText());
+    }
+
+    @Test
+    void debugPrintsTheStackTraceOfAnError() throws Exception {
+        Path m = Files.writeString(tmp.resolve("bad.jsonl"), "{\"version\":\"v0\"}\n{oops\n");
+        CliRunner.Result plain = CliRunner.run("manifest", "tophash", m.toString());
+        assertEquals(ExitCodes.FAILURE, plain.code());
+        assertEquals(1, plain.err().lines().count(), plain.err());
+        for (String[] args : List.of(new String[] {"--debug", "manifest", "tophash", m.toString()},
+                new String[] {"manifest", "tophash", "--debug", m.toString()})) {
+            CliRunner.Result r = CliRunner.run(args);
+            assertEquals(ExitCodes.FAILURE, r.code(), String.join(" ", args));
+            assertTrue(r.err().contains("io.quiltfs.store.manifest.ManifestException: " + m + ":2: malformed JSON"),
+                    r.err());
+            assertTrue(r.err().contains("\tat io.quiltfs.store.manifest.ManifestReader."), r.err());
+            assertTrue(r.err().strip().endsWith("\n" + plain.err().strip()), r.err());
+        }
+    }
+
+    @Test
+    void validateAcceptsTheVectorManifestsThatTophashAccepts() {
+        // quilt3's test manifests hold the hash value "abcd": they read and hash (expected-tophash.tsv),
+        // so validate warns about it rather than calling them invalid.
+        for (String name : List.of("quilt_manifest.jsonl", "local_manifest.jsonl")) {
+            String file = Vectors.quilt().resolve("manifests").resolve(name).toString();
+            CliRunner.Result r = CliRunner.run("manifest", "validate", file);
+            assertEquals(0, r.code(), r.err());
+            assertEquals(file + ": valid (4 warnings)\n", r.out());
+            assertTrue(r.err().contains(file + ":2: warning: hash value 'abcd' is not a valid SHA256 value"), r.err());
+            assertEquals("4cf8b52e3647c21207c1f60394f394f7dbf1a04a89d94aeb6c28a9bf09688f2b\n",
+                    CliRunner.run("manifest", "tophash", file).out());
+        }
+    }
+
+    @Test
+    void validateReportsABadPhysicalKeyWithLineAndKey() throws Exception {
+        Path m = Files.writeString(tmp.resolve("pk.jsonl"), "{\"version\":\"v0\"}\n{\"logical_key\":\"x\","
+                + "\"physical_keys\":[\"not a url\"],\"size\":1,\"hash\":{\"type\":\"SHA256\",\"value\":\""
+                + "0".repeat(64) + "\"}}\n");
+        CliRunner.Result r = CliRunner.run("manifest", "validate", m.toString());
+        assertEquals(ExitCodes.FAILURE, r.code());
+        assertEquals(m + ":2: unsupported physical key 'not a url' (expected s3:// or file://) (key 'x')\n", r.err());
+    }
+
+    @Test
+    void buildRefusesMetadataWithAnOutOfRangeNumber() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("x"), "x");
+        Path reg = tmp.resolve("reg");
+        CliRunner.Result b = CliRunner.run("--home", tmp.resolve("home").toString(), "build", "t/i", src.toString(),
+                "--registry", reg.toUri().toString(), "-m", "x", "--meta", "{\"ok\":1,\"x\":1e999}");
+        assertEquals(ExitCodes.USAGE, b.code());
+        assertEquals("quiltfs: error: --meta: invalid JSON: the number at /x is out of range (too large for a"
+                + " 64-bit float; JSON has no Infinity)\n", b.err());
+        assertEquals("", b.out());
+        assertTrue(!Files.exists(reg.resolve(".quilt/named_packages/t/i")), "nothing was published");
     }
 
     @Test

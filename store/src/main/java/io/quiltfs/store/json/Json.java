@@ -38,13 +38,51 @@ public final class Json {
         return NODES.objectNode();
     }
 
-    /** Parses JSON text into a tree; throws IllegalArgumentException with the parser's reason. */
+    /**
+     * Parses JSON text into a tree; throws IllegalArgumentException with the parser's reason. A
+     * number too large for a double ({@code 1e999}) is refused, naming where it is: it would be
+     * infinity, which JSON cannot spell (Jackson would write the string "Infinity", Python a bare
+     * {@code Infinity} that is not JSON, and quilt3 refuses to write a manifest holding one).
+     */
     public static JsonNode parse(String text) {
+        JsonNode tree;
         try {
-            return MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(text);
+            tree = MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(text);
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("invalid JSON: " + firstLine(e.getMessage()), e);
         }
+        String where = nonFinite(tree, "");
+        if (where != null) {
+            throw new IllegalArgumentException("invalid JSON: the number at " + (where.isEmpty() ? "the top level" : where)
+                    + " is out of range (too large for a 64-bit float; JSON has no Infinity)");
+        }
+        return tree;
+    }
+
+    /** The JSON Pointer of the first non-finite number in {@code node}, or null. */
+    private static String nonFinite(JsonNode node, String at) {
+        if (node.isFloatingPointNumber() && !node.isBigDecimal()) {
+            return Double.isFinite(node.doubleValue()) ? null : at;
+        }
+        if (node.isContainerNode()) {
+            if (node.isArray()) {
+                for (int i = 0; i < node.size(); i++) {
+                    String w = nonFinite(node.get(i), at + "/" + i);
+                    if (w != null) {
+                        return w;
+                    }
+                }
+            } else {
+                for (var it = node.fields(); it.hasNext(); ) {
+                    var f = it.next();
+                    String w = nonFinite(f.getValue(), at + "/" + f.getKey().replace("~", "~0").replace("/", "~1"));
+                    if (w != null) {
+                        return w;
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /** Compact JSON text. */

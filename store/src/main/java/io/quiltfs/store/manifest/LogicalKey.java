@@ -1,6 +1,8 @@
 package io.quiltfs.store.manifest;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.Comparator;
 
 /**
@@ -30,6 +32,13 @@ public final class LogicalKey {
         }
         if (key.indexOf('\0') >= 0) {
             return "logical key contains a NUL character";
+        }
+        int lone = unpairedSurrogate(key);
+        if (lone >= 0) {
+            // JSON can spell one ("\ud800") and Python reads it, but it is not Unicode text: no
+            // UTF-8 manifest or file name can hold it (quilt3 cannot write it either).
+            return String.format("logical key contains an unpaired surrogate (\\u%04x), which is not Unicode text",
+                    (int) key.charAt(lone));
         }
         if (key.charAt(0) == '/') {
             return "logical key is absolute (starts with '/')";
@@ -63,6 +72,30 @@ public final class LogicalKey {
             }
             start = slash + 1;
         }
+    }
+
+    /**
+     * Why the file {@code file}, found by listing a folder, cannot be packaged under {@code key}
+     * (its path below that folder as Java decoded it), or null. Besides the key's own problems: a
+     * name that is not valid in the file name encoding (UTF-8), which Java decodes to U+FFFD (or
+     * '?'), so that the key would silently name another file. Checked only for keys holding one
+     * of those characters: a listing is a hot path.
+     */
+    public static String problem(String key, Path file) {
+        if (key.indexOf('\uFFFD') >= 0 || key.indexOf('?') >= 0) {
+            boolean same;
+            try {
+                same = file.equals(file.getFileSystem().getPath(file.toString()));
+            } catch (InvalidPathException e) {
+                same = false;
+            }
+            if (!same) {
+                String enc = System.getProperty("sun.jnu.encoding", "UTF-8");
+                return "file name is not valid " + (enc.equals("UTF-8") ? "UTF-8" : enc + " (set a UTF-8 locale)")
+                        + ", so it cannot be a logical key (" + file.toUri().getRawPath() + ", percent-encoded)";
+            }
+        }
+        return problem(key);
     }
 
     /** Throws IllegalArgumentException naming the key when it is not a valid file key. */
@@ -121,18 +154,50 @@ public final class LogicalKey {
         return key.substring(key.lastIndexOf('/') + 1);
     }
 
-    /** A key safe to print on one line: control characters escaped. */
-    public static String printable(String key) {
-        StringBuilder sb = new StringBuilder(key.length());
-        for (int i = 0; i < key.length(); i++) {
-            char c = key.charAt(i);
-            if (c < 0x20 || c == 0x7f) {
-                sb.append(String.format("\\x%02x", (int) c));
-            } else {
-                sb.append(c);
+    /** Index of the first UTF-16 surrogate in {@code s} that is not half of a pair, or -1. */
+    static int unpairedSurrogate(String s) {
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    i++;
+                } else {
+                    return i;
+                }
             }
         }
-        return sb.toString();
+        return -1;
+    }
+
+    /**
+     * A key safe to print on one line: control characters escaped as {@code \xNN}, unpaired
+     * surrogates (which a terminal would show as '?') as a backslash-u escape.
+     */
+    public static String printable(String key) {
+        StringBuilder sb = null;
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            boolean lone = Character.isSurrogate(c) && !(Character.isHighSurrogate(c) && i + 1 < key.length()
+                    && Character.isLowSurrogate(key.charAt(i + 1)));
+            if (c < 0x20 || c == 0x7f || lone) {
+                if (sb == null) {
+                    sb = new StringBuilder(key.length() + 8).append(key, 0, i);
+                }
+                sb.append(lone ? String.format("\\u%04x", (int) c) : String.format("\\x%02x", (int) c));
+            } else {
+                if (sb != null) {
+                    sb.append(c);
+                }
+                if (Character.isHighSurrogate(c) && !lone) {
+                    i++;
+                    if (sb != null) {
+                        sb.append(key.charAt(i));
+                    }
+                }
+            }
+        }
+        return sb == null ? key : sb.toString();
     }
 
     static byte[] utf8(String s) {

@@ -7,6 +7,7 @@ import io.quiltfs.store.json.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractList;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 
@@ -270,7 +271,7 @@ public final class Manifest {
             }
             rows.seal();
             List<Problem> problems = new ArrayList<>();
-            Structure.check(rows, dirRows, problems, null);
+            Structure.check(rows, dirRows, problems, null, null);
             if (!problems.isEmpty()) {
                 throw new IllegalArgumentException(problems.get(0).message()
                         + (problems.get(0).key() == null ? "" : ": '" + problems.get(0).key() + "'"));
@@ -281,13 +282,20 @@ public final class Manifest {
         }
     }
 
-    /** Checks shared by the reader and the builder: duplicate keys, a file that is also a folder. */
+    /**
+     * Checks shared by the reader and the builder: duplicate keys and folder rows, a file that is
+     * also a folder.
+     */
     static final class Structure {
         private Structure() {
         }
 
-        /** {@code lines} maps a row index to its line in the file (null when built in memory). */
-        static void check(Rows rows, List<ObjectNode> dirRows, List<Problem> problems, long[] lines) {
+        /**
+         * {@code lines} maps a row index to its line in the file, {@code dirLines} a directory
+         * row's index in {@code dirRows} to its line (both null when built in memory).
+         */
+        static void check(Rows rows, List<ObjectNode> dirRows, List<Problem> problems, long[] lines,
+                          long[] dirLines) {
             for (int i = 1; i < rows.size(); i++) {
                 int c = rows.compareKeys(i - 1, i);
                 long line = lines == null ? 0 : lines[i];
@@ -301,7 +309,9 @@ public final class Manifest {
                 }
             }
             if (!dirRows.isEmpty()) {
-                for (ObjectNode d : dirRows) {
+                for (int di = 0; di < dirRows.size(); di++) {
+                    ObjectNode d = dirRows.get(di);
+                    long dline = dirLines == null ? 0 : dirLines[di];
                     String dk = d.path("logical_key").asText();
                     String dir = dk.substring(0, dk.length() - 1);
                     int lo = 0;
@@ -311,13 +321,28 @@ public final class Manifest {
                         int mid = (lo + hi) >>> 1;
                         int c = rows.compareKey(mid, k);
                         if (c == 0) {
-                            problems.add(new Problem(0, dk, "folder row names a file", true));
+                            problems.add(new Problem(dline, dk, "folder row names a file", true));
                             break;
                         } else if (c < 0) {
                             lo = mid + 1;
                         } else {
                             hi = mid - 1;
                         }
+                    }
+                }
+                // Duplicates: which row's metadata would win is undefined. Each repeat is reported
+                // on its own line (the first occurrence in the file stays unreported).
+                Integer[] order = new Integer[dirRows.size()];
+                for (int i = 0; i < order.length; i++) {
+                    order[i] = i;
+                }
+                Arrays.sort(order, Comparator.comparing((Integer i) -> dirRows.get(i).path("logical_key").asText())
+                        .thenComparingLong(i -> dirLines == null ? i : dirLines[i]));
+                for (int i = 1; i < order.length; i++) {
+                    String dk = dirRows.get(order[i]).path("logical_key").asText();
+                    if (dk.equals(dirRows.get(order[i - 1]).path("logical_key").asText())) {
+                        problems.add(new Problem(dirLines == null ? 0 : dirLines[order[i]], dk,
+                                "duplicate folder row", true));
                     }
                 }
             }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quiltfs.store.hash.Checksum;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PhysicalKey;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,9 +23,11 @@ import java.util.List;
  * Reads JSONL manifests, streaming, one line at a time. {@link #read} stops at the first error;
  * {@link #validate} reports every problem with its line number. Both refuse: malformed JSON, a
  * missing field, an unknown hash type, a negative or non-integer size, an invalid logical key
- * (empty, absolute, {@code .}/{@code ..}/empty component, NUL), duplicate keys, a file that is
- * also a folder, more than one physical key, and a line over 1 MB. Validation also checks that
- * each hash value is the canonical encoding for its type.
+ * (empty, absolute, {@code .}/{@code ..}/empty component, NUL, an unpaired surrogate), duplicate
+ * keys or folder rows, a file that is also a folder, a number of physical keys other than one,
+ * and a line over 1 MB. Validation also refuses a physical key that is not one of the spec's URL
+ * forms, and warns about a hash value that is not the canonical encoding for its type (the
+ * manifest still reads and hashes; only fetching that content fails).
  */
 public final class ManifestReader {
     /** Longest accepted line, in bytes (without its newline). */
@@ -38,6 +41,8 @@ public final class ManifestReader {
     private final List<Problem> problems = new ArrayList<>();
     private final Rows rows;
     private final List<ObjectNode> dirRows = new ArrayList<>();
+    /** The line of each directory row, in the order of {@link #dirRows}. */
+    private long[] dirLines = new long[4];
     /** Reads the common row shape without Jackson; every other line takes the Jackson path. */
     private final FastRow fast = new FastRow();
     private long[] rowLines = new long[16];
@@ -117,7 +122,7 @@ public final class ManifestReader {
         for (int i = 0; i < lines.length; i++) {
             lines[i] = rowLines[order == null ? i : order[i]];
         }
-        Manifest.Structure.check(rows, dirRows, problems, lines);
+        Manifest.Structure.check(rows, dirRows, problems, lines, dirLines);
         return order;
     }
 
@@ -144,7 +149,14 @@ public final class ManifestReader {
         while (lines.next()) {
             long no = lines.lineNo();
             if (lines.tooLong()) {
-                problem(no, null, "line is over 1 MB", true);
+                if (header == null) {
+                    header = Json.object();
+                    problem(no, null, "the header line is over 1 MB", true);
+                } else if (lines.tooLongKey() != null) {
+                    problem(no, lines.tooLongKey(), "line is over 1 MB", true);
+                } else {
+                    problem(no, null, "line is over 1 MB (the key is not named: logical_key is not the row's first field)", true);
+                }
                 continue;
             }
             if (isBlank(lines.buf(), lines.start(), lines.length())) {
@@ -210,6 +222,10 @@ public final class ManifestReader {
             rows.add(buf, fast.keyOff, fast.keyLen, fast.physOff, fast.physLen, fast.size, fast.type, fast.digest);
             if (topHash != null) {
                 topHash.fastRow(buf, fast.type, fast.valueOff, fast.valueLen, fast.keyOff, fast.keyLen, fast.size);
+            }
+            if (collectAll) {
+                checkPhysicalKey(no, null, new String(buf, fast.physOff, fast.physLen, StandardCharsets.US_ASCII),
+                        buf, fast.keyOff, fast.keyLen);
             }
             return;
         }
@@ -344,6 +360,10 @@ public final class ManifestReader {
             if (extras != null) {
                 extras.fields().forEachRemaining(f -> d.set(f.getKey(), f.getValue()));
             }
+            if (dirRows.size() == dirLines.length) {
+                dirLines = Arrays.copyOf(dirLines, dirLines.length * 2);
+            }
+            dirLines[dirRows.size()] = no;
             dirRows.add(d);
             return;
         }
@@ -377,14 +397,36 @@ public final class ManifestReader {
             return; // reported above
         }
         Checksum sum = Checksum.of(type, hashValue);
-        if (collectAll && !sum.isWellFormed()) {
-            problem(no, key, "hash value '" + hashValue + "' is not a valid " + type.wireName() + " value", true);
+        if (collectAll) {
+            if (!sum.isWellFormed()) {
+                // A warning: such a manifest reads and has a top hash (quilt3's own test manifests
+                // hold "abcd"); only fetching that file's content must fail.
+                problem(no, key, "hash value '" + hashValue + "' is not a valid " + type.wireName()
+                        + " value, so no content can match it", false);
+            }
+            checkPhysicalKey(no, key, physicalKey, null, 0, 0);
         }
         lineOfRow(no);
         rows.add(key.getBytes(StandardCharsets.UTF_8), physicalKey.getBytes(StandardCharsets.UTF_8),
                 size, sum, meta, extras);
         if (topHash != null) {
             topHash.row(rows, rows.size() - 1);
+        }
+    }
+
+    /**
+     * Validation only: the physical key must be one of the spec's URL forms (what
+     * {@link PhysicalKey#parse} accepts). Reading does not check it: the top hash does not
+     * depend on it, and fetching reports a bad one. The key is given as a string or, for a
+     * row read without Jackson, as ASCII bytes (made into a string only when reporting).
+     */
+    private void checkPhysicalKey(long no, String key, String physicalKey, byte[] keyBuf, int keyOff, int keyLen)
+            throws ManifestException {
+        try {
+            PhysicalKey.parse(physicalKey);
+        } catch (IllegalArgumentException e) {
+            problem(no, key != null ? key : new String(keyBuf, keyOff, keyLen, StandardCharsets.US_ASCII),
+                    e.getMessage(), true);
         }
     }
 
@@ -407,6 +449,7 @@ public final class ManifestReader {
         private int start;
         private int length;
         private boolean tooLong;
+        private String tooLongKey;
 
         LineSplitter(InputStream in) {
             this.in = in;
@@ -414,6 +457,7 @@ public final class ManifestReader {
 
         boolean next() throws IOException {
             tooLong = false;
+            tooLongKey = null;
             while (true) {
                 for (int i = pos; i < limit; i++) {
                     if (buf[i] == '\n') {
@@ -423,6 +467,7 @@ public final class ManifestReader {
                         lineNo++;
                         if (length > MAX_LINE) {
                             tooLong = true;
+                            tooLongKey = leadingKey(buf, start, length);
                         }
                         return true;
                     }
@@ -434,6 +479,9 @@ public final class ManifestReader {
                         pos = limit;
                         lineNo++;
                         tooLong = length > MAX_LINE;
+                        if (tooLong) {
+                            tooLongKey = leadingKey(buf, start, length);
+                        }
                         return true;
                     }
                     return false;
@@ -441,6 +489,7 @@ public final class ManifestReader {
                 if (limit - pos > MAX_LINE + 1) {
                     // Over-long line: skip to its end without holding it.
                     lineNo++;
+                    tooLongKey = leadingKey(buf, pos, limit - pos);
                     skipRestOfLine();
                     tooLong = true;
                     start = pos;
@@ -505,6 +554,46 @@ public final class ManifestReader {
 
         boolean tooLong() {
             return tooLong;
+        }
+
+        /** For an over-long line: its logical key, when {@link #leadingKey} finds it. */
+        String tooLongKey() {
+            return tooLongKey;
+        }
+
+        /**
+         * The logical key of a row whose first field is {@code logical_key} (as quilt3 and
+         * quiltfs write rows), read from the line's first bytes without parsing the rest; null
+         * otherwise. A {@code logical_key} found further on could belong to a nested object.
+         */
+        static String leadingKey(byte[] b, int off, int len) {
+            int end = off + Math.min(len, MAX_LINE);
+            int p = skipSpace(b, off, end);
+            if (p >= end || b[p] != '{') {
+                return null;
+            }
+            p = skipSpace(b, p + 1, end);
+            byte[] field = "\"logical_key\"".getBytes(StandardCharsets.US_ASCII);
+            if (end - p < field.length || !Arrays.equals(b, p, p + field.length, field, 0, field.length)) {
+                return null;
+            }
+            p = skipSpace(b, p + field.length, end);
+            if (p >= end || b[p] != ':') {
+                return null;
+            }
+            p = skipSpace(b, p + 1, end);
+            try (JsonParser parser = FACTORY.createParser(b, p, end - p)) {
+                return parser.nextToken() == JsonToken.VALUE_STRING ? parser.getText() : null;
+            } catch (IOException e) {
+                return null; // not a string, or longer than the bytes at hand
+            }
+        }
+
+        private static int skipSpace(byte[] b, int p, int end) {
+            while (p < end && (b[p] == ' ' || b[p] == '\t' || b[p] == '\r')) {
+                p++;
+            }
+            return p;
         }
     }
 }

@@ -1,6 +1,8 @@
 package io.quiltfs.store.manifest;
 
+import com.fasterxml.jackson.core.JsonGenerationException;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.JsonGeneratorDelegate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quiltfs.store.json.Json;
@@ -33,7 +35,7 @@ public final class ManifestWriter {
 
     public static void write(Manifest m, OutputStream os) throws IOException {
         OutputStream out = new BufferedOutputStream(os, 1 << 16);
-        try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
+        try (JsonGenerator g = new FiniteNumbers(Json.MAPPER.getFactory().createGenerator(out))) {
             g.setRootValueSeparator(null);
             g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
             ObjectNode header = m.headerView().deepCopy();
@@ -85,6 +87,36 @@ public final class ManifestWriter {
             }
         }
         out.flush();
+    }
+
+    /**
+     * Writes an infinite double as a number that reads back as the same infinity ({@code 1e400}),
+     * where Jackson would write the string {@code "Infinity"}: a manifest read with such a number
+     * (JSON allows any exponent; Python and Java read it as infinity, and the top hash spells it
+     * {@code Infinity}) must keep its top hash when written back. NaN has no JSON spelling at all
+     * and is refused (reading never produces one).
+     */
+    private static final class FiniteNumbers extends JsonGeneratorDelegate {
+        FiniteNumbers(JsonGenerator g) {
+            super(g, false);
+        }
+
+        @Override
+        public void writeNumber(double v) throws IOException {
+            if (Double.isNaN(v)) {
+                throw new JsonGenerationException("NaN cannot be written to a manifest (JSON has no NaN)", this);
+            }
+            if (Double.isInfinite(v)) {
+                delegate.writeNumber(v > 0 ? "1e400" : "-1e400");
+            } else {
+                delegate.writeNumber(v);
+            }
+        }
+
+        @Override
+        public void writeNumber(float v) throws IOException {
+            writeNumber((double) v);
+        }
     }
 
     /** A directory row's key without its trailing slash. */

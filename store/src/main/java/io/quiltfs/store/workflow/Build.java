@@ -45,7 +45,7 @@ public final class Build {
                     throw new IOException("'" + key + "' in " + dir + " is not a regular file (symbolic links and"
                             + " special files cannot be packaged)");
                 }
-                String problem = LogicalKey.problem(key);
+                String problem = LogicalKey.problem(key, p);
                 if (problem != null) {
                     throw new IOException(problem + ": '" + key + "' in " + dir);
                 }

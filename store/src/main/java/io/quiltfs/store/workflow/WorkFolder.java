@@ -131,7 +131,7 @@ public final class WorkFolder implements WorkingFiles {
                 throw new IOException("'" + key + "' in " + root + " is not a regular file (symbolic links and"
                         + " special files cannot be packaged): remove it or replace it with a file");
             }
-            String problem = LogicalKey.problem(key);
+            String problem = LogicalKey.problem(key, p);
             if (problem != null) {
                 throw new IOException(problem + ": '" + key + "' in " + root + " (rename it)");
             }
