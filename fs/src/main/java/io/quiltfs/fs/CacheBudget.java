@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,8 +50,12 @@ public final class CacheBudget {
     private final Home home;
     private final long limit;
     private final Cache<String, Long> lru;
-    /** Object name to the number of open files using it. */
-    private final ConcurrentHashMap<String, AtomicInteger> pins = new ConcurrentHashMap<>();
+    /**
+     * Object name to the number of open files using it (at least 1; absent when none). Changed
+     * only by atomic updates of the map, so a close that brings the count to zero cannot drop a
+     * pin made at the same moment.
+     */
+    private final ConcurrentHashMap<String, Integer> pins = new ConcurrentHashMap<>();
     private final LocalCommits unpushed;
     private final java.util.concurrent.atomic.AtomicLong lastScan =
             new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
@@ -183,23 +186,19 @@ public final class CacheBudget {
 
     /** An open file uses the object: it must not be deleted until {@link #unpin}. */
     public void pin(String name) {
-        pins.computeIfAbsent(name, k -> new AtomicInteger()).incrementAndGet();
+        pins.merge(name, 1, Integer::sum);
     }
 
     /** The open file is gone; records the object again (it may have been passed over meanwhile). */
     public void unpin(String name, long size) {
-        AtomicInteger n = pins.get(name);
-        if (n != null && n.decrementAndGet() <= 0) {
-            pins.remove(name, n);
-        }
+        pins.computeIfPresent(name, (k, n) -> n > 1 ? n - 1 : null);
         if (Files.isRegularFile(home.objects().resolve(name))) {
             touch(name, size);
         }
     }
 
     boolean pinned(String name) {
-        AtomicInteger n = pins.get(name);
-        return n != null && n.get() > 0;
+        return pins.containsKey(name);
     }
 
     /** Total bytes of the objects this process manages (for tests and statfs). */

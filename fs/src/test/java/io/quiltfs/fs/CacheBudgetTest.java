@@ -70,6 +70,44 @@ class CacheBudgetTest {
         assertTrue(Files.exists(a) != Files.exists(c) || !Files.exists(c), "the limit holds again once unpinned");
     }
 
+    /**
+     * Files opening and closing the same object at once: right after its own pin, each must see
+     * the object pinned (a close that brought the count to zero must not drop a pin made
+     * meanwhile), and once all closed, nothing is pinned.
+     */
+    @Test
+    void pinsMadeWhileAnotherFileClosesAreNotLost() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        int threads = 4;
+        java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < 200_000; i++) {
+                        b.pin("x");
+                        if (!b.pinned("x")) {
+                            lost.incrementAndGet();
+                        }
+                        b.unpin("x", 1);
+                    }
+                    return null;
+                }));
+            }
+            for (var f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(0, lost.get(), "pins lost to a concurrent close");
+        assertFalse(b.pinned("x"), "pinned with every file closed");
+    }
+
     @Test
     void startsFromWhatIsAlreadyCached() throws Exception {
         Home home = new Home(tmp).ensure();
