@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,16 +31,19 @@ import org.slf4j.LoggerFactory;
  * object in between; when that lock is busy the object stays too). Such an object is forgotten
  * and taken on again at the next look at the cache, to be weighed again.
  *
- * <p>The limit holds for the whole cache, which every mount and command of the home share. At
- * start a mount takes on every object already there. After that it manages what it fetches and
- * uses, and counts what other processes add: when it lists the cache again (at most every 30 s,
- * when it adds or uses an object) its own share shrinks by the bytes of objects it does not
- * manage, and it forgets objects another process deleted. So each mount trims its own objects,
- * never the fresh ones of another (an object nobody here manages is taken on once it is ten
- * minutes old), and the total stays within the smallest limit among them.
+ * <p>The limit holds for the whole cache, which every mount and command of the home share. A
+ * mount manages what it fetches and uses, and takes on the objects it finds in the cache once
+ * they are ten minutes old (at start as at every later look): a younger one is another process's
+ * fresh object, perhaps open there, so it is only counted. When it lists the cache again (at most
+ * every 30 s, when it adds or uses an object) its own share shrinks by the bytes of objects it
+ * does not manage, and it forgets objects another process deleted. So each mount trims its own
+ * objects, never the fresh ones of another, and the total stays within the smallest limit among
+ * them (once the fresh objects of others are ten minutes old, if they alone pass it).
  *
- * <p>Deleting an object another process is reading is harmless (its descriptor keeps the
- * inode); that process fetches it again next time.
+ * <p>Pins are per process: an object another mount has open is safe from this one only while it
+ * is younger than ten minutes and this one has not used it. Deleting an object another process
+ * is reading is harmless all the same (its descriptors keep the inode); that process fetches it
+ * again at its next open.
  */
 public final class CacheBudget {
     private static final Logger log = LoggerFactory.getLogger(CacheBudget.class);
@@ -51,8 +53,12 @@ public final class CacheBudget {
     private final Home home;
     private final long limit;
     private final Cache<String, Long> lru;
-    /** Object name to the number of open files using it. */
-    private final ConcurrentHashMap<String, AtomicInteger> pins = new ConcurrentHashMap<>();
+    /**
+     * Object name to the number of open files using it (at least 1; absent when none). Changed
+     * only by atomic updates of the map, so a close that brings the count to zero cannot drop a
+     * pin made at the same moment.
+     */
+    private final ConcurrentHashMap<String, Integer> pins = new ConcurrentHashMap<>();
     private final LocalCommits unpushed;
     private final java.util.concurrent.atomic.AtomicLong lastScan =
             new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
@@ -87,10 +93,10 @@ public final class CacheBudget {
         return Math.max(1, (bytes + 1023) / 1024);
     }
 
-    /** The budget of a home's object cache, taking on the objects already there. */
+    /** The budget of a home's object cache, taking on the objects already there but fresh ones. */
     public static CacheBudget open(Home home, long limitBytes) throws IOException {
         CacheBudget b = new CacheBudget(home, limitBytes);
-        b.scan(true);
+        b.scan();
         return b;
     }
 
@@ -99,12 +105,13 @@ public final class CacheBudget {
     }
 
     /**
-     * Lists the cache. At start ({@code adopt}) every object found is taken on, oldest access
-     * first, so the LRU order starts sensible. Later, objects found that this process does not
-     * manage are only counted (its share of the limit shrinks by their bytes), and objects it
-     * manages that are gone (deleted by another process) are forgotten.
+     * Lists the cache. Objects this process does not manage are taken on when they are at least
+     * {@link #ADOPT_AFTER_MILLIS} old (or were kept back by this process), oldest access first so
+     * that the LRU order is sensible; younger ones are only counted (its share of the limit
+     * shrinks by their bytes). Objects it manages that are gone (deleted by another process) are
+     * forgotten.
      */
-    private void scan(boolean adopt) throws IOException {
+    private void scan() throws IOException {
         Path dir = home.objects();
         if (!Files.isDirectory(dir)) {
             return;
@@ -125,7 +132,7 @@ public final class CacheBudget {
                     if (!a.isRegularFile()) {
                         continue;
                     }
-                    if (adopt || kept.remove(name)
+                    if (kept.remove(name)
                             || System.currentTimeMillis() - a.lastModifiedTime().toMillis() > ADOPT_AFTER_MILLIS) {
                         found.add(new Found(name, a.size(), a.lastAccessTime().toMillis()));
                     } else {
@@ -140,16 +147,14 @@ public final class CacheBudget {
         for (Found f : found) {
             lru.put(f.name(), f.size());
         }
-        if (!adopt) {
-            for (String name : new ArrayList<>(lru.asMap().keySet())) {
-                if (!present.contains(name) && !pinned(name) && !Files.exists(dir.resolve(name))) {
-                    lru.asMap().remove(name); // not an eviction: nothing to delete
-                }
+        for (String name : new ArrayList<>(lru.asMap().keySet())) {
+            if (!present.contains(name) && !pinned(name) && !Files.exists(dir.resolve(name))) {
+                lru.asMap().remove(name); // not an eviction: nothing to delete
             }
-            others = foreign;
-            long share = Math.max(1, kib(limit) - (foreign + 1023) / 1024);
-            lru.policy().eviction().ifPresent(e -> e.setMaximum(share));
         }
+        others = foreign;
+        long share = Math.max(1, kib(limit) - (foreign + 1023) / 1024);
+        lru.policy().eviction().ifPresent(e -> e.setMaximum(share));
         lru.cleanUp();
     }
 
@@ -169,7 +174,7 @@ public final class CacheBudget {
     void rescan() {
         try {
             unpushed.uses(""); // reads new local commits here rather than on a thread serving a read
-            scan(false);
+            scan();
         } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot list {}: {}", home.objects(), e.getMessage());
         }
@@ -183,23 +188,19 @@ public final class CacheBudget {
 
     /** An open file uses the object: it must not be deleted until {@link #unpin}. */
     public void pin(String name) {
-        pins.computeIfAbsent(name, k -> new AtomicInteger()).incrementAndGet();
+        pins.merge(name, 1, Integer::sum);
     }
 
     /** The open file is gone; records the object again (it may have been passed over meanwhile). */
     public void unpin(String name, long size) {
-        AtomicInteger n = pins.get(name);
-        if (n != null && n.decrementAndGet() <= 0) {
-            pins.remove(name, n);
-        }
+        pins.computeIfPresent(name, (k, n) -> n > 1 ? n - 1 : null);
         if (Files.isRegularFile(home.objects().resolve(name))) {
             touch(name, size);
         }
     }
 
     boolean pinned(String name) {
-        AtomicInteger n = pins.get(name);
-        return n != null && n.get() > 0;
+        return pins.containsKey(name);
     }
 
     /** Total bytes of the objects this process manages (for tests and statfs). */

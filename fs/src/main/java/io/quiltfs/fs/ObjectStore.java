@@ -19,10 +19,12 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,13 +32,19 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a row into readable bytes: straight from the verified object cache when the object is
  * there, else through the one {@link RangedFetch} of that object (single flight: however many
- * files and readers want it, it is fetched once). Reads far ahead of a fetch are answered by
- * their own ranged read so that a seek to the end of a large file does not wait for the middle.
+ * files and readers want it, it is fetched once). A fetch that stalls is abandoned, whether or not
+ * anyone waits for it, and never joined again: the next read, on any descriptor, starts a new one.
+ * Reads far ahead of a fetch are answered by ranged reads of their own, so that a seek to the
+ * middle or the end of a large file does not wait for the bytes before it; while they stay
+ * sequential, each such read fetches twice as much as the one before (up to {@link #AHEAD_MAX}),
+ * kept for the reads that follow.
  */
 public final class ObjectStore implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ObjectStore.class);
     /** A read this far beyond the fetched bytes gets its own ranged read instead of waiting. */
     static final long FAR_AHEAD = 16L << 20;
+    /** The largest read-ahead of one descriptor reading far ahead of the fetch (kept in memory). */
+    static final int AHEAD_MAX = 4 << 20;
 
     private final ObjectCache cache;
     private final CacheBudget budget;
@@ -44,6 +52,8 @@ public final class ObjectStore implements Closeable {
     private final long stallNanos;
     private final ConcurrentHashMap<String, RangedFetch> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService fetchers;
+    /** Abandons the fetches that stalled while nobody waited for them. */
+    private final ScheduledExecutorService watchdog;
     private volatile boolean closing;
 
     /**
@@ -63,6 +73,13 @@ public final class ObjectStore implements Closeable {
             return t;
         };
         this.fetchers = Executors.newCachedThreadPool(tf);
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "quiltfs-fetch-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(TimeUnit.MILLISECONDS.toNanos(10), stallNanos / 4);
+        watchdog.scheduleWithFixedDelay(this::abandonStalled, every, every, TimeUnit.NANOSECONDS);
     }
 
     public ObjectCache cache() {
@@ -82,18 +99,20 @@ public final class ObjectStore implements Closeable {
         String name = Home.objectName(e.hash());
         budget.pin(name);
         try {
-            View v = openPinned(e, name);
-            if (v.fetch == null) {
+            Source s = source(e, name);
+            if (s.fetch() == null) {
                 budget.touch(name, e.size());
             }
-            return v;
+            return new View(this, e, name, s);
         } catch (IOException | RuntimeException ex) {
             budget.unpin(name, e.size());
             throw ex;
         }
     }
 
-    private View openPinned(Entry e, String name) throws IOException {
+    /** The cache file of the object, or the file of its fetch (started when none runs). */
+    private Source source(Entry e, String name) throws IOException {
+        IOException lastFailure = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             Path p;
             try {
@@ -103,28 +122,45 @@ public final class ObjectStore implements Closeable {
             }
             if (p != null) {
                 try {
-                    return new View(this, e, name, FileChannel.open(p, StandardOpenOption.READ), null, p);
+                    return new Source(FileChannel.open(p, StandardOpenOption.READ), null, p);
                 } catch (NoSuchFileException gone) {
                     continue; // evicted by another process meanwhile
                 }
             }
             RangedFetch f = fetch(e, name);
             try {
-                return new View(this, e, name, FileChannel.open(f.tmp(), StandardOpenOption.READ), f, null);
+                return new Source(FileChannel.open(f.tmp(), StandardOpenOption.READ), f, null);
             } catch (NoSuchFileException finished) {
                 // The fetch finished (adopted or failed) between starting and opening its file.
-                f.awaitDone();
+                try {
+                    f.awaitDone();
+                } catch (IOException failed) {
+                    if (!f.retryable()) {
+                        throw failed;
+                    }
+                    lastFailure = failed;
+                }
             }
+        }
+        if (lastFailure != null) {
+            throw lastFailure;
         }
         throw new IOException("'" + e.logicalKey() + "' keeps disappearing from the object cache "
                 + cache.home().objects() + " (is another process evicting it?)");
     }
 
-    /** The fetch of this object, started when none runs. */
+    /** The fetch of this object: the one running, unless it failed or stalled; else a new one. */
     private RangedFetch fetch(Entry e, String name) throws IOException {
-        RangedFetch running = inFlight.get(name);
-        if (running != null) {
-            return running;
+        if (closing) {
+            throw new IOException("the mount is closing");
+        }
+        RangedFetch running;
+        while ((running = inFlight.get(name)) != null) {
+            running.abortIfStalled();
+            if (!running.failed()) {
+                return running;
+            }
+            inFlight.remove(name, running); // never joined: it is over (its own callback removes it too)
         }
         PhysicalKey pk;
         try {
@@ -138,7 +174,7 @@ public final class ObjectStore implements Closeable {
         running = inFlight.putIfAbsent(name, mine);
         if (running != null) {
             java.nio.file.Files.deleteIfExists(tmp);
-            return running;
+            return fetch(e, name); // another thread started one meanwhile: look at it as above
         }
         mine.done.whenComplete((path, failure) -> {
             inFlight.remove(name, mine);
@@ -155,33 +191,75 @@ public final class ObjectStore implements Closeable {
         return mine;
     }
 
+    /** Abandons every fetch in flight that delivered nothing for the stall deadline. */
+    private void abandonStalled() {
+        try {
+            for (RangedFetch f : inFlight.values()) {
+                f.abortIfStalled();
+            }
+        } catch (RuntimeException ex) {
+            log.warn("checking the fetches in flight failed: {}", ex.toString());
+        }
+    }
+
     private static String message(Throwable t) {
         Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
         return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
     }
 
-    /** One ranged read from the source, with the stall deadline; the bytes are not kept. */
-    private int readDirect(RangedFetch f, long offset, ByteBuffer dst, int len) throws IOException {
-        Future<byte[]> task = CompletableFuture.supplyAsync(() -> {
-            try (InputStream in = sources.apply(f.key()).open(f.key(), offset, len)) {
-                return in.readNBytes(len);
+    /**
+     * One ranged read from the source, not kept in the cache. Its deadline is the stall
+     * deadline: it fails once no byte arrived for that long.
+     */
+    private byte[] readRange(PhysicalKey key, long offset, int len) throws IOException {
+        byte[] b = new byte[len];
+        AtomicInteger got = new AtomicInteger();
+        AtomicReference<InputStream> stream = new AtomicReference<>();
+        Future<Void> task = CompletableFuture.runAsync(() -> {
+            try (InputStream in = sources.apply(key).open(key, offset, len)) {
+                stream.set(in);
+                int n = 0;
+                while (n < len) {
+                    int r = in.read(b, n, len - n);
+                    if (r < 0) {
+                        throw new IOException(key + " ended at byte " + (offset + n) + ", before the manifest's size");
+                    }
+                    n += r;
+                    got.set(n);
+                }
             } catch (IOException ex) {
                 throw new java.io.UncheckedIOException(ex);
             }
         }, fetchers);
-        try {
-            byte[] b = task.get(stallNanos, TimeUnit.NANOSECONDS);
-            dst.put(b);
-            return b.length;
-        } catch (TimeoutException te) {
-            task.cancel(true);
-            throw new IOException("no answer from " + f.key() + " for a ranged read at " + offset);
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        } catch (ExecutionException ee) {
-            Throwable c = ee.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : ee.getCause();
-            throw c instanceof IOException io ? io : new IOException(c);
+        int seen = 0;
+        while (true) {
+            try {
+                task.get(stallNanos, TimeUnit.NANOSECONDS);
+                return b;
+            } catch (TimeoutException te) {
+                int now = got.get();
+                if (now > seen) {
+                    seen = now; // bytes keep coming: wait on
+                    continue;
+                }
+                task.cancel(true);
+                InputStream in = stream.get();
+                if (in != null) {
+                    try {
+                        in.close(); // unblocks the fetch thread, for sources that allow it
+                    } catch (IOException ignored) {
+                        // it stops at its socket's own timeout
+                    }
+                }
+                throw new IOException("no data from " + key + " for " + TimeUnit.NANOSECONDS.toSeconds(stallNanos)
+                        + " s for a ranged read at " + offset + " (gave up; the next read retries)");
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            } catch (ExecutionException ee) {
+                Throwable c = ee.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : ee.getCause();
+                throw c instanceof IOException io ? io : new IOException(c);
+            }
         }
     }
 
@@ -189,38 +267,57 @@ public final class ObjectStore implements Closeable {
     @Override
     public void close() {
         closing = true;
+        watchdog.shutdownNow();
         for (RangedFetch f : inFlight.values()) {
             f.abort(new IOException("the mount is closing"));
         }
         fetchers.shutdownNow();
     }
 
-    /** An open object: reads by offset, from the cache file or from a fetch as it arrives. */
+    /** The file a view reads: the verified cache file ({@code cached}), or the file of a fetch. */
+    private record Source(FileChannel ch, RangedFetch fetch, Path cached) { }
+
+    /** Bytes {@code [start, start + bytes.length)} of the object, read ahead of the fetch. */
+    private record Ahead(long start, byte[] bytes) {
+        long end() {
+            return start + bytes.length;
+        }
+    }
+
+    /**
+     * An open object: reads by offset, from the cache file or from a fetch as it arrives. When its
+     * fetch failed (stalled, say), the next read starts a new one (or joins a healthy one), unless
+     * the object's content did not match the row: that takes a new open.
+     */
     public static final class View implements Closeable {
         private final ObjectStore store;
         private final Entry entry;
         private final String name;
-        private final FileChannel ch;
-        private final RangedFetch fetch;
-        private final Path cached;
+        private final Path cachedAtOpen;
+        /** Replaced (compare-and-set) when a failed fetch is retried. */
+        private final AtomicReference<Source> source;
+        /** Channels of fetches given up on, closed with the view (a read may still use one). */
+        private final java.util.Queue<FileChannel> retired = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        /** What the last read far ahead of the fetch fetched (null when none or caught up). */
+        private volatile Ahead ahead;
+        private volatile boolean closed;
 
-        View(ObjectStore store, Entry entry, String name, FileChannel ch, RangedFetch fetch, Path cached) {
+        private View(ObjectStore store, Entry entry, String name, Source s) {
             this.store = store;
             this.entry = entry;
             this.name = name;
-            this.ch = ch;
-            this.fetch = fetch;
-            this.cached = cached;
+            this.cachedAtOpen = s.cached();
+            this.source = new AtomicReference<>(s);
         }
 
         /** The verified cache file this view reads, when the object was cached at open (else null). */
         public Path cachedFile() {
-            return cached;
+            return cachedAtOpen;
         }
 
         /** Whether the object was verified and cached when opened (so the kernel may keep its pages). */
         public boolean cachedAtOpen() {
-            return fetch == null;
+            return cachedAtOpen != null;
         }
 
         public Entry entry() {
@@ -229,7 +326,26 @@ public final class ObjectStore implements Closeable {
 
         /** Waits until the object is verified in the cache (fetching it to the end) and returns its path. */
         public Path awaitCached() throws IOException {
-            return fetch == null ? store.cache.lookup(entry.hash()) : fetch.awaitDone();
+            Source s = current();
+            return s.fetch() == null ? store.cache.lookup(entry.hash()) : s.fetch().awaitDone();
+        }
+
+        /** The source to read: a new one when the fetch failed and may succeed another time. */
+        private Source current() throws IOException {
+            Source s = source.get();
+            if (s.fetch() == null || !s.fetch().retryable() || closed) {
+                return s;
+            }
+            Source fresh = store.source(entry, name);
+            if (source.compareAndSet(s, fresh)) {
+                retired.add(s.ch());
+                if (closed) {
+                    closeQuietly(fresh.ch()); // closed meanwhile: close() no longer sees it
+                }
+                return fresh;
+            }
+            closeQuietly(fresh.ch()); // another read retried first: use its source
+            return source.get();
         }
 
         /**
@@ -242,18 +358,21 @@ public final class ObjectStore implements Closeable {
                 throw new FsException(Errno.EINVAL, "negative offset");
             }
             long end = Math.min(size, offset + dst.remaining());
+            Source s = current();
+            RangedFetch fetch = s.fetch();
             if (fetch != null) {
                 if (end >= size) {
                     fetch.awaitVerified();
                 } else if (fetch.available() < end) {
                     if (offset > fetch.available() + FAR_AHEAD) {
                         fetch.failure();
-                        return store.readDirect(fetch, offset, dst, (int) (end - offset));
+                        return readAhead(fetch, offset, dst, end);
                     }
                     fetch.awaitAvailable(end);
                 } else {
                     fetch.failure();
                 }
+                ahead = null; // the fetch caught up: its file serves from here
             }
             if (offset >= size) {
                 return 0;
@@ -263,7 +382,7 @@ public final class ObjectStore implements Closeable {
             int total = 0;
             try {
                 while (dst.hasRemaining()) {
-                    int n = ch.read(dst, offset + total);
+                    int n = s.ch().read(dst, offset + total);
                     if (n < 0) {
                         throw new IOException("cached object of '" + entry.logicalKey() + "' is shorter than "
                                 + size + " bytes");
@@ -279,12 +398,58 @@ public final class ObjectStore implements Closeable {
             return total;
         }
 
+        /**
+         * A read far ahead of the fetch (not reaching the end): served from what the previous such
+         * read fetched when it holds the bytes; else by a ranged read of its own, which fetches
+         * twice as much as the previous one when this read follows on from it (sequential), and
+         * keeps what it fetched. Bytes already held are not fetched again.
+         */
+        private int readAhead(RangedFetch f, long offset, ByteBuffer dst, long end) throws IOException {
+            Ahead a = ahead;
+            if (a == null || offset < a.start() || end > a.end()) {
+                int want = (int) (end - offset);
+                boolean sequential = a != null && offset >= a.start() && offset <= a.end() + a.bytes().length;
+                long len = sequential ? Math.max(want, Math.min(2L * a.bytes().length, AHEAD_MAX)) : want;
+                len = Math.min(len, entry.size() - offset);
+                long from = sequential ? Math.max(offset, a.end()) : offset;
+                byte[] fetched = store.readRange(f.key(), from, (int) (offset + len - from));
+                byte[] bytes;
+                if (from == offset) {
+                    bytes = fetched;
+                } else {
+                    bytes = new byte[(int) len];
+                    int kept = (int) (from - offset);
+                    System.arraycopy(a.bytes(), (int) (offset - a.start()), bytes, 0, kept);
+                    System.arraycopy(fetched, 0, bytes, kept, fetched.length);
+                }
+                a = new Ahead(offset, bytes);
+                ahead = a;
+            }
+            int n = (int) (end - offset);
+            dst.put(a.bytes(), (int) (offset - a.start()), n);
+            return n;
+        }
+
         @Override
         public void close() throws IOException {
+            closed = true;
+            ahead = null;
             try {
-                ch.close();
+                source.get().ch().close();
+                FileChannel old;
+                while ((old = retired.poll()) != null) {
+                    closeQuietly(old);
+                }
             } finally {
                 store.budget.unpin(name, entry.size());
+            }
+        }
+
+        private static void closeQuietly(FileChannel ch) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // a read-only channel: nothing to lose
             }
         }
     }

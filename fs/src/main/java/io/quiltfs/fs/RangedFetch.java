@@ -353,7 +353,27 @@ final class RangedFetch implements Runnable {
         }
     }
 
-    /** Gives up on a stalled fetch: readers get EIO, the bytes are dropped, the next open retries. */
+    /**
+     * Whether the fetch is still waiting for bytes and none came for the stall deadline (whether
+     * or not anyone waits for it: a fetch left running in the background stalls too).
+     */
+    boolean stalled(long now) {
+        return !verified.isDone() && available < entry.size() && now - lastProgress >= stallNanos;
+    }
+
+    /** Abandons the fetch if it {@linkplain #stalled stalled}; true if it did. */
+    boolean abortIfStalled() {
+        long now = System.nanoTime();
+        if (!stalled(now)) {
+            return false;
+        }
+        long since = now - lastProgress;
+        abort(new IOException("no data from " + key + " for " + TimeUnit.NANOSECONDS.toSeconds(since)
+                + " s (gave up; the next read retries)"));
+        return true;
+    }
+
+    /** Gives up on a stalled fetch: readers get EIO, the bytes are dropped, the next read retries. */
     void abort(IOException why) {
         if (verified.completeExceptionally(why) | done.completeExceptionally(why)) {
             closeStreams();
@@ -408,13 +428,10 @@ final class RangedFetch implements Runnable {
     }
 
     private void waitForProgress() throws IOException {
-        long since = System.nanoTime() - lastProgress;
-        if (since >= stallNanos) {
-            abort(new IOException("no data from " + key + " for " + TimeUnit.NANOSECONDS.toSeconds(since)
-                    + " s (gave up; the next read retries)"));
+        if (abortIfStalled()) {
             return;
         }
-        waitOn(verified, stallNanos - since);
+        waitOn(verified, Math.max(1, stallNanos - (System.nanoTime() - lastProgress)));
     }
 
     private void waitOn(CompletableFuture<?> f, long nanos) throws IOException {
@@ -447,5 +464,24 @@ final class RangedFetch implements Runnable {
 
     boolean failed() {
         return verified.isCompletedExceptionally();
+    }
+
+    /**
+     * Whether the fetch failed for a reason that another attempt may not meet (a stall, a
+     * dropped connection, a missing object): everything but content that does not match the row,
+     * which only a new open tries again.
+     */
+    boolean retryable() {
+        if (!verified.isCompletedExceptionally()) {
+            return false;
+        }
+        try {
+            verified.getNow(null);
+            return false;
+        } catch (java.util.concurrent.CompletionException e) {
+            return !(e.getCause() instanceof ChecksumMismatchException);
+        } catch (java.util.concurrent.CancellationException e) {
+            return true;
+        }
     }
 }

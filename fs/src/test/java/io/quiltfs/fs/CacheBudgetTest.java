@@ -70,11 +70,56 @@ class CacheBudgetTest {
         assertTrue(Files.exists(a) != Files.exists(c) || !Files.exists(c), "the limit holds again once unpinned");
     }
 
+    /**
+     * Files opening and closing the same object at once: right after its own pin, each must see
+     * the object pinned (a close that brought the count to zero must not drop a pin made
+     * meanwhile), and once all closed, nothing is pinned.
+     */
+    @Test
+    void pinsMadeWhileAnotherFileClosesAreNotLost() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        int threads = 4;
+        java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < 200_000; i++) {
+                        b.pin("x");
+                        if (!b.pinned("x")) {
+                            lost.incrementAndGet();
+                        }
+                        b.unpin("x", 1);
+                    }
+                    return null;
+                }));
+            }
+            for (var f : done) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(0, lost.get(), "pins lost to a concurrent close");
+        assertFalse(b.pinned("x"), "pinned with every file closed");
+    }
+
+    /** Makes cached objects older than a budget's adoption age, as after a restart long after. */
+    static void age(Path... objects) throws Exception {
+        long then = System.currentTimeMillis() - CacheBudget.ADOPT_AFTER_MILLIS - 60_000;
+        for (Path p : objects) {
+            Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(then));
+        }
+    }
+
     @Test
     void startsFromWhatIsAlreadyCached() throws Exception {
         Home home = new Home(tmp).ensure();
-        object(home, "old", 200);
-        object(home, "new", 200);
+        age(object(home, "old", 200), object(home, "new", 200));
         CacheBudget b = CacheBudget.open(home, 250 * 1024);
         assertTrue(b.usedBytes() <= 250 * 1024);
         assertFalse(Files.exists(home.objects().resolve("old")) && Files.exists(home.objects().resolve("new")));
@@ -99,6 +144,7 @@ class CacheBudgetTest {
         Push.Result pushed = Push.push(InstalledPackage.require(home, pkg),
                 new LocalRegistry(tmp.resolve("registry")), false, Clock.systemUTC(), Progress.NONE);
         assertTrue(pushed.pushed(), pushed.message());
+        age(home.objects().resolve(committed));
         CacheBudget after = CacheBudget.open(home, 100 * 1024);
         after.touch("other", 80 * 1024);
         assertFalse(Files.exists(home.objects().resolve(committed)), "pushed: evictable again");
@@ -128,6 +174,29 @@ class CacheBudgetTest {
         assertTrue(Files.exists(home.objects().resolve("c")) && Files.exists(home.objects().resolve("d")),
                 "the other mount's objects are its own to trim");
         assertEquals(100 * 1024, first.usedBytes());
+    }
+
+    /**
+     * A second mount of the home, with a smaller limit, starts while the first has a fresh
+     * object open: it counts the object but never deletes it; once the object is ten minutes old
+     * and nobody uses it, it is taken on like any other.
+     */
+    @Test
+    void aSecondMountLeavesAnotherMountsFreshObjects() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget first = CacheBudget.open(home, 10 << 20);
+        Path x = object(home, "x", 3 << 10);
+        first.pin("x");
+        first.touch("x", 3 << 20);
+        CacheBudget second = CacheBudget.open(home, 2 << 20);
+        object(home, "y", 100);
+        second.touch("y", 100 * 1024);
+        assertTrue(Files.exists(x), "another mount's fresh object, open there, was deleted");
+        assertFalse(second.tracks("x"));
+        assertEquals(3 << 20, second.othersBytes());
+        age(x);
+        second.rescan();
+        assertFalse(Files.exists(x), "an old object nobody here uses is trimmed to the limit");
     }
 
     /** An object another process deleted no longer counts, and its room is used again. */

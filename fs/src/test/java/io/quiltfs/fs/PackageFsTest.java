@@ -275,7 +275,7 @@ class PackageFsTest {
         ByteBuffer buf = ByteBuffer.allocate(128 * 1024);
         assertEquals(buf.capacity(), fs.read(h, 0, buf));
         assertArrayEquals(java.util.Arrays.copyOf(big, buf.capacity()), buf.array());
-        // A read far ahead is answered by its own ranged read (the hook lets it through).
+        // The read that reaches the end waits for the whole object (the hook lets it through).
         release.countDown();
         ByteBuffer tail = ByteBuffer.allocate(100);
         assertEquals(100, fs.read(h, big.length - 100, tail));
@@ -318,8 +318,51 @@ class PackageFsTest {
         assertEquals(5, opens.get());
     }
 
+    /** A hook whose ranges after the first block until {@code healthy} opens (or 10 s pass). */
+    SourceHook stallAfterTheFirstRange(CountDownLatch healthy) {
+        return (k, off, len, real) -> {
+            if (off > 0) {
+                try {
+                    healthy.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+            return real;
+        };
+    }
+
+    ByteBuffer readAt(long h, long offset, int len) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(len);
+        assertEquals(len, fs.read(h, offset, buf));
+        assertArrayEquals(java.util.Arrays.copyOfRange(big, (int) offset, (int) offset + len), buf.array());
+        return buf;
+    }
+
     @Test
     void aStalledFetchBecomesEioAndTheNextReadRetries() throws Exception {
+        mount(1L << 30, 300);
+        CountDownLatch healthy = new CountDownLatch(1);
+        hook = stallAfterTheFirstRange(healthy);
+        long h = fs.open("/data/big.bin", 0);
+        try {
+            readAt(h, 0, 128 << 10);
+            IOException e = assertThrows(IOException.class, () -> fs.read(h, 4 << 20, ByteBuffer.allocate(10)));
+            assertEquals(Errno.EIO, Errno.of(e));
+            hook = null;
+            // The same descriptor: the next reads start a new fetch, before and after the bytes it had.
+            readAt(h, 4 << 20, 128 << 10);
+            readAt(h, 0, 128 << 10);
+            readAt(h, big.length - (64 << 10), 64 << 10);
+        } finally {
+            healthy.countDown();
+            fs.release(h);
+        }
+        awaitCached("data/big.bin");
+    }
+
+    @Test
+    void aStreamThatHangsBecomesEioAndTheSameDescriptorRetries() throws Exception {
         mount(1L << 30, 300);
         CountDownLatch stuck = new CountDownLatch(1);
         hook = (k, off, len, real) -> new InputStream() {
@@ -339,11 +382,82 @@ class PackageFsTest {
             }
         };
         long h = fs.open("/data/a.csv", 0);
-        IOException e = assertThrows(IOException.class, () -> fs.read(h, 0, ByteBuffer.allocate(10)));
-        assertEquals(Errno.EIO, Errno.of(e));
-        fs.release(h);
-        hook = null;
+        try {
+            IOException e = assertThrows(IOException.class, () -> fs.read(h, 0, ByteBuffer.allocate(10)));
+            assertEquals(Errno.EIO, Errno.of(e));
+            hook = null;
+            ByteBuffer buf = ByteBuffer.allocate(10);
+            assertEquals(8, fs.read(h, 0, buf));
+            assertEquals("x,y\n1,2\n", new String(buf.array(), 0, 8, StandardCharsets.UTF_8));
+        } finally {
+            fs.release(h);
+        }
         assertEquals("x,y\n1,2\n", new String(readAll("/data/a.csv"), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A fetch left running after its reader closed the file, which then stalls: nobody waits for
+     * it, yet a later open must not join it (and fail at once) but fetch anew.
+     */
+    @Test
+    void aFetchThatStalledWhileNobodyWaitedIsNotJoined() throws Exception {
+        mount(1L << 30, 300);
+        CountDownLatch healthy = new CountDownLatch(1);
+        hook = stallAfterTheFirstRange(healthy);
+        try {
+            long h = fs.open("/data/big.bin", 0);
+            readAt(h, 0, 128 << 10);
+            fs.release(h); // as `head -c` does; the fetch goes on in the background, and stalls
+            Thread.sleep(900); // three stall deadlines, with no reader waiting
+            hook = null;
+            long h2 = fs.open("/data/big.bin", 0);
+            try {
+                readAt(h2, 4 << 20, 128 << 10);
+            } finally {
+                fs.release(h2);
+            }
+            assertArrayEquals(big, readAll("/data/big.bin"));
+        } finally {
+            healthy.countDown();
+        }
+    }
+
+    /**
+     * Sequential reads far ahead of a fetch that makes no progress (seeking into the middle of a
+     * cold file): each ranged read fetches more than the one before and the following reads are
+     * served from it, so far fewer requests than reads, and no byte is requested twice.
+     */
+    @Test
+    void sequentialReadsFarAheadOfTheFetchReadAheadMoreAndMore() throws Exception {
+        long from = (17L << 20) + (512 << 10); // beyond the first range + FAR_AHEAD
+        int reads = 15; // not to the end of the file: that read waits for the whole object
+        int size = 128 << 10;
+        List<long[]> far = java.util.Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch healthy = new CountDownLatch(1);
+        SourceHook stall = stallAfterTheFirstRange(healthy);
+        hook = (k, off, len, real) -> {
+            if (off >= from) {
+                far.add(new long[] {off, len});
+                return real;
+            }
+            return stall.open(k, off, len, real);
+        };
+        long h = fs.open("/data/big.bin", 0);
+        try {
+            for (int i = 0; i < reads; i++) {
+                readAt(h, from + (long) i * size, size);
+            }
+        } finally {
+            healthy.countDown();
+            fs.release(h);
+        }
+        assertTrue(far.size() <= 5, "ranged reads for " + reads + " sequential reads: " + far.size());
+        far.sort(java.util.Comparator.comparingLong(r -> r[0]));
+        for (int i = 1; i < far.size(); i++) {
+            assertTrue(far.get(i - 1)[0] + far.get(i - 1)[1] <= far.get(i)[0], "a byte was requested twice");
+        }
+        // A read elsewhere far ahead starts small again and is still right.
+        assertArrayEquals(big, readAll("/data/big.bin"));
     }
 
     @Test
@@ -393,9 +507,38 @@ class PackageFsTest {
         Entry bigRow = manifest.get("data/big.bin");
         assertTrue(store.cache().exists(bigRow.hash()), "pinned by an open file");
         fs.release(h);
+        try (var objects = Files.list(home.objects())) {
+            CacheBudgetTest.age(objects.toArray(Path[]::new)); // else a new mount leaves them to their fetcher
+        }
         mount(1L << 20, 5_000); // a smaller budget: the 20 MiB object must go, the small ones stay
         assertFalse(store.cache().exists(bigRow.hash()));
         assertTrue(store.cache().exists(manifest.get("README.md").hash()));
+    }
+
+    /**
+     * Under real pressure (a limit far below the object), the object of an open file stays in the
+     * cache however often the cache is trimmed, and goes once the last file using it closes.
+     */
+    @Test
+    void anOpenFileKeepsItsObjectUnderPressure() throws Exception {
+        mount(2L << 20, 5_000);
+        Entry bigRow = manifest.get("data/big.bin");
+        long h = fs.open("/data/big.bin", 0);
+        try {
+            readAt(h, 0, 128 << 10);
+            readAt(h, big.length - 100, 100); // to the end: fetched and verified whole
+            awaitCached("data/big.bin");
+            long h2 = fs.open("/data/big.bin", 0); // served from the cache: counts as a use, trims the cache
+            readAt(h2, 1 << 20, 100);
+            fs.release(h2);
+            readAll("/README.md");
+            readAll("/data/a.csv");
+            assertTrue(store.cache().exists(bigRow.hash()), "evicted while a file using it is open");
+            readAt(h, 5 << 20, 128 << 10);
+        } finally {
+            fs.release(h);
+        }
+        assertFalse(store.cache().exists(bigRow.hash()), "the limit holds again once closed");
     }
 
     @Test

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.quiltfs.store.hash.Checksum;
+import io.quiltfs.store.state.Home;
 import io.quiltfs.store.testing.TestRegistries;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,6 +41,32 @@ class MountToolsTest {
     void unmountAll() throws Exception {
         for (Fixture f : mounted.values()) {
             f.close();
+        }
+    }
+
+    /**
+     * Deletes the cached objects of these keys (earlier tests of the shared mount read them), so
+     * that the next reads go through a fetch, single flight included; a file opened without its
+     * object cached does not let the kernel keep old pages nor pass through to the cache file.
+     */
+    private static void uncache(Fixture f, String... keys) throws Exception {
+        Home home = new Home(f.home);
+        for (String k : keys) {
+            Checksum sum = f.manifest.get(k).hash();
+            Files.deleteIfExists(home.object(sum));
+            Files.deleteIfExists(home.stamps().resolve(Home.objectName(sum)));
+        }
+    }
+
+    /** Each key's object was fetched into the cache (by the reads through the mount). */
+    private static void assertFetched(Fixture f, String... keys) throws Exception {
+        Home home = new Home(f.home);
+        for (String k : keys) {
+            Path p = home.object(f.manifest.get(k).hash());
+            for (int i = 0; i < 500 && !Files.exists(p); i++) {
+                Thread.sleep(10); // the move into the cache follows the read that reached the end
+            }
+            assertTrue(Files.exists(p), k + " was fetched into the cache");
         }
     }
 
@@ -122,6 +150,12 @@ class MountToolsTest {
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void sixteenConcurrentReaders(TestRegistries.Kind kind) throws Exception {
         Fixture f = fixture(kind);
+        String[] keys = new String[17];
+        keys[16] = "blobs/big.bin";
+        for (int i = 0; i < 16; i++) {
+            keys[i] = "blobs/mid" + i + ".bin";
+        }
+        uncache(f, keys);
         String big = Tool.run("sha256sum", f.src.resolve("blobs/big.bin").toString()).ok().out().split(" ")[0];
         ExecutorService pool = Executors.newFixedThreadPool(16);
         try {
@@ -145,20 +179,27 @@ class MountToolsTest {
         } finally {
             pool.shutdownNow();
         }
+        assertFetched(f, keys);
     }
 
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void pythonReadsWithSeeks(TestRegistries.Kind kind) throws Exception {
         Fixture f = fixture(kind);
+        uncache(f, "blobs/mid3.bin", "blobs/big.bin");
+        // Seeks while the object is still being fetched: near the start, far ahead of the
+        // fetch (a sequential run there too), then the end (which waits for the whole object).
         String script = String.join("\n",
                 "import sys, os",
                 "a = open(sys.argv[1], 'rb'); b = open(sys.argv[2], 'rb')",
                 "size = os.path.getsize(sys.argv[1])",
                 "assert size == os.path.getsize(sys.argv[2])",
-                "for off in [size - 10, 0, 123457, size // 2, 17 << 20, 1, size - 1, size]:",
+                "for off in [0, size // 2, 17 << 20, 123457, 1, size - 10, size - 1, size]:",
                 "    a.seek(off); b.seek(off)",
                 "    assert a.read(70000) == b.read(70000), off",
+                "a.seek(size * 3 // 4); b.seek(size * 3 // 4)",
+                "for i in range(32):",
+                "    assert a.read(65536) == b.read(65536), i",
                 "a.seek(-100, 2); b.seek(-100, 2); assert a.read() == b.read()",
                 "print('ok')");
         Tool.Result r = Tool.run("python3", "-c", script, f.src.resolve("blobs/mid3.bin").toString(),
@@ -167,5 +208,6 @@ class MountToolsTest {
         r = Tool.run("python3", "-c", script, f.src.resolve("blobs/big.bin").toString(),
                 f.mnt.resolve("blobs/big.bin").toString()).ok();
         assertEquals("ok", r.out().trim());
+        assertFetched(f, "blobs/mid3.bin", "blobs/big.bin");
     }
 }

@@ -19,14 +19,22 @@ import org.slf4j.LoggerFactory;
  * for every request; here each worker is a Java thread that receives a request from the kernel
  * and processes it itself, so a callback costs no thread attach. Like libfuse's multithreaded
  * loop, a new worker starts whenever every worker is busy (a slow fetch must not block an
- * {@code ls}), up to {@link #MAX_WORKERS}.
+ * {@code ls}). Workers answering a READ do not count against {@link #MAX_WORKERS}: such a read
+ * may wait, within the stall deadline, for a fetch (the read that reaches the end of a file waits
+ * for the whole object), and however many do, up to {@link #MAX_WORKERS} other requests
+ * ({@code ls}, {@code stat}, reads of cached files) still find a worker. {@link #MAX_THREADS}
+ * bounds the whole (each worker holds a request buffer of about 132 KiB).
  *
  * <p>The loop ends when the file system is unmounted (the kernel answers reads of the channel
  * with ENODEV); then {@code fuse_teardown} releases libfuse's state.
  */
 final class SessionLoop {
     private static final Logger log = LoggerFactory.getLogger(SessionLoop.class);
-    private static final int MAX_WORKERS = 64;
+    /** Workers for anything but READ requests. */
+    static final int MAX_WORKERS = 64;
+    /** Workers in all. */
+    static final int MAX_THREADS = 256;
+    private static final int FUSE_READ = 15;
     /** sizeof(struct fuse_buf) on 64-bit Linux: size_t size; int flags; void *mem; int fd; off_t pos. */
     private static final int FUSE_BUF_SIZE = 40;
     private static final int EINTR = 4;
@@ -72,6 +80,8 @@ final class SessionLoop {
     private final String name;
     private final AtomicInteger workers = new AtomicInteger();
     private final AtomicInteger idle = new AtomicInteger();
+    /** Workers answering a READ now. */
+    private final AtomicInteger reading = new AtomicInteger();
     private final List<Thread> threads = new ArrayList<>();
     private final Object lock = new Object();
     /** Kept reachable: libfuse holds the operations' closures for as long as it runs. */
@@ -125,9 +135,14 @@ final class SessionLoop {
         return loop;
     }
 
+    /** Whether another worker may start, with {@code workers} running and {@code reading} of them in a READ. */
+    static boolean mayStart(int workers, int reading) {
+        return workers < MAX_THREADS && workers - reading < MAX_WORKERS;
+    }
+
     private void spawn() {
         synchronized (lock) {
-            if (workers.get() >= MAX_WORKERS) {
+            if (!mayStart(workers.get(), reading.get())) {
                 return;
             }
             workers.incrementAndGet();
@@ -162,12 +177,16 @@ final class SessionLoop {
                     }
                     break;
                 }
+                int opcode = mem.getInt(4);
+                boolean read = opcode == FUSE_READ;
+                if (read) {
+                    reading.incrementAndGet();
+                }
                 if (idle.decrementAndGet() == 0) {
                     spawn(); // everyone is busy: the next request gets a fresh worker
                 }
                 try {
                     Passthrough pt = passthrough;
-                    int opcode = mem.getInt(4);
                     // Every OPEN is relayed, even once passthrough turned itself off: a path already
                     // open through it keeps passing through until closed.
                     if (pt != null && (opcode == Passthrough.FUSE_INIT || opcode == Passthrough.FUSE_OPEN)) {
@@ -184,6 +203,9 @@ final class SessionLoop {
                         lib.fuse_session_process_buf(session, buf, ch.getValue());
                     }
                 } finally {
+                    if (read) {
+                        reading.decrementAndGet();
+                    }
                     idle.incrementAndGet();
                 }
             }
