@@ -78,6 +78,9 @@ public final class Cli {
     }
 
     static String message(Throwable ex) {
+        if (ex instanceof io.quiltfs.store.workflow.Install.Incomplete i) {
+            return message(i.reason()) + "; " + i.hint();
+        }
         if (ex instanceof NoSuchFileException n) {
             return "no such file: " + n.getFile();
         }
@@ -95,6 +98,9 @@ public final class Cli {
     }
 
     static int exitCode(Throwable ex) {
+        if (ex instanceof io.quiltfs.store.workflow.Install.Incomplete i) {
+            return exitCode(i.reason());
+        }
         if (ex instanceof CliException c) {
             return c.exitCode();
         }

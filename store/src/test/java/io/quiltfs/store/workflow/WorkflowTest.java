@@ -299,6 +299,44 @@ class WorkflowTest {
                 e.getMessage());
         assertFalse(Files.exists(work(alice).resolve("data/b.csv")));
         assertNull(new ObjectCache(alice).lookup(m.get("data/b.csv").hash()));
+        // The half-done install is not mistaken for a removal: status says so, commit refuses.
+        assertTrue(e.getMessage().contains("install of " + PKG + " is incomplete"), e.getMessage());
+        Status.Report s = status(alice);
+        assertTrue(s.installing());
+        assertEquals(List.of(), s.changes().removed());
+        ConflictException ce = assertThrows(ConflictException.class, () -> commit(alice, "oops"));
+        assertTrue(ce.getMessage().contains("did not finish"), ce.getMessage());
+        // Once the object is sound again, installing again finishes the job.
+        Files.writeString(data, "x,y\n1,2\n");
+        Install.Result again = install(alice, null);
+        assertEquals(1, again.placed());
+        Status.Report after = status(alice);
+        assertFalse(after.installing());
+        assertTrue(after.changes().isEmpty(), after.changes().toString());
+    }
+
+    @Test
+    void changedRowsTakeTheCommitsChecksumType() throws IOException {
+        registry = TestRegistries.LOCAL.open(TestRegistries.LOCAL.newRegistry(tmp));
+        Path src = tmp.resolve("legacy");
+        write(src.resolve("f.txt"), "one");
+        write(src.resolve("same.txt"), "same");
+        Build.build(registry, PKG, src, "legacy", null, HashType.SHA256, Clock.systemUTC(), Progress.NONE);
+        install(alice, null);
+        write(work(alice).resolve("f.txt"), "two");
+        write(work(alice).resolve("n.txt"), "new");
+        Manifest m = commit(alice, "default type").manifest();
+        assertEquals(HashType.SHA2_256_CHUNKED, m.get("f.txt").hash().type());
+        assertEquals(HashType.SHA2_256_CHUNKED, m.get("n.txt").hash().type());
+        assertEquals(HashType.SHA256, m.get("same.txt").hash().type(), "an unchanged row keeps its checksum");
+        assertEquals(io.quiltfs.store.hash.FileHasher.hash(work(alice).resolve("f.txt"), HashType.SHA2_256_CHUNKED),
+                m.get("f.txt").hash());
+        write(work(alice).resolve("f.txt"), "three");
+        Manifest m2 = Commit.commit(InstalledPackage.require(alice, PKG), "crc", null, HashType.CRC64NVME,
+                Progress.NONE).manifest();
+        assertEquals(HashType.CRC64NVME, m2.get("f.txt").hash().type());
+        assertTrue(Files.exists(new ObjectCache(alice).path(m2.get("f.txt").hash())));
+        assertTrue(status(alice).changes().isEmpty());
     }
 
     @ParameterizedTest
