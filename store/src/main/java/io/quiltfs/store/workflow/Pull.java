@@ -74,7 +74,10 @@ public final class Pull {
             List<String> conflicts = new ArrayList<>();
             for (String k : remoteChanged) {
                 Entry r = remote.get(k);
-                if (committed.contains(k) && !same(head.get(k), r)) {
+                if (committed.contains(k) && same(head.get(k), r)) {
+                    continue; // committed here too: a working edit is on top of the remote's content
+                }
+                if (committed.contains(k)) {
                     conflicts.add(k);
                 } else if (local.contains(k) && !sameWorking(uncommitted, k, r)) {
                     conflicts.add(k);
@@ -110,11 +113,14 @@ public final class Pull {
                     hashCache, progress);
             progress.begin("pulling", toPlace.size(), bytes);
             try {
-                placer.placeAll(toPlace);
+                // Deletions first: a key the remote turned from a file into a folder (or back)
+                // needs the old one out of the way. Each deleted file is unchanged here, and its
+                // content stays in the base revision.
                 for (String k : deleted) {
                     files.delete(k);
                     hashCache.remove(k);
                 }
+                placer.placeAll(toPlace);
             } finally {
                 progress.end();
                 hashCache.save();
