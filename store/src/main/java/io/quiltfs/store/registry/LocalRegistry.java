@@ -210,6 +210,11 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
+    public void deletePointer(PackageName pkg, String pointer) throws IOException {
+        Files.deleteIfExists(pointerDir(pkg).resolve(pointer));
+    }
+
+    @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
         Path lock = quilt().resolve("quiltfs").resolve("locks").resolve(pkg.namespace() + "." + pkg.name() + ".lock");
         try (HomeLock l = HomeLock.acquire(lock)) {

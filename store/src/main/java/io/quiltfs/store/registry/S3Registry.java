@@ -491,6 +491,12 @@ public final class S3Registry implements Registry {
     }
 
     @Override
+    public void deletePointer(PackageName pkg, String pointer) throws IOException {
+        String key = pointerKey(pkg, pointer);
+        call(url(key), () -> s3.deleteObject(r -> r.bucket(bucket).key(key)));
+    }
+
+    @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
         LocalRegistry.requireHash(topHash);
         String key = pointerKey(pkg, "latest");

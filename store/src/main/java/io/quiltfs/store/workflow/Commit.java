@@ -55,6 +55,7 @@ public final class Commit {
             HashCache hashCache = p.hashCache();
             WorkingFiles files = p.files();
             ObjectCache cache = new ObjectCache(p.home());
+            cache.sweepAbandoned(); // what a commit killed half-way left
             Storing storing = new Storing(files, cache, progress);
             Status.Changes ch = Status.changes(files, head, p.filter(), hashCache, type, storing);
             JsonNode meta = userMeta == null ? head.userMeta() : userMeta;

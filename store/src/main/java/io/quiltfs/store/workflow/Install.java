@@ -196,6 +196,7 @@ public final class Install {
                                       String top, int matched) throws IOException {
         WorkingFiles files = p.files();
         ObjectCache cache = new ObjectCache(p.home());
+        cache.sweepAbandoned(); // what an install or commit killed half-way left
         HashCache hashCache = p.hashCache();
         List<Entry> todo = new ArrayList<>();
         long bytes = 0;

@@ -55,6 +55,12 @@ public final class Pull {
                 return new Result(s.head, null, false, false, List.of(), List.of(), "nothing to pull: "
                         + p.name() + " has no latest in " + registry.uri());
             }
+            if (latest.equals(s.head) && !s.commits.isEmpty()) {
+                // A push of these commits moved `latest` and was stopped before it said so.
+                Push.settlePublished(p, registry, s);
+                return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
+                        + " already has " + registry.uri() + "'s latest " + latest + " (its commits were pushed)");
+            }
             if (latest.equals(s.head) || latest.equals(s.base)) {
                 setSeen(p, latest);
                 return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()

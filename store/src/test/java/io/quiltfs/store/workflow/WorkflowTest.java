@@ -529,6 +529,62 @@ class WorkflowTest {
 
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPushRefusedAtTheLastStepLeavesNoRevisionBehind(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "late");
+        Commit.Result c = commit(alice, "late");
+        int before = registry.revisions(PKG).size();
+        String latest = registry.latest(PKG);
+        // As if `latest` moved while the data was uploading: the compare-and-set fails.
+        CachedObjects cached = new CachedObjects(alice);
+        Publisher.Result r = new Publisher(registry, Clock.systemUTC()).publish(PKG, c.manifest(), cached::of,
+                "0".repeat(64), false, Progress.NONE);
+        assertFalse(r.movedLatest());
+        assertEquals(latest, registry.latest(PKG));
+        assertEquals(before, registry.revisions(PKG).size(), "the refused revision's pointer is withdrawn");
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPackageWithoutLatestIsPushedAndAPushKilledAfterLatestIsSettledByPull(TestRegistries.Kind kind)
+            throws IOException {
+        seed(kind);
+        install(alice, null);
+        registry.deletePointer(PKG, "latest");
+        write(work(alice).resolve("a.txt"), "again");
+        Commit.Result c = commit(alice, "again");
+        assertTrue(push(alice, false).pushed(), "no latest: the push may create it");
+        assertEquals(c.topHash(), registry.latest(PKG));
+        // A push stopped just after `latest` moved (the lineage still lists the commit): pull settles it.
+        write(work(alice).resolve("a.txt"), "once more");
+        Commit.Result c2 = commit(alice, "once more");
+        CachedObjects cached = new CachedObjects(alice);
+        assertTrue(new Publisher(registry, Clock.systemUTC()).publish(PKG, c2.manifest(), cached::of, c.topHash(),
+                false, Progress.NONE).movedLatest());
+        assertEquals(1, status(alice).unpushed().size());
+        pull(alice);
+        Status.Report s = status(alice);
+        assertEquals(Status.State.UP_TO_DATE, s.state());
+        assertEquals(List.of(), s.unpushed());
+        Uninstall.uninstall(InstalledPackage.require(alice, PKG), false);
+    }
+
+    @Test
+    void aPushToARegistryThatLostThePackageIsRefused() throws IOException {
+        String uri = seed(TestRegistries.LOCAL);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "where did it go");
+        commit(alice, "lost");
+        Path root = PhysicalKey.parse(uri).filePath();
+        Files.move(root, tmp.resolve("moved-away"));
+        ConflictException e = assertThrows(ConflictException.class, () -> push(alice, false));
+        assertTrue(e.getMessage().contains("--force"), e.getMessage());
+        assertFalse(Files.exists(root), "nothing was written where the registry was");
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void tagsAndLog(TestRegistries.Kind kind) throws IOException {
         seed(kind);
         String first = registry.latest(PKG);
