@@ -341,9 +341,15 @@ public final class Install {
                         "object " + local + " for '" + e.logicalKey() + "'");
                 if (st != null) {
                     copied.incrementAndGet();
-                    if (before != null) {
+                    if (before != null && !fetcher.cache().linkVerified(e.hash(), src, before)) {
                         // The cache gets the registry's (immutable) file as a link: no second copy.
-                        fetcher.cache().linkVerified(e.hash(), src, before);
+                        // Where no link can be made (the registry is on another file system), a
+                        // verified copy, so that the content is not read from the registry again.
+                        try {
+                            fetcher.cache().putFile(e.hash(), src);
+                        } catch (io.quiltfs.store.cache.ChecksumMismatchException changed) {
+                            // rewritten since it was copied into the working file: not cached
+                        }
                     }
                 }
             }

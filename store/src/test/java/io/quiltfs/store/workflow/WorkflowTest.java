@@ -317,6 +317,31 @@ class WorkflowTest {
     }
 
     @Test
+    void aRegistryOnAnotherFileSystemStillFillsTheCache() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+                && !Files.getFileStore(shm).equals(Files.getFileStore(tmp)), "needs /dev/shm on another file system");
+        Path dir = Files.createTempDirectory(shm, "quiltfs-registry");
+        try {
+            registry = new io.quiltfs.store.registry.LocalRegistry(dir);
+            Path src = tmp.resolve("src");
+            write(src.resolve("a.txt"), "alpha");
+            Build.build(registry, PKG, src, "first", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+            Install.Result r = install(alice, null);
+            assertEquals(1, r.fetched());
+            Manifest m = registry.readManifest(r.topHash());
+            org.junit.jupiter.api.Assertions.assertNotNull(new ObjectCache(alice).lookup(m.get("a.txt").hash()),
+                    "no link across file systems: a copy");
+            Uninstall.uninstall(InstalledPackage.require(alice, PKG), false);
+            assertEquals(0, install(alice, null).fetched(), "the second install finds it in the cache");
+        } finally {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
     void changedRowsTakeTheCommitsChecksumType() throws IOException {
         registry = TestRegistries.LOCAL.open(TestRegistries.LOCAL.newRegistry(tmp));
         Path src = tmp.resolve("legacy");
