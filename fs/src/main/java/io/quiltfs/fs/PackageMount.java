@@ -171,7 +171,11 @@ public final class PackageMount {
 
     /** Deletes partial fetches and copies that killed processes left in the cache's temporary folder. */
     static void sweepAbandonedFetches(Home home) {
-        new io.quiltfs.store.cache.ObjectCache(home).sweepAbandoned();
+        try {
+            new io.quiltfs.store.cache.ObjectCache(home).sweepAbandoned();
+        } catch (IOException e) {
+            log.debug("cannot sweep {}: {}", home.tmp(), e.getMessage());
+        }
     }
 
     /** The revision's time (its timestamp pointer), else now. */

@@ -91,7 +91,7 @@ public final class Pull {
             }
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts));
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts), conflicts);
             }
             String newHead = latest;
             boolean merged = !committed.isEmpty();
