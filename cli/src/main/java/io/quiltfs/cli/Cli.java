@@ -74,10 +74,40 @@ public final class Cli {
         }
         err.println("quiltfs: error: " + message(ex));
         err.flush();
-        return exitCode(ex);
+        int code = exitCode(ex);
+        if (jsonEnabled(cl)) {
+            // Scripts get the failure on stdout too, in the form of every other answer.
+            var e = io.quiltfs.store.json.Json.object().put("message", message(ex)).put("exit_code", code)
+                    .put("kind", switch (code) {
+                        case ExitCodes.CONFLICT -> "conflict";
+                        case ExitCodes.NOT_FOUND -> "not_found";
+                        case ExitCodes.USAGE -> "usage";
+                        default -> "failure";
+                    });
+            if (ex instanceof io.quiltfs.store.workflow.ConflictException c && !c.keys().isEmpty()) {
+                var keys = e.putArray("keys");
+                c.keys().forEach(keys::add);
+            }
+            PrintWriter out = cl.getOut();
+            out.println(io.quiltfs.store.json.Json.pretty(io.quiltfs.store.json.Json.object().set("error", e)));
+            out.flush();
+        }
+        return code;
+    }
+
+    /** Whether the command line asked for --json. */
+    private static boolean jsonEnabled(CommandLine cl) {
+        CommandLine c = cl;
+        while (c.getParent() != null) {
+            c = c.getParent();
+        }
+        return c.getCommand() instanceof QuiltfsCommand q && q.json;
     }
 
     static String message(Throwable ex) {
+        if (ex instanceof io.quiltfs.store.workflow.Install.Incomplete i) {
+            return message(i.reason()) + "; " + i.hint();
+        }
         if (ex instanceof NoSuchFileException n) {
             return "no such file: " + n.getFile();
         }
@@ -95,6 +125,9 @@ public final class Cli {
     }
 
     static int exitCode(Throwable ex) {
+        if (ex instanceof io.quiltfs.store.workflow.Install.Incomplete i) {
+            return exitCode(i.reason());
+        }
         if (ex instanceof CliException c) {
             return c.exitCode();
         }

@@ -47,6 +47,9 @@ final class StatusCommand extends PackageCommand {
         out.line("  base   " + (r.base() == null ? "(none: never pushed)" : r.base()));
         out.line("  latest " + (r.latest() == null ? "(none)" : r.latest()) + (offline ? " (as last seen)" : ""));
         Status.Changes c = r.changes();
+        if (r.installing()) {
+            out.line("the install did not finish: run `quiltfs install " + r.pkg() + "` to fetch the missing files");
+        }
         if (c.isEmpty()) {
             out.line("nothing to commit: the working folder matches the head");
         } else {
@@ -64,7 +67,7 @@ final class StatusCommand extends PackageCommand {
         }
         var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())
                 .put("work_dir", r.workDir()).put("state", r.state().label()).put("base", r.base())
-                .put("head", r.head()).put("latest", r.latest());
+                .put("head", r.head()).put("latest", r.latest()).put("install_finished", !r.installing());
         j.set("unpushed", array(r.unpushed()));
         j.set("added", array(c.added()));
         j.set("modified", array(c.modified()));

@@ -79,6 +79,19 @@ class WorkflowCommandsTest {
         assertEquals(0, c.code(), c.err());
         String top = c.out().lines().findFirst().orElseThrow();
         assertTrue(top.matches("[0-9a-f]{64}"), c.out());
+        var home1 = new io.quiltfs.store.state.Home(Path.of(h1));
+        var pkgName = io.quiltfs.store.registry.PackageName.parse("t/p");
+        var committed = io.quiltfs.store.manifest.ManifestReader.read(home1.installedManifest(pkgName, top));
+        assertEquals(1, committed.userMeta().get("k").asInt(), "--meta is the package metadata");
+        assertEquals(io.quiltfs.store.hash.HashType.SHA2_256_CHUNKED, committed.get("a.txt").hash().type());
+        Files.writeString(w1.resolve("c.txt"), "newer");
+        Path metaFile = tmp.resolve("meta.json");
+        Files.writeString(metaFile, "{\"from\": \"file\"}");
+        Run cf = run("--home", h1, "commit", "t/p", "-m", "meta file", "--meta-file", metaFile.toString());
+        assertEquals(0, cf.code(), cf.err());
+        top = cf.out().lines().findFirst().orElseThrow();
+        assertEquals("file", io.quiltfs.store.manifest.ManifestReader.read(home1.installedManifest(pkgName, top))
+                .userMeta().get("from").asText());
         Run again = run("--home", h1, "--json", "commit", "t/p", "-m", "third");
         assertEquals(0, again.code());
         assertFalse(again.json().get("committed").asBoolean());
@@ -97,6 +110,10 @@ class WorkflowCommandsTest {
         assertEquals(ExitCodes.CONFLICT, refused.code());
         assertTrue(refused.err().contains("diverged") && refused.err().contains("quiltfs pull t/p")
                 && refused.err().contains("--force"), refused.err());
+        Run refusedJson = run("--home", h1, "--json", "push", "t/p");
+        assertEquals(ExitCodes.CONFLICT, refusedJson.code());
+        assertEquals("conflict", refusedJson.json().get("error").get("kind").asText(), refusedJson.out());
+        assertTrue(refusedJson.json().get("error").get("message").asText().contains("diverged"));
         assertEquals("Diverged", run("--home", h1, "--json", "status", "t/p").json().get("state").asText());
         Run pulled = run("--home", h1, "--json", "pull", "t/p");
         assertEquals(0, pulled.code(), pulled.err());

@@ -169,19 +169,10 @@ public final class PackageMount {
         });
     }
 
-    /**
-     * Deletes partial fetches that a killed mount left in the cache's temporary folder. A day
-     * old is abandoned: a live fetch that delivers nothing for 30 s is given up.
-     */
+    /** Deletes partial fetches and copies that killed processes left in the cache's temporary folder. */
     static void sweepAbandonedFetches(Home home) {
-        long cutoff = System.currentTimeMillis() - java.util.concurrent.TimeUnit.DAYS.toMillis(1);
-        try (java.nio.file.DirectoryStream<java.nio.file.Path> s =
-                     java.nio.file.Files.newDirectoryStream(home.tmp(), "fetch*.part")) {
-            for (java.nio.file.Path p : s) {
-                if (java.nio.file.Files.getLastModifiedTime(p).toMillis() < cutoff) {
-                    java.nio.file.Files.deleteIfExists(p);
-                }
-            }
+        try {
+            new io.quiltfs.store.cache.ObjectCache(home).sweepAbandoned();
         } catch (IOException e) {
             log.debug("cannot sweep {}: {}", home.tmp(), e.getMessage());
         }

@@ -91,9 +91,50 @@ public final class ObjectCache {
         return sum.isWellFormed() && Files.isRegularFile(path(sum));
     }
 
-    /** A new empty temporary file on the cache's file system. */
+    private static final long PID = ProcessHandle.current().pid();
+
+    /**
+     * A new empty temporary file on the cache's file system, named after this process
+     * ({@code p<pid>-<hint>-<random>.part}), so that {@link #sweepAbandoned} can tell the files of
+     * a process that was killed from those of one still at work.
+     */
     public Path newTemp(String hint) throws IOException {
-        return Files.createTempFile(home.tmp(), hint.replaceAll("[^A-Za-z0-9._-]", "_"), ".part");
+        return Files.createTempFile(home.tmp(), "p" + PID + "-" + hint.replaceAll("[^A-Za-z0-9._-]", "_") + "-",
+                ".part");
+    }
+
+    /**
+     * Deletes the temporary files that killed processes left behind (a commit or fetch stopped
+     * half-way): those of a process that no longer runs, and unnamed ones older than a day.
+     * Returns how many were deleted.
+     */
+    public int sweepAbandoned() {
+        int n = 0;
+        long dayAgo = System.currentTimeMillis() - java.util.concurrent.TimeUnit.DAYS.toMillis(1);
+        try (java.nio.file.DirectoryStream<Path> s = Files.newDirectoryStream(home.tmp(), "*.part")) {
+            for (Path p : s) {
+                String name = p.getFileName().toString();
+                int dash = name.indexOf('-');
+                long pid = -1;
+                if (name.startsWith("p") && dash > 1) {
+                    try {
+                        pid = Long.parseLong(name.substring(1, dash));
+                    } catch (NumberFormatException e) {
+                        pid = -1;
+                    }
+                }
+                boolean abandoned = pid > 0 ? pid != PID && ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true)
+                        : Files.getLastModifiedTime(p).toMillis() < dayAgo;
+                if (abandoned && Files.deleteIfExists(p)) {
+                    n++;
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return n;
+        } catch (IOException e) {
+            log.debug("cannot sweep {}: {}", home.tmp(), e.getMessage());
+        }
+        return n;
     }
 
     /**

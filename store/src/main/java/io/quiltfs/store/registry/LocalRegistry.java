@@ -210,6 +210,11 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
+    public void deletePointer(PackageName pkg, String pointer) throws IOException {
+        Files.deleteIfExists(pointerDir(pkg).resolve(pointer));
+    }
+
+    @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
         Path lock = quilt().resolve("quiltfs").resolve("locks").resolve(pkg.namespace() + "." + pkg.name() + ".lock");
         try (HomeLock l = HomeLock.acquire(lock)) {
@@ -266,20 +271,37 @@ public final class LocalRegistry implements Registry {
     @Override
     public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {
-        Path target = root.resolve(pkg.namespace()).resolve(pkg.name()).resolve(logicalKey).normalize();
-        if (!target.startsWith(root.resolve(pkg.namespace()).resolve(pkg.name()))) {
+        Path pkgDir = root.resolve(pkg.namespace()).resolve(pkg.name());
+        Path target = pkgDir.resolve(logicalKey).normalize();
+        if (!target.startsWith(pkgDir)) {
             throw new IllegalArgumentException("logical key escapes the package folder: '" + logicalKey + "'");
         }
-        if (createFrom(file, target)) {
-            return new Placed(PhysicalKey.ofFile(target), true);
+        if (!fileAbove(target, pkgDir)) {
+            if (createFrom(file, target)) {
+                return new Placed(PhysicalKey.ofFile(target), true);
+            }
+            if (holds(PhysicalKey.ofFile(target), sum, size)) {
+                return new Placed(PhysicalKey.ofFile(target), false);
+            }
         }
-        if (holds(PhysicalKey.ofFile(target), sum, size)) {
-            return new Placed(PhysicalKey.ofFile(target), false);
-        }
-        // Different content already sits at the default place, and an earlier revision may point
-        // at it: store this content under a content-addressed name instead.
+        // Different content (or a folder) already sits at the default place, or an earlier
+        // revision's file stands where this key needs a folder, and an earlier revision may point
+        // at what is there: store this content under a content-addressed name instead.
         Path addressed = quilt().resolve("objects").resolve(Home.objectName(sum));
         return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, addressed));
+    }
+
+    /** Whether something other than a folder stands at a parent of {@code target} below {@code top}. */
+    private static boolean fileAbove(Path target, Path top) {
+        for (Path p = target.getParent(); p != null && p.startsWith(top); p = p.getParent()) {
+            if (Files.isDirectory(p)) {
+                return false;
+            }
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Copies {@code src} to {@code target} only if the target does not exist; atomic. */

@@ -66,6 +66,9 @@ public interface Registry extends ObjectSource, AutoCloseable {
     /** Writes a pointer file: exactly the 64 hex digits, no newline. */
     void writePointer(PackageName pkg, String pointer, String topHash) throws IOException;
 
+    /** Removes a pointer file (a push withdrawing the timestamp pointer it wrote); absent: nothing. */
+    void deletePointer(PackageName pkg, String pointer) throws IOException;
+
     /**
      * Moves {@code latest} to {@code topHash} only if it is still {@code expected} (null: only if
      * there is no {@code latest}). Returns the value found when it was not, else null.

@@ -491,6 +491,12 @@ public final class S3Registry implements Registry {
     }
 
     @Override
+    public void deletePointer(PackageName pkg, String pointer) throws IOException {
+        String key = pointerKey(pkg, pointer);
+        call(url(key), () -> s3.deleteObject(r -> r.bucket(bucket).key(key)));
+    }
+
+    @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
         LocalRegistry.requireHash(topHash);
         String key = pointerKey(pkg, "latest");
@@ -590,12 +596,19 @@ public final class S3Registry implements Registry {
         Map<String, Listed> present = present(pkg);
         if (present != null) {
             Listed listed = present.get(key);
+            if (listed == null && shapeClash(present, key, pkg.namespace().length() + pkg.name().length() + 2)) {
+                // An earlier revision has an object where this key needs a folder, or a folder
+                // where it needs an object: stores on a file system (S3Proxy, MinIO) cannot hold
+                // both, so this content goes to its content-addressed name.
+                return placeAddressed(sum, size, file);
+            }
             if (listed == null) {
                 // Not there when the push began: upload straight away (one request, not a HEAD and
                 // a PUT). If-None-Match keeps a key that appeared since from being overwritten.
                 try {
                     Stored st = upload(key, file, size, sum, Condition.ABSENT);
-                    present.put(key, new Listed(st.etag() == null ? "" : st.etag(), size));
+                    list(present, key, new Listed(st.etag() == null ? "" : st.etag(), size),
+                            pkg.namespace().length() + pkg.name().length() + 2);
                     return sent(key, st);
                 } catch (ConditionFailed e) {
                     h = head(key, null);
@@ -637,12 +650,45 @@ public final class S3Registry implements Registry {
         }
         // Different content sits at the default place and an earlier revision may point at it:
         // store this content under its content-addressed name instead.
+        return placeAddressed(sum, size, file);
+    }
+
+    /** Stores {@code file} under its content-addressed key (once: a copy already there is kept). */
+    private Placed placeAddressed(Checksum sum, long size, Path file) throws IOException {
         String addressed = ".quilt/objects/" + Home.objectName(sum);
         HeadObjectResponse a = head(addressed, null);
         if (a != null && holds(a, sum, size)) {
             return new Placed(PhysicalKey.ofS3(bucket, addressed, version(a.versionId())), false);
         }
         return sent(addressed, upload(addressed, file, size, sum, null));
+    }
+
+    /** A listing's entry for a folder: a key {@code "a/b/"} stands for every key under it. */
+    private static final Listed FOLDER = new Listed("/", -1);
+
+    /**
+     * Whether {@code key} cannot be stored beside what {@code present} lists: a listed object is
+     * one of its folders, or it is a folder of listed objects. Folders begin after {@code start}.
+     */
+    private static boolean shapeClash(Map<String, Listed> present, String key, int start) {
+        if (present.get(key + "/") != null) {
+            return true;
+        }
+        for (int i = key.indexOf('/', start); i > 0; i = key.indexOf('/', i + 1)) {
+            Listed above = present.get(key.substring(0, i));
+            if (above != null && above != FOLDER) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Adds {@code key} to a listing, with its folders (those after {@code start}). */
+    private static void list(Map<String, Listed> present, String key, Listed listed, int start) {
+        present.put(key, listed);
+        for (int i = key.indexOf('/', start); i > 0; i = key.indexOf('/', i + 1)) {
+            present.putIfAbsent(key.substring(0, i + 1), FOLDER);
+        }
     }
 
     private Placed sent(String key, Stored st) {
@@ -704,8 +750,8 @@ public final class S3Registry implements Registry {
                         ListObjectsV2Response page = call(url(p), () -> s3.listObjectsV2(r -> r.bucket(bucket)
                                 .prefix(p).continuationToken(t)));
                         for (S3Object o : page.contents()) {
-                            keys.put(o.key(), new Listed(o.eTag() == null ? "" : ConfirmedObjects.unquote(o.eTag()),
-                                    o.size() == null ? -1 : o.size()));
+                            list(keys, o.key(), new Listed(o.eTag() == null ? "" : ConfirmedObjects.unquote(o.eTag()),
+                                    o.size() == null ? -1 : o.size()), p.length());
                         }
                         token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
                     } while (token != null);

@@ -17,6 +17,11 @@ public final class PackageState {
     public List<String> commits = new ArrayList<>();
     public String workDir;
     public List<String> paths;
+    /**
+     * True from the moment {@code install} registers the package until every wanted file is in
+     * place: a working file still missing then is not installed yet, not removed.
+     */
+    public boolean installing;
 
     public PackageState() {
     }
@@ -30,6 +35,7 @@ public final class PackageState {
         s.commits = new ArrayList<>(commits);
         s.workDir = workDir;
         s.paths = paths == null ? null : new ArrayList<>(paths);
+        s.installing = installing;
         return s;
     }
 }

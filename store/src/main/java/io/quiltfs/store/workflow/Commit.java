@@ -48,10 +48,14 @@ public final class Commit {
                                 Progress progress) throws IOException {
         try (HomeLock lock = HomeLock.acquire(pkg.home().packageLock(pkg.name()))) {
             InstalledPackage p = InstalledPackage.require(pkg.home(), pkg.name());
+            if (p.state().installing) {
+                throw Install.unfinished(p.name(), "commit");
+            }
             Manifest head = p.head();
             HashCache hashCache = p.hashCache();
             WorkingFiles files = p.files();
             ObjectCache cache = new ObjectCache(p.home());
+            cache.sweepAbandoned(); // what a commit killed half-way left
             Storing storing = new Storing(files, cache, progress);
             Status.Changes ch = Status.changes(files, head, p.filter(), hashCache, type, storing);
             JsonNode meta = userMeta == null ? head.userMeta() : userMeta;
@@ -59,7 +63,9 @@ public final class Commit {
                 hashCache.save();
                 return new Result(p.state().head, false, ch, head);
             }
-            Map<String, Entry> newRows = rows(files, cache, ch, storing);
+            Map<String, Entry> newRows = rows(files, cache, ch, storing, type);
+            Map<String, Checksum> newHashes = new java.util.HashMap<>();
+            newRows.forEach((k, e) -> newHashes.put(k, e.hash()));
             Checkpoints.reach("commit.after-objects");
             Manifest.Builder b = head.toBuilder().clearEntries().message(message).userMeta(meta);
             Set<String> removed = new HashSet<>(ch.removed());
@@ -85,7 +91,7 @@ public final class Commit {
                 // Under the lineage lock, which whoever trims the cache holds to delete: an
                 // object this commit relies on is either still there now, and kept from now on
                 // (LocalCommits), or was trimmed just before and is stored again here.
-                restoreTrimmed(files, cache, ch, storing);
+                restoreTrimmed(files, cache, newHashes, storing);
                 s.head = top;
                 if (!s.commits.contains(top)) {
                     s.commits.add(top);
@@ -158,9 +164,9 @@ public final class Commit {
     }
 
     /** Stores again the objects of new rows that left the cache since they were looked up. */
-    private static void restoreTrimmed(WorkingFiles files, ObjectCache cache, Status.Changes ch, Storing storing)
-            throws IOException {
-        for (Map.Entry<String, Checksum> e : ch.hashes().entrySet()) {
+    private static void restoreTrimmed(WorkingFiles files, ObjectCache cache, Map<String, Checksum> hashes,
+                                       Storing storing) throws IOException {
+        for (Map.Entry<String, Checksum> e : hashes.entrySet()) {
             if (!Files.exists(cache.path(e.getValue())) && !storing.add(e.getKey(), e.getValue().type())
                     .equals(e.getValue())) {
                 throw new IOException("'" + e.getKey() + "' in " + files.describe() + " changed while it was being"
@@ -171,14 +177,23 @@ public final class Commit {
 
     /**
      * The new rows of the added and modified keys; content hashed earlier (found in the hash
-     * cache) that is not in the object cache yet is stored now, and must still match.
+     * cache) that is not in the object cache yet is stored now, and must still match. A modified
+     * row was compared with its own checksum type; its new checksum is of {@code type}, as for
+     * an added row (so a package made with a legacy type moves to the current one as it changes).
      */
     private static Map<String, Entry> rows(WorkingFiles files, ObjectCache cache, Status.Changes ch,
-                                           Storing storing) throws IOException {
+                                           Storing storing, HashType type) throws IOException {
         Map<String, Entry> rows = new java.util.HashMap<>();
+        Set<String> modified = new HashSet<>(ch.modified());
         for (String k : ch.hashes().keySet()) {
             Checksum sum = ch.hashes().get(k);
-            if (!storing.stored.contains(sum) && cache.lookup(sum) == null) {
+            if (sum.type() != type && modified.contains(k)) {
+                sum = storing.add(k, type);
+                if (!ch.stats().get(k).equals(files.stat(k))) {
+                    throw new IOException("'" + k + "' in " + files.describe() + " changed while it was being"
+                            + " committed; nothing was committed (commit again once it is written)");
+                }
+            } else if (!storing.stored.contains(sum) && cache.lookup(sum) == null) {
                 Checksum now = storing.add(k, sum.type());
                 if (!now.equals(sum)) {
                     throw new IOException("'" + k + "' in " + files.describe() + " changed while it was being"

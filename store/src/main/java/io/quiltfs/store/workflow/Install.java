@@ -118,13 +118,70 @@ public final class Install {
                 }
                 s.latestSeen = latest;
                 s.paths = finalFilter.globs();
+                s.installing = true;
                 l.put(pkg, s);
                 return null;
             });
             Checkpoints.reach("install.after-lineage");
             InstalledPackage p = InstalledPackage.require(home, pkg);
-            return materialize(p, m, wanted, sources, progress, top, matched);
+            Result r;
+            try {
+                r = materialize(p, m, wanted, sources, progress, top, matched);
+            } catch (IOException | RuntimeException e) {
+                throw new Incomplete(pkg, e);
+            }
+            Lineage.update(home, l -> {
+                PackageState s = l.get(pkg);
+                if (s != null) {
+                    s.installing = false;
+                    l.put(pkg, s);
+                }
+                return null;
+            });
+            return r;
         }
+    }
+
+    /**
+     * An install that stopped before every wanted file was in place: the package stays registered,
+     * its missing files count as not installed yet (not as removed), and commit refuses until
+     * {@code install} runs again and finishes. The cause keeps its own type for the exit code.
+     */
+    public static final class Incomplete extends IOException {
+        private final Exception reason;
+        private final String hint;
+
+        Incomplete(io.quiltfs.store.registry.PackageName pkg, Exception reason) {
+            this(reason, "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
+                    + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
+        }
+
+        private Incomplete(Exception reason, String hint) {
+            super(firstLine(reason) + "; " + hint, reason);
+            this.reason = reason;
+            this.hint = hint;
+        }
+
+        /** What stopped the install. */
+        public Exception reason() {
+            return reason;
+        }
+
+        /** What to do about it. */
+        public String hint() {
+            return hint;
+        }
+
+        private static String firstLine(Exception e) {
+            String m = e.getMessage();
+            return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.replace('\n', ' ');
+        }
+    }
+
+    /** The error commit and friends give while an install has not finished. */
+    static ConflictException unfinished(io.quiltfs.store.registry.PackageName pkg, String verb) {
+        return new ConflictException("the install of " + pkg + " did not finish, so its missing files are not"
+                + " known to be removed: run `quiltfs install " + pkg + "` to finish it, then " + verb + " again");
     }
 
     private static boolean hasEntries(Path dir) throws IOException {
@@ -139,6 +196,7 @@ public final class Install {
                                       String top, int matched) throws IOException {
         WorkingFiles files = p.files();
         ObjectCache cache = new ObjectCache(p.home());
+        cache.sweepAbandoned(); // what an install or commit killed half-way left
         HashCache hashCache = p.hashCache();
         List<Entry> todo = new ArrayList<>();
         long bytes = 0;
@@ -283,9 +341,15 @@ public final class Install {
                         "object " + local + " for '" + e.logicalKey() + "'");
                 if (st != null) {
                     copied.incrementAndGet();
-                    if (before != null) {
+                    if (before != null && !fetcher.cache().linkVerified(e.hash(), src, before)) {
                         // The cache gets the registry's (immutable) file as a link: no second copy.
-                        fetcher.cache().linkVerified(e.hash(), src, before);
+                        // Where no link can be made (the registry is on another file system), a
+                        // verified copy, so that the content is not read from the registry again.
+                        try {
+                            fetcher.cache().putFile(e.hash(), src);
+                        } catch (io.quiltfs.store.cache.ChecksumMismatchException changed) {
+                            // rewritten since it was copied into the working file: not cached
+                        }
                     }
                 }
             }

@@ -75,27 +75,35 @@ public final class Publisher {
         Manifest out = b.build();
         String top = registry.writeManifest(out);
         Checkpoints.reach("push.after-manifest");
-        writeTimestampPointer(pkg, top);
+        String pointer = writeTimestampPointer(pkg, top);
         Checkpoints.reach("push.before-latest");
         String found = force ? null : registry.compareAndSetLatest(pkg, expectedLatest, top);
         if (force) {
             registry.writePointer(pkg, "latest", top);
         }
+        if (found != null && pointer != null) {
+            // Refused: `latest` moved during the upload. Withdraw the revision's pointer, so that
+            // a push that reports "nothing was pushed" leaves no new revision in the listing.
+            registry.deletePointer(pkg, pointer);
+        }
         return new Result(top, out, found == null, found == null ? top : (found.isEmpty() ? null : found),
                 sentFiles.get(), sentBytes.get());
     }
 
-    /** A pointer named by the push time in seconds; never replaces another revision's pointer. */
-    private void writeTimestampPointer(PackageName pkg, String top) throws IOException {
+    /**
+     * A pointer named by the push time in seconds; never replaces another revision's pointer.
+     * Returns the name written, or null when this revision already had that pointer.
+     */
+    private String writeTimestampPointer(PackageName pkg, String top) throws IOException {
         long ts = clock.instant().getEpochSecond();
         for (int i = 0; i < 100; i++, ts++) {
             String have = registry.readPointer(pkg, Long.toString(ts));
             if (have == null) {
                 registry.writePointer(pkg, Long.toString(ts), top);
-                return;
+                return Long.toString(ts);
             }
             if (have.equals(top)) {
-                return;
+                return null;
             }
         }
         throw new IOException("could not find a free timestamp pointer for " + pkg);

@@ -55,6 +55,12 @@ public final class Pull {
                 return new Result(s.head, null, false, false, List.of(), List.of(), "nothing to pull: "
                         + p.name() + " has no latest in " + registry.uri());
             }
+            if (latest.equals(s.head) && !s.commits.isEmpty()) {
+                // A push of these commits moved `latest` and was stopped before it said so.
+                Push.settlePublished(p, registry, s);
+                return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
+                        + " already has " + registry.uri() + "'s latest " + latest + " (its commits were pushed)");
+            }
             if (latest.equals(s.head) || latest.equals(s.base)) {
                 setSeen(p, latest);
                 return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
@@ -74,7 +80,10 @@ public final class Pull {
             List<String> conflicts = new ArrayList<>();
             for (String k : remoteChanged) {
                 Entry r = remote.get(k);
-                if (committed.contains(k) && !same(head.get(k), r)) {
+                if (committed.contains(k) && same(head.get(k), r)) {
+                    continue; // committed here too: a working edit is on top of the remote's content
+                }
+                if (committed.contains(k)) {
                     conflicts.add(k);
                 } else if (local.contains(k) && !sameWorking(uncommitted, k, r)) {
                     conflicts.add(k);
@@ -82,7 +91,7 @@ public final class Pull {
             }
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts));
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts), conflicts);
             }
             String newHead = latest;
             boolean merged = !committed.isEmpty();
@@ -110,11 +119,14 @@ public final class Pull {
                     hashCache, progress);
             progress.begin("pulling", toPlace.size(), bytes);
             try {
-                placer.placeAll(toPlace);
+                // Deletions first: a key the remote turned from a file into a folder (or back)
+                // needs the old one out of the way. Each deleted file is unchanged here, and its
+                // content stays in the base revision.
                 for (String k : deleted) {
                     files.delete(k);
                     hashCache.remove(k);
                 }
+                placer.placeAll(toPlace);
             } finally {
                 progress.end();
                 hashCache.save();

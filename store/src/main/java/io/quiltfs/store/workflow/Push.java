@@ -41,13 +41,9 @@ public final class Push {
             PackageState s = p.state();
             String latest = registry.latest(p.name());
             if (s.head.equals(latest)) {
-                if (!s.commits.isEmpty()) {
-                    // A push killed after `latest` moved: keep the published rows from now on, as
-                    // the push would have (its local rows point into the cache, which may trim them).
-                    AtomicFile.write(home.installedManifest(p.name(), latest),
-                            ManifestWriter.toBytes(registry.readManifest(latest)));
-                }
-                settle(p, s.head, latest);
+                // A push killed after `latest` moved: keep the published rows from now on, as
+                // the push would have (its local rows point into the cache, which may trim them).
+                settlePublished(p, registry, s);
                 return new Result(s.head, false, 0, 0, p.name() + " is up to date with " + registry.uri());
             }
             if (s.commits.isEmpty() && s.base != null) {
@@ -65,6 +61,14 @@ public final class Push {
                 recordSeen(p, latest);
                 throw new ConflictException(diverged(p, registry, s, latest));
             }
+            if (latest == null && s.base != null && !force && !registry.hasManifest(s.base)) {
+                // Neither `latest` nor the revision this work started from: most likely the wrong
+                // registry (a moved folder, an unmounted disk), not a package to start anew.
+                throw new ConflictException(registry.uri() + " has neither a latest revision of " + p.name()
+                        + " nor its base " + s.base + ", where it was installed from; nothing was pushed."
+                        + " Check that the registry is where it was, or use `quiltfs push " + p.name()
+                        + " --force` to publish there anew");
+            }
             Manifest head = p.head();
             CachedObjects cached = new CachedObjects(home);
             Publisher.Result r = new Publisher(registry, clock).publish(p.name(), head, e -> {
@@ -74,7 +78,7 @@ public final class Push {
                             + "' committed locally is missing from the object cache (" + f + "); commit it again"));
                 }
                 return f;
-            }, s.base, force, progress);
+            }, latest == null ? null : s.base, force, progress);
             if (!r.movedLatest()) {
                 recordSeen(p, r.remoteLatest());
                 throw new ConflictException(diverged(p, registry, s, r.remoteLatest()));
@@ -93,6 +97,19 @@ public final class Push {
                 + " based on " + (s.base == null ? "nothing (a new package)" : s.base) + "; nothing was pushed."
                 + " Run `quiltfs pull " + p.name() + "` to take in the remote changes, or `quiltfs push "
                 + p.name() + " --force` to make this revision latest anyway";
+    }
+
+    /**
+     * After a push was killed once {@code latest} had moved: the local head is the registry's
+     * latest, so its commits are published. Keeps the published rows and settles the lineage, as
+     * the push would have. {@code s} is the state read under the package lock.
+     */
+    static void settlePublished(InstalledPackage p, Registry registry, PackageState s) throws IOException {
+        if (!s.commits.isEmpty()) {
+            AtomicFile.write(p.home().installedManifest(p.name(), s.head),
+                    ManifestWriter.toBytes(registry.readManifest(s.head)));
+        }
+        settle(p, s.head, s.head);
     }
 
     /** The head is the registry's latest: base and head agree, no local commits remain. */

@@ -63,9 +63,12 @@ public final class Status {
         }
     }
 
-    /** The whole status of a package. {@code latest} is null when the registry has none. */
+    /**
+     * The whole status of a package. {@code latest} is null when the registry has none;
+     * {@code installing}: an install has not finished (missing files are not counted as removed).
+     */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
-                         String latest, List<String> unpushed, Changes changes) {
+                         String latest, List<String> unpushed, Changes changes, boolean installing) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -89,7 +92,7 @@ public final class Status {
         String latest = registry == null ? s.latestSeen : registry.latest(p.name());
         Changes c = changes(p, newType);
         return new Report(p.name(), s.registry, s.workDir, state(s, latest), s.base, s.head, latest,
-                List.copyOf(s.commits), c);
+                List.copyOf(s.commits), c, s.installing);
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */
@@ -108,19 +111,25 @@ public final class Status {
         };
     }
 
-    /** The working files against the head, updating the hash cache. */
+    /**
+     * The working files against the head, updating the hash cache. While an install has not
+     * finished, a missing file is not installed yet rather than removed.
+     */
     public static Changes changes(InstalledPackage p, HashType newType) throws IOException {
         HashCache cache = p.hashCache();
         WorkingFiles files = p.files();
-        String head = p.state().head;
+        PackageState s = p.state();
+        String head = s.head;
         PathFilter filter = p.filter();
-        if (cache.stillClean(head, filter, files)) {
+        if (!s.installing && cache.stillClean(head, filter, files)) {
             // Same files, same stats as when they last all matched the head: no manifest needed.
             return new Changes(List.of(), List.of(), List.of(), Map.of(), Map.of());
         }
         Map<String, FileStat> now = files.scan(cache.size());
         Changes c = changes(files, now, p.head(), filter, cache, newType, plain(files));
-        if (c.isEmpty() && cache.covers(now)) {
+        if (s.installing) {
+            c = new Changes(c.added(), c.modified(), List.of(), c.hashes(), c.stats());
+        } else if (c.isEmpty() && cache.covers(now)) {
             cache.markClean(head, filter);
         }
         cache.save();

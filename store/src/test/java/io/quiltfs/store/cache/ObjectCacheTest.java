@@ -58,6 +58,33 @@ class ObjectCacheTest {
         assertFalse(Files.isWritable(p) && !isRoot(), "objects are read-only");
     }
 
+    @Test
+    void temporaryFilesOfKilledProcessesAreSweptAndOthersKept() throws Exception {
+        Home home = new Home(tmp.resolve("home"));
+        ObjectCache cache = new ObjectCache(home);
+        home.ensure();
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Process alive = new ProcessBuilder("sleep", "60").start();
+        try {
+            Path mine = cache.newTemp("SHA2_256_CHUNKED");
+            Path dead = Files.createFile(home.tmp().resolve("p" + gone.pid() + "-SHA2_256_CHUNKED-1.part"));
+            Path other = Files.createFile(home.tmp().resolve("p" + alive.pid() + "-fetch-2.part"));
+            Path oldUnnamed = Files.createFile(home.tmp().resolve("fetch3.part"));
+            Files.setLastModifiedTime(oldUnnamed, java.nio.file.attribute.FileTime.fromMillis(
+                    System.currentTimeMillis() - java.util.concurrent.TimeUnit.DAYS.toMillis(2)));
+            Path freshUnnamed = Files.createFile(home.tmp().resolve("fetch4.part"));
+            assertEquals(2, cache.sweepAbandoned());
+            assertFalse(Files.exists(dead));
+            assertFalse(Files.exists(oldUnnamed));
+            assertTrue(Files.exists(mine), "this process's own file");
+            assertTrue(Files.exists(other), "a live process's file");
+            assertTrue(Files.exists(freshUnnamed));
+        } finally {
+            alive.destroy();
+        }
+    }
+
     private static boolean isRoot() {
         return "root".equals(System.getProperty("user.name"));
     }

@@ -299,6 +299,70 @@ class WorkflowTest {
                 e.getMessage());
         assertFalse(Files.exists(work(alice).resolve("data/b.csv")));
         assertNull(new ObjectCache(alice).lookup(m.get("data/b.csv").hash()));
+        // The half-done install is not mistaken for a removal: status says so, commit refuses.
+        assertTrue(e.getMessage().contains("install of " + PKG + " is incomplete"), e.getMessage());
+        Status.Report s = status(alice);
+        assertTrue(s.installing());
+        assertEquals(List.of(), s.changes().removed());
+        ConflictException ce = assertThrows(ConflictException.class, () -> commit(alice, "oops"));
+        assertTrue(ce.getMessage().contains("did not finish"), ce.getMessage());
+        // Once the object is sound again, installing again finishes the job.
+        Files.writeString(data, "x,y\n1,2\n");
+        Install.Result again = install(alice, null);
+        assertTrue(again.placed() >= 1, "the files not placed before are placed now: " + again.placed());
+        assertEquals("x,y\n1,2\n", Files.readString(work(alice).resolve("data/b.csv")));
+        Status.Report after = status(alice);
+        assertFalse(after.installing());
+        assertTrue(after.changes().isEmpty(), after.changes().toString());
+    }
+
+    @Test
+    void aRegistryOnAnotherFileSystemStillFillsTheCache() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm)
+                && !Files.getFileStore(shm).equals(Files.getFileStore(tmp)), "needs /dev/shm on another file system");
+        Path dir = Files.createTempDirectory(shm, "quiltfs-registry");
+        try {
+            registry = new io.quiltfs.store.registry.LocalRegistry(dir);
+            Path src = tmp.resolve("src");
+            write(src.resolve("a.txt"), "alpha");
+            Build.build(registry, PKG, src, "first", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+            Install.Result r = install(alice, null);
+            assertEquals(1, r.fetched());
+            Manifest m = registry.readManifest(r.topHash());
+            org.junit.jupiter.api.Assertions.assertNotNull(new ObjectCache(alice).lookup(m.get("a.txt").hash()),
+                    "no link across file systems: a copy");
+            Uninstall.uninstall(InstalledPackage.require(alice, PKG), false);
+            assertEquals(0, install(alice, null).fetched(), "the second install finds it in the cache");
+        } finally {
+            try (var s = Files.walk(dir)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    void changedRowsTakeTheCommitsChecksumType() throws IOException {
+        registry = TestRegistries.LOCAL.open(TestRegistries.LOCAL.newRegistry(tmp));
+        Path src = tmp.resolve("legacy");
+        write(src.resolve("f.txt"), "one");
+        write(src.resolve("same.txt"), "same");
+        Build.build(registry, PKG, src, "legacy", null, HashType.SHA256, Clock.systemUTC(), Progress.NONE);
+        install(alice, null);
+        write(work(alice).resolve("f.txt"), "two");
+        write(work(alice).resolve("n.txt"), "new");
+        Manifest m = commit(alice, "default type").manifest();
+        assertEquals(HashType.SHA2_256_CHUNKED, m.get("f.txt").hash().type());
+        assertEquals(HashType.SHA2_256_CHUNKED, m.get("n.txt").hash().type());
+        assertEquals(HashType.SHA256, m.get("same.txt").hash().type(), "an unchanged row keeps its checksum");
+        assertEquals(io.quiltfs.store.hash.FileHasher.hash(work(alice).resolve("f.txt"), HashType.SHA2_256_CHUNKED),
+                m.get("f.txt").hash());
+        write(work(alice).resolve("f.txt"), "three");
+        Manifest m2 = Commit.commit(InstalledPackage.require(alice, PKG), "crc", null, HashType.CRC64NVME,
+                Progress.NONE).manifest();
+        assertEquals(HashType.CRC64NVME, m2.get("f.txt").hash().type());
+        assertTrue(Files.exists(new ObjectCache(alice).path(m2.get("f.txt").hash())));
+        assertTrue(status(alice).changes().isEmpty());
     }
 
     @ParameterizedTest
@@ -425,6 +489,123 @@ class WorkflowTest {
         assertEquals(Status.State.BEHIND, status(alice).state());
         pull(alice);
         assertEquals("bob 3 (uncommitted)", Files.readString(work(alice).resolve("a.txt")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void keysTurnFromFilesIntoFoldersAndBack(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, null);
+        install(bob, null);
+        // a.txt becomes a folder, data/ becomes a file.
+        Path a = work(alice);
+        Files.delete(a.resolve("a.txt"));
+        write(a.resolve("a.txt/x"), "inside");
+        Files.delete(a.resolve("data/b.csv"));
+        Files.delete(a.resolve("data/c.csv"));
+        Files.delete(a.resolve("data"));
+        write(a.resolve("data"), "now a file");
+        commit(alice, "shapes");
+        assertTrue(push(alice, false).pushed());
+        Manifest m = registry.readManifest(registry.latest(PKG));
+        assertEquals(List.of("a.txt/x", "data", "docs/readme.md"),
+                m.entries().stream().map(io.quiltfs.store.manifest.Entry::logicalKey).sorted().toList());
+        // The first revision stays readable as it was.
+        install(new Home(tmp.resolve("carol")), null);
+        Install.install(new Home(tmp.resolve("dave")), registry, PackageRef.parse(PKG + "@"
+                + InstalledPackage.require(bob, PKG).state().head), null, null, sources(), Progress.NONE);
+        assertEquals("alpha", Files.readString(new Home(tmp.resolve("dave")).defaultWorkDir(PKG).resolve("a.txt")));
+        // Bob, Behind with a clean folder, takes both changes in.
+        Pull.Result pr = pull(bob);
+        assertTrue(pr.pulled());
+        assertEquals("inside", Files.readString(work(bob).resolve("a.txt/x")));
+        assertEquals("now a file", Files.readString(work(bob).resolve("data")));
+        assertEquals(Status.State.UP_TO_DATE, status(bob).state());
+        assertTrue(status(bob).changes().isEmpty());
+        // And back again.
+        Files.delete(work(bob).resolve("a.txt/x"));
+        Files.delete(work(bob).resolve("a.txt"));
+        write(work(bob).resolve("a.txt"), "a file again");
+        commit(bob, "back");
+        assertTrue(push(bob, false).pushed());
+        pull(alice);
+        assertEquals("a file again", Files.readString(work(alice).resolve("a.txt")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aKeyCommittedWithTheRemotesContentThenEditedIsNoConflict(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, null);
+        install(bob, null);
+        write(work(alice).resolve("a.txt"), "beta");
+        commit(alice, "beta");
+        push(alice, false);
+        write(work(bob).resolve("a.txt"), "beta");
+        commit(bob, "beta too");
+        write(work(bob).resolve("a.txt"), "gamma");
+        Pull.Result pr = pull(bob);
+        assertTrue(pr.pulled());
+        assertEquals("gamma", Files.readString(work(bob).resolve("a.txt")), "the edit is kept");
+        Status.Report s = status(bob);
+        assertEquals(List.of("a.txt"), s.changes().modified());
+        assertEquals(registry.latest(PKG), s.base());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPushRefusedAtTheLastStepLeavesNoRevisionBehind(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "late");
+        Commit.Result c = commit(alice, "late");
+        int before = registry.revisions(PKG).size();
+        String latest = registry.latest(PKG);
+        // As if `latest` moved while the data was uploading: the compare-and-set fails.
+        CachedObjects cached = new CachedObjects(alice);
+        Publisher.Result r = new Publisher(registry, Clock.systemUTC()).publish(PKG, c.manifest(), cached::of,
+                "0".repeat(64), false, Progress.NONE);
+        assertFalse(r.movedLatest());
+        assertEquals(latest, registry.latest(PKG));
+        assertEquals(before, registry.revisions(PKG).size(), "the refused revision's pointer is withdrawn");
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPackageWithoutLatestIsPushedAndAPushKilledAfterLatestIsSettledByPull(TestRegistries.Kind kind)
+            throws IOException {
+        seed(kind);
+        install(alice, null);
+        registry.deletePointer(PKG, "latest");
+        write(work(alice).resolve("a.txt"), "again");
+        Commit.Result c = commit(alice, "again");
+        assertTrue(push(alice, false).pushed(), "no latest: the push may create it");
+        assertEquals(c.topHash(), registry.latest(PKG));
+        // A push stopped just after `latest` moved (the lineage still lists the commit): pull settles it.
+        write(work(alice).resolve("a.txt"), "once more");
+        Commit.Result c2 = commit(alice, "once more");
+        CachedObjects cached = new CachedObjects(alice);
+        assertTrue(new Publisher(registry, Clock.systemUTC()).publish(PKG, c2.manifest(), cached::of, c.topHash(),
+                false, Progress.NONE).movedLatest());
+        assertEquals(1, status(alice).unpushed().size());
+        pull(alice);
+        Status.Report s = status(alice);
+        assertEquals(Status.State.UP_TO_DATE, s.state());
+        assertEquals(List.of(), s.unpushed());
+        Uninstall.uninstall(InstalledPackage.require(alice, PKG), false);
+    }
+
+    @Test
+    void aPushToARegistryThatLostThePackageIsRefused() throws IOException {
+        String uri = seed(TestRegistries.LOCAL);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "where did it go");
+        commit(alice, "lost");
+        Path root = PhysicalKey.parse(uri).filePath();
+        Files.move(root, tmp.resolve("moved-away"));
+        ConflictException e = assertThrows(ConflictException.class, () -> push(alice, false));
+        assertTrue(e.getMessage().contains("--force"), e.getMessage());
+        assertFalse(Files.exists(root), "nothing was written where the registry was");
     }
 
     @ParameterizedTest
