@@ -83,7 +83,7 @@ final class CommitCommand extends PackageCommand {
         try {
             return Json.parse(text);
         } catch (RuntimeException e) {
-            throw new CliException(ExitCodes.USAGE, "invalid JSON in " + what + ": " + Cli.message(e));
+            throw new CliException(ExitCodes.USAGE, what + ": " + Cli.message(e)); // "--meta: invalid JSON: ..."
         }
     }
 }
