@@ -22,6 +22,11 @@ public final class PackageState {
      * place: a working file still missing then is not installed yet, not removed.
      */
     public boolean installing;
+    /**
+     * {@code "<pointer> <top hash>"}: the timestamp pointer a push is writing or wrote for that
+     * revision, until the push settles; a push run again after a kill reuses it.
+     */
+    public String pushPointer;
 
     public PackageState() {
     }
@@ -36,6 +41,7 @@ public final class PackageState {
         s.workDir = workDir;
         s.paths = paths == null ? null : new ArrayList<>(paths);
         s.installing = installing;
+        s.pushPointer = pushPointer;
         return s;
     }
 }

@@ -29,12 +29,42 @@ public final class Publisher {
                          int uploaded, long uploadedBytes) {
     }
 
+    /** Remembers the timestamp pointer a publish is about to write, before it writes it. */
+    public interface PointerLog {
+        /** The pointer an earlier, interrupted publish of {@code top} wrote, or null. */
+        String earlier(String top) throws IOException;
+
+        /** Called before the pointer {@code name} is written for {@code top}. */
+        void writing(String top, String name) throws IOException;
+
+        PointerLog NONE = new PointerLog() {
+            @Override
+            public String earlier(String top) {
+                return null;
+            }
+
+            @Override
+            public void writing(String top, String name) {
+            }
+        };
+    }
+
     private final Registry registry;
     private final Clock clock;
+    private final PointerLog pointers;
 
     public Publisher(Registry registry, Clock clock) {
+        this(registry, clock, PointerLog.NONE);
+    }
+
+    /**
+     * {@code pointers} lets a publish run again after an interruption reuse the timestamp pointer
+     * the first run wrote, so that the revision is not listed twice.
+     */
+    public Publisher(Registry registry, Clock clock, PointerLog pointers) {
         this.registry = registry;
         this.clock = clock;
+        this.pointers = pointers;
     }
 
     /**
@@ -95,10 +125,15 @@ public final class Publisher {
      * Returns the name written, or null when this revision already had that pointer.
      */
     private String writeTimestampPointer(PackageName pkg, String top) throws IOException {
+        String earlier = pointers.earlier(top);
+        if (earlier != null && top.equals(registry.readPointer(pkg, earlier))) {
+            return null; // written by the run that was interrupted
+        }
         long ts = clock.instant().getEpochSecond();
         for (int i = 0; i < 100; i++, ts++) {
             String have = registry.readPointer(pkg, Long.toString(ts));
             if (have == null) {
+                pointers.writing(top, Long.toString(ts));
                 registry.writePointer(pkg, Long.toString(ts), top);
                 return Long.toString(ts);
             }

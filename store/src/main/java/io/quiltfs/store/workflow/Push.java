@@ -71,7 +71,7 @@ public final class Push {
             }
             Manifest head = p.head();
             CachedObjects cached = new CachedObjects(home);
-            Publisher.Result r = new Publisher(registry, clock).publish(p.name(), head, e -> {
+            Publisher.Result r = new Publisher(registry, clock, pointerLog(p)).publish(p.name(), head, e -> {
                 Path f = cached.of(e);
                 if (f != null && !Files.isRegularFile(f)) {
                     throw new java.io.UncheckedIOException(new IOException("the content of '" + e.logicalKey()
@@ -122,11 +122,39 @@ public final class Push {
             if (top.equals(s.head)) {
                 s.base = top;
                 s.commits.clear();
+                s.pushPointer = null;
             }
             s.latestSeen = latest;
             l.put(p.name(), s);
             return null;
         });
+    }
+
+    /** Keeps the timestamp pointer of a push in the lineage, for a push run again after a kill. */
+    private static Publisher.PointerLog pointerLog(InstalledPackage p) {
+        String recorded = p.state().pushPointer;
+        return new Publisher.PointerLog() {
+            @Override
+            public String earlier(String top) {
+                if (recorded == null) {
+                    return null;
+                }
+                int sp = recorded.indexOf(' ');
+                return sp > 0 && recorded.substring(sp + 1).equals(top) ? recorded.substring(0, sp) : null;
+            }
+
+            @Override
+            public void writing(String top, String name) throws IOException {
+                Lineage.update(p.home(), l -> {
+                    PackageState s = l.get(p.name());
+                    if (s != null) {
+                        s.pushPointer = name + " " + top;
+                        l.put(p.name(), s);
+                    }
+                    return null;
+                });
+            }
+        };
     }
 
     private static void recordSeen(InstalledPackage p, String latest) throws IOException {
