@@ -85,4 +85,61 @@ class S3EnvironmentCliTest {
         assertTrue(daemon.output().contains("DEBUG"), daemon.output());
         assertNoCredentials(daemon.output());
     }
+
+    /** A config file, a credentials file, and nothing else: as the aws CLI documents it. */
+    @Test
+    void theProfileGivesEndpointRegionAndCredentials() throws Exception {
+        S3ProxyServer server = S3ProxyServer.shared();
+        String bucket = server.newBucket();
+        Path config = tmp.resolve("aws-config");
+        // A host name, not an IP: the SDK would address the bucket as qf-....localhost unless
+        // told to go by path, as quiltfs does for every endpoint it knows of.
+        Files.writeString(config, "[profile s3proxy]\nregion = eu-west-1\nendpoint_url = http://localhost:"
+                + server.port() + "\n");
+        Path credentials = tmp.resolve("aws-credentials");
+        Files.writeString(credentials, "[s3proxy]\naws_access_key_id = " + S3ProxyServer.ACCESS_KEY
+                + "\naws_secret_access_key = " + S3ProxyServer.SECRET_KEY + "\n");
+        Map<String, String> env = Map.of("AWS_CONFIG_FILE", config.toString(),
+                "AWS_SHARED_CREDENTIALS_FILE", credentials.toString(), "AWS_PROFILE", "s3proxy");
+
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "hello\n");
+        Run build = run(List.of(), env, "build", "team/pkg", src.toString(), "-r", "s3://" + bucket, "-m", "m");
+        assertEquals(0, build.code(), build.output());
+        Run browse = run(List.of(), env, "browse", "s3://" + bucket);
+        assertEquals(0, browse.code(), browse.output());
+        assertEquals("team/pkg", browse.output().strip());
+
+        // The endpoint from the environment beats the profile's, --endpoint beats both, and the
+        // S3 one beats the global one: each run reaches the server only through the winner.
+        String closed = "http://127.0.0.1:" + closedPort();
+        Map<String, String> envs = new java.util.HashMap<>(env);
+        envs.put("AWS_ENDPOINT_URL", closed);
+        Run global = run(List.of(), envs, "browse", "s3://" + bucket);
+        assertEquals(ExitCodes.FAILURE, global.code(), global.output());
+        assertTrue(global.output().contains("cannot reach S3 at " + closed), global.output());
+        envs.put("AWS_ENDPOINT_URL_S3", server.endpoint());
+        Run s3 = run(List.of(), envs, "browse", "s3://" + bucket);
+        assertEquals(0, s3.code(), s3.output());
+        envs.put("AWS_ENDPOINT_URL_S3", closed);
+        Run option = run(List.of(), envs, "--endpoint", server.endpoint(), "browse", "s3://" + bucket);
+        assertEquals(0, option.code(), option.output());
+        assertEquals("team/pkg", option.output().strip());
+    }
+
+    @Test
+    void noCredentialsIsOneClearError() throws Exception {
+        S3ProxyServer server = S3ProxyServer.shared();
+        String bucket = server.newBucket();
+        Run r = run(List.of(), Map.of("AWS_ENDPOINT_URL", server.endpoint()), "browse", "s3://" + bucket);
+        assertEquals(ExitCodes.FAILURE, r.code(), r.output());
+        assertTrue(r.output().startsWith("quiltfs: error: no AWS credentials for s3://" + bucket + "/"), r.output());
+        assertEquals(1, r.output().strip().lines().count(), r.output());
+    }
+
+    static int closedPort() throws IOException {
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
+            return ss.getLocalPort();
+        }
+    }
 }

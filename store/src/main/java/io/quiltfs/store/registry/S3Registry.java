@@ -171,6 +171,10 @@ public final class S3Registry implements Registry {
         }
         this.bucket = bucket;
         this.tuning = tuning;
+        // What the environment leaves open comes from the profile, as the SDK would take it: an
+        // endpoint the SDK would use unseen would be addressed by virtual host and signed for
+        // the wrong region.
+        settings = settings.withProfile();
         this.record = new ConfirmedObjects(settings.home() == null ? null : settings.home().registryRecord(uri()));
         String endpoint = settings.endpoint();
         Region region;
@@ -1344,7 +1348,7 @@ public final class S3Registry implements Registry {
         if (causedBy(e, UnknownHostException.class) || causedBy(e, ConnectException.class)
                 || causedBy(e, NoRouteToHostException.class)) {
             return new RegistryException("cannot reach S3 at " + where + " for " + what
-                    + " (check --endpoint, AWS_ENDPOINT_URL and the network): " + describe(rootCause(e)), e);
+                    + " (check --endpoint, AWS_ENDPOINT_URL, the profile's endpoint_url and the network): " + describe(rootCause(e)), e);
         }
         String m = e.getMessage() == null ? "" : e.getMessage();
         if (m.contains("Unable to load credentials")) {
