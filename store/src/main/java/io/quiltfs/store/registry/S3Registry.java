@@ -481,6 +481,12 @@ public final class S3Registry implements Registry {
     }
 
     @Override
+    public long manifestTime(String topHash) throws IOException {
+        HeadObjectResponse h = head(manifestKey(topHash), null);
+        return h == null ? -1 : h.lastModified() == null ? -1 : h.lastModified().getEpochSecond();
+    }
+
+    @Override
     public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
         String key = manifestKey(topHash);
         if (head(key, null) == null) {

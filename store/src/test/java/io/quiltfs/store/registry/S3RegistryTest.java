@@ -413,6 +413,17 @@ class S3RegistryTest {
     }
 
     @Test
+    void theManifestsTimeIsOneHead() throws IOException {
+        reg.writeManifestBytes(H1, "{}".getBytes(StandardCharsets.UTF_8));
+        Files.setLastModifiedTime(server.objectFile(bucket, ".quilt/packages/" + H1),
+                java.nio.file.attribute.FileTime.fromMillis(1_500_000_000_000L));
+        try (S3Registry r = open()) {
+            assertEquals(1_500_000_000L, r.manifestTime(H1));
+            assertEquals(Map.of("HeadObject", 1L), r.requestCounts());
+        }
+    }
+
+    @Test
     void wrongCredentialsNameTheKeyNotTheSecret() throws IOException {
         String secret = "this-secret-must-never-be-printed";
         var tuning = new S3Registry.Tuning(Duration.ofSeconds(20), Duration.ofSeconds(10), Duration.ofSeconds(2), 2, 2, 4, 16 << 20, 8 << 20);
