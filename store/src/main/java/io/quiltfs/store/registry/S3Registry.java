@@ -148,6 +148,8 @@ public final class S3Registry implements Registry {
     private final S3Client s3;
     private final ExecutorService transfers;
     private final Map<String, PhysicalKey> confirmed = new ConcurrentHashMap<>();
+    /** Buckets known to exist (see {@link #requireBucket}). */
+    private final java.util.Set<String> buckets = ConcurrentHashMap.newKeySet();
     private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
     private static final int COMPENSATED = 32;
     /** Past this many pages of 1,000 keys, a push HEADs each object instead of listing. */
@@ -1179,20 +1181,52 @@ public final class S3Registry implements Registry {
         return head(bucket, key, versionId);
     }
 
-    /** The object's HEAD, or null when it does not exist. */
+    /**
+     * The object's HEAD, or null when it does not exist; {@link RegistryException.NotFound} when
+     * the bucket does not.
+     */
     private HeadObjectResponse head(String b, String key, String versionId) throws IOException {
         try {
             return blocking(() -> s3.headObject(r -> r.bucket(b).key(key).versionId(versionId)));
-        } catch (NoSuchKeyException e) {
-            return null;
         } catch (S3Exception e) {
             if (e.statusCode() == 404) {
+                requireBucket(b);
                 return null;
             }
             throw failure("s3://" + b + "/" + key, e);
         } catch (SdkException e) {
             throw failure("s3://" + b + "/" + key, e);
         }
+    }
+
+    /**
+     * Fails when bucket {@code b} does not exist. A 404 on a HEAD has no body to say whether the
+     * key or the whole bucket is missing, so the first one per bucket asks the bucket (a
+     * HeadBucket); a bucket found once is not asked again. A bucket the credentials may not
+     * ask about (403) is taken to exist: the HEAD of the object was answered.
+     */
+    private void requireBucket(String b) throws IOException {
+        if (buckets.contains(b)) {
+            return;
+        }
+        try {
+            blocking(() -> s3.headBucket(r -> r.bucket(b)));
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                throw noBucket(b);
+            }
+            if (e.statusCode() != 403) {
+                throw failure("s3://" + b, e);
+            }
+        } catch (SdkException e) {
+            throw failure("s3://" + b, e);
+        }
+        buckets.add(b);
+    }
+
+    private RegistryException noBucket(String b) {
+        return new RegistryException.NotFound("no bucket '" + b + "' at " + where
+                + " (check the name, the endpoint and the region)");
     }
 
     private <T> T call(String what, Supplier<T> request) throws IOException {
@@ -1311,8 +1345,7 @@ public final class S3Registry implements Registry {
             String code = code(s);
             int status = s.statusCode();
             if ("NoSuchBucket".equals(code)) {
-                return new RegistryException.NotFound("no bucket '" + bucketOf(what) + "' at " + where
-                        + " (check the name, the endpoint and the region)");
+                return noBucket(bucketOf(what));
             }
             if ("NoSuchKey".equals(code) || status == 404) {
                 return new RegistryException.NotFound(what + " does not exist");

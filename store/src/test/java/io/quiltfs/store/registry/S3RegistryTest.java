@@ -413,6 +413,31 @@ class S3RegistryTest {
     }
 
     @Test
+    void aMissingBucketIsNotAMissingObjectOnHeadRequests() throws IOException {
+        // A 404 on a HEAD has no body to tell a missing key from a missing bucket.
+        String noBucket = "no bucket 'no-such-bucket-here' at " + server.endpoint();
+        try (S3Registry r = S3Registry.open("no-such-bucket-here", server.settings())) {
+            for (org.junit.jupiter.api.function.Executable e : List.<org.junit.jupiter.api.function.Executable>of(
+                    () -> r.hasManifest(H1),
+                    () -> r.manifestTime(H1),
+                    () -> r.deleteTag(PKG, "v1"),
+                    () -> r.size(PhysicalKey.ofS3("no-such-bucket-here", "team/data/x", null)),
+                    () -> r.holds(PhysicalKey.ofS3("no-such-bucket-here", "team/data/x", null),
+                            Checksum.of(HashType.SHA2_256_CHUNKED, "a".repeat(64)), 1),
+                    () -> r.resolve(PackageRef.parse("team/data@" + H1)))) {
+                RegistryException.NotFound nf = assertThrows(RegistryException.NotFound.class, e);
+                assertTrue(nf.getMessage().startsWith(noBucket), nf.getMessage());
+            }
+        }
+        // An existing bucket: its missing keys are just missing, and the bucket is asked about once.
+        assertFalse(reg.hasManifest(H1));
+        assertFalse(reg.deleteTag(PKG, "v1"));
+        assertEquals(-1, reg.manifestTime(H1));
+        assertEquals(1, count(reg, "HeadBucket"));
+        assertEquals(3, count(reg, "HeadObject"));
+    }
+
+    @Test
     void theManifestsTimeIsOneHead() throws IOException {
         reg.writeManifestBytes(H1, "{}".getBytes(StandardCharsets.UTF_8));
         Files.setLastModifiedTime(server.objectFile(bucket, ".quilt/packages/" + H1),
