@@ -157,7 +157,10 @@ public final class S3Registry implements Registry {
     private final Map<String, Optional<Map<String, Listed>>> listings = new ConcurrentHashMap<>();
     private final ConfirmedObjects record;
     private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
+    /** Whether the bucket keeps versions; null: not known (yet). */
     private volatile Boolean versioned;
+    /** The credentials may not ask (no s3:GetBucketVersioning): learnt from what writes return. */
+    private volatile boolean versioningDenied;
     private volatile boolean conditionalWrites = true;
 
     /** Opens {@code s3://bucket} with the standard settings; no request is made yet. */
@@ -618,7 +621,7 @@ public final class S3Registry implements Registry {
                     // proved before, unchanged since
                     return new Placed(PhysicalKey.ofS3(bucket, key, known.version()), false);
                 }
-                if (listedHolds(listed, file, size) && !isVersioned()) {
+                if (listedHolds(listed, file, size) && knownUnversioned()) {
                     // The ETag S3 computed from the stored bytes is their MD5, and it is the MD5
                     // of this file: the same content, proved without a request.
                     record.put(key, listed.etag(), null, checksum);
@@ -639,12 +642,16 @@ public final class S3Registry implements Registry {
                 }
             }
         }
+        if (version(h.versionId()) != null) {
+            versioned = true; // only a versioned bucket names versions
+        }
         if (holds(h, sum, size)) {
             record.put(key, h.eTag(), version(h.versionId()), checksum);
             return new Placed(PhysicalKey.ofS3(bucket, key, version(h.versionId())), false);
         }
         if (isVersioned()) {
             // Earlier revisions name their version: a new version at the same key harms none.
+            // (Not known, the safe side is taken: the content goes to its own key below.)
             return sent(key, upload(key, file, size, sum, null));
         }
         // Different content sits at the default place and an earlier revision may point at it:
@@ -753,24 +760,48 @@ public final class S3Registry implements Registry {
                 && (sum.type().wireName() + ":" + sum.value()).equals(h.metadata().get(CHECKSUM_META));
     }
 
+    /**
+     * Whether the bucket is known to keep versions. False when that is not known because the
+     * credentials may not ask: then new content never goes to a key that holds other content,
+     * which is safe either way.
+     */
     private boolean isVersioned() throws IOException {
         Boolean v = versioned;
         if (v != null) {
             return v;
         }
         synchronized (this) { // asked once, however many uploads need it at the same moment
-            return askVersioned();
+            return Boolean.TRUE.equals(askVersioned());
         }
     }
 
-    private boolean askVersioned() throws IOException {
+    /** Whether the bucket is known not to keep versions (an object stored there has no version id). */
+    private boolean knownUnversioned() throws IOException {
         Boolean v = versioned;
-        if (v == null) {
+        if (v != null) {
+            return !v;
+        }
+        synchronized (this) {
+            return Boolean.FALSE.equals(askVersioned());
+        }
+    }
+
+    /** GetBucketVersioning, once; null when the credentials may not ask. */
+    private Boolean askVersioned() throws IOException {
+        Boolean v = versioned;
+        if (v == null && !versioningDenied) {
             try {
                 v = blocking(() -> s3.getBucketVersioning(r -> r.bucket(bucket)).status() == BucketVersioningStatus.ENABLED);
             } catch (S3Exception e) {
-                if (e.statusCode() == 403 || "NoSuchBucket".equals(code(e))) {
+                if ("NoSuchBucket".equals(code(e))) {
                     throw failure(uri(), e);
+                }
+                if (e.statusCode() == 403) {
+                    // Minimal policies (GetObject, PutObject, ListBucket) lack this permission;
+                    // what a PUT returns tells it too (a version id or none).
+                    log.debug("{}: not allowed to ask whether the bucket is versioned; learning it from writes", uri());
+                    versioningDenied = true;
+                    return null;
                 }
                 v = false; // a server without versioning (S3Proxy's filesystem backend answers 501)
             } catch (SdkException e) {
@@ -793,6 +824,10 @@ public final class S3Registry implements Registry {
     private Stored upload(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
         String checksum = sum.type().wireName() + ":" + sum.value();
         Stored st = store(key, file, size, sum, condition);
+        if (versioned == null && (st.version() != null || versioningDenied)) {
+            // S3 names the version of every write to a versioned bucket, and of none otherwise.
+            versioned = st.version() != null;
+        }
         record.put(key, st.etag(), st.version(), checksum);
         return st;
     }
