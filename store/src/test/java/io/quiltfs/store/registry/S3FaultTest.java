@@ -180,6 +180,29 @@ class S3FaultTest {
     }
 
     @Test
+    void aServerThatStopsAnsweringIsOneClearLine() throws IOException {
+        S3Registry.Tuning quick = new S3Registry.Tuning(Duration.ofSeconds(20), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), 2, 2, 4, 16L << 20, 8L << 20);
+        reg.writePointer(PKG, "latest", "a".repeat(64));
+        FaultProxy.Rule stall = proxy.stallBody("GET", "latest", 10, Duration.ofSeconds(10), -1);
+        try (S3Registry r = new S3Registry(bucket, new S3Settings(proxy.endpoint(), "us-east-1"), quick, null)) {
+            RegistryException e = assertThrows(RegistryException.class, () -> r.latest(PKG));
+            assertEquals(proxy.endpoint() + " did not answer in time for s3://" + bucket
+                    + "/.quilt/named_packages/team/data/latest (after 2 attempts)", e.getMessage());
+        }
+        assertEquals(2, stall.fired());
+        // The same when the attempt's own deadline ends it (a body that trickles never trips the
+        // socket timeout).
+        S3Registry.Tuning deadline = new S3Registry.Tuning(Duration.ofSeconds(1), Duration.ofSeconds(30),
+                Duration.ofSeconds(1), 2, 2, 4, 16L << 20, 8L << 20);
+        try (S3Registry r = new S3Registry(bucket, new S3Settings(proxy.endpoint(), "us-east-1"), deadline, null)) {
+            RegistryException e = assertThrows(RegistryException.class, () -> r.latest(PKG));
+            assertTrue(e.getMessage().startsWith(proxy.endpoint() + " did not answer in time for s3://" + bucket
+                    + "/.quilt/named_packages/team/data/latest"), e.getMessage());
+        }
+    }
+
+    @Test
     void persistentErrorsFailWithOneClearLine() {
         proxy.status(500, null, null, -1);
         RegistryException e = assertThrows(RegistryException.class, () -> reg.latest(PKG));

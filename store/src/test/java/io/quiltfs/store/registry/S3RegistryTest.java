@@ -438,6 +438,19 @@ class S3RegistryTest {
     }
 
     @Test
+    void customEndpointsAreAddressedByPath() throws IOException {
+        // The SDK goes by path for an IP address by itself, not for a host name: without
+        // path-style addressing this would ask for qf-....localhost.
+        try (S3Registry r = new S3Registry(bucket, new S3Settings("http://localhost:" + server.port(), "us-east-1"),
+                SMALL_RANGES, null)) {
+            r.writePointer(PKG, "latest", H1);
+            assertEquals(H1, r.latest(PKG));
+            assertEquals(List.of(PKG), r.listPackages());
+        }
+        assertEquals(H1, Files.readString(server.objectFile(bucket, ".quilt/named_packages/team/data/latest")));
+    }
+
+    @Test
     void theManifestsTimeIsOneHead() throws IOException {
         reg.writeManifestBytes(H1, "{}".getBytes(StandardCharsets.UTF_8));
         Files.setLastModifiedTime(server.objectFile(bucket, ".quilt/packages/" + H1),
