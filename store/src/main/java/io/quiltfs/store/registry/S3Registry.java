@@ -95,7 +95,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * A registry in an S3 bucket ({@code s3://bucket}), in AWS or any S3-compatible store, laid out
- * exactly like a local registry; the one class that speaks the AWS SDK. Hot paths read by key;
+ * exactly like a local registry; the one class that speaks to S3 through the AWS SDK
+ * ({@link S3Settings} only reads the SDK's profile files). Hot paths read by key;
  * only browsing, revision and tag lists and hash-prefix lookup list (with the delimiter API).
  *
  * <p>Data objects are written once: a single PUT below {@link Tuning#multipartThreshold}, else a
@@ -110,7 +111,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@code x-amz-meta-quiltfs-checksum}). On a versioned bucket the version id S3 returns goes into
  * the physical key; on an unversioned one, different content at {@code NS/NAME/KEY} is never
  * overwritten (an earlier revision may point at it) and the new content goes to the
- * content-addressed {@code .quilt/objects/NAME} instead.
+ * content-addressed {@code .quilt/objects/NAME} instead. A push needs no permission to ask whether
+ * the bucket is versioned: when refused, writes tell (a version id or none), and until they do
+ * changed content goes to its own key and only a HEAD proves an object.
  *
  * <p>{@code latest} moves with S3 conditional writes ({@code If-None-Match: *} when absent,
  * {@code If-Match} on its ETag otherwise). A server that does not implement them answers 501;
