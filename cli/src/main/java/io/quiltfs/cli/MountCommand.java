@@ -114,6 +114,17 @@ final class MountCommand extends BaseCommand {
         }
     }
 
+    /**
+     * How the daemon logs (to its log file): info, or debug with {@code --debug}. The loggers
+     * that would print credentials stay quiet even then (simplelogger.properties, read by the
+     * daemon too).
+     */
+    static List<String> daemonLogOptions(boolean debug) {
+        return List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=" + (debug ? "debug" : "info"),
+                "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ");
+    }
+
     private Process spawn(Home home, String uri, String ref, Path mp, long cacheBytes, Path log, boolean editable)
             throws IOException {
         List<String> cmd = new ArrayList<>();
@@ -138,9 +149,7 @@ final class MountCommand extends BaseCommand {
         if (!daemonJvm.isEmpty()) {
             cmd.addAll(List.of(daemonJvm.split("\\s+")));
         }
-        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=" + (root().debug ? "debug" : "info"));
-        cmd.add("-Dorg.slf4j.simpleLogger.showDateTime=true");
-        cmd.add("-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ");
+        cmd.addAll(daemonLogOptions(root().debug));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());

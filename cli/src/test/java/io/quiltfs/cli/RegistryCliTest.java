@@ -80,6 +80,12 @@ class RegistryCliTest {
         assertEquals("quiltfs: error: no bucket 'no-such-bucket-for-quiltfs' at " + server.endpoint()
                 + " (check the name, the endpoint and the region)", noBucket.err().strip());
 
+        // The same where the first request is a HEAD (a full top hash is checked with one).
+        Run noBucketHead = run("--home", home, "install", "team/pkg@" + "0".repeat(64), "-r",
+                "s3://no-such-bucket-for-quiltfs");
+        assertEquals(ExitCodes.NOT_FOUND, noBucketHead.code());
+        assertEquals(noBucket.err(), noBucketHead.err());
+
         int closed;
         try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
             closed = ss.getLocalPort();

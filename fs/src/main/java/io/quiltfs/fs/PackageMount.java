@@ -7,7 +7,6 @@ import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.Registries;
 import io.quiltfs.store.registry.Registry;
-import io.quiltfs.store.registry.Revision;
 import io.quiltfs.store.registry.S3Settings;
 import io.quiltfs.store.state.Home;
 import java.io.IOException;
@@ -60,7 +59,7 @@ public final class PackageMount {
 
     /**
      * What opening a revision waits for: the object store (the cache's size scan) and the
-     * revision's time (a listing of the registry) are obtained on other threads while this one
+     * revision's time (a HEAD of its manifest) are obtained on other threads while this one
      * reads the manifest, the long part. {@link #manifest} first; on its failure the store is
      * closed once open.
      */
@@ -178,16 +177,19 @@ public final class PackageMount {
         }
     }
 
-    /** The revision's time (its timestamp pointer), else now. */
+    /**
+     * The revision's time: when its manifest was written to the registry (one request by key;
+     * a listing of the package's pointers would grow with its history), else now.
+     */
     static long revisionTime(Registry registry, PackageName pkg, String topHash) {
         try {
-            for (Revision r : registry.revisions(pkg)) {
-                if (r.topHash().equals(topHash)) {
-                    return r.timestamp();
-                }
+            long t = registry.manifestTime(topHash);
+            if (t >= 0) {
+                return t;
             }
         } catch (IOException | RuntimeException e) {
-            // times are cosmetic: a registry that cannot list its pointers still mounts
+            // times are cosmetic: a registry that cannot say still mounts
+            log.debug("no time for {}@{} in {}: {}", pkg, topHash, registry.uri(), e.getMessage());
         }
         return System.currentTimeMillis() / 1000;
     }

@@ -10,15 +10,20 @@ import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
 import io.quiltfs.store.registry.LocalRegistry;
 import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.registry.RegistryException;
+import io.quiltfs.store.registry.S3Registry;
 import io.quiltfs.store.state.Home;
+import io.quiltfs.store.testing.S3ProxyServer;
 import io.quiltfs.store.workflow.Build;
 import io.quiltfs.store.workflow.Progress;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Clock;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +36,7 @@ class PackageMountTest {
     private static final PackageName PKG = PackageName.parse("test/pkg");
     private static final MountSettings SETTINGS = new MountSettings(1L << 30, 5_000);
 
-    private String build(LocalRegistry registry) throws IOException {
+    private String build(Registry registry) throws IOException {
         Path src = Files.createDirectories(tmp.resolve("src/d"));
         Files.writeString(src.resolve("a.txt"), "a\n");
         Files.writeString(src.resolve("b.txt"), "b\n");
@@ -80,6 +85,45 @@ class PackageMountTest {
             try (Stream<Path> s = Files.list(kept.getParent())) {
                 assertEquals(0, s.count(), "nothing is left in " + kept.getParent());
             }
+        }
+    }
+
+    /** Long before any test ran: a time that can only come from the manifest. */
+    private static final long WRITTEN = 1_500_000_000L;
+
+    @Test
+    void theRevisionsTimeIsWhenItsManifestWasWritten() throws IOException {
+        LocalRegistry registry = new LocalRegistry(tmp.resolve("registry"));
+        String top = build(registry);
+        Files.setLastModifiedTime(tmp.resolve("registry/.quilt/packages").resolve(top), FileTime.fromMillis(WRITTEN * 1000));
+        Home home = new Home(tmp.resolve("home"));
+        try (PackageFs fs = PackageMount.open(home, registry, null, PKG, top, SETTINGS)) {
+            assertEquals(WRITTEN, fs.getattr("/").mtime());
+            assertEquals(WRITTEN, fs.getattr("/d/a.txt").mtime());
+        }
+        assertEquals(-1, registry.manifestTime("0".repeat(64)));
+    }
+
+    @Test
+    void openingOnS3AsksTheManifestsTimeByKeyWithoutAListing() throws IOException {
+        S3ProxyServer server = S3ProxyServer.shared();
+        String bucket = server.newBucket();
+        String top;
+        try (S3Registry r = S3Registry.open(bucket, server.settings())) {
+            top = build(r);
+            for (int i = 0; i < 20; i++) { // a long history, which opening must not walk
+                r.writePointer(PKG, Long.toString(1_600_000_000L + i), top);
+            }
+        }
+        // The filesystem backend reports a file's mtime as the object's Last-Modified.
+        Files.setLastModifiedTime(server.objectFile(bucket, ".quilt/packages/" + top), FileTime.fromMillis(WRITTEN * 1000));
+        Home home = new Home(tmp.resolve("home"));
+        try (S3Registry r = S3Registry.open(bucket, server.settings());
+             PackageFs fs = PackageMount.open(home, r, server.settings(), PKG, top, SETTINGS)) {
+            assertEquals(WRITTEN, fs.getattr("/").mtime());
+            Map<String, Long> requests = r.requestCounts();
+            assertFalse(requests.containsKey("ListObjectsV2"), "no listing: " + requests);
+            assertEquals(Map.of("GetObject", 1L, "HeadObject", 1L), requests, "the manifest and its time");
         }
     }
 }

@@ -194,6 +194,15 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
+    public long manifestTime(String topHash) throws IOException {
+        try {
+            return Files.getLastModifiedTime(manifestPath(topHash)).toMillis() / 1000;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return -1;
+        }
+    }
+
+    @Override
     public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
         Path p = manifestPath(topHash);
         if (!Files.exists(p)) {

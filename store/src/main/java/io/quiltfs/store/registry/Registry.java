@@ -60,6 +60,13 @@ public interface Registry extends ObjectSource, AutoCloseable {
 
     boolean hasManifest(String topHash) throws IOException;
 
+    /**
+     * When the manifest {@code topHash} was written to this registry, in seconds since the epoch
+     * (its object's Last-Modified, its file's mtime), or -1 when the registry does not hold it.
+     * One request by key: no listing.
+     */
+    long manifestTime(String topHash) throws IOException;
+
     /** Writes {@code .quilt/packages/TOPHASH} (a no-op when it is already there). */
     void writeManifestBytes(String topHash, byte[] bytes) throws IOException;
 

@@ -95,7 +95,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * A registry in an S3 bucket ({@code s3://bucket}), in AWS or any S3-compatible store, laid out
- * exactly like a local registry; the one class that speaks the AWS SDK. Hot paths read by key;
+ * exactly like a local registry; the one class that speaks to S3 through the AWS SDK
+ * ({@link S3Settings} only reads the SDK's profile files). Hot paths read by key;
  * only browsing, revision and tag lists and hash-prefix lookup list (with the delimiter API).
  *
  * <p>Data objects are written once: a single PUT below {@link Tuning#multipartThreshold}, else a
@@ -110,7 +111,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@code x-amz-meta-quiltfs-checksum}). On a versioned bucket the version id S3 returns goes into
  * the physical key; on an unversioned one, different content at {@code NS/NAME/KEY} is never
  * overwritten (an earlier revision may point at it) and the new content goes to the
- * content-addressed {@code .quilt/objects/NAME} instead.
+ * content-addressed {@code .quilt/objects/NAME} instead. A push needs no permission to ask whether
+ * the bucket is versioned: when refused, writes tell (a version id or none), and until they do
+ * changed content goes to its own key and only a HEAD proves an object.
  *
  * <p>{@code latest} moves with S3 conditional writes ({@code If-None-Match: *} when absent,
  * {@code If-Match} on its ETag otherwise). A server that does not implement them answers 501;
@@ -148,6 +151,8 @@ public final class S3Registry implements Registry {
     private final S3Client s3;
     private final ExecutorService transfers;
     private final Map<String, PhysicalKey> confirmed = new ConcurrentHashMap<>();
+    /** Buckets known to exist (see {@link #requireBucket}). */
+    private final java.util.Set<String> buckets = ConcurrentHashMap.newKeySet();
     private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
     private static final int COMPENSATED = 32;
     /** Past this many pages of 1,000 keys, a push HEADs each object instead of listing. */
@@ -155,7 +160,10 @@ public final class S3Registry implements Registry {
     private final Map<String, Optional<Map<String, Listed>>> listings = new ConcurrentHashMap<>();
     private final ConfirmedObjects record;
     private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
+    /** Whether the bucket keeps versions; null: not known (yet). */
     private volatile Boolean versioned;
+    /** The credentials may not ask (no s3:GetBucketVersioning): learnt from what writes return. */
+    private volatile boolean versioningDenied;
     private volatile boolean conditionalWrites = true;
 
     /** Opens {@code s3://bucket} with the standard settings; no request is made yet. */
@@ -171,6 +179,10 @@ public final class S3Registry implements Registry {
         }
         this.bucket = bucket;
         this.tuning = tuning;
+        // What the environment leaves open comes from the profile, as the SDK would take it: an
+        // endpoint the SDK would use unseen would be addressed by virtual host and signed for
+        // the wrong region.
+        settings = settings.withProfile();
         this.record = new ConfirmedObjects(settings.home() == null ? null : settings.home().registryRecord(uri()));
         String endpoint = settings.endpoint();
         Region region;
@@ -477,6 +489,12 @@ public final class S3Registry implements Registry {
     }
 
     @Override
+    public long manifestTime(String topHash) throws IOException {
+        HeadObjectResponse h = head(manifestKey(topHash), null);
+        return h == null ? -1 : h.lastModified() == null ? -1 : h.lastModified().getEpochSecond();
+    }
+
+    @Override
     public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
         String key = manifestKey(topHash);
         if (head(key, null) == null) {
@@ -619,7 +637,7 @@ public final class S3Registry implements Registry {
                     // proved before, unchanged since
                     return new Placed(PhysicalKey.ofS3(bucket, key, known.version()), false);
                 }
-                if (listedHolds(listed, file, size) && !isVersioned()) {
+                if (listedHolds(listed, file, size) && knownUnversioned()) {
                     // The ETag S3 computed from the stored bytes is their MD5, and it is the MD5
                     // of this file: the same content, proved without a request.
                     record.put(key, listed.etag(), null, checksum);
@@ -640,12 +658,16 @@ public final class S3Registry implements Registry {
                 }
             }
         }
+        if (version(h.versionId()) != null) {
+            versioned = true; // only a versioned bucket names versions
+        }
         if (holds(h, sum, size)) {
             record.put(key, h.eTag(), version(h.versionId()), checksum);
             return new Placed(PhysicalKey.ofS3(bucket, key, version(h.versionId())), false);
         }
         if (isVersioned()) {
             // Earlier revisions name their version: a new version at the same key harms none.
+            // (Not known, the safe side is taken: the content goes to its own key below.)
             return sent(key, upload(key, file, size, sum, null));
         }
         // Different content sits at the default place and an earlier revision may point at it:
@@ -787,24 +809,48 @@ public final class S3Registry implements Registry {
                 && (sum.type().wireName() + ":" + sum.value()).equals(h.metadata().get(CHECKSUM_META));
     }
 
+    /**
+     * Whether the bucket is known to keep versions. False when that is not known because the
+     * credentials may not ask: then new content never goes to a key that holds other content,
+     * which is safe either way.
+     */
     private boolean isVersioned() throws IOException {
         Boolean v = versioned;
         if (v != null) {
             return v;
         }
         synchronized (this) { // asked once, however many uploads need it at the same moment
-            return askVersioned();
+            return Boolean.TRUE.equals(askVersioned());
         }
     }
 
-    private boolean askVersioned() throws IOException {
+    /** Whether the bucket is known not to keep versions (an object stored there has no version id). */
+    private boolean knownUnversioned() throws IOException {
         Boolean v = versioned;
-        if (v == null) {
+        if (v != null) {
+            return !v;
+        }
+        synchronized (this) {
+            return Boolean.FALSE.equals(askVersioned());
+        }
+    }
+
+    /** GetBucketVersioning, once; null when the credentials may not ask. */
+    private Boolean askVersioned() throws IOException {
+        Boolean v = versioned;
+        if (v == null && !versioningDenied) {
             try {
                 v = blocking(() -> s3.getBucketVersioning(r -> r.bucket(bucket)).status() == BucketVersioningStatus.ENABLED);
             } catch (S3Exception e) {
-                if (e.statusCode() == 403 || "NoSuchBucket".equals(code(e))) {
+                if ("NoSuchBucket".equals(code(e))) {
                     throw failure(uri(), e);
+                }
+                if (e.statusCode() == 403) {
+                    // Minimal policies (GetObject, PutObject, ListBucket) lack this permission;
+                    // what a PUT returns tells it too (a version id or none).
+                    log.debug("{}: not allowed to ask whether the bucket is versioned; learning it from writes", uri());
+                    versioningDenied = true;
+                    return null;
                 }
                 v = false; // a server without versioning (S3Proxy's filesystem backend answers 501)
             } catch (SdkException e) {
@@ -827,6 +873,10 @@ public final class S3Registry implements Registry {
     private Stored upload(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
         String checksum = sum.type().wireName() + ":" + sum.value();
         Stored st = store(key, file, size, sum, condition);
+        if (versioned == null && (st.version() != null || versioningDenied)) {
+            // S3 names the version of every write to a versioned bucket, and of none otherwise.
+            versioned = st.version() != null;
+        }
         record.put(key, st.etag(), st.version(), checksum);
         return st;
     }
@@ -1215,20 +1265,52 @@ public final class S3Registry implements Registry {
         return head(bucket, key, versionId);
     }
 
-    /** The object's HEAD, or null when it does not exist. */
+    /**
+     * The object's HEAD, or null when it does not exist; {@link RegistryException.NotFound} when
+     * the bucket does not.
+     */
     private HeadObjectResponse head(String b, String key, String versionId) throws IOException {
         try {
             return blocking(() -> s3.headObject(r -> r.bucket(b).key(key).versionId(versionId)));
-        } catch (NoSuchKeyException e) {
-            return null;
         } catch (S3Exception e) {
             if (e.statusCode() == 404) {
+                requireBucket(b);
                 return null;
             }
             throw failure("s3://" + b + "/" + key, e);
         } catch (SdkException e) {
             throw failure("s3://" + b + "/" + key, e);
         }
+    }
+
+    /**
+     * Fails when bucket {@code b} does not exist. A 404 on a HEAD has no body to say whether the
+     * key or the whole bucket is missing, so the first one per bucket asks the bucket (a
+     * HeadBucket); a bucket found once is not asked again. A bucket the credentials may not
+     * ask about (403) is taken to exist: the HEAD of the object was answered.
+     */
+    private void requireBucket(String b) throws IOException {
+        if (buckets.contains(b)) {
+            return;
+        }
+        try {
+            blocking(() -> s3.headBucket(r -> r.bucket(b)));
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                throw noBucket(b);
+            }
+            if (e.statusCode() != 403) {
+                throw failure("s3://" + b, e);
+            }
+        } catch (SdkException e) {
+            throw failure("s3://" + b, e);
+        }
+        buckets.add(b);
+    }
+
+    private RegistryException noBucket(String b) {
+        return new RegistryException.NotFound("no bucket '" + b + "' at " + where
+                + " (check the name, the endpoint and the region)");
     }
 
     private <T> T call(String what, Supplier<T> request) throws IOException {
@@ -1347,8 +1429,7 @@ public final class S3Registry implements Registry {
             String code = code(s);
             int status = s.statusCode();
             if ("NoSuchBucket".equals(code)) {
-                return new RegistryException.NotFound("no bucket '" + bucketOf(what) + "' at " + where
-                        + " (check the name, the endpoint and the region)");
+                return noBucket(bucketOf(what));
             }
             if ("NoSuchKey".equals(code) || status == 404) {
                 return new RegistryException.NotFound(what + " does not exist");
@@ -1390,7 +1471,7 @@ public final class S3Registry implements Registry {
         if (causedBy(e, UnknownHostException.class) || causedBy(e, ConnectException.class)
                 || causedBy(e, NoRouteToHostException.class)) {
             return new RegistryException("cannot reach S3 at " + where + " for " + what
-                    + " (check --endpoint, AWS_ENDPOINT_URL and the network): " + describe(rootCause(e)), e);
+                    + " (check --endpoint, AWS_ENDPOINT_URL, the profile's endpoint_url and the network): " + describe(rootCause(e)), e);
         }
         String m = e.getMessage() == null ? "" : e.getMessage();
         if (m.contains("Unable to load credentials")) {

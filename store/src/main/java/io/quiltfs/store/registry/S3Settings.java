@@ -1,13 +1,31 @@
 package io.quiltfs.store.registry;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import software.amazon.awssdk.profiles.Profile;
+import software.amazon.awssdk.profiles.ProfileFile;
 
 /**
- * How to reach S3: an explicit endpoint ({@code --endpoint}) or the standard settings, the SDK's
- * system properties ({@code aws.endpointUrlS3}, {@code aws.endpointUrl}, {@code aws.region}) before
- * the environment ({@code AWS_ENDPOINT_URL_S3}, {@code AWS_ENDPOINT_URL}, {@code AWS_REGION}), as
- * the SDK orders them; credentials always come from the SDK's default chain and never pass
- * through here. {@code home} (may be null) keeps what registries were confirmed to hold.
+ * How to reach S3: the endpoint and the signing region, from the standard places in the order
+ * the SDK reads them, so that quiltfs knows every endpoint the SDK would use (and addresses its
+ * buckets by path). Credentials always come from the SDK's default chain and never pass through
+ * here. {@code home} (may be null) keeps what registries were confirmed to hold.
+ *
+ * <p>Endpoint: {@code --endpoint}; else {@code aws.endpointUrlS3}, {@code AWS_ENDPOINT_URL_S3},
+ * {@code aws.endpointUrl}, {@code AWS_ENDPOINT_URL}; else, when an S3 client is made
+ * ({@link #withProfile}), the profile's {@code services} section ({@code s3 = endpoint_url = ...})
+ * and then its {@code endpoint_url}. None but {@code --endpoint} when
+ * {@code AWS_IGNORE_CONFIGURED_ENDPOINT_URLS} is true, and none from the profile when its
+ * {@code ignore_configured_endpoint_urls} is. Region: {@code aws.region}, {@code AWS_REGION},
+ * {@code AWS_DEFAULT_REGION}, then the profile's {@code region}. The profile is
+ * {@code aws.profile}, {@code AWS_PROFILE} or {@code default}, in {@code aws.configFile} /
+ * {@code AWS_CONFIG_FILE} (else {@code ~/.aws/config}) and {@code aws.sharedCredentialsFile} /
+ * {@code AWS_SHARED_CREDENTIALS_FILE} (else {@code ~/.aws/credentials}). The profile is read only
+ * when an S3 registry is opened: parsing it costs a local command a tenth of a second.
  */
 public record S3Settings(String endpoint, String region, io.quiltfs.store.state.Home home) {
     /** Settings without a home: nothing is remembered between processes. */
@@ -20,26 +38,131 @@ public record S3Settings(String endpoint, String region, io.quiltfs.store.state.
         return new S3Settings(endpoint, region, home);
     }
 
+    /**
+     * The settings of this process: {@code endpointOption} (may be null), the system properties
+     * and {@code env}; what they leave open comes from the profile in {@link #withProfile}.
+     */
     public static S3Settings fromEnvironment(String endpointOption, Map<String, String> env) {
-        String endpoint = endpointOption;
-        if (endpoint == null || endpoint.isEmpty()) {
-            endpoint = first(System.getProperty("aws.endpointUrlS3"), System.getProperty("aws.endpointUrl"),
-                    env.get("AWS_ENDPOINT_URL_S3"), env.get("AWS_ENDPOINT_URL"));
+        return fromEnvironment(endpointOption, System::getProperty, env);
+    }
+
+    public static S3Settings defaults() {
+        return fromEnvironment(null, System.getenv());
+    }
+
+    /** {@link #fromEnvironment} with the system properties given ({@code property}); for tests. */
+    static S3Settings fromEnvironment(String endpointOption, Function<String, String> property, Map<String, String> env) {
+        String endpoint = first(endpointOption);
+        if (endpoint == null && !"true".equalsIgnoreCase(first(property.apply("aws.ignoreConfiguredEndpointUrls"),
+                env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")))) {
+            endpoint = first(property.apply("aws.endpointUrlS3"), env.get("AWS_ENDPOINT_URL_S3"),
+                    property.apply("aws.endpointUrl"), env.get("AWS_ENDPOINT_URL"));
         }
-        String region = first(System.getProperty("aws.region"), env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
-        return new S3Settings(endpoint == null || endpoint.isEmpty() ? null : endpoint, region);
+        String region = first(property.apply("aws.region"), env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
+        return new S3Settings(endpoint, region);
+    }
+
+    /** These settings completed from the AWS profile of this process (what S3 clients are made with). */
+    S3Settings withProfile() {
+        return withProfile(System::getProperty, System.getenv());
+    }
+
+    /** {@link #withProfile()} with the system properties and environment given; for tests. */
+    S3Settings withProfile(Function<String, String> property, Map<String, String> env) {
+        if (endpoint != null && region != null) {
+            return this;
+        }
+        Profiles profiles = new Profiles(property, env);
+        String e = endpoint;
+        if (e == null && !ignoreConfiguredEndpoints(profiles, property, env)) {
+            e = first(profiles.servicesEndpoint(), profiles.get("endpoint_url"));
+        }
+        String r = region != null ? region : profiles.get("region");
+        return new S3Settings(e, r, home);
+    }
+
+    private static boolean ignoreConfiguredEndpoints(Profiles profiles, Function<String, String> property,
+                                                     Map<String, String> env) {
+        String v = first(property.apply("aws.ignoreConfiguredEndpointUrls"),
+                env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), profiles.get("ignore_configured_endpoint_urls"));
+        return "true".equalsIgnoreCase(v);
     }
 
     private static String first(String... values) {
         for (String v : values) {
-            if (v != null && !v.isEmpty()) {
-                return v;
+            if (v != null && !v.isBlank()) {
+                return v.strip();
             }
         }
         return null;
     }
 
-    public static S3Settings defaults() {
-        return fromEnvironment(null, System.getenv());
+    /** The chosen profile of the config and credentials files, read once and only when asked. */
+    private static final class Profiles {
+        private final Function<String, String> property;
+        private final Map<String, String> env;
+        private ProfileFile file;
+        private Profile profile;
+
+        Profiles(Function<String, String> property, Map<String, String> env) {
+            this.property = property;
+            this.env = env;
+        }
+
+        /** A property of the chosen profile, or null. */
+        String get(String name) {
+            load();
+            return profile == null ? null : profile.property(name).orElse(null);
+        }
+
+        /** {@code endpoint_url} for S3 in the {@code services} section the profile names, or null. */
+        String servicesEndpoint() {
+            load();
+            if (profile == null) {
+                return null;
+            }
+            return profile.property("services")
+                    .flatMap(name -> file.getSection("services", name))
+                    .flatMap(s -> s.property("s3.endpoint_url"))
+                    .orElse(null);
+        }
+
+        private void load() {
+            if (file != null) {
+                return;
+            }
+            ProfileFile.Aggregator all = ProfileFile.aggregator();
+            // As the SDK aggregates them: the credentials file's values win over the config file's.
+            add(all, fileSetting("aws.sharedCredentialsFile", "AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+                    ProfileFile.Type.CREDENTIALS);
+            add(all, fileSetting("aws.configFile", "AWS_CONFIG_FILE", "config"), ProfileFile.Type.CONFIGURATION);
+            file = all.build();
+            String name = first(property.apply("aws.profile"), env.get("AWS_PROFILE"));
+            profile = file.profile(name == null ? "default" : name).orElse(null);
+        }
+
+        private static void add(ProfileFile.Aggregator all, Path p, ProfileFile.Type type) {
+            if (p == null || !Files.isRegularFile(p)) {
+                return;
+            }
+            try {
+                all.addFile(ProfileFile.builder().content(p).type(type).build());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("cannot read the AWS " + (type == ProfileFile.Type.CREDENTIALS
+                        ? "credentials" : "config") + " file " + p + ": " + e.getMessage(), e);
+            }
+        }
+
+        private Path fileSetting(String prop, String var, String name) {
+            String v = first(property.apply(prop), env.get(var));
+            String home = Optional.ofNullable(first(env.get("HOME"))).orElse(System.getProperty("user.home"));
+            if (v == null) {
+                return home == null ? null : Paths.get(home, ".aws", name);
+            }
+            if (home != null && (v.equals("~") || v.startsWith("~/"))) {
+                return Paths.get(home + v.substring(1));
+            }
+            return Paths.get(v);
+        }
     }
 }

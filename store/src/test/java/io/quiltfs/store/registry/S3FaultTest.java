@@ -150,6 +150,59 @@ class S3FaultTest {
     }
 
     @Test
+    void pushesNeedNoPermissionToAskWhetherTheBucketIsVersioned() throws IOException {
+        // Minimal policies (GetObject, PutObject, ListBucket) lack s3:GetBucketVersioning.
+        FaultProxy.Rule denied = proxy.error(403, "AccessDenied", "", "GET", "versioning", -1);
+        Path a = file("a", 1000, 1);
+        Checksum sa = FileHasher.hash(a, HashType.SHA2_256_CHUNKED);
+        PhysicalKey atDefault = PhysicalKey.ofS3(bucket, "team/data/f.txt", null);
+        assertEquals(atDefault, reg.place(PKG, "f.txt", sa, 1000, a).key());
+
+        // Changed content at the same logical key, from another instance: whether the bucket keeps
+        // versions is not known, so the new content goes to its own key (safe either way).
+        Path b = file("b", 1000, 2);
+        Checksum sb = FileHasher.hash(b, HashType.SHA2_256_CHUNKED);
+        try (S3Registry other = new S3Registry(bucket, new S3Settings(proxy.endpoint(), "us-east-1"), FAST, null)) {
+            Registry.Placed p = other.place(PKG, "f.txt", sb, 1000, b);
+            assertTrue(p.sent());
+            assertEquals(PhysicalKey.ofS3(bucket, ".quilt/objects/" + Home.objectName(sb), null), p.key());
+        }
+        // The same content again: the listing's ETag alone proves nothing when the bucket may
+        // keep versions (the version id must be recorded), so a HEAD does.
+        try (S3Registry third = new S3Registry(bucket, new S3Settings(proxy.endpoint(), "us-east-1"), FAST, null)) {
+            Registry.Placed p = third.place(PKG, "f.txt", sa, 1000, a);
+            assertFalse(p.sent());
+            assertEquals(atDefault, p.key());
+            assertEquals(1L, third.requestCounts().get("HeadObject"), third.requestCounts().toString());
+        }
+        assertTrue(denied.fired() >= 2, "asked and refused: " + denied.fired());
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(server.objectFile(bucket, "team/data/f.txt")));
+    }
+
+    @Test
+    void aServerThatStopsAnsweringIsOneClearLine() throws IOException {
+        S3Registry.Tuning quick = new S3Registry.Tuning(Duration.ofSeconds(20), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), 2, 2, 4, 16L << 20, 8L << 20);
+        reg.writePointer(PKG, "latest", "a".repeat(64));
+        FaultProxy.Rule stall = proxy.stallBody("GET", "latest", 10, Duration.ofSeconds(10), -1);
+        try (S3Registry r = new S3Registry(bucket, new S3Settings(proxy.endpoint(), "us-east-1"), quick, null)) {
+            RegistryException e = assertThrows(RegistryException.class, () -> r.latest(PKG));
+            assertEquals(proxy.endpoint() + " did not answer in time for s3://" + bucket
+                    + "/.quilt/named_packages/team/data/latest (after 2 attempts)", e.getMessage());
+        }
+        assertEquals(2, stall.fired());
+        // The same when the attempt's own deadline ends it (a body that trickles never trips the
+        // socket timeout).
+        S3Registry.Tuning deadline = new S3Registry.Tuning(Duration.ofSeconds(1), Duration.ofSeconds(30),
+                Duration.ofSeconds(1), 2, 2, 4, 16L << 20, 8L << 20);
+        try (S3Registry r = new S3Registry(bucket, new S3Settings(proxy.endpoint(), "us-east-1"), deadline, null)) {
+            RegistryException e = assertThrows(RegistryException.class, () -> r.latest(PKG));
+            assertTrue(e.getMessage().startsWith(proxy.endpoint() + " did not answer in time for s3://" + bucket
+                    + "/.quilt/named_packages/team/data/latest"), e.getMessage());
+        }
+    }
+
+    @Test
     void persistentErrorsFailWithOneClearLine() {
         proxy.status(500, null, null, -1);
         RegistryException e = assertThrows(RegistryException.class, () -> reg.latest(PKG));

@@ -413,6 +413,55 @@ class S3RegistryTest {
     }
 
     @Test
+    void aMissingBucketIsNotAMissingObjectOnHeadRequests() throws IOException {
+        // A 404 on a HEAD has no body to tell a missing key from a missing bucket.
+        String noBucket = "no bucket 'no-such-bucket-here' at " + server.endpoint();
+        try (S3Registry r = S3Registry.open("no-such-bucket-here", server.settings())) {
+            for (org.junit.jupiter.api.function.Executable e : List.<org.junit.jupiter.api.function.Executable>of(
+                    () -> r.hasManifest(H1),
+                    () -> r.manifestTime(H1),
+                    () -> r.deleteTag(PKG, "v1"),
+                    () -> r.size(PhysicalKey.ofS3("no-such-bucket-here", "team/data/x", null)),
+                    () -> r.holds(PhysicalKey.ofS3("no-such-bucket-here", "team/data/x", null),
+                            Checksum.of(HashType.SHA2_256_CHUNKED, "a".repeat(64)), 1),
+                    () -> r.resolve(PackageRef.parse("team/data@" + H1)))) {
+                RegistryException.NotFound nf = assertThrows(RegistryException.NotFound.class, e);
+                assertTrue(nf.getMessage().startsWith(noBucket), nf.getMessage());
+            }
+        }
+        // An existing bucket: its missing keys are just missing, and the bucket is asked about once.
+        assertFalse(reg.hasManifest(H1));
+        assertFalse(reg.deleteTag(PKG, "v1"));
+        assertEquals(-1, reg.manifestTime(H1));
+        assertEquals(1, count(reg, "HeadBucket"));
+        assertEquals(3, count(reg, "HeadObject"));
+    }
+
+    @Test
+    void customEndpointsAreAddressedByPath() throws IOException {
+        // The SDK goes by path for an IP address by itself, not for a host name: without
+        // path-style addressing this would ask for qf-....localhost.
+        try (S3Registry r = new S3Registry(bucket, new S3Settings("http://localhost:" + server.port(), "us-east-1"),
+                SMALL_RANGES, null)) {
+            r.writePointer(PKG, "latest", H1);
+            assertEquals(H1, r.latest(PKG));
+            assertEquals(List.of(PKG), r.listPackages());
+        }
+        assertEquals(H1, Files.readString(server.objectFile(bucket, ".quilt/named_packages/team/data/latest")));
+    }
+
+    @Test
+    void theManifestsTimeIsOneHead() throws IOException {
+        reg.writeManifestBytes(H1, "{}".getBytes(StandardCharsets.UTF_8));
+        Files.setLastModifiedTime(server.objectFile(bucket, ".quilt/packages/" + H1),
+                java.nio.file.attribute.FileTime.fromMillis(1_500_000_000_000L));
+        try (S3Registry r = open()) {
+            assertEquals(1_500_000_000L, r.manifestTime(H1));
+            assertEquals(Map.of("HeadObject", 1L), r.requestCounts());
+        }
+    }
+
+    @Test
     void wrongCredentialsNameTheKeyNotTheSecret() throws IOException {
         String secret = "this-secret-must-never-be-printed";
         var tuning = new S3Registry.Tuning(Duration.ofSeconds(20), Duration.ofSeconds(10), Duration.ofSeconds(2), 2, 2, 4, 16 << 20, 8 << 20);

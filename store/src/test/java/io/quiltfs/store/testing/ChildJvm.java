@@ -12,10 +12,16 @@ public final class ChildJvm {
     }
 
     public static ProcessBuilder builder(Class<?> main, String... args) {
+        return builder(List.of(), main, args);
+    }
+
+    /** {@link #builder(Class, String...)} with options for the JVM ({@code -Dname=value}, ...). */
+    public static ProcessBuilder builder(List<String> jvmOptions, Class<?> main, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("-XX:+UseSerialGC");
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(main.getName());
