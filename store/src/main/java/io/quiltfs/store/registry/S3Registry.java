@@ -95,8 +95,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * A registry in an S3 bucket ({@code s3://bucket}), in AWS or any S3-compatible store, laid out
- * exactly like a local registry; the one class that speaks to S3 through the AWS SDK
- * ({@link S3Settings} only reads the SDK's profile files). Hot paths read by key;
+ * exactly like a local registry; the one class that imports the AWS SDK (the AWS profile that
+ * {@link S3Settings} completes itself from is read here too, {@link AwsProfile}). Hot paths read by key;
  * only browsing, revision and tag lists and hash-prefix lookup list (with the delimiter API).
  *
  * <p>Data objects are written once: a single PUT below {@link Tuning#multipartThreshold}, else a
@@ -182,7 +182,7 @@ public final class S3Registry implements Registry {
         // What the environment leaves open comes from the profile, as the SDK would take it: an
         // endpoint the SDK would use unseen would be addressed by virtual host and signed for
         // the wrong region.
-        settings = settings.withProfile();
+        settings = settings.withProfile(System::getProperty, System.getenv(), AwsProfile::new);
         this.record = new ConfirmedObjects(settings.home() == null ? null : settings.home().registryRecord(uri()));
         String endpoint = settings.endpoint();
         Region region;
@@ -1533,5 +1533,74 @@ public final class S3Registry implements Registry {
     @Override
     public String toString() {
         return uri();
+    }
+
+    /** The chosen profile of the config and credentials files, read once and only when asked. */
+    static final class AwsProfile implements S3Settings.ProfileSource {
+        private final java.util.function.Function<String, String> property;
+        private final Map<String, String> env;
+        private software.amazon.awssdk.profiles.ProfileFile file;
+        private software.amazon.awssdk.profiles.Profile profile;
+
+        AwsProfile(java.util.function.Function<String, String> property, Map<String, String> env) {
+            this.property = property;
+            this.env = env;
+        }
+
+        @Override
+        public String get(String name) {
+            load();
+            return profile == null ? null : profile.property(name).orElse(null);
+        }
+
+        @Override
+        public String servicesEndpoint() {
+            load();
+            if (profile == null) {
+                return null;
+            }
+            return profile.property("services")
+                    .flatMap(name -> file.getSection("services", name))
+                    .flatMap(s -> s.property("s3.endpoint_url"))
+                    .orElse(null);
+        }
+
+        private void load() {
+            if (file != null) {
+                return;
+            }
+            software.amazon.awssdk.profiles.ProfileFile.Aggregator all = software.amazon.awssdk.profiles.ProfileFile.aggregator();
+            // As the SDK aggregates them: the credentials file's values win over the config file's.
+            add(all, fileSetting("aws.sharedCredentialsFile", "AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+                    software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS);
+            add(all, fileSetting("aws.configFile", "AWS_CONFIG_FILE", "config"), software.amazon.awssdk.profiles.ProfileFile.Type.CONFIGURATION);
+            file = all.build();
+            String name = S3Settings.first(property.apply("aws.profile"), env.get("AWS_PROFILE"));
+            profile = file.profile(name == null ? "default" : name).orElse(null);
+        }
+
+        private static void add(software.amazon.awssdk.profiles.ProfileFile.Aggregator all, java.nio.file.Path p, software.amazon.awssdk.profiles.ProfileFile.Type type) {
+            if (p == null || !java.nio.file.Files.isRegularFile(p)) {
+                return;
+            }
+            try {
+                all.addFile(software.amazon.awssdk.profiles.ProfileFile.builder().content(p).type(type).build());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("cannot read the AWS " + (type == software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS
+                        ? "credentials" : "config") + " file " + p + ": " + e.getMessage(), e);
+            }
+        }
+
+        private java.nio.file.Path fileSetting(String prop, String var, String name) {
+            String v = S3Settings.first(property.apply(prop), env.get(var));
+            String home = java.util.Optional.ofNullable(S3Settings.first(env.get("HOME"))).orElse(System.getProperty("user.home"));
+            if (v == null) {
+                return home == null ? null : java.nio.file.Paths.get(home, ".aws", name);
+            }
+            if (home != null && (v.equals("~") || v.startsWith("~/"))) {
+                return java.nio.file.Paths.get(home + v.substring(1));
+            }
+            return java.nio.file.Paths.get(v);
+        }
     }
 }

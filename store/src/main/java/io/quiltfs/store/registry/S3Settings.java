@@ -1,13 +1,8 @@
 package io.quiltfs.store.registry;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Map;
-import java.util.Optional;
+import java.util.function.BiFunction;
 import java.util.function.Function;
-import software.amazon.awssdk.profiles.Profile;
-import software.amazon.awssdk.profiles.ProfileFile;
 
 /**
  * How to reach S3: the endpoint and the signing region, from the standard places in the order
@@ -17,7 +12,7 @@ import software.amazon.awssdk.profiles.ProfileFile;
  *
  * <p>Endpoint: {@code --endpoint}; else {@code aws.endpointUrlS3}, {@code AWS_ENDPOINT_URL_S3},
  * {@code aws.endpointUrl}, {@code AWS_ENDPOINT_URL}; else, when an S3 client is made
- * ({@link #withProfile}), the profile's {@code services} section ({@code s3 = endpoint_url = ...})
+ * ({@link #withProfile}, read by {@link S3Registry}), the profile's {@code services} section ({@code s3 = endpoint_url = ...})
  * and then its {@code endpoint_url}. None but {@code --endpoint} when
  * {@code AWS_IGNORE_CONFIGURED_ENDPOINT_URLS} is true, and none from the profile when its
  * {@code ignore_configured_endpoint_urls} is. Region: {@code aws.region}, {@code AWS_REGION},
@@ -62,17 +57,20 @@ public record S3Settings(String endpoint, String region, io.quiltfs.store.state.
         return new S3Settings(endpoint, region);
     }
 
-    /** These settings completed from the AWS profile of this process (what S3 clients are made with). */
-    S3Settings withProfile() {
-        return withProfile(System::getProperty, System.getenv());
-    }
-
-    /** {@link #withProfile()} with the system properties and environment given; for tests. */
-    S3Settings withProfile(Function<String, String> property, Map<String, String> env) {
+    /**
+     * These settings completed from the AWS profile that {@code profiles} reads for the system
+     * properties and environment given (what S3 clients are made with).
+     */
+    S3Settings withProfile(Function<String, String> property, Map<String, String> env,
+                           BiFunction<Function<String, String>, Map<String, String>, ProfileSource> profiles) {
         if (endpoint != null && region != null) {
             return this;
         }
-        Profiles profiles = new Profiles(property, env);
+        return withProfile(property, env, profiles.apply(property, env));
+    }
+
+    private S3Settings withProfile(Function<String, String> property, Map<String, String> env,
+                                   ProfileSource profiles) {
         String e = endpoint;
         if (e == null && !ignoreConfiguredEndpoints(profiles, property, env)) {
             e = first(profiles.servicesEndpoint(), profiles.get("endpoint_url"));
@@ -81,14 +79,14 @@ public record S3Settings(String endpoint, String region, io.quiltfs.store.state.
         return new S3Settings(e, r, home);
     }
 
-    private static boolean ignoreConfiguredEndpoints(Profiles profiles, Function<String, String> property,
+    private static boolean ignoreConfiguredEndpoints(ProfileSource profiles, Function<String, String> property,
                                                      Map<String, String> env) {
         String v = first(property.apply("aws.ignoreConfiguredEndpointUrls"),
                 env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), profiles.get("ignore_configured_endpoint_urls"));
         return "true".equalsIgnoreCase(v);
     }
 
-    private static String first(String... values) {
+    static String first(String... values) {
         for (String v : values) {
             if (v != null && !v.isBlank()) {
                 return v.strip();
@@ -97,72 +95,12 @@ public record S3Settings(String endpoint, String region, io.quiltfs.store.state.
         return null;
     }
 
-    /** The chosen profile of the config and credentials files, read once and only when asked. */
-    private static final class Profiles {
-        private final Function<String, String> property;
-        private final Map<String, String> env;
-        private ProfileFile file;
-        private Profile profile;
-
-        Profiles(Function<String, String> property, Map<String, String> env) {
-            this.property = property;
-            this.env = env;
-        }
-
+    /** The chosen AWS profile, read on first use (by {@link S3Registry}, the class that uses the SDK). */
+    interface ProfileSource {
         /** A property of the chosen profile, or null. */
-        String get(String name) {
-            load();
-            return profile == null ? null : profile.property(name).orElse(null);
-        }
+        String get(String name);
 
         /** {@code endpoint_url} for S3 in the {@code services} section the profile names, or null. */
-        String servicesEndpoint() {
-            load();
-            if (profile == null) {
-                return null;
-            }
-            return profile.property("services")
-                    .flatMap(name -> file.getSection("services", name))
-                    .flatMap(s -> s.property("s3.endpoint_url"))
-                    .orElse(null);
-        }
-
-        private void load() {
-            if (file != null) {
-                return;
-            }
-            ProfileFile.Aggregator all = ProfileFile.aggregator();
-            // As the SDK aggregates them: the credentials file's values win over the config file's.
-            add(all, fileSetting("aws.sharedCredentialsFile", "AWS_SHARED_CREDENTIALS_FILE", "credentials"),
-                    ProfileFile.Type.CREDENTIALS);
-            add(all, fileSetting("aws.configFile", "AWS_CONFIG_FILE", "config"), ProfileFile.Type.CONFIGURATION);
-            file = all.build();
-            String name = first(property.apply("aws.profile"), env.get("AWS_PROFILE"));
-            profile = file.profile(name == null ? "default" : name).orElse(null);
-        }
-
-        private static void add(ProfileFile.Aggregator all, Path p, ProfileFile.Type type) {
-            if (p == null || !Files.isRegularFile(p)) {
-                return;
-            }
-            try {
-                all.addFile(ProfileFile.builder().content(p).type(type).build());
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("cannot read the AWS " + (type == ProfileFile.Type.CREDENTIALS
-                        ? "credentials" : "config") + " file " + p + ": " + e.getMessage(), e);
-            }
-        }
-
-        private Path fileSetting(String prop, String var, String name) {
-            String v = first(property.apply(prop), env.get(var));
-            String home = Optional.ofNullable(first(env.get("HOME"))).orElse(System.getProperty("user.home"));
-            if (v == null) {
-                return home == null ? null : Paths.get(home, ".aws", name);
-            }
-            if (home != null && (v.equals("~") || v.startsWith("~/"))) {
-                return Paths.get(home + v.substring(1));
-            }
-            return Paths.get(v);
-        }
+        String servicesEndpoint();
     }
 }

@@ -34,7 +34,7 @@ class S3SettingsTest {
     }
 
     S3Settings resolve(String option) {
-        return S3Settings.fromEnvironment(option, props::get, env).withProfile(props::get, env);
+        return S3Settings.fromEnvironment(option, props::get, env).withProfile(props::get, env, S3Registry.AwsProfile::new);
     }
 
     Path config(String text) throws IOException {
@@ -139,7 +139,7 @@ class S3SettingsTest {
     void noProfileIsReadWhenEverythingIsSet() throws IOException {
         config("this is [not an ini file");
         S3Settings set = new S3Settings("http://x:1", "us-east-1");
-        assertSame(set, set.withProfile(props::get, env));
+        assertSame(set, set.withProfile(props::get, env, S3Registry.AwsProfile::new));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> resolve(null));
         assertTrue(e.getMessage().startsWith("cannot read the AWS config file " + tmp.resolve("config")), e.getMessage());
     }
