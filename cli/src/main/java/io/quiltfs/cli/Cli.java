@@ -75,7 +75,7 @@ public final class Cli {
         err.println("quiltfs: error: " + message(ex));
         err.flush();
         int code = exitCode(ex);
-        if (jsonEnabled(cl)) {
+        if (QuiltfsCommand.jsonEnabled(cl)) {
             // Scripts get the failure on stdout too, in the form of every other answer.
             var e = io.quiltfs.store.json.Json.object().put("message", message(ex)).put("exit_code", code)
                     .put("kind", switch (code) {
@@ -95,14 +95,6 @@ public final class Cli {
         return code;
     }
 
-    /** Whether the command line asked for --json. */
-    private static boolean jsonEnabled(CommandLine cl) {
-        CommandLine c = cl;
-        while (c.getParent() != null) {
-            c = c.getParent();
-        }
-        return c.getCommand() instanceof QuiltfsCommand q && q.json;
-    }
 
     static String message(Throwable ex) {
         if (ex instanceof io.quiltfs.store.workflow.Install.Incomplete i) {

@@ -72,11 +72,22 @@ public final class QuiltfsCommand implements Runnable {
     }
 
     static boolean debugEnabled(CommandLine cl) {
+        QuiltfsCommand q = of(cl);
+        return q != null && q.debug;
+    }
+
+    static boolean jsonEnabled(CommandLine cl) {
+        QuiltfsCommand q = of(cl);
+        return q != null && q.json;
+    }
+
+    /** The root command of {@code cl}'s command line, or null. */
+    private static QuiltfsCommand of(CommandLine cl) {
         CommandLine c = cl;
         while (c.getParent() != null) {
             c = c.getParent();
         }
-        return c.getCommand() instanceof QuiltfsCommand q && q.debug;
+        return c.getCommand() instanceof QuiltfsCommand q ? q : null;
     }
 
     /** The version from the jar manifest. */
