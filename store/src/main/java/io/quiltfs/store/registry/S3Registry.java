@@ -3,6 +3,7 @@ package io.quiltfs.store.registry;
 import io.quiltfs.store.hash.Checksum;
 import io.quiltfs.store.hash.ChunkSize;
 import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.hash.Sha256;
 import io.quiltfs.store.manifest.LogicalKey;
 import io.quiltfs.store.manifest.TopHash;
@@ -82,6 +83,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
+import software.amazon.awssdk.services.s3.model.ChecksumType;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
@@ -107,11 +110,16 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * conditional PUT ({@code If-None-Match: *}); a key that is present is reused without a request
  * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, or (an
  * object below the multipart threshold in an unversioned bucket) when its listed ETag is the MD5
- * of the file; else a HEAD proves it (every object quiltfs writes carries its checksum in
- * {@code x-amz-meta-quiltfs-checksum}). On a versioned bucket the version id S3 returns goes into
- * the physical key; on an unversioned one, different content at {@code NS/NAME/KEY} is never
- * overwritten (an earlier revision may point at it) and the new content goes to the
- * content-addressed {@code .quilt/objects/NAME} instead. A push needs no permission to ask whether
+ * of the file; else a HEAD, with S3's checksums, proves it ({@link #proves}): by the checksum every
+ * object quiltfs writes carries in {@code x-amz-meta-quiltfs-checksum}, else, for objects other
+ * clients stored (quilt3, the AWS CLI), by S3's own checksum of the row's type (the composite
+ * SHA-256 of a multipart upload whose parts are the chunks is the {@code sha2-256-chunked} value),
+ * else by the ETag against the file (MD5, or the multipart {@code md5-N} of chunk-sized parts).
+ * Only equal digests and sizes prove; whatever cannot be proved is uploaded. On a versioned
+ * bucket the version id S3 returns (a HEAD's too) goes into the physical key; on an unversioned
+ * one, different content at {@code NS/NAME/KEY} is never overwritten (an earlier revision may
+ * point at it) and the new content goes to the content-addressed {@code .quilt/objects/NAME}
+ * instead. A push needs no permission to ask whether
  * the bucket is versioned: when refused, writes tell (a version id or none), and until they do
  * changed content goes to its own key and only a HEAD proves an object.
  *
@@ -629,7 +637,7 @@ public final class S3Registry implements Registry {
                             pkg.namespace().length() + pkg.name().length() + 2);
                     return sent(key, st);
                 } catch (ConditionFailed e) {
-                    h = head(key, null);
+                    h = headWithChecksums(bucket, key, null);
                 }
             } else {
                 ConfirmedObjects.Entry known = record.get(key);
@@ -643,16 +651,16 @@ public final class S3Registry implements Registry {
                     record.put(key, listed.etag(), null, checksum);
                     return new Placed(PhysicalKey.ofS3(bucket, key, null), false);
                 }
-                h = head(key, null);
+                h = headWithChecksums(bucket, key, null);
             }
         } else {
-            h = head(key, null);
+            h = headWithChecksums(bucket, key, null);
         }
         if (h == null) {
             try {
                 return sent(key, upload(key, file, size, sum, Condition.ABSENT));
             } catch (ConditionFailed e) {
-                h = head(key, null); // another push stored something there meanwhile
+                h = headWithChecksums(bucket, key, null); // another push stored something there meanwhile
                 if (h == null) {
                     throw new RegistryException("could not store " + url(key) + ": it appeared and vanished during the upload");
                 }
@@ -661,7 +669,7 @@ public final class S3Registry implements Registry {
         if (version(h.versionId()) != null) {
             versioned = true; // only a versioned bucket names versions
         }
-        if (holds(h, sum, size)) {
+        if (proves(h, sum, size, file)) {
             record.put(key, h.eTag(), version(h.versionId()), checksum);
             return new Placed(PhysicalKey.ofS3(bucket, key, version(h.versionId())), false);
         }
@@ -678,8 +686,8 @@ public final class S3Registry implements Registry {
     /** Stores {@code file} under its content-addressed key (once: a copy already there is kept). */
     private Placed placeAddressed(Checksum sum, long size, Path file) throws IOException {
         String addressed = ".quilt/objects/" + Home.objectName(sum);
-        HeadObjectResponse a = head(addressed, null);
-        if (a != null && holds(a, sum, size)) {
+        HeadObjectResponse a = headWithChecksums(bucket, addressed, null);
+        if (a != null && proves(a, sum, size, file)) {
             return new Placed(PhysicalKey.ofS3(bucket, addressed, version(a.versionId())), false);
         }
         return sent(addressed, upload(addressed, file, size, sum, null));
@@ -733,21 +741,8 @@ public final class S3Registry implements Registry {
         if (listed.size() != size || size >= tuning.multipartThreshold() || !MD5_ETAG.matcher(listed.etag()).matches()) {
             return false;
         }
-        java.security.MessageDigest md5;
-        try {
-            md5 = java.security.MessageDigest.getInstance("MD5");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            return false;
-        }
-        byte[] buf = new byte[(int) Math.min(size, 1 << 16) + 1];
-        long total = 0;
-        try (InputStream in = java.nio.file.Files.newInputStream(file)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md5.update(buf, 0, n);
-                total += n;
-            }
-        }
-        return total == size && java.util.HexFormat.of().formatHex(md5.digest()).equals(listed.etag());
+        byte[] md5 = digestOf(file, size, 0, "MD5");
+        return md5 != null && java.util.HexFormat.of().formatHex(md5).equals(listed.etag());
     }
 
     /**
@@ -796,17 +791,178 @@ public final class S3Registry implements Registry {
         if (confirmed.containsKey(memo)) {
             return true;
         }
-        HeadObjectResponse h = head(key.bucket(), key.path(), key.versionId());
-        if (h != null && holds(h, sum, size)) {
+        HeadObjectResponse h = headWithChecksums(key.bucket(), key.path(), key.versionId());
+        if (h != null && proves(h, sum, size, null)) {
             confirmed.put(memo, key);
             return true;
         }
         return false;
     }
 
-    private static boolean holds(HeadObjectResponse h, Checksum sum, long size) {
-        return h.contentLength() != null && h.contentLength() == size
-                && (sum.type().wireName() + ":" + sum.value()).equals(h.metadata().get(CHECKSUM_META));
+    /**
+     * Whether an object, by its HEAD (asked with checksums), holds the content of a row: its size
+     * and then, cheapest first, quiltfs's own metadata, S3's own checksum of the row's type
+     * ({@link #provedByChecksum}), and, with {@code file} (the content, hashed to {@code sum}),
+     * what reading it can compare ({@link #provedByReading}). Only equal digests prove anything:
+     * an absent or unreadable checksum or ETag leaves the content unproved (it is uploaded).
+     */
+    private static boolean proves(HeadObjectResponse h, Checksum sum, long size, Path file) throws IOException {
+        if (h.contentLength() == null || h.contentLength() != size) {
+            return false;
+        }
+        if (sum.toString().equals(h.metadata().get(CHECKSUM_META))) {
+            return true;
+        }
+        Boolean bySum = provedByChecksum(h, sum, size);
+        if (bySum != null) {
+            return bySum;
+        }
+        return file != null && provedByReading(h, sum, size, file);
+    }
+
+    /** A composite checksum of a multipart upload: {@code BASE64-N}. */
+    private static final java.util.regex.Pattern COMPOSITE = java.util.regex.Pattern.compile("([A-Za-z0-9+/=]+)-([0-9]{1,9})");
+
+    /**
+     * Whether S3's own checksum of an object (of {@code size} bytes) proves or disproves that it
+     * holds {@code sum}, without reading anything; null when it cannot tell. A
+     * {@code sha2-256-chunked} value is S3's composite SHA-256 of a multipart upload whose parts
+     * are its chunks ({@code VALUE-N}, N the chunk count: how quilt3 and quiltfs upload), or
+     * follows from the full-object SHA-256 of a file of at most one chunk (the empty file's value
+     * is the SHA-256 of nothing; one chunk's is the SHA-256 of its SHA-256). A {@code SHA256} row
+     * is the full-object SHA-256 in hex; a {@code CRC64NVME} row is S3's full-object CRC itself.
+     */
+    static Boolean provedByChecksum(HeadObjectResponse h, Checksum sum, long size) {
+        if (!sum.isWellFormed()) {
+            return null;
+        }
+        switch (sum.type()) {
+            case SHA2_256_CHUNKED, SHA256 -> {
+                String v = h.checksumSHA256();
+                if (v == null) {
+                    return null;
+                }
+                java.util.regex.Matcher m = COMPOSITE.matcher(v);
+                if (m.matches()) {
+                    if (sum.type() != HashType.SHA2_256_CHUNKED || Long.parseLong(m.group(2)) != ChunkSize.count(size)) {
+                        return null; // parts of another size, or a whole-file row: only reading tells
+                    }
+                    return m.group(1).equals(sum.value());
+                }
+                byte[] whole = h.checksumType() == ChecksumType.COMPOSITE ? null : Checksum.decodeCanonical(HashType.SHA2_256_CHUNKED, v);
+                if (whole == null) {
+                    return null;
+                }
+                if (sum.type() == HashType.SHA256) {
+                    return sum.sameDigest(whole);
+                }
+                long chunks = ChunkSize.count(size);
+                if (chunks == 0) {
+                    return sum.sameDigest(whole);
+                }
+                return chunks == 1 ? sum.sameDigest(Sha256.newDigest().digest(whole)) : null;
+            }
+            case CRC64NVME -> {
+                String v = h.checksumCRC64NVME();
+                return v == null || Checksum.decodeCanonical(HashType.CRC64NVME, v) == null ? null : v.equals(sum.value());
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    private static final java.util.regex.Pattern MULTIPART_ETAG = java.util.regex.Pattern.compile("([0-9a-f]{32})-([0-9]{1,9})");
+
+    /**
+     * Whether an object holds the bytes of {@code file} (hashed to {@code sum}), by what reading
+     * the file can compare with its HEAD, when S3's checksum alone cannot tell: S3's composite
+     * SHA-256 against the file's chunks (a {@code SHA256} row), S3's full-object SHA-256 (a
+     * {@code sha2-256-chunked} row of several chunks), else the ETag: the MD5 of an object stored
+     * in one request, or {@code md5(md5(part 1) .. md5(part N))-N} of a multipart upload whose
+     * parts are the chunks of {@code sha2-256-chunked} (as quilt3, the AWS CLI and quiltfs
+     * upload). Reading the file costs less than uploading it.
+     */
+    private static boolean provedByReading(HeadObjectResponse h, Checksum sum, long size, Path file) throws IOException {
+        long part = ChunkSize.forSize(size);
+        long chunks = ChunkSize.count(size);
+        String v = h.checksumSHA256();
+        if (v != null) {
+            java.util.regex.Matcher m = COMPOSITE.matcher(v);
+            if (m.matches() && sum.type() == HashType.SHA256 && Long.parseLong(m.group(2)) == chunks) {
+                java.security.MessageDigest outer = Sha256.newDigest();
+                for (byte[] d : FileHasher.partDigests(file, size, part, sum)) {
+                    outer.update(d);
+                }
+                return m.group(1).equals(base64(outer.digest()));
+            }
+            byte[] whole = m.matches() || h.checksumType() == ChecksumType.COMPOSITE ? null
+                    : Checksum.decodeCanonical(HashType.SHA2_256_CHUNKED, v);
+            if (whole != null && sum.type() == HashType.SHA2_256_CHUNKED) {
+                return java.util.Arrays.equals(whole, digestOf(file, size, 0, "SHA-256"));
+            }
+        }
+        String etag = ConfirmedObjects.unquote(h.eTag());
+        if (etag == null) {
+            return false;
+        }
+        byte[] md5 = null;
+        if (MD5_ETAG.matcher(etag).matches()) {
+            md5 = digestOf(file, size, 0, "MD5");
+        } else {
+            java.util.regex.Matcher m = MULTIPART_ETAG.matcher(etag);
+            if (m.matches() && Long.parseLong(m.group(2)) == Math.max(1, chunks)) {
+                etag = m.group(1);
+                md5 = digestOf(file, size, part, "MD5");
+            }
+        }
+        return md5 != null && etag.equals(java.util.HexFormat.of().formatHex(md5));
+    }
+
+    /**
+     * The {@code algorithm} digest of a file of {@code size} bytes ({@code part} 0), or the digest
+     * of the digests of its {@code part}-byte parts, the way S3 makes a multipart ETag. Null when
+     * the file is not {@code size} bytes long (it changed since it was hashed).
+     */
+    private static byte[] digestOf(Path file, long size, long part, String algorithm) throws IOException {
+        java.security.MessageDigest md;
+        java.security.MessageDigest outer;
+        try {
+            md = java.security.MessageDigest.getInstance(algorithm);
+            outer = java.security.MessageDigest.getInstance(algorithm);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(algorithm + " is missing from this JVM", e);
+        }
+        long step = part > 0 ? part : Long.MAX_VALUE;
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.max(1, Math.min(1 << 20, size)));
+        long total = 0;
+        long inPart = 0;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (true) {
+                buf.clear().limit((int) Math.min(buf.capacity(), step - inPart));
+                int n = ch.read(buf);
+                if (n <= 0) {
+                    break;
+                }
+                md.update(buf.array(), 0, n);
+                total += n;
+                inPart += n;
+                if (inPart == step) {
+                    outer.update(md.digest());
+                    inPart = 0;
+                }
+            }
+        }
+        if (total != size) {
+            return null;
+        }
+        if (part <= 0) {
+            return md.digest();
+        }
+        if (inPart > 0) {
+            outer.update(md.digest());
+        }
+        return outer.digest();
     }
 
     /**
@@ -1270,12 +1426,31 @@ public final class S3Registry implements Registry {
      * the bucket does not.
      */
     private HeadObjectResponse head(String b, String key, String versionId) throws IOException {
+        return head(b, key, versionId, false);
+    }
+
+    /**
+     * The object's HEAD with S3's own checksums ({@code x-amz-checksum-mode: ENABLED}), for
+     * {@link #proves}; null when it does not exist.
+     */
+    private HeadObjectResponse headWithChecksums(String b, String key, String versionId) throws IOException {
+        return head(b, key, versionId, true);
+    }
+
+    private HeadObjectResponse head(String b, String key, String versionId, boolean checksums) throws IOException {
         try {
-            return blocking(() -> s3.headObject(r -> r.bucket(b).key(key).versionId(versionId)));
+            return blocking(() -> s3.headObject(r -> r.bucket(b).key(key).versionId(versionId)
+                    .checksumMode(checksums ? ChecksumMode.ENABLED : null)));
         } catch (S3Exception e) {
             if (e.statusCode() == 404) {
                 requireBucket(b);
                 return null;
+            }
+            if (checksums && e.statusCode() == 403) {
+                // AWS asks for kms:Decrypt before it shows the checksums of a KMS-encrypted
+                // object; without them the object can still be proved by its metadata or ETag.
+                log.debug("s3://{}/{}: HEAD with checksums refused, asking without", b, key);
+                return head(b, key, versionId, false);
             }
             throw failure("s3://" + b + "/" + key, e);
         } catch (SdkException e) {
