@@ -58,11 +58,14 @@ final class StatusCommand extends PackageCommand {
             print(out, "removed:  ", c.removed());
         }
         switch (r.state()) {
-            case AHEAD -> out.line("run `quiltfs push " + r.pkg() + "` to publish your commits");
+            case AHEAD -> out.line("run `quiltfs push " + r.pkg() + "` to publish your commits"
+                    + (r.latest() == null ? " (the registry has no latest revision of it)" : ""));
             case BEHIND -> out.line("run `quiltfs pull " + r.pkg() + "` to take in the registry's latest");
             case DIVERGED -> out.line("run `quiltfs pull " + r.pkg() + "` to merge the registry's latest with your"
                     + " commits");
-            case LOCAL -> out.line("never pushed: run `quiltfs push " + r.pkg() + "` to publish it");
+            case LOCAL -> out.line(r.base() == null ? "never pushed: run `quiltfs push " + r.pkg() + "` to publish it"
+                    : "the registry has no latest revision of " + r.pkg() + " (deleted there, or not the registry it"
+                    + " was installed from): `quiltfs push " + r.pkg() + " --force` makes your head its latest there");
             default -> { }
         }
         var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())

@@ -159,6 +159,30 @@ class WorkflowCommandsTest {
         assertFalse(Files.exists(w2));
     }
 
+    @org.junit.jupiter.api.Test
+    void aPackageWhoseLatestWasDeletedInTheRegistryIsLocal() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", tmp.resolve("w").toString()).code());
+        Path latest = io.quiltfs.store.registry.PhysicalKey.parse(reg).filePath()
+                .resolve(".quilt/named_packages/t/p/latest");
+        String top = Files.readString(latest).trim();
+        Files.delete(latest);
+
+        Run st = run("--home", h, "status", "t/p");
+        assertEquals(0, st.code(), st.err());
+        assertTrue(st.out().startsWith("t/p: Local") && st.out().contains("no latest revision of t/p")
+                && st.out().contains("quiltfs push t/p --force"), st.out());
+        Run idle = run("--home", h, "push", "t/p");
+        assertEquals(0, idle.code(), idle.err());
+        assertTrue(idle.out().contains("nothing to push") && idle.out().contains("--force"), idle.out());
+        assertFalse(Files.exists(latest), "a push without --force recreates nothing");
+        Run forced = run("--home", h, "push", "t/p", "--force");
+        assertEquals(0, forced.code(), forced.err());
+        assertEquals(top, Files.readString(latest).trim());
+        assertEquals("UpToDate", run("--home", h, "--json", "status", "t/p").json().get("state").asText());
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void everyVerbHasHelp(TestRegistries.Kind kind) {

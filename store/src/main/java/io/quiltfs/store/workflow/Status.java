@@ -80,7 +80,13 @@ public final class Status {
         if (s.base == null) {
             return latest == null ? State.LOCAL : State.DIVERGED;
         }
-        if (latest == null || latest.equals(s.base)) {
+        if (latest == null) {
+            // The registry lost its `latest` (the package was deleted there, or this is not the
+            // registry it came from): only this home holds the package now; a push of local
+            // commits publishes them as its latest.
+            return local ? State.AHEAD : State.LOCAL;
+        }
+        if (latest.equals(s.base)) {
             return local ? State.AHEAD : State.UP_TO_DATE;
         }
         return local ? State.DIVERGED : State.BEHIND;
