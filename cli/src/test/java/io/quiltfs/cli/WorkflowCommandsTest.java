@@ -62,6 +62,9 @@ class WorkflowCommandsTest {
         assertEquals(0, i.code(), i.err());
         assertEquals(1, i.json().get("written").asInt());
         assertFalse(Files.exists(w1.resolve("a.txt")));
+        Run partial = run("--home", h1, "status", "t/p");
+        assertTrue(partial.out().contains("paths  data  (partial install"), partial.out());
+        assertTrue(partial.out().contains("nothing to commit"), "keys outside the paths are not removed: " + partial.out());
         Run all = run("--home", h1, "install", "t/p");
         assertEquals(0, all.code(), all.err());
         assertTrue(Files.exists(w1.resolve("a.txt")));
@@ -69,6 +72,7 @@ class WorkflowCommandsTest {
         Run st = run("--home", h1, "--json", "status", "t/p");
         assertEquals(0, st.code(), st.err());
         assertEquals("UpToDate", st.json().get("state").asText());
+        assertTrue(st.json().get("paths").isNull(), "every key is installed now");
 
         Files.writeString(w1.resolve("a.txt"), "changed");
         Files.writeString(w1.resolve("c.txt"), "new");

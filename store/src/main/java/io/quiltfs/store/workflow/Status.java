@@ -65,10 +65,12 @@ public final class Status {
 
     /**
      * The whole status of a package. {@code latest} is null when the registry has none;
-     * {@code installing}: an install has not finished (missing files are not counted as removed).
+     * {@code installing}: an install has not finished (missing files are not counted as removed);
+     * {@code paths}: the globs of a partial install (null: every key is in the working folder).
      */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
-                         String latest, List<String> unpushed, Changes changes, boolean installing) {
+                         String latest, List<String> unpushed, Changes changes, boolean installing,
+                         List<String> paths) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -98,7 +100,7 @@ public final class Status {
         String latest = registry == null ? s.latestSeen : registry.latest(p.name());
         Changes c = changes(p, newType);
         return new Report(p.name(), s.registry, s.workDir, state(s, latest), s.base, s.head, latest,
-                List.copyOf(s.commits), c, s.installing);
+                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths));
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */
