@@ -40,7 +40,7 @@ final class InstallCommand extends PackageCommand {
         try (Registry reg = registryFor(registry, existing)) {
             Install.Result res = Install.install(home(), reg, r, dest, paths, sources(reg), progress(out));
             out.line("installed " + r.name() + "@" + res.topHash() + " into " + res.workDir() + " ("
-                    + res.matched() + " files" + (res.filter().all() ? "" : " matching " + res.filter().globs())
+                    + res.matched() + (res.matched() == 1 ? " file" : " files") + (res.filter().all() ? "" : " matching " + res.filter().globs())
                     + "; " + res.placed() + " written, " + res.fetched() + " fetched)");
             var j = Json.object().put("package", r.name().toString()).put("registry", reg.uri())
                     .put("top_hash", res.topHash()).put("work_dir", res.workDir().toString())

@@ -20,8 +20,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "mount", mixinStandardHelpOptions = true,
-        description = {"Show a package revision as a folder; files are fetched when first read. Edits are",
-            "kept in the home as uncommitted modifications; commit and push them with",
+        description = {"Show a package revision as a folder; files are fetched when first read.",
+            "Edits are kept in the home as uncommitted modifications; commit and push them with",
             "`quiltfs commit|push MOUNTPOINT` or through MOUNTPOINT/.quiltfs/ctl.",
             "Returns once the mount is ready; the file system runs in a background process",
             "(log in HOME/logs). Stop it with `quiltfs unmount MOUNTPOINT`."})

@@ -27,7 +27,7 @@ final class PullCommand extends PackageCommand {
         Output out = out();
         try (Registry reg = registryFor(null, p)) {
             Pull.Result r = Pull.pull(p, reg, sources(reg), progress(out));
-            out.line(r.message() + (r.pulled() ? " (" + r.updated().size() + " files written, "
+            out.line(r.message() + (r.pulled() ? " (" + r.updated().size() + (r.updated().size() == 1 ? " file" : " files") + " written, "
                     + r.deleted().size() + " removed)" : ""));
             var j = Json.object().put("package", p.name().toString()).put("registry", reg.uri())
                     .put("head", r.head()).put("latest", r.latest()).put("pulled", r.pulled())

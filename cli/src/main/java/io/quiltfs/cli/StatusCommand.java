@@ -46,6 +46,10 @@ final class StatusCommand extends PackageCommand {
                 + " local commit" + (r.unpushed().size() == 1 ? "" : "s") + " not pushed)"));
         out.line("  base   " + (r.base() == null ? "(none: never pushed)" : r.base()));
         out.line("  latest " + (r.latest() == null ? "(none)" : r.latest()) + (offline ? " (as last seen)" : ""));
+        if (r.paths() != null) {
+            out.line("  paths  " + String.join(" ", r.paths()) + "  (partial install: `quiltfs install " + r.pkg()
+                    + " --path GLOB` fetches more)");
+        }
         Status.Changes c = r.changes();
         if (r.installing()) {
             out.line("the install did not finish: run `quiltfs install " + r.pkg() + "` to fetch the missing files");
@@ -58,16 +62,20 @@ final class StatusCommand extends PackageCommand {
             print(out, "removed:  ", c.removed());
         }
         switch (r.state()) {
-            case AHEAD -> out.line("run `quiltfs push " + r.pkg() + "` to publish your commits");
+            case AHEAD -> out.line("run `quiltfs push " + r.pkg() + "` to publish your commits"
+                    + (r.latest() == null ? " (the registry has no latest revision of it)" : ""));
             case BEHIND -> out.line("run `quiltfs pull " + r.pkg() + "` to take in the registry's latest");
             case DIVERGED -> out.line("run `quiltfs pull " + r.pkg() + "` to merge the registry's latest with your"
                     + " commits");
-            case LOCAL -> out.line("never pushed: run `quiltfs push " + r.pkg() + "` to publish it");
+            case LOCAL -> out.line(r.base() == null ? "never pushed: run `quiltfs push " + r.pkg() + "` to publish it"
+                    : "the registry has no latest revision of " + r.pkg() + " (deleted there, or not the registry it"
+                    + " was installed from): `quiltfs push " + r.pkg() + " --force` makes your head its latest there");
             default -> { }
         }
         var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())
                 .put("work_dir", r.workDir()).put("state", r.state().label()).put("base", r.base())
                 .put("head", r.head()).put("latest", r.latest()).put("install_finished", !r.installing());
+        j.set("paths", r.paths() == null ? null : array(r.paths()));
         j.set("unpushed", array(r.unpushed()));
         j.set("added", array(c.added()));
         j.set("modified", array(c.modified()));

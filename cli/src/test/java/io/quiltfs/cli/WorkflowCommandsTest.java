@@ -62,6 +62,9 @@ class WorkflowCommandsTest {
         assertEquals(0, i.code(), i.err());
         assertEquals(1, i.json().get("written").asInt());
         assertFalse(Files.exists(w1.resolve("a.txt")));
+        Run partial = run("--home", h1, "status", "t/p");
+        assertTrue(partial.out().contains("paths  data  (partial install"), partial.out());
+        assertTrue(partial.out().contains("nothing to commit"), "keys outside the paths are not removed: " + partial.out());
         Run all = run("--home", h1, "install", "t/p");
         assertEquals(0, all.code(), all.err());
         assertTrue(Files.exists(w1.resolve("a.txt")));
@@ -69,6 +72,7 @@ class WorkflowCommandsTest {
         Run st = run("--home", h1, "--json", "status", "t/p");
         assertEquals(0, st.code(), st.err());
         assertEquals("UpToDate", st.json().get("state").asText());
+        assertTrue(st.json().get("paths").isNull(), "every key is installed now");
 
         Files.writeString(w1.resolve("a.txt"), "changed");
         Files.writeString(w1.resolve("c.txt"), "new");
@@ -157,6 +161,30 @@ class WorkflowCommandsTest {
         assertTrue(un.err().contains("uncommitted") && un.err().contains("--force"), un.err());
         assertEquals(0, run("--home", h2, "uninstall", "t/p", "--force").code());
         assertFalse(Files.exists(w2));
+    }
+
+    @org.junit.jupiter.api.Test
+    void aPackageWhoseLatestWasDeletedInTheRegistryIsLocal() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", tmp.resolve("w").toString()).code());
+        Path latest = io.quiltfs.store.registry.PhysicalKey.parse(reg).filePath()
+                .resolve(".quilt/named_packages/t/p/latest");
+        String top = Files.readString(latest).trim();
+        Files.delete(latest);
+
+        Run st = run("--home", h, "status", "t/p");
+        assertEquals(0, st.code(), st.err());
+        assertTrue(st.out().startsWith("t/p: Local") && st.out().contains("no latest revision of t/p")
+                && st.out().contains("quiltfs push t/p --force"), st.out());
+        Run idle = run("--home", h, "push", "t/p");
+        assertEquals(0, idle.code(), idle.err());
+        assertTrue(idle.out().contains("nothing to push") && idle.out().contains("--force"), idle.out());
+        assertFalse(Files.exists(latest), "a push without --force recreates nothing");
+        Run forced = run("--home", h, "push", "t/p", "--force");
+        assertEquals(0, forced.code(), forced.err());
+        assertEquals(top, Files.readString(latest).trim());
+        assertEquals("UpToDate", run("--home", h, "--json", "status", "t/p").json().get("state").asText());
     }
 
     @ParameterizedTest

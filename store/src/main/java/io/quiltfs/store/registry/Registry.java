@@ -101,6 +101,13 @@ public interface Registry extends ObjectSource, AutoCloseable {
      */
     Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file) throws IOException;
 
+    /**
+     * Says that a push is about to {@link #place} {@code count} objects of a revision with
+     * {@code rows} rows, so that the registry can choose how to learn what it holds already.
+     */
+    default void placing(PackageName pkg, int count, int rows) {
+    }
+
     /** Where {@link #place} put an object, and whether its bytes were sent (false: already there). */
     record Placed(PhysicalKey key, boolean sent) {
     }

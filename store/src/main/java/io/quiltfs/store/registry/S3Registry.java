@@ -106,7 +106,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * multipart upload whose parts are the chunks of the {@code sha2-256-chunked} hash (8 MiB,
  * doubling past 10,000 parts, S3's own part limit). An upload that fails half-way is aborted, so
  * no partial object ever becomes visible. Content already in the bucket is never uploaded again:
- * a push lists the package's keys once (with their ETags); a key that is absent gets one
+ * a push of many objects lists the package's keys once (with their ETags; one of a few objects
+ * into a large package asks about each instead, see {@link #placing}); a key that is absent gets one
  * conditional PUT ({@code If-None-Match: *}); a key that is present is reused without a request
  * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, or (an
  * object below the multipart threshold in an unversioned bucket) when its listed ETag is the MD5
@@ -166,6 +167,15 @@ public final class S3Registry implements Registry {
     /** Past this many pages of 1,000 keys, a push HEADs each object instead of listing. */
     private static final int MAX_LISTING_PAGES = 50;
     private final Map<String, Optional<Map<String, Listed>>> listings = new ConcurrentHashMap<>();
+    /**
+     * A push lists its package only when it has at least this many objects to place per page
+     * the listing would take: fewer are asked about one by one (see {@link #placing}).
+     */
+    private static final int PLACES_PER_PAGE = 4;
+    /** Without a listing, objects up to this size are sent with a conditional PUT without a HEAD first. */
+    private static final long ASK_FIRST = 1 << 20;
+    /** Packages (their prefixes) whose pushes ask about each object instead of listing. */
+    private final java.util.Set<String> unlisted = ConcurrentHashMap.newKeySet();
     private final ConfirmedObjects record;
     private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
     /** Whether the bucket keeps versions; null: not known (yet). */
@@ -600,6 +610,22 @@ public final class S3Registry implements Registry {
 
     // ---------------------------------------------------------------- data objects: writes
 
+    /**
+     * A listing costs a request per 1,000 keys (about the revision's rows, or more) and saves
+     * requests only for objects already there; a push of a few objects into a large package
+     * asks about those few instead.
+     */
+    @Override
+    public void placing(PackageName pkg, int count, int rows) {
+        String prefix = pkg.namespace() + "/" + pkg.name() + "/";
+        long pages = Math.max(1, (rows + 999L) / 1000);
+        if (count < PLACES_PER_PAGE * pages) {
+            unlisted.add(prefix);
+        } else {
+            unlisted.remove(prefix);
+        }
+    }
+
     @Override
     public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {
@@ -619,7 +645,8 @@ public final class S3Registry implements Registry {
     private Placed placeNew(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
         String checksum = sum.type().wireName() + ":" + sum.value();
         HeadObjectResponse h = null;
-        Map<String, Listed> present = present(pkg);
+        int start = pkg.namespace().length() + pkg.name().length() + 2;
+        Map<String, Listed> present = unlisted.contains(key.substring(0, start)) ? null : present(pkg);
         if (present != null) {
             Listed listed = present.get(key);
             if (listed == null && shapeClash(present, key, pkg.namespace().length() + pkg.name().length() + 2)) {
@@ -653,17 +680,27 @@ public final class S3Registry implements Registry {
                 }
                 h = headWithChecksums(bucket, key, null);
             }
-        } else {
-            h = headWithChecksums(bucket, key, null);
+        } else if (size > ASK_FIRST) {
+            h = headWithChecksums(bucket, key, null); // a larger upload is worth a question first
         }
         if (h == null) {
+            // Absent, or small and not asked: a conditional PUT of a small object costs what a
+            // HEAD does, and when the key is taken it is refused before anything is stored.
             try {
                 return sent(key, upload(key, file, size, sum, Condition.ABSENT));
             } catch (ConditionFailed e) {
-                h = headWithChecksums(bucket, key, null); // another push stored something there meanwhile
+                h = headWithChecksums(bucket, key, null); // it is there (or another push stored something meanwhile)
                 if (h == null) {
-                    throw new RegistryException("could not store " + url(key) + ": it appeared and vanished during the upload");
+                    // Taken, yet nothing to HEAD: on a store kept in a file system (S3Proxy,
+                    // MinIO) a folder of other objects is there. The content gets its own key.
+                    return placeAddressed(sum, size, file);
                 }
+            } catch (IOException e) {
+                if (present == null && objectAbove(key, start)) {
+                    // Nor can such a store put an object below another object.
+                    return placeAddressed(sum, size, file);
+                }
+                throw e;
             }
         }
         if (version(h.versionId()) != null) {
@@ -691,6 +728,16 @@ public final class S3Registry implements Registry {
             return new Placed(PhysicalKey.ofS3(bucket, addressed, version(a.versionId())), false);
         }
         return sent(addressed, upload(addressed, file, size, sum, null));
+    }
+
+    /** Whether an object is stored at one of {@code key}'s folders (those after {@code start}). */
+    private boolean objectAbove(String key, int start) throws IOException {
+        for (int i = key.indexOf('/', start); i > 0; i = key.indexOf('/', i + 1)) {
+            if (head(key.substring(0, i), null) != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A listing's entry for a folder: a key {@code "a/b/"} stands for every key under it. */

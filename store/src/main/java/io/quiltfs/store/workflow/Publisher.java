@@ -82,6 +82,7 @@ public final class Publisher {
                 bytes += e.size();
             }
         }
+        registry.placing(pkg, upload.size(), manifest.size());
         progress.begin("uploading", upload.size(), bytes);
         Map<String, PhysicalKey> placed = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.concurrent.atomic.AtomicInteger sentFiles = new java.util.concurrent.atomic.AtomicInteger();

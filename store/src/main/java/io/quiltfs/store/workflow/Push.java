@@ -52,6 +52,11 @@ public final class Push {
                     return new Result(s.head, false, 0, 0, "nothing to push: " + p.name() + " has no local commits;"
                             + " the registry moved on to " + latest + " (run `quiltfs pull " + p.name() + "`)");
                 }
+                if (latest == null && !force) {
+                    return new Result(s.head, false, 0, 0, "nothing to push: " + p.name() + " has no local commits,"
+                            + " and " + registry.uri() + " has no latest revision of it (deleted there?);"
+                            + " use `quiltfs push " + p.name() + " --force` to make your head its latest there");
+                }
                 if (!force) {
                     return new Result(s.head, false, 0, 0, "nothing to push: " + p.name() + " has no local commits");
                 }

@@ -65,10 +65,12 @@ public final class Status {
 
     /**
      * The whole status of a package. {@code latest} is null when the registry has none;
-     * {@code installing}: an install has not finished (missing files are not counted as removed).
+     * {@code installing}: an install has not finished (missing files are not counted as removed);
+     * {@code paths}: the globs of a partial install (null: every key is in the working folder).
      */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
-                         String latest, List<String> unpushed, Changes changes, boolean installing) {
+                         String latest, List<String> unpushed, Changes changes, boolean installing,
+                         List<String> paths) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -80,7 +82,13 @@ public final class Status {
         if (s.base == null) {
             return latest == null ? State.LOCAL : State.DIVERGED;
         }
-        if (latest == null || latest.equals(s.base)) {
+        if (latest == null) {
+            // The registry lost its `latest` (the package was deleted there, or this is not the
+            // registry it came from): only this home holds the package now; a push of local
+            // commits publishes them as its latest.
+            return local ? State.AHEAD : State.LOCAL;
+        }
+        if (latest.equals(s.base)) {
             return local ? State.AHEAD : State.UP_TO_DATE;
         }
         return local ? State.DIVERGED : State.BEHIND;
@@ -92,7 +100,7 @@ public final class Status {
         String latest = registry == null ? s.latestSeen : registry.latest(p.name());
         Changes c = changes(p, newType);
         return new Report(p.name(), s.registry, s.workDir, state(s, latest), s.base, s.head, latest,
-                List.copyOf(s.commits), c, s.installing);
+                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths));
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */

@@ -222,6 +222,46 @@ class S3RegistryTest {
     }
 
     @Test
+    void aFewObjectsIntoALargePackageAreAskedAboutWithoutAListing() throws IOException {
+        Path small = file("small", 1000, 31);
+        Path large = file("large", 2 << 20, 32);
+        Checksum ss = FileHasher.hash(small, HashType.SHA2_256_CHUNKED);
+        Checksum sl = FileHasher.hash(large, HashType.SHA2_256_CHUNKED);
+        reg.placing(PKG, 2, 5000); // 2 objects of a 5,000-row revision: a listing would be 5 pages
+        PhysicalKey ks = reg.putObject(PKG, "new/small", ss, 1000, small);
+        PhysicalKey kl = reg.putObject(PKG, "new/large", sl, 2 << 20, large);
+        assertEquals(2, count(reg, "PutObject"), "one each");
+        assertEquals(1, count(reg, "HeadObject"), "a small object: one conditional PUT; a larger one: a HEAD first");
+        assertEquals(0, count(reg, "ListObjectsV2"));
+        try (S3Registry again = open()) {
+            again.placing(PKG, 2, 5000);
+            assertEquals(ks, again.putObject(PKG, "new/small", ss, 1000, small));
+            assertEquals(kl, again.putObject(PKG, "new/large", sl, 2 << 20, large));
+            assertEquals(0, count(again, "ListObjectsV2"));
+            assertEquals(2, count(again, "HeadObject"), "each proved by a HEAD");
+            assertEquals(1, count(again, "PutObject"), "the small one's conditional PUT was refused");
+        }
+
+        // Keys that changed between file and folder, found without a listing (S3Proxy keeps the
+        // bucket in a file system): the content goes to its content-addressed name.
+        reg.putObject(PKG, "shape/file", ss, 1000, small);
+        reg.putObject(PKG, "shape/dir/inner", ss, 1000, small);
+        Path other = file("other", 1000, 33);
+        Checksum so = FileHasher.hash(other, HashType.SHA2_256_CHUNKED);
+        try (S3Registry again = new S3Registry(bucket, server.settings(), new S3Registry.Tuning(Duration.ofMinutes(1),
+                Duration.ofSeconds(30), Duration.ofSeconds(5), 2, 8, 4, 16L << 20, 8L << 20), null)) {
+            again.placing(PKG, 2, 5000);
+            PhysicalKey under = again.putObject(PKG, "shape/file/now-a-folder", so, 1000, other);
+            assertEquals(".quilt/objects/" + so.hex(), under.path());
+            PhysicalKey over = again.putObject(PKG, "shape/dir", so, 1000, other);
+            assertEquals(under, over);
+            assertEquals(0, count(again, "ListObjectsV2"));
+        }
+        assertArrayEquals(Files.readAllBytes(other), readAll(PhysicalKey.parse("s3://" + bucket + "/.quilt/objects/" + so.hex())));
+        assertArrayEquals(Files.readAllBytes(small), Files.readAllBytes(server.objectFile(bucket, "team/data/shape/file")));
+    }
+
+    @Test
     void aRecordInTheHomeSavesEveryRequestOnTheNextPush() throws IOException {
         io.quiltfs.store.state.Home home = new io.quiltfs.store.state.Home(tmp.resolve("home"));
         S3Settings withHome = server.settings().withHome(home);

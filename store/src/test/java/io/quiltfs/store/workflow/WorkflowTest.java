@@ -577,8 +577,14 @@ class WorkflowTest {
         seed(kind);
         install(alice, null);
         registry.deletePointer(PKG, "latest");
+        assertEquals(Status.State.LOCAL, status(alice).state(), "the registry no longer has the package's latest");
+        Push.Result idle = push(alice, false);
+        assertFalse(idle.pushed());
+        assertTrue(idle.message().contains("--force"), idle.message());
+        assertNull(registry.latest(PKG));
         write(work(alice).resolve("a.txt"), "again");
         Commit.Result c = commit(alice, "again");
+        assertEquals(Status.State.AHEAD, status(alice).state());
         assertTrue(push(alice, false).pushed(), "no latest: the push may create it");
         assertEquals(c.topHash(), registry.latest(PKG));
         // A push stopped just after `latest` moved (the lineage still lists the commit): pull settles it.
@@ -761,6 +767,10 @@ class WorkflowTest {
         assertEquals(Status.State.AHEAD, Status.state(s, "b"));
         assertEquals(Status.State.DIVERGED, Status.state(s, "x"));
         assertEquals(Status.State.UP_TO_DATE, Status.state(s, "h"));
+        assertEquals(Status.State.AHEAD, Status.state(s, null), "no latest in the registry: a push creates it");
+        s.head = "b";
+        s.commits.clear();
+        assertEquals(Status.State.LOCAL, Status.state(s, null), "no latest in the registry: only this home has it");
         s.base = null;
         assertEquals(Status.State.LOCAL, Status.state(s, null));
     }
