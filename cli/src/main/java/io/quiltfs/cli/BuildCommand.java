@@ -60,7 +60,8 @@ final class BuildCommand extends BaseCommand {
             out.line(res.topHash());
             out.json(Json.object().put("package", name.toString()).put("registry", r.uri())
                     .put("top_hash", res.topHash()).put("files", res.manifest().size())
-                    .put("bytes", res.manifest().totalBytes()));
+                    .put("bytes", res.manifest().totalBytes()).put("uploaded", res.uploaded())
+                    .put("uploaded_bytes", res.uploadedBytes()));
             out.flush();
         }
         return ExitCodes.OK;

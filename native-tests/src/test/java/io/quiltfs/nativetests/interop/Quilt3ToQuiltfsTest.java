@@ -98,6 +98,33 @@ class Quilt3ToQuiltfsTest {
         assertEquals("d/f.txt", fv.get("mismatched").get(0).asText());
     }
 
+    /**
+     * quilt3 pushed a folder; quiltfs builds the same folder into the same package. Every object
+     * is in the bucket already, stored by quilt3 without quiltfs's metadata (its S3 checksums,
+     * composite for the file over 8 MiB, prove it), so nothing is uploaded again and every row
+     * keeps quilt3's object.
+     */
+    @org.junit.jupiter.api.Test
+    void quiltfsUploadsNothingThatQuilt3AlreadyStored() throws Exception {
+        TestRegistries.Kind kind = TestRegistries.S3;
+        Fixture.write(tmp.resolve("src"));
+        String reg = kind.newRegistry(tmp);
+        String theirs = new Quilt3(tmp, kind).build(reg, Fixture.PACKAGE, tmp.resolve("src"), new Quilt3.Build());
+
+        JsonNode built = new Quiltfs(tmp.resolve("home"), kind).json("build", Fixture.PACKAGE,
+                tmp.resolve("src").toString(), "--registry", reg, "-m", "the same files");
+        assertEquals(0, built.get("uploaded").asInt(), "uploaded again: " + built);
+        try (Registry r = kind.open(reg)) {
+            Manifest before = r.readManifest(theirs);
+            Manifest after = r.readManifest(built.get("top_hash").asText());
+            assertEquals(before.size(), after.size());
+            for (Entry e : after.entries()) {
+                assertEquals(io.quiltfs.store.registry.PhysicalKey.parse(before.get(e.logicalKey()).physicalKey()),
+                        io.quiltfs.store.registry.PhysicalKey.parse(e.physicalKey()), e.logicalKey());
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void quiltfsInstallsWhatQuilt3Published(TestRegistries.Kind kind) throws Exception {
