@@ -631,15 +631,20 @@ public final class S3Registry implements Registry {
             throws IOException {
         LogicalKey.require(logicalKey);
         String key = pkg.namespace() + "/" + pkg.name() + "/" + logicalKey;
-        String memo = key + "\n" + sum.type().wireName() + ":" + sum.value();
+        String memo = memo(key, sum, size);
         PhysicalKey known = confirmed.get(memo);
         if (known != null) {
             return new Placed(known, false);
         }
         Placed placed = placeNew(pkg, key, sum, size, file);
         confirmed.put(memo, placed.key());
-        confirmed.put(placed.key() + "\n" + sum.type().wireName() + ":" + sum.value(), placed.key());
+        confirmed.put(memo(placed.key(), sum, size), placed.key());
         return placed;
+    }
+
+    /** What {@link #confirmed} knows by: where, which content, and its size (a row may lie about it). */
+    private static String memo(Object key, Checksum sum, long size) {
+        return key + "\n" + sum.type().wireName() + ":" + sum.value() + "\n" + size;
     }
 
     private Placed placeNew(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
@@ -834,7 +839,7 @@ public final class S3Registry implements Registry {
         if (!key.isS3()) {
             return false;
         }
-        String memo = key + "\n" + sum.type().wireName() + ":" + sum.value();
+        String memo = memo(key, sum, size);
         if (confirmed.containsKey(memo)) {
             return true;
         }

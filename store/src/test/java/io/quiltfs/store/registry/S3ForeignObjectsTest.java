@@ -150,6 +150,7 @@ class S3ForeignObjectsTest {
             assertEquals(PhysicalKey.ofS3(bucket, ".quilt/objects/" + Home.objectName(sum), null), q.key());
             assertArrayEquals(Files.readAllBytes(same), Files.readAllBytes(server.objectFile(bucket, "team/data/other.bin")));
             assertFalse(reg.holds(PhysicalKey.ofS3(bucket, "team/data/other.bin", null), sum, BIG));
+            assertFalse(reg.holds(existing, sum, BIG - 1), "proved for its size only");
         }
         // The proof is in the home's record: the next push from it asks nothing but the listing.
         try (S3Registry again = open(server.endpoint(), "home")) {
