@@ -101,6 +101,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * exactly like a local registry; the one class that imports the AWS SDK (the AWS profile that
  * {@link S3Settings} completes itself from is read here too, {@link AwsProfile}). Hot paths read by key;
  * only browsing, revision and tag lists and hash-prefix lookup list (with the delimiter API).
+ * The client is the SDK's synchronous one on the Apache 5 HTTP client: measured against the
+ * CRT-based and Netty async clients, it was the fastest for small PUTs, ranged reads and
+ * multipart uploads (bench/RESULTS.md, "S3 client choice").
  *
  * <p>Data objects are written once: a single PUT below {@link Tuning#multipartThreshold}, else a
  * multipart upload whose parts are the chunks of the {@code sha2-256-chunked} hash (8 MiB,
