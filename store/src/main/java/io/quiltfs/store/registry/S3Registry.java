@@ -688,14 +688,30 @@ public final class S3Registry implements Registry {
                 }
                 h = headWithChecksums(bucket, key, null);
             }
-        } else if (size > ASK_FIRST) {
-            h = headWithChecksums(bucket, key, null); // a larger upload is worth a question first
+        }
+        // Without a listing, a small object is not asked about when the server can refuse a
+        // taken key: its conditional PUT costs what a HEAD does. A larger one is asked first.
+        boolean unasked = present == null && size <= ASK_FIRST && conditionalWrites;
+        if (present == null && !unasked) {
+            try {
+                h = headWithChecksums(bucket, key, null);
+            } catch (IOException e) {
+                return placeAbove(e, key, start, sum, size, file);
+            }
         }
         if (h == null) {
-            // Absent, or small and not asked: a conditional PUT of a small object costs what a
-            // HEAD does, and when the key is taken it is refused before anything is stored.
             try {
-                return sent(key, upload(key, file, size, sum, Condition.ABSENT));
+                return sent(key, upload(key, file, size, sum, unasked ? Condition.ABSENT_UNASKED : Condition.ABSENT));
+            } catch (ConditionsUnsupported e) {
+                // The server cannot refuse a taken key: ask, and write only if it is absent.
+                try {
+                    h = headWithChecksums(bucket, key, null);
+                } catch (IOException ex) {
+                    return placeAbove(ex, key, start, sum, size, file);
+                }
+                if (h == null) {
+                    return sent(key, upload(key, file, size, sum, Condition.ABSENT));
+                }
             } catch (ConditionFailed e) {
                 h = headWithChecksums(bucket, key, null); // it is there (or another push stored something meanwhile)
                 if (h == null) {
@@ -704,11 +720,10 @@ public final class S3Registry implements Registry {
                     return placeAddressed(sum, size, file);
                 }
             } catch (IOException e) {
-                if (present == null && objectAbove(key, start)) {
-                    // Nor can such a store put an object below another object.
-                    return placeAddressed(sum, size, file);
+                if (present != null) {
+                    throw e;
                 }
-                throw e;
+                return placeAbove(e, key, start, sum, size, file);
             }
         }
         if (version(h.versionId()) != null) {
@@ -736,6 +751,20 @@ public final class S3Registry implements Registry {
             return new Placed(PhysicalKey.ofS3(bucket, addressed, version(a.versionId())), false);
         }
         return sent(addressed, upload(addressed, file, size, sum, null));
+    }
+
+    /**
+     * After a request about {@code key} failed, without a listing: an object at one of its
+     * folders explains it (a store kept in a file system, such as S3Proxy or MinIO, answers a
+     * HEAD or a write below an object with an error), and the content goes to its own key;
+     * otherwise the failure stands.
+     */
+    private Placed placeAbove(IOException failure, String key, int start, Checksum sum, long size, Path file)
+            throws IOException {
+        if (objectAbove(key, start)) {
+            return placeAddressed(sum, size, file);
+        }
+        throw failure;
     }
 
     /** Whether an object is stored at one of {@code key}'s folders (those after {@code start}). */
@@ -1161,9 +1190,19 @@ public final class S3Registry implements Registry {
                 () -> s3.putObject(req.build(), RequestBody.fromBytes(bytes)));
     }
 
-    /** A write precondition: the key must be absent ({@link #ABSENT}) or still hold {@code etag}. */
-    private record Condition(String etag) {
-        static final Condition ABSENT = new Condition(null);
+    /**
+     * A write precondition: the key must be absent ({@link #ABSENT}) or still hold {@code etag}.
+     * {@code asked}: whether the writer knows from a listing or a HEAD that the key was absent;
+     * when it does not ({@link #ABSENT_UNASKED}), a server without conditional writes is not
+     * written to unconditionally ({@link ConditionsUnsupported}: ask first).
+     */
+    private record Condition(String etag, boolean asked) {
+        static final Condition ABSENT = new Condition(null, true);
+        static final Condition ABSENT_UNASKED = new Condition(null, false);
+
+        Condition(String etag) {
+            this(etag, true);
+        }
     }
 
     /** A conditional write found its condition false. */
@@ -1197,6 +1236,11 @@ public final class S3Registry implements Registry {
                 throw new ConditionFailed();
             }
             if (sent && e.statusCode() == 501) {
+                if (!c.asked()) {
+                    conditionalWrites = false;
+                    log.warn("{} does not support conditional writes; asking before each write", where);
+                    throw new ConditionsUnsupported();
+                }
                 if (c.etag() != null) {
                     throw new ConditionsUnsupported();
                 }

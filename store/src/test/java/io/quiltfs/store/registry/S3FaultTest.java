@@ -65,6 +65,28 @@ class S3FaultTest {
         proxy.close();
     }
 
+    /**
+     * A push without a listing sends a small object a conditional PUT without asking first; a
+     * server that does not implement conditional writes (501) must not then be written to
+     * blindly: the object an earlier revision points to stays, the new content goes elsewhere.
+     */
+    @Test
+    void withoutConditionalWritesAnEarlierObjectIsNeverOverwritten() throws IOException {
+        Path a = file("a", 1000, 41);
+        Path b = file("b", 1000, 42);
+        Checksum sb = FileHasher.hash(b, HashType.SHA2_256_CHUNKED);
+        reg.putObject(PKG, "a", FileHasher.hash(a, HashType.SHA2_256_CHUNKED), 1000, a);
+        try (S3Registry fresh = new S3Registry(bucket, new S3Settings(proxy.endpoint(), "us-east-1"), FAST, null)) {
+            fresh.placing(PKG, 1, 5000); // a few objects into a large package: no listing
+            FaultProxy.Rule unsupported = proxy.error(501, "NotImplemented", "", "PUT", "/team/data/a", 1);
+            PhysicalKey k = fresh.putObject(PKG, "a", sb, 1000, b);
+            assertEquals(1, unsupported.fired());
+            assertFalse(fresh.conditionalWrites());
+            assertEquals(".quilt/objects/" + sb.hex(), k.path());
+        }
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(server.objectFile(bucket, "team/data/a")));
+    }
+
     Path file(String name, int size, long seed) throws IOException {
         byte[] b = new byte[size];
         new Random(seed).nextBytes(b);

@@ -255,6 +255,10 @@ class S3RegistryTest {
             assertEquals(".quilt/objects/" + so.hex(), under.path());
             PhysicalKey over = again.putObject(PKG, "shape/dir", so, 1000, other);
             assertEquals(under, over);
+            // Larger than a conditional PUT without a question: the HEAD below an object fails too.
+            Path large2 = file("large2", 2 << 20, 34);
+            Checksum sl2 = FileHasher.hash(large2, HashType.SHA2_256_CHUNKED);
+            assertEquals(".quilt/objects/" + sl2.hex(), again.putObject(PKG, "shape/file/large", sl2, 2 << 20, large2).path());
             assertEquals(0, count(again, "ListObjectsV2"));
         }
         assertArrayEquals(Files.readAllBytes(other), readAll(PhysicalKey.parse("s3://" + bucket + "/.quilt/objects/" + so.hex())));
