@@ -620,7 +620,7 @@ public final class S3Registry implements Registry {
      */
     @Override
     public void placing(PackageName pkg, int count, int rows) {
-        String prefix = pkg.namespace() + "/" + pkg.name() + "/";
+        String prefix = dataPrefix(pkg);
         long pages = Math.max(1, (rows + 999L) / 1000);
         if (count < PLACES_PER_PAGE * pages) {
             unlisted.add(prefix);
@@ -633,7 +633,7 @@ public final class S3Registry implements Registry {
     public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {
         LogicalKey.require(logicalKey);
-        String key = pkg.namespace() + "/" + pkg.name() + "/" + logicalKey;
+        String key = dataPrefix(pkg) + logicalKey;
         String memo = memo(key, sum, size);
         PhysicalKey known = confirmed.get(memo);
         if (known != null) {
@@ -645,6 +645,11 @@ public final class S3Registry implements Registry {
         return placed;
     }
 
+    /** Where a package's data objects go by default: {@code NS/NAME/}, as quilt3 puts them. */
+    private static String dataPrefix(PackageName pkg) {
+        return pkg.namespace() + "/" + pkg.name() + "/";
+    }
+
     /** What {@link #confirmed} knows by: where, which content, and its size (a row may lie about it). */
     private static String memo(Object key, Checksum sum, long size) {
         return key + "\n" + sum.type().wireName() + ":" + sum.value() + "\n" + size;
@@ -653,11 +658,12 @@ public final class S3Registry implements Registry {
     private Placed placeNew(PackageName pkg, String key, Checksum sum, long size, Path file) throws IOException {
         String checksum = sum.type().wireName() + ":" + sum.value();
         HeadObjectResponse h = null;
-        int start = pkg.namespace().length() + pkg.name().length() + 2;
-        Map<String, Listed> present = unlisted.contains(key.substring(0, start)) ? null : present(pkg);
+        String prefix = dataPrefix(pkg);
+        int start = prefix.length();
+        Map<String, Listed> present = unlisted.contains(prefix) ? null : present(pkg);
         if (present != null) {
             Listed listed = present.get(key);
-            if (listed == null && shapeClash(present, key, pkg.namespace().length() + pkg.name().length() + 2)) {
+            if (listed == null && shapeClash(present, key, start)) {
                 // An earlier revision has an object where this key needs a folder, or a folder
                 // where it needs an object: stores on a file system (S3Proxy, MinIO) cannot hold
                 // both, so this content goes to its content-addressed name.
@@ -668,8 +674,7 @@ public final class S3Registry implements Registry {
                 // a PUT). If-None-Match keeps a key that appeared since from being overwritten.
                 try {
                     Stored st = upload(key, file, size, sum, Condition.ABSENT);
-                    list(present, key, new Listed(st.etag() == null ? "" : st.etag(), size),
-                            pkg.namespace().length() + pkg.name().length() + 2);
+                    list(present, key, new Listed(st.etag() == null ? "" : st.etag(), size), start);
                     return sent(key, st);
                 } catch (ConditionFailed e) {
                     h = headWithChecksums(bucket, key, null);
@@ -836,7 +841,7 @@ public final class S3Registry implements Registry {
      * list cheaply (then every object gets a HEAD).
      */
     private Map<String, Listed> present(PackageName pkg) throws IOException {
-        String prefix = pkg.namespace() + "/" + pkg.name() + "/";
+        String prefix = dataPrefix(pkg);
         try {
             return listings.computeIfAbsent(prefix, p -> {
                 try {
