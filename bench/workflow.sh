@@ -28,7 +28,8 @@ rm -rf "$W"
 mkdir -p "$W"
 trap 'rm -rf "$W"' EXIT
 # Build once, outside the timings, and run a snapshot of the jar (so that editing sources meanwhile
-# does not rebuild in the middle), with the launcher's options for heavy commands.
+# does not rebuild in the middle), through the launcher (QUILTFS_JAR) so that every command runs
+# with the options a user's ./quiltfs gives it.
 "$Q" --help >/dev/null
 mkdir -p "$W/jar"
 cp -r "$here/cli/target/quiltfs.jar" "$here/cli/target/lib" "$W/jar/"
@@ -36,7 +37,7 @@ Q="$W/jar/quiltfs"
 # The snapshot gets its own class-data-sharing archive, made the way the launcher makes its own,
 # so that the timed commands start as they do for a user of ./quiltfs.
 "$here/scripts/cds-archive" "$W/jar/quiltfs.jar" "$W/jar/quiltfs.jsa" || true
-printf '#!/bin/sh\nexec java -XX:+UseParallelGC -XX:SharedArchiveFile="%s/quiltfs.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -jar "%s/quiltfs.jar" "$@"\n' "$W/jar" "$W/jar" >"$Q"
+printf '#!/bin/sh\nQUILTFS_JAR="%s/quiltfs.jar" exec "%s/quiltfs" "$@"\n' "$W/jar" "$here" >"$Q"
 chmod +x "$Q"
 
 now() { date +%s.%N; }
