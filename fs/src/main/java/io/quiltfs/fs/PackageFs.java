@@ -880,7 +880,7 @@ public final class PackageFs implements java.io.Closeable {
                     view.put(e.getKey(), p);
                 } else if (n instanceof WorkArea.Moved m) {
                     view.put(e.getKey(), m.entry());
-                } else if (n instanceof WorkArea.Gone) {
+                } else if (n instanceof WorkArea.Gone || hidesRow(n, e.getKey())) {
                     view.put(e.getKey(), AreaFiles.GONE);
                 }
             }
@@ -902,7 +902,7 @@ public final class PackageFs implements java.io.Closeable {
                     view.put(e.getKey(), c.path());
                 } else if (n instanceof WorkArea.Moved m) {
                     view.put(e.getKey(), m.entry());
-                } else if (n instanceof WorkArea.Gone) {
+                } else if (n instanceof WorkArea.Gone || hidesRow(n, e.getKey())) {
                     view.put(e.getKey(), AreaFiles.GONE);
                 }
             }
@@ -910,6 +910,14 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             readUnlock();
         }
+    }
+
+    /**
+     * Whether {@code n} is a folder made where the base has a file row (the file was removed and
+     * a folder made in its place): the row is gone, as a Gone node would say.
+     */
+    private boolean hidesRow(WorkArea.Node n, String k) {
+        return n instanceof WorkArea.Folder && base.manifest().find(k) >= 0;
     }
 
     private void requireArea() {

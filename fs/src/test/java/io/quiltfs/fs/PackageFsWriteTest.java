@@ -207,6 +207,22 @@ class PackageFsWriteTest {
     }
 
     @Test
+    void aFileReplacedByAFolderLeavesNoRowBehind() throws IOException {
+        fs.unlink("/README.md");
+        fs.mkdir("/README.md");
+        assertEquals(java.util.Set.of("big.bin", "data/a.csv", "data/sub/b.txt"), fs.liveFiles().scan().keySet(),
+                "the removed file's row is not committed under the new (empty) folder");
+        create("/README.md/inside.txt", "in");
+        assertEquals(java.util.Set.of("README.md/inside.txt", "big.bin", "data/a.csv", "data/sub/b.txt"),
+                fs.snapshot().files().scan().keySet());
+        fs.rename("/data/sub", "/big.bin.d");
+        fs.unlink("/big.bin");
+        fs.rename("/big.bin.d", "/big.bin"); // a folder moved to where a file was
+        assertEquals(java.util.Set.of("README.md/inside.txt", "big.bin/b.txt", "data/a.csv"),
+                fs.liveFiles().scan().keySet());
+    }
+
+    @Test
     void readOnlyTreeRefusesWrites() throws Exception {
         PackageFs ro = new PackageFs(manifest, pkg, manifest.topHash(), 0, fs.objects());
         assertEquals(Errno.EROFS, errno(() -> ro.open("/README.md", O_WRONLY)));

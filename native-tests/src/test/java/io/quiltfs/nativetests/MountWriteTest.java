@@ -390,4 +390,28 @@ class MountWriteTest {
         Tool.Result un = cli("unmount", mnt.toString()).ok();
         assertTrue(un.out().contains("kept uncommitted modifications"), un.out());
     }
+
+    java.util.Set<String> committedKeys(String top) throws Exception {
+        io.quiltfs.store.manifest.Manifest m = io.quiltfs.store.manifest.ManifestReader.read(
+                new io.quiltfs.store.state.Home(f.home).installedManifest(Fixture.PKG, top));
+        java.util.Set<String> keys = new java.util.TreeSet<>();
+        m.entries().forEach(e -> keys.add(e.logicalKey()));
+        return keys;
+    }
+
+    @Test
+    void aFileReplacedByAFolderIsNotCommittedAgain() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Tool.sh("rm " + M + "/README.md && mkdir " + M + "/README.md"
+                + " && rm " + M + "/notes.txt && mkdir " + M + "/notes.txt && echo in > " + M + "/notes.txt/inside.txt").ok();
+        String res = Tool.sh("echo 'commit -m folders' > " + M + "/.quiltfs/ctl && cat " + M + "/.quiltfs/ctl").ok().out();
+        assertTrue(res.trim().endsWith("exit 0"), res);
+        java.util.Set<String> keys = committedKeys(res.lines().findFirst().orElseThrow().trim());
+        assertTrue(keys.contains("notes.txt/inside.txt"), keys.toString());
+        assertTrue(!keys.contains("notes.txt") && !keys.contains("README.md"),
+                "the removed files stay removed: " + keys);
+        assertTrue(Files.isDirectory(mnt.resolve("README.md")), "the empty folder stays in the mount");
+    }
 }
