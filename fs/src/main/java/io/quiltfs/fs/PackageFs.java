@@ -77,6 +77,13 @@ public final class PackageFs implements java.io.Closeable {
     /** Serializes changes of the tree; lookups of an editable tree take it shared. */
     private final ReentrantReadWriteLock tree = new ReentrantReadWriteLock();
     private final HandleTable<Object> handles = new HandleTable<>();
+    /**
+     * Descriptors opened for reading on an unchanged file that has since been given a working
+     * copy (written through another descriptor): they read the copy, as on any file system where
+     * both name one file. Changed under the tree's write lock; each copy is held (acquired) for
+     * as long as its descriptor is open.
+     */
+    private final Map<ObjectStore.View, WorkArea.Content> redirected = new java.util.concurrent.ConcurrentHashMap<>();
     /** A pull changed files under their names: the kernel may no longer keep pages across opens. */
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
@@ -402,10 +409,32 @@ public final class PackageFs implements java.io.Closeable {
                 return handles.add(new WorkingHandle(c, false));
             }
             e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
+            // Still under the lock: a working copy made for this file from now on finds the handle.
+            return handles.add(objects.open(e));
         } finally {
             readUnlock();
         }
-        return handles.add(objects.open(e));
+    }
+
+    /**
+     * A working copy was just made of {@code e} (under the tree's write lock): descriptors open
+     * for reading on the unchanged file read the copy from now on.
+     */
+    private void redirectReaders(Entry e, WorkArea.Content c) throws IOException {
+        if (handles.size() == 0) {
+            return;
+        }
+        List<ObjectStore.View> readers = new ArrayList<>();
+        handles.forEach(h -> {
+            if (h instanceof ObjectStore.View v && !redirected.containsKey(v)
+                    && v.entry().logicalKey().equals(e.logicalKey()) && v.entry().hash().equals(e.hash())) {
+                readers.add(v);
+            }
+        });
+        for (ObjectStore.View v : readers) {
+            c.acquire();
+            redirected.put(v, c);
+        }
     }
 
     /**
@@ -450,6 +479,7 @@ public final class PackageFs implements java.io.Closeable {
                 }
                 WorkArea.Content c = copy == null ? area.create(k) : area.adopt(k, copy);
                 copy = null;
+                redirectReaders(e, c);
                 if (truncateTo > 0) {
                     c.truncate(truncateTo);
                 }
@@ -523,6 +553,10 @@ public final class PackageFs implements java.io.Closeable {
             return c.read(offset, dst);
         }
         ObjectStore.View v = (ObjectStore.View) h;
+        WorkArea.Content copy = redirected.get(v);
+        if (copy != null) {
+            return copy.read(offset, dst);
+        }
         try {
             return v.read(offset, dst);
         } catch (FsException | ReportedException e) {
@@ -578,6 +612,16 @@ public final class PackageFs implements java.io.Closeable {
     public void release(long handle) throws IOException {
         Object h = handles.remove(handle);
         if (h instanceof ObjectStore.View v) {
+            WorkArea.Content copy;
+            readLock(); // not while a working copy is being made: it may be redirecting this handle
+            try {
+                copy = redirected.remove(v);
+            } finally {
+                readUnlock();
+            }
+            if (copy != null) {
+                copy.releaseHandle();
+            }
             v.close();
         } else if (h instanceof WorkingHandle w) {
             w.content().releaseHandle();
@@ -973,6 +1017,7 @@ public final class PackageFs implements java.io.Closeable {
                     open.add(w.content().id());
                 }
             });
+            redirected.values().forEach(c -> open.add(c.id()));
             area.sweep(open);
         } finally {
             tree.writeLock().unlock();

@@ -222,6 +222,30 @@ class PackageFsWriteTest {
                 fs.liveFiles().scan().keySet());
     }
 
+    String readHandle(long h) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1 << 16);
+        int n = fs.read(h, 0, b);
+        return new String(b.array(), 0, n, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aReaderOfAnUnchangedFileSeesWritesMadeThroughAnotherDescriptor() throws IOException {
+        long reader = fs.open("/README.md", 0);
+        long moved = fs.open("/data/a.csv", 0);
+        long other = fs.open("/data/sub/b.txt", 0);
+        assertEquals("hello\n", readHandle(reader));
+        write("/README.md", 6, "more\n");
+        assertEquals("hello\nmore\n", readHandle(reader), "one file, whichever descriptor wrote it");
+        fs.rename("/data/a.csv", "/a2.csv");
+        fs.truncate("/a2.csv", 1);
+        assertEquals("x", readHandle(moved), "the descriptor follows its file through a rename");
+        assertEquals("deep\n", readHandle(other));
+        fs.release(reader);
+        fs.release(moved);
+        fs.release(other);
+        assertEquals("hello\nmore\n", read("/README.md"));
+    }
+
     @Test
     void readOnlyTreeRefusesWrites() throws Exception {
         PackageFs ro = new PackageFs(manifest, pkg, manifest.topHash(), 0, fs.objects());

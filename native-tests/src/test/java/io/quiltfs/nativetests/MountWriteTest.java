@@ -414,4 +414,24 @@ class MountWriteTest {
                 "the removed files stay removed: " + keys);
         assertTrue(Files.isDirectory(mnt.resolve("README.md")), "the empty folder stays in the mount");
     }
+
+    @Test
+    void aReaderOfAnUnchangedFileSeesWhatAnotherProcessWrites() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Python opens for reading, then another process appends and truncates: one file, one content.
+        String py = String.join("\n",
+                "import os, subprocess, sys",
+                "m = sys.argv[1]",
+                "r = open(m + '/notes.txt', 'rb')",
+                "subprocess.run(['sh', '-c', 'echo gamma >> ' + m + '/notes.txt'], check=True)",
+                "print(r.read().decode().replace(chr(10), '|'))",
+                "t = open(m + '/README.md', 'rb')",
+                "subprocess.run(['truncate', '-s', '3', m + '/README.md'], check=True)",
+                "print(t.read().decode())");
+        Path script = f.scratch.resolve("reader.py");
+        Files.writeString(script, py);
+        String out = Tool.run("python3", script.toString(), mnt.toString()).ok().out();
+        assertEquals("alpha|beta|gamma|\n# a\n", out);
+    }
 }
