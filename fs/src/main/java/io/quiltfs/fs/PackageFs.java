@@ -42,6 +42,8 @@ public final class PackageFs implements java.io.Closeable {
     static final int O_RDONLY = 0;
     static final int O_TRUNC = 01000;
     static final String XATTR_PREFIX = "user.quilt.";
+    /** What a name's bytes that are not UTF-8 decode to. */
+    private static final char REPLACEMENT = '\uFFFD';
     private static final Object DIR = new Object();
 
     /** The revision shown under the working area's changes. */
@@ -649,6 +651,11 @@ public final class PackageFs implements java.io.Closeable {
         String problem = io.quiltfs.store.manifest.LogicalKey.problem(k);
         if (problem != null) {
             throw new FsException(Errno.EINVAL, problem + ": '" + k + "'");
+        }
+        if (k.indexOf(REPLACEMENT) >= 0) {
+            // The kernel's bytes reach us decoded, a byte that is not UTF-8 as U+FFFD: names with
+            // different bytes there would be one key (one file silently replacing another).
+            throw new FsException(Errno.EINVAL, "a name that is not valid UTF-8 (or holds U+FFFD): '" + k + "'");
         }
         int slash = k.lastIndexOf('/');
         Object parent = resolve(base, slash < 0 ? "" : k.substring(0, slash));

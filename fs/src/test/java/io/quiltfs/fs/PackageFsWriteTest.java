@@ -247,6 +247,16 @@ class PackageFsWriteTest {
     }
 
     @Test
+    void namesThatWereNotUtf8AreRefused() throws Exception {
+        assertEquals(Errno.EINVAL, errno(() -> fs.create("/caf\uFFFD.txt", 0644)));
+        assertEquals(Errno.EINVAL, errno(() -> fs.mkdir("/d\uFFFD")));
+        assertEquals(Errno.EINVAL, errno(() -> fs.rename("/README.md", "/r\uFFFD.md")));
+        assertEquals("hello\n", read("/README.md"));
+        create("/caf\u00e9.txt", "fine");
+        assertEquals("fine", read("/caf\u00e9.txt"));
+    }
+
+    @Test
     void readOnlyTreeRefusesWrites() throws Exception {
         PackageFs ro = new PackageFs(manifest, pkg, manifest.topHash(), 0, fs.objects());
         assertEquals(Errno.EROFS, errno(() -> ro.open("/README.md", O_WRONLY)));

@@ -434,4 +434,25 @@ class MountWriteTest {
         String out = Tool.run("python3", script.toString(), mnt.toString()).ok().out();
         assertEquals("alpha|beta|gamma|\n# a\n", out);
     }
+
+    @Test
+    void namesThatAreNotUtf8AreRefusedNotMerged() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Latin-1 names: r\xe9sum\xe9 and r\xe8sum\xe8 were both taken for r\ufffdsum\ufffd, one file.
+        String py = String.join("\n",
+                "import os, sys, errno",
+                "m = os.fsencode(sys.argv[1])",
+                "for n in (b'r\\xe9sum\\xe9.txt', b'r\\xe8sum\\xe8.txt', b'caf\\xc3\\xa9.txt'):",
+                "    try:",
+                "        open(m + b'/' + n, 'wb').write(n)",
+                "        print('created')",
+                "    except OSError as e:",
+                "        print(errno.errorcode[e.errno])",
+                "print(sorted(x for x in os.listdir(m) if x.startswith((b'r', b'caf'))))");
+        Path script = f.scratch.resolve("names.py");
+        Files.writeString(script, py);
+        String out = Tool.run("python3", script.toString(), mnt.toString()).ok().out();
+        assertEquals("EINVAL\nEINVAL\ncreated\n[b'caf\\xc3\\xa9.txt']\n", out);
+    }
 }
