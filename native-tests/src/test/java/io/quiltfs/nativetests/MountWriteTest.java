@@ -455,4 +455,25 @@ class MountWriteTest {
         String out = Tool.run("python3", script.toString(), mnt.toString()).ok().out();
         assertEquals("EINVAL\nEINVAL\ncreated\n[b'caf\\xc3\\xa9.txt']\n", out);
     }
+
+    @Test
+    void modificationTimesSetWithoutTheAccessTimeAreKept() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Path tree = makeTree();
+        Tool.sh("touch -d 2020-01-02T03:04:05Z " + q(tree) + "/t1.txt && tar -C " + q(tree) + " -cf "
+                + q(f.scratch.resolve("m.tar")) + " t1.txt").ok();
+        // touch -m and tar -x change the mtime alone (the access time is UTIME_OMIT).
+        Tool.sh("echo x > " + M + "/new.txt && touch -m -d 2021-05-06T07:08:09Z " + M + "/new.txt"
+                + " && touch -m -d 2021-05-06T07:08:09Z " + M + "/notes.txt"
+                + " && tar -C " + M + " -xf " + q(f.scratch.resolve("m.tar"))).ok();
+        assertEquals("1620284889\n1620284889\n1577934245\n", Tool.sh("stat -c %Y " + M + "/new.txt " + M + "/notes.txt "
+                + M + "/t1.txt").ok().out());
+        Tool.sh("touch " + M + "/new.txt").ok(); // both times now
+        long now = System.currentTimeMillis() / 1000;
+        long m = Long.parseLong(Tool.sh("stat -c %Y " + M + "/new.txt").ok().out().trim());
+        assertTrue(Math.abs(m - now) < 60, m + " vs " + now);
+        assertEquals("alpha\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
+    }
 }
