@@ -383,7 +383,7 @@ public final class PackageFs implements java.io.Closeable {
     /** Opens a file; writing needs an editable tree (EROFS otherwise). Returns the handle. */
     public long open(String path, int flags) throws IOException {
         if (isControl(path)) {
-            return openControl(strip(path));
+            return openControl(strip(path), flags);
         }
         String k = key(path);
         boolean write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0;
@@ -591,6 +591,9 @@ public final class PackageFs implements java.io.Closeable {
 
     public void truncate(String path, long size) throws IOException {
         if (isControl(path)) {
+            if (!strip(path).equals(RESERVED + "/ctl")) {
+                throw new FsException(Errno.EPERM, "'" + strip(path) + "' cannot be changed");
+            }
             return; // `echo cmd > .quiltfs/ctl` truncates first: nothing to do
         }
         requireEditable();
@@ -859,7 +862,7 @@ public final class PackageFs implements java.io.Closeable {
     /** Only the execute bit means something (and only for the mount; a package records no modes). */
     public void chmod(String path, int mode) throws IOException {
         if (isControl(path)) {
-            return;
+            throw new FsException(Errno.EPERM, "the control files' modes are fixed");
         }
         requireEditable();
         String k = key(path);
@@ -1104,12 +1107,15 @@ public final class PackageFs implements java.io.Closeable {
 
     // Control files.
 
-    private long openControl(String k) throws IOException {
+    private long openControl(String k, int flags) throws IOException {
         if (!k.equals(RESERVED + "/status") && !k.equals(RESERVED + "/ctl")) {
             if (k.equals(RESERVED)) {
                 throw new FsException(Errno.EISDIR, "a folder: " + k);
             }
             throw new FsException(Errno.ENOENT, "no such control file: " + k);
+        }
+        if (k.endsWith("/status") && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0)) {
+            throw new FsException(Errno.EPERM, "'" + k + "' is read-only (commands go to " + RESERVED + "/ctl)");
         }
         Control c = control;
         if (c == null) {

@@ -257,6 +257,15 @@ class PackageFsWriteTest {
     }
 
     @Test
+    void theStatusFileCannotBeChanged() throws Exception {
+        assertEquals(Errno.EPERM, errno(() -> fs.open("/.quiltfs/status", O_WRONLY)));
+        assertEquals(Errno.EPERM, errno(() -> fs.open("/.quiltfs/status", PackageFs.O_TRUNC)));
+        assertEquals(Errno.EPERM, errno(() -> fs.truncate("/.quiltfs/status", 0)));
+        assertEquals(Errno.EPERM, errno(() -> fs.chmod("/.quiltfs/ctl", 0777)));
+        fs.truncate("/.quiltfs/ctl", 0); // what `echo cmd > .quiltfs/ctl` asks first
+    }
+
+    @Test
     void readOnlyTreeRefusesWrites() throws Exception {
         PackageFs ro = new PackageFs(manifest, pkg, manifest.topHash(), 0, fs.objects());
         assertEquals(Errno.EROFS, errno(() -> ro.open("/README.md", O_WRONLY)));
