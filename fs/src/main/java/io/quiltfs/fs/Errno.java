@@ -9,7 +9,7 @@ import java.nio.file.NoSuchFileException;
  */
 public enum Errno {
     EPERM(1), ENOENT(2), EIO(5), EBADF(9), EACCES(13), EBUSY(16), EEXIST(17), EXDEV(18), ENOTDIR(20), EISDIR(21),
-    EINVAL(22), EROFS(30), ERANGE(34), ENOSYS(38), ENOTEMPTY(39), ENODATA(61), ENOTSUP(95);
+    EINVAL(22), EROFS(30), ERANGE(34), ENAMETOOLONG(36), ENOSYS(38), ENOTEMPTY(39), ENODATA(61), ENOTSUP(95);
 
     private final int value;
 

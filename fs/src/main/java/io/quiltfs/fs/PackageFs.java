@@ -42,6 +42,8 @@ public final class PackageFs implements java.io.Closeable {
     static final int O_RDONLY = 0;
     static final int O_TRUNC = 01000;
     static final String XATTR_PREFIX = "user.quilt.";
+    /** The longest name (bytes of UTF-8) the mount takes, as its statfs says. */
+    static final int NAME_MAX = 255;
     /** What a name's bytes that are not UTF-8 decode to. */
     private static final char REPLACEMENT = '\uFFFD';
     private static final Object DIR = new Object();
@@ -654,6 +656,11 @@ public final class PackageFs implements java.io.Closeable {
         String problem = io.quiltfs.store.manifest.LogicalKey.problem(k);
         if (problem != null) {
             throw new FsException(Errno.EINVAL, problem + ": '" + k + "'");
+        }
+        String name = k.substring(k.lastIndexOf('/') + 1);
+        if (name.length() > NAME_MAX / 3 && name.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+            // What statfs promises; a longer name could not be installed on a local disk either.
+            throw new FsException(Errno.ENAMETOOLONG, "a name over " + NAME_MAX + " bytes: '" + name + "'");
         }
         if (k.indexOf(REPLACEMENT) >= 0) {
             // The kernel's bytes reach us decoded, a byte that is not UTF-8 as U+FFFD: names with
@@ -1287,6 +1294,6 @@ public final class PackageFs implements java.io.Closeable {
     public FsStats statfs() {
         long bs = 4096;
         Base b = base;
-        return new FsStats(bs, (b.totalBytes() + bs - 1) / bs, b.manifest().size(), 255);
+        return new FsStats(bs, (b.totalBytes() + bs - 1) / bs, b.manifest().size(), NAME_MAX);
     }
 }

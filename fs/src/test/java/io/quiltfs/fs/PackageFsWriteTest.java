@@ -252,6 +252,9 @@ class PackageFsWriteTest {
         assertEquals(Errno.EINVAL, errno(() -> fs.mkdir("/d\uFFFD")));
         assertEquals(Errno.EINVAL, errno(() -> fs.rename("/README.md", "/r\uFFFD.md")));
         assertEquals("hello\n", read("/README.md"));
+        assertEquals(Errno.ENAMETOOLONG, errno(() -> fs.create("/" + "\u00e9".repeat(128), 0644)));
+        assertEquals(Errno.ENAMETOOLONG, errno(() -> fs.mkdir("/data/" + "x".repeat(256))));
+        create("/" + "x".repeat(255), "longest");
         create("/caf\u00e9.txt", "fine");
         assertEquals("fine", read("/caf\u00e9.txt"));
     }
