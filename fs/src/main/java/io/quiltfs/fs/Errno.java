@@ -9,7 +9,7 @@ import java.nio.file.NoSuchFileException;
  */
 public enum Errno {
     EPERM(1), ENOENT(2), EIO(5), EBADF(9), EACCES(13), EBUSY(16), EEXIST(17), EXDEV(18), ENOTDIR(20), EISDIR(21),
-    EINVAL(22), EROFS(30), ERANGE(34), ENOSYS(38), ENOTEMPTY(39), ENODATA(61), ENOTSUP(95);
+    EINVAL(22), ENOSPC(28), EROFS(30), ERANGE(34), ENAMETOOLONG(36), ENOSYS(38), ENOTEMPTY(39), ENODATA(61), ENOTSUP(95), EDQUOT(122);
 
     private final int value;
 
@@ -29,7 +29,8 @@ public enum Errno {
 
     /**
      * The errno for any failure: a filesystem answer keeps its own, a missing local file is
-     * ENOENT, everything else (network, checksum mismatch, timeout, a bug) is EIO.
+     * ENOENT, a full disk (or quota) under the home is ENOSPC (EDQUOT), so that a program says
+     * why its write failed; everything else (network, checksum mismatch, timeout, a bug) is EIO.
      */
     public static Errno of(Throwable t) {
         if (t instanceof FsException f) {
@@ -40,6 +41,16 @@ public enum Errno {
         }
         if (t instanceof ChecksumMismatchException) {
             return EIO;
+        }
+        if (t instanceof java.io.IOException && !(t instanceof java.nio.file.FileSystemException)) {
+            // The JDK reports a failed write(2) with strerror's text only.
+            String m = t.getMessage();
+            if ("No space left on device".equals(m)) {
+                return ENOSPC;
+            }
+            if ("Disk quota exceeded".equals(m)) {
+                return EDQUOT;
+            }
         }
         return EIO;
     }

@@ -42,6 +42,10 @@ public final class PackageFs implements java.io.Closeable {
     static final int O_RDONLY = 0;
     static final int O_TRUNC = 01000;
     static final String XATTR_PREFIX = "user.quilt.";
+    /** The longest name (bytes of UTF-8) the mount takes, as its statfs says. */
+    static final int NAME_MAX = 255;
+    /** What a name's bytes that are not UTF-8 decode to. */
+    private static final char REPLACEMENT = '\uFFFD';
     private static final Object DIR = new Object();
 
     /** The revision shown under the working area's changes. */
@@ -77,6 +81,13 @@ public final class PackageFs implements java.io.Closeable {
     /** Serializes changes of the tree; lookups of an editable tree take it shared. */
     private final ReentrantReadWriteLock tree = new ReentrantReadWriteLock();
     private final HandleTable<Object> handles = new HandleTable<>();
+    /**
+     * Descriptors opened for reading on an unchanged file that has since been given a working
+     * copy (written through another descriptor): they read the copy, as on any file system where
+     * both name one file. Changed under the tree's write lock; each copy is held (acquired) for
+     * as long as its descriptor is open.
+     */
+    private final Map<ObjectStore.View, WorkArea.Content> redirected = new java.util.concurrent.ConcurrentHashMap<>();
     /** A pull changed files under their names: the kernel may no longer keep pages across opens. */
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
@@ -374,7 +385,7 @@ public final class PackageFs implements java.io.Closeable {
     /** Opens a file; writing needs an editable tree (EROFS otherwise). Returns the handle. */
     public long open(String path, int flags) throws IOException {
         if (isControl(path)) {
-            return openControl(strip(path));
+            return openControl(strip(path), flags);
         }
         String k = key(path);
         boolean write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0;
@@ -402,10 +413,32 @@ public final class PackageFs implements java.io.Closeable {
                 return handles.add(new WorkingHandle(c, false));
             }
             e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
+            // Still under the lock: a working copy made for this file from now on finds the handle.
+            return handles.add(objects.open(e));
         } finally {
             readUnlock();
         }
-        return handles.add(objects.open(e));
+    }
+
+    /**
+     * A working copy was just made of {@code e} (under the tree's write lock): descriptors open
+     * for reading on the unchanged file read the copy from now on.
+     */
+    private void redirectReaders(Entry e, WorkArea.Content c) throws IOException {
+        if (handles.size() == 0) {
+            return;
+        }
+        List<ObjectStore.View> readers = new ArrayList<>();
+        handles.forEach(h -> {
+            if (h instanceof ObjectStore.View v && !redirected.containsKey(v)
+                    && v.entry().logicalKey().equals(e.logicalKey()) && v.entry().hash().equals(e.hash())) {
+                readers.add(v);
+            }
+        });
+        for (ObjectStore.View v : readers) {
+            c.acquire();
+            redirected.put(v, c);
+        }
     }
 
     /**
@@ -450,6 +483,7 @@ public final class PackageFs implements java.io.Closeable {
                 }
                 WorkArea.Content c = copy == null ? area.create(k) : area.adopt(k, copy);
                 copy = null;
+                redirectReaders(e, c);
                 if (truncateTo > 0) {
                     c.truncate(truncateTo);
                 }
@@ -523,6 +557,10 @@ public final class PackageFs implements java.io.Closeable {
             return c.read(offset, dst);
         }
         ObjectStore.View v = (ObjectStore.View) h;
+        WorkArea.Content copy = redirected.get(v);
+        if (copy != null) {
+            return copy.read(offset, dst);
+        }
         try {
             return v.read(offset, dst);
         } catch (FsException | ReportedException e) {
@@ -555,6 +593,9 @@ public final class PackageFs implements java.io.Closeable {
 
     public void truncate(String path, long size) throws IOException {
         if (isControl(path)) {
+            if (!strip(path).equals(RESERVED + "/ctl")) {
+                throw new FsException(Errno.EPERM, "'" + strip(path) + "' cannot be changed");
+            }
             return; // `echo cmd > .quiltfs/ctl` truncates first: nothing to do
         }
         requireEditable();
@@ -578,6 +619,16 @@ public final class PackageFs implements java.io.Closeable {
     public void release(long handle) throws IOException {
         Object h = handles.remove(handle);
         if (h instanceof ObjectStore.View v) {
+            WorkArea.Content copy;
+            readLock(); // not while a working copy is being made: it may be redirecting this handle
+            try {
+                copy = redirected.remove(v);
+            } finally {
+                readUnlock();
+            }
+            if (copy != null) {
+                copy.releaseHandle();
+            }
             v.close();
         } else if (h instanceof WorkingHandle w) {
             w.content().releaseHandle();
@@ -605,6 +656,16 @@ public final class PackageFs implements java.io.Closeable {
         String problem = io.quiltfs.store.manifest.LogicalKey.problem(k);
         if (problem != null) {
             throw new FsException(Errno.EINVAL, problem + ": '" + k + "'");
+        }
+        String name = k.substring(k.lastIndexOf('/') + 1);
+        if (name.length() > NAME_MAX / 3 && name.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+            // What statfs promises; a longer name could not be installed on a local disk either.
+            throw new FsException(Errno.ENAMETOOLONG, "a name over " + NAME_MAX + " bytes: '" + name + "'");
+        }
+        if (k.indexOf(REPLACEMENT) >= 0) {
+            // The kernel's bytes reach us decoded, a byte that is not UTF-8 as U+FFFD: names with
+            // different bytes there would be one key (one file silently replacing another).
+            throw new FsException(Errno.EINVAL, "a name that is not valid UTF-8 (or holds U+FFFD): '" + k + "'");
         }
         int slash = k.lastIndexOf('/');
         Object parent = resolve(base, slash < 0 ? "" : k.substring(0, slash));
@@ -808,7 +869,7 @@ public final class PackageFs implements java.io.Closeable {
     /** Only the execute bit means something (and only for the mount; a package records no modes). */
     public void chmod(String path, int mode) throws IOException {
         if (isControl(path)) {
-            return;
+            throw new FsException(Errno.EPERM, "the control files' modes are fixed");
         }
         requireEditable();
         String k = key(path);
@@ -880,7 +941,7 @@ public final class PackageFs implements java.io.Closeable {
                     view.put(e.getKey(), p);
                 } else if (n instanceof WorkArea.Moved m) {
                     view.put(e.getKey(), m.entry());
-                } else if (n instanceof WorkArea.Gone) {
+                } else if (n instanceof WorkArea.Gone || hidesRow(n, e.getKey())) {
                     view.put(e.getKey(), AreaFiles.GONE);
                 }
             }
@@ -902,7 +963,7 @@ public final class PackageFs implements java.io.Closeable {
                     view.put(e.getKey(), c.path());
                 } else if (n instanceof WorkArea.Moved m) {
                     view.put(e.getKey(), m.entry());
-                } else if (n instanceof WorkArea.Gone) {
+                } else if (n instanceof WorkArea.Gone || hidesRow(n, e.getKey())) {
                     view.put(e.getKey(), AreaFiles.GONE);
                 }
             }
@@ -910,6 +971,14 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             readUnlock();
         }
+    }
+
+    /**
+     * Whether {@code n} is a folder made where the base has a file row (the file was removed and
+     * a folder made in its place): the row is gone, as a Gone node would say.
+     */
+    private boolean hidesRow(WorkArea.Node n, String k) {
+        return n instanceof WorkArea.Folder && base.manifest().find(k) >= 0;
     }
 
     private void requireArea() {
@@ -965,6 +1034,7 @@ public final class PackageFs implements java.io.Closeable {
                     open.add(w.content().id());
                 }
             });
+            redirected.values().forEach(c -> open.add(c.id()));
             area.sweep(open);
         } finally {
             tree.writeLock().unlock();
@@ -1044,12 +1114,15 @@ public final class PackageFs implements java.io.Closeable {
 
     // Control files.
 
-    private long openControl(String k) throws IOException {
+    private long openControl(String k, int flags) throws IOException {
         if (!k.equals(RESERVED + "/status") && !k.equals(RESERVED + "/ctl")) {
             if (k.equals(RESERVED)) {
                 throw new FsException(Errno.EISDIR, "a folder: " + k);
             }
             throw new FsException(Errno.ENOENT, "no such control file: " + k);
+        }
+        if (k.endsWith("/status") && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0)) {
+            throw new FsException(Errno.EPERM, "'" + k + "' is read-only (commands go to " + RESERVED + "/ctl)");
         }
         Control c = control;
         if (c == null) {
@@ -1221,6 +1294,6 @@ public final class PackageFs implements java.io.Closeable {
     public FsStats statfs() {
         long bs = 4096;
         Base b = base;
-        return new FsStats(bs, (b.totalBytes() + bs - 1) / bs, b.manifest().size(), 255);
+        return new FsStats(bs, (b.totalBytes() + bs - 1) / bs, b.manifest().size(), NAME_MAX);
     }
 }

@@ -207,6 +207,68 @@ class PackageFsWriteTest {
     }
 
     @Test
+    void aFileReplacedByAFolderLeavesNoRowBehind() throws IOException {
+        fs.unlink("/README.md");
+        fs.mkdir("/README.md");
+        assertEquals(java.util.Set.of("big.bin", "data/a.csv", "data/sub/b.txt"), fs.liveFiles().scan().keySet(),
+                "the removed file's row is not committed under the new (empty) folder");
+        create("/README.md/inside.txt", "in");
+        assertEquals(java.util.Set.of("README.md/inside.txt", "big.bin", "data/a.csv", "data/sub/b.txt"),
+                fs.snapshot().files().scan().keySet());
+        fs.rename("/data/sub", "/big.bin.d");
+        fs.unlink("/big.bin");
+        fs.rename("/big.bin.d", "/big.bin"); // a folder moved to where a file was
+        assertEquals(java.util.Set.of("README.md/inside.txt", "big.bin/b.txt", "data/a.csv"),
+                fs.liveFiles().scan().keySet());
+    }
+
+    String readHandle(long h) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1 << 16);
+        int n = fs.read(h, 0, b);
+        return new String(b.array(), 0, n, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aReaderOfAnUnchangedFileSeesWritesMadeThroughAnotherDescriptor() throws IOException {
+        long reader = fs.open("/README.md", 0);
+        long moved = fs.open("/data/a.csv", 0);
+        long other = fs.open("/data/sub/b.txt", 0);
+        assertEquals("hello\n", readHandle(reader));
+        write("/README.md", 6, "more\n");
+        assertEquals("hello\nmore\n", readHandle(reader), "one file, whichever descriptor wrote it");
+        fs.rename("/data/a.csv", "/a2.csv");
+        fs.truncate("/a2.csv", 1);
+        assertEquals("x", readHandle(moved), "the descriptor follows its file through a rename");
+        assertEquals("deep\n", readHandle(other));
+        fs.release(reader);
+        fs.release(moved);
+        fs.release(other);
+        assertEquals("hello\nmore\n", read("/README.md"));
+    }
+
+    @Test
+    void namesThatWereNotUtf8AreRefused() throws Exception {
+        assertEquals(Errno.EINVAL, errno(() -> fs.create("/caf\uFFFD.txt", 0644)));
+        assertEquals(Errno.EINVAL, errno(() -> fs.mkdir("/d\uFFFD")));
+        assertEquals(Errno.EINVAL, errno(() -> fs.rename("/README.md", "/r\uFFFD.md")));
+        assertEquals("hello\n", read("/README.md"));
+        assertEquals(Errno.ENAMETOOLONG, errno(() -> fs.create("/" + "\u00e9".repeat(128), 0644)));
+        assertEquals(Errno.ENAMETOOLONG, errno(() -> fs.mkdir("/data/" + "x".repeat(256))));
+        create("/" + "x".repeat(255), "longest");
+        create("/caf\u00e9.txt", "fine");
+        assertEquals("fine", read("/caf\u00e9.txt"));
+    }
+
+    @Test
+    void theStatusFileCannotBeChanged() throws Exception {
+        assertEquals(Errno.EPERM, errno(() -> fs.open("/.quiltfs/status", O_WRONLY)));
+        assertEquals(Errno.EPERM, errno(() -> fs.open("/.quiltfs/status", PackageFs.O_TRUNC)));
+        assertEquals(Errno.EPERM, errno(() -> fs.truncate("/.quiltfs/status", 0)));
+        assertEquals(Errno.EPERM, errno(() -> fs.chmod("/.quiltfs/ctl", 0777)));
+        fs.truncate("/.quiltfs/ctl", 0); // what `echo cmd > .quiltfs/ctl` asks first
+    }
+
+    @Test
     void readOnlyTreeRefusesWrites() throws Exception {
         PackageFs ro = new PackageFs(manifest, pkg, manifest.topHash(), 0, fs.objects());
         assertEquals(Errno.EROFS, errno(() -> ro.open("/README.md", O_WRONLY)));

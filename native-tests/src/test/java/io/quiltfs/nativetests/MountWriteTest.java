@@ -390,4 +390,90 @@ class MountWriteTest {
         Tool.Result un = cli("unmount", mnt.toString()).ok();
         assertTrue(un.out().contains("kept uncommitted modifications"), un.out());
     }
+
+    java.util.Set<String> committedKeys(String top) throws Exception {
+        io.quiltfs.store.manifest.Manifest m = io.quiltfs.store.manifest.ManifestReader.read(
+                new io.quiltfs.store.state.Home(f.home).installedManifest(Fixture.PKG, top));
+        java.util.Set<String> keys = new java.util.TreeSet<>();
+        m.entries().forEach(e -> keys.add(e.logicalKey()));
+        return keys;
+    }
+
+    @Test
+    void aFileReplacedByAFolderIsNotCommittedAgain() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Tool.sh("rm " + M + "/README.md && mkdir " + M + "/README.md"
+                + " && rm " + M + "/notes.txt && mkdir " + M + "/notes.txt && echo in > " + M + "/notes.txt/inside.txt").ok();
+        String res = Tool.sh("echo 'commit -m folders' > " + M + "/.quiltfs/ctl && cat " + M + "/.quiltfs/ctl").ok().out();
+        assertTrue(res.trim().endsWith("exit 0"), res);
+        java.util.Set<String> keys = committedKeys(res.lines().findFirst().orElseThrow().trim());
+        assertTrue(keys.contains("notes.txt/inside.txt"), keys.toString());
+        assertTrue(!keys.contains("notes.txt") && !keys.contains("README.md"),
+                "the removed files stay removed: " + keys);
+        assertTrue(Files.isDirectory(mnt.resolve("README.md")), "the empty folder stays in the mount");
+    }
+
+    @Test
+    void aReaderOfAnUnchangedFileSeesWhatAnotherProcessWrites() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Python opens for reading, then another process appends and truncates: one file, one content.
+        String py = String.join("\n",
+                "import os, subprocess, sys",
+                "m = sys.argv[1]",
+                "r = open(m + '/notes.txt', 'rb')",
+                "subprocess.run(['sh', '-c', 'echo gamma >> ' + m + '/notes.txt'], check=True)",
+                "print(r.read().decode().replace(chr(10), '|'))",
+                "t = open(m + '/README.md', 'rb')",
+                "subprocess.run(['truncate', '-s', '3', m + '/README.md'], check=True)",
+                "print(t.read().decode())");
+        Path script = f.scratch.resolve("reader.py");
+        Files.writeString(script, py);
+        String out = Tool.run("python3", script.toString(), mnt.toString()).ok().out();
+        assertEquals("alpha|beta|gamma|\n# a\n", out);
+    }
+
+    @Test
+    void namesThatAreNotUtf8AreRefusedNotMerged() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Latin-1 names: r\xe9sum\xe9 and r\xe8sum\xe8 were both taken for r\ufffdsum\ufffd, one file.
+        String py = String.join("\n",
+                "import os, sys, errno",
+                "m = os.fsencode(sys.argv[1])",
+                "for n in (b'r\\xe9sum\\xe9.txt', b'r\\xe8sum\\xe8.txt', b'caf\\xc3\\xa9.txt'):",
+                "    try:",
+                "        open(m + b'/' + n, 'wb').write(n)",
+                "        print('created')",
+                "    except OSError as e:",
+                "        print(errno.errorcode[e.errno])",
+                "print(sorted(x for x in os.listdir(m) if x.startswith((b'r', b'caf'))))");
+        Path script = f.scratch.resolve("names.py");
+        Files.writeString(script, py);
+        String out = Tool.run("python3", script.toString(), mnt.toString()).ok().out();
+        assertEquals("EINVAL\nEINVAL\ncreated\n[b'caf\\xc3\\xa9.txt']\n", out);
+    }
+
+    @Test
+    void modificationTimesSetWithoutTheAccessTimeAreKept() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Path tree = makeTree();
+        Tool.sh("touch -d 2020-01-02T03:04:05Z " + q(tree) + "/t1.txt && tar -C " + q(tree) + " -cf "
+                + q(f.scratch.resolve("m.tar")) + " t1.txt").ok();
+        // touch -m and tar -x change the mtime alone (the access time is UTIME_OMIT).
+        Tool.sh("echo x > " + M + "/new.txt && touch -m -d 2021-05-06T07:08:09Z " + M + "/new.txt"
+                + " && touch -m -d 2021-05-06T07:08:09Z " + M + "/notes.txt"
+                + " && tar -C " + M + " -xf " + q(f.scratch.resolve("m.tar"))).ok();
+        assertEquals("1620284889\n1620284889\n1577934245\n", Tool.sh("stat -c %Y " + M + "/new.txt " + M + "/notes.txt "
+                + M + "/t1.txt").ok().out());
+        Tool.sh("touch " + M + "/new.txt").ok(); // both times now
+        long now = System.currentTimeMillis() / 1000;
+        long m = Long.parseLong(Tool.sh("stat -c %Y " + M + "/new.txt").ok().out().trim());
+        assertTrue(Math.abs(m - now) < 60, m + " vs " + now);
+        assertEquals("alpha\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
+    }
 }

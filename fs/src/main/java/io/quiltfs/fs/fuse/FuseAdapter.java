@@ -29,6 +29,10 @@ final class FuseAdapter extends FuseStubFS {
     private static final int FI_BITS_OFFSET = 20;
     private static final int KEEP_CACHE = 1 << 1;
     private static final int DIRECT_IO = 1;
+    /** fuse_operations' flag_utime_omit_ok in the low byte of its flags word (x86-64, arm64: little-endian). */
+    private static final int FLAG_UTIME_OMIT_OK = 1 << 2;
+    /** struct fuse_operations (libfuse 2.9, a frozen ABI): 38 function pointers, then the flags word. */
+    private static final int FLAGS_WORD_AFTER_POINTERS = 38;
 
     private final PackageFs fs;
     private final long uid;
@@ -43,6 +47,13 @@ final class FuseAdapter extends FuseStubFS {
         this.fs = fs;
         this.uid = uid;
         this.gid = gid;
+        // libfuse2 silently drops a time change that leaves the access time alone (`touch -m`,
+        // `tar -x` and `cp -p`'s futimens with UTIME_OMIT) unless the file system says it takes
+        // UTIME_OMIT and UTIME_NOW (which utimens below does): flag_utime_omit_ok, bit 2 of the
+        // bit-field word that follows libfuse2's 38 function pointers (getattr ... bmap).
+        Pointer ops = Struct.getMemory(fuseOperations);
+        long flags = FLAGS_WORD_AFTER_POINTERS * (long) jnr.ffi.Runtime.getSystemRuntime().addressSize();
+        ops.putByte(flags, (byte) (ops.getByte(flags) | FLAG_UTIME_OMIT_OK));
     }
 
     /** jnr-fuse's table of callbacks (handed to libfuse by {@link SessionLoop}). */
