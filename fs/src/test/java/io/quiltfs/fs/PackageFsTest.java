@@ -117,7 +117,7 @@ class PackageFsTest {
     /** The read that reaches EOF returns once verified; the move into the cache follows. */
     void awaitCached(String key) throws Exception {
         var sum = manifest.get(key).hash();
-        for (int i = 0; i < 500 && !store.cache().exists(sum); i++) {
+        for (int i = 0; i < 3_000 && !store.cache().exists(sum); i++) {
             Thread.sleep(10);
         }
         assertTrue(store.cache().exists(sum), key + " entered the cache");
