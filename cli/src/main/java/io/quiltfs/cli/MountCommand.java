@@ -173,6 +173,11 @@ final class MountCommand extends BaseCommand {
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true);
+        // The daemon decodes the names the kernel passes with the locale's character set, and
+        // tells a full disk by the system's English error text (Errno.of): a UTF-8, C locale
+        // whatever the caller's (without LANG, as under cron, systemd or in a container, every
+        // name outside ASCII was refused).
+        pb.environment().put("LC_ALL", "C.UTF-8");
         return pb.start();
     }
 

@@ -42,9 +42,11 @@ public enum Errno {
         if (t instanceof ChecksumMismatchException) {
             return EIO;
         }
-        if (t instanceof java.io.IOException && !(t instanceof java.nio.file.FileSystemException)) {
-            // The JDK reports a failed write(2) with strerror's text only.
-            String m = t.getMessage();
+        if (t instanceof java.io.IOException) {
+            // The JDK reports a failed write(2) with strerror's text only (a failed open, copy or
+            // create as a FileSystemException's reason): English, as the daemon runs with C
+            // messages (MountCommand).
+            String m = t instanceof java.nio.file.FileSystemException f ? f.getReason() : t.getMessage();
             if ("No space left on device".equals(m)) {
                 return ENOSPC;
             }

@@ -397,27 +397,50 @@ public final class PackageFs implements java.io.Closeable {
             c.acquire();
             return handles.add(new WorkingHandle(c, (flags & O_ACCMODE) != O_RDONLY));
         }
-        Entry e;
-        readLock();
-        try {
-            Base b = base;
-            Object r = resolve(b, k);
-            if (r == null) {
-                throw new FsException(Errno.ENOENT, "no such file: " + k);
+        for (int attempt = 0; attempt < 5; attempt++) {
+            Base b;
+            Object r;
+            Entry e;
+            readLock();
+            try {
+                b = base;
+                r = resolve(b, k);
+                if (r == null) {
+                    throw new FsException(Errno.ENOENT, "no such file: " + k);
+                }
+                if (r == DIR) {
+                    throw new FsException(Errno.EISDIR, "a folder: " + path);
+                }
+                if (r instanceof WorkArea.Content c) {
+                    c.acquire();
+                    return handles.add(new WorkingHandle(c, false));
+                }
+                e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
+            } finally {
+                readUnlock();
             }
-            if (r == DIR) {
-                throw new FsException(Errno.EISDIR, "a folder: " + path);
+            // Not under the tree's lock: opening may re-verify the cached object or wait for its
+            // fetch, and a writer waiting for the lock meanwhile would hold up every lookup.
+            ObjectStore.View v = objects.open(e);
+            if (area == null) {
+                return handles.add(v); // a read-only tree never changes
             }
-            if (r instanceof WorkArea.Content c) {
-                c.acquire();
-                return handles.add(new WorkingHandle(c, false));
+            boolean kept = false;
+            readLock();
+            try {
+                if (base == b && sameThing(resolve(b, k), r)) {
+                    // Under the lock: a working copy made for this file from now on finds the handle.
+                    kept = true;
+                    return handles.add(v);
+                }
+            } finally {
+                readUnlock();
+                if (!kept) {
+                    v.close(); // changed meanwhile (written, moved, removed): look again
+                }
             }
-            e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
-            // Still under the lock: a working copy made for this file from now on finds the handle.
-            return handles.add(objects.open(e));
-        } finally {
-            readUnlock();
         }
+        throw new FsException(Errno.EIO, "'" + k + "' keeps changing while it is being opened");
     }
 
     /**

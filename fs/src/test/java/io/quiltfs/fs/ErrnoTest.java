@@ -16,5 +16,20 @@ class ErrnoTest {
         assertEquals(Errno.EIO, Errno.of(new IOException("Connection reset")));
         assertEquals(Errno.ENOENT, Errno.of(new NoSuchFileException("x")));
         assertEquals(Errno.EPERM, Errno.of(new FsException(Errno.EPERM, "no")));
+        // A failed open, create or copy: the JDK's FileSystemException with strerror's text as reason.
+        assertEquals(Errno.ENOSPC, Errno.of(new java.nio.file.FileSystemException("/h/files/1", null, "No space left on device")));
+        assertEquals(Errno.EIO, Errno.of(new java.nio.file.FileSystemException("/h/files/1", null, "Input/output error")));
+    }
+
+    @Test
+    void aRealWriteToAFullDeviceIsEnospc() throws IOException {
+        java.nio.file.Path full = java.nio.file.Path.of("/dev/full");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isWritable(full), "/dev/full");
+        try (var ch = java.nio.channels.FileChannel.open(full, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[4096]), 0);
+            org.junit.jupiter.api.Assertions.fail("a write to /dev/full succeeded");
+        } catch (IOException e) {
+            assertEquals(Errno.ENOSPC, Errno.of(e), e.toString());
+        }
     }
 }
