@@ -127,7 +127,8 @@ public final class Cli {
             return ExitCodes.CONFLICT;
         }
         if (ex instanceof RegistryException.NotFound || ex instanceof NoSuchFileException
-                || ex instanceof io.quiltfs.store.workflow.NotInstalledException) {
+                || ex instanceof io.quiltfs.store.workflow.NotInstalledException
+                || ex instanceof io.quiltfs.store.workflow.MissingWorkFolderException) {
             return ExitCodes.NOT_FOUND;
         }
         if (ex instanceof IllegalArgumentException) {

@@ -71,7 +71,7 @@ public final class Pull {
             Manifest head = p.head();
             Set<String> remoteChanged = diff(base, remote);
             Set<String> committed = diff(base, head);
-            WorkingFiles files = p.files();
+            WorkingFiles files = p.presentFiles();
             HashCache hashCache = p.hashCache();
             PathFilter filter = p.filter();
             Status.Changes uncommitted = Status.changes(files, head, filter, hashCache,

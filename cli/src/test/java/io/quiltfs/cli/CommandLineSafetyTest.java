@@ -1,0 +1,83 @@
+package io.quiltfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.Lineage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a new user's mistakes and a damaged registry do: refused, one line, nothing half-done. */
+class CommandLineSafetyTest {
+    @TempDir
+    Path tmp;
+
+    String reg;
+    String home;
+
+    @BeforeEach
+    void registry() throws IOException {
+        reg = tmp.resolve("reg").toString();
+        Files.createDirectories(Path.of(reg));
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("data"));
+        Files.writeString(src.resolve("a.txt"), "alpha");
+        Files.writeString(src.resolve("data/b.csv"), "b");
+        home = tmp.resolve("home").toString();
+        CliRunner.Result b = CliRunner.run("--home", home, "build", "t/p", src.toString(), "-r", reg, "-m", "first");
+        assertEquals(0, b.code(), b.err());
+        assertEquals(0, CliRunner.run("--home", home, "build", "x/y", src.toString(), "-r", reg, "-m", "x").code());
+    }
+
+    private static JsonNode json(CliRunner.Result r) {
+        return Json.parse(r.out());
+    }
+
+    private String head(String pkg) throws IOException {
+        var s = Lineage.read(new Home(Path.of(home))).get(PackageName.parse(pkg));
+        return s == null ? null : s.head;
+    }
+
+    @Test
+    void aWorkingFolderThatIsGoneIsNotCommittedAsAnEmptyRevision() throws IOException {
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "-r", reg).code());
+        Path work = Path.of(home, "work", "t", "p");
+        String before = head("t/p");
+        try (Stream<Path> s = Files.walk(work)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+
+        CliRunner.Result st = CliRunner.run("--home", home, "status", "t/p");
+        assertEquals(ExitCodes.NOT_FOUND, st.code(), st.out());
+        assertTrue(st.err().contains("does not exist") && st.err().contains("quiltfs install t/p"), st.err());
+        CliRunner.Result c = CliRunner.run("--home", home, "--json", "commit", "t/p", "-m", "oops");
+        assertEquals(ExitCodes.NOT_FOUND, c.code(), c.out());
+        assertEquals("not_found", json(c).get("error").get("kind").asText());
+        assertEquals(before, head("t/p"), "no revision was recorded");
+
+        CliRunner.Result again = CliRunner.run("--home", home, "install", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertEquals("alpha", Files.readString(work.resolve("a.txt")), "install puts the files back");
+        assertTrue(CliRunner.run("--home", home, "status", "t/p").out().contains("nothing to commit"));
+
+        Files.delete(work.resolve("a.txt"));
+        Files.delete(work.resolve("data/b.csv"));
+        Files.delete(work.resolve("data"));
+        Files.delete(work);
+        CliRunner.Result u = CliRunner.run("--home", home, "uninstall", "t/p");
+        assertEquals(0, u.code(), "nothing uncommitted can be lost with the folder gone: " + u.err());
+        assertNull(head("t/p"));
+    }
+}
