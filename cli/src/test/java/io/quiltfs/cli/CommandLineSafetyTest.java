@@ -80,4 +80,45 @@ class CommandLineSafetyTest {
         assertEquals(0, u.code(), "nothing uncommitted can be lost with the folder gone: " + u.err());
         assertNull(head("t/p"));
     }
+
+    @Test
+    void aWorkingFolderInsideAnotherPackagesIsRefused() throws IOException {
+        Path outer = Path.of(home, "work");
+        CliRunner.Result i = CliRunner.run("--home", home, "install", "t/p", "-r", reg, "--dest", outer.toString());
+        assertEquals(0, i.code(), i.err());
+        CliRunner.Result inner = CliRunner.run("--home", home, "install", "x/y", "-r", reg);
+        assertEquals(ExitCodes.CONFLICT, inner.code(), inner.out());
+        assertTrue(inner.err().contains("inside the working folder of t/p") && inner.err().contains("--dest"),
+                inner.err());
+        assertEquals(1, inner.err().lines().count(), inner.err());
+        assertNull(head("x/y"), "not registered");
+        assertFalse(Files.exists(outer.resolve("x")), "nothing written into t/p's folder");
+        assertTrue(CliRunner.run("--home", home, "status", "t/p").out().contains("nothing to commit"));
+    }
+
+    @Test
+    void aBadPathGlobIsOneLineNamingIt() throws IOException {
+        CliRunner.Result r = CliRunner.run("--home", home, "install", "t/p", "-r", reg, "--path", "data/[");
+        assertEquals(ExitCodes.USAGE, r.code(), r.out());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("--path") && r.err().contains("'data/['"), r.err());
+        assertNull(head("t/p"), "not registered");
+
+        CliRunner.Result none = CliRunner.run("--home", home, "install", "t/p", "-r", reg, "--path", "nomatch");
+        assertEquals(ExitCodes.NOT_FOUND, none.code());
+        assertTrue(none.err().contains("a.txt, data/"), "names what there is: " + none.err());
+    }
+
+    @Test
+    void aLatestThatNamesAMissingManifestSaysSo() throws IOException {
+        Path pointer = Path.of(reg, ".quilt", "named_packages", "t", "p", "latest");
+        String top = Files.readString(pointer).trim();
+        Files.delete(Path.of(reg, ".quilt", "packages", top));
+        CliRunner.Result r = CliRunner.run("--home", home, "install", "t/p", "-r", reg);
+        assertEquals(ExitCodes.NOT_FOUND, r.code(), r.out());
+        assertTrue(r.err().contains("latest of t/p") && r.err().contains(top) && r.err().contains("browse"),
+                r.err());
+        assertNull(head("t/p"), "not registered");
+        assertFalse(Files.exists(Path.of(home, "work", "t", "p")));
+    }
 }
