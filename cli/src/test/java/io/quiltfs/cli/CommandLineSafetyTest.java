@@ -97,6 +97,22 @@ class CommandLineSafetyTest {
     }
 
     @Test
+    void usageErrorsAnswerJsonToo() {
+        for (String[] args : new String[][] {
+            {"--json", "install"}, {"install", "--json"}, {"--json", "nosuch"}, {"--json", "commit", "t/p", "--nope"}}) {
+            CliRunner.Result r = CliRunner.run(args);
+            assertEquals(ExitCodes.USAGE, r.code(), String.join(" ", args));
+            JsonNode e = json(r).get("error");
+            assertEquals("usage", e.get("kind").asText(), r.out());
+            assertEquals(ExitCodes.USAGE, e.get("exit_code").asInt());
+            assertFalse(e.get("message").asText().isBlank());
+        }
+        CliRunner.Result text = CliRunner.run("install");
+        assertEquals(ExitCodes.USAGE, text.code());
+        assertEquals("", text.out(), "no JSON without --json");
+    }
+
+    @Test
     void aBadPathGlobIsOneLineNamingIt() throws IOException {
         CliRunner.Result r = CliRunner.run("--home", home, "install", "t/p", "-r", reg, "--path", "data/[");
         assertEquals(ExitCodes.USAGE, r.code(), r.out());
