@@ -137,4 +137,30 @@ class CommandLineSafetyTest {
         assertNull(head("t/p"), "not registered");
         assertFalse(Files.exists(Path.of(home, "work", "t", "p")));
     }
+
+    @Test
+    void aRegistryFolderThatDoesNotExistIsNamedSo() {
+        String missing = tmp.resolve("no-such-registry").toString();
+        CliRunner.Result r = CliRunner.run("--home", home, "install", "t/p", "-r", missing);
+        assertEquals(ExitCodes.NOT_FOUND, r.code(), r.out());
+        assertTrue(r.err().contains("no registry at") && r.err().contains("not a folder"), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+    }
+
+    @Test
+    void statusWithoutItsS3RegistryPointsAtOffline() throws IOException {
+        String bucket = io.quiltfs.store.testing.TestRegistries.S3.newRegistry(tmp);
+        Path src = tmp.resolve("src");
+        assertEquals(0, CliRunner.run("--home", home, "build", "s/q", src.toString(), "-r", bucket, "-m", "m").code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "s/q", "-r", bucket).code());
+        Files.writeString(Path.of(home, "work", "s", "q", "a.txt"), "edited");
+        CliRunner.Result r = CliRunner.run("--home", home, "--endpoint", "http://127.0.0.1:9", "status", "s/q");
+        assertEquals(ExitCodes.FAILURE, r.code(), r.out());
+        assertTrue(r.err().contains("cannot reach") && r.err().contains("quiltfs status s/q --offline"), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        CliRunner.Result off = CliRunner.run("--home", home, "--endpoint", "http://127.0.0.1:9", "status", "s/q",
+                "--offline");
+        assertEquals(0, off.code(), off.err());
+        assertTrue(off.out().contains("modified: a.txt"), off.out());
+    }
 }
