@@ -163,4 +163,28 @@ class CommandLineSafetyTest {
         assertEquals(0, off.code(), off.err());
         assertTrue(off.out().contains("modified: a.txt"), off.out());
     }
+
+    @Test
+    void aTagGoesToTheRevisionTheReferenceNames() throws IOException {
+        String first = Files.readString(Path.of(reg, ".quilt", "named_packages", "t", "p", "latest")).trim();
+        Files.writeString(tmp.resolve("src/a.txt"), "second");
+        assertEquals(0, CliRunner.run("--home", home, "build", "t/p", tmp.resolve("src").toString(), "-r", reg,
+                "-m", "second").code());
+        CliRunner.Result t = CliRunner.run("--home", home, "--json", "tag", "t/p@" + first.substring(0, 8), "v1",
+                "-r", reg);
+        assertEquals(0, t.code(), t.err());
+        assertEquals(first, json(t).get("top_hash").asText(), "the revision named, not latest");
+        CliRunner.Result again = CliRunner.run("--home", home, "tag", "t/p:v1", "v2", "-r", reg);
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains(first), again.out());
+
+        CliRunner.Result twice = CliRunner.run("--home", home, "tag", "t/p@" + first, "v3", "abcdef", "-r", reg);
+        assertEquals(ExitCodes.USAGE, twice.code());
+        assertTrue(twice.err().contains("once"), twice.err());
+        assertEquals(ExitCodes.USAGE, CliRunner.run("--home", home, "tag", "--delete", "t/p:v1", "v1", "-r", reg).code());
+        assertEquals(ExitCodes.USAGE, CliRunner.run("--home", home, "tag", "t/p:v1", "-r", reg).code());
+        CliRunner.Result log = CliRunner.run("--home", home, "log", "t/p:v1", "-r", reg);
+        assertEquals(ExitCodes.USAGE, log.code(), "log lists every revision; it does not take one");
+        assertTrue(log.err().contains("quiltfs log t/p"), log.err());
+    }
 }
