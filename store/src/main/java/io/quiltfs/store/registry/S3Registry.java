@@ -242,7 +242,7 @@ public final class S3Registry implements Registry {
             } catch (IllegalArgumentException e) {
                 uri = null;
             }
-            if (uri == null || uri.getHost() == null
+            if (uri == null || uri.getHost() == null || uri.getPort() > 65535
                     || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
                 throw new IllegalArgumentException("invalid S3 endpoint '" + endpoint
                         + "': expected http://host[:port] or https://host[:port]");
