@@ -187,4 +187,32 @@ class CommandLineSafetyTest {
         assertEquals(ExitCodes.USAGE, log.code(), "log lists every revision; it does not take one");
         assertTrue(log.err().contains("quiltfs log t/p"), log.err());
     }
+
+    @Test
+    void aFileHereWhereTheRegistryNowHasAFolderIsAConflictNotAHalfPull() throws IOException {
+        String other = tmp.resolve("other").toString();
+        assertEquals(0, CliRunner.run("--home", other, "install", "t/p", "-r", reg).code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "-r", reg).code());
+        Path theirs = Path.of(other, "work", "t", "p");
+        Files.createDirectories(theirs.resolve("new"));
+        Files.writeString(theirs.resolve("new/x.txt"), "theirs");
+        Files.writeString(theirs.resolve("z.txt"), "theirs too");
+        assertEquals(0, CliRunner.run("--home", other, "commit", "t/p", "-m", "folder").code());
+        assertEquals(0, CliRunner.run("--home", other, "push", "t/p").code());
+
+        Path ours = Path.of(home, "work", "t", "p");
+        Files.writeString(ours.resolve("new"), "ours, a file");
+        String before = head("t/p");
+        CliRunner.Result r = CliRunner.run("--home", home, "--json", "pull", "t/p");
+        assertEquals(ExitCodes.CONFLICT, r.code(), r.out());
+        assertEquals("[\"new\",\"new/x.txt\"]", json(r).get("error").get("keys").toString());
+        assertEquals("ours, a file", Files.readString(ours.resolve("new")));
+        assertFalse(Files.exists(ours.resolve("z.txt")), "nothing was changed");
+        assertEquals(before, head("t/p"));
+
+        assertEquals(0, CliRunner.run("--home", home, "commit", "t/p", "-m", "file").code());
+        CliRunner.Result committed = CliRunner.run("--home", home, "pull", "t/p");
+        assertEquals(ExitCodes.CONFLICT, committed.code(), "a merge cannot hold both: " + committed.err());
+        assertTrue(committed.err().contains("'new', 'new/x.txt'"), committed.err());
+    }
 }

@@ -39,6 +39,45 @@ public final class Pull {
     private Pull() {
     }
 
+    /**
+     * Keys that cannot both be: a file one side added or changed where the other side now has a
+     * folder holding files, or the other way round ({@code a} here, {@code a/b} there). Neither
+     * side's content can be placed without removing the other's, and no manifest holds both.
+     */
+    static List<String> folderClashes(Manifest remote, Manifest head, Set<String> remoteChanged,
+                                      Set<String> committed, Status.Changes uncommitted) {
+        Set<String> theirs = new TreeSet<>();
+        for (String k : remoteChanged) {
+            if (remote.get(k) != null) {
+                theirs.add(k);
+            }
+        }
+        Set<String> ours = new TreeSet<>(uncommitted.added());
+        ours.addAll(uncommitted.modified());
+        for (String k : committed) {
+            if (head.get(k) != null) {
+                ours.add(k);
+            }
+        }
+        Set<String> clashes = new TreeSet<>();
+        clash(theirs, ours, clashes);
+        clash(ours, theirs, clashes);
+        return new ArrayList<>(clashes);
+    }
+
+    /** Adds each key of {@code keys} that lies inside a file of {@code files}, and that file. */
+    private static void clash(Set<String> keys, Set<String> files, Set<String> out) {
+        for (String k : keys) {
+            for (int slash = k.indexOf('/'); slash > 0; slash = k.indexOf('/', slash + 1)) {
+                String folder = k.substring(0, slash);
+                if (files.contains(folder)) {
+                    out.add(folder);
+                    out.add(k);
+                }
+            }
+        }
+    }
+
     /** Outcome: the new head, the registry's latest, what changed in the working files. */
     public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
                          List<String> deleted, String message) {
@@ -86,6 +125,11 @@ public final class Pull {
                 if (committed.contains(k)) {
                     conflicts.add(k);
                 } else if (local.contains(k) && !sameWorking(uncommitted, k, r)) {
+                    conflicts.add(k);
+                }
+            }
+            for (String k : folderClashes(remote, head, remoteChanged, committed, uncommitted)) {
+                if (!conflicts.contains(k)) {
                     conflicts.add(k);
                 }
             }
