@@ -215,4 +215,27 @@ class CommandLineSafetyTest {
         assertEquals(ExitCodes.CONFLICT, committed.code(), "a merge cannot hold both: " + committed.err());
         assertTrue(committed.err().contains("'new', 'new/x.txt'"), committed.err());
     }
+
+    @Test
+    void finishingAKilledInstallRemovesItsPartialCopies() throws Exception {
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "-r", reg).code());
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        // What a kill -9 in the middle of copying a file leaves: the install unfinished, and a
+        // temporary file named after the dead process.
+        Lineage.update(new Home(Path.of(home)), l -> {
+            var s = l.get(PackageName.parse("t/p"));
+            s.installing = true;
+            l.put(PackageName.parse("t/p"), s);
+            return null;
+        });
+        Path partial = Path.of(home, "work", "t", "p", "data", ".quiltfs-tmp-7-" + gone.pid());
+        Files.write(partial, new byte[4096]);
+        Files.delete(Path.of(home, "work", "t", "p", "a.txt"));
+
+        CliRunner.Result r = CliRunner.run("--home", home, "install", "t/p");
+        assertEquals(0, r.code(), r.err());
+        assertFalse(Files.exists(partial), "the partial copy is gone");
+        assertEquals("alpha", Files.readString(Path.of(home, "work", "t", "p", "a.txt")));
+    }
 }

@@ -138,6 +138,9 @@ public final class Install {
             });
             Checkpoints.reach("install.after-lineage");
             InstalledPackage p = InstalledPackage.require(home, pkg);
+            if (existing != null && existing.state().installing) {
+                sweepTemporaries(p.files());
+            }
             Result r;
             try {
                 r = materialize(p, m, wanted, sources, progress, top, matched);
@@ -215,6 +218,19 @@ public final class Install {
                         + (work.startsWith(other) ? "it is inside" : "it holds") + " the working folder of "
                         + e.getKey() + " (" + other + "); choose another --dest");
             }
+        }
+    }
+
+    /**
+     * Removes the temporary files (partial copies, possibly large) that a killed install left in
+     * the working folder: a scan deletes those of processes that no longer run. Best effort: a
+     * file the scan refuses (a symbolic link, say) is for status and commit to report.
+     */
+    private static void sweepTemporaries(WorkingFiles files) {
+        try {
+            files.scan((key, stat) -> true);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // left for the next scan
         }
     }
 
