@@ -238,4 +238,23 @@ class CommandLineSafetyTest {
         assertFalse(Files.exists(partial), "the partial copy is gone");
         assertEquals("alpha", Files.readString(Path.of(home, "work", "t", "p", "a.txt")));
     }
+
+    @Test
+    void aConflictOnAFileDeletedHereSaysHowToPutItBack() throws IOException {
+        String other = tmp.resolve("other").toString();
+        assertEquals(0, CliRunner.run("--home", other, "install", "t/p", "-r", reg).code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "-r", reg).code());
+        Files.writeString(Path.of(other, "work", "t", "p", "a.txt"), "theirs");
+        assertEquals(0, CliRunner.run("--home", other, "commit", "t/p", "-m", "theirs").code());
+        assertEquals(0, CliRunner.run("--home", other, "push", "t/p").code());
+        Files.delete(Path.of(home, "work", "t", "p", "a.txt"));
+
+        CliRunner.Result r = CliRunner.run("--home", home, "pull", "t/p");
+        assertEquals(ExitCodes.CONFLICT, r.code(), r.out());
+        assertTrue(r.err().contains("`quiltfs install t/p` puts back the files deleted here"), r.err());
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p").code());
+        CliRunner.Result again = CliRunner.run("--home", home, "pull", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertEquals("theirs", Files.readString(Path.of(home, "work", "t", "p", "a.txt")));
+    }
 }

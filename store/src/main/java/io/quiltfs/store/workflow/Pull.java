@@ -135,7 +135,8 @@ public final class Pull {
             }
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts), conflicts);
+                boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere), conflicts);
             }
             String newHead = latest;
             boolean merged = !committed.isEmpty();
@@ -250,7 +251,8 @@ public final class Pull {
         return b.build();
     }
 
-    private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys) {
+    private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys,
+                                          boolean deletedHere) {
         StringBuilder sb = new StringBuilder();
         sb.append("cannot pull ").append(p.name()).append(": ").append(keys.size())
                 .append(keys.size() == 1 ? " key was" : " keys were")
@@ -263,7 +265,9 @@ public final class Pull {
             sb.append(" and ").append(keys.size() - 10).append(" more");
         }
         sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
-                .append(" aside (or undo the change) and pull again, or commit and run `quiltfs push ")
+                .append(" aside (or undo the change")
+                .append(deletedHere ? "; `quiltfs install " + p.name() + "` puts back the files deleted here" : "")
+                .append(") and pull again, or commit and run `quiltfs push ")
                 .append(p.name())
                 .append(" --force` to make your revision latest anyway");
         return sb.toString();
