@@ -257,4 +257,17 @@ class CommandLineSafetyTest {
         assertEquals(0, again.code(), again.err());
         assertEquals("theirs", Files.readString(Path.of(home, "work", "t", "p", "a.txt")));
     }
+
+    @Test
+    void anObjectTheRegistryLostIsNotWorthRetrying() throws IOException {
+        Files.delete(Path.of(reg, "t", "p", "a.txt"));
+        CliRunner.Result r = CliRunner.run("--home", home, "install", "t/p", "-r", reg);
+        assertEquals(ExitCodes.NOT_FOUND, r.code(), r.out());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("'a.txt'") && r.err().contains("cannot complete it")
+                && r.err().contains("quiltfs uninstall t/p"), r.err());
+        assertEquals(0, CliRunner.run("--home", home, "uninstall", "t/p").code());
+        CliRunner.Result some = CliRunner.run("--home", home, "install", "t/p", "-r", reg, "--path", "data");
+        assertEquals(0, some.code(), some.err());
+    }
 }

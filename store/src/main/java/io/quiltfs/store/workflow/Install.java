@@ -169,8 +169,12 @@ public final class Install {
         private final String hint;
 
         Incomplete(io.quiltfs.store.registry.PackageName pkg, Exception reason) {
-            this(reason, "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
-                    + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
+            this(reason, reason instanceof io.quiltfs.store.registry.RegistryException.NotFound
+                    // Running it again would stop at the same missing object.
+                    ? "the install of " + pkg + " is incomplete and the registry cannot complete it; `quiltfs"
+                            + " uninstall " + pkg + "`, then install the keys you need with --path"
+                    : "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
+                            + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
         }
 
         private Incomplete(Exception reason, String hint) {
