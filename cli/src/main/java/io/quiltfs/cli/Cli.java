@@ -33,10 +33,16 @@ public final class Cli {
             }
         }
         cl.setExecutionExceptionHandler(Cli::handle);
-        cl.setParameterExceptionHandler((ex, rest) -> {
+        cl.setParameterExceptionHandler((ex, all) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("quiltfs: " + ex.getMessage());
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            err.flush();
+            // The options were not all parsed: --json is looked for in the words themselves.
+            int end = java.util.Arrays.asList(all).indexOf("--");
+            if (java.util.Arrays.asList(all).subList(0, end < 0 ? all.length : end).contains("--json")) {
+                printError(ex.getCommandLine().getOut(), ex.getMessage(), ExitCodes.USAGE, java.util.List.of());
+            }
             return ExitCodes.USAGE;
         });
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -76,23 +82,27 @@ public final class Cli {
         err.flush();
         int code = exitCode(ex);
         if (QuiltfsCommand.jsonEnabled(cl)) {
-            // Scripts get the failure on stdout too, in the form of every other answer.
-            var e = io.quiltfs.store.json.Json.object().put("message", message(ex)).put("exit_code", code)
-                    .put("kind", switch (code) {
-                        case ExitCodes.CONFLICT -> "conflict";
-                        case ExitCodes.NOT_FOUND -> "not_found";
-                        case ExitCodes.USAGE -> "usage";
-                        default -> "failure";
-                    });
-            if (ex instanceof io.quiltfs.store.workflow.ConflictException c && !c.keys().isEmpty()) {
-                var keys = e.putArray("keys");
-                c.keys().forEach(keys::add);
-            }
-            PrintWriter out = cl.getOut();
-            out.println(io.quiltfs.store.json.Json.pretty(io.quiltfs.store.json.Json.object().set("error", e)));
-            out.flush();
+            printError(cl.getOut(), message(ex), code,
+                    ex instanceof io.quiltfs.store.workflow.ConflictException c ? c.keys() : java.util.List.of());
         }
         return code;
+    }
+
+    /** A failure for scripts (--json), on stdout in the form of every other answer. */
+    private static void printError(PrintWriter out, String message, int code, java.util.Collection<String> keys) {
+        var e = io.quiltfs.store.json.Json.object().put("message", message.replace('\n', ' ')).put("exit_code", code)
+                .put("kind", switch (code) {
+                    case ExitCodes.CONFLICT -> "conflict";
+                    case ExitCodes.NOT_FOUND -> "not_found";
+                    case ExitCodes.USAGE -> "usage";
+                    default -> "failure";
+                });
+        if (!keys.isEmpty()) {
+            var arr = e.putArray("keys");
+            keys.forEach(arr::add);
+        }
+        out.println(io.quiltfs.store.json.Json.pretty(io.quiltfs.store.json.Json.object().set("error", e)));
+        out.flush();
     }
 
 
@@ -127,7 +137,8 @@ public final class Cli {
             return ExitCodes.CONFLICT;
         }
         if (ex instanceof RegistryException.NotFound || ex instanceof NoSuchFileException
-                || ex instanceof io.quiltfs.store.workflow.NotInstalledException) {
+                || ex instanceof io.quiltfs.store.workflow.NotInstalledException
+                || ex instanceof io.quiltfs.store.workflow.MissingWorkFolderException) {
             return ExitCodes.NOT_FOUND;
         }
         if (ex instanceof IllegalArgumentException) {

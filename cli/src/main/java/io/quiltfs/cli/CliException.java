@@ -9,6 +9,11 @@ public final class CliException extends RuntimeException {
         this.exitCode = exitCode;
     }
 
+    public CliException(int exitCode, String message, Throwable cause) {
+        super(message, cause);
+        this.exitCode = exitCode;
+    }
+
     public int exitCode() {
         return exitCode;
     }

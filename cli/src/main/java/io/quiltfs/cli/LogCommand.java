@@ -27,7 +27,12 @@ final class LogCommand extends PackageCommand {
 
     @Override
     public Integer call() throws Exception {
-        PackageName name = PackageRef.parse(pkg).name();
+        PackageRef ref = PackageRef.parse(pkg);
+        if (!ref.isLatest()) {
+            throw new CliException(ExitCodes.USAGE, "log lists every revision of " + ref.name() + ": run `quiltfs log "
+                    + ref.name() + "` (without @HASH or :TAG)");
+        }
+        PackageName name = ref.name();
         InstalledPackage p = InstalledPackage.find(home(), name);
         Output out = out();
         try (Registry reg = registryFor(registry, p)) {

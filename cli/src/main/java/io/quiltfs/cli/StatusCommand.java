@@ -38,6 +38,13 @@ final class StatusCommand extends PackageCommand {
         } else {
             try (Registry reg = registryFor(null, p)) {
                 r = Status.report(p, reg, HashType.SHA2_256_CHUNKED);
+            } catch (io.quiltfs.store.registry.RegistryException e) {
+                if (e instanceof io.quiltfs.store.registry.RegistryException.NotFound) {
+                    throw e;
+                }
+                // Offline, or the registry refuses: the local changes can still be shown.
+                throw new CliException(ExitCodes.FAILURE, Cli.message(e) + "; `quiltfs status " + p.name()
+                        + " --offline` shows the local changes without asking the registry", e);
             }
         }
         out.line(r.pkg() + ": " + r.state().label() + " (" + r.registry() + ")");

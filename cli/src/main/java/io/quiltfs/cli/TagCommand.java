@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "tag", mixinStandardHelpOptions = true,
         description = {"Name a revision in the registry, remove a name, or list them.",
-            "`tag NS/NAME TAG [HASH]` (default: latest), `tag --delete NS/NAME TAG`, `tag NS/NAME`.",
+            "`tag NS/NAME TAG [HASH]` (default: latest; or `tag NS/NAME@HASH TAG`), `tag --delete NS/NAME TAG`,",
+            "`tag NS/NAME`.",
             "A tagged revision can then be named NS/NAME:TAG."})
 final class TagCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME")
@@ -35,7 +36,19 @@ final class TagCommand extends PackageCommand {
 
     @Override
     public Integer call() throws Exception {
-        PackageName name = PackageRef.parse(pkg).name();
+        PackageRef ref = PackageRef.parse(pkg);
+        PackageName name = ref.name();
+        // NS/NAME@HASH TAG (or NS/NAME:OTHER TAG) names the revision to tag, as HASH does.
+        String revision = ref.isLatest() ? null : pkg;
+        if (revision != null && (tag == null || delete || target != null)) {
+            throw new CliException(ExitCodes.USAGE, tag == null ? "to list the tags of " + name + ", run `quiltfs tag "
+                    + name + "`" : delete ? "--delete takes NS/NAME and TAG: `quiltfs tag --delete " + name + " " + tag
+                    + "`" : "name the revision once: `quiltfs tag " + pkg + " " + tag + "` or `quiltfs tag " + name
+                    + " " + tag + " " + target + "`");
+        }
+        if (revision != null) {
+            target = revision;
+        }
         Output out = out();
         try (Registry reg = registryFor(registry, InstalledPackage.find(home(), name))) {
             if (tag == null) {

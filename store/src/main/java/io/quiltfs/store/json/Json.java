@@ -109,6 +109,9 @@ public final class Json {
             return "";
         }
         int nl = message.indexOf('\n');
-        return nl < 0 ? message : message.substring(0, nl);
+        String first = nl < 0 ? message : message.substring(0, nl);
+        // Jackson names the source it was not allowed to show ("[Source: REDACTED (`StreamRead...`
+        // disabled); line: 1, column: 1]"): noise in a one-line error.
+        return first.replaceAll("\\[Source: [^;\\]]*; line", "[line");
     }
 }

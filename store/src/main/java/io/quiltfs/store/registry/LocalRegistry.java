@@ -124,6 +124,20 @@ public final class LocalRegistry implements Registry {
         return out;
     }
 
+    /** As every registry resolves, but a folder that does not exist is no registry rather than one without the package. */
+    @Override
+    public String resolve(PackageRef ref) throws IOException {
+        try {
+            return Registry.super.resolve(ref);
+        } catch (RegistryException.NotFound e) {
+            if (!Files.isDirectory(root)) {
+                throw new RegistryException.NotFound("no registry at " + uri() + ": " + root + " is not a folder"
+                        + " (check the path)");
+            }
+            throw e;
+        }
+    }
+
     @Override
     public String latest(PackageName pkg) throws IOException {
         return readPointer(pkg, "latest");

@@ -242,7 +242,7 @@ public final class S3Registry implements Registry {
             } catch (IllegalArgumentException e) {
                 uri = null;
             }
-            if (uri == null || uri.getHost() == null
+            if (uri == null || uri.getHost() == null || uri.getPort() > 65535
                     || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
                 throw new IllegalArgumentException("invalid S3 endpoint '" + endpoint
                         + "': expected http://host[:port] or https://host[:port]");
@@ -1148,6 +1148,7 @@ public final class S3Registry implements Registry {
         String id = call(url(key), () -> s3.createMultipartUpload(r -> r.bucket(bucket).key(key).metadata(meta)
                 .checksumAlgorithm(ChecksumAlgorithm.SHA256))).uploadId();
         boolean done = false;
+        OpenUploads.add(id, () -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(id)));
         try {
             CompletedPart[] completed = new CompletedPart[parts];
             inParallel(parts, i -> {
@@ -1168,11 +1169,68 @@ public final class S3Registry implements Registry {
             done = true;
             return new Stored(version(r.versionId()), ConfirmedObjects.unquote(r.eTag()));
         } finally {
+            OpenUploads.remove(id);
             if (!done) {
                 try {
                     blocking(() -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(id)));
                 } catch (SdkException e) {
                     log.debug("could not abort the multipart upload of {}: {}", url(key), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /**
+     * The multipart uploads in flight in this process, aborted by a shutdown hook when the JVM is
+     * stopped before they end (Ctrl-C, SIGTERM; nothing can be done on SIGKILL): their parts would
+     * otherwise stay in the bucket, unlisted and billed, until a lifecycle rule removes them. The
+     * aborts run in parallel for at most {@link #ABORT_WAIT}: a stopped command must not hang on
+     * an unreachable server.
+     */
+    static final class OpenUploads {
+        static final Duration ABORT_WAIT = Duration.ofSeconds(5);
+        private static final Map<String, Runnable> ABORTS = new ConcurrentHashMap<>();
+        private static final java.util.concurrent.atomic.AtomicBoolean HOOKED =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        private OpenUploads() {
+        }
+
+        static void add(String uploadId, Runnable abort) {
+            if (HOOKED.compareAndSet(false, true)) {
+                try {
+                    Runtime.getRuntime().addShutdownHook(new Thread(OpenUploads::abortAll, "quiltfs-abort-uploads"));
+                } catch (IllegalStateException shuttingDown) {
+                    return; // too late to start an upload anyway
+                }
+            }
+            ABORTS.put(uploadId, abort);
+        }
+
+        static void remove(String uploadId) {
+            ABORTS.remove(uploadId);
+        }
+
+        private static void abortAll() {
+            List<Thread> running = new ArrayList<>();
+            for (Runnable abort : ABORTS.values()) {
+                Thread t = new Thread(() -> {
+                    try {
+                        abort.run();
+                    } catch (RuntimeException e) {
+                        // best effort: the process is stopping
+                    }
+                }, "quiltfs-abort-upload");
+                t.setDaemon(true);
+                t.start();
+                running.add(t);
+            }
+            long deadline = System.nanoTime() + ABORT_WAIT.toNanos();
+            for (Thread t : running) {
+                try {
+                    t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                } catch (InterruptedException e) {
+                    return;
                 }
             }
         }

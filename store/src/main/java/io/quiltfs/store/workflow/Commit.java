@@ -53,7 +53,7 @@ public final class Commit {
             }
             Manifest head = p.head();
             HashCache hashCache = p.hashCache();
-            WorkingFiles files = p.files();
+            WorkingFiles files = p.presentFiles();
             ObjectCache cache = new ObjectCache(p.home());
             cache.sweepAbandoned(); // what a commit killed half-way left
             Storing storing = new Storing(files, cache, progress);

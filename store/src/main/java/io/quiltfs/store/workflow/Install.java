@@ -82,9 +82,23 @@ public final class Install {
                     throw new ConflictException("cannot install " + pkg + " into " + work
                             + ": it is not an empty folder (choose another --dest, or move it aside)");
                 }
+                refuseNested(home, pkg, work);
                 filter = new PathFilter(paths);
             }
-            Manifest m = InstalledPackage.manifest(home, pkg, registry.uri(), top, registry);
+            Manifest m;
+            try {
+                m = InstalledPackage.manifest(home, pkg, registry.uri(), top, registry);
+            } catch (io.quiltfs.store.registry.RegistryException.NotFound e) {
+                if (existing != null || ref.hash() != null) {
+                    throw e;
+                }
+                // The pointer exists but its manifest does not: say which pointer, and a way out.
+                throw new io.quiltfs.store.registry.RegistryException.NotFound((ref.tag() != null
+                        ? "tag '" + ref.tag() + "'" : "latest") + " of " + pkg + " in " + registry.uri()
+                        + " names revision " + top + ", whose manifest is missing there (the registry is damaged);"
+                        + " see its revisions with `quiltfs browse " + registry.uri() + " " + pkg
+                        + "` and install one as " + pkg + "@HASH");
+            }
             List<Entry> wanted = new ArrayList<>();
             int matched = 0;
             for (Entry e : m.entries()) {
@@ -98,8 +112,8 @@ public final class Install {
                     PathFilter one = new PathFilter(List.of(g));
                     if (m.entries().stream().noneMatch(e -> one.matches(e.logicalKey()))) {
                         throw new io.quiltfs.store.registry.RegistryException.NotFound("no logical key of " + pkg
-                                + "@" + top.substring(0, 10) + " matches '" + g + "' (see the keys with `quiltfs"
-                                + " manifest` or install without --path)");
+                                + "@" + top.substring(0, 10) + " matches '" + g + "' (its top level holds "
+                                + topLevel(m) + "; or install without --path)");
                     }
                 }
             }
@@ -124,6 +138,9 @@ public final class Install {
             });
             Checkpoints.reach("install.after-lineage");
             InstalledPackage p = InstalledPackage.require(home, pkg);
+            if (existing != null && existing.state().installing) {
+                sweepTemporaries(p.files());
+            }
             Result r;
             try {
                 r = materialize(p, m, wanted, sources, progress, top, matched);
@@ -152,8 +169,12 @@ public final class Install {
         private final String hint;
 
         Incomplete(io.quiltfs.store.registry.PackageName pkg, Exception reason) {
-            this(reason, "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
-                    + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
+            this(reason, reason instanceof io.quiltfs.store.registry.RegistryException.NotFound
+                    // Running it again would stop at the same missing object.
+                    ? "the install of " + pkg + " is incomplete and the registry cannot complete it; `quiltfs"
+                            + " uninstall " + pkg + "`, then install the keys you need with --path"
+                    : "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
+                            + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
         }
 
         private Incomplete(Exception reason, String hint) {
@@ -182,6 +203,57 @@ public final class Install {
     static ConflictException unfinished(io.quiltfs.store.registry.PackageName pkg, String verb) {
         return new ConflictException("the install of " + pkg + " did not finish, so its missing files are not"
                 + " known to be removed: run `quiltfs install " + pkg + "` to finish it, then " + verb + " again");
+    }
+
+    /**
+     * Refuses a working folder inside another installed package's, or around one: each package's
+     * status and commit would take the other's files for its own additions, and an uninstall of
+     * the outer one would delete the inner one's work.
+     */
+    private static void refuseNested(Home home, io.quiltfs.store.registry.PackageName pkg, Path work)
+            throws IOException {
+        for (var e : Lineage.read(home).all().entrySet()) {
+            if (e.getValue().workDir == null || e.getKey().equals(pkg.toString())) {
+                continue;
+            }
+            Path other = java.nio.file.Paths.get(e.getValue().workDir).toAbsolutePath().normalize();
+            if (work.startsWith(other) || other.startsWith(work)) {
+                throw new ConflictException("cannot install " + pkg + " into " + work + ": "
+                        + (work.startsWith(other) ? "it is inside" : "it holds") + " the working folder of "
+                        + e.getKey() + " (" + other + "); choose another --dest");
+            }
+        }
+    }
+
+    /**
+     * Removes the temporary files (partial copies, possibly large) that a killed install left in
+     * the working folder: a scan deletes those of processes that no longer run. Best effort: a
+     * file the scan refuses (a symbolic link, say) is for status and commit to report.
+     */
+    private static void sweepTemporaries(WorkingFiles files) {
+        try {
+            files.scan((key, stat) -> true);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // left for the next scan
+        }
+    }
+
+    /** The first few names at the top of {@code m} (folders with a '/'), for a --path that matched nothing. */
+    private static String topLevel(Manifest m) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        for (Entry e : m.entries()) {
+            String k = e.logicalKey();
+            int slash = k.indexOf('/');
+            names.add(slash < 0 ? k : k.substring(0, slash + 1));
+            if (names.size() > 8) {
+                break;
+            }
+        }
+        if (names.isEmpty()) {
+            return "nothing";
+        }
+        List<String> shown = new ArrayList<>(names).subList(0, Math.min(8, names.size()));
+        return String.join(", ", shown) + (names.size() > 8 ? ", ..." : "");
     }
 
     private static boolean hasEntries(Path dir) throws IOException {

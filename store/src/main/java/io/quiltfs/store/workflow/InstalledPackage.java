@@ -87,6 +87,20 @@ public final class InstalledPackage {
         return a != null ? a : new WorkFolder(Paths.get(state.workDir));
     }
 
+    /**
+     * {@link #files()} for a verb that reads them as the package's content (status, commit, pull):
+     * refuses a working folder that no longer exists ({@link MissingWorkFolderException}) rather
+     * than taking it for a folder whose files were all deleted, which a commit and push would
+     * publish as an empty revision (a folder moved away, or on a disk that is not mounted).
+     */
+    public WorkingFiles presentFiles() throws IOException {
+        WorkingFiles f = files();
+        if (f instanceof WorkFolder w && !Files.isDirectory(w.root())) {
+            throw new MissingWorkFolderException(pkg, w.root());
+        }
+        return f;
+    }
+
     public PathFilter filter() {
         return new PathFilter(state.paths);
     }

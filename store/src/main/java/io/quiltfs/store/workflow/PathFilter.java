@@ -20,7 +20,12 @@ public final class PathFilter {
         this.globs = globs == null ? null : List.copyOf(globs);
         if (this.globs != null) {
             for (String g : this.globs) {
-                matchers.add(FileSystems.getDefault().getPathMatcher("glob:" + g));
+                try {
+                    matchers.add(FileSystems.getDefault().getPathMatcher("glob:" + g));
+                } catch (java.util.regex.PatternSyntaxException e) {
+                    throw new IllegalArgumentException("invalid --path glob '" + g + "': " + e.getDescription()
+                            + (e.getIndex() >= 0 ? " at character " + (e.getIndex() + 1) : ""));
+                }
             }
         }
     }

@@ -39,6 +39,45 @@ public final class Pull {
     private Pull() {
     }
 
+    /**
+     * Keys that cannot both be: a file one side added or changed where the other side now has a
+     * folder holding files, or the other way round ({@code a} here, {@code a/b} there). Neither
+     * side's content can be placed without removing the other's, and no manifest holds both.
+     */
+    static List<String> folderClashes(Manifest remote, Manifest head, Set<String> remoteChanged,
+                                      Set<String> committed, Status.Changes uncommitted) {
+        Set<String> theirs = new TreeSet<>();
+        for (String k : remoteChanged) {
+            if (remote.get(k) != null) {
+                theirs.add(k);
+            }
+        }
+        Set<String> ours = new TreeSet<>(uncommitted.added());
+        ours.addAll(uncommitted.modified());
+        for (String k : committed) {
+            if (head.get(k) != null) {
+                ours.add(k);
+            }
+        }
+        Set<String> clashes = new TreeSet<>();
+        clash(theirs, ours, clashes);
+        clash(ours, theirs, clashes);
+        return new ArrayList<>(clashes);
+    }
+
+    /** Adds each key of {@code keys} that lies inside a file of {@code files}, and that file. */
+    private static void clash(Set<String> keys, Set<String> files, Set<String> out) {
+        for (String k : keys) {
+            for (int slash = k.indexOf('/'); slash > 0; slash = k.indexOf('/', slash + 1)) {
+                String folder = k.substring(0, slash);
+                if (files.contains(folder)) {
+                    out.add(folder);
+                    out.add(k);
+                }
+            }
+        }
+    }
+
     /** Outcome: the new head, the registry's latest, what changed in the working files. */
     public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
                          List<String> deleted, String message) {
@@ -71,7 +110,7 @@ public final class Pull {
             Manifest head = p.head();
             Set<String> remoteChanged = diff(base, remote);
             Set<String> committed = diff(base, head);
-            WorkingFiles files = p.files();
+            WorkingFiles files = p.presentFiles();
             HashCache hashCache = p.hashCache();
             PathFilter filter = p.filter();
             Status.Changes uncommitted = Status.changes(files, head, filter, hashCache,
@@ -89,9 +128,15 @@ public final class Pull {
                     conflicts.add(k);
                 }
             }
+            for (String k : folderClashes(remote, head, remoteChanged, committed, uncommitted)) {
+                if (!conflicts.contains(k)) {
+                    conflicts.add(k);
+                }
+            }
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts), conflicts);
+                boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere), conflicts);
             }
             String newHead = latest;
             boolean merged = !committed.isEmpty();
@@ -206,7 +251,8 @@ public final class Pull {
         return b.build();
     }
 
-    private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys) {
+    private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys,
+                                          boolean deletedHere) {
         StringBuilder sb = new StringBuilder();
         sb.append("cannot pull ").append(p.name()).append(": ").append(keys.size())
                 .append(keys.size() == 1 ? " key was" : " keys were")
@@ -219,7 +265,9 @@ public final class Pull {
             sb.append(" and ").append(keys.size() - 10).append(" more");
         }
         sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
-                .append(" aside (or undo the change) and pull again, or commit and run `quiltfs push ")
+                .append(" aside (or undo the change")
+                .append(deletedHere ? "; `quiltfs install " + p.name() + "` puts back the files deleted here" : "")
+                .append(") and pull again, or commit and run `quiltfs push ")
                 .append(p.name())
                 .append(" --force` to make your revision latest anyway");
         return sb.toString();

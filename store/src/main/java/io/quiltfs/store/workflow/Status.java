@@ -125,7 +125,7 @@ public final class Status {
      */
     public static Changes changes(InstalledPackage p, HashType newType) throws IOException {
         HashCache cache = p.hashCache();
-        WorkingFiles files = p.files();
+        WorkingFiles files = p.presentFiles();
         PackageState s = p.state();
         String head = s.head;
         PathFilter filter = p.filter();

@@ -40,11 +40,13 @@ public final class Uninstall {
                 Status.Changes c;
                 try {
                     c = Status.changes(p, HashType.SHA2_256_CHUNKED);
+                } catch (MissingWorkFolderException gone) {
+                    c = null; // no working folder, no uncommitted changes to lose
                 } catch (IOException e) {
                     throw new ConflictException("cannot check " + p.name() + " for uncommitted changes (" + e.getMessage()
                             + "); use --force to uninstall anyway");
                 }
-                if (!c.isEmpty()) {
+                if (c != null && !c.isEmpty()) {
                     throw new ConflictException(p.name() + " has uncommitted changes in " + s.workDir + " ("
                             + c.added().size() + " added, " + c.modified().size() + " modified, " + c.removed().size()
                             + " removed); commit and push them, or use --force to discard them");

@@ -1,7 +1,9 @@
 package io.quiltfs.store.json;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -31,5 +33,13 @@ class JsonTest {
     @Test
     void malformedTextIsRefused() {
         assertEquals(true, refused("{\"x\":").startsWith("invalid JSON: "));
+    }
+
+    @Test
+    void errorsDoNotMentionTheHiddenSource() {
+        String m = refused("{\"a\":1");
+        assertTrue(m.startsWith("invalid JSON: Unexpected end-of-input"), m);
+        assertFalse(m.contains("Source") || m.contains("REDACTED") || m.contains("\n"), m);
+        assertTrue(m.contains("line: 1, column: 1"), "the location stays: " + m);
     }
 }

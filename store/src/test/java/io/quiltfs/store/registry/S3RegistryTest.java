@@ -537,6 +537,9 @@ class S3RegistryTest {
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
                 () -> S3Registry.open(bucket, new S3Settings("127.0.0.1:9000", null)));
         assertTrue(bad.getMessage().contains("invalid S3 endpoint"), bad.getMessage());
+        IllegalArgumentException port = assertThrows(IllegalArgumentException.class,
+                () -> S3Registry.open(bucket, new S3Settings("http://127.0.0.1:99999", null)));
+        assertTrue(port.getMessage().startsWith("invalid S3 endpoint 'http://127.0.0.1:99999'"), port.getMessage());
     }
 
     byte[] readAll(PhysicalKey k) throws IOException {
