@@ -82,6 +82,39 @@ class CommandLineSafetyTest {
     }
 
     @Test
+    void aFileWhereTheWorkingFolderWasIsNeverDeleted() throws IOException {
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "-r", reg).code());
+        Path work = Path.of(home, "work", "t", "p");
+        try (Stream<Path> s = Files.walk(work)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        Files.writeString(work, "the user's notes");
+
+        CliRunner.Result st = CliRunner.run("--home", home, "status", "t/p");
+        assertEquals(1, st.err().lines().count(), st.err());
+        assertTrue(st.code() != 0 && st.err().contains("is not a folder"), st.err());
+        CliRunner.Result u = CliRunner.run("--home", home, "uninstall", "t/p");
+        assertEquals(ExitCodes.CONFLICT, u.code(), "it cannot tell what would be lost: " + u.err());
+        CliRunner.Result forced = CliRunner.run("--home", home, "uninstall", "--force", "t/p");
+        assertEquals(0, forced.code(), forced.err());
+        assertNull(head("t/p"), "forgotten");
+        assertEquals("the user's notes", Files.readString(work), "not the package's, so not deleted");
+    }
+
+    @Test
+    void aKeyThatLooksLikeATemporaryNameIsThePackagesFile() throws IOException {
+        Path src = tmp.resolve("src2");
+        Files.createDirectories(src);
+        Files.writeString(src.resolve(".quiltfs-tmp-notes-99999999"), "kept");
+        assertEquals(0, CliRunner.run("--home", home, "build", "t/q", src.toString(), "-r", reg, "-m", "q").code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/q", "-r", reg).code());
+        Path f = Path.of(home, "work", "t", "q", ".quiltfs-tmp-notes-99999999");
+        CliRunner.Result st = CliRunner.run("--home", home, "status", "t/q");
+        assertTrue(st.out().contains("nothing to commit"), st.out() + st.err());
+        assertEquals("kept", Files.readString(f), "a scan does not take it for a dead process's temporary file");
+    }
+
+    @Test
     void aWorkingFolderInsideAnotherPackagesIsRefused() throws IOException {
         Path outer = Path.of(home, "work");
         CliRunner.Result i = CliRunner.run("--home", home, "install", "t/p", "-r", reg, "--dest", outer.toString());

@@ -1148,7 +1148,9 @@ public final class S3Registry implements Registry {
         String id = call(url(key), () -> s3.createMultipartUpload(r -> r.bucket(bucket).key(key).metadata(meta)
                 .checksumAlgorithm(ChecksumAlgorithm.SHA256))).uploadId();
         boolean done = false;
-        OpenUploads.add(id, () -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(id)));
+        if (!OpenUploads.add(id, () -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(id)))) {
+            throw new java.io.InterruptedIOException("stopping: the multipart upload of " + url(key) + " was aborted");
+        }
         try {
             CompletedPart[] completed = new CompletedPart[parts];
             inParallel(parts, i -> {
@@ -1164,6 +1166,9 @@ public final class S3Registry implements Registry {
             });
             var req = software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest.builder()
                     .bucket(bucket).key(key).uploadId(id).multipartUpload(m -> m.parts(completed));
+            // From here a stop must not abort it: an abort racing the completion could, on some
+            // stores, damage the object the completion makes.
+            OpenUploads.remove(id);
             var r = conditional(key, condition, req::ifNoneMatch, req::ifMatch,
                     () -> s3.completeMultipartUpload(req.build()));
             done = true;
@@ -1196,31 +1201,51 @@ public final class S3Registry implements Registry {
         private OpenUploads() {
         }
 
-        static void add(String uploadId, Runnable abort) {
+        /** Set by the hook: an upload begun from now on is aborted at once by its own thread. */
+        private static volatile boolean stopping;
+
+        /**
+         * Records an upload in flight; false when the process is stopping (the upload was then
+         * aborted here, and must not go on).
+         */
+        static boolean add(String uploadId, Runnable abort) {
             if (HOOKED.compareAndSet(false, true)) {
                 try {
                     Runtime.getRuntime().addShutdownHook(new Thread(OpenUploads::abortAll, "quiltfs-abort-uploads"));
                 } catch (IllegalStateException shuttingDown) {
-                    return; // too late to start an upload anyway
+                    stopping = true;
                 }
             }
             ABORTS.put(uploadId, abort);
+            // Put, then look (the hook sets the flag, then looks): one of the two sees the other.
+            if (stopping && ABORTS.remove(uploadId) != null) {
+                runQuietly(abort);
+                return false;
+            }
+            return true;
         }
 
         static void remove(String uploadId) {
             ABORTS.remove(uploadId);
         }
 
+        private static void runQuietly(Runnable abort) {
+            try {
+                abort.run();
+            } catch (RuntimeException e) {
+                // best effort: the process is stopping
+            }
+        }
+
         private static void abortAll() {
+            stopping = true;
             List<Thread> running = new ArrayList<>();
-            for (Runnable abort : ABORTS.values()) {
-                Thread t = new Thread(() -> {
-                    try {
-                        abort.run();
-                    } catch (RuntimeException e) {
-                        // best effort: the process is stopping
-                    }
-                }, "quiltfs-abort-upload");
+            for (String id : ABORTS.keySet()) {
+                Runnable abort = ABORTS.remove(id); // whoever removes it aborts it
+                if (abort == null) {
+                    continue;
+                }
+                Thread t = new Thread(() -> runQuietly(abort), "quiltfs-abort-upload");
                 t.setDaemon(true);
                 t.start();
                 running.add(t);

@@ -96,6 +96,11 @@ public final class InstalledPackage {
     public WorkingFiles presentFiles() throws IOException {
         WorkingFiles f = files();
         if (f instanceof WorkFolder w && !Files.isDirectory(w.root())) {
+            if (Files.exists(w.root(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new IOException("the working folder of " + pkg + ", " + w.root() + ", is not a folder (something"
+                        + " else took its place); nothing was changed. Move that away, then run `quiltfs install "
+                        + pkg + "` to put the package's files back");
+            }
             throw new MissingWorkFolderException(pkg, w.root());
         }
         return f;

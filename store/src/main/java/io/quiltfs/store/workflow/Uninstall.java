@@ -59,7 +59,9 @@ public final class Uninstall {
             Files.deleteIfExists(home.hashCache(p.name()));
             deleteTree(home.installedDir(p.name()));
             Path work = Paths.get(s.workDir);
-            deleteTree(work);
+            if (Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                deleteTree(work); // whatever else is at that path now is not the package's
+            }
             return new Result(work);
         }
     }

@@ -33,6 +33,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WorkFolder implements WorkingFiles {
     static final String TEMP_PREFIX = ".quiltfs-tmp-";
+    /** A temporary file's whole name: the prefix, a number, the pid (other names are the package's). */
+    private static final java.util.regex.Pattern TEMP_NAME = java.util.regex.Pattern.compile("\\.quiltfs-tmp-[0-9]+-[0-9]+");
 
     private static final java.util.concurrent.atomic.AtomicLong TEMP_IDS = new java.util.concurrent.atomic.AtomicLong();
 
@@ -123,7 +125,7 @@ public final class WorkFolder implements WorkingFiles {
                 subs.add(new Walk(p, key + "/", out, stop));
                 return;
             }
-            if (name.startsWith(TEMP_PREFIX)) {
+            if (name.startsWith(TEMP_PREFIX) && TEMP_NAME.matcher(name).matches()) {
                 removeIfOrphaned(p, name);
                 return;
             }
