@@ -23,6 +23,13 @@ abstract class BaseCommand implements Callable<Integer> {
         return new Output(spec.commandLine().getOut(), root().json);
     }
 
+    /** One line on stderr that does not fail the command: something the user should know. */
+    void warn(String message) {
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        err.println("quiltfs: warning: " + message);
+        err.flush();
+    }
+
     Home home() {
         return root().home();
     }

@@ -50,6 +50,10 @@ final class BrowseCommand extends BaseCommand {
                         + " (list packages with `quiltfs browse " + registry + "`)");
             }
             Map<String, String> tags = r.tags(ref.name());
+            String latestProblem = latestProblem(r, ref.name(), latest, revs);
+            if (latestProblem != null) {
+                warn(latestProblem);
+            }
             ArrayNode arr = Json.NODES.arrayNode();
             for (Revision rev : revs) {
                 String message = "";
@@ -76,10 +80,32 @@ final class BrowseCommand extends BaseCommand {
                         .put("latest", rev.topHash().equals(latest));
             }
             out.json(Json.object().put("registry", r.uri()).put("package", ref.name().toString())
-                    .put("latest", latest).set("revisions", arr));
+                    .put("latest", latest).put("latest_problem", latestProblem).set("revisions", arr));
             out.flush();
             return ExitCodes.OK;
         }
+    }
+
+    /**
+     * What is wrong with {@code latest}, or null: a pointer to a manifest the registry lacks
+     * breaks every install of the package's latest, and one without a timestamp pointer is
+     * missing from the list above it.
+     */
+    private static String latestProblem(Registry r, PackageName name, String latest, List<Revision> revs)
+            throws java.io.IOException {
+        if (latest == null) {
+            return null;
+        }
+        if (!r.hasManifest(latest)) {
+            return "latest of " + name + " in " + r.uri() + " names " + latest + ", whose manifest is missing:"
+                    + " installing " + name + " without @HASH fails (`quiltfs push --force` of a good revision"
+                    + " repairs it)";
+        }
+        if (revs.stream().anyMatch(v -> v.topHash().equals(latest))) {
+            return null;
+        }
+        return "latest of " + name + " in " + r.uri() + " names " + latest + ", which has no timestamp pointer"
+                + " (it is not in the list); install " + name + "@" + latest + " to see it";
     }
 
     static String oneLine(String s) {

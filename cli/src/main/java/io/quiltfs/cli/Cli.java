@@ -141,7 +141,7 @@ public final class Cli {
                 || ex instanceof io.quiltfs.store.workflow.MissingWorkFolderException) {
             return ExitCodes.NOT_FOUND;
         }
-        if (ex instanceof IllegalArgumentException) {
+        if (ex instanceof IllegalArgumentException || ex instanceof RegistryException.Ambiguous) {
             return ExitCodes.USAGE;
         }
         if (ex instanceof ManifestException || ex instanceof StateException

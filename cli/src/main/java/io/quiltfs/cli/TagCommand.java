@@ -30,6 +30,9 @@ final class TagCommand extends PackageCommand {
     @Option(names = "--delete", description = "Remove the tag.")
     boolean delete;
 
+    @Option(names = {"-f", "--force"}, description = "Move a tag that already names another revision.")
+    boolean force;
+
     @Option(names = {"-r", "--registry"}, paramLabel = "REGISTRY",
             description = "The registry (default: the one the package was installed from).")
     String registry;
@@ -74,7 +77,7 @@ final class TagCommand extends PackageCommand {
                 out.line("deleted tag '" + tag + "' of " + name + " in " + reg.uri());
                 out.json(Json.object().put("package", name.toString()).put("tag", tag).put("deleted", true));
             } else {
-                String top = Tag.set(reg, name, tag, target);
+                String top = Tag.set(reg, name, tag, target, force);
                 out.line("tagged " + name + "@" + top + " as '" + tag + "' in " + reg.uri());
                 out.json(Json.object().put("package", name.toString()).put("tag", tag).put("top_hash", top));
             }

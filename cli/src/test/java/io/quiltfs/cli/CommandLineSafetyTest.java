@@ -2,6 +2,7 @@ package io.quiltfs.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -169,6 +170,20 @@ class CommandLineSafetyTest {
                 r.err());
         assertNull(head("t/p"), "not registered");
         assertFalse(Files.exists(Path.of(home, "work", "t", "p")));
+
+        CliRunner.Result browse = CliRunner.run("--home", home, "--json", "browse", reg, "t/p");
+        assertEquals(0, browse.code(), "browse lists what there is: " + browse.err());
+        assertTrue(browse.err().contains("warning: latest of t/p") && browse.err().contains("manifest is missing"),
+                browse.err());
+        assertTrue(json(browse).get("latest_problem").asText().contains(top), browse.out());
+
+        // A latest without a timestamp pointer is not in the list of revisions: browse names it.
+        String other = "f".repeat(64);
+        Files.writeString(pointer, other);
+        Files.writeString(Path.of(reg, ".quilt", "packages", other), "{}\n");
+        CliRunner.Result unlisted = CliRunner.run("--home", home, "browse", reg, "t/p");
+        assertEquals(0, unlisted.code(), unlisted.err());
+        assertTrue(unlisted.err().contains("no timestamp pointer") && unlisted.err().contains(other), unlisted.err());
     }
 
     @Test
@@ -210,6 +225,19 @@ class CommandLineSafetyTest {
         CliRunner.Result again = CliRunner.run("--home", home, "tag", "t/p:v1", "v2", "-r", reg);
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains(first), again.out());
+        CliRunner.Result move = CliRunner.run("--home", home, "tag", "t/p", "v1", "-r", reg);
+        assertEquals(ExitCodes.CONFLICT, move.code(), "a tag that names another revision moves only with --force");
+        assertTrue(move.err().contains("--force") && move.err().contains(first), move.err());
+        CliRunner.Result forced = CliRunner.run("--home", home, "--json", "tag", "t/p", "v1", "--force", "-r", reg);
+        assertEquals(0, forced.code(), forced.err());
+        assertNotEquals(first, json(forced).get("top_hash").asText(), "moved to latest");
+        for (String h : new String[] {"abcdef" + "0".repeat(58), "abcdef" + "1".repeat(58)}) {
+            Files.writeString(Path.of(reg, ".quilt", "packages", h), "{}\n");
+        }
+        CliRunner.Result ambiguous = CliRunner.run("--home", home, "tag", "t/p", "v4", "abcdef", "-r", reg);
+        assertEquals(ExitCodes.USAGE, ambiguous.code(), "an ambiguous prefix is the command line's to fix");
+        assertTrue(ambiguous.err().contains("ambiguous") && ambiguous.err().contains("give more digits"),
+                ambiguous.err());
 
         CliRunner.Result twice = CliRunner.run("--home", home, "tag", "t/p@" + first, "v3", "abcdef", "-r", reg);
         assertEquals(ExitCodes.USAGE, twice.code());

@@ -49,7 +49,7 @@ public interface Registry extends ObjectSource, AutoCloseable {
         }
         if (found.size() > 1) {
             found.sort(java.util.Comparator.naturalOrder());
-            throw new RegistryException("hash prefix " + prefix + " is ambiguous in " + uri() + ": "
+            throw new RegistryException.Ambiguous("hash prefix " + prefix + " is ambiguous in " + uri() + ": "
                     + String.join(", ", found) + " (give more digits)");
         }
         return found.get(0);

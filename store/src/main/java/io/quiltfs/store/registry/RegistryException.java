@@ -18,4 +18,11 @@ public class RegistryException extends IOException {
             super(message);
         }
     }
+
+    /** A reference that names more than one thing (a hash prefix two revisions share). */
+    public static final class Ambiguous extends RegistryException {
+        public Ambiguous(String message) {
+            super(message);
+        }
+    }
 }

@@ -14,9 +14,12 @@ public final class Tag {
 
     /**
      * Points {@code tag} at {@code target} (a full hash, a unique prefix, or null for latest);
-     * returns the full top hash tagged. The revision must exist in the registry.
+     * returns the full top hash tagged. The revision must exist in the registry. A tag that
+     * already names another revision moves only with {@code force} (as {@code git tag -f}):
+     * someone may rely on what it names.
      */
-    public static String set(Registry registry, PackageName pkg, String tag, String target) throws IOException {
+    public static String set(Registry registry, PackageName pkg, String tag, String target, boolean force)
+            throws IOException {
         Tags.require(tag);
         String top;
         if (target == null) {
@@ -26,7 +29,14 @@ public final class Tag {
         } else {
             top = registry.resolve(PackageRef.parse(pkg + "@" + target));
         }
-        registry.setTag(pkg, tag, top);
+        String current = registry.tag(pkg, tag);
+        if (current != null && !current.equals(top) && !force) {
+            throw new ConflictException("tag '" + tag + "' of " + pkg + " in " + registry.uri() + " already names "
+                    + current + "; use --force to move it to " + top);
+        }
+        if (!top.equals(current)) {
+            registry.setTag(pkg, tag, top);
+        }
         return top;
     }
 

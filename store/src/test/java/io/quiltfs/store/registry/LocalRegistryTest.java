@@ -77,7 +77,7 @@ class LocalRegistryTest {
         Files.createDirectories(tmp.resolve(".quilt/packages"));
         Files.writeString(tmp.resolve(".quilt/packages/" + a), "x");
         Files.writeString(tmp.resolve(".quilt/packages/" + b), "x");
-        RegistryException e = assertThrows(RegistryException.class, () -> r.resolvePrefix("abcdef"));
+        RegistryException e = assertThrows(RegistryException.Ambiguous.class, () -> r.resolvePrefix("abcdef"));
         assertTrue(e.getMessage().contains(a) && e.getMessage().contains(b), e.getMessage());
         assertEquals(a, r.resolvePrefix("abcdef0"));
         assertThrows(RegistryException.NotFound.class, () -> r.resolvePrefix("ffffff"));

@@ -627,9 +627,18 @@ class WorkflowTest {
         assertTrue(log.get(0).head());
         assertTrue(log.get(1).latest() && log.get(1).base());
         push(alice, false);
-        assertEquals(first, Tag.set(registry, PKG, "v1", first.substring(0, 8)));
-        assertEquals(registry.latest(PKG), Tag.set(registry, PKG, "v2", null));
+        assertEquals(first, Tag.set(registry, PKG, "v1", first.substring(0, 8), false));
+        assertEquals(registry.latest(PKG), Tag.set(registry, PKG, "v2", null, false));
         assertEquals(first, registry.resolve(PackageRef.parse("team/data:v1")));
+        // A tag names what someone may rely on: it moves only with force; re-tagging the same
+        // revision is a no-op.
+        ConflictException moved = assertThrows(ConflictException.class, () -> Tag.set(registry, PKG, "v1", null, false));
+        assertTrue(moved.getMessage().contains("already names " + first) && moved.getMessage().contains("--force"),
+                moved.getMessage());
+        assertEquals(first, registry.resolve(PackageRef.parse("team/data:v1")), "the refused move changed nothing");
+        assertEquals(first, Tag.set(registry, PKG, "v1", first, false));
+        assertEquals(registry.latest(PKG), Tag.set(registry, PKG, "v1", null, true));
+        assertEquals(first, Tag.set(registry, PKG, "v1", first, true));
         log = Log.log(registry, PKG, InstalledPackage.require(alice, PKG));
         assertEquals(2, log.size());
         assertEquals("second", log.get(0).message());
