@@ -47,15 +47,29 @@ final class MountControl implements PackageFs.Control {
         return end >= 0 ? out.substring(0, end) : out;
     }
 
+    /**
+     * Runs each command line of {@code text} in order (a newline outside quotes ends one, so
+     * {@code printf 'commit -m a\npush\n'} commits then pushes) and stops after the first that
+     * fails: a push never follows a failed commit. The outputs follow each other, each ending
+     * with its {@code exit N}.
+     */
     @Override
-    public String run(String line) {
-        List<String> words;
+    public String run(String text) {
+        List<List<String>> commands;
         try {
-            words = split(line);
+            commands = commands(text);
         } catch (IllegalArgumentException e) {
             return "quiltfs: error: " + e.getMessage() + "\nexit " + ExitCodes.USAGE + "\n";
         }
-        return run(words);
+        StringBuilder out = new StringBuilder();
+        for (List<String> words : commands) {
+            String result = run(words);
+            out.append(result);
+            if (!result.endsWith("\nexit 0\n") && !result.equals("exit 0\n")) {
+                break;
+            }
+        }
+        return out.toString();
     }
 
     synchronized String run(List<String> words) {
@@ -129,13 +143,19 @@ final class MountControl implements PackageFs.Control {
     }
 
     /** Splits a command line as a shell would: words, 'single' and "double" quotes, backslash escapes. */
-    static List<String> split(String line) {
+    /**
+     * The command lines of {@code text}, each as its words, split as a POSIX shell splits
+     * (quotes, backslash escapes); a newline outside quotes ends a command, a quoted one is
+     * part of its word, a backslash before it joins the lines. Empty lines are skipped.
+     */
+    static List<List<String>> commands(String text) {
+        List<List<String>> commands = new ArrayList<>();
         List<String> out = new ArrayList<>();
         StringBuilder cur = new StringBuilder();
         boolean in = false;
         char quote = 0;
-        for (int i = 0; i < line.length(); i++) {
-            char c = line.charAt(i);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
             if (quote == '\'') {
                 if (c == '\'') {
                     quote = 0;
@@ -145,22 +165,30 @@ final class MountControl implements PackageFs.Control {
             } else if (quote == '"') {
                 if (c == '"') {
                     quote = 0;
-                } else if (c == '\\' && i + 1 < line.length() && "\"\\$`".indexOf(line.charAt(i + 1)) >= 0) {
-                    cur.append(line.charAt(++i));
+                } else if (c == '\\' && i + 1 < text.length() && "\"\\$`".indexOf(text.charAt(i + 1)) >= 0) {
+                    cur.append(text.charAt(++i));
+                } else if (c == '\\' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                    i++; // a continued line, as in the shell
                 } else {
                     cur.append(c);
                 }
             } else if (c == '\'' || c == '"') {
                 quote = c;
                 in = true;
-            } else if (c == '\\' && i + 1 < line.length()) {
-                cur.append(line.charAt(++i));
+            } else if (c == '\\' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                i++;
+            } else if (c == '\\' && i + 1 < text.length()) {
+                cur.append(text.charAt(++i));
                 in = true;
             } else if (Character.isWhitespace(c)) {
                 if (in) {
                     out.add(cur.toString());
                     cur.setLength(0);
                     in = false;
+                }
+                if (c == '\n' && !out.isEmpty()) {
+                    commands.add(out);
+                    out = new ArrayList<>();
                 }
             } else {
                 cur.append(c);
@@ -173,7 +201,10 @@ final class MountControl implements PackageFs.Control {
         if (in) {
             out.add(cur.toString());
         }
-        return out;
+        if (!out.isEmpty()) {
+            commands.add(out);
+        }
+        return commands;
     }
 
     /** Quotes words so that {@link #split} gives them back. */

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Durability: data and journal lines are written (not fsync'ed) before the kernel gets its
  * answer, so they survive the death of the process at any instant (the kernel holds them);
- * {@code fsync} forces both to the disk. Replaying the journal at the next mount gives the
+ * {@code fsync} forces both to the disk, and the names of copies made since the last one. Replaying the journal at the next mount gives the
  * same tree.
  *
  * <p>Threading: the map is concurrent; its changes are serialized by the caller ({@link
@@ -128,6 +128,7 @@ public final class WorkArea implements Closeable {
             }
             long nid = nextId.incrementAndGet();
             Files.copy(file(id), file(nid));
+            filesChanged = true;
             if (ch != null) {
                 ch.close();
                 ch = null;
@@ -172,6 +173,7 @@ public final class WorkArea implements Closeable {
                 // Nothing of the old bytes survives: a fresh empty file, no copy.
                 long nid = nextId.incrementAndGet();
                 Files.createFile(file(nid));
+                filesChanged = true;
                 if (ch != null) {
                     ch.close();
                     ch = null;
@@ -226,6 +228,7 @@ public final class WorkArea implements Closeable {
                     c.force(false);
                 }
             }
+            forceFolder();
             forceJournal();
         }
     }
@@ -235,6 +238,8 @@ public final class WorkArea implements Closeable {
     private final Path journalFile;
     private final ConcurrentSkipListMap<String, Node> nodes = new ConcurrentSkipListMap<>();
     private final AtomicLong nextId = new AtomicLong();
+    /** Whether a file was made in {@code files/} since the folder was last forced to the disk. */
+    private volatile boolean filesChanged;
     private final Object journalLock = new Object();
     /** Guarded by journalLock. */
     private FileChannel journal;
@@ -384,6 +389,17 @@ public final class WorkArea implements Closeable {
         append(Json.object().put("o", "f").put("k", k).put("id", id));
     }
 
+    /**
+     * Forces {@code files/}'s entries to the disk when copies were made since the last time: a
+     * copy whose bytes are on the disk but whose name is not would be lost with the power.
+     */
+    void forceFolder() {
+        if (filesChanged) {
+            filesChanged = false; // before the sync: a copy made during it sets it again
+            AtomicFile.fsyncDir(files);
+        }
+    }
+
     void forceJournal() throws IOException {
         synchronized (journalLock) {
             if (journal != null) {
@@ -499,6 +515,7 @@ public final class WorkArea implements Closeable {
     Content create(String k) throws IOException {
         long id = nextId.incrementAndGet();
         Files.createFile(file(id));
+        filesChanged = true;
         Content c = new Content(id, k);
         put(k, c);
         return c;
@@ -508,6 +525,7 @@ public final class WorkArea implements Closeable {
     Path newFile() throws IOException {
         Path p = file(nextId.incrementAndGet());
         Files.createFile(p);
+        filesChanged = true;
         return p;
     }
 
@@ -535,6 +553,7 @@ public final class WorkArea implements Closeable {
 
     @Override
     public void close() throws IOException {
+        forceFolder();
         synchronized (journalLock) {
             if (journal != null) {
                 journal.force(false);

@@ -182,6 +182,28 @@ class MountWriteTest {
     }
 
     @Test
+    void eachCommandLineWrittenToCtlRunsInOrderAndAFailureStopsTheRest() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("new.txt"), "new\n");
+        // One descriptor, two writes, three lines (a quoted newline is part of the message).
+        String res = Tool.sh("{ printf 'commit -m \"two\\nlines\"\\n'; printf 'push\\n'; } > " + q(mnt)
+                + "/.quiltfs/ctl && cat " + q(mnt) + "/.quiltfs/ctl").ok().out();
+        assertEquals(2, res.lines().filter(l -> l.equals("exit 0")).count(), res);
+        String top = res.lines().findFirst().orElseThrow().trim();
+        assertEquals(top, f.registry.latest(io.quiltfs.store.registry.PackageName.parse("test/mounted")),
+                "the commit, then the push: " + res);
+        assertEquals("two\nlines", f.registry.readManifest(top).message());
+
+        Files.writeString(mnt.resolve("new.txt"), "changed\n");
+        String failed = Tool.sh("printf 'commit --no-such-option\\npush\\n' > " + q(mnt) + "/.quiltfs/ctl && cat "
+                + q(mnt) + "/.quiltfs/ctl").ok().out();
+        assertEquals(1, failed.lines().filter(l -> l.startsWith("exit ")).count(), "the push did not run: " + failed);
+        assertTrue(failed.trim().endsWith("exit 2"), failed);
+        assertEquals(top, f.registry.latest(io.quiltfs.store.registry.PackageName.parse("test/mounted")));
+    }
+
+    @Test
     void killDuringAStormOfWritesKeepsEveryClosedFile() throws Exception {
         setUp(TestRegistries.LOCAL);
         Path mnt = mount("test/mounted@" + f.topHash, "mnt");
