@@ -1233,12 +1233,36 @@ public final class PackageFs implements java.io.Closeable {
         return handles.size();
     }
 
+    /**
+     * The row a file shows, read under one lock (a commit may rebase the tree between two
+     * looks): its base row, or the row moved there by a rename; null for a file written through
+     * the mount, a folder or a control file.
+     */
+    private Entry shownRow(String path) throws IOException {
+        if (isControl(path)) {
+            return null;
+        }
+        String k = key(path);
+        readLock();
+        try {
+            Base b = base;
+            Object r = resolve(b, k);
+            if (r instanceof Integer row) {
+                return b.manifest().entry(row);
+            }
+            return r instanceof WorkArea.Moved m ? m.entry() : null;
+        } finally {
+            readUnlock();
+        }
+    }
+
     /** The names of the {@code user.quilt.*} attributes of a path. */
     public List<String> listxattr(String path) throws IOException {
         Attr a = getattr(path);
         Manifest manifest = base.manifest();
         List<String> out = new ArrayList<>();
-        if (a.row() < 0 && !a.directory()) {
+        Entry e = a.directory() ? null : shownRow(path);
+        if (e == null && !a.directory()) {
             return out; // written through the mount: no row yet
         }
         if (a.directory()) {
@@ -1251,7 +1275,6 @@ public final class PackageFs implements java.io.Closeable {
             }
             return out;
         }
-        Entry e = manifest.entry(a.row());
         out.add(XATTR_PREFIX + "hash");
         out.add(XATTR_PREFIX + "physical_key");
         if (e.userMeta() != null) {
@@ -1275,6 +1298,7 @@ public final class PackageFs implements java.io.Closeable {
             throw new FsException(Errno.ENOTSUP, name + ": only user.* attributes exist here");
         }
         String v = null;
+        Entry e = a.directory() ? null : shownRow(path);
         if (a.directory()) {
             if (key(path).isEmpty()) {
                 switch (name) {
@@ -1284,8 +1308,7 @@ public final class PackageFs implements java.io.Closeable {
                     default -> { }
                 }
             }
-        } else if (a.row() >= 0) {
-            Entry e = manifest.entry(a.row());
+        } else if (e != null) {
             switch (name) {
                 case XATTR_PREFIX + "hash" -> v = e.hash().toString();
                 case XATTR_PREFIX + "physical_key" -> v = e.physicalKey();

@@ -160,6 +160,12 @@ class PackageFsWriteTest {
         assertEquals(List.of("./", "../", "a.csv", "sub/"), ls("/moved"));
         assertEquals("deep\n", read("/moved/sub/b.txt"));
         assertTrue(fs.area().node("moved/sub/b.txt") instanceof WorkArea.Moved, "a rename copies nothing");
+        // A renamed, unchanged file is still its row: same hash and physical key attributes.
+        assertEquals(manifest.get("data/sub/b.txt").hash().toString(),
+                new String(fs.getxattr("/moved/sub/b.txt", "user.quilt.hash"), java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(fs.listxattr("/moved/sub/b.txt").contains("user.quilt.physical_key"),
+                fs.listxattr("/moved/sub/b.txt").toString());
+        assertEquals(List.of(), fs.listxattr("/new/f.txt"), "a file written here has no row yet");
         assertEquals(Errno.EINVAL, errno(() -> fs.rename("/moved", "/moved/sub/x")));
 
         fs.rename("/new/f.txt", "/README.md"); // over an existing file
