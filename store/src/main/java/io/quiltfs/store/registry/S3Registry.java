@@ -180,6 +180,9 @@ public final class S3Registry implements Registry {
     /** Packages (their prefixes) whose pushes ask about each object instead of listing. */
     private final java.util.Set<String> unlisted = ConcurrentHashMap.newKeySet();
     private final ConfirmedObjects record;
+    private final UploadJournal uploads;
+    /** Whether this instance has aborted the uploads that killed processes left open. */
+    private final java.util.concurrent.atomic.AtomicBoolean orphansAborted = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.Semaphore compensated = new java.util.concurrent.Semaphore(COMPENSATED);
     /** Whether the bucket keeps versions; null: not known (yet). */
     private volatile Boolean versioned;
@@ -205,6 +208,7 @@ public final class S3Registry implements Registry {
         // the wrong region.
         settings = settings.withProfile(System::getProperty, System.getenv(), AwsProfile::new);
         this.record = new ConfirmedObjects(settings.home() == null ? null : settings.home().registryRecord(uri()));
+        this.uploads = new UploadJournal(settings.home() == null ? null : settings.home().registryUploads(uri()));
         String endpoint = settings.endpoint();
         Region region;
         if (settings.region() != null) {
@@ -1145,8 +1149,12 @@ public final class S3Registry implements Registry {
         long part = ChunkSize.forSize(size);
         int parts = (int) ((size + part - 1) / part);
         byte[][] digests = FileHasher.partDigests(file, size, part, sum);
+        if (orphansAborted.compareAndSet(false, true)) {
+            abortOrphans();
+        }
         String id = call(url(key), () -> s3.createMultipartUpload(r -> r.bucket(bucket).key(key).metadata(meta)
                 .checksumAlgorithm(ChecksumAlgorithm.SHA256))).uploadId();
+        Path recorded = uploads.begin(key, id);
         boolean done = false;
         if (!OpenUploads.add(id, () -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(id)))) {
             throw new java.io.InterruptedIOException("stopping: the multipart upload of " + url(key) + " was aborted");
@@ -1175,13 +1183,44 @@ public final class S3Registry implements Registry {
             return new Stored(version(r.versionId()), ConfirmedObjects.unquote(r.eTag()));
         } finally {
             OpenUploads.remove(id);
-            if (!done) {
+            if (done) {
+                uploads.end(recorded);
+            } else {
                 try {
                     blocking(() -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(id)));
+                    uploads.end(recorded);
                 } catch (SdkException e) {
+                    // Recorded still: a later push from this home aborts it.
                     log.debug("could not abort the multipart upload of {}: {}", url(key), e.getMessage());
                 }
             }
+        }
+    }
+
+    /**
+     * Aborts the multipart uploads that processes of this home, killed since, left open in the
+     * bucket ({@link UploadJournal}). Best effort: one that cannot be aborted now stays recorded.
+     */
+    private void abortOrphans() {
+        int aborted = 0;
+        for (UploadJournal.Orphan o : uploads.orphans()) {
+            try {
+                blocking(() -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(o.key()).uploadId(o.uploadId())));
+                aborted++;
+            } catch (S3Exception e) {
+                if (e.statusCode() != 404) {
+                    log.debug("could not abort the multipart upload of {}: {}", url(o.key()), e.getMessage());
+                    continue;
+                }
+                // NoSuchUpload: completed, aborted by a shutdown hook, or expired
+            } catch (SdkException e) {
+                log.debug("could not abort the multipart upload of {}: {}", url(o.key()), e.getMessage());
+                continue;
+            }
+            uploads.end(o.file());
+        }
+        if (aborted > 0) {
+            log.info("aborted {} multipart upload(s) that a killed process left open in {}", aborted, uri());
         }
     }
 

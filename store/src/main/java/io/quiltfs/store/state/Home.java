@@ -123,6 +123,11 @@ public final class Home {
         return quilt().resolve("registries").resolve(registryId(registryUri) + ".tsv");
     }
 
+    /** The multipart uploads this home's processes began in a registry and have not ended. */
+    public Path registryUploads(String registryUri) {
+        return quilt().resolve("registries").resolve(registryId(registryUri) + ".uploads");
+    }
+
     public Path mounts() {
         return root.resolve("mounts");
     }
