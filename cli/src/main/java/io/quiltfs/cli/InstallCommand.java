@@ -42,10 +42,15 @@ final class InstallCommand extends PackageCommand {
             out.line("installed " + r.name() + "@" + res.topHash() + " into " + res.workDir() + " ("
                     + res.matched() + (res.matched() == 1 ? " file" : " files") + (res.filter().all() ? "" : " matching " + res.filter().globs())
                     + "; " + res.placed() + " written, " + res.fetched() + " fetched)");
+            if (res.keptRemoved() > 0) {
+                out.line("kept " + res.keptRemoved() + (res.keptRemoved() == 1 ? " file" : " files") + " removed here"
+                        + " since (see `quiltfs status " + r.name() + "`; `quiltfs install " + r.name()
+                        + " --path KEY` puts one back)");
+            }
             var j = Json.object().put("package", r.name().toString()).put("registry", reg.uri())
                     .put("top_hash", res.topHash()).put("work_dir", res.workDir().toString())
                     .put("files", res.matched()).put("written", res.placed()).put("written_bytes", res.placedBytes())
-                    .put("fetched", res.fetched());
+                    .put("fetched", res.fetched()).put("kept_removed", res.keptRemoved());
             j.set("paths", res.filter().all() ? Json.NODES.nullNode() : array(res.filter().globs()));
             out.json(j);
             out.flush();

@@ -40,8 +40,15 @@ public final class Install {
     }
 
     /** Outcome: the installed revision, where, how many files were placed now and how many were fetched. */
+    /**
+     * What an install did; {@code keptRemoved} counts the files an earlier install placed that
+     * the user removed since and this one left removed.
+     */
     public record Result(String topHash, Path workDir, int placed, long placedBytes, int fetched, int matched,
-                         PathFilter filter) {
+                         PathFilter filter, int keptRemoved) {
+        Result withKeptRemoved(int n) {
+            return new Result(topHash, workDir, placed, placedBytes, fetched, matched, filter, n);
+        }
     }
 
     /**
@@ -99,12 +106,23 @@ public final class Install {
                         + " see its revisions with `quiltfs browse " + registry.uri() + " " + pkg
                         + "` and install one as " + pkg + "@HASH");
             }
+            // A re-run of a finished install keeps what the user removed since (a removal is a
+            // change `status` shows and `commit` records): it places only keys that no earlier
+            // install placed (newly matched paths) and the keys this command's --path names.
+            PathFilter placedBefore = existing == null || existing.state().installing ? null : existing.filter();
+            PathFilter named = paths == null || paths.isEmpty() ? null : new PathFilter(paths);
             List<Entry> wanted = new ArrayList<>();
+            List<Entry> placedEarlier = new ArrayList<>();
             int matched = 0;
             for (Entry e : m.entries()) {
-                if (filter.matches(e.logicalKey())) {
+                String k = e.logicalKey();
+                if (filter.matches(k)) {
                     matched++;
-                    wanted.add(e);
+                    if (placedBefore != null && placedBefore.matches(k) && (named == null || !named.matches(k))) {
+                        placedEarlier.add(e);
+                    } else {
+                        wanted.add(e);
+                    }
                 }
             }
             if (paths != null && !paths.isEmpty()) {
@@ -147,6 +165,13 @@ public final class Install {
             } catch (IOException | RuntimeException e) {
                 throw new Incomplete(pkg, e);
             }
+            int keptRemoved = 0;
+            for (Entry e : placedEarlier) {
+                if (p.files().stat(e.logicalKey()) == null) {
+                    keptRemoved++;
+                }
+            }
+            r = r.withKeptRemoved(keptRemoved);
             Lineage.update(home, l -> {
                 PackageState s = l.get(pkg);
                 if (s != null) {
@@ -287,7 +312,7 @@ public final class Install {
             hashCache.save();
         }
         return new Result(top, ((WorkFolder) files).root(), todo.size(), bytes, placer.fetched(), matched,
-                p.filter());
+                p.filter(), 0);
     }
 
     /** Fetches rows into the cache and copies them into the working files, on a bounded pool. */

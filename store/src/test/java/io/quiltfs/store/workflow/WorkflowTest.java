@@ -280,12 +280,24 @@ class WorkflowTest {
         Install.Result more = install(alice, List.of("*.txt"));
         assertEquals(1, more.placed());
         assertEquals(List.of("data", "*.txt"), InstalledPackage.require(alice, PKG).state().paths);
+        // A re-run keeps a removal made since (it is a change to commit), and names it; the key
+        // given as --path puts it back.
+        Files.delete(work(alice).resolve("data/b.csv"));
+        Install.Result rerun = install(alice, null);
+        assertEquals(1, rerun.placed(), "what no install placed before (docs/): " + rerun);
+        assertEquals(1, rerun.keptRemoved());
+        assertFalse(Files.exists(work(alice).resolve("data/b.csv")));
+        assertEquals(List.of("data/b.csv"), status(alice).changes().removed());
+        Install.Result back = install(alice, List.of("data/b.csv"));
+        assertEquals(1, back.placed());
+        assertEquals("x,y\n1,2\n", Files.readString(work(alice).resolve("data/b.csv")));
+        assertTrue(status(alice).changes().isEmpty());
         assertThrows(RegistryException.NotFound.class, () -> install(alice, List.of("nothing/**")));
         // Another home sharing nothing fetches; the same home reinstalling fetches nothing.
         Uninstall.uninstall(InstalledPackage.require(alice, PKG), false);
         Install.Result again = install(alice, null);
         assertEquals(4, again.placed());
-        assertEquals(1, again.fetched());
+        assertEquals(0, again.fetched(), "every object is in the cache already");
     }
 
     @Test
