@@ -42,8 +42,21 @@ final class Output {
         out.flush();
     }
 
-    /** Whether progress bars may be drawn: a terminal on stdout and no --json. */
+    /**
+     * Whether progress bars may be drawn: no --json, and terminals on stdout and on stderr (where
+     * the bar goes: {@code 2>log} at a terminal must not fill the log with control codes).
+     */
     boolean interactive() {
-        return !json && System.console() != null && System.getenv("CI") == null;
+        return !json && System.console() != null && System.getenv("CI") == null && stderrIsTerminal();
+    }
+
+    /** Linux: what descriptor 2 is open on ({@code /dev/pts/N}, {@code /dev/ttyN} for terminals). */
+    private static boolean stderrIsTerminal() {
+        try {
+            String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/2")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return true; // cannot tell: as before, stdin and stdout decide
+        }
     }
 }

@@ -130,6 +130,40 @@ class CommandLineSafetyTest {
         assertTrue(CliRunner.run("--home", home, "status", "t/p").out().contains("nothing to commit"));
     }
 
+    /**
+     * At a terminal (`script` gives one) install draws its bar on stderr; with stderr sent to a
+     * file the bar is not drawn, so the file gets no control codes.
+     */
+    @Test
+    void theProgressBarIsDrawnOnlyWhenStderrIsATerminal() throws Exception {
+        Process probe = new ProcessBuilder("script", "-qec", "true", "/dev/null").redirectErrorStream(true).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(probe.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)
+                && probe.exitValue() == 0, "this machine gives no pseudo-terminal");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cmd = "'" + java + "' -cp '" + System.getProperty("java.class.path") + "' io.quiltfs.cli.Main --home '"
+                + home + "' install t/p -r '" + reg + "' --dest '%s'";
+        Path typescript = tmp.resolve("typescript");
+        Path err = tmp.resolve("err.log");
+        runInTerminal(String.format(cmd, tmp.resolve("w1")), typescript);
+        assertTrue(Files.readString(typescript).contains("\r\033[K"), "a terminal gets the bar: "
+                + Files.readString(typescript));
+        assertEquals(0, CliRunner.run("--home", home, "uninstall", "t/p").code());
+        runInTerminal(String.format(cmd, tmp.resolve("w2")) + " 2>'" + err + "'", typescript);
+        assertTrue(Files.readString(typescript).contains("installed t/p@"), Files.readString(typescript));
+        assertEquals("", Files.readString(err), "no bar, no control codes in the log");
+    }
+
+    private static void runInTerminal(String command, Path typescript) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("script", "-qefc", command, typescript.toString())
+                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE);
+        pb.environment().remove("CI");
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+    }
+
     @Test
     void usageErrorsAnswerJsonToo() {
         for (String[] args : new String[][] {
@@ -312,8 +346,8 @@ class CommandLineSafetyTest {
 
         CliRunner.Result r = CliRunner.run("--home", home, "pull", "t/p");
         assertEquals(ExitCodes.CONFLICT, r.code(), r.out());
-        assertTrue(r.err().contains("`quiltfs install t/p` puts back the files deleted here"), r.err());
-        assertEquals(0, CliRunner.run("--home", home, "install", "t/p").code());
+        assertTrue(r.err().contains("`quiltfs install t/p --path KEY` puts back a file deleted here"), r.err());
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "--path", "a.txt").code());
         CliRunner.Result again = CliRunner.run("--home", home, "pull", "t/p");
         assertEquals(0, again.code(), again.err());
         assertEquals("theirs", Files.readString(Path.of(home, "work", "t", "p", "a.txt")));

@@ -108,8 +108,10 @@ public final class Install {
             }
             // A re-run of a finished install keeps what the user removed since (a removal is a
             // change `status` shows and `commit` records): it places only keys that no earlier
-            // install placed (newly matched paths) and the keys this command's --path names.
-            PathFilter placedBefore = existing == null || existing.state().installing ? null : existing.filter();
+            // install placed (newly matched paths) and the keys this command's --path names. A
+            // working folder that is gone is put back whole (what `status` tells the user to do).
+            PathFilter placedBefore = existing == null || existing.state().installing || !Files.isDirectory(work)
+                    ? null : existing.filter();
             PathFilter named = paths == null || paths.isEmpty() ? null : new PathFilter(paths);
             List<Entry> wanted = new ArrayList<>();
             List<Entry> placedEarlier = new ArrayList<>();

@@ -266,7 +266,7 @@ public final class Pull {
         }
         sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
                 .append(" aside (or undo the change")
-                .append(deletedHere ? "; `quiltfs install " + p.name() + "` puts back the files deleted here" : "")
+                .append(deletedHere ? "; `quiltfs install " + p.name() + " --path KEY` puts back a file deleted here" : "")
                 .append(") and pull again, or commit and run `quiltfs push ")
                 .append(p.name())
                 .append(" --force` to make your revision latest anyway");
