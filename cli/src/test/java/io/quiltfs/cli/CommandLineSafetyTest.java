@@ -128,6 +128,16 @@ class CommandLineSafetyTest {
         assertNull(head("x/y"), "not registered");
         assertFalse(Files.exists(outer.resolve("x")), "nothing written into t/p's folder");
         assertTrue(CliRunner.run("--home", home, "status", "t/p").out().contains("nothing to commit"));
+
+        // The same folder through a symbolic link is still inside.
+        Path link = tmp.resolve("link");
+        Files.createSymbolicLink(link, outer);
+        CliRunner.Result viaLink = CliRunner.run("--home", home, "install", "x/y", "-r", reg, "--dest",
+                link.resolve("sub").toString());
+        assertEquals(ExitCodes.CONFLICT, viaLink.code(), viaLink.out());
+        assertTrue(viaLink.err().contains("inside the working folder of t/p"), viaLink.err());
+        assertFalse(Files.exists(outer.resolve("sub")), "no folder left behind");
+        assertNull(head("x/y"), "not registered");
     }
 
     /**

@@ -89,7 +89,7 @@ public final class Install {
                     throw new ConflictException("cannot install " + pkg + " into " + work
                             + ": it is not an empty folder (choose another --dest, or move it aside)");
                 }
-                refuseNested(home, pkg, work);
+                refuseNested(Lineage.read(home), pkg, work); // early, before any fetch; again below, under the lock
                 filter = new PathFilter(paths);
             }
             Manifest m;
@@ -138,24 +138,16 @@ public final class Install {
                 }
             }
             String latest = registry.latest(pkg);
+            boolean made = !Files.exists(work);
             Files.createDirectories(work);
-            Path workDir = work;
-            PathFilter finalFilter = filter;
-            Lineage.update(home, l -> {
-                PackageState s = l.get(pkg);
-                if (s == null) {
-                    s = new PackageState();
-                    s.registry = registry.uri();
-                    s.base = top;
-                    s.head = top;
-                    s.workDir = workDir.toString();
+            try {
+                register(home, pkg, registry.uri(), top, work, latest, filter);
+            } catch (ConflictException e) {
+                if (made) {
+                    Files.deleteIfExists(work); // still empty: nothing was registered or written
                 }
-                s.latestSeen = latest;
-                s.paths = finalFilter.globs();
-                s.installing = true;
-                l.put(pkg, s);
-                return null;
-            });
+                throw e;
+            }
             Checkpoints.reach("install.after-lineage");
             InstalledPackage p = InstalledPackage.require(home, pkg);
             if (existing != null && existing.state().installing) {
@@ -237,18 +229,62 @@ public final class Install {
      * status and commit would take the other's files for its own additions, and an uninstall of
      * the outer one would delete the inner one's work.
      */
-    private static void refuseNested(Home home, io.quiltfs.store.registry.PackageName pkg, Path work)
+    /** Registers the package (or its wider paths) as being installed, under the lineage lock. */
+    private static void register(Home home, io.quiltfs.store.registry.PackageName pkg, String registryUri, String top,
+            Path workDir, String latest, PathFilter filter) throws IOException {
+        Lineage.update(home, l -> {
+            PackageState s = l.get(pkg);
+            if (s == null) {
+                refuseNested(l, pkg, workDir); // another install may have registered a folder meanwhile
+                s = new PackageState();
+                s.registry = registryUri;
+                s.base = top;
+                s.head = top;
+                s.workDir = workDir.toString();
+            }
+            s.latestSeen = latest;
+            s.paths = filter.globs();
+            s.installing = true;
+            l.put(pkg, s);
+            return null;
+        });
+    }
+
+    private static void refuseNested(Lineage lineage, io.quiltfs.store.registry.PackageName pkg, Path work)
             throws IOException {
-        for (var e : Lineage.read(home).all().entrySet()) {
+        Path real = realPath(work);
+        for (var e : lineage.all().entrySet()) {
             if (e.getValue().workDir == null || e.getKey().equals(pkg.toString())) {
                 continue;
             }
             Path other = java.nio.file.Paths.get(e.getValue().workDir).toAbsolutePath().normalize();
-            if (work.startsWith(other) || other.startsWith(work)) {
+            Path otherReal = realPath(other);
+            if (real.startsWith(otherReal) || otherReal.startsWith(real)) {
                 throw new ConflictException("cannot install " + pkg + " into " + work + ": "
-                        + (work.startsWith(other) ? "it is inside" : "it holds") + " the working folder of "
+                        + (real.startsWith(otherReal) ? "it is inside" : "it holds") + " the working folder of "
                         + e.getKey() + " (" + other + "); choose another --dest");
             }
+        }
+    }
+
+    /**
+     * {@code p} with the symbolic links of its existing part resolved (the rest as written): two
+     * spellings of one folder, through a link, compare equal.
+     */
+    private static Path realPath(Path p) {
+        Path existing = p;
+        Path rest = p.getFileSystem().getPath("");
+        while (existing != null && !Files.exists(existing)) {
+            rest = existing.getFileName().resolve(rest);
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return p;
+        }
+        try {
+            return existing.toRealPath().resolve(rest).normalize();
+        } catch (IOException e) {
+            return p;
         }
     }
 
