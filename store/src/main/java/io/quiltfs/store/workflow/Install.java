@@ -39,9 +39,9 @@ public final class Install {
     private Install() {
     }
 
-    /** Outcome: the installed revision, where, how many files were placed now and how many were fetched. */
     /**
-     * What an install did; {@code keptRemoved} counts the files an earlier install placed that
+     * What an install did: the installed revision, where, how many files were placed now and
+     * how many fetched; {@code keptRemoved} counts the files an earlier install placed that
      * the user removed since and this one left removed.
      */
     public record Result(String topHash, Path workDir, int placed, long placedBytes, int fetched, int matched,
@@ -224,11 +224,6 @@ public final class Install {
                 + " known to be removed: run `quiltfs install " + pkg + "` to finish it, then " + verb + " again");
     }
 
-    /**
-     * Refuses a working folder inside another installed package's, or around one: each package's
-     * status and commit would take the other's files for its own additions, and an uninstall of
-     * the outer one would delete the inner one's work.
-     */
     /** Registers the package (or its wider paths) as being installed, under the lineage lock. */
     private static void register(Home home, io.quiltfs.store.registry.PackageName pkg, String registryUri, String top,
             Path workDir, String latest, PathFilter filter) throws IOException {
@@ -250,6 +245,11 @@ public final class Install {
         });
     }
 
+    /**
+     * Refuses a working folder inside another installed package's, or around one: each package's
+     * status and commit would take the other's files for its own additions, and an uninstall of
+     * the outer one would delete the inner one's work.
+     */
     private static void refuseNested(Lineage lineage, io.quiltfs.store.registry.PackageName pkg, Path work)
             throws IOException {
         Path real = realPath(work);
