@@ -55,10 +55,7 @@ class S3StoppedUploadTest {
     void aStoppedProcessAbortsItsMultipartUpload() throws Exception {
         S3ProxyServer server = S3ProxyServer.shared();
         String bucket = server.newBucket();
-        byte[] b = new byte[BIG];
-        new Random(3).nextBytes(b);
-        Path big = tmp.resolve("big");
-        Files.write(big, b);
+        Path big = randomFile("big", 3);
         try (FaultProxy proxy = new FaultProxy(server.port());
              S3Client direct = S3ForeignObjectsTest.client(server.endpoint(), RequestChecksumCalculation.WHEN_REQUIRED)) {
             // Every part is throttled: the upload is open, its parts retried, when the stop comes.
@@ -94,10 +91,7 @@ class S3StoppedUploadTest {
     void aKilledProcessesUploadIsAbortedByTheNextPushFromTheHome() throws Exception {
         S3ProxyServer server = S3ProxyServer.shared();
         String bucket = server.newBucket();
-        byte[] b = new byte[BIG];
-        new Random(4).nextBytes(b);
-        Path big = tmp.resolve("big");
-        Files.write(big, b);
+        Path big = randomFile("big", 4);
         Path home = tmp.resolve("home");
         try (FaultProxy proxy = new FaultProxy(server.port());
              S3Client direct = S3ForeignObjectsTest.client(server.endpoint(), RequestChecksumCalculation.WHEN_REQUIRED)) {
@@ -115,9 +109,7 @@ class S3StoppedUploadTest {
                 awaitUploads(direct, bucket, running, throttled, throttled.fired(), killedUpload);
                 assertEquals(1, uploadIds(direct, bucket).size());
 
-                Path other = tmp.resolve("other");
-                new Random(5).nextBytes(b);
-                Files.write(other, b);
+                Path other = randomFile("other", 5);
                 Checksum sum = FileHasher.hash(other, HashType.SHA2_256_CHUNKED);
                 try (S3Registry reg = new S3Registry(bucket, server.settings().withHome(new Home(home)), PATIENT, null)) {
                     reg.putObject(PackageName.parse("team/other"), "other.bin", sum, BIG, other);
@@ -142,6 +134,12 @@ class S3StoppedUploadTest {
                 assertEquals(0, records.count(), "every record is ended");
             }
         }
+    }
+
+    private Path randomFile(String name, int seed) throws IOException {
+        byte[] b = new byte[BIG];
+        new Random(seed).nextBytes(b);
+        return Files.write(tmp.resolve(name), b);
     }
 
     private Process startUpload(S3ProxyServer server, String bucket, FaultProxy proxy, Path file, Path home,
