@@ -209,4 +209,24 @@ class KillTest {
         assertEquals("alpha", Files.readString(w2.resolve("a.txt")));
         assertEquals("UpToDate", status());
     }
+
+    /** A kill between creating a state file's temporary copy and renaming it leaves no stray file for good. */
+    @org.junit.jupiter.api.Test
+    void installKilledWhileKeepingTheManifestLeavesNoTemporaryFile() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        home = tmp.resolve("h2");
+        Path w2 = tmp.resolve("w2");
+        killAt("install.manifest-staged", "install", "t/p", "-r", reg, "--dest", w2.toString());
+        assertFalse(temporaryFiles().isEmpty(), "the kill left the manifest's temporary copy");
+        var again = cli("install", "t/p", "-r", reg, "--dest", w2.toString());
+        assertEquals(0, again.code(), again.err());
+        assertEquals("alpha", Files.readString(w2.resolve("a.txt")));
+        assertEquals(List.of(), temporaryFiles());
+    }
+
+    List<Path> temporaryFiles() throws IOException {
+        try (var s = Files.walk(home)) {
+            return s.filter(f -> f.getFileName().toString().endsWith(".tmp")).toList();
+        }
+    }
 }

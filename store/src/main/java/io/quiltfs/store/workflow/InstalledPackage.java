@@ -160,12 +160,15 @@ public final class InstalledPackage {
             }
             throw e;
         }
+        AtomicFile.Staged staged;
         try {
-            copy.join().commit();
+            staged = copy.join();
         } catch (CompletionException e) {
             throw e.getCause() instanceof UncheckedIOException u ? u.getCause()
                     : new IOException("cannot keep the manifest " + top + " in " + cached, e.getCause());
         }
+        Checkpoints.reach("install.manifest-staged");
+        staged.commit();
         return m;
     }
 
