@@ -27,4 +27,14 @@ class MountEditingTest {
         assertTrue(e.getMessage().contains("the mount at " + mp + " did not answer `commit -m x`")
                 && e.getMessage().contains("quiltfs status"), e.getMessage());
     }
+
+    /** A mount point whose mount stopped (its process killed) is not called an invalid package name. */
+    @Test
+    void aFolderThatIsNoLongerAMountIsExplained() throws Exception {
+        Path mp = Files.createDirectories(tmp.resolve("mnt"));
+        var r = WorkflowCommandsTest.run("--home", tmp.resolve("home").toString(), "commit", mp.toString(), "-m", "x");
+        assertEquals(ExitCodes.NOT_FOUND, r.code(), r.err());
+        assertTrue(r.err().contains(mp + " is not a quiltfs mount now"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
 }
