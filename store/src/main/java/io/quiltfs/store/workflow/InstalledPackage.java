@@ -39,6 +39,9 @@ public final class InstalledPackage {
         if (s == null) {
             throw new NotInstalledException(pkg);
         }
+        if (s.uninstalling) {
+            throw Uninstall.unfinished(pkg);
+        }
         return new InstalledPackage(home, pkg, s);
     }
 
