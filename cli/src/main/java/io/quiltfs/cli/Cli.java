@@ -116,6 +116,15 @@ public final class Cli {
         if (ex instanceof AccessDeniedException a) {
             return "permission denied: " + a.getFile();
         }
+        if (ex instanceof java.nio.file.FileAlreadyExistsException f) {
+            // (A file where a folder must be created: the JDK's message is the bare path.)
+            return "something is in the way at " + f.getFile() + " (quiltfs needs to create a folder or file there);"
+                    + " move it aside and try again";
+        }
+        if (ex instanceof java.nio.file.FileSystemException f && "Is a directory".equals(f.getReason())) {
+            String where = f.getOtherFile() != null ? f.getOtherFile() : f.getFile();
+            return where + " is a folder where quiltfs needs a file; move it aside and try again";
+        }
         if (ex instanceof java.io.UncheckedIOException u && u.getCause() != null) {
             return message(u.getCause());
         }

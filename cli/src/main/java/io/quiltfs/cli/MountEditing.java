@@ -150,6 +150,14 @@ final class MountEditing {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only: it has no "
                     + ".quiltfs/ctl (mount the package without --read-only to edit it)");
+        } catch (IOException e) {
+            // Most often the mount's process ended (killed, crashed) while it ran the command.
+            String why = e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+                    : e.getMessage();
+            throw new CliException(ExitCodes.FAILURE, "the mount at " + mp + " did not answer `"
+                    + String.join(" ", words) + "` (" + why + "): its process may have stopped. Edits it had not"
+                    + " committed are kept and come back at the next mount of the package; see whether the command"
+                    + " took effect with `quiltfs status NS/NAME`", e);
         }
         String s = new String(all, StandardCharsets.UTF_8);
         int i = s.lastIndexOf("exit ");

@@ -60,6 +60,12 @@ abstract class PackageCommand extends BaseCommand {
             try {
                 name = PackageName.parse(target);
             } catch (RuntimeException e) {
+                if (java.nio.file.Files.isDirectory(java.nio.file.Paths.get(target))) {
+                    // Most often a mount point whose mount stopped (its process killed): not a bad name.
+                    throw new CliException(ExitCodes.NOT_FOUND, target + " is not a quiltfs mount now (a mount whose"
+                            + " process ended is gone; mount the package again: edits it had not committed come back)"
+                            + " nor a package name (ns/name)");
+                }
                 return null;
             }
             java.nio.file.Path area = home().mountArea(name);

@@ -21,7 +21,11 @@ final class UninstallCommand extends PackageCommand {
 
     @Override
     public Integer call() throws Exception {
-        InstalledPackage p = installed(PackageName.parse(pkg));
+        PackageName name = PackageName.parse(pkg);
+        InstalledPackage p = InstalledPackage.find(home(), name); // an interrupted uninstall too
+        if (p == null) {
+            throw new io.quiltfs.store.workflow.NotInstalledException(name);
+        }
         Output out = out();
         Uninstall.Result r = Uninstall.uninstall(p, force);
         out.line("uninstalled " + p.name() + " (removed " + r.workDir() + "; cached objects kept)");

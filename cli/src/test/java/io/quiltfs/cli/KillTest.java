@@ -209,4 +209,48 @@ class KillTest {
         assertEquals("alpha", Files.readString(w2.resolve("a.txt")));
         assertEquals("UpToDate", status());
     }
+
+    /** A kill between creating a state file's temporary copy and renaming it leaves no stray file for good. */
+    @org.junit.jupiter.api.Test
+    void installKilledWhileKeepingTheManifestLeavesNoTemporaryFile() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        home = tmp.resolve("h2");
+        Path w2 = tmp.resolve("w2");
+        killAt("install.manifest-staged", "install", "t/p", "-r", reg, "--dest", w2.toString());
+        assertFalse(temporaryFiles().isEmpty(), "the kill left the manifest's temporary copy");
+        var again = cli("install", "t/p", "-r", reg, "--dest", w2.toString());
+        assertEquals(0, again.code(), again.err());
+        assertEquals("alpha", Files.readString(w2.resolve("a.txt")));
+        assertEquals(List.of(), temporaryFiles());
+    }
+
+    List<Path> temporaryFiles() throws IOException {
+        try (var s = Files.walk(home)) {
+            return s.filter(f -> f.getFileName().toString().endsWith(".tmp")).toList();
+        }
+    }
+
+    /**
+     * An uninstall killed after it decided (its working folder partly deleted, say) is finished
+     * by running it again, and meanwhile refuses the other verbs: no folder or local manifests
+     * are left that no command knows about.
+     */
+    @org.junit.jupiter.api.Test
+    void uninstallKilledHalfWayIsFinishedByRunningItAgain() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        killAt("uninstall.after-mark", "uninstall", "t/p");
+        Files.delete(work.resolve("a.txt")); // as the deletion of the folder would have begun
+        var status = cli("status", "t/p");
+        assertEquals(ExitCodes.CONFLICT, status.code(), status.err());
+        assertTrue(status.err().contains("run `quiltfs uninstall t/p` to finish it"), status.err());
+        assertEquals(ExitCodes.CONFLICT, cli("commit", "t/p", "-m", "x").code());
+        var again = cli("uninstall", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertFalse(Files.exists(work));
+        assertFalse(Files.exists(home.resolve(".quilt/installed/t/p")));
+        assertEquals(null, state());
+        var install = cli("install", "t/p", "-r", reg);
+        assertEquals(0, install.code(), install.err());
+        assertEquals("alpha", Files.readString(work.resolve("a.txt")));
+    }
 }

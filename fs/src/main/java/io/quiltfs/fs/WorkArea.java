@@ -259,10 +259,50 @@ public final class WorkArea implements Closeable {
     public static WorkArea open(Path dir, Manifests manifests) throws IOException {
         WorkArea a = new WorkArea(dir);
         Files.createDirectories(a.files);
-        a.replay(manifests);
+        boolean sound = a.replay(manifests);
+        if (!sound) {
+            a.keepUnjournaled();
+        }
         a.compact();
         a.sweep(Set.of());
         return a;
+    }
+
+    /**
+     * After a journal that could not be read whole (damaged, emptied, gone while copies remain):
+     * the copies it no longer names may hold someone's saved edits, so they move to
+     * {@code unjournaled/} in the area, where no sweep deletes them, instead of being dropped.
+     */
+    private void keepUnjournaled() throws IOException {
+        Set<Long> used = new HashSet<>();
+        for (Node n : nodes.values()) {
+            if (n instanceof Content c) {
+                used.add(c.id());
+            }
+        }
+        Path kept = dir.resolve("unjournaled");
+        int moved = 0;
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(files)) {
+            for (Path p : s) {
+                long id;
+                try {
+                    id = Long.parseLong(p.getFileName().toString());
+                } catch (NumberFormatException ignored) {
+                    continue; // not ours
+                }
+                if (!used.contains(id)) {
+                    Files.createDirectories(kept);
+                    Path to = kept.resolve(p.getFileName() + "-" + System.currentTimeMillis());
+                    Files.move(p, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    moved++;
+                }
+            }
+        }
+        if (moved > 0) {
+            log.warn("working area {}: its journal was damaged; {} working cop{} it does not name (saved edits whose"
+                    + " file names were lost) {} kept in {}", dir, moved, moved == 1 ? "y" : "ies",
+                    moved == 1 ? "is" : "are", kept);
+        }
     }
 
     public Path dir() {
@@ -273,7 +313,8 @@ public final class WorkArea implements Closeable {
         return files.resolve(Long.toString(id));
     }
 
-    private void replay(Manifests manifests) throws IOException {
+    /** Replays the journal; false when it was not read whole (see {@link #keepUnjournaled}). */
+    private boolean replay(Manifests manifests) throws IOException {
         long max = 0;
         try (DirectoryStream<Path> s = Files.newDirectoryStream(files)) {
             for (Path p : s) {
@@ -285,16 +326,34 @@ public final class WorkArea implements Closeable {
             }
         }
         nextId.set(max);
-        if (!Files.exists(journalFile)) {
-            return;
+        if (!Files.exists(journalFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return max == 0; // copies without a journal: it was removed
         }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(journalFile);
+        } catch (IOException e) {
+            throw new io.quiltfs.store.state.StateException("cannot read the journal " + journalFile + " of a working"
+                    + " area (" + (Files.isDirectory(journalFile) ? "it is a folder" : e.getMessage()) + "); quiltfs"
+                    + " will not change the area: move the journal aside (the working copies it named are then"
+                    + " kept in " + dir.resolve("unjournaled") + ")", e);
+        }
+        boolean sound = true;
         int n = 0;
-        for (String line : Files.readAllLines(journalFile, StandardCharsets.UTF_8)) {
+        // (Decoded leniently: a damaged byte makes its line unreadable, not the whole journal.)
+        for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
+            if (line.isEmpty()) {
+                continue;
+            }
             JsonNode j;
             try {
                 j = Json.parse(line);
+                if (!j.isObject()) {
+                    throw new IllegalArgumentException("not an object");
+                }
             } catch (RuntimeException torn) {
                 log.warn("journal {}: ignoring a torn line after {} changes", journalFile, n);
+                sound = false;
                 break;
             }
             n++;
@@ -322,10 +381,14 @@ public final class WorkArea implements Closeable {
                 case "d" -> nodes.put(k, new Gone());
                 case "m" -> nodes.put(k, new Folder());
                 case "x" -> nodes.remove(k);
-                default -> log.warn("journal {}: unknown change {}", journalFile, line);
+                default -> {
+                    log.warn("journal {}: unknown change {}", journalFile, line);
+                    sound = false;
+                }
             }
         }
         log.info("working area {}: replayed {} changes ({} keys changed)", dir, n, nodes.size());
+        return sound && (n > 0 || max == 0); // an emptied journal beside copies is damaged too
     }
 
     /**

@@ -183,6 +183,51 @@ class PackageFsWriteTest {
         assertNull(live.knownHash("README.md", scan.get("README.md")), "a written file is hashed from its bytes");
     }
 
+    /**
+     * A journal damaged by hand or by the disk (emptied, garbage, a stray value) no longer names
+     * the saved copies: they are kept aside in the area, never swept away with the journal.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"", "\u0000\u00ffgarbage{{", "[1]\n", "{\"o\":\"f\",\"k\""})
+    void savedEditsOutliveADamagedJournal(String damaged) throws IOException {
+        create("/n.txt", "my new file");
+        write("/README.md", 0, "MY EDIT");
+        fs.close();
+        Path area = home.mountArea(pkg);
+        Files.writeString(area.resolve("journal"), damaged, StandardCharsets.ISO_8859_1);
+        fs = open();
+        fs.close();
+        fs = open(); // and again: what was kept stays kept
+        java.util.List<String> kept = new java.util.ArrayList<>();
+        try (var files = Files.list(area.resolve("unjournaled"))) {
+            for (Path f : files.toList()) {
+                kept.add(Files.readString(f));
+            }
+        }
+        java.util.Collections.sort(kept);
+        assertEquals(List.of("MY EDIT", "my new file"), kept);
+    }
+
+    @Test
+    void aJournalThatCannotBeReadIsNamedAndChangesNothing() throws IOException {
+        create("/n.txt", "my new file");
+        fs.close();
+        Path journal = home.mountArea(pkg).resolve("journal");
+        Files.delete(journal);
+        Files.createDirectories(journal);
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, this::open);
+        assertTrue(e.getMessage().contains(journal.toString()) && e.getMessage().contains("move the journal aside"),
+                e.getMessage());
+        try (var files = Files.list(home.mountArea(pkg).resolve("files"))) {
+            assertEquals(1, files.count());
+        }
+        Files.delete(journal); // moved aside: the copy it named is kept
+        fs = open();
+        try (var files = Files.list(home.mountArea(pkg).resolve("unjournaled"))) {
+            assertEquals(1, files.count());
+        }
+    }
+
     @Test
     void theJournalGivesTheSameTreeAfterARestart() throws IOException {
         create("/n.txt", "n");

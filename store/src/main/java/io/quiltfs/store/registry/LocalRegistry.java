@@ -67,6 +67,30 @@ public final class LocalRegistry implements Registry {
         return quilt().resolve("quiltfs").resolve("tmp");
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean swept = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * The temporary folder, cleared on first use of what killed writers left in it a day ago or
+     * more. (By age, not by process: other machines may write to the same folder.)
+     */
+    private Path freshTmpDir() throws IOException {
+        Path dir = Files.createDirectories(tmpDir());
+        if (swept.compareAndSet(false, true)) {
+            long dayAgo = System.currentTimeMillis() - java.util.concurrent.TimeUnit.DAYS.toMillis(1);
+            try (java.nio.file.DirectoryStream<Path> s = Files.newDirectoryStream(dir, ".*.tmp")) {
+                for (Path p : s) {
+                    if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            && Files.getLastModifiedTime(p).toMillis() < dayAgo) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+                // best effort: a stray temporary file is harmless, only untidy
+            }
+        }
+        return dir;
+    }
+
     static void requireHash(String h) {
         if (!TopHash.isTopHash(h)) {
             throw new IllegalArgumentException("invalid top hash '" + h + "': expected 64 lowercase hex digits");
@@ -327,8 +351,12 @@ public final class LocalRegistry implements Registry {
         return false;
     }
 
-    /** Copies {@code src} to {@code target} only if the target does not exist; atomic. */
-    private static boolean createFrom(Path src, Path target) throws IOException {
+    /**
+     * Copies {@code src} to {@code target} only if the target does not exist; atomic. The copy
+     * is made in the registry's temporary folder, not beside the target: a push killed
+     * mid-copy must not leave a stray file among the package's data, which other tools list.
+     */
+    private boolean createFrom(Path src, Path target) throws IOException {
         if (Files.exists(target)) {
             return false;
         }
@@ -338,7 +366,7 @@ public final class LocalRegistry implements Registry {
         } catch (FileAlreadyExistsException e) {
             throw new RegistryException("cannot store " + target + ": a file stands where a folder is needed");
         }
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp = Files.createTempFile(freshTmpDir(), "." + target.getFileName() + ".", ".tmp");
         try {
             Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {

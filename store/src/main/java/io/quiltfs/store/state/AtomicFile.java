@@ -6,17 +6,35 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Writes files so that a crash at any instant leaves either the old or the new file, never half
  * of one: a temporary file in the same folder, fsync, rename over the target, fsync the folder.
+ *
+ * <p>A temporary file beside its target is named after the writing process
+ * ({@code .NAME.p<pid>-<random>.tmp}); the first write into a folder by a process deletes those
+ * that a killed process left there, so that no kill leaves one forever. (For the folders of a
+ * home, which one machine's processes share; a registry's writes name a folder of their own.)
  */
 public final class AtomicFile {
+    private static final long PID = ProcessHandle.current().pid();
+    private static final Pattern OURS = Pattern.compile("\\..+\\.p(\\d+)-\\d+\\.tmp");
+    /** The names of earlier versions, without a process id: deleted once a day old. */
+    private static final Pattern UNNAMED = Pattern.compile("\\..+\\.\\d+\\.tmp");
+    private static final Set<Path> SWEPT = ConcurrentHashMap.newKeySet();
+
     private AtomicFile() {
     }
 
@@ -30,7 +48,48 @@ public final class AtomicFile {
     }
 
     public static void write(Path target, Content content) throws IOException {
-        write(target, target.toAbsolutePath().getParent(), content);
+        Path dir = target.toAbsolutePath().getParent();
+        write(target, dir, content);
+        sweepOnce(dir);
+    }
+
+    private static Path newTemp(Path dir, Path target) throws IOException {
+        return Files.createTempFile(dir, "." + target.getFileName() + ".p" + PID + "-", ".tmp");
+    }
+
+    private static void sweepOnce(Path dir) {
+        if (SWEPT.add(dir)) {
+            sweepAbandoned(dir);
+        }
+    }
+
+    /**
+     * Deletes the temporary files in {@code dir} that a process no longer running left (killed
+     * between creating and renaming them), and unnamed ones older than a day. Returns how many.
+     */
+    public static int sweepAbandoned(Path dir) {
+        int n = 0;
+        long dayAgo = System.currentTimeMillis() - TimeUnit.DAYS.toMillis(1);
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, ".*.tmp")) {
+            for (Path p : s) {
+                String name = p.getFileName().toString();
+                Matcher m = OURS.matcher(name);
+                boolean abandoned;
+                if (m.matches()) {
+                    long pid = Long.parseLong(m.group(1));
+                    abandoned = pid != PID && ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
+                } else {
+                    abandoned = UNNAMED.matcher(name).matches()
+                            && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() < dayAgo;
+                }
+                if (abandoned && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && Files.deleteIfExists(p)) {
+                    n++;
+                }
+            }
+        } catch (IOException | NumberFormatException | java.nio.file.DirectoryIteratorException e) {
+            // best effort: a stray temporary file is harmless, only untidy
+        }
+        return n;
     }
 
     /**
@@ -41,7 +100,7 @@ public final class AtomicFile {
     public static void write(Path target, Path tmpDir, Content content) throws IOException {
         Files.createDirectories(target.toAbsolutePath().getParent());
         Files.createDirectories(tmpDir);
-        Path tmp = Files.createTempFile(tmpDir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp = newTemp(tmpDir, target);
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -95,7 +154,8 @@ public final class AtomicFile {
     public static Staged stage(Path target, byte[] data) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        sweepOnce(dir);
+        Path tmp = newTemp(dir, target);
         Staged staged = new Staged(tmp, target);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.wrap(data);
@@ -127,7 +187,7 @@ public final class AtomicFile {
     public static boolean createNew(Path target, byte[] data) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp = newTemp(dir, target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(data));

@@ -54,6 +54,10 @@ public final class Lineage {
             bytes = Files.readAllBytes(f);
         } catch (NoSuchFileException e) {
             return new Lineage(new TreeMap<>());
+        } catch (IOException e) {
+            String why = Files.isDirectory(f) ? "it is a folder" : Json.firstLine(e.toString());
+            throw new StateException("cannot read the lineage file " + f + " (" + why
+                    + "); quiltfs will not overwrite it: repair it or move it aside", e);
         }
         return parse(bytes, f);
     }

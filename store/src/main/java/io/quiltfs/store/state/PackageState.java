@@ -27,6 +27,11 @@ public final class PackageState {
      * revision, until the push settles; a push run again after a kill reuses it.
      */
     public String pushPointer;
+    /**
+     * True from the moment {@code uninstall} decided to remove the package until its lineage entry
+     * is gone: a working folder partly deleted then is being removed, not edited.
+     */
+    public boolean uninstalling;
 
     public PackageState() {
     }
@@ -42,6 +47,7 @@ public final class PackageState {
         s.paths = paths == null ? null : new ArrayList<>(paths);
         s.installing = installing;
         s.pushPointer = pushPointer;
+        s.uninstalling = uninstalling;
         return s;
     }
 }

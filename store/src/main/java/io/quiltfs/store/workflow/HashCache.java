@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * very same keys and stats needs neither hashing nor the manifest. Any change clears the mark.
  */
 public final class HashCache {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HashCache.class);
     private static final String MAGIC = "quiltfs-hashcache 1";
 
     /** One cached hash and the stat it was computed for. */
@@ -241,11 +242,25 @@ public final class HashCache {
         }
     }
 
-    /** Writes the cache when it changed. */
-    public void save() throws IOException {
+    /**
+     * Writes the cache when it changed. A cache that cannot be written (a full disk, a folder in
+     * its place) only costs re-hashing later: never a failure of the command, which by then has
+     * done its work (a commit has recorded its revision).
+     */
+    public void save() {
         if (!dirty) {
             return;
         }
+        try {
+            write();
+            dirty = false;
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot save the hash cache {} ({}); files will be hashed again until it can be", file,
+                    e.getMessage());
+        }
+    }
+
+    private void write() throws IOException {
         AtomicFile.write(file, out -> {
             BufferedWriter w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
             w.write(MAGIC);
@@ -271,7 +286,6 @@ public final class HashCache {
             }
             w.flush();
         });
-        dirty = false;
     }
 
     /** Keys may hold any character but NUL: backslash, newline and CR are escaped to keep one line per key. */

@@ -62,6 +62,9 @@ public final class Install {
         home.ensure();
         try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg))) {
             InstalledPackage existing = InstalledPackage.find(home, pkg);
+            if (existing != null && existing.state().uninstalling) {
+                throw Uninstall.unfinished(pkg);
+            }
             String top;
             Path work;
             PathFilter filter;

@@ -39,6 +39,9 @@ public final class InstalledPackage {
         if (s == null) {
             throw new NotInstalledException(pkg);
         }
+        if (s.uninstalling) {
+            throw Uninstall.unfinished(pkg);
+        }
         return new InstalledPackage(home, pkg, s);
     }
 
@@ -160,12 +163,15 @@ public final class InstalledPackage {
             }
             throw e;
         }
+        AtomicFile.Staged staged;
         try {
-            copy.join().commit();
+            staged = copy.join();
         } catch (CompletionException e) {
             throw e.getCause() instanceof UncheckedIOException u ? u.getCause()
                     : new IOException("cannot keep the manifest " + top + " in " + cached, e.getCause());
         }
+        Checkpoints.reach("install.manifest-staged");
+        staged.commit();
         return m;
     }
 

@@ -1,5 +1,9 @@
 package io.quiltfs.store.workflow;
 
+import io.quiltfs.store.cache.ChecksumMismatchException;
+import io.quiltfs.store.cache.ObjectCache;
+import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.manifest.ManifestWriter;
 import io.quiltfs.store.registry.Registry;
@@ -8,10 +12,15 @@ import io.quiltfs.store.state.Home;
 import io.quiltfs.store.state.HomeLock;
 import io.quiltfs.store.state.Lineage;
 import io.quiltfs.store.state.PackageState;
+import io.quiltfs.store.state.StateException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@code push}: publishes the local head. Rows committed locally point into the home's object
@@ -76,6 +85,7 @@ public final class Push {
             }
             Manifest head = p.head();
             CachedObjects cached = new CachedObjects(home);
+            verifyCommitted(p, head, cached);
             Publisher.Result r = new Publisher(registry, clock, pointerLog(p)).publish(p.name(), head, e -> {
                 Path f = cached.of(e);
                 if (f != null && !Files.isRegularFile(f)) {
@@ -95,6 +105,46 @@ public final class Push {
             return new Result(r.topHash(), true, r.uploaded(), r.uploadedBytes(), "pushed " + p.name() + "@" + r.topHash()
                     + " to " + registry.uri());
         }
+    }
+
+    /**
+     * Verifies the cached content of the local commits before any of it is published: the cache
+     * is the only copy, and a push reads it straight from its folder. An object damaged there (a
+     * disk error, a hand edit) is stored again from its working file when that still holds the
+     * committed content; otherwise the push stops before anything is sent, rather than publish a
+     * revision whose data does not match its manifest.
+     */
+    private static void verifyCommitted(InstalledPackage p, Manifest head, CachedObjects cached) throws IOException {
+        List<Entry> local = new ArrayList<>();
+        for (Entry e : head.entries()) {
+            if (cached.of(e) != null) {
+                local.add(e);
+            }
+        }
+        if (local.isEmpty()) {
+            return;
+        }
+        ObjectCache cache = new ObjectCache(p.home());
+        Path work = p.state().workDir == null ? null : Paths.get(p.state().workDir);
+        FileHasher.forEach(local, e -> {
+            if (!Files.isRegularFile(cache.path(e.hash())) || cache.lookup(e.hash()) != null) {
+                return; // a missing object is reported by the upload, as it always was
+            }
+            Path f = work == null ? null : work.resolve(e.logicalKey());
+            if (f != null && Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                try {
+                    cache.putFile(e.hash(), f);
+                    return;
+                } catch (ChecksumMismatchException changed) {
+                    // the working file moved on: the committed content is nowhere else
+                }
+            }
+            throw new StateException("the content of '" + e.logicalKey() + "' committed in " + p.name() + "@"
+                    + p.state().head + " was damaged in the object cache (" + cache.path(e.hash())
+                    + " no longer matched its hash and was removed) and the working file no longer holds it;"
+                    + " nothing was pushed. Put the committed content back at '" + e.logicalKey()
+                    + "' and push again, or commit the working folder as it is and push that");
+        });
     }
 
     private static String diverged(InstalledPackage p, Registry registry, PackageState s, String latest) {

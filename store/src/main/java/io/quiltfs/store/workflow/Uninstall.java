@@ -29,9 +29,13 @@ public final class Uninstall {
     public static Result uninstall(InstalledPackage pkg, boolean force) throws IOException {
         Home home = pkg.home();
         try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
-            InstalledPackage p = InstalledPackage.require(home, pkg.name());
+            InstalledPackage p = InstalledPackage.find(home, pkg.name());
+            if (p == null) {
+                throw new NotInstalledException(pkg.name());
+            }
             PackageState s = p.state();
-            if (!force) {
+            // An uninstall killed half-way: its decision stands (the folder may be partly gone).
+            if (!force && !s.uninstalling) {
                 if (!s.commits.isEmpty()) {
                     throw new ConflictException(p.name() + " has " + s.commits.size() + " local commit"
                             + (s.commits.size() == 1 ? "" : "s") + " not pushed (" + s.head + "); push them with"
@@ -52,18 +56,36 @@ public final class Uninstall {
                             + " removed); commit and push them, or use --force to discard them");
                 }
             }
+            // The decision is recorded first and the entry removed last: a kill in between leaves
+            // a package that refuses other verbs and that `uninstall` run again finishes, never a
+            // folder and local manifests that no command knows about any more.
             Lineage.update(home, l -> {
-                l.remove(p.name());
+                PackageState now = l.get(p.name());
+                if (now != null) {
+                    now.uninstalling = true;
+                    l.put(p.name(), now);
+                }
                 return null;
             });
-            Files.deleteIfExists(home.hashCache(p.name()));
-            deleteTree(home.installedDir(p.name()));
+            Checkpoints.reach("uninstall.after-mark");
             Path work = Paths.get(s.workDir);
             if (Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 deleteTree(work); // whatever else is at that path now is not the package's
             }
+            Files.deleteIfExists(home.hashCache(p.name()));
+            deleteTree(home.installedDir(p.name()));
+            Lineage.update(home, l -> {
+                l.remove(p.name());
+                return null;
+            });
             return new Result(work);
         }
+    }
+
+    /** What every other verb says about a package whose uninstall was interrupted. */
+    static ConflictException unfinished(io.quiltfs.store.registry.PackageName pkg) {
+        return new ConflictException("the uninstall of " + pkg + " did not finish (its working folder may be"
+                + " partly deleted): run `quiltfs uninstall " + pkg + "` to finish it");
     }
 
     static void deleteTree(Path root) throws IOException {

@@ -1,6 +1,7 @@
 package io.quiltfs.store.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -110,5 +111,30 @@ class LocalRegistryTest {
         RegistryException e = assertThrows(RegistryException.class, () -> r.readManifest(fake));
         assertTrue(e.getMessage().contains("does not hash to its name"));
         assertTrue(Hashers.of(HashType.SHA256, new byte[0]).isWellFormed());
+    }
+
+    /**
+     * A push killed while it copies a data object leaves its temporary copy in the registry's own
+     * temporary folder (never among the package's data, which other tools list), and a later
+     * write clears those a day old.
+     */
+    @Test
+    void copiesAreMadeOutsideTheDataAndStaleOnesAreCleared() throws Exception {
+        Path reg = tmp.resolve("reg");
+        Path tmpDir = Files.createDirectories(reg.resolve(".quilt/quiltfs/tmp"));
+        Path stale = Files.writeString(tmpDir.resolve(".a.txt.123.tmp"), "half of a killed copy");
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(2, java.time.temporal.ChronoUnit.DAYS)));
+        Path recent = Files.writeString(tmpDir.resolve(".b.txt.456.tmp"), "a copy under way elsewhere");
+        Path src = Files.writeString(tmp.resolve("a.txt"), "one");
+        LocalRegistry r = new LocalRegistry(reg);
+        var sum = io.quiltfs.store.hash.FileHasher.hash(src, io.quiltfs.store.hash.HashType.SHA2_256_CHUNKED);
+        var placed = r.place(PackageName.parse("t/p"), "a.txt", sum, 3, src);
+        assertEquals("one", Files.readString(placed.key().filePath()));
+        assertFalse(Files.exists(stale));
+        assertTrue(Files.exists(recent));
+        try (var files = Files.list(reg.resolve("t/p"))) {
+            assertEquals(List.of(reg.resolve("t/p/a.txt")), files.toList());
+        }
     }
 }

@@ -206,6 +206,40 @@ class WorkflowTest {
     }
 
     /**
+     * The object cache is the only copy of committed content until a push: a damaged object is
+     * never published. It is stored again from the working file while that still holds the
+     * committed content; once the file changed too, the push stops before sending anything.
+     */
+    @Test
+    void aDamagedCommittedObjectIsNeverPushed() throws IOException {
+        seed(TestRegistries.LOCAL);
+        String before = registry.latest(PKG);
+        install(alice, null);
+        write(work(alice).resolve("a.txt"), "committed");
+        Commit.Result c = commit(alice, "one change");
+        Path object = alice.object(c.manifest().get("a.txt").hash());
+        object.toFile().setWritable(true);
+        Files.writeString(object, "damaged!!"); // other size and content
+        Push.Result p = push(alice, false);
+        assertTrue(p.pushed(), p.message());
+        assertEquals("committed", new String(registry.open(PhysicalKey.parse(
+                registry.readManifest(p.topHash()).get("a.txt").physicalKey()), 0, -1).readAllBytes()));
+
+        write(work(alice).resolve("a.txt"), "committed twice");
+        Commit.Result c2 = commit(alice, "two");
+        Path object2 = alice.object(c2.manifest().get("a.txt").hash());
+        object2.toFile().setWritable(true);
+        Files.writeString(object2, "committed twicE"); // same size, other content
+        write(work(alice).resolve("a.txt"), "edited since");
+        IOException e = assertThrows(IOException.class, () -> push(alice, false));
+        assertTrue(e.getMessage().contains("'a.txt'") && e.getMessage().contains("nothing was pushed"),
+                e.getMessage());
+        assertEquals(p.topHash(), registry.latest(PKG), "nothing was published");
+        assertNotEquals(before, p.topHash());
+        assertFalse(Files.exists(object2), "the damaged object left the cache");
+    }
+
+    /**
      * What a cache trimmer must keep for unpushed work: the objects the commit copied into the
      * cache, not the rows it left pointing at a local-folder registry.
      */
