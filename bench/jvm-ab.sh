@@ -5,12 +5,13 @@
 # (user + sys, the steadier figure on a shared machine) per run.
 #
 #   A_OPTS / B_OPTS   extra JVM options of each side (QUILTFS_JAVA_OPTS; default: none)
-#   A_ENV / B_ENV     environment settings of each side, e.g. QUILTFS_SDK_COMPILE_SCALING= (none)
+#   A_ENV / B_ENV     environment settings of each side (VAR=VALUE words), e.g. QUILTFS_CDS=0
 #   A_JAR / B_JAR     a built quiltfs.jar (its lib/ beside it) per side; default: a copy of
 #                     cli/target taken at the start, so that editing sources meanwhile is safe
 #
-# Example: the JVM's usual compile thresholds for the SDK (A) against the launcher's (B):
-#   A_ENV=QUILTFS_SDK_COMPILE_SCALING= bash bench/jvm-ab.sh
+# Example: C1 compiling the AWS SDK and its HTTP client after a fifth of the usual calls (B):
+#   B_OPTS="-XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,software.amazon.awssdk.*::*,0.2" \
+#     bash bench/jvm-ab.sh
 # Needs java, python3 with boto3 (.venv from scripts/setup), S3Proxy in ~/.m2 (mvn test-compile).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
