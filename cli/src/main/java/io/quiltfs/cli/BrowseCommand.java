@@ -43,8 +43,10 @@ final class BrowseCommand extends BaseCommand {
                 return ExitCodes.OK;
             }
             PackageRef ref = PackageRef.parse(pkg);
-            List<Revision> revs = r.revisions(ref.name());
+            // latest first: a push writes its timestamp pointer, then latest, so the list read
+            // after it holds the revision latest names (unless the registry lacks it).
             String latest = r.latest(ref.name());
+            List<Revision> revs = r.revisions(ref.name());
             if (revs.isEmpty() && latest == null) {
                 throw new CliException(ExitCodes.NOT_FOUND, "no package " + ref.name() + " in " + r.uri()
                         + " (list packages with `quiltfs browse " + registry + "`)");
@@ -91,12 +93,18 @@ final class BrowseCommand extends BaseCommand {
      * breaks every install of the package's latest, and one without a timestamp pointer is
      * missing from the list above it.
      */
-    private static String latestProblem(Registry r, PackageName name, String latest, List<Revision> revs)
-            throws java.io.IOException {
+    private static String latestProblem(Registry r, PackageName name, String latest, List<Revision> revs) {
         if (latest == null) {
             return null;
         }
-        if (!r.hasManifest(latest)) {
+        boolean present;
+        try {
+            present = r.hasManifest(latest);
+        } catch (java.io.IOException e) {
+            return "cannot tell whether latest of " + name + " (" + latest + ") is in " + r.uri() + ": "
+                    + Cli.message(e);
+        }
+        if (!present) {
             return "latest of " + name + " in " + r.uri() + " names " + latest + ", whose manifest is missing:"
                     + " installing " + name + " without @HASH fails (`quiltfs push --force` of a good revision"
                     + " repairs it)";

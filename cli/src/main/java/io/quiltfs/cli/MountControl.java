@@ -51,10 +51,11 @@ final class MountControl implements PackageFs.Control {
      * Runs each command line of {@code text} in order (a newline outside quotes ends one, so
      * {@code printf 'commit -m a\npush\n'} commits then pushes) and stops after the first that
      * fails: a push never follows a failed commit. The outputs follow each other, each ending
-     * with its {@code exit N}.
+     * with its {@code exit N}. The lines of one write run together: another descriptor's
+     * commands wait, so {@code commit; push} never pushes someone else's commit.
      */
     @Override
-    public String run(String text) {
+    public synchronized String run(String text) {
         List<List<String>> commands;
         try {
             commands = commands(text);
@@ -142,7 +143,6 @@ final class MountControl implements PackageFs.Control {
         return code;
     }
 
-    /** Splits a command line as a shell would: words, 'single' and "double" quotes, backslash escapes. */
     /**
      * The command lines of {@code text}, each as its words, split as a POSIX shell splits
      * (quotes, backslash escapes); a newline outside quotes ends a command, a quoted one is
@@ -207,7 +207,7 @@ final class MountControl implements PackageFs.Control {
         return commands;
     }
 
-    /** Quotes words so that {@link #split} gives them back. */
+    /** Quotes words so that {@link #commands} gives them back as one command. */
     static String join(List<String> words) {
         StringBuilder sb = new StringBuilder();
         for (String w : words) {

@@ -22,6 +22,12 @@ class MountControlTest {
     }
 
     @Test
+    void joinedWordsComeBackAsOneCommand() {
+        List<String> words = List.of("commit", "-m", "it's \"two\"\nlines $HOME \\", "--meta", "{\"k\": [1, 2]}", "");
+        assertEquals(List.of(words), MountControl.commands(MountControl.join(words)));
+    }
+
+    @Test
     void anUnbalancedQuoteIsAnError() {
         assertThrows(IllegalArgumentException.class, () -> MountControl.commands("commit -m 'oops\npush\n"));
     }

@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Durability: data and journal lines are written (not fsync'ed) before the kernel gets its
  * answer, so they survive the death of the process at any instant (the kernel holds them);
- * {@code fsync} forces both to the disk, and the names of copies made since the last one. Replaying the journal at the next mount gives the
+ * {@code fsync} forces both to the disk, with the names of the copies made since the last
+ * one. Replaying the journal at the next mount gives the
  * same tree.
  *
  * <p>Threading: the map is concurrent; its changes are serialized by the caller ({@link
@@ -128,7 +129,7 @@ public final class WorkArea implements Closeable {
             }
             long nid = nextId.incrementAndGet();
             Files.copy(file(id), file(nid));
-            filesChanged = true;
+            copiesMade.incrementAndGet();
             if (ch != null) {
                 ch.close();
                 ch = null;
@@ -173,7 +174,7 @@ public final class WorkArea implements Closeable {
                 // Nothing of the old bytes survives: a fresh empty file, no copy.
                 long nid = nextId.incrementAndGet();
                 Files.createFile(file(nid));
-                filesChanged = true;
+                copiesMade.incrementAndGet();
                 if (ch != null) {
                     ch.close();
                     ch = null;
@@ -238,8 +239,11 @@ public final class WorkArea implements Closeable {
     private final Path journalFile;
     private final ConcurrentSkipListMap<String, Node> nodes = new ConcurrentSkipListMap<>();
     private final AtomicLong nextId = new AtomicLong();
-    /** Whether a file was made in {@code files/} since the folder was last forced to the disk. */
-    private volatile boolean filesChanged;
+    /** Files made in {@code files/} so far, and how many of them the last folder sync covered. */
+    private final AtomicLong copiesMade = new AtomicLong();
+    private final Object folderSync = new Object();
+    /** Guarded by folderSync. */
+    private long copiesSynced;
     private final Object journalLock = new Object();
     /** Guarded by journalLock. */
     private FileChannel journal;
@@ -456,10 +460,18 @@ public final class WorkArea implements Closeable {
      * Forces {@code files/}'s entries to the disk when copies were made since the last time: a
      * copy whose bytes are on the disk but whose name is not would be lost with the power.
      */
-    void forceFolder() {
-        if (filesChanged) {
-            filesChanged = false; // before the sync: a copy made during it sets it again
-            AtomicFile.fsyncDir(files);
+    void forceFolder() throws IOException {
+        long made = copiesMade.get();
+        synchronized (folderSync) {
+            // A sync that began after this copy was made covers it; one under way may not have.
+            if (copiesSynced >= made) {
+                return;
+            }
+            long upTo = copiesMade.get();
+            try (FileChannel dirChannel = FileChannel.open(files, StandardOpenOption.READ)) {
+                dirChannel.force(true);
+            }
+            copiesSynced = upTo;
         }
     }
 
@@ -578,7 +590,7 @@ public final class WorkArea implements Closeable {
     Content create(String k) throws IOException {
         long id = nextId.incrementAndGet();
         Files.createFile(file(id));
-        filesChanged = true;
+        copiesMade.incrementAndGet();
         Content c = new Content(id, k);
         put(k, c);
         return c;
@@ -588,7 +600,7 @@ public final class WorkArea implements Closeable {
     Path newFile() throws IOException {
         Path p = file(nextId.incrementAndGet());
         Files.createFile(p);
-        filesChanged = true;
+        copiesMade.incrementAndGet();
         return p;
     }
 
@@ -616,12 +628,18 @@ public final class WorkArea implements Closeable {
 
     @Override
     public void close() throws IOException {
-        forceFolder();
-        synchronized (journalLock) {
-            if (journal != null) {
-                journal.force(false);
-                journal.close();
-                journal = null;
+        try {
+            forceFolder();
+        } finally {
+            synchronized (journalLock) {
+                if (journal != null) {
+                    try {
+                        journal.force(false);
+                    } finally {
+                        journal.close();
+                        journal = null;
+                    }
+                }
             }
         }
     }

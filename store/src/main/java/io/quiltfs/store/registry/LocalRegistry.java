@@ -263,8 +263,7 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
-        Path lock = quilt().resolve("quiltfs").resolve("locks").resolve(pkg.namespace() + "." + pkg.name() + ".lock");
-        try (HomeLock l = HomeLock.acquire(lock)) {
+        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
             String now = latest(pkg);
             if (now == null ? expected != null : !now.equals(expected)) {
                 return now == null ? "" : now;
@@ -272,6 +271,11 @@ public final class LocalRegistry implements Registry {
             writePointer(pkg, "latest", topHash);
             return null;
         }
+    }
+
+    /** Serializes the compare-and-set of a package's latest and tags among processes sharing the folder. */
+    private Path pointerLock(PackageName pkg) {
+        return quilt().resolve("quiltfs").resolve("locks").resolve(pkg.namespace() + "." + pkg.name() + ".lock");
     }
 
     @Override
@@ -307,6 +311,19 @@ public final class LocalRegistry implements Registry {
         requireHash(topHash);
         byte[] bytes = topHash.getBytes(StandardCharsets.US_ASCII);
         AtomicFile.write(tagDir(pkg).resolve(tag), tmpDir(), out -> out.write(bytes));
+    }
+
+    @Override
+    public String compareAndSetTag(PackageName pkg, String tag, String expected, String topHash) throws IOException {
+        Tags.require(tag);
+        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+            String now = tag(pkg, tag);
+            if (now == null ? expected != null : !now.equals(expected)) {
+                return now == null ? "" : now;
+            }
+            setTag(pkg, tag, topHash);
+            return null;
+        }
     }
 
     @Override

@@ -90,6 +90,13 @@ public interface Registry extends ObjectSource, AutoCloseable {
 
     void setTag(PackageName pkg, String tag, String topHash) throws IOException;
 
+    /**
+     * Points {@code tag} at {@code topHash} only if it still names {@code expected} (null: no
+     * such tag), in one step against other writers; returns null when it did, else what the tag
+     * names now ("" for none).
+     */
+    String compareAndSetTag(PackageName pkg, String tag, String expected, String topHash) throws IOException;
+
     /** Returns false when there was no such tag. */
     boolean deleteTag(PackageName pkg, String tag) throws IOException;
 

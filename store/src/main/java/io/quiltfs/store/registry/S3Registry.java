@@ -541,8 +541,22 @@ public final class S3Registry implements Registry {
 
     @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
+        return compareAndSet(pointerKey(pkg, "latest"), "latest of " + pkg, expected, topHash);
+    }
+
+    @Override
+    public String compareAndSetTag(PackageName pkg, String tag, String expected, String topHash) throws IOException {
+        Tags.require(tag);
+        return compareAndSet(tagDir(pkg) + tag, "tag '" + tag + "' of " + pkg, expected, topHash);
+    }
+
+    /**
+     * Writes {@code topHash} at the pointer {@code key} only if it holds {@code expected} (null:
+     * absent), with a conditional PUT where the store has them; {@code what} names the pointer in
+     * messages. Returns null when written, else what the pointer holds now ("" for nothing).
+     */
+    private String compareAndSet(String key, String what, String expected, String topHash) throws IOException {
         LocalRegistry.requireHash(topHash);
-        String key = pointerKey(pkg, "latest");
         byte[] value = topHash.getBytes(StandardCharsets.US_ASCII);
         for (int attempt = 0; ; attempt++) {
             Small cur = getSmall(key);
@@ -565,14 +579,13 @@ public final class S3Registry implements Registry {
                     return null;
                 }
                 if (attempt >= 10) {
-                    throw new RegistryException("could not move latest of " + pkg + " in " + uri()
-                            + ": it keeps changing under concurrent pushes (try again)");
+                    throw new RegistryException("could not move " + what + " in " + uri()
+                            + ": it keeps changing under concurrent writers (try again)");
                 }
-                // Someone moved latest between our read and our write: read it again.
+                // Someone moved it between our read and our write: read it again.
             } catch (ConditionsUnsupported e) {
                 conditionalWrites = false;
-                log.warn("{} does not support conditional writes; moving latest of {} by read-compare-write",
-                        where, pkg);
+                log.warn("{} does not support conditional writes; moving {} by read-compare-write", where, what);
             }
         }
     }
@@ -624,6 +637,7 @@ public final class S3Registry implements Registry {
      */
     @Override
     public void placing(PackageName pkg, int count, int rows) {
+        abortOrphansOnce(); // every push from the home cleans what killed ones left, large files or not
         String prefix = dataPrefix(pkg);
         long pages = Math.max(1, (rows + 999L) / 1000);
         if (count < PLACES_PER_PAGE * pages) {
@@ -1149,9 +1163,7 @@ public final class S3Registry implements Registry {
         long part = ChunkSize.forSize(size);
         int parts = (int) ((size + part - 1) / part);
         byte[][] digests = FileHasher.partDigests(file, size, part, sum);
-        if (orphansAborted.compareAndSet(false, true)) {
-            abortOrphans();
-        }
+        abortOrphansOnce();
         String id = call(url(key), () -> s3.createMultipartUpload(r -> r.bucket(bucket).key(key).metadata(meta)
                 .checksumAlgorithm(ChecksumAlgorithm.SHA256))).uploadId();
         Path recorded = uploads.begin(key, id);
@@ -1201,18 +1213,26 @@ public final class S3Registry implements Registry {
      * Aborts the multipart uploads that processes of this home, killed since, left open in the
      * bucket ({@link UploadJournal}). Best effort: one that cannot be aborted now stays recorded.
      */
-    private void abortOrphans() {
+    private void abortOrphansOnce() {
+        if (!orphansAborted.compareAndSet(false, true)) {
+            return;
+        }
         int aborted = 0;
         for (UploadJournal.Orphan o : uploads.orphans()) {
             try {
                 blocking(() -> s3.abortMultipartUpload(r -> r.bucket(bucket).key(o.key()).uploadId(o.uploadId())));
                 aborted++;
             } catch (S3Exception e) {
-                if (e.statusCode() != 404) {
+                String code = code(e);
+                if (e.statusCode() == 403) {
+                    // Retrying at every push would not help: say it once and forget it.
+                    log.warn("cannot abort the multipart upload of {} that a killed push left ({}): its parts"
+                            + " stay in {} until a lifecycle rule removes them", url(o.key()), code, bucket);
+                } else if (!"NoSuchUpload".equals(code) && !"NoSuchBucket".equals(code)) {
                     log.debug("could not abort the multipart upload of {}: {}", url(o.key()), e.getMessage());
                     continue;
                 }
-                // NoSuchUpload: completed, aborted by a shutdown hook, or expired
+                // else completed, aborted by a shutdown hook, expired, or its bucket is gone
             } catch (SdkException e) {
                 log.debug("could not abort the multipart upload of {}: {}", url(o.key()), e.getMessage());
                 continue;

@@ -11,26 +11,34 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The multipart uploads that processes of one home began in one registry and have not ended:
- * one small file each ({@code PID-N.json}: key, upload id, the process and its start time), made
- * when the upload is created and deleted once it is completed or aborted. A process killed with
- * SIGKILL (which no shutdown hook sees) leaves its uploads' parts in the bucket, unlisted and
- * billed until a lifecycle rule removes them; its files stay here, and a later push from the
- * home aborts the uploads of processes that are gone. An upload of a live process (another
- * push running now) is never touched: a process is known by its pid and start time, so a
- * reused pid does not pass for the killed one. Losing the folder only forgets what to clean.
+ * one small file each (key, upload id, and who began it), made when the upload is created and
+ * deleted once it is completed or aborted. A process killed with SIGKILL (which no shutdown hook
+ * sees) leaves its uploads' parts in the bucket, unlisted and billed until a lifecycle rule
+ * removes them; its files stay here, and a later push from the home aborts the uploads of
+ * processes that are gone.
+ *
+ * <p>An upload of a live process (another push running now) is never touched. A process is
+ * known by host name, boot id, pid namespace, pid and start time in clock ticks since boot (not
+ * a wall-clock instant, which moves when the clock is stepped): a record from another host or
+ * pid namespace (a home shared by machines or containers) is left alone, a record from an
+ * earlier boot is dead, and a reused pid does not pass for the killed process. Where these
+ * cannot be read (not Linux) nothing is judged dead. Losing the folder only forgets what to
+ * clean.
  */
 final class UploadJournal {
     private static final Logger log = LoggerFactory.getLogger(UploadJournal.class);
-    private static final AtomicLong NEXT = new AtomicLong();
     private static final long PID = ProcessHandle.current().pid();
-    private static final String STARTED = started(ProcessHandle.current());
+    /** Who this process is: host, boot, pid namespace, pid and start ticks; null fields when unknown. */
+    private static final Identity SELF = new Identity(read("/proc/sys/kernel/hostname"),
+            read("/proc/sys/kernel/random/boot_id"), link("/proc/self/ns/pid"), PID, startTicks(PID));
+
+    private record Identity(String host, String boot, String pidNamespace, long pid, String start) {
+    }
 
     /** An upload a process that is gone left open. */
     record Orphan(Path file, String key, String uploadId) {
@@ -48,11 +56,13 @@ final class UploadJournal {
         if (dir == null) {
             return null;
         }
-        Path f = dir.resolve(PID + "-" + NEXT.incrementAndGet() + ".json");
+        // Unique among processes whatever their pids (several hosts or containers may share a home).
+        Path f = dir.resolve(PID + "-" + java.util.UUID.randomUUID() + ".json");
         try {
             Files.createDirectories(dir);
             AtomicFile.write(f, Json.MAPPER.writeValueAsBytes(Json.object().put("key", key).put("upload_id", uploadId)
-                    .put("pid", PID).put("started", STARTED)));
+                    .put("host", SELF.host()).put("boot", SELF.boot()).put("pid_namespace", SELF.pidNamespace())
+                    .put("pid", PID).put("start", SELF.start())));
             return f;
         } catch (IOException e) {
             // The upload itself is fine; only a kill during it would leave it unrecorded.
@@ -91,7 +101,9 @@ final class UploadJournal {
                     if (key == null || id == null) {
                         throw new IOException("no key or upload_id");
                     }
-                    if (!alive(j.path("pid").asLong(-1), j.path("started").asText(""))) {
+                    Identity who = new Identity(j.path("host").asText(null), j.path("boot").asText(null),
+                            j.path("pid_namespace").asText(null), j.path("pid").asLong(-1), j.path("start").asText(null));
+                    if (gone(who)) {
                         out.add(new Orphan(f, key, id));
                     }
                 } catch (NoSuchFileException gone) {
@@ -109,15 +121,45 @@ final class UploadJournal {
         return out;
     }
 
-    private static boolean alive(long pid, String started) {
-        if (pid == PID) {
-            return started.equals(STARTED);
+    /** Whether the process that wrote a record is certainly not running: false when in doubt. */
+    private static boolean gone(Identity who) {
+        if (SELF.host() == null || SELF.boot() == null || SELF.start() == null || who.host() == null
+                || who.boot() == null || who.start() == null || !who.host().equals(SELF.host())) {
+            return false; // cannot tell here, or another machine's
         }
-        Optional<ProcessHandle> h = ProcessHandle.of(pid);
-        return h.isPresent() && h.get().isAlive() && started.equals(started(h.get()));
+        if (!who.boot().equals(SELF.boot())) {
+            return true; // this machine has restarted since
+        }
+        if (who.pidNamespace() == null || !who.pidNamespace().equals(SELF.pidNamespace())) {
+            return false; // a container's pids are not ours to look up
+        }
+        return !who.start().equals(startTicks(who.pid()));
     }
 
-    private static String started(ProcessHandle h) {
-        return h.info().startInstant().map(Object::toString).orElse("");
+    /** The start time of a process in clock ticks after boot ({@code /proc/PID/stat} field 22), or null. */
+    private static String startTicks(long pid) {
+        String stat = read("/proc/" + pid + "/stat");
+        if (stat == null) {
+            return null;
+        }
+        // The name (field 2) is in parentheses and may hold spaces or ')': count from the last ')'.
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return f.length > 19 ? f[19] : null;
+    }
+
+    private static String read(String file) {
+        try {
+            return Files.readString(Path.of(file)).trim();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String link(String file) {
+        try {
+            return Files.readSymbolicLink(Path.of(file)).toString();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 }

@@ -23,6 +23,13 @@ public final class PackageState {
      */
     public boolean installing;
     /**
+     * While {@link #installing}, what the last finished install of the package had placed: all
+     * keys ({@code placedAll}) or those matching {@code placedPaths} (neither: no install has
+     * finished). Its files missing since are the user's removals, which a re-run keeps.
+     */
+    public boolean placedAll;
+    public List<String> placedPaths;
+    /**
      * {@code "<pointer> <top hash>"}: the timestamp pointer a push is writing or wrote for that
      * revision, until the push settles; a push run again after a kill reuses it.
      */
@@ -46,6 +53,8 @@ public final class PackageState {
         s.workDir = workDir;
         s.paths = paths == null ? null : new ArrayList<>(paths);
         s.installing = installing;
+        s.placedAll = placedAll;
+        s.placedPaths = placedPaths == null ? null : new ArrayList<>(placedPaths);
         s.pushPointer = pushPointer;
         s.uninstalling = uninstalling;
         return s;

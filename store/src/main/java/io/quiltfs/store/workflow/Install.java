@@ -113,8 +113,7 @@ public final class Install {
             // change `status` shows and `commit` records): it places only keys that no earlier
             // install placed (newly matched paths) and the keys this command's --path names. A
             // working folder that is gone is put back whole (what `status` tells the user to do).
-            PathFilter placedBefore = existing == null || existing.state().installing || !Files.isDirectory(work)
-                    ? null : existing.filter();
+            PathFilter placedBefore = existing == null || !Files.isDirectory(work) ? null : placedByLastFinished(existing);
             PathFilter named = paths == null || paths.isEmpty() ? null : new PathFilter(paths);
             List<Entry> wanted = new ArrayList<>();
             List<Entry> placedEarlier = new ArrayList<>();
@@ -173,6 +172,8 @@ public final class Install {
                 PackageState s = l.get(pkg);
                 if (s != null) {
                     s.installing = false;
+                    s.placedAll = false;
+                    s.placedPaths = null;
                     l.put(pkg, s);
                 }
                 return null;
@@ -227,6 +228,18 @@ public final class Install {
                 + " known to be removed: run `quiltfs install " + pkg + "` to finish it, then " + verb + " again");
     }
 
+    /**
+     * The keys the last finished install of {@code p} placed (those missing now were removed by
+     * the user), or null when none finished: every key is to be placed.
+     */
+    private static PathFilter placedByLastFinished(InstalledPackage p) {
+        PackageState s = p.state();
+        if (!s.installing) {
+            return p.filter();
+        }
+        return s.placedAll ? PathFilter.ALL : s.placedPaths == null ? null : new PathFilter(s.placedPaths);
+    }
+
     /** Registers the package (or its wider paths) as being installed, under the lineage lock. */
     private static void register(Home home, io.quiltfs.store.registry.PackageName pkg, String registryUri, String top,
             Path workDir, String latest, PathFilter filter) throws IOException {
@@ -239,6 +252,10 @@ public final class Install {
                 s.base = top;
                 s.head = top;
                 s.workDir = workDir.toString();
+            } else if (!s.installing) {
+                // What the finished install placed, for a re-run after this one is interrupted.
+                s.placedAll = s.paths == null;
+                s.placedPaths = s.paths == null ? null : new ArrayList<>(s.paths);
             }
             s.latestSeen = latest;
             s.paths = filter.globs();

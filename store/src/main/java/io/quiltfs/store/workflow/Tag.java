@@ -29,13 +29,19 @@ public final class Tag {
         } else {
             top = registry.resolve(PackageRef.parse(pkg + "@" + target));
         }
+        if (force) {
+            registry.setTag(pkg, tag, top);
+            return top;
+        }
         String current = registry.tag(pkg, tag);
-        if (current != null && !current.equals(top) && !force) {
+        if (current == null) {
+            // Set only if still absent: of two people tagging at once, one wins and the other is told.
+            String now = registry.compareAndSetTag(pkg, tag, null, top);
+            current = now == null || now.isEmpty() ? top : now;
+        }
+        if (!current.equals(top)) {
             throw new ConflictException("tag '" + tag + "' of " + pkg + " in " + registry.uri() + " already names "
                     + current + "; use --force to move it to " + top);
-        }
-        if (!top.equals(current)) {
-            registry.setTag(pkg, tag, top);
         }
         return top;
     }

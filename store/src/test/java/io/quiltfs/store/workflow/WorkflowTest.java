@@ -335,6 +335,24 @@ class WorkflowTest {
     }
 
     @Test
+    void aRemovalSurvivesAnInterruptedWideningAndItsReRun() throws IOException {
+        seed(TestRegistries.LOCAL);
+        install(alice, List.of("data"));
+        Files.delete(work(alice).resolve("data/b.csv")); // the user's change
+        Manifest m = registry.readManifest(registry.latest(PKG));
+        Path docs = PhysicalKey.parse(m.get("docs/readme.md").physicalKey()).filePath();
+        String sound = Files.readString(docs);
+        Files.writeString(docs, "# README"); // same size, other content: this install fails
+        assertThrows(Install.Incomplete.class, () -> install(alice, List.of("docs")));
+        Files.writeString(docs, sound);
+        Install.Result rerun = install(alice, null); // as the failure says to
+        assertFalse(Files.exists(work(alice).resolve("data/b.csv")), "the removal made before is kept");
+        assertEquals(1, rerun.keptRemoved());
+        assertEquals(sound, Files.readString(work(alice).resolve("docs/readme.md")));
+        assertEquals(List.of("data/b.csv"), status(alice).changes().removed());
+    }
+
+    @Test
     void aCorruptObjectIsNeverInstalled() throws IOException {
         seed(TestRegistries.LOCAL);
         Manifest m = registry.readManifest(registry.latest(PKG));
@@ -685,6 +703,14 @@ class WorkflowTest {
         assertEquals(first, Tag.set(registry, PKG, "v1", first, false));
         assertEquals(registry.latest(PKG), Tag.set(registry, PKG, "v1", null, true));
         assertEquals(first, Tag.set(registry, PKG, "v1", first, true));
+        // The registry's compare-and-set of a tag: one of two writers wins, the other is told.
+        String latest = registry.latest(PKG);
+        assertNull(registry.compareAndSetTag(PKG, "v9", null, first));
+        assertEquals(first, registry.compareAndSetTag(PKG, "v9", null, latest), "no longer absent");
+        assertEquals(first, registry.compareAndSetTag(PKG, "v9", latest, latest), "not what was expected");
+        assertNull(registry.compareAndSetTag(PKG, "v9", first, latest));
+        assertEquals(latest, registry.tag(PKG, "v9"));
+        Tag.delete(registry, PKG, "v9");
         log = Log.log(registry, PKG, InstalledPackage.require(alice, PKG));
         assertEquals(2, log.size());
         assertEquals("second", log.get(0).message());
