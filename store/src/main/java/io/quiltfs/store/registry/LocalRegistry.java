@@ -338,7 +338,7 @@ public final class LocalRegistry implements Registry {
         } catch (FileAlreadyExistsException e) {
             throw new RegistryException("cannot store " + target + ": a file stands where a folder is needed");
         }
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp = AtomicFile.createTemp(dir, target);
         try {
             Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {

@@ -383,6 +383,33 @@ class WorkflowTest {
         assertTrue(withNull.header().get("user_meta").isNull());
     }
 
+    /**
+     * A key whose last component is as long as a file name can be (255 UTF-8 bytes) builds into a
+     * local registry and is pushed again after a change: the temporary file beside the data
+     * object must not need a longer name than the key's own.
+     */
+    @Test
+    void keysWithTheLongestFileNamesBuildAndPushToALocalRegistry() throws IOException {
+        String ascii = "x".repeat(251) + ".txt";
+        String accented = "\u00e9".repeat(125) + "a.tx";
+        String emoji = "\uD83D\uDE00".repeat(63) + "abc";
+        registry = TestRegistries.LOCAL.open(TestRegistries.LOCAL.newRegistry(tmp));
+        Path src = tmp.resolve("long");
+        write(src.resolve("d/" + ascii), "ascii");
+        write(src.resolve(accented), "accented");
+        write(src.resolve(emoji), "emoji");
+        Build.build(registry, PKG, src, "long names", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+        install(alice, null);
+        assertEquals("accented", Files.readString(work(alice).resolve(accented)));
+        write(work(alice).resolve("d/" + ascii), "ascii, changed");
+        write(work(alice).resolve(emoji), "emoji, changed");
+        assertTrue(commit(alice, "changed").committed());
+        assertTrue(push(alice, false).pushed());
+        install(bob, null);
+        assertEquals("ascii, changed", Files.readString(work(bob).resolve("d/" + ascii)));
+        assertEquals("emoji, changed", Files.readString(work(bob).resolve(emoji)));
+    }
+
     @Test
     void changedRowsTakeTheCommitsChecksumType() throws IOException {
         registry = TestRegistries.LOCAL.open(TestRegistries.LOCAL.newRegistry(tmp));
