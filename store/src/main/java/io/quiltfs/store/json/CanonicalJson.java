@@ -23,24 +23,28 @@ public final class CanonicalJson {
     private CanonicalJson() {
     }
 
+    /**
+     * Compares by Unicode code point, as Python compares {@code str}. A JSON string may hold
+     * unpaired surrogates ({@code "\\ud800"} is valid JSON and Python keeps it as the code point
+     * U+D800), so a surrogate counts as an astral character only when it is half of a pair.
+     */
     public static int compareCodePoints(String a, String b) {
         int n = Math.min(a.length(), b.length());
         for (int i = 0; i < n; i++) {
             char x = a.charAt(i);
             char y = b.charAt(i);
             if (x != y) {
-                return fixup(x) - fixup(y);
+                if (!Character.isSurrogate(x) && !Character.isSurrogate(y)) {
+                    return x - y;
+                }
+                // Back up to the start of a pair that either side continues at i (the unit
+                // before i is the same in both strings).
+                int at = i > 0 && Character.isHighSurrogate(a.charAt(i - 1))
+                        && (Character.isLowSurrogate(x) || Character.isLowSurrogate(y)) ? i - 1 : i;
+                return Integer.compare(Character.codePointAt(a, at), Character.codePointAt(b, at));
             }
         }
         return a.length() - b.length();
-    }
-
-    /** Maps UTF-16 units so that surrogates (astral code points) sort above U+E000..U+FFFF. */
-    private static int fixup(char c) {
-        if (c >= 0xD800) {
-            return c >= 0xE000 ? c - 0x800 : c + 0x2000;
-        }
-        return c;
     }
 
     /** Canonical text of a tree as an ASCII string (for tests and small values). */

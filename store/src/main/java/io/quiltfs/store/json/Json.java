@@ -21,7 +21,9 @@ public final class Json {
                     JsonFactory.builder()
                             .streamReadConstraints(StreamReadConstraints.builder()
                                     .maxStringLength(64 * 1024 * 1024)
-                                    .maxNestingDepth(500)
+                                    // quilt3 writes metadata nested until Python's recursion
+                                    // limit (1000 frames) stops it, about 980 deep: read all of it.
+                                    .maxNestingDepth(1000)
                                     .build())
                             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
                             .build())

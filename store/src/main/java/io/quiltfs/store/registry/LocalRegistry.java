@@ -383,7 +383,7 @@ public final class LocalRegistry implements Registry {
         } catch (FileAlreadyExistsException e) {
             throw new RegistryException("cannot store " + target + ": a file stands where a folder is needed");
         }
-        Path tmp = Files.createTempFile(freshTmpDir(), "." + target.getFileName() + ".", ".tmp");
+        Path tmp = AtomicFile.createTemp(freshTmpDir(), target);
         try {
             Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {

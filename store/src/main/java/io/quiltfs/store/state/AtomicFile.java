@@ -53,10 +53,6 @@ public final class AtomicFile {
         sweepOnce(dir);
     }
 
-    private static Path newTemp(Path dir, Path target) throws IOException {
-        return Files.createTempFile(dir, "." + target.getFileName() + ".p" + PID + "-", ".tmp");
-    }
-
     private static void sweepOnce(Path dir) {
         if (SWEPT.add(dir)) {
             sweepAbandoned(dir);
@@ -100,7 +96,7 @@ public final class AtomicFile {
     public static void write(Path target, Path tmpDir, Content content) throws IOException {
         Files.createDirectories(target.toAbsolutePath().getParent());
         Files.createDirectories(tmpDir);
-        Path tmp = newTemp(tmpDir, target);
+        Path tmp = createTemp(tmpDir, target);
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -155,7 +151,7 @@ public final class AtomicFile {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         sweepOnce(dir);
-        Path tmp = newTemp(dir, target);
+        Path tmp = createTemp(dir, target);
         Staged staged = new Staged(tmp, target);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.wrap(data);
@@ -168,6 +164,28 @@ public final class AtomicFile {
             throw e;
         }
         return staged;
+    }
+
+    /** Longest part of the target's name kept in a temporary file's name, in UTF-8 bytes. */
+    static final int TEMP_NAME_PART = 200;
+
+    /**
+     * Creates an empty temporary file for {@code target} in {@code dir}, named
+     * {@code .NAME.pPID-RANDOM.tmp} (the writer's pid tells a sweep whether its writer still
+     * runs). NAME is the target's name cut to {@value #TEMP_NAME_PART} UTF-8 bytes (at a
+     * character boundary): a file name may be 255 bytes long, and a package key's last
+     * component that long must not make its temporary name too long to create.
+     */
+    public static Path createTemp(Path dir, Path target) throws IOException {
+        String name = target.getFileName().toString();
+        if (name.length() * 3 > TEMP_NAME_PART) {
+            java.nio.charset.CharsetEncoder enc = java.nio.charset.StandardCharsets.UTF_8.newEncoder();
+            java.nio.ByteBuffer room = java.nio.ByteBuffer.allocate(TEMP_NAME_PART);
+            java.nio.CharBuffer in = java.nio.CharBuffer.wrap(name);
+            enc.encode(in, room, true); // stops before the first character that does not fit
+            name = name.substring(0, in.position());
+        }
+        return Files.createTempFile(dir, "." + name + ".p" + PID + "-", ".tmp");
     }
 
     /** Renames a finished, fsync'ed temp file over {@code target} and syncs the folder. */
@@ -187,7 +205,7 @@ public final class AtomicFile {
     public static boolean createNew(Path target, byte[] data) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = newTemp(dir, target);
+        Path tmp = createTemp(dir, target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(data));

@@ -58,8 +58,11 @@ public final class Commit {
             cache.sweepAbandoned(); // what a commit killed half-way left
             Storing storing = new Storing(files, cache, progress);
             Status.Changes ch = Status.changes(files, head, p.filter(), hashCache, type, storing);
-            JsonNode meta = userMeta == null ? head.userMeta() : userMeta;
-            if (ch.isEmpty() && java.util.Objects.equals(meta, head.userMeta())) {
+            // Null keeps the header's user_meta as it is: absent stays absent and a JSON null
+            // stays null (quilt3 writes "user_meta": null for a package without metadata, and
+            // dropping it would change the top hash of every later revision).
+            boolean metaChanges = userMeta != null && !userMeta.equals(head.header().get("user_meta"));
+            if (ch.isEmpty() && !metaChanges) {
                 hashCache.save();
                 return new Result(p.state().head, false, ch, head);
             }
@@ -67,7 +70,10 @@ public final class Commit {
             Map<String, Checksum> newHashes = new java.util.HashMap<>();
             newRows.forEach((k, e) -> newHashes.put(k, e.hash()));
             Checkpoints.reach("commit.after-objects");
-            Manifest.Builder b = head.toBuilder().clearEntries().message(message).userMeta(meta);
+            Manifest.Builder b = head.toBuilder().clearEntries().message(message);
+            if (userMeta != null) {
+                b.userMeta(userMeta);
+            }
             Set<String> removed = new HashSet<>(ch.removed());
             for (Entry e : head.entries()) {
                 Entry n = newRows.remove(e.logicalKey());

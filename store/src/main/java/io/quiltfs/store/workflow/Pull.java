@@ -1,5 +1,6 @@
 package io.quiltfs.store.workflow;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.quiltfs.store.cache.Fetcher;
 import io.quiltfs.store.cache.ObjectCache;
 import io.quiltfs.store.hash.Checksum;
@@ -236,7 +237,14 @@ public final class Pull {
 
     /** Latest's rows with the local commits' changes on top; the head's message and metadata. */
     private static Manifest merge(Manifest remote, Manifest head, Set<String> committed) {
-        Manifest.Builder b = remote.toBuilder().clearEntries().message(head.message()).userMeta(head.userMeta());
+        Manifest.Builder b = remote.toBuilder().clearEntries().message(head.message());
+        // The head's user_meta node as it is (a JSON null stays null; absent stays absent).
+        JsonNode userMeta = head.header().get("user_meta");
+        if (userMeta == null) {
+            b.userMeta(null);
+        } else {
+            b.headerField("user_meta", userMeta);
+        }
         for (Entry e : remote.entries()) {
             if (!committed.contains(e.logicalKey())) {
                 b.add(e);

@@ -35,6 +35,22 @@ class CanonicalJsonTest {
         assertEquals("{\"B\":4,\"b\":3,\"\\uff21\":2,\"\\ud83d\\ude00\":1}", out);
     }
 
+    /**
+     * An unpaired surrogate (valid JSON as an escape) is its own code point to Python: U+D800..U+DFFF
+     * sort below U+E000 and below every astral character, while a surrogate pair is one astral
+     * character. Expected text from Python's json.dumps(..., sort_keys=True, separators=(",", ":")).
+     */
+    @Test
+    void unpairedSurrogatesInKeysSortAsTheirOwnCodePoints() {
+        String out = canon("{\"\\ue000\":1,\"\\ud800\":2,\"\\ud800\\udc00\":3,\"\\udfff\":4,\"\\ud83d\":5,"
+                + "\"\\ud83dx\":6}");
+        assertEquals("{\"\\ud800\":2,\"\\ud83d\":5,\"\\ud83dx\":6,\"\\udfff\":4,\"\\ue000\":1,\"\\ud800\\udc00\":3}", out);
+        assertTrue(CanonicalJson.compareCodePoints("\udfff", "\ud800\udc00") < 0, "U+DFFF < U+10000");
+        assertTrue(CanonicalJson.compareCodePoints("\ud800", "\ue000") < 0, "U+D800 < U+E000");
+        assertTrue(CanonicalJson.compareCodePoints("\ud83d\ude00", "\ud83d\ue000") > 0, "U+1F600 > U+D83D U+E000");
+        assertTrue(CanonicalJson.compareCodePoints("\ud83d\ude00", "\uffff") > 0, "U+1F600 > U+FFFF");
+    }
+
     @Test
     void escapesLikeEnsureAscii() {
         assertEquals("\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u007f\\u00e9/\"",

@@ -35,6 +35,24 @@ class TopHashTest {
     }
 
     /**
+     * quilt3 writes metadata nested about 980 deep (its JSON encoder stops at Python's recursion
+     * limit); quiltfs reads such a manifest and computes quilt3's top hash (from quilt3 8.0.0's
+     * Package.load(...).top_hash of this text).
+     */
+    @Test
+    void metadataNestedAsDeeplyAsQuilt3WritesIt() throws Exception {
+        int d = 980;
+        String text = "{\"version\":\"v0\",\"message\":\"deep\",\"user_meta\":{\"a\":" + "[".repeat(d) + "1.5"
+                + "]".repeat(d) + "}}\n{\"logical_key\":\"f\",\"physical_keys\":[\"file:///f\"],\"size\":1,"
+                + "\"hash\":{\"type\":\"SHA256\",\"value\":\"" + "0".repeat(64) + "\"},\"meta\":{\"user_meta\":"
+                + "{\"k\":".repeat(d) + "null" + "}".repeat(d) + "}}\n";
+        Manifest m = ManifestReader.read(text.getBytes(StandardCharsets.UTF_8), "deep.jsonl");
+        assertEquals("032949188b4193b9890ab5d732eb7608818639334ab6ad7465fafb3d94ed2bf0", m.topHash());
+        assertEquals(m.topHash(), reference(m));
+        assertEquals(m.topHash(), ManifestReader.read(ManifestWriter.toBytes(m), "rewritten").topHash());
+    }
+
+    /**
      * The top hash a reader computes while parsing (copying common rows' bytes, hashing on a
      * second thread for large files) equals the formula over the sorted rows, for every row shape,
      * in walk order or not, small (hashed inline) or large (hashed in the background).

@@ -405,6 +405,75 @@ class WorkflowTest {
         }
     }
 
+    /**
+     * A commit or a pull merge without new package metadata keeps the header's user_meta exactly:
+     * quilt3 writes {@code "user_meta": null} for a package without metadata (Build does too), and
+     * quilt3 keeps a header without the key as it is; dropping or adding it changes the top hash
+     * that quilt3 computes for the same change.
+     */
+    @Test
+    void commitAndPullKeepTheHeadersUserMetaAsItIs() throws IOException {
+        seed(TestRegistries.LOCAL);
+        assertTrue(registry.readManifest(registry.latest(PKG)).header().get("user_meta").isNull());
+        install(alice, null);
+        install(bob, null);
+        write(work(alice).resolve("a.txt"), "alice");
+        Manifest m = commit(alice, "a change").manifest();
+        assertTrue(m.header().has("user_meta") && m.header().get("user_meta").isNull(), m.header().toString());
+        assertEquals(registry.readManifest(registry.latest(PKG)).toBuilder().clearEntries().message("a change").build()
+                .header(), m.header());
+        push(alice, false);
+        // Bob's commit is merged by pull onto Alice's revision: still "user_meta": null.
+        write(work(bob).resolve("data/c.csv"), "bob");
+        commit(bob, "bob");
+        assertTrue(pull(bob).merged());
+        Manifest merged = InstalledPackage.require(bob, PKG).head();
+        assertTrue(merged.header().has("user_meta") && merged.header().get("user_meta").isNull(),
+                merged.header().toString());
+
+        // A header without user_meta (another client's) stays without it.
+        Manifest noMeta = registry.readManifest(registry.latest(PKG)).toBuilder().userMeta(null).build();
+        String top = registry.writeManifest(noMeta);
+        registry.writePointer(PKG, "1700000000", top);
+        registry.compareAndSetLatest(PKG, registry.latest(PKG), top);
+        Home carol = new Home(tmp.resolve("carol"));
+        install(carol, null);
+        write(work(carol).resolve("a.txt"), "carol");
+        Manifest c = commit(carol, "carol").manifest();
+        assertFalse(c.header().has("user_meta"), c.header().toString());
+        // Explicit metadata still replaces it, and an explicit null is a change from absent.
+        Manifest withNull = Commit.commit(InstalledPackage.require(carol, PKG), "null", com.fasterxml.jackson.databind
+                .node.NullNode.getInstance(), HashType.SHA2_256_CHUNKED, Progress.NONE).manifest();
+        assertTrue(withNull.header().get("user_meta").isNull());
+    }
+
+    /**
+     * A key whose last component is as long as a file name can be (255 UTF-8 bytes) builds into a
+     * local registry and is pushed again after a change: the temporary file beside the data
+     * object must not need a longer name than the key's own.
+     */
+    @Test
+    void keysWithTheLongestFileNamesBuildAndPushToALocalRegistry() throws IOException {
+        String ascii = "x".repeat(251) + ".txt";
+        String accented = "\u00e9".repeat(125) + "a.tx";
+        String emoji = "\uD83D\uDE00".repeat(63) + "abc";
+        registry = TestRegistries.LOCAL.open(TestRegistries.LOCAL.newRegistry(tmp));
+        Path src = tmp.resolve("long");
+        write(src.resolve("d/" + ascii), "ascii");
+        write(src.resolve(accented), "accented");
+        write(src.resolve(emoji), "emoji");
+        Build.build(registry, PKG, src, "long names", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+        install(alice, null);
+        assertEquals("accented", Files.readString(work(alice).resolve(accented)));
+        write(work(alice).resolve("d/" + ascii), "ascii, changed");
+        write(work(alice).resolve(emoji), "emoji, changed");
+        assertTrue(commit(alice, "changed").committed());
+        assertTrue(push(alice, false).pushed());
+        install(bob, null);
+        assertEquals("ascii, changed", Files.readString(work(bob).resolve("d/" + ascii)));
+        assertEquals("emoji, changed", Files.readString(work(bob).resolve(emoji)));
+    }
+
     @Test
     void changedRowsTakeTheCommitsChecksumType() throws IOException {
         registry = TestRegistries.LOCAL.open(TestRegistries.LOCAL.newRegistry(tmp));
