@@ -27,11 +27,45 @@ final class UninstallCommand extends PackageCommand {
             throw new io.quiltfs.store.workflow.NotInstalledException(name);
         }
         Output out = out();
-        Uninstall.Result r = Uninstall.uninstall(p, force);
+        java.nio.file.Path area = home().mountArea(name).toAbsolutePath().normalize();
+        Uninstall.Result r;
+        if (java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
+            r = uninstallMounted(p, area);
+        } else {
+            r = Uninstall.uninstall(p, force);
+        }
         out.line("uninstalled " + p.name() + " (removed " + r.workDir() + "; cached objects kept)");
         out.json(Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
                 .put("uninstalled", true));
         out.flush();
         return ExitCodes.OK;
+    }
+
+    /**
+     * A package edited through a mount: its working area holds private copies and a journal, not
+     * the package's files, so it is never removed under a running mount (whose edits would go
+     * nowhere), and its uncommitted changes are the keys its journal names.
+     */
+    private Uninstall.Result uninstallMounted(InstalledPackage p, java.nio.file.Path area) throws java.io.IOException {
+        try (io.quiltfs.store.state.HomeLock lock = io.quiltfs.store.state.HomeLock.tryAcquire(area.resolve("lock"))) {
+            if (lock == null) {
+                java.nio.file.Path mp = MountEditing.liveMountOf(home(), p.name());
+                throw new CliException(ExitCodes.CONFLICT, p.name() + " is mounted for editing"
+                        + (mp != null ? " at " + mp : " (the mount is starting or stopping)")
+                        + "; unmount it first (`quiltfs unmount MOUNTPOINT`), then uninstall it");
+            }
+            if (force || p.state().uninstalling || !p.state().commits.isEmpty()) {
+                return Uninstall.uninstall(p, force); // refuses unpushed commits unless --force
+            }
+            int changed = MountEditing.changedKeys(area);
+            if (changed > 0) {
+                throw new CliException(ExitCodes.CONFLICT, p.name() + " has uncommitted changes in the working area"
+                        + " of its mount, " + area + " (" + changed + (changed == 1 ? " key" : " keys") + " changed);"
+                        + " mount it to commit and push them, or use --force to discard them");
+            }
+            // Checked here, under the area's lock: the folder-based check would take the area's
+            // own files (journal, copies) for added files and the package's files for removed.
+            return Uninstall.uninstall(p, true);
+        }
     }
 }

@@ -100,6 +100,35 @@ class DaemonTest {
         assertEquals(4, cli("unmount", mnt.toString()));
     }
 
+    /** install and uninstall of a package edited through a mount never touch the mount's working area. */
+    @Test
+    void installAndUninstallLeaveAMountsWorkingAreaAlone() throws Exception {
+        f.write("journal", "a key named like the working area's journal\n");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path area = new io.quiltfs.store.state.Home(f.home).mountArea(Fixture.PKG);
+        assertEquals(0, cli("mount", pkg, mnt.toString(), "--registry", f.uri));
+        Files.writeString(mnt.resolve("new.txt"), "edited through the mount\n");
+        String journal = Files.readString(area.resolve("journal"));
+        assertEquals(3, cli("install", pkg), "the mount's area is not a working folder");
+        assertEquals(3, cli("install", pkg, "--path", "journal"));
+        assertEquals(3, cli("install", pkg, "--path", "hello.txt"));
+        assertEquals(journal, Files.readString(area.resolve("journal")), "the journal is the mount's, untouched");
+        assertTrue(Files.notExists(area.resolve("hello.txt")), "no file placed beside the journal");
+        assertEquals(3, cli("uninstall", "--force", pkg), "never under a running mount");
+        assertEquals("edited through the mount\n", Files.readString(mnt.resolve("new.txt")));
+        assertTrue(Files.isDirectory(area));
+        assertEquals(0, cli("unmount", mnt.toString()));
+        assertEquals(3, cli("uninstall", pkg), "an uncommitted edit of the mount");
+        assertTrue(Files.readString(f.scratch.resolve("child-" + (started.size() - 1) + ".log"))
+                .contains("1 key changed"), "the area's journal counts the changes, not its files");
+        assertEquals(0, cli("uninstall", "--force", pkg));
+        assertTrue(Files.notExists(area));
+        assertEquals(0, cli("mount", pkg, mnt.toString(), "--registry", f.uri));
+        assertEquals(0, cli("unmount", mnt.toString()));
+        assertEquals(0, cli("uninstall", pkg), "nothing changed: uninstall needs no --force");
+    }
+
     @Test
     void aBusyMountIsRefusedUnlessLazy() throws Exception {
         assertEquals(0, cli("mount", Fixture.PKG.toString(), mnt.toString(), "--registry", f.uri));

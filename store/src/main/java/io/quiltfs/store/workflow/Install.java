@@ -80,6 +80,15 @@ public final class Install {
                             + ref + ", run `quiltfs pull " + pkg + "` (latest) or uninstall and install again");
                 }
                 work = java.nio.file.Paths.get(s.workDir);
+                // A mount's working area is not a working folder: it holds private copies and a
+                // journal, not the package's files. Placing files there would bypass the journal
+                // (and a key named like the journal would overwrite it).
+                if (work.toAbsolutePath().normalize().equals(home.mountArea(pkg).toAbsolutePath().normalize())) {
+                    throw new ConflictException(pkg + " is edited through a mount (its working area is " + work
+                            + "), not installed in a folder: mount it to read or edit it (`quiltfs mount " + pkg
+                            + " MOUNTPOINT`); to install it in a folder instead, commit and push, unmount it and"
+                            + " `quiltfs uninstall " + pkg + "` first");
+                }
                 if (dest != null && !dest.toAbsolutePath().normalize().equals(work)) {
                     throw new ConflictException(pkg + " is already installed in " + work + ", not " + dest
                             + " (uninstall it first to move it)");
