@@ -9,6 +9,8 @@ import java.util.Locale;
 public record MountSettings(long cacheBytes, long stallMillis) {
     /** A fetch that delivers nothing for this long fails with EIO. */
     public static final long DEFAULT_STALL_MILLIS = 30_000;
+    /** How long after a failed fetch a read of the same descriptor gets the same EIO (see ObjectStore). */
+    public static final long RETRY_PAUSE_MILLIS = 1_000;
 
     /** A quarter of the file system holding the cache: room for real work, never the whole disk. */
     public static long defaultCacheBytes(Path objects) throws IOException {

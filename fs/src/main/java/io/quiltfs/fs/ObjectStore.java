@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * Turns a row into readable bytes: straight from the verified object cache when the object is
  * there, else through the one {@link RangedFetch} of that object (single flight: however many
  * files and readers want it, it is fetched once). A fetch that stalls is abandoned, whether or not
- * anyone waits for it, and never joined again: the next read, on any descriptor, starts a new one.
+ * anyone waits for it, and never joined again: the next read, on any descriptor, starts a new one
+ * (on the descriptor that saw the failure, once the retry pause has passed).
  * Reads far ahead of a fetch are answered by ranged reads of their own, so that a seek to the
  * middle or the end of a large file does not wait for the bytes before it; while they stay
  * sequential, each such read fetches twice as much as the one before (up to {@link #AHEAD_MAX}),
@@ -50,6 +51,8 @@ public final class ObjectStore implements Closeable {
     private final CacheBudget budget;
     private final Function<PhysicalKey, ObjectSource> sources;
     private final long stallNanos;
+    /** How long after a fetch failed a read of the same descriptor gets that failure again. */
+    private final long retryPauseNanos;
     private final ConcurrentHashMap<String, RangedFetch> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService fetchers;
     /** Abandons the fetches that stalled while nobody waited for them. */
@@ -62,6 +65,19 @@ public final class ObjectStore implements Closeable {
      */
     public ObjectStore(ObjectCache cache, CacheBudget budget, Function<PhysicalKey, ObjectSource> sources,
                        long stallMillis) {
+        this(cache, budget, sources, stallMillis, 0);
+    }
+
+    /**
+     * As above; a read of a descriptor whose fetch failed less than {@code retryPauseMillis} ago
+     * gets that failure instead of starting a new fetch. The kernel sends the reads of a failed
+     * read-ahead again at once, one by one (and the reads it had queued follow): without the
+     * pause, each would start a fetch that fails the same way, and the program's one {@code read}
+     * would wait for all of them before its EIO.
+     */
+    public ObjectStore(ObjectCache cache, CacheBudget budget, Function<PhysicalKey, ObjectSource> sources,
+                       long stallMillis, long retryPauseMillis) {
+        this.retryPauseNanos = TimeUnit.MILLISECONDS.toNanos(retryPauseMillis);
         this.cache = cache;
         this.budget = budget;
         this.sources = sources;
@@ -286,7 +302,7 @@ public final class ObjectStore implements Closeable {
 
     /**
      * An open object: reads by offset, from the cache file or from a fetch as it arrives. When its
-     * fetch failed (stalled, say), the next read starts a new one (or joins a healthy one), unless
+     * fetch failed (stalled, say), the next read after the retry pause starts a new one (or joins a healthy one), unless
      * the object's content did not match the row: that takes a new open.
      */
     public static final class View implements Closeable {
@@ -335,6 +351,9 @@ public final class ObjectStore implements Closeable {
             Source s = source.get();
             if (s.fetch() == null || !s.fetch().retryable() || closed) {
                 return s;
+            }
+            if (System.nanoTime() - s.fetch().failedAt() < store.retryPauseNanos) {
+                s.fetch().failure(); // throws: the failure that just ended it, not a new fetch
             }
             Source fresh = store.source(entry, name);
             if (source.compareAndSet(s, fresh)) {

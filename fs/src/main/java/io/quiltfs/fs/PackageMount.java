@@ -150,7 +150,8 @@ public final class PackageMount {
         sweepAbandonedFetches(home);
         CacheBudget budget = CacheBudget.open(home, settings.cacheBytes());
         ConcurrentHashMap<String, ObjectSource> bySource = new ConcurrentHashMap<>();
-        return new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource), settings.stallMillis());
+        return new ObjectStore(cache, budget, key -> sourceFor(key, registry, s3, bySource), settings.stallMillis(),
+                MountSettings.RETRY_PAUSE_MILLIS);
     }
 
     private static ObjectSource sourceFor(PhysicalKey key, Registry registry, S3Settings s3,

@@ -62,6 +62,8 @@ final class RangedFetch implements Runnable {
     private final ObjectCache cache;
     private final Path tmp;
     private final long stallNanos;
+    /** When the fetch failed or was given up on ({@link System#nanoTime}); read once it failed. */
+    private volatile long failedAt;
     private final Executor hashing;
     private final Object progress = new Object();
     private volatile long available;
@@ -312,6 +314,7 @@ final class RangedFetch implements Runnable {
     }
 
     private void fail(Throwable t) {
+        failedAt = System.nanoTime(); // before the failure shows: whoever sees it sees the time
         try {
             Files.deleteIfExists(tmp);
         } catch (IOException ignored) {
@@ -375,6 +378,7 @@ final class RangedFetch implements Runnable {
 
     /** Gives up on a stalled fetch: readers get EIO, the bytes are dropped, the next read retries. */
     void abort(IOException why) {
+        failedAt = System.nanoTime();
         if (verified.completeExceptionally(why) | done.completeExceptionally(why)) {
             closeStreams();
             try {
@@ -460,6 +464,11 @@ final class RangedFetch implements Runnable {
                 throw new IOException(e);
             }
         }
+    }
+
+    /** When it failed ({@link System#nanoTime}); meaningful once {@link #failed()}. */
+    long failedAt() {
+        return failedAt;
     }
 
     boolean failed() {

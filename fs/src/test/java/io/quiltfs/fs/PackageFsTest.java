@@ -82,6 +82,10 @@ class PackageFsTest {
     }
 
     void mount(long cacheBytes, long stallMillis) throws IOException {
+        mount(cacheBytes, stallMillis, 0);
+    }
+
+    void mount(long cacheBytes, long stallMillis, long retryPauseMillis) throws IOException {
         if (store != null) {
             store.close();
         }
@@ -105,7 +109,7 @@ class PackageFsTest {
                 return registry.size(key);
             }
         };
-        store = new ObjectStore(cache, CacheBudget.open(home, cacheBytes), k -> counting, stallMillis);
+        store = new ObjectStore(cache, CacheBudget.open(home, cacheBytes), k -> counting, stallMillis, retryPauseMillis);
         fs = new PackageFs(manifest, PackageName.parse("test/pkg"), manifest.topHash(), 1_700_000_000L, store);
     }
 
@@ -359,6 +363,36 @@ class PackageFsTest {
             fs.release(h);
         }
         awaitCached("data/big.bin");
+    }
+
+    /**
+     * The kernel sends the reads of a failed read-ahead again at once: they get the failure that
+     * just happened, not a new fetch each (one fetch per read, each failing the same way, made a
+     * program wait minutes for its EIO from a server that always dropped the connection).
+     */
+    @Test
+    void readsRightAfterAFailedFetchGetItsEioWithoutFetchingAgain() throws Exception {
+        mount(1L << 30, 5_000, 3_600_000);
+        hook = (k, off, len, real) -> {
+            real.close();
+            throw new IOException("connection reset (test)");
+        };
+        long h = fs.open("/data/big.bin", 0);
+        try {
+            IOException e = assertThrows(IOException.class, () -> fs.read(h, 0, ByteBuffer.allocate(4096)));
+            assertEquals(Errno.EIO, Errno.of(e));
+            int tried = opens.get();
+            for (int i = 0; i < 5; i++) {
+                long at = (long) i * (128 << 10);
+                e = assertThrows(IOException.class, () -> fs.read(h, at, ByteBuffer.allocate(4096)));
+                assertEquals(Errno.EIO, Errno.of(e));
+            }
+            assertEquals(tried, opens.get(), "no new fetch for the reads that follow at once");
+        } finally {
+            fs.release(h);
+        }
+        hook = null;
+        assertArrayEquals(big, readAll("/data/big.bin"), "a new open fetches again");
     }
 
     @Test
