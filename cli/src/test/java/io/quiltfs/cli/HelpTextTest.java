@@ -1,5 +1,6 @@
 package io.quiltfs.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,6 +65,18 @@ class HelpTextTest {
                         c.getCommandSpec().qualifiedName() + ": a path is cut at a line end: " + line);
             }
         }
+    }
+
+    /** A mistyped command is called a command, and the near names are offered. */
+    @Test
+    void unknownCommandIsNamedWithSuggestions() {
+        CliRunner.Result r = CliRunner.run("instal", "team/data");
+        assertEquals(ExitCodes.USAGE, r.code());
+        assertTrue(r.err().startsWith("quiltfs: unknown command 'instal'"), r.err());
+        assertTrue(r.err().contains("install"), r.err());
+        r = CliRunner.run("--json", "nosuch");
+        assertEquals(ExitCodes.USAGE, r.code());
+        assertTrue(r.out().contains("unknown command 'nosuch'"), r.out());
     }
 
     /** The README names four places an S3 endpoint can come from; --help names them too. */
