@@ -37,6 +37,13 @@ final class InstallCommand extends PackageCommand {
     public Integer call() throws Exception {
         PackageRef r = PackageRef.parse(ref);
         InstalledPackage existing = InstalledPackage.find(home(), r.name());
+        if (existing != null && !existing.state().uninstalling && java.nio.file.Paths.get(existing.state().workDir)
+                .toAbsolutePath().normalize().equals(home().mountArea(r.name()))) {
+            // Its working area is a mount's (files and a journal), not a folder to place files in.
+            throw new CliException(ExitCodes.CONFLICT, r.name() + " is edited through a mount in this home (its"
+                    + " work is kept in " + home().mountArea(r.name()) + "): mount it to go on editing it, or run"
+                    + " `quiltfs uninstall " + r.name() + "` first to install it into a working folder");
+        }
         Output out = out();
         try (Registry reg = registryFor(registry, existing)) {
             Install.Result res = Install.install(home(), reg, r, dest, paths, sources(reg), progress(out));

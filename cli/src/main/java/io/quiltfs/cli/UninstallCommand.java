@@ -27,7 +27,27 @@ final class UninstallCommand extends PackageCommand {
             throw new io.quiltfs.store.workflow.NotInstalledException(name);
         }
         Output out = out();
-        Uninstall.Result r = Uninstall.uninstall(p, force);
+        boolean skipWalk = false;
+        java.nio.file.Path area = home().mountArea(name);
+        if (java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)
+                && !p.state().uninstalling) {
+            // Edited through a mount: the area is not a working folder (walking it would take its
+            // journal for added files and the package's files for removed ones); its journal says
+            // what changed, as `unmount` reports it.
+            java.nio.file.Path mp = MountEditing.liveMountOf(home(), name);
+            if (mp != null) {
+                throw new CliException(ExitCodes.CONFLICT, name + " is mounted for editing at " + mp
+                        + "; unmount it first (`quiltfs unmount " + mp + "`)");
+            }
+            int changed = MountEditing.changedKeys(area);
+            if (changed > 0 && !force && p.state().commits.isEmpty()) {
+                throw new CliException(ExitCodes.CONFLICT, name + " has uncommitted changes made through a mount ("
+                        + changed + (changed == 1 ? " key" : " keys") + " changed, kept in " + area + "); mount it and"
+                        + " commit and push them, or use --force to discard them");
+            }
+            skipWalk = p.state().commits.isEmpty();
+        }
+        Uninstall.Result r = Uninstall.uninstall(p, force || skipWalk);
         out.line("uninstalled " + p.name() + " (removed " + r.workDir() + "; cached objects kept)");
         out.json(Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
                 .put("uninstalled", true));
