@@ -21,10 +21,12 @@ import picocli.CommandLine.Parameters;
 final class BrowseCommand extends BaseCommand {
     static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
 
-    @Parameters(index = "0", paramLabel = "REGISTRY")
+    @Parameters(index = "0", paramLabel = "REGISTRY",
+            description = "file:///abs/path, a local path, or s3://bucket.")
     String registry;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "NS/NAME")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "NS/NAME",
+            description = "A package: list its revisions instead of the packages.")
     String pkg;
 
     @Override

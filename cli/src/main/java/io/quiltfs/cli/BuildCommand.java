@@ -16,13 +16,13 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "build", mixinStandardHelpOptions = true,
         description = {"Make a package revision from a folder and publish it to a registry.",
-            "Copies the files into the registry's data area, writes the manifest and pointers,",
-            "and prints the top hash."})
+            "Copies the files into the registry's data area, writes the manifest and pointers, and "
+            + "prints the top hash."})
 final class BuildCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME", description = "The package to publish a revision of.")
     String pkg;
 
-    @Parameters(index = "1", paramLabel = "DIR")
+    @Parameters(index = "1", paramLabel = "DIR", description = "The folder whose files become the revision.")
     Path dir;
 
     @Option(names = {"-r", "--registry"}, required = true, paramLabel = "REGISTRY",

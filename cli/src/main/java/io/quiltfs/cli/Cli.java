@@ -35,18 +35,38 @@ public final class Cli {
         cl.setExecutionExceptionHandler(Cli::handle);
         cl.setParameterExceptionHandler((ex, all) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("quiltfs: " + ex.getMessage());
+            String message = unknownCommand(ex);
+            if (message == null) {
+                message = ex.getMessage();
+            }
+            err.println("quiltfs: " + message);
+            if (ex instanceof CommandLine.UnmatchedArgumentException u) {
+                CommandLine.UnmatchedArgumentException.printSuggestions(u, err);
+            }
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             err.flush();
             // The options were not all parsed: --json is looked for in the words themselves.
             int end = java.util.Arrays.asList(all).indexOf("--");
             if (java.util.Arrays.asList(all).subList(0, end < 0 ? all.length : end).contains("--json")) {
-                printError(ex.getCommandLine().getOut(), ex.getMessage(), ExitCodes.USAGE, java.util.List.of());
+                printError(ex.getCommandLine().getOut(), message, ExitCodes.USAGE, java.util.List.of());
             }
             return ExitCodes.USAGE;
         });
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
+    }
+
+    /**
+     * "unknown command 'x'" when the first word the root could not place is not an option (picocli
+     * says "Unmatched arguments from index 0: 'x', ..."), else null.
+     */
+    private static String unknownCommand(CommandLine.ParameterException ex) {
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && ex.getCommandLine().getParent() == null
+                && !ex.getCommandLine().getSubcommands().isEmpty() && !u.getUnmatched().isEmpty()
+                && !u.getUnmatched().get(0).startsWith("-")) {
+            return "unknown command '" + u.getUnmatched().get(0) + "'";
+        }
+        return null;
     }
 
     /** The subcommand class {@code args} name after the root's options, or null. */

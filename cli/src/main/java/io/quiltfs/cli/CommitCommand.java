@@ -14,10 +14,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "commit", mixinStandardHelpOptions = true,
         description = {"Record the working folder as a new local revision.",
-            "Hashes what changed, stores the new objects in the cache, writes the manifest and prints",
-            "its top hash. Nothing changed: says so and exits 0. Publish it with push."})
+            "Hashes what changed, stores the new objects in the cache, writes the manifest and prints "
+            + "its top hash. Nothing changed: says so and exits 0. Publish it with push."})
 final class CommitCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
+            description = "An installed package, or the mount point of an editable mount.")
     String pkg;
 
     @Option(names = {"-m", "--message"}, required = true, paramLabel = "MSG", description = "The revision's message.")

@@ -13,11 +13,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "install", mixinStandardHelpOptions = true,
         description = {"Install a package revision into a working folder.",
-            "All of it, or the keys matching --path (run again with more --path to fetch more).",
-            "Objects come through the object cache: content already cached is never fetched again,",
-            "and every fetched object is verified."})
+            "All of it, or the keys matching --path (run again with more --path to fetch more). "
+            + "Objects come through the object cache: content already cached is never fetched again, "
+            + "and every fetched object is verified."})
 final class InstallCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME[@HASH|:TAG]")
+    @Parameters(index = "0", paramLabel = "NS/NAME[@HASH|:TAG]",
+            description = "The package: its latest revision, one top hash (or a unique prefix of 6+ hex digits), or a tag.")
     String ref;
 
     @Option(names = {"-r", "--registry"}, paramLabel = "REGISTRY",

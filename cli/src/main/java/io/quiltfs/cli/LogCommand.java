@@ -15,10 +15,10 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "log", mixinStandardHelpOptions = true,
         description = {"List a package's revisions, newest first.",
-            "Time, top hash, message, tags, and which is the registry's latest, the local base and head;",
-            "local commits not pushed come first."})
+            "Time, top hash, message, tags, and which is the registry's latest, the local base and "
+            + "head; local commits not pushed come first."})
 final class LogCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME", description = "The package.")
     String pkg;
 
     @Option(names = {"-r", "--registry"}, paramLabel = "REGISTRY",

@@ -21,18 +21,19 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "mount", mixinStandardHelpOptions = true,
         description = {"Show a package revision as a folder; files are fetched when first read.",
-            "Edits are kept in the home as uncommitted modifications; commit and push them with",
-            "`quiltfs commit|push MOUNTPOINT` or through MOUNTPOINT/.quiltfs/ctl.",
-            "Returns once the mount is ready; the file system runs in a background process",
-            "(log in HOME/logs). Stop it with `quiltfs unmount MOUNTPOINT`."})
+            "Edits are kept in the home as uncommitted modifications; commit and push them with "
+            + "`quiltfs commit|push MOUNTPOINT` or through MOUNTPOINT/.quiltfs/ctl. Returns once the "
+            + "mount is ready; the file system runs in a background process (log in HOME/logs). Stop it "
+            + "with `quiltfs unmount MOUNTPOINT`."})
 final class MountCommand extends BaseCommand {
     /** System property: JVM options for the daemon in place of this process's JIT and collector options. */
     static final String DAEMON_JVM = "quiltfs.daemon.jvm";
 
-    @Parameters(index = "0", paramLabel = "NS/NAME[@HASH|:TAG]")
+    @Parameters(index = "0", paramLabel = "NS/NAME[@HASH|:TAG]",
+            description = "The package: its latest revision, one top hash (or a unique prefix of 6+ hex digits), or a tag.")
     String ref;
 
-    @Parameters(index = "1", paramLabel = "MOUNTPOINT")
+    @Parameters(index = "1", paramLabel = "MOUNTPOINT", description = "An empty folder to show the package in.")
     Path mountpoint;
 
     @Option(names = {"-r", "--registry"}, required = true, paramLabel = "REGISTRY",

@@ -10,11 +10,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "pull", mixinStandardHelpOptions = true,
         description = {"Take in the registry's latest revision.",
-            "Writes the remote's changes into the working folder without touching your edits. Refuses",
-            "(exit 3), naming the keys, when a key changed both here (committed or not) and remotely.",
-            "With local commits, makes one merged local commit to push."})
+            "Writes the remote's changes into the working folder without touching your edits. Refuses "
+            + "(exit 3), naming the keys, when a key changed both here (committed or not) and remotely. "
+            + "With local commits, makes one merged local commit to push."})
 final class PullCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
+            description = "An installed package, or the mount point of an editable mount.")
     String pkg;
 
     @Override

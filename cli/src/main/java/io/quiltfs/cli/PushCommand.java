@@ -12,11 +12,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "push", mixinStandardHelpOptions = true,
         description = {"Publish the local head to the package's registry.",
-            "Uploads what the registry lacks, then the manifest, a timestamp pointer and latest. If the",
-            "registry's latest moved since your base, nothing is moved and the exit code is 3",
-            "(Diverged); --force makes this revision latest anyway."})
+            "Uploads what the registry lacks, then the manifest, a timestamp pointer and latest. If "
+            + "the registry's latest moved since your base, nothing is moved and the exit code is 3 "
+            + "(Diverged); --force makes this revision latest anyway."})
 final class PushCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
+            description = "An installed package, or the mount point of an editable mount.")
     String pkg;
 
     @Option(names = "--force", description = "Make this revision latest even if the registry moved on.")

@@ -32,8 +32,9 @@ public final class QuiltfsCommand implements Runnable {
     static final java.util.Set<String> VALUED_OPTIONS = java.util.Set.of("--home", "--endpoint");
 
     @Option(names = "--home", scope = CommandLine.ScopeType.INHERIT, paramLabel = "DIR",
-            description = "Where local state and the object cache live (else $QUILTFS_HOME, "
-                    + "$XDG_DATA_HOME/quiltfs, ~/.local/share/quiltfs).")
+            description = {"Where local state and the object cache live.",
+                // (The path starts a line: picocli would cut it after "~/.")
+                "Default: $QUILTFS_HOME, else $XDG_DATA_HOME/quiltfs,", "else ~/.local/share/quiltfs."})
     String home;
 
     @Option(names = "--json", scope = CommandLine.ScopeType.INHERIT,
@@ -52,7 +53,8 @@ public final class QuiltfsCommand implements Runnable {
     boolean debug;
 
     @Option(names = "--endpoint", scope = CommandLine.ScopeType.INHERIT, paramLabel = "URL",
-            description = "S3 endpoint (else $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL).")
+            description = "S3 endpoint (default: $AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else "
+                    + "the AWS profile's endpoint_url; none: AWS S3).")
     String endpoint;
 
     @CommandLine.Spec

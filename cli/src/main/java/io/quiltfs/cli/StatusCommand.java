@@ -14,10 +14,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"Show what changed in a working folder and where the package stands.",
-            "Lists the added, modified and removed keys against the local head, and the state against",
-            "the registry: UpToDate, Ahead, Behind, Diverged or Local."})
+            "Lists the added, modified and removed keys against the local head, and the state against "
+            + "the registry: UpToDate, Ahead, Behind, Diverged or Local."})
 final class StatusCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT")
+    @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
+            description = "An installed package, or the mount point of an editable mount.")
     String pkg;
 
     @Option(names = "--offline", description = "Do not ask the registry; use the latest seen by the last install,"

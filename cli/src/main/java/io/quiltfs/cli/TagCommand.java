@@ -13,14 +13,15 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "tag", mixinStandardHelpOptions = true,
         description = {"Name a revision in the registry, remove a name, or list them.",
-            "`tag NS/NAME TAG [HASH]` (default: latest; or `tag NS/NAME@HASH TAG`), `tag --delete NS/NAME TAG`,",
-            "`tag NS/NAME`.",
-            "A tagged revision can then be named NS/NAME:TAG."})
+            "`tag NS/NAME TAG [HASH]` (default: latest; or `tag NS/NAME@HASH TAG`), `tag --delete "
+            + "NS/NAME TAG`, `tag NS/NAME`. A tagged revision can then be named NS/NAME:TAG."})
 final class TagCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME",
+            description = "The package (NS/NAME@HASH: the revision to tag).")
     String pkg;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "TAG")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "TAG",
+            description = "The tag: letters, digits, '.', '_' and '-', not starting with '.' (none: list the tags).")
     String tag;
 
     @Parameters(index = "2", arity = "0..1", paramLabel = "HASH", description = "A top hash, a unique prefix,"

@@ -10,10 +10,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "uninstall", mixinStandardHelpOptions = true,
         description = {"Forget an installed package and remove its working folder.",
-            "Removes the working folder, local manifests and lineage entry. Refuses (exit 3) with",
-            "uncommitted changes or unpushed commits unless --force. Cached objects stay."})
+            "Removes the working folder, local manifests and lineage entry. Refuses (exit 3) with "
+            + "uncommitted changes or unpushed commits unless --force, and while the package is mounted for "
+            + "editing. Cached objects stay."})
 final class UninstallCommand extends PackageCommand {
-    @Parameters(index = "0", paramLabel = "NS/NAME")
+    @Parameters(index = "0", paramLabel = "NS/NAME", description = "An installed package.")
     String pkg;
 
     @Option(names = "--force", description = "Discard uncommitted changes and unpushed commits.")

@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
         description = {"Unmount a quiltfs mount and wait for its process to stop.",
             "The object cache keeps what was read."})
 final class UnmountCommand extends BaseCommand {
-    @Parameters(index = "0", paramLabel = "MOUNTPOINT")
+    @Parameters(index = "0", paramLabel = "MOUNTPOINT", description = "Where the package is mounted.")
     Path mountpoint;
 
     @Option(names = "--lazy", description = "Detach now even if files are open (they keep working until closed).")

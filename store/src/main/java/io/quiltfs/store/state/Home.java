@@ -39,7 +39,7 @@ public final class Home {
 
     /**
      * The home from {@code --home}, else {@code QUILTFS_HOME}, else {@code $XDG_DATA_HOME/quiltfs},
-     * else {@code ~/.local/share/quiltfs}.
+     * else {@code $HOME/.local/share/quiltfs}.
      */
     public static Home locate(String option, Map<String, String> env) {
         if (option != null && !option.isEmpty()) {
@@ -53,7 +53,13 @@ public final class Home {
         if (xdg != null && !xdg.isEmpty()) {
             return new Home(Paths.get(xdg, "quiltfs"));
         }
-        return new Home(Paths.get(System.getProperty("user.home"), ".local", "share", "quiltfs"));
+        // `~` as the shell and the XDG spec mean it: $HOME (the JVM's user.home is the passwd entry,
+        // which sudo, containers and scripts that set HOME differ from).
+        String userHome = env.get("HOME");
+        if (userHome == null || userHome.isEmpty()) {
+            userHome = System.getProperty("user.home");
+        }
+        return new Home(Paths.get(userHome, ".local", "share", "quiltfs"));
     }
 
     public Path root() {

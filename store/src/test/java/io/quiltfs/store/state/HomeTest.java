@@ -28,6 +28,14 @@ class HomeTest {
                 located("", Map.of("QUILTFS_HOME", "", "XDG_DATA_HOME", "")));
     }
 
+    /** `~` in the docs is the shell's: $HOME, which sudo, containers and tests may set apart from the passwd entry. */
+    @Test
+    void theDefaultIsUnderDollarHome() {
+        assertEquals(Path.of("/users/me/.local/share/quiltfs"), located(null, Map.of("HOME", "/users/me")));
+        assertEquals(Path.of(System.getProperty("user.home"), ".local/share/quiltfs"),
+                located(null, Map.of("HOME", "")));
+    }
+
     @Test
     void aRelativeHomeIsMadeAbsolute() {
         assertEquals(Path.of("rel").toAbsolutePath(), located("rel/./", Map.of("QUILTFS_HOME", "/q")));

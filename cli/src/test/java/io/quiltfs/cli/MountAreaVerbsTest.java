@@ -1,0 +1,86 @@
+package io.quiltfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.workflow.InstalledPackage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * `install` and `uninstall` of a package edited through a mount (its lineage entry names the
+ * mount's working area, as an editable mount leaves it after `unmount`): the area is not a working
+ * folder, and its journal, not a walk of the folder, says what changed.
+ */
+class MountAreaVerbsTest {
+    @TempDir
+    Path tmp;
+
+    private final PackageName name = PackageName.parse("t/p");
+    private Home home;
+    private String reg;
+    private String top;
+
+    @BeforeEach
+    void aPackageOnceMountedForEditing() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a");
+        Files.writeString(src.resolve("b.txt"), "b");
+        reg = tmp.resolve("reg").toUri().toString();
+        var b = WorkflowCommandsTest.run("build", "t/p", src.toString(), "-r", reg, "-m", "first");
+        assertEquals(0, b.code(), b.err());
+        top = b.out().strip();
+        home = new Home(tmp.resolve("home"));
+        mountedAndUnmounted();
+    }
+
+    /** What an editable mount leaves behind: the lineage entry on its working area. */
+    private void mountedAndUnmounted() throws Exception {
+        assertNull(MountEditing.claim(home, reg, name, top).readOnlyReason());
+        Files.createDirectories(home.mountArea(name).resolve("files"));
+        Files.writeString(home.mountArea(name).resolve("lock"), "");
+    }
+
+    private WorkflowCommandsTest.Run run(String... args) {
+        String[] all = new String[args.length + 2];
+        all[0] = "--home";
+        all[1] = home.root().toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        return WorkflowCommandsTest.run(all);
+    }
+
+    @Test
+    void uninstallWithoutChangesForgetsIt() throws Exception {
+        var r = run("uninstall", "t/p");
+        assertEquals(0, r.code(), r.err());
+        assertNull(InstalledPackage.find(home, name));
+        assertFalse(Files.exists(home.mountArea(name)));
+    }
+
+    @Test
+    void uninstallWithUncommittedChangesRefusesUnlessForced() throws Exception {
+        Files.writeString(home.mountArea(name).resolve("journal"), "{\"o\":\"d\",\"k\":\"a.txt\"}\n");
+        var r = run("uninstall", "t/p");
+        assertEquals(ExitCodes.CONFLICT, r.code(), r.err());
+        assertTrue(r.err().contains("1 key changed") && r.err().contains("--force"), r.err());
+        assertTrue(InstalledPackage.find(home, name) != null);
+        r = run("uninstall", "t/p", "--force");
+        assertEquals(0, r.code(), r.err());
+        assertNull(InstalledPackage.find(home, name));
+    }
+
+    @Test
+    void installDoesNotTakeTheMountsAreaForAWorkingFolder() throws Exception {
+        var r = run("install", "t/p", "-r", reg);
+        assertEquals(ExitCodes.CONFLICT, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("through a mount") && r.err().contains("quiltfs uninstall t/p"), r.err());
+        assertFalse(Files.exists(home.root().resolve("work")));
+    }
+}
