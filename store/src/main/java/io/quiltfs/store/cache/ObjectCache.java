@@ -5,6 +5,7 @@ import io.quiltfs.store.hash.FileHasher;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.LocalProcess;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -91,7 +92,6 @@ public final class ObjectCache {
         return sum.isWellFormed() && Files.isRegularFile(path(sum));
     }
 
-    private static final long PID = ProcessHandle.current().pid();
 
     /**
      * A new empty temporary file on the cache's file system, named after this process
@@ -99,7 +99,7 @@ public final class ObjectCache {
      * a process that was killed from those of one still at work.
      */
     public Path newTemp(String hint) throws IOException {
-        return Files.createTempFile(home.tmp(), "p" + PID + "-" + hint.replaceAll("[^A-Za-z0-9._-]", "_") + "-",
+        return Files.createTempFile(home.tmp(), "p" + LocalProcess.PID + "-" + hint.replaceAll("[^A-Za-z0-9._-]", "_") + "-",
                 ".part");
     }
 
@@ -123,7 +123,7 @@ public final class ObjectCache {
                         pid = -1;
                     }
                 }
-                boolean abandoned = pid > 0 ? pid != PID && ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true)
+                boolean abandoned = pid > 0 ? LocalProcess.ended(pid)
                         : Files.getLastModifiedTime(p).toMillis() < dayAgo;
                 if (abandoned && Files.deleteIfExists(p)) {
                     n++;
@@ -299,15 +299,8 @@ public final class ObjectCache {
          * This boot's id; "" when the kernel does not say or when {@code -Dquiltfs.cache.fsync=true}
          * asks for durable objects (then every object is fsync'ed and stamps outlive reboots).
          */
-        static final String BOOT_ID = Boolean.getBoolean("quiltfs.cache.fsync") ? "" : readBootId();
-
-        private static String readBootId() {
-            try {
-                return Files.readString(java.nio.file.Paths.get("/proc/sys/kernel/random/boot_id")).strip();
-            } catch (IOException | RuntimeException e) {
-                return "";
-            }
-        }
+        static final String BOOT_ID = Boolean.getBoolean("quiltfs.cache.fsync") ? ""
+                : java.util.Objects.requireNonNullElse(LocalProcess.bootId(), "");
 
         static Stat of(Path p) throws IOException {
             Map<String, Object> a;

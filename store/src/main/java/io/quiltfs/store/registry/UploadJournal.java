@@ -3,6 +3,7 @@ package io.quiltfs.store.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quiltfs.store.json.Json;
 import io.quiltfs.store.state.AtomicFile;
+import io.quiltfs.store.state.LocalProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -32,10 +33,10 @@ import org.slf4j.LoggerFactory;
  */
 final class UploadJournal {
     private static final Logger log = LoggerFactory.getLogger(UploadJournal.class);
-    private static final long PID = ProcessHandle.current().pid();
+    private static final long PID = LocalProcess.PID;
     /** Who this process is: host, boot, pid namespace, pid and start ticks; null fields when unknown. */
     private static final Identity SELF = new Identity(read("/proc/sys/kernel/hostname"),
-            read("/proc/sys/kernel/random/boot_id"), link("/proc/self/ns/pid"), PID, startTicks(PID));
+            LocalProcess.bootId(), link("/proc/self/ns/pid"), PID, startTicks(PID));
 
     private record Identity(String host, String boot, String pidNamespace, long pid, String start) {
     }

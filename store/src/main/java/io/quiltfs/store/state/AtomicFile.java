@@ -29,7 +29,6 @@ import java.util.regex.Pattern;
  * home, which one machine's processes share; a registry's writes name a folder of their own.)
  */
 public final class AtomicFile {
-    private static final long PID = ProcessHandle.current().pid();
     private static final Pattern OURS = Pattern.compile("\\..+\\.p(\\d+)-\\d+\\.tmp");
     /** The names of earlier versions, without a process id: deleted once a day old. */
     private static final Pattern UNNAMED = Pattern.compile("\\..+\\.\\d+\\.tmp");
@@ -73,7 +72,7 @@ public final class AtomicFile {
                 boolean abandoned;
                 if (m.matches()) {
                     long pid = Long.parseLong(m.group(1));
-                    abandoned = pid != PID && ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
+                    abandoned = LocalProcess.ended(pid);
                 } else {
                     abandoned = UNNAMED.matcher(name).matches()
                             && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() < dayAgo;
@@ -185,7 +184,7 @@ public final class AtomicFile {
             enc.encode(in, room, true); // stops before the first character that does not fit
             name = name.substring(0, in.position());
         }
-        return Files.createTempFile(dir, "." + name + ".p" + PID + "-", ".tmp");
+        return Files.createTempFile(dir, "." + name + ".p" + LocalProcess.PID + "-", ".tmp");
     }
 
     /** Renames a finished, fsync'ed temp file over {@code target} and syncs the folder. */
