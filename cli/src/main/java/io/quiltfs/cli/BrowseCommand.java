@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "browse", mixinStandardHelpOptions = true,
-        description = {"List the packages of a registry, or the revisions of one package (newest first).",
+        description = {"List the packages of a registry, the revisions of one package (newest first),"
+            + " or the files of one revision (NS/NAME@HASH or NS/NAME:TAG).",
             "REGISTRY is file:///abs/path, a local path, or s3://bucket."})
 final class BrowseCommand extends BaseCommand {
     static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
@@ -26,7 +27,9 @@ final class BrowseCommand extends BaseCommand {
     String registry;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "NS/NAME",
-            description = "A package: list its revisions instead of the packages.")
+            description = "A package: list its revisions instead of the packages. With @HASH (a full top hash"
+                    + " or a unique prefix) or :TAG (latest among them), list that revision's files instead:"
+                    + " size and logical key, and in --json also the checksum and the physical key.")
     String pkg;
 
     @Override
@@ -45,6 +48,9 @@ final class BrowseCommand extends BaseCommand {
                 return ExitCodes.OK;
             }
             PackageRef ref = PackageRef.parse(pkg);
+            if (ref.hash() != null || ref.tag() != null) {
+                return files(out, r, ref);
+            }
             // latest first: a push writes its timestamp pointer, then latest, so the list read
             // after it holds the revision latest names (unless the registry lacks it).
             String latest = r.latest(ref.name());
@@ -88,6 +94,44 @@ final class BrowseCommand extends BaseCommand {
             out.flush();
             return ExitCodes.OK;
         }
+    }
+
+    /** Lists the files of one revision: folders from directory rows, then file rows, in key order. */
+    private static int files(Output out, Registry r, PackageRef ref) throws java.io.IOException {
+        String top = r.resolve(ref);
+        Manifest m = r.readManifest(top);
+        ArrayNode arr = Json.NODES.arrayNode();
+        int width = Long.toString(Math.max(0, maxSize(m))).length();
+        for (var dir : m.directoryRows()) {
+            String key = dir.path("logical_key").asText();
+            out.line(" ".repeat(width) + "  " + key);
+            arr.addObject().put("logical_key", key).put("folder", true);
+        }
+        for (int i = 0; i < m.size(); i++) {
+            var e = m.entry(i);
+            out.line(String.format("%" + width + "d  %s", e.size(), e.logicalKey()));
+            var o = arr.addObject().put("logical_key", e.logicalKey()).put("size", e.size());
+            o.putObject("hash").put("type", e.hash().type().wireName()).put("value", e.hash().value());
+            o.put("physical_key", e.physicalKey());
+        }
+        String message = m.message();
+        out.line(m.size() + (m.size() == 1 ? " file, " : " files, ") + m.totalBytes() + " bytes in " + ref.name() + "@"
+                + top + (message == null || message.isEmpty() ? "" : ": " + oneLine(message)));
+        var json = Json.object().put("registry", r.uri()).put("package", ref.name().toString()).put("top_hash", top)
+                .put("message", message);
+        json.set("user_meta", m.userMeta());
+        json.put("files_total", m.size()).put("bytes_total", m.totalBytes()).set("files", arr);
+        out.json(json);
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private static long maxSize(Manifest m) {
+        long max = 0;
+        for (int i = 0; i < m.size(); i++) {
+            max = Math.max(max, m.sizeOf(i));
+        }
+        return max;
     }
 
     /**

@@ -61,7 +61,9 @@ final class ManifestCommand implements Runnable {
             boolean errors = false;
             for (Problem p : problems) {
                 errors |= p.error();
-                spec.commandLine().getErr().println(file + ":" + p);
+                if (!out.json()) {
+                    spec.commandLine().getErr().println(file + ":" + p);
+                }
                 ObjectNode o = arr.addObject().put("line", p.line()).put("message", p.message())
                         .put("severity", p.error() ? "error" : "warning");
                 if (p.key() != null) {

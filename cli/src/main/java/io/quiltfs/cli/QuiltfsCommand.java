@@ -62,7 +62,10 @@ public final class QuiltfsCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+        // No command is a usage error (exit 2, as for an unknown one): the list goes to stderr so
+        // that a script calling `quiltfs $CMD` with an empty variable sees a failure.
+        spec.commandLine().usage(spec.commandLine().getErr());
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command");
     }
 
     Home home() {

@@ -69,6 +69,32 @@ final class StatusCommand extends PackageCommand {
             print(out, "modified: ", c.modified());
             print(out, "removed:  ", c.removed());
         }
+        List<String> conflicts = r.conflicts() == null ? List.of() : r.conflicts();
+        if (!conflicts.isEmpty()) {
+            out.line(conflicts.size() + (conflicts.size() == 1 ? " key was" : " keys were")
+                    + " changed both here and in the registry's latest, so `quiltfs pull` refuses until you move"
+                    + " your version aside (or undo it):");
+            print(out, "both:     ", conflicts);
+            out.line("or commit and run `quiltfs push " + r.pkg() + " --force` to make your revision latest anyway");
+        } else {
+            nextStep(out, r);
+        }
+        var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())
+                .put("work_dir", r.workDir()).put("state", r.state().label()).put("base", r.base())
+                .put("head", r.head()).put("latest", r.latest()).put("install_finished", !r.installing());
+        j.set("paths", r.paths() == null ? null : array(r.paths()));
+        j.set("unpushed", array(r.unpushed()));
+        j.set("added", array(c.added()));
+        j.set("modified", array(c.modified()));
+        j.set("removed", array(c.removed()));
+        j.set("conflicts", r.conflicts() == null ? null : array(r.conflicts()));
+        out.json(j);
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The command that takes the package forward from its state against the registry. */
+    private static void nextStep(Output out, Status.Report r) {
         switch (r.state()) {
             case AHEAD -> out.line("run `quiltfs push " + r.pkg() + "` to publish your commits"
                     + (r.latest() == null ? " (the registry has no latest revision of it)" : ""));
@@ -80,17 +106,6 @@ final class StatusCommand extends PackageCommand {
                     + " was installed from): `quiltfs push " + r.pkg() + " --force` makes your head its latest there");
             default -> { }
         }
-        var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())
-                .put("work_dir", r.workDir()).put("state", r.state().label()).put("base", r.base())
-                .put("head", r.head()).put("latest", r.latest()).put("install_finished", !r.installing());
-        j.set("paths", r.paths() == null ? null : array(r.paths()));
-        j.set("unpushed", array(r.unpushed()));
-        j.set("added", array(c.added()));
-        j.set("modified", array(c.modified()));
-        j.set("removed", array(c.removed()));
-        out.json(j);
-        out.flush();
-        return ExitCodes.OK;
     }
 
     private static void print(Output out, String label, List<String> keys) {

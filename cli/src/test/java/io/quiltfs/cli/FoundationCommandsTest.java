@@ -112,6 +112,24 @@ class FoundationCommandsTest {
         CliRunner.Result r = CliRunner.run("manifest", "validate", m.toString());
         assertEquals(ExitCodes.FAILURE, r.code());
         assertEquals(m + ":2: unsupported physical key 'not a url' (expected s3:// or file://) (key 'x')\n", r.err());
+        // With --json the problems are the output: stdout only, and the exit code says invalid.
+        CliRunner.Result j = CliRunner.run("--json", "manifest", "validate", m.toString());
+        assertEquals(ExitCodes.FAILURE, j.code());
+        assertEquals("", j.err());
+        JsonNode problems = Json.parse(j.out()).get("problems");
+        assertEquals(2, problems.get(0).get("line").asInt());
+        assertEquals("x", problems.get(0).get("key").asText());
+    }
+
+    @Test
+    void noCommandIsAUsageError() {
+        CliRunner.Result r = CliRunner.run();
+        assertEquals(ExitCodes.USAGE, r.code());
+        assertEquals("", r.out());
+        assertTrue(r.err().contains("Usage: quiltfs") && r.err().contains("quiltfs: missing command"), r.err());
+        CliRunner.Result help = CliRunner.run("--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().contains("Usage: quiltfs"), help.out());
     }
 
     @Test
@@ -173,5 +191,24 @@ class FoundationCommandsTest {
         CliRunner.Result none = CliRunner.run("browse", reg, "demo/nope");
         assertEquals(ExitCodes.NOT_FOUND, none.code());
         assertTrue(none.err().contains("no package demo/nope"), none.err());
+
+        // A revision (@prefix or :tag) lists its files, not the package's revisions.
+        CliRunner.Result files = CliRunner.run("browse", reg, "demo/pkg@" + top.substring(0, 8));
+        assertEquals(0, files.code(), files.err());
+        assertEquals(List.of("5  README.md", "8  d/x.csv", "2 files, 13 bytes in demo/pkg@" + top + ": first"),
+                files.out().lines().toList());
+        CliRunner.Result filesJson = CliRunner.run("--json", "browse", reg, "demo/pkg:latest");
+        assertEquals(0, filesJson.code(), filesJson.err());
+        JsonNode fj = Json.parse(filesJson.out());
+        assertEquals(top, fj.get("top_hash").asText());
+        assertEquals(1, fj.get("user_meta").get("k").asInt());
+        assertEquals("d/x.csv", fj.get("files").get(1).get("logical_key").asText());
+        assertEquals(8, fj.get("files").get(1).get("size").asLong());
+        assertEquals("sha2-256-chunked", fj.get("files").get(1).get("hash").get("type").asText());
+        CliRunner.Result noRev = CliRunner.run("browse", reg, "demo/pkg@abcdef");
+        assertEquals(ExitCodes.NOT_FOUND, noRev.code(), noRev.err());
+        CliRunner.Result noTag = CliRunner.run("browse", reg, "demo/pkg:v9");
+        assertEquals(ExitCodes.NOT_FOUND, noTag.code(), noTag.err());
+        assertTrue(noTag.err().contains("no tag 'v9'"), noTag.err());
     }
 }

@@ -156,6 +156,15 @@ class WorkflowCommandsTest {
 
         // Uninstall protects uncommitted work.
         Files.writeString(w2.resolve("a.txt"), "unsaved");
+        // status names the keys a pull would refuse, instead of suggesting the pull.
+        Run clash = run("--home", h2, "status", "t/p");
+        assertTrue(clash.out().contains("1 key was changed both here and in the registry's latest")
+                && clash.out().contains("both:     a.txt") && !clash.out().contains("run `quiltfs pull"), clash.out());
+        assertEquals("[\"a.txt\"]", run("--home", h2, "--json", "status", "t/p").json().get("conflicts").toString());
+        assertEquals("[]", run("--home", h1, "--json", "status", "t/p").json().get("conflicts").toString());
+        Run refusedPull = run("--home", h2, "pull", "t/p");
+        assertEquals(ExitCodes.CONFLICT, refusedPull.code());
+        assertTrue(refusedPull.err().contains("'a.txt'"), refusedPull.err());
         Run un = run("--home", h2, "uninstall", "t/p");
         assertEquals(ExitCodes.CONFLICT, un.code());
         assertTrue(un.err().contains("uncommitted") && un.err().contains("--force"), un.err());

@@ -79,6 +79,46 @@ public final class Pull {
         }
     }
 
+    /**
+     * The keys a pull of {@code latest} would refuse to take in (changed both here, committed or
+     * not, and there to different content), for {@code status} to name before the user pulls; empty
+     * when the pull would go through. Reads the base and latest manifests (kept in the home).
+     */
+    public static List<String> conflicts(InstalledPackage p, Registry registry, String latest,
+                                         Status.Changes uncommitted) throws IOException {
+        PackageState s = p.state();
+        if (latest == null || latest.equals(s.head) || latest.equals(s.base)) {
+            return List.of();
+        }
+        Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
+        Manifest remote = p.manifest(latest, registry);
+        Manifest head = p.head();
+        return conflicts(remote, head, diff(base, remote), diff(base, head), uncommitted);
+    }
+
+    private static List<String> conflicts(Manifest remote, Manifest head, Set<String> remoteChanged,
+                                          Set<String> committed, Status.Changes uncommitted) {
+        Set<String> local = uncommitted.keys();
+        List<String> conflicts = new ArrayList<>();
+        for (String k : remoteChanged) {
+            Entry r = remote.get(k);
+            if (committed.contains(k) && same(head.get(k), r)) {
+                continue; // committed here too: a working edit is on top of the remote's content
+            }
+            if (committed.contains(k)) {
+                conflicts.add(k);
+            } else if (local.contains(k) && !sameWorking(uncommitted, k, r)) {
+                conflicts.add(k);
+            }
+        }
+        for (String k : folderClashes(remote, head, remoteChanged, committed, uncommitted)) {
+            if (!conflicts.contains(k)) {
+                conflicts.add(k);
+            }
+        }
+        return conflicts;
+    }
+
     /** Outcome: the new head, the registry's latest, what changed in the working files. */
     public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
                          List<String> deleted, String message) {
@@ -117,23 +157,7 @@ public final class Pull {
             Status.Changes uncommitted = Status.changes(files, head, filter, hashCache,
                     HashType.SHA2_256_CHUNKED, Status.plain(files));
             Set<String> local = uncommitted.keys();
-            List<String> conflicts = new ArrayList<>();
-            for (String k : remoteChanged) {
-                Entry r = remote.get(k);
-                if (committed.contains(k) && same(head.get(k), r)) {
-                    continue; // committed here too: a working edit is on top of the remote's content
-                }
-                if (committed.contains(k)) {
-                    conflicts.add(k);
-                } else if (local.contains(k) && !sameWorking(uncommitted, k, r)) {
-                    conflicts.add(k);
-                }
-            }
-            for (String k : folderClashes(remote, head, remoteChanged, committed, uncommitted)) {
-                if (!conflicts.contains(k)) {
-                    conflicts.add(k);
-                }
-            }
+            List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted);
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
                 boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));

@@ -66,11 +66,13 @@ public final class Status {
     /**
      * The whole status of a package. {@code latest} is null when the registry has none;
      * {@code installing}: an install has not finished (missing files are not counted as removed);
-     * {@code paths}: the globs of a partial install (null: every key is in the working folder).
+     * {@code paths}: the globs of a partial install (null: every key is in the working folder);
+     * {@code conflicts}: the keys a pull of {@code latest} would refuse (empty when it would go
+     * through or there is nothing to pull; null when the registry was not asked).
      */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
                          String latest, List<String> unpushed, Changes changes, boolean installing,
-                         List<String> paths) {
+                         List<String> paths, List<String> conflicts) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -99,8 +101,17 @@ public final class Status {
         PackageState s = p.state();
         String latest = registry == null ? s.latestSeen : registry.latest(p.name());
         Changes c = changes(p, newType);
-        return new Report(p.name(), s.registry, s.workDir, state(s, latest), s.base, s.head, latest,
-                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths));
+        State state = state(s, latest);
+        List<String> conflicts = null;
+        if (registry != null) {
+            // Only a package with work of its own on both sides can conflict: asking costs the
+            // base and latest manifests, read once and then kept in the home.
+            boolean behindWithEdits = state == State.BEHIND && !c.isEmpty();
+            conflicts = state == State.DIVERGED || behindWithEdits
+                    ? List.copyOf(Pull.conflicts(p, registry, latest, c)) : List.of();
+        }
+        return new Report(p.name(), s.registry, s.workDir, state, s.base, s.head, latest,
+                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths), conflicts);
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */
