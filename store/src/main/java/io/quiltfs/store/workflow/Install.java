@@ -149,14 +149,14 @@ public final class Install {
                 }
             }
             String latest = registry.latest(pkg);
-            boolean made = !Files.exists(work);
+            Path firstMade = firstMissing(work);
             Files.createDirectories(work);
             try {
                 register(home, pkg, registry.uri(), top, work, latest, filter);
-            } catch (ConflictException e) {
-                if (made) {
-                    Files.deleteIfExists(work); // still empty: nothing was registered or written
-                }
+            } catch (IOException | RuntimeException e) {
+                // Nothing was registered or written: take back the folders this made (a --dest
+                // a/b/c may have made a and b too), each only while it is still empty.
+                removeEmpty(work, firstMade);
                 throw e;
             }
             Checkpoints.reach("install.after-lineage");
@@ -327,6 +327,30 @@ public final class Install {
             files.scan((key, stat) -> true);
         } catch (IOException | java.io.UncheckedIOException e) {
             // left for the next scan
+        }
+    }
+
+    /** The outermost folder of {@code dir} (itself included) that does not exist yet, or null. */
+    private static Path firstMissing(Path dir) {
+        Path first = null;
+        for (Path d = dir.toAbsolutePath(); d != null && !Files.exists(d, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                d = d.getParent()) {
+            first = d;
+        }
+        return first;
+    }
+
+    /** Removes {@code dir} and its parents up to {@code top} while they are empty folders. */
+    private static void removeEmpty(Path dir, Path top) {
+        if (top == null) {
+            return;
+        }
+        for (Path d = dir.toAbsolutePath(); d != null && d.startsWith(top); d = d.getParent()) {
+            try {
+                Files.deleteIfExists(d);
+            } catch (IOException notEmptyOrGone) {
+                return; // something else wrote there meanwhile: it stays, and so do its parents
+            }
         }
     }
 

@@ -180,6 +180,39 @@ class WorkflowTest {
     }
 
     /**
+     * An install refused under the lineage lock (another install registered a folder around its
+     * --dest meanwhile) takes back every folder it made for that --dest, parents included.
+     */
+    @Test
+    void anInstallRefusedUnderTheLockRemovesTheFoldersItMade() throws Exception {
+        seed(TestRegistries.LOCAL);
+        Path dest = tmp.resolve("out/a/b/c");
+        var pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<Install.Result> f = pool.submit(() -> Install.install(alice, registry,
+                    PackageRef.latest(PKG), dest, null, sources(), Progress.NONE));
+            io.quiltfs.store.state.Lineage.update(alice, l -> {
+                // Holding the lineage lock: the install made its folders and waits to register.
+                long until = System.nanoTime() + 60_000_000_000L;
+                while (!Files.isDirectory(dest) && System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+                PackageState other = new PackageState();
+                other.registry = registry.uri();
+                other.workDir = tmp.resolve("out/a").toString();
+                l.put(PackageName.parse("other/pkg"), other);
+                return null;
+            });
+            var e = assertThrows(java.util.concurrent.ExecutionException.class, f::get);
+            assertTrue(e.getCause() instanceof ConflictException && e.getCause().getMessage().contains("inside"),
+                    String.valueOf(e.getCause()));
+        } finally {
+            pool.shutdownNow();
+        }
+        assertFalse(Files.exists(tmp.resolve("out")), "no folder of the refused install is left");
+    }
+
+    /**
      * A commit made through a symbolic link to the home, pushed through its real path: the
      * committed content is uploaded, and the published rows never point into the cache.
      */
