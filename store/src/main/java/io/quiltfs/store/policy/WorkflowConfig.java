@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.PathType;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
@@ -39,7 +40,7 @@ public final class WorkflowConfig {
     private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7);
     /** quilt3 validates without a format checker: {@code format} is an annotation, never a failure. */
     private static final SchemaValidatorsConfig SETTINGS = SchemaValidatorsConfig.builder()
-            .formatAssertionsEnabled(false).build();
+            .formatAssertionsEnabled(false).pathType(PathType.JSON_POINTER).build();
     private static final JsonSchema CONFIG_SCHEMA = loadConfigSchema();
     private static final JsonSchema DRAFT_7_META = FACTORY.getSchema(
             SchemaLocation.of("http://json-schema.org/draft-07/schema"), SETTINGS);
@@ -268,12 +269,23 @@ public final class WorkflowConfig {
 
     /** The first validation error as one line, with how many more there are; null when valid. */
     static String firstError(Set<ValidationMessage> errors) {
+        return firstError(errors, Function.identity());
+    }
+
+    /**
+     * {@link #firstError}, naming where with {@code where} (given the error's JSON Pointer into the
+     * instance, "" at the top level).
+     */
+    static String firstError(Set<ValidationMessage> errors, Function<String, String> where) {
         if (errors.isEmpty()) {
             return null;
         }
         Collection<ValidationMessage> all = errors;
-        String first = all.iterator().next().getMessage();
-        return Json.firstLine(first) + (all.size() > 1 ? " (and " + (all.size() - 1) + " more)" : "");
+        ValidationMessage first = all.iterator().next();
+        String at = where.apply(first.getInstanceLocation().toString());
+        String error = first.getError() != null ? first.getError() : first.getMessage();
+        return (at.isEmpty() ? "" : at + ": ") + Json.firstLine(error)
+                + (all.size() > 1 ? " (and " + (all.size() - 1) + " more)" : "");
     }
 
     private static JsonSchema loadConfigSchema() {

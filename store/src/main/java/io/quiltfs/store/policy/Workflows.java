@@ -57,9 +57,9 @@ public final class Workflows {
         if (id == null) {
             JsonNode required = tree.get("is_workflow_required");
             if (required == null || required.asBoolean(true)) {
-                throw new WorkflowException(config.registry() + " requires a workflow (its workflows config "
-                        + config.key() + " has is_workflow_required), but none was "
-                        + (choice.none() ? "allowed" : "given and it has no default_workflow")
+                throw new WorkflowException(config.registry() + " requires a workflow (is_workflow_required is not false"
+                        + " in its workflows config " + config.key() + "), but "
+                        + (choice.none() ? "none was asked for (--workflow '')" : "none was given and it has no default_workflow")
                         + "; name one with --workflow ID (one of: " + ids(tree) + ")", false);
             }
             data = Json.object();
@@ -86,13 +86,14 @@ public final class Workflows {
         }
         if (metaSchema != null) {
             JsonNode meta = m.header().has("user_meta") ? m.header().get("user_meta") : Json.object();
-            String error = WorkflowConfig.firstError(metaSchema.schema().validate(meta));
+            String error = WorkflowConfig.firstError(metaSchema.schema().validate(meta),
+                    at -> at.isEmpty() ? "" : "at " + at);
             if (error != null) {
                 throw new WorkflowException(prefix + "metadata failed validation: " + error, false);
             }
         }
         if (entriesSchema != null) {
-            String error = WorkflowConfig.firstError(entriesSchema.schema().validate(entries(m)));
+            String error = WorkflowConfig.firstError(entriesSchema.schema().validate(entries(m)), at -> entryAt(m, at));
             if (error != null) {
                 throw new WorkflowException(prefix + "package entries failed validation: " + error, false);
             }
@@ -151,6 +152,18 @@ public final class Workflows {
             o.set("meta", um == null ? Json.object() : um);
         }
         return a;
+    }
+
+    /** Names a JSON Pointer into the entries array by the row's logical key: "'a.csv' /size". */
+    private static String entryAt(Manifest m, String at) {
+        java.util.regex.Matcher x = Pattern.compile("^/(\\d+)(.*)$").matcher(at);
+        if (x.matches()) {
+            int i = Integer.parseInt(x.group(1));
+            if (i < m.size()) {
+                return "'" + m.entries().get(i).logicalKey() + "'" + (x.group(2).isEmpty() ? "" : " at " + x.group(2));
+            }
+        }
+        return at.isEmpty() ? "" : "at " + at;
     }
 
     private static String ids(JsonNode tree) {
