@@ -139,7 +139,9 @@ public final class WorkflowConfig {
             return null;
         }
         try {
-            return Pattern.compile(p.asText());
+            // Python's spelling of named groups, which Java spells without the P.
+            return Pattern.compile(p.asText().replace("(?P<", "(?<")
+                    .replaceAll("\\(\\?P=(\\w+)\\)", "\\\\k<$1>"));
         } catch (PatternSyntaxException e) {
             throw new WorkflowException(where() + ": the handle_pattern of workflow '" + workflow
                     + "' is not a valid regular expression: " + e.getDescription(), true);

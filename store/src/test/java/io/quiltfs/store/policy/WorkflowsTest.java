@@ -131,6 +131,17 @@ class WorkflowsTest {
     }
 
     @Test
+    void handlePatternsAreSearchedWithPythonsNamedGroups() throws Exception {
+        config(standard().replace("handle_pattern: ^team/", "handle_pattern: (?P<ns>[a-z]+)/(?P=ns)$"));
+        Manifest m = manifest("{\"author\": \"a\"}", "a.csv", "1");
+        assertEquals("alpha", stamp(WorkflowChoice.DEFAULT, "team/team", "m", m).get("id").asText());
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/other", "m", m).contains("handle_pattern"));
+        config(standard().replace("handle_pattern: ^team/", "handle_pattern: \"[\""));
+        WorkflowException e = assertThrows(WorkflowException.class, () -> stamp(WorkflowChoice.DEFAULT, "team/x", "m", m));
+        assertTrue(e.isConfigProblem() && e.getMessage().contains("not a valid regular expression"), e.getMessage());
+    }
+
+    @Test
     void noWorkflowOnlyWhereNotRequired() throws Exception {
         config(standard());
         Manifest m = manifest("{}", "a.csv", "1");
