@@ -106,9 +106,11 @@ public final class WorkflowConfig {
     private static boolean supported(String version) {
         String[] parts = version.split("\\.");
         for (int i = 0; i < 3; i++) {
-            long p = i < parts.length ? Long.parseLong(parts[i]) : 0;
-            if (p != SUPPORTED[i]) {
-                return p < SUPPORTED[i];
+            // digits only (the config schema's pattern), of any length
+            int c = (i < parts.length ? new java.math.BigInteger(parts[i]) : java.math.BigInteger.ZERO)
+                    .compareTo(java.math.BigInteger.valueOf(SUPPORTED[i]));
+            if (c != 0) {
+                return c < 0;
             }
         }
         return true;

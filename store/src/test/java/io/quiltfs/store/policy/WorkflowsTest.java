@@ -169,6 +169,8 @@ class WorkflowsTest {
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("failed validation"));
         config(standard().replace("version: \"1\"", "version: \"1.2\""));
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("version '1.2' is not supported"));
+        config(standard().replace("version: \"1\"", "version: \"1.99999999999999999999\""));
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("is not supported"));
         config(standard().replace("version: \"1\"", "version: {base: \"1.1.0\", catalog: \"2\"}"));
         assertEquals("alpha", stamp(WorkflowChoice.DEFAULT, "team/x", "m",
                 manifest("{\"author\": \"a\"}", "a.csv", "1")).get("id").asText());
