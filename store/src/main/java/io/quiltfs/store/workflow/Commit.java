@@ -59,8 +59,10 @@ public final class Commit {
 
     /**
      * {@link #commit} with the header stamped by {@code workflow} (checked against the package's
-     * registry before anything is written; null keeps the head's as it is). A head whose stamp is no longer what the registry's
-     * config gives is committed again even without changes, so that push can publish it.
+     * registry before the manifest or the lineage is written; null keeps the head's as it is). A
+     * head whose stamp is no longer what the registry's config gives is committed again even
+     * without changes, so that push can publish it. A refused commit leaves only objects in the
+     * cache (content-addressed, evicted as any other).
      */
     public static Result commit(InstalledPackage pkg, String message, JsonNode userMeta, HashType type,
                                 WorkflowStamp workflow, Progress progress) throws IOException {
