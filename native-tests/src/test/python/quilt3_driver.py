@@ -92,16 +92,19 @@ def keep_preset_hashes(file_list, message=None, callback=None):
     return [(pk, None) for pk, _ in results]
 
 
-def publish(pkg, name, registry, message, *, force, keep_hashes=False):
-    """Push to S3, build into a local registry. Returns the published package."""
+def publish(pkg, name, registry, message, *, force, keep_hashes=False, workflow=...):
+    """Push to S3, build into a local registry. Returns the published package.
+
+    ``workflow``: ... for the registry's default workflow, None for none, else an id.
+    """
     with contextlib.redirect_stdout(sys.stderr):
         if is_remote(registry):
             kwargs = {}
             if keep_hashes:
                 kwargs["copy_file_list_fn"] = keep_preset_hashes
-            return pkg._push(name, registry, None, message, None, workflow=..., print_info=True,
+            return pkg._push(name, registry, None, message, None, workflow=workflow, print_info=True,
                              force=force, dedupe=False, **kwargs)
-        pkg.build(name, registry=registry, message=message)
+        pkg.build(name, registry=registry, message=message, workflow=workflow)
         return pkg
 
 
@@ -133,7 +136,8 @@ def cmd_build(a):
         pkg._meta[k] = v  # any header key is kept and enters the top hash
     set_hash_type(pkg, a.hash_type)
     keep = a.hash_type not in (None, checksums.DEFAULT_HASH)
-    out = publish(pkg, a.name, a.registry, a.message, force=True, keep_hashes=keep)
+    workflow = ... if a.workflow is None else (a.workflow or None)  # '' means none, as in quilt3's CLI
+    out = publish(pkg, a.name, a.registry, a.message, force=True, keep_hashes=keep, workflow=workflow)
     if dir_meta and is_remote(a.registry):
         # Package.push (quilt3 8.0.0) drops folder-metadata rows: it copies the header and the
         # entries into a new Package but not the folders' meta. Package.build keeps them, so put
@@ -236,6 +240,7 @@ def main(argv):
     b.add_argument("--dir-meta", help='JSON {"folder/": user_meta}: folder-metadata rows')
     b.add_argument("--header-extra", help="JSON object: extra header keys")
     b.add_argument("--hash-type", choices=HASH_TYPES)
+    b.add_argument("--workflow", help="workflow id; '' for none; absent: the registry's default")
     b.set_defaults(fn=cmd_build)
 
     br = sub.add_parser("browse", help="print the manifest as quilt3 sees it (JSON)")

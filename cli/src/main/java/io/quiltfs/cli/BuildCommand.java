@@ -3,7 +3,9 @@ package io.quiltfs.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
+import io.quiltfs.store.policy.WorkflowChoice;
 import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registries;
 import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.workflow.Build;
 import io.quiltfs.store.workflow.Publisher;
@@ -35,6 +37,11 @@ final class BuildCommand extends BaseCommand {
     @Option(names = "--meta", paramLabel = "JSON", description = "Package user metadata (a JSON value).")
     String meta;
 
+    @Option(names = "--workflow", paramLabel = "ID", description = "The registry's workflow to publish under (quilt3"
+            + " workflows, .quilt/workflows/config.yml); default: the config's default_workflow; '' for none, where"
+            + " the config does not require one.")
+    String workflow;
+
     @Option(names = "--hash-type", paramLabel = "TYPE", defaultValue = "sha2-256-chunked",
             description = "Checksum type for the rows (default sha2-256-chunked).")
     String hashType;
@@ -56,7 +63,8 @@ final class BuildCommand extends BaseCommand {
         Output out = out();
         try (Registry r = openRegistry(registry)) {
             Publisher.Result res = Build.build(r, name, dir, message, userMeta,
-                    HashType.parseUserInput(hashType), Clock.systemUTC(), progress(out));
+                    HashType.parseUserInput(hashType), WorkflowChoice.parse(workflow),
+                    Registries.sources(r, root().s3()), Clock.systemUTC(), progress(out));
             out.line(res.topHash());
             out.json(Json.object().put("package", name.toString()).put("registry", r.uri())
                     .put("top_hash", res.topHash()).put("files", res.manifest().size())

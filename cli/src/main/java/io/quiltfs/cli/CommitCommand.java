@@ -3,7 +3,10 @@ package io.quiltfs.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
+import io.quiltfs.store.policy.WorkflowChoice;
+import io.quiltfs.store.policy.Workflows;
 import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.workflow.Commit;
 import io.quiltfs.store.workflow.InstalledPackage;
 import java.nio.file.Files;
@@ -31,6 +34,11 @@ final class CommitCommand extends PackageCommand {
     @Option(names = "--meta-file", paramLabel = "FILE", description = "Package user metadata from a JSON file.")
     Path metaFile;
 
+    @Option(names = "--workflow", paramLabel = "ID", description = "The workflow of the package's registry to"
+            + " commit under (quilt3 workflows, .quilt/workflows/config.yml); default: the config's"
+            + " default_workflow; '' for none, where the config does not require one.")
+    String workflow;
+
     @Option(names = "--hash-type", paramLabel = "TYPE", defaultValue = "sha2-256-chunked",
             description = "Checksum type for new rows (default sha2-256-chunked).")
     String hashType;
@@ -50,6 +58,10 @@ final class CommitCommand extends PackageCommand {
             userMeta = parse(Files.readString(metaFile), metaFile.toString());
         }
         java.util.List<String> rest = new java.util.ArrayList<>(java.util.List.of("-m", message, "--hash-type", hashType));
+        if (workflow != null) {
+            rest.add("--workflow");
+            rest.add(workflow);
+        }
         if (userMeta != null) {
             rest.add("--meta");
             rest.add(Json.MAPPER.writeValueAsString(userMeta));
@@ -60,7 +72,12 @@ final class CommitCommand extends PackageCommand {
         }
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
-        Commit.Result r = Commit.commit(p, message, userMeta, HashType.parseUserInput(hashType), progress(out));
+        Commit.Result r;
+        WorkflowChoice choice = WorkflowChoice.parse(workflow);
+        try (Registry reg = registryFor(null, p)) {
+            r = Commit.commit(p, message, userMeta, HashType.parseUserInput(hashType),
+                    m -> Workflows.stamp(reg, sources(reg), choice, p.name(), message, m), progress(out));
+        }
         var c = r.changes();
         if (!r.committed()) {
             out.line("nothing to commit: the working folder of " + p.name() + " matches its head " + r.topHash());

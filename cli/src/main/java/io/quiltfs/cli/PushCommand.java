@@ -32,7 +32,7 @@ final class PushCommand extends PackageCommand {
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
         try (Registry reg = registryFor(null, p)) {
-            Push.Result r = Push.push(p, reg, force, Clock.systemUTC(), progress(out));
+            Push.Result r = Push.push(p, reg, sources(reg), force, Clock.systemUTC(), progress(out));
             out.line(r.message() + (!r.pushed() ? "" : r.uploaded() == 0 ? " (no data to upload: the registry had it)"
                     : " (uploaded " + r.uploaded() + (r.uploaded() == 1 ? " object, " : " objects, ")
                     + ProgressBar.human(r.uploadedBytes()) + ")"));

@@ -77,6 +77,22 @@ class MountAreaVerbsTest {
     }
 
     @Test
+    void commitPassesItsWorkflowThroughTheMountsArea() throws Exception {
+        Path config = Path.of(java.net.URI.create(reg)).resolve(".quilt/workflows/config.yml");
+        Files.createDirectories(config.getParent());
+        Files.writeString(config, "version: \"1\"\nis_workflow_required: false\nworkflows:\n  free:\n    name: F\n");
+        var r = run("commit", "t/p", "-m", "stamped", "--workflow", "");
+        assertEquals(0, r.code(), r.out() + r.err());
+        String head = InstalledPackage.require(home, name).state().head;
+        assertFalse(head.equals(top), "the new stamp made a revision");
+        var header = InstalledPackage.require(home, name).head().header();
+        assertTrue(header.get("workflow").get("id").isNull(), header.toString());
+        r = run("commit", "t/p", "-m", "again", "--workflow", "nope");
+        assertEquals(ExitCodes.FAILURE, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("no workflow 'nope'"), r.err());
+    }
+
+    @Test
     void installDoesNotTakeTheMountsAreaForAWorkingFolder() throws Exception {
         var r = run("install", "t/p", "-r", reg);
         assertEquals(ExitCodes.CONFLICT, r.code(), r.out() + r.err());

@@ -157,7 +157,26 @@ final class Quilt3 {
         if (options.hashType != null) {
             a.addAll(List.of("--hash-type", options.hashType));
         }
+        if (options.workflow != null) {
+            a.addAll(List.of("--workflow", options.workflow));
+        }
         return run(a.toArray(String[]::new));
+    }
+
+    /** Like {@link #publish}, returning how the driver ended (for what quilt3 refuses). */
+    Result tryPublish(String registry, String pkg, Path src, Build options) throws IOException {
+        List<String> a = new ArrayList<>(List.of("build", "--registry", registry, "--name", pkg,
+                "--src", src.toString()));
+        if (options.message != null) {
+            a.addAll(List.of("--message", options.message));
+        }
+        if (options.meta != null) {
+            a.addAll(List.of("--meta", options.meta));
+        }
+        if (options.workflow != null) {
+            a.addAll(List.of("--workflow", options.workflow));
+        }
+        return exec(a.toArray(String[]::new));
     }
 
     /** The manifest as quilt3 sees it: top_hash, header, rows (walk order), dirs. */
@@ -204,6 +223,13 @@ final class Quilt3 {
         String dirMeta;
         String headerExtra;
         String hashType;
+        /** A workflow id, "" for none, null for the registry's default. */
+        String workflow;
+
+        Build workflow(String id) {
+            workflow = id;
+            return this;
+        }
 
         Build message(String m) {
             message = m;

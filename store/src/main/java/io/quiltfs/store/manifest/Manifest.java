@@ -245,6 +245,12 @@ public final class Manifest {
             return this;
         }
 
+        /** Removes a header field (absent: nothing). */
+        public Builder withoutHeaderField(String name) {
+            header.remove(name);
+            return this;
+        }
+
         public Builder add(Entry e) {
             entries.add(e);
             return this;

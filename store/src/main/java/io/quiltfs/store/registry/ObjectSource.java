@@ -23,6 +23,20 @@ public interface ObjectSource {
     /** The object's size in bytes; {@link RegistryException.NotFound} when it does not exist. */
     long size(PhysicalKey key) throws IOException;
 
+    /** A whole small object, and the key of exactly what was read (with the version the store served). */
+    record Read(byte[] bytes, PhysicalKey key) {
+    }
+
+    /**
+     * Reads a whole small object (a config, a schema); {@link RegistryException.NotFound} when it
+     * does not exist. The returned key carries the version id the store served, if any.
+     */
+    default Read readAll(PhysicalKey key) throws IOException {
+        try (InputStream in = open(key, 0, -1)) {
+            return new Read(in.readAllBytes(), key);
+        }
+    }
+
     /** Receives a download's bytes piece by piece: in order within a piece, pieces possibly at once. */
     interface Pieces {
         void accept(int piece, byte[] b, int off, int len);

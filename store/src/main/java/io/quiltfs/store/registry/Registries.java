@@ -68,5 +68,16 @@ public final class Registries {
         return S3_READERS.computeIfAbsent(s3, st -> S3Registry.open(key.bucket(), st));
     }
 
+    /** {@link #sourceFor} as a function, for code that reads keys it does not know in advance. */
+    public static java.util.function.Function<PhysicalKey, ObjectSource> sources(Registry registry, S3Settings s3) {
+        return key -> {
+            try {
+                return sourceFor(key, registry, s3 == null ? S3Settings.defaults() : s3);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+    }
+
     private static final java.util.Map<S3Settings, S3Registry> S3_READERS = new java.util.concurrent.ConcurrentHashMap<>();
 }

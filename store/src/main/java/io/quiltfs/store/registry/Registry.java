@@ -20,6 +20,26 @@ public interface Registry extends ObjectSource, AutoCloseable {
     /** The registry's URI: {@code file:///abs/path} or {@code s3://bucket}. */
     String uri();
 
+    /**
+     * Where quilt3's workflow config of this registry is ({@code .quilt/workflows/config.yml}), named
+     * as quilt3 names it in a manifest header: {@code s3://bucket/KEY}, or {@code file://} and the
+     * registry folder's real path (quilt3 resolves symbolic links).
+     */
+    default PhysicalKey workflowConfigKey() {
+        String u = uri();
+        String rel = ".quilt/workflows/config.yml";
+        if (u.startsWith("s3://")) {
+            return PhysicalKey.ofS3(u.substring(5), rel, null);
+        }
+        java.nio.file.Path root = PhysicalKey.parse(u).filePath();
+        try {
+            root = root.toRealPath();
+        } catch (IOException e) {
+            // a registry folder not made yet: its path as given
+        }
+        return PhysicalKey.ofFile(root.resolve(rel));
+    }
+
     /** Every package with at least one pointer, sorted. */
     List<PackageName> listPackages() throws IOException;
 

@@ -1421,6 +1421,32 @@ public final class S3Registry implements Registry {
         return h.contentLength();
     }
 
+    /**
+     * One GET; the key returned carries the version id S3 served (as quilt3 records it for a
+     * workflow config or schema: S3's value as is, {@code "null"} included).
+     */
+    @Override
+    public Read readAll(PhysicalKey key) throws IOException {
+        if (!key.isS3()) {
+            return LocalRegistry.LocalFiles.INSTANCE.readAll(key);
+        }
+        try {
+            var r = blocking(() -> s3.getObjectAsBytes(b -> b.bucket(key.bucket()).key(key.path())
+                    .versionId(key.versionId())));
+            String v = r.response().versionId();
+            return new Read(r.asByteArray(), v == null || v.isEmpty() ? key : key.withVersion(v));
+        } catch (NoSuchKeyException e) {
+            throw new RegistryException.NotFound("object " + key + " does not exist");
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404 && !"NoSuchBucket".equals(code(e))) {
+                throw new RegistryException.NotFound("object " + key + " does not exist");
+            }
+            throw failure(key.toString(), e);
+        } catch (SdkException e) {
+            throw failure(key.toString(), e);
+        }
+    }
+
     @Override
     public InputStream open(PhysicalKey key, long offset, long length) throws IOException {
         if (!key.isS3()) {

@@ -7,7 +7,11 @@ import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.manifest.LogicalKey;
 import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.policy.WorkflowChoice;
+import io.quiltfs.store.policy.Workflows;
+import io.quiltfs.store.registry.ObjectSource;
 import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.Registry;
 import java.io.IOException;
 import java.nio.file.FileVisitOption;
@@ -18,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -58,6 +63,18 @@ public final class Build {
     public static Publisher.Result build(Registry registry, PackageName pkg, Path dir, String message,
                                          JsonNode userMeta, HashType type, Clock clock, Progress progress)
             throws IOException {
+        return build(registry, pkg, dir, message, userMeta, type, WorkflowChoice.DEFAULT,
+                io.quiltfs.store.registry.Registries.sources(registry, null), clock, progress);
+    }
+
+    /**
+     * Builds under the registry's workflow config ({@code workflow}: which workflow the user asked
+     * for): the revision is checked and its header stamped before anything is published.
+     */
+    public static Publisher.Result build(Registry registry, PackageName pkg, Path dir, String message,
+                                         JsonNode userMeta, HashType type, WorkflowChoice workflow,
+                                         Function<PhysicalKey, ObjectSource> sources, Clock clock, Progress progress)
+            throws IOException {
         Map<String, Path> files = scan(dir);
         List<Path> paths = new ArrayList<>(files.values());
         long total = 0;
@@ -81,6 +98,10 @@ public final class Build {
             local.put(f.getKey(), p);
         }
         Manifest m = b.build();
+        JsonNode stamp = Workflows.stamp(registry, sources, workflow, pkg, message, m);
+        if (stamp != null) {
+            m = m.toBuilder().headerField("workflow", stamp).build();
+        }
         String latest = registry.latest(pkg);
         return new Publisher(registry, clock).publish(pkg, m, e -> local.get(e.logicalKey()), latest, true, progress);
     }

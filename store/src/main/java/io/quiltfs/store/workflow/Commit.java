@@ -46,6 +46,26 @@ public final class Commit {
      */
     public static Result commit(InstalledPackage pkg, String message, JsonNode userMeta, HashType type,
                                 Progress progress) throws IOException {
+        return commit(pkg, message, userMeta, type, null, progress);
+    }
+
+    /**
+     * The {@code workflow} value of a revision's header (quilt3's workflows): null for none.
+     * Given the revision without one; throws when the registry's workflow config refuses it.
+     */
+    public interface WorkflowStamp {
+        JsonNode of(Manifest m) throws IOException;
+    }
+
+    /**
+     * {@link #commit} with the header stamped by {@code workflow} (checked against the package's
+     * registry before the manifest or the lineage is written; null keeps the head's as it is). A
+     * head whose stamp is no longer what the registry's config gives is committed again even
+     * without changes, so that push can publish it. A refused commit leaves only objects in the
+     * cache (content-addressed, evicted as any other).
+     */
+    public static Result commit(InstalledPackage pkg, String message, JsonNode userMeta, HashType type,
+                                WorkflowStamp workflow, Progress progress) throws IOException {
         try (HomeLock lock = HomeLock.acquire(pkg.home().packageLock(pkg.name()))) {
             InstalledPackage p = InstalledPackage.require(pkg.home(), pkg.name());
             if (p.state().installing) {
@@ -62,7 +82,10 @@ public final class Commit {
             // stays null (quilt3 writes "user_meta": null for a package without metadata, and
             // dropping it would change the top hash of every later revision).
             boolean metaChanges = userMeta != null && !userMeta.equals(head.header().get("user_meta"));
-            if (ch.isEmpty() && !metaChanges) {
+            JsonNode headStamp = head.header().get("workflow");
+            if (ch.isEmpty() && !metaChanges
+                    && (workflow == null || java.util.Objects.equals(workflow.of(head), headStamp))) {
+                // (head has the same rows and metadata as the revision would: its stamp is the one)
                 hashCache.save();
                 return new Result(p.state().head, false, ch, head);
             }
@@ -85,7 +108,14 @@ public final class Commit {
                 }
             }
             newRows.values().forEach(b::add);
+            if (workflow != null) {
+                b.withoutHeaderField("workflow"); // the stamp is made anew, or there is none
+            }
             Manifest m = b.build();
+            JsonNode stamp = workflow == null ? null : workflow.of(m);
+            if (stamp != null) {
+                m = m.toBuilder().headerField("workflow", stamp).build();
+            }
             String top = m.topHash();
             AtomicFile.write(p.home().installedManifest(p.name(), top), ManifestWriter.toBytes(m));
             Checkpoints.reach("commit.after-manifest");

@@ -44,6 +44,20 @@ public final class Push {
 
     public static Result push(InstalledPackage pkg, Registry registry, boolean force, Clock clock, Progress progress)
             throws IOException {
+        return push(pkg, registry, io.quiltfs.store.registry.Registries.sources(registry, null), force, clock, progress);
+    }
+
+    /**
+     * {@link #push}; {@code sources} reads the workflow schemas the registry itself cannot. The
+     * revision is checked against the registry's workflow config as it is now (quilt3 checks at
+     * push time too): one it no longer passes, or whose header stamp the config would now give
+     * differently, is refused before anything is sent.
+     */
+    public static Result push(InstalledPackage pkg, Registry registry,
+                              java.util.function.Function<io.quiltfs.store.registry.PhysicalKey,
+                                      io.quiltfs.store.registry.ObjectSource> sources,
+                              boolean force, Clock clock, Progress progress)
+            throws IOException {
         Home home = pkg.home();
         try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
             InstalledPackage p = InstalledPackage.require(home, pkg.name());
@@ -84,6 +98,12 @@ public final class Push {
                         + " --force` to publish there anew");
             }
             Manifest head = p.head();
+            String refused = io.quiltfs.store.policy.Workflows.recheck(registry, sources, p.name(), head);
+            if (refused != null) {
+                throw new ConflictException(p.name() + "@" + s.head + " was not pushed to " + registry.uri() + ": "
+                        + refused + "; nothing was pushed. Fix it and commit again (`quiltfs commit " + p.name()
+                        + " -m MSG`, with --workflow ID to choose another workflow)");
+            }
             CachedObjects cached = new CachedObjects(home);
             verifyCommitted(p, head, cached);
             Publisher.Result r = new Publisher(registry, clock, pointerLog(p)).publish(p.name(), head, e -> {

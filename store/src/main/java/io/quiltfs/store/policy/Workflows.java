@@ -1,0 +1,174 @@
+package io.quiltfs.store.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.manifest.Entry;
+import io.quiltfs.store.manifest.Manifest;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registry;
+import java.io.IOException;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a revision against its registry's workflow config, as quilt3's {@code build} and
+ * {@code push} do, and gives the {@code workflow} value its header must carry.
+ */
+public final class Workflows {
+    private Workflows() {
+    }
+
+    /**
+     * The header's {@code workflow} value for a revision named {@code name} with {@code message},
+     * whose header and rows are {@code m}'s (its own {@code workflow} is ignored); null when the
+     * header must have none (the registry has no config and none was asked for). Throws
+     * {@link WorkflowException} when the config refuses it or cannot be used.
+     */
+    public static JsonNode stamp(Registry registry, Function<PhysicalKey, ObjectSource> sources, WorkflowChoice choice,
+                                 PackageName name, String message, Manifest m) throws IOException {
+        WorkflowConfig config = WorkflowConfig.load(registry, sources);
+        if (config == null) {
+            if (choice.equals(WorkflowChoice.DEFAULT)) {
+                return null;
+            }
+            throw new WorkflowException(registry.uri() + " has no workflows config (.quilt/workflows/config.yml),"
+                    + " but " + choice.describe() + " was asked for; publish there without --workflow", false);
+        }
+        return stamp(config, choice, name, message, m);
+    }
+
+    /** {@link #stamp} against a config already loaded. */
+    static JsonNode stamp(WorkflowConfig config, WorkflowChoice choice, PackageName name, String message, Manifest m)
+            throws IOException {
+        JsonNode tree = config.tree();
+        String id = choice.id();
+        if (!choice.none() && id == null) {
+            JsonNode d = tree.get("default_workflow");
+            id = d == null || d.isNull() ? null : d.asText();
+        }
+        String prefix = config.registry() + ": " + (id == null ? "no workflow" : "workflow '" + id + "'") + " for "
+                + name + ": ";
+        JsonNode data;
+        if (id == null) {
+            JsonNode required = tree.get("is_workflow_required");
+            if (required == null || required.asBoolean(true)) {
+                throw new WorkflowException(config.registry() + " requires a workflow (is_workflow_required is not false"
+                        + " in its workflows config " + config.key() + "), but "
+                        + (choice.none() ? "none was asked for (--workflow '')" : "none was given and it has no default_workflow")
+                        + "; name one with --workflow ID (one of: " + ids(tree) + ")", false);
+            }
+            data = Json.object();
+        } else if (!config.workflows().has(id)) {
+            throw new WorkflowException(config.registry() + ": there is no workflow '" + id + "' in its workflows config "
+                    + config.key() + " (one of: " + ids(tree) + ")", false);
+        } else {
+            data = config.workflows().get(id);
+        }
+        Pattern handle = config.handlePattern(id, data);
+        WorkflowConfig.Loaded metaSchema = data.hasNonNull("metadata_schema")
+                ? config.schema(data.get("metadata_schema").asText()) : null;
+        WorkflowConfig.Loaded entriesSchema = data.hasNonNull("entries_schema")
+                ? config.schema(data.get("entries_schema").asText()) : null;
+        boolean messageRequired = data.path("is_message_required").asBoolean(false);
+
+        if (messageRequired && (message == null || message.isEmpty())) {
+            throw new WorkflowException(prefix + "a commit message is required by the workflow, but none was given"
+                    + " (give one with -m)", false);
+        }
+        if (handle != null && !handle.matcher(name.toString()).find()) {
+            throw new WorkflowException(prefix + "the package name does not match the workflow's handle_pattern '"
+                    + handle.pattern() + "'", false);
+        }
+        if (metaSchema != null) {
+            JsonNode meta = m.header().has("user_meta") ? m.header().get("user_meta") : Json.object();
+            String error = WorkflowConfig.firstError(metaSchema.schema().validate(meta),
+                    at -> at.isEmpty() ? "" : "at " + at);
+            if (error != null) {
+                throw new WorkflowException(prefix + "metadata failed validation: " + error, false);
+            }
+        }
+        if (entriesSchema != null) {
+            String error = WorkflowConfig.firstError(entriesSchema.schema().validate(entries(m)), at -> entryAt(m, at));
+            if (error != null) {
+                throw new WorkflowException(prefix + "package entries failed validation: " + error, false);
+            }
+        }
+        ObjectNode stamp = Json.object();
+        if (id == null) {
+            stamp.putNull("id");
+        } else {
+            stamp.put("id", id);
+        }
+        stamp.put("config", config.key().toString());
+        Map<String, PhysicalKey> schemas = config.loadedSchemas();
+        if (!schemas.isEmpty()) {
+            ObjectNode s = stamp.putObject("schemas");
+            schemas.forEach((k, v) -> s.put(k, v.toString()));
+        }
+        return stamp;
+    }
+
+    /**
+     * Checks, before a push, that the revision {@code m} still passes its registry's config and
+     * carries the header quilt3 would give it now (the config may have changed since the commit).
+     * Returns null when it does, else why not (one line).
+     */
+    public static String recheck(Registry registry, Function<PhysicalKey, ObjectSource> sources, PackageName name,
+                                 Manifest m) throws IOException {
+        WorkflowChoice choice = WorkflowChoice.of(m);
+        JsonNode now;
+        try {
+            now = stamp(registry, sources, choice, name, m.message(), m);
+        } catch (WorkflowException e) {
+            if (e.isConfigProblem()) {
+                throw e;
+            }
+            return "it no longer passes the registry's workflow check: " + e.getMessage();
+        }
+        JsonNode had = m.header().get("workflow");
+        if (had != null && had.isNull()) {
+            had = null;
+        }
+        if (now == null ? had == null : now.equals(had)) {
+            return null;
+        }
+        return "its header records workflow " + (had == null ? "none" : Json.write(had)) + ", but "
+                + registry.uri() + "'s workflows config now gives " + (now == null ? "none" : Json.write(now));
+    }
+
+    /** The entries as quilt3 validates them: logical_key, size and the row's user metadata, in walk order. */
+    private static ArrayNode entries(Manifest m) {
+        ArrayNode a = Json.NODES.arrayNode(m.size());
+        for (Entry e : m.entries()) {
+            ObjectNode o = a.addObject();
+            o.put("logical_key", e.logicalKey());
+            o.put("size", e.size());
+            JsonNode um = e.meta().get("user_meta");
+            o.set("meta", um == null ? Json.object() : um);
+        }
+        return a;
+    }
+
+    /** Names a JSON Pointer into the entries array by the row's logical key: "'a.csv' /size". */
+    private static String entryAt(Manifest m, String at) {
+        java.util.regex.Matcher x = Pattern.compile("^/(\\d+)(.*)$").matcher(at);
+        if (x.matches()) {
+            int i = Integer.parseInt(x.group(1));
+            if (i < m.size()) {
+                return "'" + m.entries().get(i).logicalKey() + "'" + (x.group(2).isEmpty() ? "" : " at " + x.group(2));
+            }
+        }
+        return at.isEmpty() ? "" : "at " + at;
+    }
+
+    private static String ids(JsonNode tree) {
+        StringBuilder sb = new StringBuilder();
+        tree.get("workflows").fieldNames().forEachRemaining(n -> sb.append(sb.length() == 0 ? "" : ", ").append(n));
+        return sb.toString();
+    }
+}

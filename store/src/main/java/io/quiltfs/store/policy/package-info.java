@@ -1,0 +1,16 @@
+/**
+ * quilt3 workflows: a registry's {@code .quilt/workflows/config.yml} names the workflows a package
+ * may be published under (a handle pattern, JSON Schemas for package metadata and for the entries,
+ * whether a message is required) and whether one is required. {@link io.quiltfs.store.policy.Workflows}
+ * checks a revision against it and returns the {@code workflow} value of the manifest header, which
+ * is part of the top hash: quiltfs publishes exactly what quilt3 8.0.0 would, and refuses what it
+ * refuses (its {@code quilt3.workflows} module is the reference for every rule here).
+ *
+ * <p>Invariants: a config is read once per check, by key, through the registry (the S3 client
+ * lives in {@link io.quiltfs.store.registry.S3Registry} only); nothing here writes. Every failure
+ * is a {@link io.quiltfs.store.policy.WorkflowException} whose one-line message names the registry
+ * and the workflow.
+ *
+ * <p>Threading: values are immutable once loaded; a loaded config may be used from any thread.
+ */
+package io.quiltfs.store.policy;
