@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
 import io.quiltfs.store.policy.WorkflowChoice;
+import io.quiltfs.store.policy.WorkflowException;
 import io.quiltfs.store.policy.Workflows;
 import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.Registry;
@@ -76,7 +77,7 @@ final class CommitCommand extends PackageCommand {
         WorkflowChoice choice = WorkflowChoice.parse(workflow);
         try (Registry reg = registryFor(null, p)) {
             r = Commit.commit(p, message, userMeta, HashType.parseUserInput(hashType),
-                    m -> Workflows.stamp(reg, sources(reg), choice, p.name(), message, m), progress(out));
+                    m -> stamp(reg, choice, p, m), progress(out));
         }
         var c = r.changes();
         if (!r.committed()) {
@@ -96,6 +97,49 @@ final class CommitCommand extends PackageCommand {
         out.flush();
         return ExitCodes.OK;
     }
+
+    /**
+     * The workflow stamp from the registry's config. A commit is local work: when the registry
+     * cannot be asked (offline), the head's stamp is kept and push, which needs the registry
+     * anyway, checks it there (and asks for a new commit if the config disagrees).
+     */
+    private JsonNode stamp(Registry reg, WorkflowChoice choice, InstalledPackage p, io.quiltfs.store.manifest.Manifest m)
+            throws java.io.IOException {
+        String unreachable;
+        try {
+            JsonNode stamp = Workflows.stamp(reg, sources(reg), choice, p.name(), message, m);
+            JsonNode had = p.head().header().get("workflow");
+            if (stamp != null || had == null || workflow != null || registryHolds(reg, p.state().base)) {
+                return stamp;
+            }
+            // No config, where the head has a stamp: a registry folder that is not there (an
+            // unmounted disk) reads as one without a config. It must hold the base revision.
+            unreachable = reg.uri() + " does not hold " + p.name() + "'s base revision " + p.state().base
+                    + " (not mounted, or not reachable)";
+        } catch (WorkflowException e) {
+            if (!e.isUnreachable() || workflow != null) {
+                throw e; // a refusal, a damaged config, or a workflow the user named and cannot be checked
+            }
+            unreachable = Cli.message(e);
+        }
+        if (!offlineWarned) {
+            offlineWarned = true;
+            warn(unreachable + "; committing with the head's workflow stamp as it is (push checks it against the"
+                    + " registry's workflows config)");
+        }
+        JsonNode had = p.head().header().get("workflow");
+        return had == null ? null : had.deepCopy();
+    }
+
+    private static boolean registryHolds(Registry reg, String base) {
+        try {
+            return base == null || reg.hasManifest(base);
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    private boolean offlineWarned;
 
     private static JsonNode parse(String text, String what) {
         try {

@@ -159,4 +159,32 @@ class WorkflowConfigCliTest {
         assertEquals(uri + "/.quilt/workflows/config.yml", w.get("config").asText());
         assertFalse(w.has("schemas"));
     }
+    /**
+     * A commit is local work: with the registry out of reach (a local registry's disk not mounted)
+     * it keeps the head's workflow stamp and says so, instead of failing or dropping the stamp.
+     */
+    @org.junit.jupiter.api.Test
+    void aCommitWithTheRegistryOutOfReachKeepsTheHeadsStamp() throws IOException {
+        String uri = TestRegistries.LOCAL.newRegistry(tmp);
+        put(uri, ".quilt/workflows/config.yml", "version: \"1\"\nis_workflow_required: false\n"
+                + "workflows:\n  free:\n    name: Free\n");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.csv"), "a\n");
+        String home = tmp.resolve("home").toString();
+        var built = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "--workflow", "free");
+        assertEquals(0, built.code(), built.err());
+        Path work = tmp.resolve("work");
+        assertEquals(0, CliRunner.run("--home", home, "install", "team/p", "-r", uri, "--dest", work.toString()).code());
+        Files.writeString(work.resolve("a.csv"), "b\n");
+        Path reg = PhysicalKey.parse(uri).filePath();
+        Path away = Files.move(reg, tmp.resolve("unmounted"));
+        var offline = CliRunner.run("--home", home, "commit", "team/p", "-m", "offline");
+        assertEquals(0, offline.code(), offline.err());
+        assertTrue(offline.err().contains("warning:") && offline.err().contains("workflow stamp as it is"), offline.err());
+        String top = offline.out().lines().findFirst().orElseThrow().strip();
+        Files.move(away, reg);
+        assertEquals(0, CliRunner.run("--home", home, "push", "team/p").code(), "the stamp passes at push");
+        JsonNode w = header(TestRegistries.LOCAL, uri, top).get("workflow");
+        assertEquals("free", w.get("id").asText());
+    }
 }

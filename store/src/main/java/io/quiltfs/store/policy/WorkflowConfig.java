@@ -77,8 +77,8 @@ public final class WorkflowConfig {
         } catch (RegistryException.NotFound | java.nio.file.NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw new WorkflowException("could not read the workflows config " + at + ": " + Json.firstLine(e.getMessage()),
-                    true);
+            throw WorkflowException.unreachable("could not read the workflows config " + at + ": "
+                    + Json.firstLine(e.getMessage()));
         }
         String where = "the workflows config " + read.key();
         JsonNode tree;

@@ -10,9 +10,30 @@ public final class WorkflowException extends IOException {
     /** Whether the config itself is at fault (damaged, unreadable), not the revision. */
     private final boolean config;
 
+    /** Whether the config could not be read at all (the registry did not answer). */
+    private final boolean unreachable;
+
     WorkflowException(String message, boolean config) {
+        this(message, config, false);
+    }
+
+    private WorkflowException(String message, boolean config, boolean unreachable) {
         super(message);
         this.config = config;
+        this.unreachable = unreachable;
+    }
+
+    /** The registry could not be asked for its config (offline, refused, failing). */
+    static WorkflowException unreachable(String message) {
+        return new WorkflowException(message, true, true);
+    }
+
+    /**
+     * True when the registry did not give its config (nothing is known of it), as opposed to a
+     * config that was read and is damaged or refuses the revision.
+     */
+    public boolean isUnreachable() {
+        return unreachable;
     }
 
     /** True when the registry's config or a schema is at fault; false when the revision failed. */
