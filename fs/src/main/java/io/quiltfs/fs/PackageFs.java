@@ -88,6 +88,15 @@ public final class PackageFs implements java.io.Closeable {
      * as long as its descriptor is open.
      */
     private final Map<ObjectStore.View, WorkArea.Content> redirected = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Descriptors open for reading on an unchanged file (not redirected): the key their file has
+     * now. It follows renames and is dropped when the file is removed or replaced, so that a
+     * working copy made later for a key finds the descriptors of that very file, never those of
+     * another file that once had the key or the same bytes. Changed under the tree's write lock.
+     */
+    private final Map<ObjectStore.View, Reader> readers = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Told when the content under an open descriptor changed outside the kernel (a pull). */
+    private volatile Kernel kernel;
     /** A pull changed files under their names: the kernel may no longer keep pages across opens. */
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
@@ -139,6 +148,19 @@ public final class PackageFs implements java.io.Closeable {
 
     public void control(Control c) {
         this.control = c;
+    }
+
+    /** An open unchanged file's descriptor and the key its file has now. */
+    private record Reader(long handle, String key) { }
+
+    /** The kernel side of a mount: drops what it cached for an open descriptor's file. */
+    public interface Kernel {
+        /** The file open as {@code handle} changed outside the kernel: drop its cached pages and attributes. */
+        void invalidate(long handle);
+    }
+
+    public void kernel(Kernel k) {
+        this.kernel = k;
     }
 
     /** Receives folder entries. */
@@ -431,7 +453,9 @@ public final class PackageFs implements java.io.Closeable {
                 if (base == b && sameThing(resolve(b, k), r)) {
                     // Under the lock: a working copy made for this file from now on finds the handle.
                     kept = true;
-                    return handles.add(v);
+                    long h = handles.add(v);
+                    readers.put(v, new Reader(h, k));
+                    return h;
                 }
             } finally {
                 readUnlock();
@@ -444,23 +468,42 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /**
-     * A working copy was just made of {@code e} (under the tree's write lock): descriptors open
-     * for reading on the unchanged file read the copy from now on.
+     * {@code c} now holds the file at {@code k} (under the tree's write lock): descriptors open
+     * for reading on that unchanged file read the copy from now on. Returns their handles.
      */
-    private void redirectReaders(Entry e, WorkArea.Content c) throws IOException {
-        if (handles.size() == 0) {
+    private List<Long> redirectReaders(String k, WorkArea.Content c) throws IOException {
+        List<Long> moved = new ArrayList<>();
+        if (readers.isEmpty()) {
+            return moved;
+        }
+        for (java.util.Iterator<Map.Entry<ObjectStore.View, Reader>> it = readers.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<ObjectStore.View, Reader> e = it.next();
+            if (e.getValue().key().equals(k)) {
+                c.acquire();
+                redirected.put(e.getKey(), c);
+                moved.add(e.getValue().handle());
+                it.remove();
+            }
+        }
+        return moved;
+    }
+
+    /** The file at {@code k} was removed or replaced (under the tree's write lock): its readers keep their bytes. */
+    private void detachReaders(String k) {
+        if (!readers.isEmpty()) {
+            readers.values().removeIf(r -> r.key().equals(k));
+        }
+    }
+
+    /** The file at {@code from} now is at {@code to} (under the tree's write lock). */
+    private void moveReaders(String from, String to) {
+        if (readers.isEmpty()) {
             return;
         }
-        List<ObjectStore.View> readers = new ArrayList<>();
-        handles.forEach(h -> {
-            if (h instanceof ObjectStore.View v && !redirected.containsKey(v)
-                    && v.entry().logicalKey().equals(e.logicalKey()) && v.entry().hash().equals(e.hash())) {
-                readers.add(v);
+        for (Map.Entry<ObjectStore.View, Reader> e : readers.entrySet()) {
+            if (e.getValue().key().equals(from)) {
+                e.setValue(new Reader(e.getValue().handle(), to));
             }
-        });
-        for (ObjectStore.View v : readers) {
-            c.acquire();
-            redirected.put(v, c);
         }
     }
 
@@ -506,7 +549,7 @@ public final class PackageFs implements java.io.Closeable {
                 }
                 WorkArea.Content c = copy == null ? area.create(k) : area.adopt(k, copy);
                 copy = null;
-                redirectReaders(e, c);
+                redirectReaders(k, c);
                 if (truncateTo > 0) {
                     c.truncate(truncateTo);
                 }
@@ -646,6 +689,7 @@ public final class PackageFs implements java.io.Closeable {
             readLock(); // not while a working copy is being made: it may be redirecting this handle
             try {
                 copy = redirected.remove(v);
+                readers.remove(v);
             } finally {
                 readUnlock();
             }
@@ -762,6 +806,7 @@ public final class PackageFs implements java.io.Closeable {
 
     /** Hides {@code k} (a Gone node when the base has it, else back to the base's nothing). */
     private void removeKey(String k) throws IOException {
+        detachReaders(k);
         Base b = base;
         if (b.manifest().find(k) >= 0 || b.isFolder(k)) {
             area.put(k, new WorkArea.Gone());
@@ -870,7 +915,9 @@ public final class PackageFs implements java.io.Closeable {
     private void moveFile(Base b, String f, String t, Object rf) throws IOException {
         WorkArea.Node n = rf instanceof WorkArea.Node node ? node
                 : new WorkArea.Moved(b.manifest().entry((Integer) rf), b.topHash(), f);
+        detachReaders(t); // a file replaced by the rename: its readers keep its bytes
         area.put(t, n); // first: the content keeps a key, so it is not taken for removed
+        moveReaders(f, t);
         removeKey(f);
     }
 
@@ -1075,6 +1122,8 @@ public final class PackageFs implements java.io.Closeable {
 
     /** A pull writes a key: a new working copy holding {@code source}. */
     io.quiltfs.store.workflow.WorkingFiles.FileStat place(String k, Path source) throws IOException {
+        List<Long> changed;
+        io.quiltfs.store.workflow.WorkingFiles.FileStat st;
         tree.writeLock().lock();
         try {
             String parent = io.quiltfs.store.manifest.LogicalKey.parent(k);
@@ -1085,17 +1134,52 @@ public final class PackageFs implements java.io.Closeable {
             for (int i = missing.size() - 1; i >= 0; i--) {
                 area.put(missing.get(i), new WorkArea.Folder());
             }
+            WorkArea.Node old = area.node(k);
             WorkArea.Content c = area.adopt(k, copyInto(source));
             area.freeze(c);
+            // The file changes in place, as under a write through the mount: its open
+            // descriptors read the new bytes (the kernel shares one page cache among them).
+            changed = redirectReaders(k, c);
+            if (old instanceof WorkArea.Content was) {
+                changed.addAll(moveReadOnlyHandles(was, c));
+            }
             Set<WorkArea.Node> p = placed;
             if (p != null) {
                 p.add(c);
             }
             contentChanged = true;
-            return AreaFiles.stat(c.path());
+            st = AreaFiles.stat(c.path());
         } finally {
             tree.writeLock().unlock();
         }
+        // Not under the lock: the kernel may wait for reads in flight, answered by other workers.
+        Kernel kn = kernel;
+        if (kn != null) {
+            for (long h : changed) {
+                kn.invalidate(h);
+            }
+        }
+        return st;
+    }
+
+    /**
+     * Descriptors open for reading only on the working copy {@code was} read {@code now} from
+     * now on (a pull replaced the file's content); returns their handles. Descriptors open for
+     * writing keep their copy.
+     */
+    private List<Long> moveReadOnlyHandles(WorkArea.Content was, WorkArea.Content now) throws IOException {
+        List<Long> moved = new ArrayList<>();
+        handles.forEach((h, o) -> {
+            if (o instanceof WorkingHandle w && !w.writable() && w.content() == was) {
+                moved.add(h);
+            }
+        });
+        for (long h : moved) {
+            now.acquire();
+            handles.replace(h, new WorkingHandle(now, false));
+            was.releaseHandle();
+        }
+        return moved;
     }
 
     private Path copyInto(Path source) throws IOException {

@@ -498,4 +498,70 @@ class MountWriteTest {
         assertTrue(Math.abs(m - now) < 60, m + " vs " + now);
         assertEquals("alpha\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
     }
+
+    static String readAll(FileChannel ch) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1 << 16);
+        long at = 0;
+        while (b.hasRemaining()) {
+            int n = ch.read(b, at);
+            if (n <= 0) {
+                break;
+            }
+            at += n;
+        }
+        return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aDescriptorOpenAcrossAPullSeesTheNewFileWhole() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Read once so that the object is cached: the next open lets the kernel keep its pages.
+        assertEquals("alpha\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
+        assertEquals("row,0,0\n", Files.readString(mnt.resolve("data/dir0/file0.csv")));
+        // A file written here and committed while open: the descriptor holds the working copy.
+        Files.writeString(mnt.resolve("mine.txt"), "written here\n");
+        try (FileChannel longer = FileChannel.open(mnt.resolve("notes.txt"));
+             FileChannel same = FileChannel.open(mnt.resolve("data/dir0/file0.csv"));
+             FileChannel mine = FileChannel.open(mnt.resolve("mine.txt"))) {
+            assertEquals("alpha\nbeta\n", readAll(longer));
+            assertEquals("row,0,0\n", readAll(same));
+            assertEquals("written here\n", readAll(mine));
+            cli("commit", mnt.toString(), "-m", "mine").ok();
+            cli("push", mnt.toString()).ok();
+            f.write("notes.txt", "changed remotely, and longer\n");
+            f.write("data/dir0/file0.csv", "ROW,0,0\n"); // the same size
+            f.write("mine.txt", "changed remotely\n");
+            f.build();
+            cli("pull", mnt.toString()).ok();
+            // Past the kernel's attribute timeout, and a new descriptor reads the new bytes meanwhile.
+            Thread.sleep(1500);
+            assertEquals("ROW,0,0\n", Files.readString(mnt.resolve("data/dir0/file0.csv")));
+            String l = readAll(longer);
+            assertEquals(l.length(), longer.size(), "size and bytes agree: " + l);
+            assertEquals("changed remotely, and longer\n", l);
+            String s = readAll(same);
+            assertEquals(s.length(), same.size(), "size and bytes agree: " + s);
+            assertEquals("ROW,0,0\n", s);
+            String m = readAll(mine);
+            assertEquals(m.length(), mine.size(), "size and bytes agree: " + m);
+            assertEquals("changed remotely\n", m);
+        }
+    }
+
+    @Test
+    void aReaderFollowsItsFileAcrossARenameAndACommitNotTheName() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Path same = f.scratch.resolve("same.txt");
+        Files.writeString(same, "alpha\nbeta\n"); // the bytes notes.txt had: the same hash
+        try (FileChannel reader = FileChannel.open(mnt.resolve("notes.txt"))) {
+            Tool.sh("mv " + M + "/notes.txt " + M + "/moved.txt && cp " + q(same) + " " + M + "/notes.txt").ok();
+            String res = Tool.sh("echo 'commit -m moved' > " + M + "/.quiltfs/ctl && cat " + M + "/.quiltfs/ctl").ok().out();
+            assertTrue(res.trim().endsWith("exit 0"), res);
+            Tool.sh("echo gamma >> " + M + "/notes.txt && echo delta >> " + M + "/moved.txt").ok();
+            assertEquals("alpha\nbeta\ndelta\n", readAll(reader), "the reader's file is the one now named moved.txt");
+        }
+    }
 }
