@@ -153,6 +153,12 @@ public final class PackageFs implements java.io.Closeable {
     /** An open unchanged file's descriptor and the key its file has now. */
     private record Reader(long handle, String key) { }
 
+    /**
+     * What a key showed when a working copy was made for it: a row of {@code base} ({@code
+     * moved} null) or a moved row.
+     */
+    private record Origin(Base base, String key, WorkArea.Moved moved) { }
+
     /** The kernel side of a mount: drops what it cached for an open descriptor's file. */
     public interface Kernel {
         /** The file open as {@code handle} changed outside the kernel: drop its cached pages and attributes. */
@@ -549,6 +555,7 @@ public final class PackageFs implements java.io.Closeable {
                 }
                 WorkArea.Content c = copy == null ? area.create(k) : area.adopt(k, copy);
                 copy = null;
+                c.origin = new Origin(b, k, r instanceof WorkArea.Moved m ? m : null);
                 redirectReaders(k, c);
                 if (truncateTo > 0) {
                     c.truncate(truncateTo);
@@ -699,8 +706,118 @@ public final class PackageFs implements java.io.Closeable {
             v.close();
         } else if (h instanceof WorkingHandle w) {
             w.content().releaseHandle();
+            if (w.writable()) {
+                revertIfUnchanged(w.content());
+            }
         } else if (h instanceof ControlFile c) {
             c.runPending();
+        }
+    }
+
+    /**
+     * The last descriptor of a working copy closed: when its bytes are still what the key showed
+     * before the copy was made (opened for writing without a write, or the same bytes written
+     * back), the key goes back to its row and the copy leaves the working area, so that status
+     * and unmount see no change. Sizes are compared first; bytes only when something was written,
+     * against the cached object (stopping at the first difference) or else its hash.
+     */
+    private void revertIfUnchanged(WorkArea.Content c) throws IOException {
+        if (!(c.origin instanceof Origin o)) {
+            return;
+        }
+        Entry under;
+        readLock();
+        try {
+            under = underlying(c, o);
+        } finally {
+            readUnlock();
+        }
+        if (under == null) {
+            return;
+        }
+        long seen = c.changes();
+        Path file = c.path();
+        java.nio.file.attribute.PosixFileAttributes a;
+        try {
+            a = c.attributes();
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return;
+        }
+        if (a.size() != under.size()
+                || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)) {
+            return;
+        }
+        if (seen > 0 && !sameBytes(file, under)) {
+            return;
+        }
+        tree.writeLock().lock();
+        try {
+            if (c.changes() != seen || !under.equals(underlying(c, o))) {
+                return;
+            }
+            Map<ObjectStore.View, Long> back = new HashMap<>();
+            boolean[] held = {false};
+            handles.forEach((h, x) -> {
+                if (x instanceof WorkingHandle w && w.content() == c) {
+                    held[0] = true;
+                } else if (x instanceof ObjectStore.View v && redirected.get(v) == c) {
+                    back.put(v, h);
+                }
+            });
+            if (held[0] || back.keySet().stream().anyMatch(v -> !v.entry().hash().equals(under.hash()))) {
+                return; // a descriptor reads this copy: it stays one file with the key
+            }
+            String k = c.key;
+            Origin now = (Origin) c.origin;
+            if (now.moved() != null && now.base() == base && now.key().equals(k)) {
+                area.put(k, now.moved());
+            } else {
+                area.remove(k);
+            }
+            for (Map.Entry<ObjectStore.View, Long> e : back.entrySet()) {
+                // Readers of the row read its object again: the same bytes.
+                redirected.remove(e.getKey());
+                readers.put(e.getKey(), new Reader(e.getValue(), k));
+                c.releaseHandle();
+            }
+            if (area.isEmpty()) {
+                area.compact(); // an empty journal: nothing to replay, nothing to report
+            }
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /**
+     * The row key {@code c.key} would show without the working copy {@code c} (under the tree
+     * lock), or null when there is none or {@code c} no longer is that key's file.
+     */
+    private Entry underlying(WorkArea.Content c, Origin o) {
+        String k = c.key;
+        if (k == null || area.node(k) != c) {
+            return null;
+        }
+        if (o.moved() != null && o.base() == base && o.key().equals(k)) {
+            return o.moved().entry();
+        }
+        int row = base.manifest().find(k);
+        return row < 0 ? null : base.manifest().entry(row);
+    }
+
+    /** Whether {@code file} holds the row's bytes. */
+    private boolean sameBytes(Path file, Entry row) throws IOException {
+        Path cached = objects.cache().lookup(row.hash());
+        if (cached != null) {
+            try {
+                return Files.mismatch(file, cached) == -1;
+            } catch (java.nio.file.NoSuchFileException evicted) {
+                // fall through to the hash
+            }
+        }
+        try {
+            return io.quiltfs.store.hash.FileHasher.hash(file, row.hash().type()).equals(row.hash());
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return false;
         }
     }
 

@@ -564,4 +564,21 @@ class MountWriteTest {
             assertEquals("alpha\nbeta\ndelta\n", readAll(reader), "the reader's file is the one now named moved.txt");
         }
     }
+
+    @Test
+    void aFileOpenedForWritingButLeftAsItWasIsNoChange() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Path copy = f.scratch.resolve("readme.copy");
+        Tool.sh("python3 -c 'open(\"" + mnt.resolve("notes.txt") + "\", \"r+b\").close()'"
+                + " && cp " + M + "/README.md " + q(copy) + " && cat " + q(copy) + " > " + M + "/README.md"
+                + " && : >> " + M + "/data/dir0/file0.csv").ok();
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted").ok().out());
+        assertEquals(0, st.path("added").size() + st.path("modified").size() + st.path("removed").size(), st.toString());
+        JsonNode ctl = Json.parse(Tool.run("cat", mnt.resolve(".quiltfs/status").toString()).ok().out());
+        assertEquals(0, ctl.path("modified").size(), ctl.toString());
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(!un.out().contains("kept uncommitted"), un.out());
+    }
 }
