@@ -581,4 +581,20 @@ class MountWriteTest {
         Tool.Result un = cli("unmount", mnt.toString()).ok();
         assertTrue(!un.out().contains("kept uncommitted"), un.out());
     }
+
+    @Test
+    void aSecondEditableMountIsRefusedInOneLine() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("mine.txt"), "local\n");
+        cli("commit", mnt.toString(), "-m", "local work").ok(); // the local head is no longer latest
+        Path second = Files.createDirectories(f.scratch.resolve("second"));
+        mounts.add(second);
+        Tool.Result r = cli("mount", "test/mounted", second.toString(), "-r", f.uri);
+        assertEquals(3, r.exit(), r.toString());
+        assertEquals("", r.out(), "nothing before the refusal");
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("already mounted for editing") && r.err().contains(mnt.toString()), r.err());
+        assertTrue(MountTable.at(second) == null, "nothing mounted");
+    }
 }
