@@ -597,4 +597,27 @@ class MountWriteTest {
         assertTrue(r.err().contains("already mounted for editing") && r.err().contains(mnt.toString()), r.err());
         assertTrue(MountTable.at(second) == null, "nothing mounted");
     }
+
+    @Test
+    void statusNamesTheCopiesADamagedJournalNoLongerNames() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("mine.txt"), "saved edit\n");
+        cli("unmount", mnt.toString()).ok();
+        Path area = f.home.resolve("mounts/areas/test/mounted");
+        Files.writeString(area.resolve("journal"), "not a journal line\n"); // damaged by hand
+        cli("mount", "test/mounted", mnt.toString(), "-r", f.uri).ok();
+        Path kept = area.resolve("unjournaled");
+        JsonNode ctl = Json.parse(Tool.run("cat", mnt.resolve(".quiltfs/status").toString()).ok().out());
+        assertEquals(kept.toString(), ctl.path("unjournaled").path("path").asText(), ctl.toString());
+        assertEquals(1, ctl.path("unjournaled").path("files").asInt(), ctl.toString());
+        String text = cli("status", "test/mounted").ok().out();
+        assertTrue(text.contains("unjournaled: 1 copy of saved edits in " + kept), text);
+        try (java.util.stream.Stream<Path> s = Files.list(kept)) {
+            assertEquals("saved edit\n", Files.readString(s.findFirst().orElseThrow()));
+        }
+        cli("unmount", mnt.toString()).ok();
+        Fixture.deleteTree(kept); // what README says to do once what was needed is copied back
+        assertTrue(!cli("status", "test/mounted", "--offline").ok().out().contains("unjournaled"));
+    }
 }
