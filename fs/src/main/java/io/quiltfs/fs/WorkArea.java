@@ -257,6 +257,8 @@ public final class WorkArea implements Closeable {
     private final Object folderSync = new Object();
     /** Guarded by folderSync. */
     private long copiesSynced;
+    /** Syncs of {@code files/} done so far (guarded by folderSync). */
+    private long folderSyncs;
     private final Object journalLock = new Object();
     /** Guarded by journalLock. */
     private FileChannel journal;
@@ -485,6 +487,14 @@ public final class WorkArea implements Closeable {
                 dirChannel.force(true);
             }
             copiesSynced = upTo;
+            folderSyncs++;
+        }
+    }
+
+    /** How many times {@code files/} was synced (each copy's name is covered by one). */
+    long folderSyncs() {
+        synchronized (folderSync) {
+            return folderSyncs;
         }
     }
 

@@ -620,4 +620,44 @@ class MountWriteTest {
         Fixture.deleteTree(kept); // what README says to do once what was needed is copied back
         assertTrue(!cli("status", "test/mounted", "--offline").ok().out().contains("unjournaled"));
     }
+
+    @Test
+    void whatWasFsyncedAndIsStillOpenSurvivesAKillOfTheMount() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Written and fsync'ed through the mount, never closed: the kill comes while both are open.
+        String py = String.join("\n",
+                "import os, sys, time",
+                "m = sys.argv[1]",
+                "n = os.open(m + '/new.bin', os.O_WRONLY | os.O_CREAT, 0o644)",
+                "os.write(n, b'synced bytes')",
+                "os.fsync(n)",
+                "e = os.open(m + '/notes.txt', os.O_RDWR)",
+                "os.pwrite(e, b'ALPHA', 0)",
+                "os.fdatasync(e)",
+                "print('synced', flush=True)",
+                "time.sleep(120)");
+        Path script = f.scratch.resolve("fsync.py");
+        Files.writeString(script, py);
+        Process writer = new ProcessBuilder("python3", script.toString(), mnt.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            String line = new java.io.BufferedReader(new java.io.InputStreamReader(writer.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine();
+            assertEquals("synced", line);
+            Tool.run("kill", "-9", Long.toString(daemonPid())).ok();
+        } finally {
+            writer.destroyForcibly();
+            writer.waitFor(30, TimeUnit.SECONDS);
+        }
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted", "--offline").ok().out());
+        assertEquals("[\"new.bin\"]", st.path("added").toString(), st.toString());
+        assertEquals("[\"notes.txt\"]", st.path("modified").toString(), st.toString());
+        for (int i = 0; i < 100 && MountTable.at(mnt) != null && !FuseMount.isStale(mnt); i++) {
+            Thread.sleep(50);
+        }
+        cli("mount", "test/mounted", mnt.toString(), "-r", f.uri).ok();
+        assertEquals("synced bytes", Files.readString(mnt.resolve("new.bin")));
+        assertEquals("ALPHA\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
+    }
 }
