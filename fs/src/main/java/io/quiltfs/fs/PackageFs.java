@@ -700,25 +700,24 @@ public final class PackageFs implements java.io.Closeable {
             } finally {
                 readUnlock();
             }
+            v.close();
             if (copy != null) {
                 copy.releaseHandle();
+                revertIfUnchanged(copy);
             }
-            v.close();
         } else if (h instanceof WorkingHandle w) {
             w.content().releaseHandle();
-            if (w.writable()) {
-                revertIfUnchanged(w.content());
-            }
+            revertIfUnchanged(w.content());
         } else if (h instanceof ControlFile c) {
             c.runPending();
         }
     }
 
     /**
-     * The last descriptor of a working copy closed: when its bytes are still what the key showed
-     * before the copy was made (opened for writing without a write, or the same bytes written
-     * back), the key goes back to its row and the copy leaves the working area, so that status
-     * and unmount see no change. Sizes are compared first; bytes only when something was written,
+     * The last descriptor of a working copy closed: when its bytes are what the key shows without
+     * it (opened for writing without a write, the same bytes written back, or a copy a pull or a
+     * commit made the key's row while it was open), the key goes back to its row and the copy
+     * leaves the working area, so that status and unmount see no change. Sizes are compared first; bytes only when something was written,
      * against the cached object (stopping at the first difference) or else its hash.
      */
     private void revertIfUnchanged(WorkArea.Content c) throws IOException {
@@ -1253,6 +1252,7 @@ public final class PackageFs implements java.io.Closeable {
             }
             WorkArea.Node old = area.node(k);
             WorkArea.Content c = area.adopt(k, copyInto(source));
+            c.origin = new Origin(null, k, null); // once the rebase makes it the key's row, it may go
             area.freeze(c);
             // The file changes in place, as under a write through the mount: its open
             // descriptors read the new bytes (the kernel shares one page cache among them).

@@ -547,6 +547,11 @@ class MountWriteTest {
             assertEquals(m.length(), mine.size(), "size and bytes agree: " + m);
             assertEquals("changed remotely\n", m);
         }
+        // Once closed, the copies they read are the rows the pull brought: nothing is left to commit.
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted").ok().out());
+        assertEquals(0, st.path("added").size() + st.path("modified").size() + st.path("removed").size(), st.toString());
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(!un.out().contains("kept uncommitted"), un.out());
     }
 
     @Test
