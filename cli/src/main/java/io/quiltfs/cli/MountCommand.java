@@ -68,6 +68,12 @@ final class MountCommand extends BaseCommand {
         Output out = out();
         boolean editable = !readOnly;
         if (editable) {
+            // Before the claim, which would say what the mount shows (and change the lineage).
+            Path live = MountEditing.liveMountOf(home, pr.name());
+            if (live != null) {
+                throw new CliException(ExitCodes.CONFLICT, pr.name() + " is already mounted for editing at " + live
+                        + "; mount it elsewhere with --read-only");
+            }
             MountEditing.Claim c = MountEditing.claim(home, uri, pr.name(), topHash);
             if (c.readOnlyReason() != null) {
                 out.line("note: read-only mount: " + c.readOnlyReason());

@@ -69,6 +69,13 @@ final class StatusCommand extends PackageCommand {
             print(out, "modified: ", c.modified());
             print(out, "removed:  ", c.removed());
         }
+        java.nio.file.Path kept = home().mountArea(r.pkg()).resolve("unjournaled");
+        long unjournaled = unjournaled(kept);
+        if (unjournaled > 0) {
+            out.line("  unjournaled: " + unjournaled + " cop" + (unjournaled == 1 ? "y" : "ies") + " of saved edits in "
+                    + kept + " (a damaged journal no longer named them; they are not in the package: copy what you"
+                    + " need back, then delete the folder)");
+        }
         List<String> conflicts = r.conflicts() == null ? List.of() : r.conflicts();
         if (!conflicts.isEmpty()) {
             out.line(conflicts.size() + (conflicts.size() == 1 ? " key was" : " keys were")
@@ -88,6 +95,9 @@ final class StatusCommand extends PackageCommand {
         j.set("modified", array(c.modified()));
         j.set("removed", array(c.removed()));
         j.set("conflicts", r.conflicts() == null ? null : array(r.conflicts()));
+        if (unjournaled > 0) {
+            j.set("unjournaled", Json.object().put("path", kept.toString()).put("files", unjournaled));
+        }
         out.json(j);
         out.flush();
         return ExitCodes.OK;
@@ -105,6 +115,16 @@ final class StatusCommand extends PackageCommand {
                     : "the registry has no latest revision of " + r.pkg() + " (deleted there, or not the registry it"
                     + " was installed from): `quiltfs push " + r.pkg() + " --force` makes your head its latest there");
             default -> { }
+        }
+    }
+
+    /** Files in a mount area's {@code unjournaled/} folder (0 when it does not exist). */
+    private static long unjournaled(java.nio.file.Path kept) throws java.io.IOException {
+        if (!java.nio.file.Files.isDirectory(kept)) {
+            return 0;
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(kept)) {
+            return s.count();
         }
     }
 

@@ -26,6 +26,16 @@ final class HandleTable<T> {
         return open.remove(handle);
     }
 
+    /** Replaces what an open handle holds. */
+    void replace(long handle, T value) {
+        open.replace(handle, value);
+    }
+
+    /** Every open handle with what it holds. */
+    void forEach(java.util.function.BiConsumer<Long, T> action) {
+        open.forEach(action);
+    }
+
     void forEach(java.util.function.Consumer<T> action) {
         open.values().forEach(action);
     }

@@ -88,6 +88,15 @@ public final class PackageFs implements java.io.Closeable {
      * as long as its descriptor is open.
      */
     private final Map<ObjectStore.View, WorkArea.Content> redirected = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Descriptors open for reading on an unchanged file (not redirected): the key their file has
+     * now. It follows renames and is dropped when the file is removed or replaced, so that a
+     * working copy made later for a key finds the descriptors of that very file, never those of
+     * another file that once had the key or the same bytes. Changed under the tree's write lock.
+     */
+    private final Map<ObjectStore.View, Reader> readers = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Told when the content under an open descriptor changed outside the kernel (a pull). */
+    private volatile Kernel kernel;
     /** A pull changed files under their names: the kernel may no longer keep pages across opens. */
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
@@ -139,6 +148,25 @@ public final class PackageFs implements java.io.Closeable {
 
     public void control(Control c) {
         this.control = c;
+    }
+
+    /** An open unchanged file's descriptor and the key its file has now. */
+    private record Reader(long handle, String key) { }
+
+    /**
+     * What a key showed when a working copy was made for it: a row of {@code base} ({@code
+     * moved} null) or a moved row.
+     */
+    private record Origin(Base base, String key, WorkArea.Moved moved) { }
+
+    /** The kernel side of a mount: drops what it cached for an open descriptor's file. */
+    public interface Kernel {
+        /** The file open as {@code handle} changed outside the kernel: drop its cached pages and attributes. */
+        void invalidate(long handle);
+    }
+
+    public void kernel(Kernel k) {
+        this.kernel = k;
     }
 
     /** Receives folder entries. */
@@ -431,7 +459,9 @@ public final class PackageFs implements java.io.Closeable {
                 if (base == b && sameThing(resolve(b, k), r)) {
                     // Under the lock: a working copy made for this file from now on finds the handle.
                     kept = true;
-                    return handles.add(v);
+                    long h = handles.add(v);
+                    readers.put(v, new Reader(h, k));
+                    return h;
                 }
             } finally {
                 readUnlock();
@@ -444,23 +474,42 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /**
-     * A working copy was just made of {@code e} (under the tree's write lock): descriptors open
-     * for reading on the unchanged file read the copy from now on.
+     * {@code c} now holds the file at {@code k} (under the tree's write lock): descriptors open
+     * for reading on that unchanged file read the copy from now on. Returns their handles.
      */
-    private void redirectReaders(Entry e, WorkArea.Content c) throws IOException {
-        if (handles.size() == 0) {
+    private List<Long> redirectReaders(String k, WorkArea.Content c) throws IOException {
+        List<Long> moved = new ArrayList<>();
+        if (readers.isEmpty()) {
+            return moved;
+        }
+        for (java.util.Iterator<Map.Entry<ObjectStore.View, Reader>> it = readers.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<ObjectStore.View, Reader> e = it.next();
+            if (e.getValue().key().equals(k)) {
+                c.acquire();
+                redirected.put(e.getKey(), c);
+                moved.add(e.getValue().handle());
+                it.remove();
+            }
+        }
+        return moved;
+    }
+
+    /** The file at {@code k} was removed or replaced (under the tree's write lock): its readers keep their bytes. */
+    private void detachReaders(String k) {
+        if (!readers.isEmpty()) {
+            readers.values().removeIf(r -> r.key().equals(k));
+        }
+    }
+
+    /** The file at {@code from} now is at {@code to} (under the tree's write lock). */
+    private void moveReaders(String from, String to) {
+        if (readers.isEmpty()) {
             return;
         }
-        List<ObjectStore.View> readers = new ArrayList<>();
-        handles.forEach(h -> {
-            if (h instanceof ObjectStore.View v && !redirected.containsKey(v)
-                    && v.entry().logicalKey().equals(e.logicalKey()) && v.entry().hash().equals(e.hash())) {
-                readers.add(v);
+        for (Map.Entry<ObjectStore.View, Reader> e : readers.entrySet()) {
+            if (e.getValue().key().equals(from)) {
+                e.setValue(new Reader(e.getValue().handle(), to));
             }
-        });
-        for (ObjectStore.View v : readers) {
-            c.acquire();
-            redirected.put(v, c);
         }
     }
 
@@ -506,7 +555,8 @@ public final class PackageFs implements java.io.Closeable {
                 }
                 WorkArea.Content c = copy == null ? area.create(k) : area.adopt(k, copy);
                 copy = null;
-                redirectReaders(e, c);
+                c.origin = new Origin(b, k, r instanceof WorkArea.Moved m ? m : null);
+                redirectReaders(k, c);
                 if (truncateTo > 0) {
                     c.truncate(truncateTo);
                 }
@@ -646,17 +696,127 @@ public final class PackageFs implements java.io.Closeable {
             readLock(); // not while a working copy is being made: it may be redirecting this handle
             try {
                 copy = redirected.remove(v);
+                readers.remove(v);
             } finally {
                 readUnlock();
             }
+            v.close();
             if (copy != null) {
                 copy.releaseHandle();
+                revertIfUnchanged(copy);
             }
-            v.close();
         } else if (h instanceof WorkingHandle w) {
             w.content().releaseHandle();
+            revertIfUnchanged(w.content());
         } else if (h instanceof ControlFile c) {
             c.runPending();
+        }
+    }
+
+    /**
+     * The last descriptor of a working copy closed: when its bytes are what the key shows without
+     * it (opened for writing without a write, the same bytes written back, or a copy a pull or a
+     * commit made the key's row while it was open), the key goes back to its row and the copy
+     * leaves the working area, so that status and unmount see no change. Sizes are compared first; bytes only when something was written,
+     * against the cached object (stopping at the first difference) or else its hash.
+     */
+    private void revertIfUnchanged(WorkArea.Content c) throws IOException {
+        if (!(c.origin instanceof Origin o)) {
+            return;
+        }
+        Entry under;
+        readLock();
+        try {
+            under = underlying(c, o);
+        } finally {
+            readUnlock();
+        }
+        if (under == null) {
+            return;
+        }
+        long seen = c.changes();
+        Path file = c.path();
+        java.nio.file.attribute.PosixFileAttributes a;
+        try {
+            a = c.attributes();
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return;
+        }
+        if (a.size() != under.size()
+                || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)) {
+            return;
+        }
+        if (seen > 0 && !sameBytes(file, under)) {
+            return;
+        }
+        tree.writeLock().lock();
+        try {
+            if (c.changes() != seen || !under.equals(underlying(c, o))) {
+                return;
+            }
+            Map<ObjectStore.View, Long> back = new HashMap<>();
+            boolean[] held = {false};
+            handles.forEach((h, x) -> {
+                if (x instanceof WorkingHandle w && w.content() == c) {
+                    held[0] = true;
+                } else if (x instanceof ObjectStore.View v && redirected.get(v) == c) {
+                    back.put(v, h);
+                }
+            });
+            if (held[0] || back.keySet().stream().anyMatch(v -> !v.entry().hash().equals(under.hash()))) {
+                return; // a descriptor reads this copy: it stays one file with the key
+            }
+            String k = c.key;
+            Origin now = (Origin) c.origin;
+            if (now.moved() != null && now.base() == base && now.key().equals(k)) {
+                area.put(k, now.moved());
+            } else {
+                area.remove(k);
+            }
+            for (Map.Entry<ObjectStore.View, Long> e : back.entrySet()) {
+                // Readers of the row read its object again: the same bytes.
+                redirected.remove(e.getKey());
+                readers.put(e.getKey(), new Reader(e.getValue(), k));
+                c.releaseHandle();
+            }
+            if (area.isEmpty()) {
+                area.compact(); // an empty journal: nothing to replay, nothing to report
+            }
+        } finally {
+            tree.writeLock().unlock();
+        }
+    }
+
+    /**
+     * The row key {@code c.key} would show without the working copy {@code c} (under the tree
+     * lock), or null when there is none or {@code c} no longer is that key's file.
+     */
+    private Entry underlying(WorkArea.Content c, Origin o) {
+        String k = c.key;
+        if (k == null || area.node(k) != c) {
+            return null;
+        }
+        if (o.moved() != null && o.base() == base && o.key().equals(k)) {
+            return o.moved().entry();
+        }
+        int row = base.manifest().find(k);
+        return row < 0 ? null : base.manifest().entry(row);
+    }
+
+    /** Whether {@code file} holds the row's bytes. */
+    private boolean sameBytes(Path file, Entry row) throws IOException {
+        Path cached = objects.cache().lookup(row.hash());
+        if (cached != null) {
+            try {
+                return Files.mismatch(file, cached) == -1;
+            } catch (java.nio.file.NoSuchFileException evicted) {
+                // fall through to the hash
+            }
+        }
+        try {
+            return io.quiltfs.store.hash.FileHasher.hash(file, row.hash().type()).equals(row.hash());
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return false;
         }
     }
 
@@ -762,6 +922,7 @@ public final class PackageFs implements java.io.Closeable {
 
     /** Hides {@code k} (a Gone node when the base has it, else back to the base's nothing). */
     private void removeKey(String k) throws IOException {
+        detachReaders(k);
         Base b = base;
         if (b.manifest().find(k) >= 0 || b.isFolder(k)) {
             area.put(k, new WorkArea.Gone());
@@ -870,7 +1031,9 @@ public final class PackageFs implements java.io.Closeable {
     private void moveFile(Base b, String f, String t, Object rf) throws IOException {
         WorkArea.Node n = rf instanceof WorkArea.Node node ? node
                 : new WorkArea.Moved(b.manifest().entry((Integer) rf), b.topHash(), f);
+        detachReaders(t); // a file replaced by the rename: its readers keep its bytes
         area.put(t, n); // first: the content keeps a key, so it is not taken for removed
+        moveReaders(f, t);
         removeKey(f);
     }
 
@@ -1075,6 +1238,8 @@ public final class PackageFs implements java.io.Closeable {
 
     /** A pull writes a key: a new working copy holding {@code source}. */
     io.quiltfs.store.workflow.WorkingFiles.FileStat place(String k, Path source) throws IOException {
+        List<Long> changed;
+        io.quiltfs.store.workflow.WorkingFiles.FileStat st;
         tree.writeLock().lock();
         try {
             String parent = io.quiltfs.store.manifest.LogicalKey.parent(k);
@@ -1085,17 +1250,53 @@ public final class PackageFs implements java.io.Closeable {
             for (int i = missing.size() - 1; i >= 0; i--) {
                 area.put(missing.get(i), new WorkArea.Folder());
             }
+            WorkArea.Node old = area.node(k);
             WorkArea.Content c = area.adopt(k, copyInto(source));
+            c.origin = new Origin(null, k, null); // once the rebase makes it the key's row, it may go
             area.freeze(c);
+            // The file changes in place, as under a write through the mount: its open
+            // descriptors read the new bytes (the kernel shares one page cache among them).
+            changed = redirectReaders(k, c);
+            if (old instanceof WorkArea.Content was) {
+                changed.addAll(moveReadOnlyHandles(was, c));
+            }
             Set<WorkArea.Node> p = placed;
             if (p != null) {
                 p.add(c);
             }
             contentChanged = true;
-            return AreaFiles.stat(c.path());
+            st = AreaFiles.stat(c.path());
         } finally {
             tree.writeLock().unlock();
         }
+        // Not under the lock: the kernel may wait for reads in flight, answered by other workers.
+        Kernel kn = kernel;
+        if (kn != null) {
+            for (long h : changed) {
+                kn.invalidate(h);
+            }
+        }
+        return st;
+    }
+
+    /**
+     * Descriptors open for reading only on the working copy {@code was} read {@code now} from
+     * now on (a pull replaced the file's content); returns their handles. Descriptors open for
+     * writing keep their copy.
+     */
+    private List<Long> moveReadOnlyHandles(WorkArea.Content was, WorkArea.Content now) throws IOException {
+        List<Long> moved = new ArrayList<>();
+        handles.forEach((h, o) -> {
+            if (o instanceof WorkingHandle w && !w.writable() && w.content() == was) {
+                moved.add(h);
+            }
+        });
+        for (long h : moved) {
+            now.acquire();
+            handles.replace(h, new WorkingHandle(now, false));
+            was.releaseHandle();
+        }
+        return moved;
     }
 
     private Path copyInto(Path source) throws IOException {

@@ -72,6 +72,10 @@ public final class WorkArea implements Closeable {
         private FileChannel ch;
         private int handles;
         boolean frozen;
+        /** Changes of its bytes, mtime or mode since it was made. */
+        private long changes;
+        /** Set by {@link PackageFs}: what the key showed when this copy was made for it (null for a new file). */
+        Object origin;
 
         Content(long id, String key) {
             this.id = id;
@@ -158,7 +162,13 @@ public final class WorkArea implements Closeable {
             return total;
         }
 
+        /** Changes of its bytes, mtime or mode since it was made. */
+        synchronized long changes() {
+            return changes;
+        }
+
         public synchronized int write(long offset, ByteBuffer src) throws IOException {
+            changes++;
             thaw();
             FileChannel c = channel();
             int total = 0;
@@ -170,6 +180,7 @@ public final class WorkArea implements Closeable {
         }
 
         public synchronized void truncate(long size) throws IOException {
+            changes++;
             if (size == 0 && frozen) {
                 // Nothing of the old bytes survives: a fresh empty file, no copy.
                 long nid = nextId.incrementAndGet();
@@ -203,6 +214,7 @@ public final class WorkArea implements Closeable {
 
         /** The execute bit lives in the working copy's own mode: it changes neither bytes nor mtime. */
         public synchronized void setExecutable(boolean x) throws IOException {
+            changes++;
             Set<PosixFilePermission> p = new HashSet<>(Files.getPosixFilePermissions(file(id)));
             if (x) {
                 p.add(PosixFilePermission.OWNER_EXECUTE);
@@ -217,6 +229,7 @@ public final class WorkArea implements Closeable {
         }
 
         public synchronized void setMtime(long millis) throws IOException {
+            changes++;
             thaw();
             Files.setLastModifiedTime(file(id), FileTime.fromMillis(millis));
         }
@@ -244,6 +257,8 @@ public final class WorkArea implements Closeable {
     private final Object folderSync = new Object();
     /** Guarded by folderSync. */
     private long copiesSynced;
+    /** Syncs of {@code files/} done so far (guarded by folderSync). */
+    private long folderSyncs;
     private final Object journalLock = new Object();
     /** Guarded by journalLock. */
     private FileChannel journal;
@@ -472,6 +487,14 @@ public final class WorkArea implements Closeable {
                 dirChannel.force(true);
             }
             copiesSynced = upTo;
+            folderSyncs++;
+        }
+    }
+
+    /** How many times {@code files/} was synced (each copy's name is covered by one). */
+    long folderSyncs() {
+        synchronized (folderSync) {
+            return folderSyncs;
         }
     }
 

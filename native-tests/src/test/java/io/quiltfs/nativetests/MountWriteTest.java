@@ -498,4 +498,171 @@ class MountWriteTest {
         assertTrue(Math.abs(m - now) < 60, m + " vs " + now);
         assertEquals("alpha\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
     }
+
+    static String readAll(FileChannel ch) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1 << 16);
+        long at = 0;
+        while (b.hasRemaining()) {
+            int n = ch.read(b, at);
+            if (n <= 0) {
+                break;
+            }
+            at += n;
+        }
+        return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aDescriptorOpenAcrossAPullSeesTheNewFileWhole() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Read once so that the object is cached: the next open lets the kernel keep its pages.
+        assertEquals("alpha\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
+        assertEquals("row,0,0\n", Files.readString(mnt.resolve("data/dir0/file0.csv")));
+        // A file written here and committed while open: the descriptor holds the working copy.
+        Files.writeString(mnt.resolve("mine.txt"), "written here\n");
+        try (FileChannel longer = FileChannel.open(mnt.resolve("notes.txt"));
+             FileChannel same = FileChannel.open(mnt.resolve("data/dir0/file0.csv"));
+             FileChannel mine = FileChannel.open(mnt.resolve("mine.txt"))) {
+            assertEquals("alpha\nbeta\n", readAll(longer));
+            assertEquals("row,0,0\n", readAll(same));
+            assertEquals("written here\n", readAll(mine));
+            cli("commit", mnt.toString(), "-m", "mine").ok();
+            cli("push", mnt.toString()).ok();
+            f.write("notes.txt", "changed remotely, and longer\n");
+            f.write("data/dir0/file0.csv", "ROW,0,0\n"); // the same size
+            f.write("mine.txt", "changed remotely\n");
+            f.build();
+            cli("pull", mnt.toString()).ok();
+            // Past the kernel's attribute timeout, and a new descriptor reads the new bytes meanwhile.
+            Thread.sleep(1500);
+            assertEquals("ROW,0,0\n", Files.readString(mnt.resolve("data/dir0/file0.csv")));
+            String l = readAll(longer);
+            assertEquals(l.length(), longer.size(), "size and bytes agree: " + l);
+            assertEquals("changed remotely, and longer\n", l);
+            String s = readAll(same);
+            assertEquals(s.length(), same.size(), "size and bytes agree: " + s);
+            assertEquals("ROW,0,0\n", s);
+            String m = readAll(mine);
+            assertEquals(m.length(), mine.size(), "size and bytes agree: " + m);
+            assertEquals("changed remotely\n", m);
+        }
+        // Once closed, the copies they read are the rows the pull brought: nothing is left to commit.
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted").ok().out());
+        assertEquals(0, st.path("added").size() + st.path("modified").size() + st.path("removed").size(), st.toString());
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(!un.out().contains("kept uncommitted"), un.out());
+    }
+
+    @Test
+    void aReaderFollowsItsFileAcrossARenameAndACommitNotTheName() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Path same = f.scratch.resolve("same.txt");
+        Files.writeString(same, "alpha\nbeta\n"); // the bytes notes.txt had: the same hash
+        try (FileChannel reader = FileChannel.open(mnt.resolve("notes.txt"))) {
+            Tool.sh("mv " + M + "/notes.txt " + M + "/moved.txt && cp " + q(same) + " " + M + "/notes.txt").ok();
+            String res = Tool.sh("echo 'commit -m moved' > " + M + "/.quiltfs/ctl && cat " + M + "/.quiltfs/ctl").ok().out();
+            assertTrue(res.trim().endsWith("exit 0"), res);
+            Tool.sh("echo gamma >> " + M + "/notes.txt && echo delta >> " + M + "/moved.txt").ok();
+            assertEquals("alpha\nbeta\ndelta\n", readAll(reader), "the reader's file is the one now named moved.txt");
+        }
+    }
+
+    @Test
+    void aFileOpenedForWritingButLeftAsItWasIsNoChange() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String M = q(mnt);
+        Path copy = f.scratch.resolve("readme.copy");
+        Tool.sh("python3 -c 'open(\"" + mnt.resolve("notes.txt") + "\", \"r+b\").close()'"
+                + " && cp " + M + "/README.md " + q(copy) + " && cat " + q(copy) + " > " + M + "/README.md"
+                + " && : >> " + M + "/data/dir0/file0.csv").ok();
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted").ok().out());
+        assertEquals(0, st.path("added").size() + st.path("modified").size() + st.path("removed").size(), st.toString());
+        JsonNode ctl = Json.parse(Tool.run("cat", mnt.resolve(".quiltfs/status").toString()).ok().out());
+        assertEquals(0, ctl.path("modified").size(), ctl.toString());
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(!un.out().contains("kept uncommitted"), un.out());
+    }
+
+    @Test
+    void aSecondEditableMountIsRefusedInOneLine() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("mine.txt"), "local\n");
+        cli("commit", mnt.toString(), "-m", "local work").ok(); // the local head is no longer latest
+        Path second = Files.createDirectories(f.scratch.resolve("second"));
+        mounts.add(second);
+        Tool.Result r = cli("mount", "test/mounted", second.toString(), "-r", f.uri);
+        assertEquals(3, r.exit(), r.toString());
+        assertEquals("", r.out(), "nothing before the refusal");
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("already mounted for editing") && r.err().contains(mnt.toString()), r.err());
+        assertTrue(MountTable.at(second) == null, "nothing mounted");
+    }
+
+    @Test
+    void statusNamesTheCopiesADamagedJournalNoLongerNames() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("mine.txt"), "saved edit\n");
+        cli("unmount", mnt.toString()).ok();
+        Path area = f.home.resolve("mounts/areas/test/mounted");
+        Files.writeString(area.resolve("journal"), "not a journal line\n"); // damaged by hand
+        cli("mount", "test/mounted", mnt.toString(), "-r", f.uri).ok();
+        Path kept = area.resolve("unjournaled");
+        JsonNode ctl = Json.parse(Tool.run("cat", mnt.resolve(".quiltfs/status").toString()).ok().out());
+        assertEquals(kept.toString(), ctl.path("unjournaled").path("path").asText(), ctl.toString());
+        assertEquals(1, ctl.path("unjournaled").path("files").asInt(), ctl.toString());
+        String text = cli("status", "test/mounted").ok().out();
+        assertTrue(text.contains("unjournaled: 1 copy of saved edits in " + kept), text);
+        try (java.util.stream.Stream<Path> s = Files.list(kept)) {
+            assertEquals("saved edit\n", Files.readString(s.findFirst().orElseThrow()));
+        }
+        cli("unmount", mnt.toString()).ok();
+        Fixture.deleteTree(kept); // what README says to do once what was needed is copied back
+        assertTrue(!cli("status", "test/mounted", "--offline").ok().out().contains("unjournaled"));
+    }
+
+    @Test
+    void whatWasFsyncedAndIsStillOpenSurvivesAKillOfTheMount() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        // Written and fsync'ed through the mount, never closed: the kill comes while both are open.
+        String py = String.join("\n",
+                "import os, sys, time",
+                "m = sys.argv[1]",
+                "n = os.open(m + '/new.bin', os.O_WRONLY | os.O_CREAT, 0o644)",
+                "os.write(n, b'synced bytes')",
+                "os.fsync(n)",
+                "e = os.open(m + '/notes.txt', os.O_RDWR)",
+                "os.pwrite(e, b'ALPHA', 0)",
+                "os.fdatasync(e)",
+                "print('synced', flush=True)",
+                "time.sleep(120)");
+        Path script = f.scratch.resolve("fsync.py");
+        Files.writeString(script, py);
+        Process writer = new ProcessBuilder("python3", script.toString(), mnt.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            String line = new java.io.BufferedReader(new java.io.InputStreamReader(writer.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine();
+            assertEquals("synced", line);
+            Tool.run("kill", "-9", Long.toString(daemonPid())).ok();
+        } finally {
+            writer.destroyForcibly();
+            writer.waitFor(30, TimeUnit.SECONDS);
+        }
+        JsonNode st = Json.parse(cli("--json", "status", "test/mounted", "--offline").ok().out());
+        assertEquals("[\"new.bin\"]", st.path("added").toString(), st.toString());
+        assertEquals("[\"notes.txt\"]", st.path("modified").toString(), st.toString());
+        for (int i = 0; i < 100 && MountTable.at(mnt) != null && !FuseMount.isStale(mnt); i++) {
+            Thread.sleep(50);
+        }
+        cli("mount", "test/mounted", mnt.toString(), "-r", f.uri).ok();
+        assertEquals("synced bytes", Files.readString(mnt.resolve("new.bin")));
+        assertEquals("ALPHA\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
+    }
 }

@@ -42,6 +42,12 @@ final class FuseAdapter extends FuseStubFS {
     volatile Passthrough passthrough;
     /** Read requests the daemon served (a passed-through file makes none). */
     final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
+    /** The kernel's node of the OPEN request this thread is processing (set by {@link SessionLoop}), else 0. */
+    static final ThreadLocal<long[]> OPENING = ThreadLocal.withInitial(() -> new long[1]);
+    /** Open handles of an editable mount by the kernel node they were opened on (to drop its cached pages). */
+    private final java.util.Map<Long, Long> nodes = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Set once the session runs on our own loop (null under jnr-fuse's loop: nothing is invalidated). */
+    volatile SessionLoop session;
 
     FuseAdapter(PackageFs fs, long uid, long gid) {
         this.fs = fs;
@@ -54,6 +60,24 @@ final class FuseAdapter extends FuseStubFS {
         Pointer ops = Struct.getMemory(fuseOperations);
         long flags = FLAGS_WORD_AFTER_POINTERS * (long) jnr.ffi.Runtime.getSystemRuntime().addressSize();
         ops.putByte(flags, (byte) (ops.getByte(flags) | FLAG_UTIME_OMIT_OK));
+        if (fs.editable()) {
+            fs.kernel(this::invalidate);
+        }
+    }
+
+    /**
+     * Drops the kernel's pages and attributes of the file open as {@code handle}: a pull changed
+     * it under the kernel, and its descriptors now read the new bytes.
+     */
+    private void invalidate(long handle) {
+        Long node = nodes.get(handle);
+        SessionLoop s = session;
+        if (node != null && s != null) {
+            int err = s.invalidateInode(node);
+            if (err != 0 && err != Errno.ENOENT.negated()) {
+                log.warn("dropping the kernel's pages of a changed file failed (errno {})", -err);
+            }
+        }
     }
 
     /** jnr-fuse's table of callbacks (handed to libfuse by {@link SessionLoop}). */
@@ -129,6 +153,10 @@ final class FuseAdapter extends FuseStubFS {
         try {
             long h = fs.open(path, fi.flags.get());
             fi.fh.set(h);
+            long node = OPENING.get()[0];
+            if (node != 0 && fs.editable()) {
+                nodes.put(h, node);
+            }
             Passthrough pt = passthrough;
             if (pt != null && pt.open(path, h, fs.cachedFile(h)) > 0) {
                 return 0; // the kernel reads the cache file itself (SessionLoop amends the reply)
@@ -176,6 +204,7 @@ final class FuseAdapter extends FuseStubFS {
 
     /** Closes an open file: also for an open whose reply the kernel no longer waited for. */
     void releaseHandle(long fh) throws java.io.IOException {
+        nodes.remove(fh);
         try {
             fs.release(fh);
         } finally {

@@ -67,6 +67,8 @@ final class SessionLoop {
         Pointer fuse_kern_chan_new(int fd);
 
         void fuse_chan_destroy(Pointer ch);
+
+        int fuse_lowlevel_notify_inval_inode(Pointer ch, long ino, long off, long len);
     }
 
     private static volatile LibFuseSession lib;
@@ -101,6 +103,7 @@ final class SessionLoop {
         this.devFd = lib.fuse_chan_fd(channel);
         this.passthrough = mayPassThrough ? Passthrough.forMount(devFd) : null;
         fs.passthrough = passthrough;
+        fs.session = this;
     }
 
     static LibFuseSession lib() {
@@ -185,6 +188,10 @@ final class SessionLoop {
                 if (idle.decrementAndGet() == 0) {
                     spawn(); // everyone is busy: the next request gets a fresh worker
                 }
+                boolean open = opcode == Passthrough.FUSE_OPEN;
+                if (open) {
+                    FuseAdapter.OPENING.get()[0] = mem.getLong(16); // fuse_in_header's nodeid
+                }
                 try {
                     Passthrough pt = passthrough;
                     // Every OPEN is relayed, even once passthrough turned itself off: a path already
@@ -203,6 +210,9 @@ final class SessionLoop {
                         lib.fuse_session_process_buf(session, buf, ch.getValue());
                     }
                 } finally {
+                    if (open) {
+                        FuseAdapter.OPENING.get()[0] = 0;
+                    }
                     if (read) {
                         reading.decrementAndGet();
                     }
@@ -304,6 +314,11 @@ final class SessionLoop {
             }
         }
         lib.fuse_teardown(fuse, mountpointC);
+    }
+
+    /** Tells the kernel to drop the cached pages and attributes of node {@code nodeid}: 0 or -errno. */
+    int invalidateInode(long nodeid) {
+        return lib.fuse_lowlevel_notify_inval_inode(channel, nodeid, 0, 0);
     }
 
     int workerCount() {
