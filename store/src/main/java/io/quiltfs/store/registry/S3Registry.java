@@ -534,6 +534,18 @@ public final class S3Registry implements Registry {
     }
 
     @Override
+    public boolean createPointer(PackageName pkg, String pointer, String topHash) throws IOException {
+        LocalRegistry.requireHash(topHash);
+        String key = pointerKey(pkg, pointer);
+        try {
+            putBytes(key, topHash.getBytes(StandardCharsets.US_ASCII), Condition.ABSENT);
+            return true;
+        } catch (ConditionFailed e) {
+            return false;
+        }
+    }
+
+    @Override
     public void deletePointer(PackageName pkg, String pointer) throws IOException {
         String key = pointerKey(pkg, pointer);
         call(url(key), () -> s3.deleteObject(r -> r.bucket(bucket).key(key)));
