@@ -12,6 +12,7 @@ import io.quiltfs.store.manifest.ManifestWriter;
 import io.quiltfs.store.registry.ObjectSource;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.RegistryException;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
 import io.quiltfs.store.state.HomeLock;
@@ -163,6 +164,12 @@ public final class Pull {
             }
             Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), files,
                     hashCache, progress);
+            try {
+                placer.prefetchAll(toPlace);
+            } catch (RegistryException.NotFound e) {
+                throw new RegistryException.NotFound("cannot pull " + p.name() + " (latest " + latest + " of "
+                        + registry.uri() + "): " + e.getMessage() + "; nothing was changed");
+            }
             progress.begin("pulling", toPlace.size(), bytes);
             try {
                 // Deletions first: a key the remote turned from a file into a folder (or back)

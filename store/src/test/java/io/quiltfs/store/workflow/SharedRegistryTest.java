@@ -36,10 +36,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Two people pushing the same package at the same instant, from two homes: the steps of the two
- * pushes are interleaved at a chosen point with a barrier (no sleeps), against every registry kind.
+ * Two people sharing one registry from two homes, against every registry kind: pushes at the same
+ * instant (their steps interleaved at a chosen point with a barrier, no sleeps), and pulls of
+ * what the other published.
  */
-class ConcurrentPushTest {
+class SharedRegistryTest {
     static final PackageName PKG = PackageName.parse("team/data");
     /** Both pushes happen in this second: their timestamp pointers compete for one name. */
     static final Clock SAME_SECOND = Clock.fixed(Instant.ofEpochSecond(1_800_000_000L), ZoneOffset.UTC);
@@ -133,6 +134,22 @@ class ConcurrentPushTest {
         return out;
     }
 
+    Pull.Result pull(Home h) throws IOException {
+        return Pull.pull(InstalledPackage.require(h, PKG), registry, pk -> {
+            try {
+                return Registries.sourceFor(pk, registry, S3Settings.defaults());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, Progress.NONE);
+    }
+
+    /** Where the registry stores the object of {@code pk}: a local file, or S3Proxy's file of it. */
+    static Path storedFile(io.quiltfs.store.registry.PhysicalKey pk) {
+        return pk.isFile() ? pk.filePath()
+                : io.quiltfs.store.testing.S3ProxyServer.shared().objectFile(pk.bucket(), pk.path());
+    }
+
     static boolean isTimestamp(Object[] args) {
         return args != null && args.length == 2 && args[1] instanceof String s && !s.equals("latest");
     }
@@ -144,7 +161,7 @@ class ConcurrentPushTest {
         String a = commit(alice, "a.txt", "alice's", "alice");
         String b = commit(bob, "b.txt", "bob's", "bob");
         // Both look for a free timestamp pointer and find the same second free before either writes.
-        List<Object> results = pushBoth(meetingAfter("readPointer", ConcurrentPushTest::isTimestamp, 2));
+        List<Object> results = pushBoth(meetingAfter("readPointer", SharedRegistryTest::isTimestamp, 2));
         List<Object> won = results.stream().filter(r -> r instanceof Push.Result p && p.pushed()).toList();
         assertEquals(1, won.size(), "exactly one push moves latest: " + results);
         String winner = ((Push.Result) won.get(0)).topHash();
@@ -173,5 +190,60 @@ class ConcurrentPushTest {
             assertEquals(Status.State.UP_TO_DATE, s.state());
         }
         assertTrue(registry.revisions(PKG).stream().anyMatch(r -> r.topHash().equals(a)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPullOfARevisionWithAMissingObjectChangesNothing(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        Path bobs = bob.defaultWorkDir(PKG);
+        Files.writeString(bobs.resolve("a.txt"), "changed");
+        Files.delete(bobs.resolve("b.txt"));
+        Files.writeString(bobs.resolve("new.txt"), "new");
+        commit(bob, "a.txt", "changed", "bob");
+        assertTrue(Push.push(InstalledPackage.require(bob, PKG), registry, false, Clock.systemUTC(), Progress.NONE)
+                .pushed());
+        io.quiltfs.store.manifest.Manifest pushed = registry.readManifest(registry.latest(PKG));
+        Path lost = storedFile(io.quiltfs.store.registry.PhysicalKey.parse(pushed.get("new.txt").physicalKey()));
+        Path aside = tmp.resolve("aside");
+        Files.move(lost, aside);
+
+        Path alices = alice.defaultWorkDir(PKG);
+        io.quiltfs.store.registry.RegistryException.NotFound e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.quiltfs.store.registry.RegistryException.NotFound.class, () -> pull(alice));
+        assertTrue(e.getMessage().contains("new.txt") && e.getMessage().contains("nothing was changed"),
+                e.getMessage());
+        assertEquals("alpha", Files.readString(alices.resolve("a.txt")), "no file was taken in");
+        assertTrue(Files.exists(alices.resolve("b.txt")), "no file was deleted");
+        Status.Report s = Status.report(InstalledPackage.require(alice, PKG), registry, HashType.SHA2_256_CHUNKED);
+        assertTrue(s.changes().isEmpty(), "nothing looks edited here: " + s.changes());
+        assertEquals(Status.State.BEHIND, s.state());
+
+        Files.move(aside, lost);
+        assertTrue(pull(alice).pulled());
+        assertEquals("changed", Files.readString(alices.resolve("a.txt")));
+        assertFalse(Files.exists(alices.resolve("b.txt")));
+        assertEquals("new", Files.readString(alices.resolve("new.txt")));
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void logShowsLatestEvenWithoutItsTimestampPointer(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        String first = registry.latest(PKG);
+        String top = commit(alice, "a.txt", "moved by another tool", "second");
+        assertTrue(Push.push(InstalledPackage.require(alice, PKG), registry, false, Clock.systemUTC(), Progress.NONE)
+                .pushed());
+        for (Revision r : registry.revisions(PKG)) {
+            if (r.topHash().equals(top)) {
+                registry.deletePointer(PKG, Long.toString(r.timestamp()));
+            }
+        }
+        List<Log.Line> log = Log.log(registry, PKG, InstalledPackage.require(alice, PKG));
+        assertEquals(java.util.Set.of(top, first), log.stream().map(Log.Line::topHash).collect(
+                java.util.stream.Collectors.toSet()), log.toString());
+        Log.Line latest = log.stream().filter(l -> l.topHash().equals(top)).findFirst().orElseThrow();
+        assertTrue(latest.latest() && latest.head() && !latest.local(), latest.toString());
+        assertEquals(2, log.size());
     }
 }
