@@ -80,6 +80,30 @@ public final class Pull {
         }
     }
 
+    /**
+     * The keys the pull would write where a folder that holds no working file stands (an empty
+     * folder made here): found before anything is written, so that the pull does not stop
+     * half-way with some of the remote's files placed. A folder that the pull's own removals
+     * empty is no obstacle.
+     */
+    private static List<String> blocked(WorkingFiles files, Manifest remote, Set<String> remoteChanged,
+                                        PathFilter filter, Set<String> local, Set<String> committed) throws IOException {
+        Set<String> leaving = new java.util.HashSet<>();
+        List<String> arriving = new ArrayList<>();
+        for (String k : remoteChanged) {
+            if (filter.matches(k) && !local.contains(k) && !committed.contains(k)) {
+                (remote.get(k) == null ? leaving : arriving).add(k);
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (String k : arriving) {
+            if (files.blocked(k, leaving)) {
+                out.add(k);
+            }
+        }
+        return out;
+    }
+
     /** Outcome: the new head, the registry's latest, what changed in the working files. */
     public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
                          List<String> deleted, String message) {
@@ -135,10 +159,16 @@ public final class Pull {
                     conflicts.add(k);
                 }
             }
+            List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
+            for (String k : blockedKeys) {
+                if (!conflicts.contains(k)) {
+                    conflicts.add(k);
+                }
+            }
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
                 boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere), conflicts);
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere, blockedKeys), conflicts);
             }
             String newHead = latest;
             boolean merged = !committed.isEmpty();
@@ -267,7 +297,7 @@ public final class Pull {
     }
 
     private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys,
-                                          boolean deletedHere) {
+                                          boolean deletedHere, List<String> folders) {
         StringBuilder sb = new StringBuilder();
         sb.append("cannot pull ").append(p.name()).append(": ").append(keys.size())
                 .append(keys.size() == 1 ? " key was" : " keys were")
@@ -278,6 +308,11 @@ public final class Pull {
         }
         if (keys.size() > 10) {
             sb.append(" and ").append(keys.size() - 10).append(" more");
+        }
+        if (!folders.isEmpty()) {
+            sb.append(" (a folder with no files in it stands where the registry now has the file '")
+                    .append(LogicalKey.printable(folders.get(0))).append("'").append(folders.size() > 1 ? ", and more" : "")
+                    .append(")");
         }
         sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
                 .append(" aside (or undo the change")

@@ -246,4 +246,29 @@ class SharedRegistryTest {
         assertTrue(latest.latest() && latest.head() && !latest.local(), latest.toString());
         assertEquals(2, log.size());
     }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPullThatWouldWriteOverAnEmptyFolderChangesNothing(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        Path bobs = bob.defaultWorkDir(PKG);
+        Files.createDirectories(bobs.resolve("e"));
+        Files.writeString(bobs.resolve("e/g"), "g");
+        commit(bob, "n", "n", "adds n and e/g");
+        assertTrue(Push.push(InstalledPackage.require(bob, PKG), registry, false, Clock.systemUTC(), Progress.NONE)
+                .pushed());
+        Path alices = alice.defaultWorkDir(PKG);
+        Files.createDirectories(alices.resolve("n/empty"));
+        ConflictException e = org.junit.jupiter.api.Assertions.assertThrows(ConflictException.class, () -> pull(alice));
+        assertEquals(List.of("n"), e.keys(), e.getMessage());
+        assertTrue(e.getMessage().contains("a folder with no files in it stands where"), e.getMessage());
+        assertFalse(Files.exists(alices.resolve("e/g")), "nothing was taken in");
+        Status.Report s = Status.report(InstalledPackage.require(alice, PKG), registry, HashType.SHA2_256_CHUNKED);
+        assertTrue(s.changes().isEmpty(), "nothing looks edited here: " + s.changes());
+        Files.delete(alices.resolve("n/empty"));
+        Files.delete(alices.resolve("n"));
+        assertTrue(pull(alice).pulled());
+        assertEquals("n", Files.readString(alices.resolve("n")));
+        assertEquals("g", Files.readString(alices.resolve("e/g")));
+    }
 }
