@@ -117,6 +117,7 @@ public final class Pull {
             PackageState s = p.state();
             String latest = registry.latest(p.name());
             if (latest == null) {
+                setSeen(p, null); // what `status --offline` reports from now on
                 return new Result(s.head, null, false, false, List.of(), List.of(), "nothing to pull: "
                         + p.name() + " has no latest in " + registry.uri());
             }

@@ -271,4 +271,15 @@ class SharedRegistryTest {
         assertEquals("n", Files.readString(alices.resolve("n")));
         assertEquals("g", Files.readString(alices.resolve("e/g")));
     }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPullThatFindsNoLatestIsRememberedForOfflineStatus(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        registry.deletePointer(PKG, "latest");
+        assertFalse(pull(alice).pulled());
+        Status.Report offline = Status.report(InstalledPackage.require(alice, PKG), null, HashType.SHA2_256_CHUNKED);
+        assertEquals(Status.State.LOCAL, offline.state(), "the registry has no latest any more");
+        assertEquals(null, offline.latest());
+    }
 }
