@@ -133,7 +133,15 @@ public final class Pull {
                         + " already has " + registry.uri() + "'s latest " + latest);
             }
             Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
-            Manifest remote = p.manifest(latest, registry);
+            Manifest remote;
+            try {
+                remote = p.manifest(latest, registry);
+            } catch (RegistryException.NotFound e) {
+                throw new RegistryException.NotFound("cannot pull " + p.name() + ": its latest in " + registry.uri()
+                        + " names the revision " + latest + ", whose manifest is missing there (the registry is"
+                        + " damaged, or someone moved latest by hand); nothing was changed. Ask whoever looks"
+                        + " after the registry to restore it or to point latest at a revision that exists");
+            }
             Manifest head = p.head();
             Set<String> remoteChanged = diff(base, remote);
             Set<String> committed = diff(base, head);

@@ -282,4 +282,16 @@ class SharedRegistryTest {
         assertEquals(Status.State.LOCAL, offline.state(), "the registry has no latest any more");
         assertEquals(null, offline.latest());
     }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aLatestWhoseManifestIsMissingIsNamedAsSuch(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        String missing = "e".repeat(64);
+        registry.writePointer(PKG, "latest", missing);
+        io.quiltfs.store.registry.RegistryException.NotFound e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.quiltfs.store.registry.RegistryException.NotFound.class, () -> pull(alice));
+        assertTrue(e.getMessage().contains("cannot pull team/data") && e.getMessage().contains("latest")
+                && e.getMessage().contains(missing) && e.getMessage().contains("nothing was changed"), e.getMessage());
+    }
 }
