@@ -34,8 +34,11 @@ import java.util.function.Function;
  * changes are written into the working files (local edits are left alone), and the head becomes
  * latest, or, with local commits, one new local commit: latest plus the local changes.
  *
- * <p>Files are placed before the lineage moves. A pull killed in between is completed by pulling
- * again: a working file that already holds the remote's content is not a conflict.
+ * <p>Everything that can refuse is checked before the first working file changes: conflicts,
+ * folders standing where files go, and the new objects (fetched into the cache, or looked at in
+ * a local registry). Files are placed before the lineage moves. A pull killed in between is
+ * completed by pulling again: a working file that already holds the remote's content is not a
+ * conflict.
  */
 public final class Pull {
     private Pull() {
