@@ -257,6 +257,13 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
+    public boolean createPointer(PackageName pkg, String pointer, String topHash) throws IOException {
+        requireHash(topHash);
+        return AtomicFile.createNew(pointerDir(pkg).resolve(pointer), freshTmpDir(),
+                topHash.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Override
     public void deletePointer(PackageName pkg, String pointer) throws IOException {
         Files.deleteIfExists(pointerDir(pkg).resolve(pointer));
     }

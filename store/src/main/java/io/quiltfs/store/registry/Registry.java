@@ -93,6 +93,13 @@ public interface Registry extends ObjectSource, AutoCloseable {
     /** Writes a pointer file: exactly the 64 hex digits, no newline. */
     void writePointer(PackageName pkg, String pointer, String topHash) throws IOException;
 
+    /**
+     * Writes a pointer file only if there is none of that name, in one step against other
+     * writers (two pushes in the same second must not replace each other's timestamp pointer);
+     * returns false when there was one, whatever it holds.
+     */
+    boolean createPointer(PackageName pkg, String pointer, String topHash) throws IOException;
+
     /** Removes a pointer file (a push withdrawing the timestamp pointer it wrote); absent: nothing. */
     void deletePointer(PackageName pkg, String pointer) throws IOException;
 

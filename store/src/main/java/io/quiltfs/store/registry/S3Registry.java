@@ -130,7 +130,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * <p>{@code latest} moves with S3 conditional writes ({@code If-None-Match: *} when absent,
  * {@code If-Match} on its ETag otherwise). A server that does not implement them answers 501;
  * then the move falls back to read-compare-write, which leaves a window of one round trip in
- * which a concurrent push can be lost (logged once).
+ * which a concurrent push can be lost (logged once). Some servers (S3Proxy) accept the
+ * conditions but check them and store in two steps, so two writers can both be told yes: every
+ * move reads the pointer back, and a writer whose value was already replaced is refused.
  *
  * <p>Faults: the SDK retries throttling, 5xx and dropped connections with jittered exponential
  * backoff; reads resume where a dropped or stalled body stopped ({@code If-Match} on the ETag, so
@@ -189,6 +191,8 @@ public final class S3Registry implements Registry {
     /** The credentials may not ask (no s3:GetBucketVersioning): learnt from what writes return. */
     private volatile boolean versioningDenied;
     private volatile boolean conditionalWrites = true;
+    /** Tests only: runs between a compare-and-set's write and its read-back (another writer landing there). */
+    volatile Runnable afterCompareAndSetWrite;
 
     /** Opens {@code s3://bucket} with the standard settings; no request is made yet. */
     public static S3Registry open(String bucket, S3Settings settings) {
@@ -534,6 +538,18 @@ public final class S3Registry implements Registry {
     }
 
     @Override
+    public boolean createPointer(PackageName pkg, String pointer, String topHash) throws IOException {
+        LocalRegistry.requireHash(topHash);
+        String key = pointerKey(pkg, pointer);
+        try {
+            putBytes(key, topHash.getBytes(StandardCharsets.US_ASCII), Condition.ABSENT);
+            return true;
+        } catch (ConditionFailed e) {
+            return false;
+        }
+    }
+
+    @Override
     public void deletePointer(PackageName pkg, String pointer) throws IOException {
         String key = pointerKey(pkg, pointer);
         call(url(key), () -> s3.deleteObject(r -> r.bucket(bucket).key(key)));
@@ -566,11 +582,11 @@ public final class S3Registry implements Registry {
             }
             if (!conditionalWrites) {
                 putBytes(key, value, null);
-                return null;
+                return readBack(key, topHash);
             }
             try {
                 putBytes(key, value, cur == null ? Condition.ABSENT : new Condition(cur.etag));
-                return null;
+                return readBack(key, topHash);
             } catch (ConditionFailed e) {
                 // A retried PUT whose first attempt succeeded but whose answer was lost finds its
                 // own value there: that is a success, not a conflict.
@@ -588,6 +604,24 @@ public final class S3Registry implements Registry {
                 log.warn("{} does not support conditional writes; moving {} by read-compare-write", where, what);
             }
         }
+    }
+
+    /**
+     * After a compare-and-set's write: null when the pointer holds what we wrote, else what it
+     * holds ("" for nothing). Some servers (S3Proxy) check a write's condition and then store the
+     * object in a second step, so two writers expecting the same value can both be told yes; the
+     * one whose object was replaced finds out here, and is refused rather than told it won. (It
+     * narrows that window to the time between our write and this read; it cannot close it: only
+     * a server that checks and writes in one step, as AWS S3 does, can.)
+     */
+    private String readBack(String key, String topHash) throws IOException {
+        Runnable hook = afterCompareAndSetWrite;
+        if (hook != null) {
+            hook.run();
+        }
+        Small after = getSmall(key);
+        String now = after == null ? null : pointerValue(key, after.bytes);
+        return topHash.equals(now) ? null : now == null ? "" : now;
     }
 
     @Override

@@ -202,9 +202,18 @@ public final class AtomicFile {
      * false when it already existed.
      */
     public static boolean createNew(Path target, byte[] data) throws IOException {
+        return createNew(target, target.toAbsolutePath().getParent(), data);
+    }
+
+    /**
+     * {@link #createNew(Path, byte[])} with the temporary file in {@code tmpDir} (on the same
+     * file system), for targets in folders that other tools list.
+     */
+    public static boolean createNew(Path target, Path tmpDir, byte[] data) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = createTemp(dir, target);
+        Files.createDirectories(tmpDir);
+        Path tmp = createTemp(tmpDir, target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(data));

@@ -429,6 +429,38 @@ public final class Install {
             return (int) (fetcher.downloads() + copied.get());
         }
 
+        /**
+         * Makes sure that every row's object can be had before any working file changes (a pull
+         * must not stop half-way because the registry lost an object): the objects of a local
+         * registry's files are looked at (they are copied straight into their working files
+         * later), the others are fetched into the cache now, where placing them finds them.
+         */
+        void prefetchAll(List<Entry> rows) throws IOException {
+            List<Entry> remote = new ArrayList<>();
+            for (Entry e : rows) {
+                PhysicalKey local = localSource(e);
+                if (local == null) {
+                    remote.add(e);
+                } else if (!Files.isRegularFile(local.filePath())) {
+                    throw new io.quiltfs.store.registry.RegistryException.NotFound("cannot fetch '" + e.logicalKey()
+                            + "': object " + local + " for '" + e.logicalKey() + "' does not exist");
+                }
+            }
+            if (remote.isEmpty()) {
+                return;
+            }
+            progress.begin("fetching", remote.size(), remote.stream().mapToLong(Entry::size).sum());
+            try {
+                inParallel(remote, e -> {
+                    fetcher.fetch(e);
+                    progress.advance(1, e.size());
+                    return null;
+                }, List.of());
+            } finally {
+                progress.end();
+            }
+        }
+
         void placeAll(List<Entry> rows) throws IOException {
             if (rows.isEmpty()) {
                 return;
@@ -438,6 +470,19 @@ public final class Install {
             for (Entry e : rows) {
                 (localSource(e) != null ? local : remote).add(e);
             }
+            inParallel(remote, this::place, local);
+        }
+
+        /** What one row gets. */
+        private interface RowAction {
+            Object apply(Entry e) throws IOException;
+        }
+
+        /**
+         * {@code action} on each of {@code remote} on a pool of fetch threads while {@link #place}
+         * runs on each of {@code local} on the hashing pool; the first failure stops the rest.
+         */
+        private void inParallel(List<Entry> remote, RowAction action, List<Entry> local) throws IOException {
             ExecutorService pool = remote.isEmpty() ? null : Executors.newFixedThreadPool(
                     Math.min(THREADS, remote.size()), r -> {
                         Thread t = new Thread(r, "quiltfs-install");
@@ -448,7 +493,7 @@ public final class Install {
                 List<Future<?>> fs = new ArrayList<>(remote.size());
                 for (Entry e : remote) {
                     fs.add(pool.submit(() -> {
-                        place(e);
+                        action.apply(e);
                         return null;
                     }));
                 }
@@ -514,7 +559,7 @@ public final class Install {
             }
         }
 
-        void place(Entry e) throws IOException {
+        Object place(Entry e) throws IOException {
             WorkingFiles.FileStat st = null;
             PhysicalKey local = localSource(e);
             if (local != null) {
@@ -546,6 +591,7 @@ public final class Install {
             }
             hashCache.put(e.logicalKey(), st, e.hash());
             progress.advance(1, e.size());
+            return null;
         }
     }
 }

@@ -49,6 +49,7 @@ public final class Log {
             }
         }
         java.util.Set<String> seen = new java.util.HashSet<>();
+        revs = withUnlisted(registry, revs, latest, s);
         for (Revision r : revs) {
             List<String> t = new ArrayList<>();
             tags.forEach((name, h) -> {
@@ -60,6 +61,39 @@ public final class Log {
             out.add(new Line(r.timestamp(), r.topHash(), message(installed, registry, r.topHash()), t,
                     first && r.topHash().equals(latest), s != null && first && r.topHash().equals(s.base),
                     s != null && first && r.topHash().equals(s.head), false));
+        }
+        return out;
+    }
+
+    /**
+     * {@code revs} plus the registry's latest and the local base when they have no timestamp
+     * pointer (another tool moved latest, or a pointer was deleted): a log that left them out
+     * would hide the revision that status calls latest. Each is placed by its manifest's time;
+     * one the registry does not hold is left out.
+     */
+    private static List<Revision> withUnlisted(Registry registry, List<Revision> revs, String latest,
+                                               PackageState s) throws IOException {
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        revs.forEach(r -> listed.add(r.topHash()));
+        List<Revision> out = new ArrayList<>(revs);
+        java.util.Set<String> wanted = new java.util.LinkedHashSet<>();
+        if (latest != null) {
+            wanted.add(latest);
+        }
+        if (s != null && s.base != null) {
+            wanted.add(s.base);
+        }
+        for (String h : wanted) {
+            if (listed.contains(h) || (s != null && s.commits.contains(h))) {
+                continue;
+            }
+            long t = registry.manifestTime(h);
+            if (t >= 0) {
+                out.add(new Revision(t, h));
+            }
+        }
+        if (out.size() > revs.size()) {
+            out.sort(java.util.Comparator.comparingLong(Revision::timestamp).reversed());
         }
         return out;
     }

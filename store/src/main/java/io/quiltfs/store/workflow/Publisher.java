@@ -112,7 +112,12 @@ public final class Publisher {
         if (force) {
             registry.writePointer(pkg, "latest", top);
         }
-        if (found != null && pointer != null) {
+        if (top.equals(found)) {
+            // Someone else pushed the very same revision meanwhile: latest is what we wanted it
+            // to be, and this revision has a timestamp pointer either way.
+            found = null;
+        }
+        if (found != null && pointer != null && top.equals(registry.readPointer(pkg, pointer))) {
             // Refused: `latest` moved during the upload. Withdraw the revision's pointer, so that
             // a push that reports "nothing was pushed" leaves no new revision in the listing.
             registry.deletePointer(pkg, pointer);
@@ -122,8 +127,9 @@ public final class Publisher {
     }
 
     /**
-     * A pointer named by the push time in seconds; never replaces another revision's pointer.
-     * Returns the name written, or null when this revision already had that pointer.
+     * A pointer named by the push time in seconds; never replaces another revision's pointer,
+     * even one that a push of the same second writes between our look and our write (the write
+     * creates only). Returns the name written, or null when this revision already had that pointer.
      */
     private String writeTimestampPointer(PackageName pkg, String top) throws IOException {
         String earlier = pointers.earlier(top);
@@ -135,8 +141,14 @@ public final class Publisher {
             String have = registry.readPointer(pkg, Long.toString(ts));
             if (have == null) {
                 pointers.writing(top, Long.toString(ts));
-                registry.writePointer(pkg, Long.toString(ts), top);
-                return Long.toString(ts);
+                if (registry.createPointer(pkg, Long.toString(ts), top)) {
+                    return Long.toString(ts);
+                }
+                have = registry.readPointer(pkg, Long.toString(ts));
+                if (have == null) {
+                    ts--; // removed again meanwhile (a refused push withdrew it): try this second again
+                    continue;
+                }
             }
             if (have.equals(top)) {
                 return null;

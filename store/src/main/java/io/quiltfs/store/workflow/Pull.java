@@ -12,6 +12,7 @@ import io.quiltfs.store.manifest.ManifestWriter;
 import io.quiltfs.store.registry.ObjectSource;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.RegistryException;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
 import io.quiltfs.store.state.HomeLock;
@@ -33,8 +34,11 @@ import java.util.function.Function;
  * changes are written into the working files (local edits are left alone), and the head becomes
  * latest, or, with local commits, one new local commit: latest plus the local changes.
  *
- * <p>Files are placed before the lineage moves. A pull killed in between is completed by pulling
- * again: a working file that already holds the remote's content is not a conflict.
+ * <p>Everything that can refuse is checked before the first working file changes: conflicts,
+ * folders standing where files go, and the new objects (fetched into the cache, or looked at in
+ * a local registry). Files are placed before the lineage moves. A pull killed in between is
+ * completed by pulling again: a working file that already holds the remote's content is not a
+ * conflict.
  */
 public final class Pull {
     private Pull() {
@@ -93,7 +97,15 @@ public final class Pull {
         Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
         Manifest remote = p.manifest(latest, registry);
         Manifest head = p.head();
-        return conflicts(remote, head, diff(base, remote), diff(base, head), uncommitted);
+        Set<String> remoteChanged = diff(base, remote);
+        Set<String> committed = diff(base, head);
+        List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted);
+        for (String k : blocked(p.presentFiles(), remote, remoteChanged, p.filter(), uncommitted.keys(), committed)) {
+            if (!conflicts.contains(k)) {
+                conflicts.add(k);
+            }
+        }
+        return conflicts;
     }
 
     private static List<String> conflicts(Manifest remote, Manifest head, Set<String> remoteChanged,
@@ -119,6 +131,30 @@ public final class Pull {
         return conflicts;
     }
 
+    /**
+     * The keys the pull would write where a folder that holds no working file stands (an empty
+     * folder made here): found before anything is written, so that the pull does not stop
+     * half-way with some of the remote's files placed. A folder that the pull's own removals
+     * empty is no obstacle.
+     */
+    private static List<String> blocked(WorkingFiles files, Manifest remote, Set<String> remoteChanged,
+                                        PathFilter filter, Set<String> local, Set<String> committed) throws IOException {
+        Set<String> leaving = new java.util.HashSet<>();
+        List<String> arriving = new ArrayList<>();
+        for (String k : remoteChanged) {
+            if (filter.matches(k) && !local.contains(k) && !committed.contains(k)) {
+                (remote.get(k) == null ? leaving : arriving).add(k);
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (String k : arriving) {
+            if (files.blocked(k, leaving)) {
+                out.add(k);
+            }
+        }
+        return out;
+    }
+
     /** Outcome: the new head, the registry's latest, what changed in the working files. */
     public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
                          List<String> deleted, String message) {
@@ -132,6 +168,7 @@ public final class Pull {
             PackageState s = p.state();
             String latest = registry.latest(p.name());
             if (latest == null) {
+                setSeen(p, null); // what `status --offline` reports from now on
                 return new Result(s.head, null, false, false, List.of(), List.of(), "nothing to pull: "
                         + p.name() + " has no latest in " + registry.uri());
             }
@@ -147,7 +184,15 @@ public final class Pull {
                         + " already has " + registry.uri() + "'s latest " + latest);
             }
             Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
-            Manifest remote = p.manifest(latest, registry);
+            Manifest remote;
+            try {
+                remote = p.manifest(latest, registry);
+            } catch (RegistryException.NotFound e) {
+                throw new RegistryException.NotFound("cannot pull " + p.name() + ": its latest in " + registry.uri()
+                        + " names the revision " + latest + ", whose manifest is missing there (the registry is"
+                        + " damaged, or someone moved latest by hand); nothing was changed. Ask whoever looks"
+                        + " after the registry to restore it or to point latest at a revision that exists");
+            }
             Manifest head = p.head();
             Set<String> remoteChanged = diff(base, remote);
             Set<String> committed = diff(base, head);
@@ -158,10 +203,16 @@ public final class Pull {
                     HashType.SHA2_256_CHUNKED, Status.plain(files));
             Set<String> local = uncommitted.keys();
             List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted);
+            List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
+            for (String k : blockedKeys) {
+                if (!conflicts.contains(k)) {
+                    conflicts.add(k);
+                }
+            }
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
                 boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere), conflicts);
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere, blockedKeys), conflicts);
             }
             String newHead = latest;
             boolean merged = !committed.isEmpty();
@@ -187,6 +238,12 @@ public final class Pull {
             }
             Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), files,
                     hashCache, progress);
+            try {
+                placer.prefetchAll(toPlace);
+            } catch (RegistryException.NotFound e) {
+                throw new RegistryException.NotFound("cannot pull " + p.name() + " (latest " + latest + " of "
+                        + registry.uri() + "): " + e.getMessage() + "; nothing was changed");
+            }
             progress.begin("pulling", toPlace.size(), bytes);
             try {
                 // Deletions first: a key the remote turned from a file into a folder (or back)
@@ -284,7 +341,7 @@ public final class Pull {
     }
 
     private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys,
-                                          boolean deletedHere) {
+                                          boolean deletedHere, List<String> folders) {
         StringBuilder sb = new StringBuilder();
         sb.append("cannot pull ").append(p.name()).append(": ").append(keys.size())
                 .append(keys.size() == 1 ? " key was" : " keys were")
@@ -295,6 +352,11 @@ public final class Pull {
         }
         if (keys.size() > 10) {
             sb.append(" and ").append(keys.size() - 10).append(" more");
+        }
+        if (!folders.isEmpty()) {
+            sb.append(" (a folder with no files in it stands where the registry now has the file '")
+                    .append(LogicalKey.printable(folders.get(0))).append("'").append(folders.size() > 1 ? ", and more" : "")
+                    .append(")");
         }
         sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
                 .append(" aside (or undo the change")

@@ -144,6 +144,31 @@ public final class WorkFolder implements WorkingFiles {
     }
 
     @Override
+    public boolean blocked(String key, java.util.Set<String> leaving) throws IOException {
+        Path target = path(key);
+        if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        // The folder goes away only if every file below it leaves and no folder below it is
+        // empty (removing a key removes the folders it leaves empty, nothing else).
+        try (java.util.stream.Stream<Path> all = Files.walk(target)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    try (DirectoryStream<Path> in = Files.newDirectoryStream(p)) {
+                        if (!in.iterator().hasNext()) {
+                            return true;
+                        }
+                    }
+                } else if (!leaving.contains(key + "/" + target.relativize(p).toString()
+                        .replace(p.getFileSystem().getSeparator(), "/"))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Override
     public FileStat stat(String key) throws IOException {
         Path p = path(key);
         BasicFileAttributes a;

@@ -68,6 +68,16 @@ public interface WorkingFiles {
         return null;
     }
 
+    /**
+     * Whether something that no scan reports (a folder with no files in it) stands where
+     * {@code key} must be written, and would still stand once the keys {@code leaving} are
+     * removed: a pull looks before it changes anything. Implementations that cannot hold such a
+     * thing say false.
+     */
+    default boolean blocked(String key, java.util.Set<String> leaving) throws IOException {
+        return false;
+    }
+
     /** Removes {@code key} (and folders left empty); no error when it is absent. */
     void delete(String key) throws IOException;
 

@@ -124,9 +124,10 @@ class S3RegistryTest {
     @Test
     void concurrentCompareAndSetNeverLosesTheWinner() throws Exception {
         // On AWS S3 a conditional PUT is atomic, so exactly one of these wins. S3Proxy checks
-        // If-Match and then writes without a lock, so several may pass its check at once: here
-        // we can only require that latest ends at a winner's value and that the server honoured
-        // the conditions (no 501 fallback).
+        // If-Match and then writes without a lock, so several may pass its check at once (the
+        // read-back after the write refuses those whose value was replaced before they looked,
+        // see the test above, but not one replaced after): here we can only require that latest
+        // ends at a winner's value and that the server honoured the conditions (no 501 fallback).
         reg.writePointer(PKG, "latest", H1);
         ExecutorService pool = Executors.newFixedThreadPool(6);
         try {
@@ -151,6 +152,27 @@ class S3RegistryTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void aCompareAndSetWhoseWriteIsReplacedAtOnceIsRefused() throws IOException {
+        // S3Proxy checks If-Match, then stores the object in a second step: a second writer that
+        // passed the same check at the same instant can land its value right after ours. The
+        // writer whose value was replaced must hear that it lost, not that it moved latest.
+        reg.writePointer(PKG, "latest", H1);
+        try (S3Registry other = open()) {
+            reg.afterCompareAndSetWrite = () -> {
+                try {
+                    other.writePointer(PKG, "latest", H3);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            assertEquals(H3, reg.compareAndSetLatest(PKG, H1, H2));
+            reg.afterCompareAndSetWrite = null;
+        }
+        assertEquals(H3, reg.latest(PKG));
+        assertNull(reg.compareAndSetLatest(PKG, H3, H2), "without a writer in between it moves");
     }
 
     @Test
