@@ -92,6 +92,17 @@ public final class PackageFs implements java.io.Closeable {
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
     private volatile Set<WorkArea.Node> placed;
+    /** The name libfuse moves a file to when it is removed while open: .fuse_hidden and 16 hex digits. */
+    private static final java.util.regex.Pattern REMOVED_OPEN = java.util.regex.Pattern.compile(
+            "(.*/)?\\.fuse_hidden[0-9a-f]{16}");
+    /**
+     * Files removed (or replaced by a rename) while open, by the name libfuse gave them for their
+     * open descriptors: the working copy or the revision's row. Not keys of the tree: never
+     * listed, journaled or committed, and no obstacle to removing their folder; libfuse asks for
+     * their attributes (fstat) by that name and removes it at the last close. Changed under the
+     * tree's write lock.
+     */
+    private final Map<String, Object> removedOpen = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** {@code mtime}: the revision's time in seconds since the epoch. A read-only tree. */
     public PackageFs(Manifest manifest, PackageName pkg, String topHash, long mtime, ObjectStore objects) {
@@ -221,6 +232,12 @@ public final class PackageFs implements java.io.Closeable {
         try {
             Base b = base;
             Object r = resolve(b, k);
+            if (r == null) {
+                r = removedOpen.get(k);
+                if (r instanceof Entry e) {
+                    return new Attr(false, e.size(), 0644, b.mtime(), -1);
+                }
+            }
             if (r == null) {
                 throw new FsException(Errno.ENOENT, "no such file: " + k);
             }
@@ -747,6 +764,9 @@ public final class PackageFs implements java.io.Closeable {
         String k = key(path);
         tree.writeLock().lock();
         try {
+            if (removedOpen.remove(k) != null) {
+                return; // libfuse's name for a removed file, at its last close
+            }
             Object r = resolve(base, k);
             if (r == null) {
                 throw new FsException(Errno.ENOENT, "no such file: " + k);
@@ -818,6 +838,14 @@ public final class PackageFs implements java.io.Closeable {
             if (f.equals(t)) {
                 return;
             }
+            if (rf != DIR && REMOVED_OPEN.matcher(t).matches() && resolve(b, t) == null) {
+                // libfuse removing an open file (unlink, or a rename over it): the descriptors
+                // keep it, the tree loses it, as on a local disk.
+                removedOpen.put(t, rf instanceof Integer row ? b.manifest().entry(row)
+                        : rf instanceof WorkArea.Moved m ? m.entry() : rf);
+                removeKey(f);
+                return;
+            }
             Object rt = resolve(b, t);
             if (rf != DIR) {
                 if (rt == DIR) {
@@ -849,6 +877,11 @@ public final class PackageFs implements java.io.Closeable {
                 removeKey(dirs.get(i));
             }
             removeKey(f);
+            for (String h : new ArrayList<>(removedOpen.keySet())) {
+                if (h.startsWith(f + "/")) {
+                    removedOpen.put(t + h.substring(f.length()), removedOpen.remove(h)); // libfuse moves them too
+                }
+            }
         } finally {
             tree.writeLock().unlock();
         }

@@ -273,6 +273,40 @@ class PackageFsWriteTest {
                 fs.liveFiles().scan().keySet());
     }
 
+    /**
+     * What libfuse does when an open file is removed (or replaced by a rename): it renames the
+     * file to .fuse_hiddenN in its folder, asks for its attributes there (fstat), and removes
+     * that name at the last close. The file must leave the tree at once, as on a local disk.
+     */
+    @Test
+    void aFileRemovedWhileOpenLeavesTheTreeAtOnce() throws Exception {
+        create("/data/sub/w.txt", "written");
+        long w = fs.open("/data/sub/w.txt", O_RDWR);
+        long r = fs.open("/data/sub/b.txt", 0); // an unchanged row, open for reading
+        fs.rename("/data/sub/w.txt", "/data/sub/.fuse_hidden0000000200000001"); // unlink w.txt
+        fs.rename("/data/sub/b.txt", "/data/sub/.fuse_hidden0000000300000001"); // unlink b.txt
+        assertEquals(List.of("./", "../"), ls("/data/sub"), "not listed");
+        fs.write(w, 7, ByteBuffer.wrap("+more".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(12, fs.getattr("/data/sub/.fuse_hidden0000000200000001").size(), "fstat of the descriptor");
+        assertEquals(5, fs.getattr("/data/sub/.fuse_hidden0000000300000001").size());
+        assertEquals("written+more", readHandle(w));
+        assertEquals("deep\n", readHandle(r));
+        assertEquals(java.util.Set.of("README.md", "big.bin", "data/a.csv"), fs.snapshot().files().scan().keySet(),
+                "a commit records neither");
+        fs.rmdir("/data/sub"); // empty, as on a local disk
+        fs.rename("/data", "/data2"); // libfuse keeps the removed files under the moved folder
+        assertEquals(12, fs.getattr("/data2/sub/.fuse_hidden0000000200000001").size());
+        fs.release(w);
+        fs.unlink("/data2/sub/.fuse_hidden0000000200000001");
+        fs.release(r);
+        fs.unlink("/data2/sub/.fuse_hidden0000000300000001");
+        assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/data2/sub/.fuse_hidden0000000200000001")));
+        fs.close();
+        fs = open();
+        assertEquals(List.of("./", "../", "README.md", "big.bin", "data2/"), ls("/"), "the journal agrees");
+        assertEquals(List.of("./", "../", "a.csv"), ls("/data2"));
+    }
+
     String readHandle(long h) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(1 << 16);
         int n = fs.read(h, 0, b);
