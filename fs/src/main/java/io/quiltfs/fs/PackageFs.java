@@ -262,6 +262,24 @@ public final class PackageFs implements java.io.Closeable {
         return new Attr(false, a.size(), x ? 0755 : 0644, a.lastModifiedTime().toMillis() / 1000, -1);
     }
 
+    /**
+     * The attributes of an open file by its handle, whatever its name is now: what libfuse asks
+     * when the file has no path any more (removed while open, then its folder too) and the kernel
+     * checks the size before a read that reaches the end.
+     */
+    public Attr fgetattr(long handle) throws IOException {
+        Object h = handles.get(handle);
+        if (h instanceof WorkingHandle w) {
+            return attr(base, w.content());
+        }
+        if (h instanceof ObjectStore.View v) {
+            WorkArea.Content copy = redirected.get(v);
+            return copy != null ? attr(base, copy)
+                    : new Attr(false, v.entry().size(), area == null ? 0444 : 0644, base.mtime(), -1);
+        }
+        return controlAttr(RESERVED + (((ControlFile) h).ctl ? "/ctl" : "/status"));
+    }
+
     private Attr dirAttr() {
         return new Attr(true, 4096, area == null ? 0555 : 0755, base.mtime(), -1);
     }
@@ -812,6 +830,8 @@ public final class PackageFs implements java.io.Closeable {
                 throw new FsException(Errno.ENOTEMPTY, "not empty: " + k);
             }
             removeKey(k);
+            // libfuse no longer has a path for files removed while open in it: it never asks again
+            removedOpen.keySet().removeIf(h -> h.startsWith(k + "/"));
         } finally {
             tree.writeLock().unlock();
         }
@@ -907,12 +927,18 @@ public final class PackageFs implements java.io.Closeable {
         removeKey(f);
     }
 
-    /** What {@code k} is now (a written file, a base or moved row, or DIR); ENOENT when nothing. */
+    /**
+     * What {@code k} is now (a written file, a base or moved row, or DIR; or what a file removed
+     * while open was, for fchmod and futimens of its descriptors); ENOENT when nothing.
+     */
     private Object existing(String k) throws IOException {
         Object r;
         readLock();
         try {
             r = resolve(base, k);
+            if (r == null) {
+                r = removedOpen.get(k);
+            }
         } finally {
             readUnlock();
         }
@@ -930,8 +956,8 @@ public final class PackageFs implements java.io.Closeable {
         requireEditable();
         String k = key(path);
         Object r = existing(k);
-        if (r == DIR) {
-            return;
+        if (r == DIR || r instanceof Entry) {
+            return; // a folder, or a removed row that nobody can write
         }
         boolean x = (mode & 0100) != 0;
         if (r instanceof WorkArea.Content c) {
@@ -949,8 +975,8 @@ public final class PackageFs implements java.io.Closeable {
         requireEditable();
         String k = key(path);
         Object r = existing(k);
-        if (r == DIR) {
-            return;
+        if (r == DIR || r instanceof Entry) {
+            return; // a folder, or a removed row that nobody can write
         }
         WorkArea.Content c = r instanceof WorkArea.Content w ? w : writable(k, false, -1);
         c.setMtime(mtimeMillis);

@@ -289,18 +289,23 @@ class PackageFsWriteTest {
         fs.write(w, 7, ByteBuffer.wrap("+more".getBytes(StandardCharsets.UTF_8)));
         assertEquals(12, fs.getattr("/data/sub/.fuse_hidden0000000200000001").size(), "fstat of the descriptor");
         assertEquals(5, fs.getattr("/data/sub/.fuse_hidden0000000300000001").size());
+        fs.chmod("/data/sub/.fuse_hidden0000000200000001", 0755); // fchmod of the descriptor
+        assertEquals(0755, fs.getattr("/data/sub/.fuse_hidden0000000200000001").mode());
         assertEquals("written+more", readHandle(w));
         assertEquals("deep\n", readHandle(r));
         assertEquals(java.util.Set.of("README.md", "big.bin", "data/a.csv"), fs.snapshot().files().scan().keySet(),
                 "a commit records neither");
-        fs.rmdir("/data/sub"); // empty, as on a local disk
         fs.rename("/data", "/data2"); // libfuse keeps the removed files under the moved folder
         assertEquals(12, fs.getattr("/data2/sub/.fuse_hidden0000000200000001").size());
-        fs.release(w);
-        fs.unlink("/data2/sub/.fuse_hidden0000000200000001");
         fs.release(r);
-        fs.unlink("/data2/sub/.fuse_hidden0000000300000001");
-        assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/data2/sub/.fuse_hidden0000000200000001")));
+        fs.unlink("/data2/sub/.fuse_hidden0000000300000001"); // the last close
+        fs.rmdir("/data2/sub"); // empty, as on a local disk
+        assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/data2/sub/.fuse_hidden0000000200000001")),
+                "libfuse has no path for it any more (it never asks again)");
+        fs.write(w, 0, ByteBuffer.wrap("W".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(12, fs.fgetattr(w).size(), "by its handle");
+        assertEquals("Written+more", readHandle(w));
+        fs.release(w);
         fs.close();
         fs = open();
         assertEquals(List.of("./", "../", "README.md", "big.bin", "data2/"), ls("/"), "the journal agrees");
