@@ -41,6 +41,7 @@ public final class PackageFs implements java.io.Closeable {
     static final int O_ACCMODE = 03;
     static final int O_RDONLY = 0;
     static final int O_TRUNC = 01000;
+    static final int O_EXCL = 0200;
     static final String XATTR_PREFIX = "user.quilt.";
     /** The longest name (bytes of UTF-8) the mount takes, as its statfs says. */
     static final int NAME_MAX = 255;
@@ -736,8 +737,18 @@ public final class PackageFs implements java.io.Closeable {
         return k;
     }
 
-    /** Creates (or truncates) a file and opens it for writing. */
+    /** Creates (or truncates) a file and opens it for writing: {@code creat(2)}. */
     public long create(String path, int mode) throws IOException {
+        return create(path, mode, O_TRUNC);
+    }
+
+    /**
+     * Creates a file and opens it for writing; {@code flags} as open(2) got them. The kernel asks
+     * this only for a name it believes missing, but that belief may be a second old (a pull may
+     * have placed the file since): an existing file then is EEXIST with O_EXCL, truncated only
+     * with O_TRUNC, and keeps its mode, as open(2) does.
+     */
+    public long create(String path, int mode, int flags) throws IOException {
         String k;
         WorkArea.Content c;
         tree.writeLock().lock();
@@ -747,14 +758,16 @@ public final class PackageFs implements java.io.Closeable {
             if (r == DIR) {
                 throw new FsException(Errno.EISDIR, "a folder: " + k);
             }
+            if (r != null && (flags & O_EXCL) != 0) {
+                throw new FsException(Errno.EEXIST, "exists: " + k);
+            }
             c = r == null ? area.create(k) : null;
         } finally {
             tree.writeLock().unlock();
         }
         if (c == null) {
-            c = writable(k, true, -1);
-        }
-        if ((mode & 0100) != 0) {
+            c = writable(k, (flags & O_TRUNC) != 0, -1);
+        } else if ((mode & 0100) != 0) {
             c.setExecutable(true);
         }
         c.acquire();

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PackageFsWriteTest {
     static final int O_WRONLY = 1;
     static final int O_RDWR = 2;
+    static final int O_APPEND_FLAG = 02000;
 
     @TempDir
     Path tmp;
@@ -271,6 +272,22 @@ class PackageFsWriteTest {
         fs.rename("/big.bin.d", "/big.bin"); // a folder moved to where a file was
         assertEquals(java.util.Set.of("README.md/inside.txt", "big.bin/b.txt", "data/a.csv"),
                 fs.liveFiles().scan().keySet());
+    }
+
+    /** The kernel asks to create a name it believed missing (a pull placed it a moment ago). */
+    @Test
+    void aCreateOfAnExistingFileIsAnOpen() throws Exception {
+        int creat = O_WRONLY | 0100; // O_CREAT
+        long h = fs.create("/README.md", 0755, creat | O_APPEND_FLAG);
+        fs.release(h);
+        assertEquals("hello\n", read("/README.md"), "not truncated without O_TRUNC");
+        assertEquals(0644, fs.getattr("/README.md").mode(), "an existing file keeps its mode");
+        assertEquals(Errno.EEXIST, errno(() -> fs.create("/README.md", 0644, creat | 0200)));
+        assertEquals("hello\n", read("/README.md"));
+        fs.release(fs.create("/README.md", 0644, creat | 01000));
+        assertEquals("", read("/README.md"), "O_TRUNC truncates");
+        fs.release(fs.create("/new.sh", 0755, creat | 0200));
+        assertEquals(0755, fs.getattr("/new.sh").mode());
     }
 
     /**

@@ -305,7 +305,7 @@ final class FuseAdapter extends FuseStubFS {
     @Override
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
         try {
-            fi.fh.set(fs.create(path, (int) mode));
+            fi.fh.set(fs.create(path, (int) mode, fi.flags.get()));
             return 0;
         } catch (Throwable t) {
             return fail("create", path, t);
