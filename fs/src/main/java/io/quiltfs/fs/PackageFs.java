@@ -1091,6 +1091,7 @@ public final class PackageFs implements java.io.Closeable {
         requireArea();
         tree.writeLock().lock();
         try {
+            Set<String> emptied = emptiedFolders();
             Base nb = Base.of(manifest, topHash, System.currentTimeMillis() / 1000);
             base = nb;
             if (taken != null) {
@@ -1122,6 +1123,11 @@ public final class PackageFs implements java.io.Closeable {
                     area.dropIfSame(k, n);
                 }
             }
+            for (String d : emptied) {
+                if (resolve(nb, d) == null) {
+                    area.put(d, new WorkArea.Folder()); // no row of the new revision names it: kept here
+                }
+            }
             area.compact();
             Set<Long> open = new HashSet<>();
             handles.forEach(h -> {
@@ -1134,6 +1140,27 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             tree.writeLock().unlock();
         }
+    }
+
+    /**
+     * The folders shown now that hold a file removed here (under the tree's write lock): shown
+     * by the revision's rows only, they would vanish with a revision that no longer has those
+     * rows, where a local disk keeps the folder that was emptied (SEMANTICS: a folder left empty
+     * stays in the working area until it is removed).
+     */
+    private Set<String> emptiedFolders() {
+        Set<String> folders = new HashSet<>();
+        for (Map.Entry<String, WorkArea.Node> e : area.all().entrySet()) {
+            if (e.getValue() instanceof WorkArea.Gone) {
+                String k = e.getKey();
+                for (int i = k.lastIndexOf('/'); i > 0 && folders.add(k.substring(0, i)); i = k.lastIndexOf('/', i - 1)) {
+                    // each parent once: when one is in already, so are its parents
+                }
+            }
+        }
+        Base b = base;
+        folders.removeIf(d -> resolve(b, d) != DIR);
+        return folders;
     }
 
     /** Starts recording what a pull writes (taken in by the rebase that ends it). */

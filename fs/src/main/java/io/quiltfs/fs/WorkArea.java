@@ -344,6 +344,10 @@ public final class WorkArea implements Closeable {
         }
         boolean sound = true;
         int n = 0;
+        // Copies named by lines that no later line for their key replaced: a copy is deleted once
+        // its file is removed or renamed and removed, so only a key's last line may name a
+        // missing copy by mistake (said once, at the end).
+        Map<String, Long> missing = new java.util.TreeMap<>();
         // (Decoded leniently: a damaged byte makes its line unreadable, not the whole journal.)
         for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
             if (line.isEmpty()) {
@@ -362,14 +366,14 @@ public final class WorkArea implements Closeable {
             }
             n++;
             String k = j.path("k").asText();
+            missing.remove(k);
             switch (j.path("o").asText()) {
                 case "f" -> {
                     long id = j.path("id").asLong();
                     if (Files.isRegularFile(file(id))) {
                         nodes.put(k, new Content(id, k));
                     } else {
-                        log.warn("journal {}: the working copy {} of '{}' is missing; the key keeps its"
-                                + " previous state", journalFile, id, k);
+                        missing.put(k, id);
                     }
                 }
                 case "b" -> {
@@ -391,6 +395,8 @@ public final class WorkArea implements Closeable {
                 }
             }
         }
+        missing.forEach((k, id) -> log.warn("journal {}: the working copy {} of '{}' is missing; the key keeps its"
+                + " previous state", journalFile, id, k));
         log.info("working area {}: replayed {} changes ({} keys changed)", dir, n, nodes.size());
         return sound && (n > 0 || max == 0); // an emptied journal beside copies is damaged too
     }

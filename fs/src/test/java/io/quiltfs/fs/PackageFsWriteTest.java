@@ -274,6 +274,31 @@ class PackageFsWriteTest {
                 fs.liveFiles().scan().keySet());
     }
 
+    /** A folder emptied in the mount stays after a commit whose revision no longer names it, as on a local disk. */
+    @Test
+    void aFolderEmptiedHereOutlivesTheCommitThatDropsItsLastRow() throws IOException {
+        fs.unlink("/data/sub/b.txt"); // data/sub: shown by the revision's row only, now empty
+        fs.unlink("/data/a.csv");
+        fs.rmdir("/data/sub");
+        fs.mkdir("/data/sub");
+        create("/data/sub/new.txt", "new");
+        fs.unlink("/data/sub/new.txt");
+        PackageFs.Snapshot snap = fs.snapshot();
+        Manifest.Builder b = manifest.toBuilder().clearEntries();
+        for (io.quiltfs.store.manifest.Entry e : manifest.entries()) {
+            if (!e.logicalKey().startsWith("data/")) {
+                b.add(e);
+            }
+        }
+        Manifest next = b.build();
+        fs.rebase(next, next.topHash(), snap);
+        assertEquals(List.of("./", "../", "sub/"), ls("/data"), "both folders stay");
+        assertEquals(List.of("./", "../"), ls("/data/sub"));
+        fs.rmdir("/data/sub");
+        fs.rmdir("/data");
+        assertEquals(List.of("./", "../", "README.md", "big.bin"), ls("/"));
+    }
+
     /** The kernel asks to create a name it believed missing (a pull placed it a moment ago). */
     @Test
     void aCreateOfAnExistingFileIsAnOpen() throws Exception {
