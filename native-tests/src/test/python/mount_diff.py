@@ -9,7 +9,9 @@ allowed are the ones SEMANTICS.md documents for an editable mount:
 - modes: only a file's execute bit is compared; folders' times, sizes and modes are not;
 - times: a file's mtime (in seconds) is compared right after utime() set it.
 
-Usage: mount_diff.py run SEED OPS MOUNT FOLDER   (ops, then closes every descriptor, then compares)
+Usage: mount_diff.py run SEED OPS MOUNT FOLDER [W]  (ops, then closes every descriptor, then compares;
+                                                    W > 0: commits through .quiltfs/ctl among them, weight W
+                                                    against about 90 for the others)
        mount_diff.py compare MOUNT FOLDER [EXCLUDED]  (the trees only, but for folder EXCLUDED)
 Exit 0: the same; exit 1: a difference, described on stdout with the operations that led to it.
 """
@@ -77,7 +79,8 @@ def compare_trees(m, r, exclude=None):
 
 
 class Driver:
-    def __init__(self, seed, m, r):
+    def __init__(self, seed, m, r, commits):
+        self.commits = commits  # the weight of commits through .quiltfs/ctl among the operations
         self.rnd = random.Random(seed)
         self.m = m
         self.r = r
@@ -88,12 +91,12 @@ class Driver:
 
     def existing(self, want=None):
         t = tree(self.r)
-        keys = [k for k, v in t.items() if want is None or v[0] == want]
+        keys = sorted(k for k, v in t.items() if want is None or v[0] == want)  # not the disk's order
         return self.rnd.choice(keys) if keys else None
 
     def some_dir(self):
         t = tree(self.r)
-        return self.rnd.choice(["."] + [k for k, v in t.items() if v[0] == "d"])
+        return self.rnd.choice(["."] + sorted(k for k, v in t.items() if v[0] == "d"))
 
     def new_name(self, dirs=False):
         parent = self.some_dir()
@@ -161,8 +164,8 @@ class Driver:
         op = rnd.choices(
             ["write_file", "open", "fd_write", "fd_read", "fd_truncate", "fd_fstat", "fd_close",
              "fd_fsync", "fd_mmap", "fd_lock", "truncate", "unlink", "rename", "mkdir", "rmdir",
-             "chmod", "utime", "read", "listdir", "stat", "refused", "compare"],
-            [8, 8, 10, 8, 3, 3, 6, 1, 2, 1, 3, 5, 8, 3, 3, 2, 2, 4, 3, 3, 1, 1])[0]
+             "chmod", "utime", "read", "listdir", "stat", "refused", "compare", "commit"],
+            [8, 8, 10, 8, 3, 3, 6, 1, 2, 1, 3, 5, 8, 3, 3, 2, 2, 4, 3, 3, 1, 1, self.commits])[0]
         if op.startswith("fd_") and not self.open:
             op = "open"
         getattr(self, "op_" + op)()
@@ -233,7 +236,23 @@ class Driver:
         self.fds_on(o, "ftruncate %d" % size, lambda fd: os.ftruncate(fd, size))
 
     def op_fd_fstat(self):
-        self.fds("fstat", lambda fd: (os.fstat(fd).st_size, bool(os.fstat(fd).st_mode & 0o100)))
+        o = self.rnd.choice(self.open)
+        st = os.fstat(o[2])
+        gone = st.st_nlink == 0 and (stat.S_ISDIR(st.st_mode) or not os.path.isdir(os.path.dirname(os.path.join(self.r, o[0]))))
+        what = "fstat on fd of %s (flags %o)" % (o[0], o[3])
+        a = outcome(lambda: (os.fstat(o[1]).st_size, bool(os.fstat(o[1]).st_mode & 0o100)))
+        if gone and a == ("err", "ENOENT"):
+            # SEMANTICS: libfuse has no name for a removed folder, nor for a file removed with its folder.
+            self.log.append("%s -> mount %s (removed with its folder)" % (what, a))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            b = outcome(lambda: (None, True))
+            a = (a[0], (None, True)) if a[0] == "ok" else a  # folders' sizes differ
+        else:
+            b = outcome(lambda: (st.st_size, bool(st.st_mode & 0o100)))
+        self.log.append("%s -> %s" % (what, b if a == b else "mount %s, folder %s" % (a, b)))
+        if a != b:
+            raise Mismatch("%s: mount %s, folder %s" % (what, short(a), short(b)))
 
     def op_fd_close(self):
         o = self.rnd.choice(self.open)
@@ -359,6 +378,31 @@ class Driver:
                             "ENOTSUP")
         del m
 
+    def op_commit(self):
+        """A commit through the mount's control file, descriptors open: nothing changes for them."""
+        fd = os.open(os.path.join(self.m, ".quiltfs", "ctl"), os.O_RDWR)
+        try:
+            os.write(fd, b'commit -m "during the differential run"\n')
+            out = b""
+            while True:
+                b = os.read(fd, 65536)  # reading runs the command
+                if not b:
+                    break
+                out += b
+        finally:
+            os.close(fd)
+        text = out.decode("utf-8", "replace").strip()
+        self.log.append("commit -> %s" % text.splitlines()[-1:] if text else "commit -> nothing")
+        if not text.endswith("exit 0"):
+            raise Mismatch("a commit through .quiltfs/ctl failed: %s" % text)
+        # A package records no modes: committed files lose the execute bit (but for files still
+        # open, whose copies stay in the working area). Both sides start again without it.
+        for k, v in tree(self.r).items():
+            if v[0] == "f" and v[4]:
+                os.chmod(os.path.join(self.r, k), 0o644)
+                os.chmod(os.path.join(self.m, k), 0o644)
+        self.op_compare()
+
     def op_compare(self):
         diffs = compare_trees(self.m, self.r)
         self.log.append("compare the trees -> %d differences" % len(diffs))
@@ -389,7 +433,7 @@ def main(argv):
         print("same trees: %d entries" % len(tree(argv[3])))
         return 0
     seed, ops, m, r = int(argv[2]), int(argv[3]), argv[4], argv[5]
-    d = Driver(seed, m, r)
+    d = Driver(seed, m, r, float(argv[6]) if len(argv) > 6 else 0)
     try:
         for _ in range(ops):
             d.step()

@@ -59,7 +59,7 @@ class MountDifferentialTest extends MountComparison {
         for (int round = 0; round < ROUNDS; round++) {
             long seed = SEED + round;
             Tool.Result r = Tool.run("python3", driver().toString(), "run", Long.toString(seed), Integer.toString(OPS),
-                    mnt.toString(), ref.toString());
+                    mnt.toString(), ref.toString(), "1");
             assertEquals(0, r.exit(), "round " + round + " (-Dquiltfs.diff.seed=" + seed + "):\n" + r.out() + r.err());
 
             cli("unmount", mnt.toString()).ok();
