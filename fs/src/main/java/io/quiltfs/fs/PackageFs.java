@@ -1143,19 +1143,17 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /**
-     * The folders shown now that hold a file removed here (under the tree's write lock): shown
-     * by the revision's rows only, they would vanish with a revision that no longer has those
-     * rows, where a local disk keeps the folder that was emptied (SEMANTICS: a folder left empty
-     * stays in the working area until it is removed).
+     * The folders shown now above a change of the working area (under the tree's write lock).
+     * One shown by the revision's rows only, whose rows were all removed or replaced here (by a
+     * folder, say), would vanish with a revision that no longer has them, where a local disk
+     * keeps the folder that was emptied (SEMANTICS: a folder left empty stays in the working
+     * area until it is removed).
      */
     private Set<String> emptiedFolders() {
         Set<String> folders = new HashSet<>();
-        for (Map.Entry<String, WorkArea.Node> e : area.all().entrySet()) {
-            if (e.getValue() instanceof WorkArea.Gone) {
-                String k = e.getKey();
-                for (int i = k.lastIndexOf('/'); i > 0 && folders.add(k.substring(0, i)); i = k.lastIndexOf('/', i - 1)) {
-                    // each parent once: when one is in already, so are its parents
-                }
+        for (String k : area.all().keySet()) {
+            for (int i = k.lastIndexOf('/'); i > 0 && folders.add(k.substring(0, i)); i = k.lastIndexOf('/', i - 1)) {
+                // each parent once: when one is in already, so are its parents
             }
         }
         Base b = base;

@@ -277,26 +277,29 @@ class PackageFsWriteTest {
     /** A folder emptied in the mount stays after a commit whose revision no longer names it, as on a local disk. */
     @Test
     void aFolderEmptiedHereOutlivesTheCommitThatDropsItsLastRow() throws IOException {
-        fs.unlink("/data/sub/b.txt"); // data/sub: shown by the revision's row only, now empty
-        fs.unlink("/data/a.csv");
-        fs.rmdir("/data/sub");
-        fs.mkdir("/data/sub");
-        create("/data/sub/new.txt", "new");
-        fs.unlink("/data/sub/new.txt");
+        fs.unlink("/data/a.csv"); // data: shown by the revision's rows only, now emptied
+        fs.unlink("/data/sub/b.txt");
+        fs.mkdir("/data/sub/b.txt"); // data/sub: its only row replaced by a folder
+        fs.unlink("/README.md");
+        fs.mkdir("/README.md");
+        create("/README.md/new.txt", "new");
+        fs.unlink("/README.md/new.txt");
         PackageFs.Snapshot snap = fs.snapshot();
         Manifest.Builder b = manifest.toBuilder().clearEntries();
         for (io.quiltfs.store.manifest.Entry e : manifest.entries()) {
-            if (!e.logicalKey().startsWith("data/")) {
+            if (!e.logicalKey().startsWith("data/") && !e.logicalKey().equals("README.md")) {
                 b.add(e);
             }
         }
         Manifest next = b.build();
         fs.rebase(next, next.topHash(), snap);
-        assertEquals(List.of("./", "../", "sub/"), ls("/data"), "both folders stay");
-        assertEquals(List.of("./", "../"), ls("/data/sub"));
+        assertEquals(List.of("./", "../", "sub/"), ls("/data"), "the folders stay");
+        assertEquals(List.of("./", "../", "b.txt/"), ls("/data/sub"));
+        assertEquals(List.of("./", "../"), ls("/README.md"));
+        fs.rmdir("/data/sub/b.txt");
         fs.rmdir("/data/sub");
         fs.rmdir("/data");
-        assertEquals(List.of("./", "../", "README.md", "big.bin"), ls("/"));
+        assertEquals(List.of("./", "../", "README.md/", "big.bin"), ls("/"));
     }
 
     /** The kernel asks to create a name it believed missing (a pull placed it a moment ago). */
