@@ -171,7 +171,8 @@ public final class WorkArea implements Closeable {
 
         public synchronized void truncate(long size) throws IOException {
             if (size == 0 && frozen) {
-                // Nothing of the old bytes survives: a fresh empty file, no copy.
+                // Nothing of the old bytes survives: a fresh empty file, no copy (but the mode).
+                boolean x = Files.getPosixFilePermissions(file(id)).contains(PosixFilePermission.OWNER_EXECUTE);
                 long nid = nextId.incrementAndGet();
                 Files.createFile(file(nid));
                 copiesMade.incrementAndGet();
@@ -181,6 +182,9 @@ public final class WorkArea implements Closeable {
                 }
                 id = nid;
                 frozen = false;
+                if (x) {
+                    setExecutable(true);
+                }
                 if (key != null) {
                     logContent(key, nid);
                 }

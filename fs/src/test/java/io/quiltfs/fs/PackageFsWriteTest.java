@@ -302,6 +302,19 @@ class PackageFsWriteTest {
         assertEquals(List.of("./", "../", "README.md/", "big.bin"), ls("/"));
     }
 
+    /** A commit freezes the copy of a file that is open; truncating it afterwards keeps its execute bit. */
+    @Test
+    void anOpenFileTruncatedAfterACommitKeepsItsExecuteBit() throws IOException {
+        create("/run.sh", "#!/bin/sh\n");
+        fs.chmod("/run.sh", 0755);
+        long h = fs.open("/run.sh", O_RDWR);
+        fs.snapshot(); // what a commit takes: the copy is frozen, the descriptor stays open
+        fs.release(fs.open("/run.sh", O_WRONLY | 01000)); // O_TRUNC
+        assertEquals(0755, fs.getattr("/run.sh").mode());
+        assertEquals("", read("/run.sh"));
+        fs.release(h);
+    }
+
     /** The kernel asks to create a name it believed missing (a pull placed it a moment ago). */
     @Test
     void aCreateOfAnExistingFileIsAnOpen() throws Exception {
