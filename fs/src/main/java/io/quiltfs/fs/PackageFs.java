@@ -41,6 +41,7 @@ public final class PackageFs implements java.io.Closeable {
     static final int O_ACCMODE = 03;
     static final int O_RDONLY = 0;
     static final int O_TRUNC = 01000;
+    static final int O_EXCL = 0200;
     static final String XATTR_PREFIX = "user.quilt.";
     /** The longest name (bytes of UTF-8) the mount takes, as its statfs says. */
     static final int NAME_MAX = 255;
@@ -101,6 +102,17 @@ public final class PackageFs implements java.io.Closeable {
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
     private volatile Set<WorkArea.Node> placed;
+    /** The name libfuse moves a file to when it is removed while open: .fuse_hidden and 16 hex digits. */
+    private static final java.util.regex.Pattern REMOVED_OPEN = java.util.regex.Pattern.compile(
+            "(.*/)?\\.fuse_hidden[0-9a-f]{16}");
+    /**
+     * Files removed (or replaced by a rename) while open, by the name libfuse gave them for their
+     * open descriptors: the working copy or the revision's row. Not keys of the tree: never
+     * listed, journaled or committed, and no obstacle to removing their folder; libfuse asks for
+     * their attributes (fstat) by that name and removes it at the last close. Changed under the
+     * tree's write lock.
+     */
+    private final Map<String, Object> removedOpen = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** {@code mtime}: the revision's time in seconds since the epoch. A read-only tree. */
     public PackageFs(Manifest manifest, PackageName pkg, String topHash, long mtime, ObjectStore objects) {
@@ -250,6 +262,12 @@ public final class PackageFs implements java.io.Closeable {
             Base b = base;
             Object r = resolve(b, k);
             if (r == null) {
+                r = removedOpen.get(k);
+                if (r instanceof Entry e) {
+                    return new Attr(false, e.size(), 0644, b.mtime(), -1);
+                }
+            }
+            if (r == null) {
                 throw new FsException(Errno.ENOENT, "no such file: " + k);
             }
             return attr(b, r);
@@ -271,6 +289,24 @@ public final class PackageFs implements java.io.Closeable {
         java.nio.file.attribute.PosixFileAttributes a = ((WorkArea.Content) r).attributes();
         boolean x = a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
         return new Attr(false, a.size(), x ? 0755 : 0644, a.lastModifiedTime().toMillis() / 1000, -1);
+    }
+
+    /**
+     * The attributes of an open file by its handle, whatever its name is now: what libfuse asks
+     * when the file has no path any more (removed while open, then its folder too) and the kernel
+     * checks the size before a read that reaches the end.
+     */
+    public Attr fgetattr(long handle) throws IOException {
+        Object h = handles.get(handle);
+        if (h instanceof WorkingHandle w) {
+            return attr(base, w.content());
+        }
+        if (h instanceof ObjectStore.View v) {
+            WorkArea.Content copy = redirected.get(v);
+            return copy != null ? attr(base, copy)
+                    : new Attr(false, v.entry().size(), area == null ? 0444 : 0644, base.mtime(), -1);
+        }
+        return controlAttr(RESERVED + (((ControlFile) h).ctl ? "/ctl" : "/status"));
     }
 
     private Attr dirAttr() {
@@ -861,8 +897,18 @@ public final class PackageFs implements java.io.Closeable {
         return k;
     }
 
-    /** Creates (or truncates) a file and opens it for writing. */
+    /** Creates (or truncates) a file and opens it for writing: {@code creat(2)}. */
     public long create(String path, int mode) throws IOException {
+        return create(path, mode, O_TRUNC);
+    }
+
+    /**
+     * Creates a file and opens it for writing; {@code flags} as open(2) got them. The kernel asks
+     * this only for a name it believes missing, but that belief may be a second old (a pull may
+     * have placed the file since): an existing file then is EEXIST with O_EXCL, truncated only
+     * with O_TRUNC, and keeps its mode, as open(2) does.
+     */
+    public long create(String path, int mode, int flags) throws IOException {
         String k;
         WorkArea.Content c;
         tree.writeLock().lock();
@@ -872,14 +918,16 @@ public final class PackageFs implements java.io.Closeable {
             if (r == DIR) {
                 throw new FsException(Errno.EISDIR, "a folder: " + k);
             }
+            if (r != null && (flags & O_EXCL) != 0) {
+                throw new FsException(Errno.EEXIST, "exists: " + k);
+            }
             c = r == null ? area.create(k) : null;
         } finally {
             tree.writeLock().unlock();
         }
         if (c == null) {
-            c = writable(k, true, -1);
-        }
-        if ((mode & 0100) != 0) {
+            c = writable(k, (flags & O_TRUNC) != 0, -1);
+        } else if ((mode & 0100) != 0) {
             c.setExecutable(true);
         }
         c.acquire();
@@ -907,6 +955,9 @@ public final class PackageFs implements java.io.Closeable {
         String k = key(path);
         tree.writeLock().lock();
         try {
+            if (removedOpen.remove(k) != null) {
+                return; // libfuse's name for a removed file, at its last close
+            }
             Object r = resolve(base, k);
             if (r == null) {
                 throw new FsException(Errno.ENOENT, "no such file: " + k);
@@ -953,6 +1004,8 @@ public final class PackageFs implements java.io.Closeable {
                 throw new FsException(Errno.ENOTEMPTY, "not empty: " + k);
             }
             removeKey(k);
+            // libfuse no longer has a path for files removed while open in it: it never asks again
+            removedOpen.keySet().removeIf(h -> h.startsWith(k + "/"));
         } finally {
             tree.writeLock().unlock();
         }
@@ -977,6 +1030,14 @@ public final class PackageFs implements java.io.Closeable {
                 throw new FsException(Errno.EBUSY, "the mount's root");
             }
             if (f.equals(t)) {
+                return;
+            }
+            if (rf != DIR && REMOVED_OPEN.matcher(t).matches() && resolve(b, t) == null) {
+                // libfuse removing an open file (unlink, or a rename over it): the descriptors
+                // keep it, the tree loses it, as on a local disk.
+                removedOpen.put(t, rf instanceof Integer row ? b.manifest().entry(row)
+                        : rf instanceof WorkArea.Moved m ? m.entry() : rf);
+                removeKey(f);
                 return;
             }
             Object rt = resolve(b, t);
@@ -1010,6 +1071,11 @@ public final class PackageFs implements java.io.Closeable {
                 removeKey(dirs.get(i));
             }
             removeKey(f);
+            for (String h : new ArrayList<>(removedOpen.keySet())) {
+                if (h.startsWith(f + "/")) {
+                    removedOpen.put(t + h.substring(f.length()), removedOpen.remove(h)); // libfuse moves them too
+                }
+            }
         } finally {
             tree.writeLock().unlock();
         }
@@ -1037,12 +1103,18 @@ public final class PackageFs implements java.io.Closeable {
         removeKey(f);
     }
 
-    /** What {@code k} is now (a written file, a base or moved row, or DIR); ENOENT when nothing. */
+    /**
+     * What {@code k} is now (a written file, a base or moved row, or DIR; or what a file removed
+     * while open was, for fchmod and futimens of its descriptors); ENOENT when nothing.
+     */
     private Object existing(String k) throws IOException {
         Object r;
         readLock();
         try {
             r = resolve(base, k);
+            if (r == null) {
+                r = removedOpen.get(k);
+            }
         } finally {
             readUnlock();
         }
@@ -1060,8 +1132,8 @@ public final class PackageFs implements java.io.Closeable {
         requireEditable();
         String k = key(path);
         Object r = existing(k);
-        if (r == DIR) {
-            return;
+        if (r == DIR || r instanceof Entry) {
+            return; // a folder, or a removed row that nobody can write
         }
         boolean x = (mode & 0100) != 0;
         if (r instanceof WorkArea.Content c) {
@@ -1079,8 +1151,8 @@ public final class PackageFs implements java.io.Closeable {
         requireEditable();
         String k = key(path);
         Object r = existing(k);
-        if (r == DIR) {
-            return;
+        if (r == DIR || r instanceof Entry) {
+            return; // a folder, or a removed row that nobody can write
         }
         WorkArea.Content c = r instanceof WorkArea.Content w ? w : writable(k, false, -1);
         c.setMtime(mtimeMillis);
@@ -1182,6 +1254,7 @@ public final class PackageFs implements java.io.Closeable {
         requireArea();
         tree.writeLock().lock();
         try {
+            Set<String> emptied = emptiedFolders();
             Base nb = Base.of(manifest, topHash, System.currentTimeMillis() / 1000);
             base = nb;
             if (taken != null) {
@@ -1213,6 +1286,11 @@ public final class PackageFs implements java.io.Closeable {
                     area.dropIfSame(k, n);
                 }
             }
+            for (String d : emptied) {
+                if (resolve(nb, d) == null) {
+                    area.put(d, new WorkArea.Folder()); // no row of the new revision names it: kept here
+                }
+            }
             area.compact();
             Set<Long> open = new HashSet<>();
             handles.forEach(h -> {
@@ -1225,6 +1303,25 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             tree.writeLock().unlock();
         }
+    }
+
+    /**
+     * The folders shown now above a change of the working area (under the tree's write lock).
+     * One shown by the revision's rows only, whose rows were all removed or replaced here (by a
+     * folder, say), would vanish with a revision that no longer has them, where a local disk
+     * keeps the folder that was emptied (SEMANTICS: a folder left empty stays in the working
+     * area until it is removed).
+     */
+    private Set<String> emptiedFolders() {
+        Set<String> folders = new HashSet<>();
+        for (String k : area.all().keySet()) {
+            for (int i = k.lastIndexOf('/'); i > 0 && folders.add(k.substring(0, i)); i = k.lastIndexOf('/', i - 1)) {
+                // each parent once: when one is in already, so are its parents
+            }
+        }
+        Base b = base;
+        folders.removeIf(d -> resolve(b, d) != DIR);
+        return folders;
     }
 
     /** Starts recording what a pull writes (taken in by the rebase that ends it). */

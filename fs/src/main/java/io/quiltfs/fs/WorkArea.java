@@ -182,7 +182,8 @@ public final class WorkArea implements Closeable {
         public synchronized void truncate(long size) throws IOException {
             changes++;
             if (size == 0 && frozen) {
-                // Nothing of the old bytes survives: a fresh empty file, no copy.
+                // Nothing of the old bytes survives: a fresh empty file, no copy (but the mode).
+                boolean x = Files.getPosixFilePermissions(file(id)).contains(PosixFilePermission.OWNER_EXECUTE);
                 long nid = nextId.incrementAndGet();
                 Files.createFile(file(nid));
                 copiesMade.incrementAndGet();
@@ -192,6 +193,9 @@ public final class WorkArea implements Closeable {
                 }
                 id = nid;
                 frozen = false;
+                if (x) {
+                    setExecutable(true);
+                }
                 if (key != null) {
                     logContent(key, nid);
                 }
@@ -359,6 +363,10 @@ public final class WorkArea implements Closeable {
         }
         boolean sound = true;
         int n = 0;
+        // Copies named by lines that no later line for their key replaced: a copy is deleted once
+        // its file is removed or renamed and removed, so only a key's last line may name a
+        // missing copy by mistake (said once, at the end).
+        Map<String, Long> missing = new java.util.TreeMap<>();
         // (Decoded leniently: a damaged byte makes its line unreadable, not the whole journal.)
         for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
             if (line.isEmpty()) {
@@ -377,14 +385,14 @@ public final class WorkArea implements Closeable {
             }
             n++;
             String k = j.path("k").asText();
+            missing.remove(k);
             switch (j.path("o").asText()) {
                 case "f" -> {
                     long id = j.path("id").asLong();
                     if (Files.isRegularFile(file(id))) {
                         nodes.put(k, new Content(id, k));
                     } else {
-                        log.warn("journal {}: the working copy {} of '{}' is missing; the key keeps its"
-                                + " previous state", journalFile, id, k);
+                        missing.put(k, id);
                     }
                 }
                 case "b" -> {
@@ -406,6 +414,8 @@ public final class WorkArea implements Closeable {
                 }
             }
         }
+        missing.forEach((k, id) -> log.warn("journal {}: the working copy {} of '{}' is missing; the key keeps its"
+                + " previous state", journalFile, id, k));
         log.info("working area {}: replayed {} changes ({} keys changed)", dir, n, nodes.size());
         return sound && (n > 0 || max == 0); // an emptied journal beside copies is damaged too
     }

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PackageFsWriteTest {
     static final int O_WRONLY = 1;
     static final int O_RDWR = 2;
+    static final int O_APPEND_FLAG = 02000;
 
     @TempDir
     Path tmp;
@@ -271,6 +272,102 @@ class PackageFsWriteTest {
         fs.rename("/big.bin.d", "/big.bin"); // a folder moved to where a file was
         assertEquals(java.util.Set.of("README.md/inside.txt", "big.bin/b.txt", "data/a.csv"),
                 fs.liveFiles().scan().keySet());
+    }
+
+    /** A folder emptied in the mount stays after a commit whose revision no longer names it, as on a local disk. */
+    @Test
+    void aFolderEmptiedHereOutlivesTheCommitThatDropsItsLastRow() throws IOException {
+        fs.unlink("/data/a.csv"); // data: shown by the revision's rows only, now emptied
+        fs.unlink("/data/sub/b.txt");
+        fs.mkdir("/data/sub/b.txt"); // data/sub: its only row replaced by a folder
+        fs.unlink("/README.md");
+        fs.mkdir("/README.md");
+        create("/README.md/new.txt", "new");
+        fs.unlink("/README.md/new.txt");
+        PackageFs.Snapshot snap = fs.snapshot();
+        Manifest.Builder b = manifest.toBuilder().clearEntries();
+        for (io.quiltfs.store.manifest.Entry e : manifest.entries()) {
+            if (!e.logicalKey().startsWith("data/") && !e.logicalKey().equals("README.md")) {
+                b.add(e);
+            }
+        }
+        Manifest next = b.build();
+        fs.rebase(next, next.topHash(), snap);
+        assertEquals(List.of("./", "../", "sub/"), ls("/data"), "the folders stay");
+        assertEquals(List.of("./", "../", "b.txt/"), ls("/data/sub"));
+        assertEquals(List.of("./", "../"), ls("/README.md"));
+        fs.rmdir("/data/sub/b.txt");
+        fs.rmdir("/data/sub");
+        fs.rmdir("/data");
+        assertEquals(List.of("./", "../", "README.md/", "big.bin"), ls("/"));
+    }
+
+    /** A commit freezes the copy of a file that is open; truncating it afterwards keeps its execute bit. */
+    @Test
+    void anOpenFileTruncatedAfterACommitKeepsItsExecuteBit() throws IOException {
+        create("/run.sh", "#!/bin/sh\n");
+        fs.chmod("/run.sh", 0755);
+        long h = fs.open("/run.sh", O_RDWR);
+        fs.snapshot(); // what a commit takes: the copy is frozen, the descriptor stays open
+        fs.release(fs.open("/run.sh", O_WRONLY | 01000)); // O_TRUNC
+        assertEquals(0755, fs.getattr("/run.sh").mode());
+        assertEquals("", read("/run.sh"));
+        fs.release(h);
+    }
+
+    /** The kernel asks to create a name it believed missing (a pull placed it a moment ago). */
+    @Test
+    void aCreateOfAnExistingFileIsAnOpen() throws Exception {
+        int creat = O_WRONLY | 0100; // O_CREAT
+        long h = fs.create("/README.md", 0755, creat | O_APPEND_FLAG);
+        fs.release(h);
+        assertEquals("hello\n", read("/README.md"), "not truncated without O_TRUNC");
+        assertEquals(0644, fs.getattr("/README.md").mode(), "an existing file keeps its mode");
+        assertEquals(Errno.EEXIST, errno(() -> fs.create("/README.md", 0644, creat | 0200)));
+        assertEquals("hello\n", read("/README.md"));
+        fs.release(fs.create("/README.md", 0644, creat | 01000));
+        assertEquals("", read("/README.md"), "O_TRUNC truncates");
+        fs.release(fs.create("/new.sh", 0755, creat | 0200));
+        assertEquals(0755, fs.getattr("/new.sh").mode());
+    }
+
+    /**
+     * What libfuse does when an open file is removed (or replaced by a rename): it renames the
+     * file to .fuse_hiddenN in its folder, asks for its attributes there (fstat), and removes
+     * that name at the last close. The file must leave the tree at once, as on a local disk.
+     */
+    @Test
+    void aFileRemovedWhileOpenLeavesTheTreeAtOnce() throws Exception {
+        create("/data/sub/w.txt", "written");
+        long w = fs.open("/data/sub/w.txt", O_RDWR);
+        long r = fs.open("/data/sub/b.txt", 0); // an unchanged row, open for reading
+        fs.rename("/data/sub/w.txt", "/data/sub/.fuse_hidden0000000200000001"); // unlink w.txt
+        fs.rename("/data/sub/b.txt", "/data/sub/.fuse_hidden0000000300000001"); // unlink b.txt
+        assertEquals(List.of("./", "../"), ls("/data/sub"), "not listed");
+        fs.write(w, 7, ByteBuffer.wrap("+more".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(12, fs.getattr("/data/sub/.fuse_hidden0000000200000001").size(), "fstat of the descriptor");
+        assertEquals(5, fs.getattr("/data/sub/.fuse_hidden0000000300000001").size());
+        fs.chmod("/data/sub/.fuse_hidden0000000200000001", 0755); // fchmod of the descriptor
+        assertEquals(0755, fs.getattr("/data/sub/.fuse_hidden0000000200000001").mode());
+        assertEquals("written+more", readHandle(w));
+        assertEquals("deep\n", readHandle(r));
+        assertEquals(java.util.Set.of("README.md", "big.bin", "data/a.csv"), fs.snapshot().files().scan().keySet(),
+                "a commit records neither");
+        fs.rename("/data", "/data2"); // libfuse keeps the removed files under the moved folder
+        assertEquals(12, fs.getattr("/data2/sub/.fuse_hidden0000000200000001").size());
+        fs.release(r);
+        fs.unlink("/data2/sub/.fuse_hidden0000000300000001"); // the last close
+        fs.rmdir("/data2/sub"); // empty, as on a local disk
+        assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/data2/sub/.fuse_hidden0000000200000001")),
+                "libfuse has no path for it any more (it never asks again)");
+        fs.write(w, 0, ByteBuffer.wrap("W".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(12, fs.fgetattr(w).size(), "by its handle");
+        assertEquals("Written+more", readHandle(w));
+        fs.release(w);
+        fs.close();
+        fs = open();
+        assertEquals(List.of("./", "../", "README.md", "big.bin", "data2/"), ls("/"), "the journal agrees");
+        assertEquals(List.of("./", "../", "a.csv"), ls("/data2"));
     }
 
     String readHandle(long h) throws IOException {

@@ -29,7 +29,11 @@ final class FuseAdapter extends FuseStubFS {
     private static final int FI_BITS_OFFSET = 20;
     private static final int KEEP_CACHE = 1 << 1;
     private static final int DIRECT_IO = 1;
-    /** fuse_operations' flag_utime_omit_ok in the low byte of its flags word (x86-64, arm64: little-endian). */
+    /**
+     * fuse_operations' flag_nullpath_ok and flag_utime_omit_ok in the low byte of its flags word
+     * (x86-64, arm64: little-endian).
+     */
+    private static final int FLAG_NULLPATH_OK = 1;
     private static final int FLAG_UTIME_OMIT_OK = 1 << 2;
     /** struct fuse_operations (libfuse 2.9, a frozen ABI): 38 function pointers, then the flags word. */
     private static final int FLAGS_WORD_AFTER_POINTERS = 38;
@@ -57,9 +61,12 @@ final class FuseAdapter extends FuseStubFS {
         // `tar -x` and `cp -p`'s futimens with UTIME_OMIT) unless the file system says it takes
         // UTIME_OMIT and UTIME_NOW (which utimens below does): flag_utime_omit_ok, bit 2 of the
         // bit-field word that follows libfuse2's 38 function pointers (getattr ... bmap).
+        // A file removed while open whose folder was removed too has no path libfuse can name:
+        // with flag_nullpath_ok (bit 0) its descriptors still read, write, fsync and close (the
+        // callbacks get a null path and work by the handle), as on a local disk.
         Pointer ops = Struct.getMemory(fuseOperations);
         long flags = FLAGS_WORD_AFTER_POINTERS * (long) jnr.ffi.Runtime.getSystemRuntime().addressSize();
-        ops.putByte(flags, (byte) (ops.getByte(flags) | FLAG_UTIME_OMIT_OK));
+        ops.putByte(flags, (byte) (ops.getByte(flags) | FLAG_UTIME_OMIT_OK | FLAG_NULLPATH_OK));
         if (fs.editable()) {
             fs.kernel(this::invalidate);
         }
@@ -116,6 +123,17 @@ final class FuseAdapter extends FuseStubFS {
         }
     }
 
+    @Override
+    public int fgetattr(String path, FileStat st, FuseFileInfo fi) {
+        try {
+            // No path: a file removed while open whose folder is gone too (flag_nullpath_ok).
+            fill(st, path == null ? fs.fgetattr(fi.fh.get()) : fs.getattr(path));
+            return 0;
+        } catch (Throwable t) {
+            return fail("fgetattr", path, t);
+        }
+    }
+
     private void fill(FileStat st, Attr a) {
         st.st_mode.set(a.stMode());
         st.st_size.set(a.size());
@@ -136,6 +154,9 @@ final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
+        if (path == null) {
+            return 0; // an open folder that was removed: empty, as on a local disk
+        }
         try {
             FileStat dirStat = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
             FileStat fileStat = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
@@ -313,7 +334,7 @@ final class FuseAdapter extends FuseStubFS {
     @Override
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
         try {
-            fi.fh.set(fs.create(path, (int) mode));
+            fi.fh.set(fs.create(path, (int) mode, fi.flags.get()));
             return 0;
         } catch (Throwable t) {
             return fail("create", path, t);
