@@ -2,6 +2,7 @@ package io.quiltfs.store.registry;
 
 import io.quiltfs.store.hash.Checksum;
 import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.manifest.ManifestReader;
 import io.quiltfs.store.manifest.TopHash;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
@@ -173,16 +174,17 @@ public final class LocalRegistry implements Registry {
     }
 
     private String readPointerFile(Path p) throws IOException {
-        String s;
-        try {
-            s = Files.readString(p, StandardCharsets.US_ASCII).strip();
+        byte[] b = new byte[Pointers.MAX_BYTES + 1];
+        int n = 0;
+        try (InputStream in = Files.newInputStream(p)) {
+            // At most a little more than a pointer holds: a huge file there is not read whole.
+            n = in.readNBytes(b, 0, b.length);
         } catch (NoSuchFileException e) {
             return null;
+        } catch (java.nio.file.FileSystemException e) {
+            throw new RegistryException("pointer " + p + " cannot be read (" + e.getReason() + ")");
         }
-        if (!TopHash.isTopHash(s)) {
-            throw new RegistryException("pointer " + p + " does not hold a top hash (64 hex digits)");
-        }
-        return s;
+        return Pointers.value(b, n, p.toString());
     }
 
     @Override
@@ -205,22 +207,9 @@ public final class LocalRegistry implements Registry {
     @Override
     public byte[] readManifestBytes(String topHash) throws IOException {
         try (FileChannel ch = FileChannel.open(manifestPath(topHash))) {
-            long size = ch.size();
-            if (size > Integer.MAX_VALUE - 16) {
-                throw new IOException("manifest " + topHash + " in " + uri() + " is over 2 GB");
-            }
-            // Read in 1 MiB steps: one read of the whole file goes through a temporary native
-            // buffer as large as the file (hundreds of MB for millions of rows).
-            byte[] b = new byte[(int) size];
-            int n = 0;
-            while (n < b.length) {
-                int r = ch.read(java.nio.ByteBuffer.wrap(b, n, Math.min(1 << 20, b.length - n)));
-                if (r < 0) {
-                    return java.util.Arrays.copyOf(b, n); // truncated meanwhile: the top hash check refuses it
-                }
-                n += r;
-            }
-            return b;
+            // Not one read of the whole file: that goes through a temporary native buffer as
+            // large as the file (hundreds of MB for millions of rows).
+            return ManifestReader.readBytes(Channels.newInputStream(ch), ch.size(), uri() + "/.quilt/packages/" + topHash);
         } catch (NoSuchFileException e) {
             throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
         }
@@ -452,6 +441,7 @@ public final class LocalRegistry implements Registry {
         }
 
         private static InputStream openFile(PhysicalKey key, long offset, long length) throws IOException {
+            requireRegularFile(key);
             FileChannel ch;
             try {
                 ch = FileChannel.open(key.filePath(), StandardOpenOption.READ);
@@ -464,11 +454,27 @@ public final class LocalRegistry implements Registry {
         }
 
         private static long sizeOf(PhysicalKey key) throws IOException {
+            return requireRegularFile(key).size();
+        }
+
+        /**
+         * A manifest may name any path: reading a pipe would wait forever for a writer, a device
+         * ({@code /dev/zero}) never ends, a folder is no object. Only a regular file (or a link
+         * to one) is an object.
+         */
+        private static java.nio.file.attribute.BasicFileAttributes requireRegularFile(PhysicalKey key)
+                throws IOException {
+            java.nio.file.attribute.BasicFileAttributes a;
             try {
-                return Files.size(key.filePath());
+                a = Files.readAttributes(key.filePath(), java.nio.file.attribute.BasicFileAttributes.class);
             } catch (NoSuchFileException e) {
                 throw new RegistryException.NotFound("object " + key + " does not exist");
             }
+            if (!a.isRegularFile()) {
+                throw new RegistryException("object " + key + " is not a regular file (it is a "
+                        + (a.isDirectory() ? "folder" : "pipe, socket or device") + ")");
+            }
+            return a;
         }
     }
 

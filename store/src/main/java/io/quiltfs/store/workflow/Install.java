@@ -493,14 +493,19 @@ public final class Install {
         void place(Entry e) throws IOException {
             WorkingFiles.FileStat st = null;
             PhysicalKey local = localSource(e);
+            java.nio.file.attribute.BasicFileAttributes before = null;
             if (local != null) {
-                Path src = local.filePath();
-                java.nio.file.attribute.BasicFileAttributes before = null;
                 try {
-                    before = Files.readAttributes(src, java.nio.file.attribute.BasicFileAttributes.class);
+                    before = Files.readAttributes(local.filePath(), java.nio.file.attribute.BasicFileAttributes.class);
                 } catch (java.nio.file.NoSuchFileException absent) {
                     // placeChecked says so, naming the key
                 }
+                if (before != null && !before.isRegularFile()) {
+                    local = null; // a folder, pipe or device: the fetcher refuses it, naming it
+                }
+            }
+            if (local != null) {
+                Path src = local.filePath();
                 st = files.placeChecked(e.logicalKey(), src, e.hash(), e.size(),
                         "object " + local + " for '" + e.logicalKey() + "'");
                 if (st != null) {
