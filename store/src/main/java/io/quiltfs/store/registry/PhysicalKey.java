@@ -87,17 +87,23 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
         if (isFile()) {
             return "file://" + encode(path);
         }
-        return "s3://" + bucket + "/" + encode(path) + (versionId != null ? "?versionId=" + encode(versionId) : "");
+        // The version as quilt3 writes it (urlencode: '/' encoded too; AWS version ids hold '/' and '+').
+        return "s3://" + bucket + "/" + encode(path)
+                + (versionId != null ? "?versionId=" + encode(versionId, false) : "");
     }
 
     /** Python's {@code quote(s, safe='/')}. */
     public static String encode(String s) {
+        return encode(s, true);
+    }
+
+    private static String encode(String s, boolean keepSlash) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         StringBuilder sb = new StringBuilder(b.length + 16);
         for (byte x : b) {
             int c = x & 0xff;
             if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '_' || c == '.' || c == '-' || c == '~' || c == '/') {
+                    || c == '_' || c == '.' || c == '-' || c == '~' || (c == '/' && keepSlash)) {
                 sb.append((char) c);
             } else {
                 sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
