@@ -1522,6 +1522,11 @@ public final class S3Registry implements Registry {
                 if (e.statusCode() == 404 && !"NoSuchBucket".equals(code(e))) {
                     throw new RegistryException.NotFound("object " + key + " does not exist");
                 }
+                if (e.statusCode() == 416) {
+                    // Asked only for bytes its row says it has: the object is shorter than that.
+                    throw new RegistryException("object " + key + " is shorter than its manifest row says:"
+                            + " it has no byte " + pos + " (the registry is damaged, or the row is wrong)");
+                }
                 throw failure(key.toString(), e);
             } catch (SdkException e) {
                 throw failure(key.toString(), e);

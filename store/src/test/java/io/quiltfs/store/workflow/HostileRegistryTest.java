@@ -123,6 +123,19 @@ class HostileRegistryTest {
         assertEquals(fine.length, ManifestReader.readBytes(new java.io.ByteArrayInputStream(fine), fine.length, "t").length);
     }
 
+    @Test
+    void anS3ObjectShorterThanItsRowSaysIsNamedSo() throws IOException {
+        String uri = TestRegistries.S3.newRegistry(tmp);
+        Files.writeString(backing(uri, "team/data/s.txt"), "ab");
+        try (Registry r = TestRegistries.S3.open(uri)) {
+            PhysicalKey k = PhysicalKey.parse(uri + "/team/data/s.txt");
+            // A read of bytes the row says exist (a mount reads files in ranges): was "InvalidRange (HTTP 416)".
+            RegistryException e = assertThrows(RegistryException.class, () -> r.open(k, 4, 8).readAllBytes());
+            assertTrue(e.getMessage().contains("s3://") && e.getMessage().contains("/team/data/s.txt is shorter than its"
+                    + " manifest row says"), e.getMessage());
+        }
+    }
+
     /** A row may name any path: a pipe would block the reader forever, a device never ends. */
     @Test
     void anObjectThatIsAPipeOrAFolderIsRefusedNotWaitedFor() throws Exception {
