@@ -136,11 +136,11 @@ public final class LocalRegistry implements Registry {
         }
         try (DirectoryStream<Path> ptrs = Files.newDirectoryStream(dir)) {
             for (Path p : ptrs) {
-                String n = p.getFileName().toString();
-                if (n.matches("[0-9]{1,19}")) {
+                long t = Revision.timestampOf(p.getFileName().toString());
+                if (t >= 0) {
                     String h = readPointerFile(p);
                     if (h != null) {
-                        out.add(new Revision(Long.parseLong(n), h));
+                        out.add(new Revision(t, h));
                     }
                 }
             }

@@ -376,7 +376,7 @@ public final class S3Registry implements Registry {
     }
 
     private static String pointerKey(PackageName pkg, String pointer) {
-        if (!pointer.equals("latest") && !pointer.matches("[0-9]{1,19}")) {
+        if (!pointer.equals("latest") && Revision.timestampOf(pointer) < 0) {
             throw new IllegalArgumentException("invalid pointer name '" + pointer + "': expected latest or a timestamp");
         }
         return pointerDir(pkg) + pointer;
@@ -447,7 +447,7 @@ public final class S3Registry implements Registry {
     public List<Revision> revisions(PackageName pkg) throws IOException {
         List<String> names = new ArrayList<>();
         for (String n : childNames(pointerDir(pkg))) {
-            if (n.matches("[0-9]{1,19}")) {
+            if (Revision.timestampOf(n) >= 0) {
                 names.add(n);
             }
         }

@@ -78,6 +78,19 @@ class HostileRegistryTest {
 
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPointerNamedWithMoreDigitsThanALongHoldsIsNoRevision(TestRegistries.Kind kind) throws IOException {
+        String uri = kind.newRegistry(tmp);
+        String h = "0123456789abcdef".repeat(4);
+        Files.writeString(backing(uri, ".quilt/named_packages/team/data/1700000000"), h);
+        // Was a NumberFormatException: "quiltfs: error: For input string: ..." and exit 2 (usage).
+        Files.writeString(backing(uri, ".quilt/named_packages/team/data/9999999999999999999"), h);
+        try (Registry r = kind.open(uri)) {
+            assertEquals(java.util.List.of(new io.quiltfs.store.registry.Revision(1700000000L, h)), r.revisions(PKG));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void aManifestOfOneHugeLineIsRefusedForThatLine(TestRegistries.Kind kind) throws IOException {
         String uri = kind.newRegistry(tmp);
         String top = "f".repeat(64);
