@@ -176,6 +176,9 @@ public final class LocalRegistry implements Registry {
     private String readPointerFile(Path p) throws IOException {
         byte[] b = new byte[Pointers.MAX_BYTES + 1];
         int n = 0;
+        if (!regularFile(p, "pointer")) {
+            return null;
+        }
         try (InputStream in = Files.newInputStream(p)) {
             // At most a little more than a pointer holds: a huge file there is not read whole.
             n = in.readNBytes(b, 0, b.length);
@@ -185,6 +188,24 @@ public final class LocalRegistry implements Registry {
             throw new RegistryException("pointer " + p + " cannot be read (" + e.getReason() + ")");
         }
         return Pointers.value(b, n, p.toString());
+    }
+
+    /**
+     * Whether {@code p} exists, refusing anything but a regular file (or a link to one) there:
+     * opening a pipe would wait forever for a writer.
+     */
+    private static boolean regularFile(Path p, String what) throws IOException {
+        java.nio.file.attribute.BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        if (!a.isRegularFile()) {
+            throw new RegistryException(what + " " + p + " is not a regular file (it is a "
+                    + (a.isDirectory() ? "folder" : "pipe, socket or device") + ")");
+        }
+        return true;
     }
 
     @Override
@@ -206,6 +227,9 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public byte[] readManifestBytes(String topHash) throws IOException {
+        if (!regularFile(manifestPath(topHash), "manifest")) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
         try (FileChannel ch = FileChannel.open(manifestPath(topHash))) {
             // Not one read of the whole file: that goes through a temporary native buffer as
             // large as the file (hundreds of MB for millions of rows).

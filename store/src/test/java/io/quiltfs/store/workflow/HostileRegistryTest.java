@@ -149,12 +149,30 @@ class HostileRegistryTest {
         }
     }
 
+    static void mkfifo(Path p) throws Exception {
+        Files.createDirectories(p.getParent());
+        assertEquals(0, new ProcessBuilder("mkfifo", p.toString()).inheritIO().start().waitFor());
+    }
+
+    @Test
+    void aPipeForAPointerOrAManifestIsRefusedNotWaitedFor() throws Exception {
+        LocalRegistry r = new LocalRegistry(tmp.resolve("reg"));
+        String top = "f".repeat(64);
+        mkfifo(tmp.resolve("reg/.quilt/named_packages/team/data/latest"));
+        mkfifo(tmp.resolve("reg/.quilt/packages/" + top));
+        RegistryException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> assertThrows(RegistryException.class, () -> r.latest(PKG)));
+        assertTrue(e.getMessage().contains("latest is not a regular file"), e.getMessage());
+        e = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> assertThrows(RegistryException.class, () -> r.readManifest(top)));
+        assertTrue(e.getMessage().contains(top + " is not a regular file"), e.getMessage());
+    }
+
     /** A row may name any path: a pipe would block the reader forever, a device never ends. */
     @Test
     void anObjectThatIsAPipeOrAFolderIsRefusedNotWaitedFor() throws Exception {
         Path fifo = tmp.resolve("fifo");
-        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
-        assertEquals(0, mk.waitFor());
+        mkfifo(fifo);
         LocalRegistry r = new LocalRegistry(tmp.resolve("reg"));
         String sum = "\"hash\":{\"type\":\"SHA256\",\"value\":\"" + "ab".repeat(32) + "\"}";
         byte[] m = ("{\"version\":\"v0\",\"message\":\"m\"}\n"
