@@ -205,6 +205,10 @@ public final class Install {
                     // Running it again would stop at the same missing object.
                     ? "the install of " + pkg + " is incomplete and the registry cannot complete it; `quiltfs"
                             + " uninstall " + pkg + "`, then install the keys you need with --path"
+                    : reason instanceof java.nio.file.FileSystemException f && "File name too long".equals(f.getReason())
+                    // Nor would it make the name fit.
+                    ? "the install of " + pkg + " is incomplete and no file here can have that name; `quiltfs"
+                            + " uninstall " + pkg + "`, then install the keys you need with --path"
                     : "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
                             + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
         }
