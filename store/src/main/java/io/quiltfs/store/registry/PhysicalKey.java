@@ -27,7 +27,8 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
                 String query = keyAndQuery.substring(q + 1);
                 keyAndQuery = keyAndQuery.substring(0, q);
                 for (String part : query.split("&")) {
-                    if (part.startsWith("versionId=")) {
+                    if (part.startsWith("versionId=") && part.length() > "versionId=".length()) {
+                        // (An empty one is none, as quilt3's parse_qs reads it: S3 refuses an empty id.)
                         version = decode(part.substring("versionId=".length()));
                     }
                 }
