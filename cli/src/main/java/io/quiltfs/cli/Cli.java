@@ -145,6 +145,11 @@ public final class Cli {
             String where = f.getOtherFile() != null ? f.getOtherFile() : f.getFile();
             return where + " is a folder where quiltfs needs a file; move it aside and try again";
         }
+        if (ex instanceof java.nio.file.FileSystemException f && "File name too long".equals(f.getReason())) {
+            // A key may hold names up to S3's 1024 bytes: a local file system takes 255 per name.
+            String where = f.getOtherFile() != null ? f.getOtherFile() : f.getFile();
+            return "a name in " + where + " is longer than the file system allows (255 bytes per name on most)";
+        }
         if (ex instanceof java.io.UncheckedIOException u && u.getCause() != null) {
             return message(u.getCause());
         }

@@ -71,6 +71,28 @@ class RegistryCliTest {
         assertEquals(ExitCodes.NOT_FOUND, missing.code(), missing.err());
     }
 
+    /** S3 keys take names of up to 1024 bytes; a local folder 255: installing one is one clear line. */
+    @Test
+    void aKeyNameTooLongForTheDiskIsSaidSo() throws IOException {
+        Path obj = Files.writeString(tmp.resolve("obj"), "hello world\n");
+        String key = "d/" + "\u00e9".repeat(150);
+        byte[] m = ("{\"version\":\"v0\",\"message\":\"m\"}\n{\"logical_key\":\"" + key + "\",\"physical_keys\":[\""
+                + io.quiltfs.store.registry.PhysicalKey.ofFile(obj) + "\"],\"size\":12,\"hash\":{\"type\":"
+                + "\"sha2-256-chunked\",\"value\":\"+D5La7o++sQfH/Vu6XrfdFRoD+53iSTLW6BjEdE2rRw=\"}}\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String top = io.quiltfs.store.manifest.ManifestReader.read(m, "test").topHash();
+        var reg = new io.quiltfs.store.registry.LocalRegistry(tmp.resolve("reg"));
+        reg.writeManifestBytes(top, m);
+        reg.writePointer(io.quiltfs.store.registry.PackageName.parse("team/long"), "latest", top);
+        Run r = run("--home", tmp.resolve("home").toString(), "install", "team/long", "-r", reg.uri(),
+                "--dest", tmp.resolve("work").toString());
+        assertEquals(ExitCodes.FAILURE, r.code(), r.err());
+        // Was the JDK's "TMP -> PATH: File name too long" and "run install again to finish it".
+        assertTrue(r.err().contains("is longer than the file system allows")
+                && r.err().contains("no file here can have that name"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
+
     @Test
     void s3ErrorsAreOneLineWithAnExitCode() throws IOException {
         S3ProxyServer server = S3ProxyServer.shared();

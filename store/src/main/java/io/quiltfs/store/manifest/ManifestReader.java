@@ -90,6 +90,63 @@ public final class ManifestReader {
         return r.readAll(new java.io.ByteArrayInputStream(data));
     }
 
+    /** Most bytes allocated before any have arrived: the rest as they come. */
+    private static final int FIRST_BUFFER = 64 << 20;
+
+    /**
+     * A registry's manifest bytes, read from {@code in} ({@code size} bytes expected, -1 when
+     * unknown) to be parsed with {@link #read(byte[], String)}. Stops as soon as a line is over
+     * {@link #MAX_LINE} and returns what it has (fewer than {@code size} bytes: the caller can
+     * drop the rest of the stream), whose parse reports that line: a hostile file of gigabytes in
+     * one line costs a few MB and a moment, not its size in memory. Throws once it has read 2 GB.
+     */
+    public static byte[] readBytes(InputStream in, long size, String source) throws IOException {
+        long max = Integer.MAX_VALUE - 16;
+        byte[] b = new byte[(int) (size >= 0 ? Math.min(size, FIRST_BUFFER) : 1 << 20)];
+        int n = 0;
+        long lastNewline = -1;
+        while (true) {
+            if (size >= 0 && n == size) {
+                return b; // what the file or object said it holds (a change meanwhile fails the hash check)
+            }
+            if (n == b.length) {
+                if (n == max) {
+                    throw new IOException("manifest " + source + " is over 2 GB");
+                }
+                long grown = Math.min(max, (long) n * 2);
+                b = Arrays.copyOf(b, (int) (size >= 0 ? Math.min(grown, size) : grown));
+            }
+            // Reads of at most MAX_LINE bytes: a line within one read is never over the limit,
+            // so only the line running across reads needs a look (its end, and where the last starts).
+            int r = in.read(b, n, Math.min(MAX_LINE, b.length - n));
+            if (r < 0) {
+                return n == b.length ? b : Arrays.copyOf(b, n);
+            }
+            int first = -1;
+            for (int i = n; i < n + r; i++) {
+                if (b[i] == '\n') {
+                    first = i;
+                    break;
+                }
+            }
+            if (first >= 0) {
+                if (first - lastNewline - 1 > MAX_LINE) {
+                    return Arrays.copyOf(b, first); // that line, cut: its parse reports it
+                }
+                for (int i = n + r - 1; ; i--) {
+                    if (b[i] == '\n') {
+                        lastNewline = i;
+                        break;
+                    }
+                }
+            }
+            n += r;
+            if (n - lastNewline - 1 > MAX_LINE + 1) {
+                return Arrays.copyOf(b, n);
+            }
+        }
+    }
+
     private Manifest readAll(InputStream in) throws IOException {
         try {
             parse(in);

@@ -2,6 +2,7 @@ package io.quiltfs.store.registry;
 
 import io.quiltfs.store.hash.Checksum;
 import io.quiltfs.store.hash.FileHasher;
+import io.quiltfs.store.manifest.ManifestReader;
 import io.quiltfs.store.manifest.TopHash;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.Home;
@@ -135,11 +136,11 @@ public final class LocalRegistry implements Registry {
         }
         try (DirectoryStream<Path> ptrs = Files.newDirectoryStream(dir)) {
             for (Path p : ptrs) {
-                String n = p.getFileName().toString();
-                if (n.matches("[0-9]{1,19}")) {
+                long t = Revision.timestampOf(p.getFileName().toString());
+                if (t >= 0) {
                     String h = readPointerFile(p);
                     if (h != null) {
-                        out.add(new Revision(Long.parseLong(n), h));
+                        out.add(new Revision(t, h));
                     }
                 }
             }
@@ -173,16 +174,38 @@ public final class LocalRegistry implements Registry {
     }
 
     private String readPointerFile(Path p) throws IOException {
-        String s;
-        try {
-            s = Files.readString(p, StandardCharsets.US_ASCII).strip();
-        } catch (NoSuchFileException e) {
+        byte[] b = new byte[Pointers.MAX_BYTES + 1];
+        int n = 0;
+        if (!regularFile(p, "pointer")) {
             return null;
         }
-        if (!TopHash.isTopHash(s)) {
-            throw new RegistryException("pointer " + p + " does not hold a top hash (64 hex digits)");
+        try (InputStream in = Files.newInputStream(p)) {
+            // At most a little more than a pointer holds: a huge file there is not read whole.
+            n = in.readNBytes(b, 0, b.length);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (java.nio.file.FileSystemException e) {
+            throw new RegistryException("pointer " + p + " cannot be read (" + e.getReason() + ")");
         }
-        return s;
+        return Pointers.value(b, n, p.toString());
+    }
+
+    /**
+     * Whether {@code p} exists, refusing anything but a regular file (or a link to one) there:
+     * opening a pipe would wait forever for a writer.
+     */
+    private static boolean regularFile(Path p, String what) throws IOException {
+        java.nio.file.attribute.BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        if (!a.isRegularFile()) {
+            throw new RegistryException(what + " " + p + " is not a regular file (it is a "
+                    + (a.isDirectory() ? "folder" : "pipe, socket or device") + ")");
+        }
+        return true;
     }
 
     @Override
@@ -204,23 +227,13 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public byte[] readManifestBytes(String topHash) throws IOException {
+        if (!regularFile(manifestPath(topHash), "manifest")) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
         try (FileChannel ch = FileChannel.open(manifestPath(topHash))) {
-            long size = ch.size();
-            if (size > Integer.MAX_VALUE - 16) {
-                throw new IOException("manifest " + topHash + " in " + uri() + " is over 2 GB");
-            }
-            // Read in 1 MiB steps: one read of the whole file goes through a temporary native
-            // buffer as large as the file (hundreds of MB for millions of rows).
-            byte[] b = new byte[(int) size];
-            int n = 0;
-            while (n < b.length) {
-                int r = ch.read(java.nio.ByteBuffer.wrap(b, n, Math.min(1 << 20, b.length - n)));
-                if (r < 0) {
-                    return java.util.Arrays.copyOf(b, n); // truncated meanwhile: the top hash check refuses it
-                }
-                n += r;
-            }
-            return b;
+            // Not one read of the whole file: that goes through a temporary native buffer as
+            // large as the file (hundreds of MB for millions of rows).
+            return ManifestReader.readBytes(Channels.newInputStream(ch), ch.size(), uri() + "/.quilt/packages/" + topHash);
         } catch (NoSuchFileException e) {
             throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
         }
@@ -459,6 +472,7 @@ public final class LocalRegistry implements Registry {
         }
 
         private static InputStream openFile(PhysicalKey key, long offset, long length) throws IOException {
+            requireRegularFile(key);
             FileChannel ch;
             try {
                 ch = FileChannel.open(key.filePath(), StandardOpenOption.READ);
@@ -471,11 +485,27 @@ public final class LocalRegistry implements Registry {
         }
 
         private static long sizeOf(PhysicalKey key) throws IOException {
+            return requireRegularFile(key).size();
+        }
+
+        /**
+         * A manifest may name any path: reading a pipe would wait forever for a writer, a device
+         * ({@code /dev/zero}) never ends, a folder is no object. Only a regular file (or a link
+         * to one) is an object.
+         */
+        private static java.nio.file.attribute.BasicFileAttributes requireRegularFile(PhysicalKey key)
+                throws IOException {
+            java.nio.file.attribute.BasicFileAttributes a;
             try {
-                return Files.size(key.filePath());
+                a = Files.readAttributes(key.filePath(), java.nio.file.attribute.BasicFileAttributes.class);
             } catch (NoSuchFileException e) {
                 throw new RegistryException.NotFound("object " + key + " does not exist");
             }
+            if (!a.isRegularFile()) {
+                throw new RegistryException("object " + key + " is not a regular file (it is a "
+                        + (a.isDirectory() ? "folder" : "pipe, socket or device") + ")");
+            }
+            return a;
         }
     }
 

@@ -27,7 +27,8 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
                 String query = keyAndQuery.substring(q + 1);
                 keyAndQuery = keyAndQuery.substring(0, q);
                 for (String part : query.split("&")) {
-                    if (part.startsWith("versionId=")) {
+                    if (part.startsWith("versionId=") && part.length() > "versionId=".length()) {
+                        // (An empty one is none, as quilt3's parse_qs reads it: S3 refuses an empty id.)
                         version = decode(part.substring("versionId=".length()));
                     }
                 }
@@ -87,17 +88,23 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
         if (isFile()) {
             return "file://" + encode(path);
         }
-        return "s3://" + bucket + "/" + encode(path) + (versionId != null ? "?versionId=" + encode(versionId) : "");
+        // The version as quilt3 writes it (urlencode: '/' encoded too; AWS version ids hold '/' and '+').
+        return "s3://" + bucket + "/" + encode(path)
+                + (versionId != null ? "?versionId=" + encode(versionId, false) : "");
     }
 
     /** Python's {@code quote(s, safe='/')}. */
     public static String encode(String s) {
+        return encode(s, true);
+    }
+
+    private static String encode(String s, boolean keepSlash) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         StringBuilder sb = new StringBuilder(b.length + 16);
         for (byte x : b) {
             int c = x & 0xff;
             if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '_' || c == '.' || c == '-' || c == '~' || c == '/') {
+                    || c == '_' || c == '.' || c == '-' || c == '~' || (c == '/' && keepSlash)) {
                 sb.append((char) c);
             } else {
                 sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))

@@ -6,6 +6,7 @@ import io.quiltfs.store.hash.FileHasher;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.hash.Sha256;
 import io.quiltfs.store.manifest.LogicalKey;
+import io.quiltfs.store.manifest.ManifestReader;
 import io.quiltfs.store.manifest.TopHash;
 import io.quiltfs.store.state.Home;
 import java.io.EOFException;
@@ -379,7 +380,7 @@ public final class S3Registry implements Registry {
     }
 
     private static String pointerKey(PackageName pkg, String pointer) {
-        if (!pointer.equals("latest") && !pointer.matches("[0-9]{1,19}")) {
+        if (!pointer.equals("latest") && Revision.timestampOf(pointer) < 0) {
             throw new IllegalArgumentException("invalid pointer name '" + pointer + "': expected latest or a timestamp");
         }
         return pointerDir(pkg) + pointer;
@@ -450,7 +451,7 @@ public final class S3Registry implements Registry {
     public List<Revision> revisions(PackageName pkg) throws IOException {
         List<String> names = new ArrayList<>();
         for (String n : childNames(pointerDir(pkg))) {
-            if (n.matches("[0-9]{1,19}")) {
+            if (Revision.timestampOf(n) >= 0) {
                 names.add(n);
             }
         }
@@ -491,21 +492,18 @@ public final class S3Registry implements Registry {
     }
 
     private String readPointerKey(String key) throws IOException {
-        Small s = getSmall(key);
+        Small s = getSmall(key, POINTER);
         return s == null ? null : pointerValue(key, s.bytes);
     }
 
     private String pointerValue(String key, byte[] bytes) throws RegistryException {
-        String h = new String(bytes, StandardCharsets.US_ASCII).strip();
-        if (!TopHash.isTopHash(h)) {
-            throw new RegistryException("pointer " + url(key) + " does not hold a top hash (64 hex digits)");
-        }
-        return h;
+        return Pointers.value(bytes, bytes.length, url(key));
     }
 
     @Override
     public byte[] readManifestBytes(String topHash) throws IOException {
-        Small s = getSmall(manifestKey(topHash));
+        String key = manifestKey(topHash);
+        Small s = getSmall(key, (in, length) -> ManifestReader.readBytes(in, length, url(key)));
         if (s == null) {
             throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
         }
@@ -575,7 +573,7 @@ public final class S3Registry implements Registry {
         LocalRegistry.requireHash(topHash);
         byte[] value = topHash.getBytes(StandardCharsets.US_ASCII);
         for (int attempt = 0; ; attempt++) {
-            Small cur = getSmall(key);
+            Small cur = getSmall(key, POINTER);
             String now = cur == null ? null : pointerValue(key, cur.bytes);
             if (!Objects.equals(now, expected)) {
                 return now == null ? "" : now;
@@ -590,7 +588,7 @@ public final class S3Registry implements Registry {
             } catch (ConditionFailed e) {
                 // A retried PUT whose first attempt succeeded but whose answer was lost finds its
                 // own value there: that is a success, not a conflict.
-                Small after = getSmall(key);
+                Small after = getSmall(key, POINTER);
                 if (after != null && topHash.equals(pointerValue(key, after.bytes))) {
                     return null;
                 }
@@ -1584,6 +1582,11 @@ public final class S3Registry implements Registry {
                 if (e.statusCode() == 404 && !"NoSuchBucket".equals(code(e))) {
                     throw new RegistryException.NotFound("object " + key + " does not exist");
                 }
+                if (e.statusCode() == 416) {
+                    // Asked only for bytes its row says it has: the object is shorter than that.
+                    throw new RegistryException("object " + key + " is shorter than its manifest row says:"
+                            + " it has no byte " + pos + " (the registry is damaged, or the row is wrong)");
+                }
                 throw failure(key.toString(), e);
             } catch (SdkException e) {
                 throw failure(key.toString(), e);
@@ -1706,11 +1709,35 @@ public final class S3Registry implements Registry {
     private record Small(byte[] bytes, String etag) {
     }
 
+    /**
+     * How a small object's body is read: the bytes wanted, fewer than the object's when the rest
+     * is not (it is then dropped, not downloaded).
+     */
+    private interface Body {
+        byte[] read(InputStream in, long length) throws IOException;
+    }
+
+    /** A pointer: a little more than it may hold, never a huge object whole. */
+    private static final Body POINTER = (in, length) -> in.readNBytes(Pointers.MAX_BYTES + 1);
+
     /** A small object, or null when the key does not exist (a missing bucket is an error). */
-    private Small getSmall(String key) throws IOException {
+    private Small getSmall(String key, Body body) throws IOException {
         try {
-            var r = blocking(() -> s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)));
-            return new Small(r.asByteArray(), r.response().eTag());
+            return blocking(() -> s3.getObject(b -> b.bucket(bucket).key(key), (response, in) -> {
+                Long length = response.contentLength();
+                byte[] bytes;
+                try {
+                    bytes = body.read(in, length == null ? -1 : length);
+                } catch (IOException e) {
+                    // As the SDK's own byte reader: a body cut or stalled is tried again.
+                    throw software.amazon.awssdk.core.exception.RetryableException.builder()
+                            .message("Failed to read response.").cause(e).build();
+                }
+                if (length == null || bytes.length < length) {
+                    in.abort(); // do not download the rest only to reuse the connection
+                }
+                return new Small(bytes, response.eTag());
+            }));
         } catch (NoSuchKeyException e) {
             return null;
         } catch (S3Exception e) {

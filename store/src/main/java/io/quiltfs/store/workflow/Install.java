@@ -205,6 +205,10 @@ public final class Install {
                     // Running it again would stop at the same missing object.
                     ? "the install of " + pkg + " is incomplete and the registry cannot complete it; `quiltfs"
                             + " uninstall " + pkg + "`, then install the keys you need with --path"
+                    : reason instanceof java.nio.file.FileSystemException f && "File name too long".equals(f.getReason())
+                    // Nor would it make the name fit.
+                    ? "the install of " + pkg + " is incomplete and no file here can have that name; `quiltfs"
+                            + " uninstall " + pkg + "`, then install the keys you need with --path"
                     : "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
                             + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
         }
@@ -562,14 +566,19 @@ public final class Install {
         Object place(Entry e) throws IOException {
             WorkingFiles.FileStat st = null;
             PhysicalKey local = localSource(e);
+            java.nio.file.attribute.BasicFileAttributes before = null;
             if (local != null) {
-                Path src = local.filePath();
-                java.nio.file.attribute.BasicFileAttributes before = null;
                 try {
-                    before = Files.readAttributes(src, java.nio.file.attribute.BasicFileAttributes.class);
+                    before = Files.readAttributes(local.filePath(), java.nio.file.attribute.BasicFileAttributes.class);
                 } catch (java.nio.file.NoSuchFileException absent) {
                     // placeChecked says so, naming the key
                 }
+                if (before != null && !before.isRegularFile()) {
+                    local = null; // a folder, pipe or device: the fetcher refuses it, naming it
+                }
+            }
+            if (local != null) {
+                Path src = local.filePath();
                 st = files.placeChecked(e.logicalKey(), src, e.hash(), e.size(),
                         "object " + local + " for '" + e.logicalKey() + "'");
                 if (st != null) {
