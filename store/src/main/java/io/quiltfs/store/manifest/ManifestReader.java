@@ -113,8 +113,10 @@ public final class ManifestReader {
                 if (n == max) {
                     throw new IOException("manifest " + source + " is over 2 GB");
                 }
-                long grown = Math.min(max, (long) n * 2);
-                b = Arrays.copyOf(b, (int) (size >= 0 ? Math.min(grown, size) : grown));
+                // Past the first buffer with every line within the limit, the file is a manifest
+                // of many lines: take the size it said at once (one copy, not one per doubling).
+                long grown = size >= 0 ? Math.min(max, size) : Math.min(max, (long) n * 2);
+                b = Arrays.copyOf(b, (int) grown);
             }
             // Reads of at most MAX_LINE bytes: a line within one read is never over the limit,
             // so only the line running across reads needs a look (its end, and where the last starts).

@@ -617,7 +617,7 @@ public final class S3Registry implements Registry {
         if (hook != null) {
             hook.run();
         }
-        Small after = getSmall(key);
+        Small after = getSmall(key, POINTER);
         String now = after == null ? null : pointerValue(key, after.bytes);
         return topHash.equals(now) ? null : now == null ? "" : now;
     }
