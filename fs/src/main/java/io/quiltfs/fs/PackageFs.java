@@ -421,9 +421,10 @@ public final class PackageFs implements java.io.Closeable {
             throw new FsException(Errno.EROFS, "read-only mount");
         }
         if (write) {
-            WorkArea.Content c = writable(k, (flags & O_TRUNC) != 0, -1);
-            c.acquire();
-            return handles.add(new WorkingHandle(c, (flags & O_ACCMODE) != O_RDONLY));
+            boolean writes = (flags & O_ACCMODE) != O_RDONLY;
+            long[] h = new long[1];
+            writable(k, (flags & O_TRUNC) != 0, -1, c -> h[0] = hold(c, writes));
+            return h[0];
         }
         for (int attempt = 0; attempt < 5; attempt++) {
             Base b;
@@ -513,12 +514,27 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
+    /** What is done to a working copy while it certainly is its key's file (under the tree lock). */
+    private interface WithCopy {
+        void accept(WorkArea.Content c) throws IOException;
+    }
+
+    /** A new descriptor of {@code c} (called under the tree lock, while {@code c} is its key's file). */
+    private long hold(WorkArea.Content c, boolean writes) throws IOException {
+        c.acquire();
+        // Under the lock: a close of another descriptor looking whether the copy may go finds this one.
+        return handles.add(new WorkingHandle(c, writes));
+    }
+
     /**
      * The working copy of {@code k}, made now if the key is still the revision's: filled with
      * the object's bytes (fetched outside the tree lock), or empty when {@code empty}.
      * {@code truncateTo} >= 0 truncates it (under the tree lock, so no reader sees the old size).
+     * {@code then} runs under the tree's lock while the copy is the key's file: a close of
+     * another descriptor cannot take the copy away (back to its row) before it (an open's
+     * descriptor is counted, a change is seen).
      */
-    private WorkArea.Content writable(String k, boolean empty, long truncateTo) throws IOException {
+    private WorkArea.Content writable(String k, boolean empty, long truncateTo, WithCopy then) throws IOException {
         for (int attempt = 0; attempt < 5; attempt++) {
             Object r;
             Base b;
@@ -526,22 +542,25 @@ public final class PackageFs implements java.io.Closeable {
             try {
                 b = base;
                 r = resolve(b, k);
+                if (r == null) {
+                    throw new FsException(Errno.ENOENT, "no such file: " + k);
+                }
+                if (r == DIR) {
+                    throw new FsException(Errno.EISDIR, "a folder: " + k);
+                }
+                if (r instanceof WorkArea.Content c) {
+                    if (empty) {
+                        c.truncate(0);
+                    } else if (truncateTo >= 0) {
+                        c.truncate(truncateTo);
+                    }
+                    if (then != null) {
+                        then.accept(c);
+                    }
+                    return c;
+                }
             } finally {
                 readUnlock();
-            }
-            if (r == null) {
-                throw new FsException(Errno.ENOENT, "no such file: " + k);
-            }
-            if (r == DIR) {
-                throw new FsException(Errno.EISDIR, "a folder: " + k);
-            }
-            if (r instanceof WorkArea.Content c) {
-                if (empty) {
-                    c.truncate(0);
-                } else if (truncateTo >= 0) {
-                    c.truncate(truncateTo);
-                }
-                return c;
             }
             Entry e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
             Path copy = null;
@@ -559,6 +578,9 @@ public final class PackageFs implements java.io.Closeable {
                 redirectReaders(k, c);
                 if (truncateTo > 0) {
                     c.truncate(truncateTo);
+                }
+                if (then != null) {
+                    then.accept(c);
                 }
                 return c;
             } finally {
@@ -672,7 +694,7 @@ public final class PackageFs implements java.io.Closeable {
             return; // `echo cmd > .quiltfs/ctl` truncates first: nothing to do
         }
         requireEditable();
-        writable(key(path), size == 0, size);
+        writable(key(path), size == 0, size, null);
     }
 
     /** Forces a working copy's bytes and the journal to the disk. */
@@ -725,9 +747,11 @@ public final class PackageFs implements java.io.Closeable {
             return;
         }
         Entry under;
+        boolean sameBase;
         readLock();
         try {
             under = underlying(c, o);
+            sameBase = o.base() == base;
         } finally {
             readUnlock();
         }
@@ -746,14 +770,20 @@ public final class PackageFs implements java.io.Closeable {
                 || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)) {
             return;
         }
-        if (seen > 0 && !sameBytes(file, under)) {
+        // An unwritten copy holds its origin's row only while that row still is the key's: a
+        // copy a pull placed (no origin revision) holds the pulled bytes, not the old row's, until
+        // the rebase makes them the row; a commit or pull since may have changed the row too.
+        if ((seen > 0 || !sameBase) && !sameBytes(file, under)) {
             return;
         }
         tree.writeLock().lock();
         try {
-            if (c.changes() != seen || !under.equals(underlying(c, o))) {
+            if (!under.equals(underlying(c, o)) || (sameBase && o.base() != base)) {
                 return;
             }
+            // The descriptors first, the changes after: a close takes its handle out before it
+            // takes the tree's lock, so a descriptor this scan no longer finds may have written
+            // since `seen`, but it did so before it left the table (and none joins under this lock).
             Map<ObjectStore.View, Long> back = new HashMap<>();
             boolean[] held = {false};
             handles.forEach((h, x) -> {
@@ -765,6 +795,9 @@ public final class PackageFs implements java.io.Closeable {
             });
             if (held[0] || back.keySet().stream().anyMatch(v -> !v.entry().hash().equals(under.hash()))) {
                 return; // a descriptor reads this copy: it stays one file with the key
+            }
+            if (c.changes() != seen) {
+                return; // written since its bytes were compared
             }
             String k = c.key;
             Origin now = (Origin) c.origin;
@@ -864,7 +897,6 @@ public final class PackageFs implements java.io.Closeable {
     /** Creates (or truncates) a file and opens it for writing. */
     public long create(String path, int mode) throws IOException {
         String k;
-        WorkArea.Content c;
         tree.writeLock().lock();
         try {
             k = creatable(path);
@@ -872,18 +904,24 @@ public final class PackageFs implements java.io.Closeable {
             if (r == DIR) {
                 throw new FsException(Errno.EISDIR, "a folder: " + k);
             }
-            c = r == null ? area.create(k) : null;
+            if (r == null) {
+                WorkArea.Content c = area.create(k);
+                if ((mode & 0100) != 0) {
+                    c.setExecutable(true);
+                }
+                return hold(c, true);
+            }
         } finally {
             tree.writeLock().unlock();
         }
-        if (c == null) {
-            c = writable(k, true, -1);
-        }
-        if ((mode & 0100) != 0) {
-            c.setExecutable(true);
-        }
-        c.acquire();
-        return handles.add(new WorkingHandle(c, true));
+        long[] h = new long[1];
+        writable(k, true, -1, w -> {
+            if ((mode & 0100) != 0) {
+                w.setExecutable(true);
+            }
+            h[0] = hold(w, true);
+        });
+        return h[0];
     }
 
     public void mkdir(String path) throws IOException {
@@ -1064,10 +1102,8 @@ public final class PackageFs implements java.io.Closeable {
             return;
         }
         boolean x = (mode & 0100) != 0;
-        if (r instanceof WorkArea.Content c) {
-            c.setExecutable(x);
-        } else if (x) {
-            writable(k, false, -1).setExecutable(true);
+        if (x || r instanceof WorkArea.Content) {
+            writable(k, false, -1, w -> w.setExecutable(x));
         }
     }
 
@@ -1082,8 +1118,7 @@ public final class PackageFs implements java.io.Closeable {
         if (r == DIR) {
             return;
         }
-        WorkArea.Content c = r instanceof WorkArea.Content w ? w : writable(k, false, -1);
-        c.setMtime(mtimeMillis);
+        writable(k, false, -1, w -> w.setMtime(mtimeMillis));
     }
 
     // Commit support: snapshots, the working files they show, and the rebase that follows.
@@ -1258,7 +1293,7 @@ public final class PackageFs implements java.io.Closeable {
             // descriptors read the new bytes (the kernel shares one page cache among them).
             changed = redirectReaders(k, c);
             if (old instanceof WorkArea.Content was) {
-                changed.addAll(moveReadOnlyHandles(was, c));
+                changed.addAll(moveHandles(was, c));
             }
             Set<WorkArea.Node> p = placed;
             if (p != null) {
@@ -1280,21 +1315,29 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /**
-     * Descriptors open for reading only on the working copy {@code was} read {@code now} from
-     * now on (a pull replaced the file's content); returns their handles. Descriptors open for
-     * writing keep their copy.
+     * Descriptors open on the working copy {@code was} use {@code now} from now on (a pull
+     * replaced the file's content, as a write through another descriptor would have): those
+     * open for writing too, so that what they write after the pull is in the file and not in a
+     * copy no key shows any more. Returns their handles.
      */
-    private List<Long> moveReadOnlyHandles(WorkArea.Content was, WorkArea.Content now) throws IOException {
-        List<Long> moved = new ArrayList<>();
+    private List<Long> moveHandles(WorkArea.Content was, WorkArea.Content now) throws IOException {
+        Map<Long, WorkingHandle> on = new HashMap<>();
         handles.forEach((h, o) -> {
-            if (o instanceof WorkingHandle w && !w.writable() && w.content() == was) {
-                moved.add(h);
+            if (o instanceof WorkingHandle w && w.content() == was) {
+                on.put(h, w);
             }
         });
-        for (long h : moved) {
+        List<Long> moved = new ArrayList<>();
+        for (Map.Entry<Long, WorkingHandle> e : on.entrySet()) {
+            // A close may take the handle out meanwhile (release holds no lock): it then releases
+            // the copy it found, and the replace must neither leave `now` held nor release `was` twice.
             now.acquire();
-            handles.replace(h, new WorkingHandle(now, false));
-            was.releaseHandle();
+            if (handles.replace(e.getKey(), e.getValue(), new WorkingHandle(now, e.getValue().writable()))) {
+                was.releaseHandle();
+                moved.add(e.getKey());
+            } else {
+                now.releaseHandle();
+            }
         }
         return moved;
     }
