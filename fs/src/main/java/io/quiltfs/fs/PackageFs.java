@@ -1271,6 +1271,25 @@ public final class PackageFs implements java.io.Closeable {
         placed = null;
     }
 
+    /** Whether a descriptor open for writing holds the file at {@code k} (a pull leaves it alone). */
+    boolean openForWriting(String k) {
+        readLock();
+        try {
+            if (!(area.node(k) instanceof WorkArea.Content c)) {
+                return false; // a file open for writing always has its working copy
+            }
+            boolean[] writing = {false};
+            handles.forEach(h -> {
+                if (h instanceof WorkingHandle w && w.writable() && w.content() == c) {
+                    writing[0] = true;
+                }
+            });
+            return writing[0];
+        } finally {
+            readUnlock();
+        }
+    }
+
     /** A pull writes a key: a new working copy holding {@code source}. */
     io.quiltfs.store.workflow.WorkingFiles.FileStat place(String k, Path source) throws IOException {
         List<Long> changed;
