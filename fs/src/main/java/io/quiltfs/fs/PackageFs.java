@@ -739,8 +739,10 @@ public final class PackageFs implements java.io.Closeable {
      * The last descriptor of a working copy closed: when its bytes are what the key shows without
      * it (opened for writing without a write, the same bytes written back, or a copy a pull or a
      * commit made the key's row while it was open), the key goes back to its row and the copy
-     * leaves the working area, so that status and unmount see no change. Sizes are compared first; bytes only when something was written,
-     * against the cached object (stopping at the first difference) or else its hash.
+     * leaves the working area, so that status and unmount see no change. Sizes are compared
+     * first; bytes only when something was written or the row is not the one the copy was made
+     * from (a pull placed it, a commit or pull moved the tree on), against the cached object
+     * (stopping at the first difference) or else its hash.
      */
     private void revertIfUnchanged(WorkArea.Content c) throws IOException {
         if (!(c.origin instanceof Origin o)) {
