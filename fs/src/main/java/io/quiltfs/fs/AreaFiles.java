@@ -165,6 +165,11 @@ final class AreaFiles implements WorkingFiles {
         view.put(key, GONE);
     }
 
+    @Override
+    public boolean openForWriting(String key) {
+        return live && fs.openForWriting(key);
+    }
+
     private void requireLive() {
         if (!live) {
             throw new IllegalStateException("a commit's snapshot cannot be changed");

@@ -26,9 +26,12 @@ final class HandleTable<T> {
         return open.remove(handle);
     }
 
-    /** Replaces what an open handle holds. */
-    void replace(long handle, T value) {
-        open.replace(handle, value);
+    /**
+     * Replaces what an open handle holds, only if it still holds {@code expected} (it may be
+     * closed meanwhile: a close takes its handle out without the tree's lock). Whether it did.
+     */
+    boolean replace(long handle, T expected, T value) {
+        return open.replace(handle, expected, value);
     }
 
     /** Every open handle with what it holds. */

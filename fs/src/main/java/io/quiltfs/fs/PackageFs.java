@@ -457,9 +457,10 @@ public final class PackageFs implements java.io.Closeable {
             throw new FsException(Errno.EROFS, "read-only mount");
         }
         if (write) {
-            WorkArea.Content c = writable(k, (flags & O_TRUNC) != 0, -1);
-            c.acquire();
-            return handles.add(new WorkingHandle(c, (flags & O_ACCMODE) != O_RDONLY));
+            boolean writes = (flags & O_ACCMODE) != O_RDONLY;
+            long[] h = new long[1];
+            writable(k, (flags & O_TRUNC) != 0, -1, c -> h[0] = hold(c, writes));
+            return h[0];
         }
         for (int attempt = 0; attempt < 5; attempt++) {
             Base b;
@@ -549,12 +550,27 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
+    /** What is done to a working copy while it certainly is its key's file (under the tree lock). */
+    private interface WithCopy {
+        void accept(WorkArea.Content c) throws IOException;
+    }
+
+    /** A new descriptor of {@code c} (called under the tree lock, while {@code c} is its key's file). */
+    private long hold(WorkArea.Content c, boolean writes) throws IOException {
+        c.acquire();
+        // Under the lock: a close of another descriptor looking whether the copy may go finds this one.
+        return handles.add(new WorkingHandle(c, writes));
+    }
+
     /**
      * The working copy of {@code k}, made now if the key is still the revision's: filled with
      * the object's bytes (fetched outside the tree lock), or empty when {@code empty}.
      * {@code truncateTo} >= 0 truncates it (under the tree lock, so no reader sees the old size).
+     * {@code then} runs under the tree's lock while the copy is the key's file: a close of
+     * another descriptor cannot take the copy away (back to its row) before it (an open's
+     * descriptor is counted, a change is seen).
      */
-    private WorkArea.Content writable(String k, boolean empty, long truncateTo) throws IOException {
+    private WorkArea.Content writable(String k, boolean empty, long truncateTo, WithCopy then) throws IOException {
         for (int attempt = 0; attempt < 5; attempt++) {
             Object r;
             Base b;
@@ -562,22 +578,25 @@ public final class PackageFs implements java.io.Closeable {
             try {
                 b = base;
                 r = resolve(b, k);
+                if (r == null) {
+                    throw new FsException(Errno.ENOENT, "no such file: " + k);
+                }
+                if (r == DIR) {
+                    throw new FsException(Errno.EISDIR, "a folder: " + k);
+                }
+                if (r instanceof WorkArea.Content c) {
+                    if (empty) {
+                        c.truncate(0);
+                    } else if (truncateTo >= 0) {
+                        c.truncate(truncateTo);
+                    }
+                    if (then != null) {
+                        then.accept(c);
+                    }
+                    return c;
+                }
             } finally {
                 readUnlock();
-            }
-            if (r == null) {
-                throw new FsException(Errno.ENOENT, "no such file: " + k);
-            }
-            if (r == DIR) {
-                throw new FsException(Errno.EISDIR, "a folder: " + k);
-            }
-            if (r instanceof WorkArea.Content c) {
-                if (empty) {
-                    c.truncate(0);
-                } else if (truncateTo >= 0) {
-                    c.truncate(truncateTo);
-                }
-                return c;
             }
             Entry e = r instanceof WorkArea.Moved m ? m.entry() : b.manifest().entry((Integer) r);
             Path copy = null;
@@ -595,6 +614,9 @@ public final class PackageFs implements java.io.Closeable {
                 redirectReaders(k, c);
                 if (truncateTo > 0) {
                     c.truncate(truncateTo);
+                }
+                if (then != null) {
+                    then.accept(c);
                 }
                 return c;
             } finally {
@@ -708,7 +730,7 @@ public final class PackageFs implements java.io.Closeable {
             return; // `echo cmd > .quiltfs/ctl` truncates first: nothing to do
         }
         requireEditable();
-        writable(key(path), size == 0, size);
+        writable(key(path), size == 0, size, null);
     }
 
     /** Forces a working copy's bytes and the journal to the disk. */
@@ -753,17 +775,21 @@ public final class PackageFs implements java.io.Closeable {
      * The last descriptor of a working copy closed: when its bytes are what the key shows without
      * it (opened for writing without a write, the same bytes written back, or a copy a pull or a
      * commit made the key's row while it was open), the key goes back to its row and the copy
-     * leaves the working area, so that status and unmount see no change. Sizes are compared first; bytes only when something was written,
-     * against the cached object (stopping at the first difference) or else its hash.
+     * leaves the working area, so that status and unmount see no change. Sizes are compared
+     * first; bytes only when something was written or the row is not the one the copy was made
+     * from (a pull placed it, a commit or pull moved the tree on), against the cached object
+     * (stopping at the first difference) or else its hash.
      */
     private void revertIfUnchanged(WorkArea.Content c) throws IOException {
         if (!(c.origin instanceof Origin o)) {
             return;
         }
         Entry under;
+        boolean sameBase;
         readLock();
         try {
             under = underlying(c, o);
+            sameBase = o.base() == base;
         } finally {
             readUnlock();
         }
@@ -782,14 +808,20 @@ public final class PackageFs implements java.io.Closeable {
                 || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)) {
             return;
         }
-        if (seen > 0 && !sameBytes(file, under)) {
+        // An unwritten copy holds its origin's row only while that row still is the key's: a
+        // copy a pull placed (no origin revision) holds the pulled bytes, not the old row's, until
+        // the rebase makes them the row; a commit or pull since may have changed the row too.
+        if ((seen > 0 || !sameBase) && !sameBytes(file, under)) {
             return;
         }
         tree.writeLock().lock();
         try {
-            if (c.changes() != seen || !under.equals(underlying(c, o))) {
+            if (!under.equals(underlying(c, o)) || (sameBase && o.base() != base)) {
                 return;
             }
+            // The descriptors first, the changes after: a close takes its handle out before it
+            // takes the tree's lock, so a descriptor this scan no longer finds may have written
+            // since `seen`, but it did so before it left the table (and none joins under this lock).
             Map<ObjectStore.View, Long> back = new HashMap<>();
             boolean[] held = {false};
             handles.forEach((h, x) -> {
@@ -801,6 +833,9 @@ public final class PackageFs implements java.io.Closeable {
             });
             if (held[0] || back.keySet().stream().anyMatch(v -> !v.entry().hash().equals(under.hash()))) {
                 return; // a descriptor reads this copy: it stays one file with the key
+            }
+            if (c.changes() != seen) {
+                return; // written since its bytes were compared
             }
             String k = c.key;
             Origin now = (Origin) c.origin;
@@ -910,7 +945,6 @@ public final class PackageFs implements java.io.Closeable {
      */
     public long create(String path, int mode, int flags) throws IOException {
         String k;
-        WorkArea.Content c;
         tree.writeLock().lock();
         try {
             k = creatable(path);
@@ -921,17 +955,20 @@ public final class PackageFs implements java.io.Closeable {
             if (r != null && (flags & O_EXCL) != 0) {
                 throw new FsException(Errno.EEXIST, "exists: " + k);
             }
-            c = r == null ? area.create(k) : null;
+            if (r == null) {
+                WorkArea.Content c = area.create(k);
+                if ((mode & 0100) != 0) {
+                    c.setExecutable(true);
+                }
+                return hold(c, true);
+            }
         } finally {
             tree.writeLock().unlock();
         }
-        if (c == null) {
-            c = writable(k, (flags & O_TRUNC) != 0, -1);
-        } else if ((mode & 0100) != 0) {
-            c.setExecutable(true);
-        }
-        c.acquire();
-        return handles.add(new WorkingHandle(c, true));
+        // The name exists after all: an open of it (its mode kept, truncated only with O_TRUNC).
+        long[] h = new long[1];
+        writable(k, (flags & O_TRUNC) != 0, -1, w -> h[0] = hold(w, true));
+        return h[0];
     }
 
     public void mkdir(String path) throws IOException {
@@ -1136,10 +1173,8 @@ public final class PackageFs implements java.io.Closeable {
             return; // a folder, or a removed row that nobody can write
         }
         boolean x = (mode & 0100) != 0;
-        if (r instanceof WorkArea.Content c) {
-            c.setExecutable(x);
-        } else if (x) {
-            writable(k, false, -1).setExecutable(true);
+        if (x || r instanceof WorkArea.Content) {
+            writable(k, false, -1, w -> w.setExecutable(x));
         }
     }
 
@@ -1154,8 +1189,7 @@ public final class PackageFs implements java.io.Closeable {
         if (r == DIR || r instanceof Entry) {
             return; // a folder, or a removed row that nobody can write
         }
-        WorkArea.Content c = r instanceof WorkArea.Content w ? w : writable(k, false, -1);
-        c.setMtime(mtimeMillis);
+        writable(k, false, -1, w -> w.setMtime(mtimeMillis));
     }
 
     // Commit support: snapshots, the working files they show, and the rebase that follows.
@@ -1333,6 +1367,25 @@ public final class PackageFs implements java.io.Closeable {
         placed = null;
     }
 
+    /** Whether a descriptor open for writing holds the file at {@code k} (a pull leaves it alone). */
+    boolean openForWriting(String k) {
+        readLock();
+        try {
+            if (!(area.node(k) instanceof WorkArea.Content c)) {
+                return false; // a file open for writing always has its working copy
+            }
+            boolean[] writing = {false};
+            handles.forEach(h -> {
+                if (h instanceof WorkingHandle w && w.writable() && w.content() == c) {
+                    writing[0] = true;
+                }
+            });
+            return writing[0];
+        } finally {
+            readUnlock();
+        }
+    }
+
     /** A pull writes a key: a new working copy holding {@code source}. */
     io.quiltfs.store.workflow.WorkingFiles.FileStat place(String k, Path source) throws IOException {
         List<Long> changed;
@@ -1355,7 +1408,7 @@ public final class PackageFs implements java.io.Closeable {
             // descriptors read the new bytes (the kernel shares one page cache among them).
             changed = redirectReaders(k, c);
             if (old instanceof WorkArea.Content was) {
-                changed.addAll(moveReadOnlyHandles(was, c));
+                changed.addAll(moveHandles(was, c));
             }
             Set<WorkArea.Node> p = placed;
             if (p != null) {
@@ -1377,21 +1430,29 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /**
-     * Descriptors open for reading only on the working copy {@code was} read {@code now} from
-     * now on (a pull replaced the file's content); returns their handles. Descriptors open for
-     * writing keep their copy.
+     * Descriptors open on the working copy {@code was} use {@code now} from now on (a pull
+     * replaced the file's content, as a write through another descriptor would have): those
+     * open for writing too, so that what they write after the pull is in the file and not in a
+     * copy no key shows any more. Returns their handles.
      */
-    private List<Long> moveReadOnlyHandles(WorkArea.Content was, WorkArea.Content now) throws IOException {
-        List<Long> moved = new ArrayList<>();
+    private List<Long> moveHandles(WorkArea.Content was, WorkArea.Content now) throws IOException {
+        Map<Long, WorkingHandle> on = new HashMap<>();
         handles.forEach((h, o) -> {
-            if (o instanceof WorkingHandle w && !w.writable() && w.content() == was) {
-                moved.add(h);
+            if (o instanceof WorkingHandle w && w.content() == was) {
+                on.put(h, w);
             }
         });
-        for (long h : moved) {
+        List<Long> moved = new ArrayList<>();
+        for (Map.Entry<Long, WorkingHandle> e : on.entrySet()) {
+            // A close may take the handle out meanwhile (release holds no lock): it then releases
+            // the copy it found, and the replace must neither leave `now` held nor release `was` twice.
             now.acquire();
-            handles.replace(h, new WorkingHandle(now, false));
-            was.releaseHandle();
+            if (handles.replace(e.getKey(), e.getValue(), new WorkingHandle(now, e.getValue().writable()))) {
+                was.releaseHandle();
+                moved.add(e.getKey());
+            } else {
+                now.releaseHandle();
+            }
         }
         return moved;
     }

@@ -395,6 +395,110 @@ class PackageFsWriteTest {
     }
 
     @Test
+    void anOpenForWritingRacingAnotherDescriptorsCloseKeepsItsCopy() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<IOException> failed = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread opener = new Thread(() -> {
+            while (!stop.get()) {
+                try {
+                    fs.release(fs.open("/README.md", O_RDWR));
+                } catch (IOException e) {
+                    failed.add(e);
+                }
+            }
+        });
+        opener.start();
+        int lost = 0;
+        try {
+            for (int i = 0; i < 1500; i++) {
+                String s = i % 2 == 0 ? "HELLO\n" : "hello\n";
+                write("/README.md", 0, s);
+                String got = read("/README.md");
+                if (!got.equals(s)) {
+                    lost++;
+                }
+            }
+        } finally {
+            stop.set(true);
+            opener.join();
+        }
+        assertEquals(0, lost, "writes lost to a copy another descriptor's close took away");
+        assertEquals(List.of(), failed, "opens that failed because another descriptor's close took the copy away");
+    }
+
+    @Test
+    void aDescriptorOpenForWritingAcrossAPullWritesIntoThePulledFile() throws IOException {
+        Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");
+        long w = fs.open("/README.md", O_RDWR);
+        fs.beginPull();
+        fs.place("README.md", world);
+        fs.endPull();
+        fs.write(w, 6, ByteBuffer.wrap("appended\n".getBytes(StandardCharsets.UTF_8)));
+        fs.release(w);
+        assertEquals("WORLD\nappended\n", read("/README.md"), "the write after the pull is in the file");
+    }
+
+    @Test
+    void aCloseDuringAPullDoesNotSendTheFileBackToTheOldRow() throws IOException {
+        Path world = Files.writeString(tmp.resolve("world"), "WORLD\n"); // the row's size
+        long r1 = fs.open("/README.md", 0);
+        long r2 = fs.open("/README.md", 0);
+        fs.beginPull();
+        fs.place("README.md", world);
+        assertEquals("WORLD\n", readHandle(r2));
+        fs.release(r1);
+        assertEquals("WORLD\n", readHandle(r2), "the other descriptor still reads the pulled bytes");
+        assertEquals("WORLD\n", read("/README.md"));
+        fs.release(r2);
+        fs.endPull();
+        assertEquals("WORLD\n", read("/README.md"));
+    }
+
+    @Test
+    void aReaderClosedWhileAPullMovesItKeepsEveryCopysCountRight() throws Exception {
+        Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");
+        Path again = Files.writeString(tmp.resolve("again"), "AGAIN\n");
+        java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+        long[] handle = new long[1];
+        List<Throwable> failed = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread closer = new Thread(() -> {
+            try {
+                while (true) {
+                    go.await();
+                    if (stop.get()) {
+                        return;
+                    }
+                    fs.release(handle[0]);
+                    go.await();
+                }
+            } catch (Exception e) {
+                failed.add(e);
+            }
+        });
+        closer.start();
+        try {
+            fs.beginPull();
+            for (int i = 0; i < 2000 && failed.isEmpty(); i++) {
+                fs.place("README.md", i % 2 == 0 ? world : again);
+                handle[0] = fs.open("/README.md", 0);
+                go.await();
+                fs.place("README.md", i % 2 == 0 ? again : world);
+                go.await();
+                WorkArea.Content now = (WorkArea.Content) fs.area().node("README.md");
+                assertFalse(now.open(), "round " + i + ": the pulled copy holds a descriptor nobody has");
+            }
+        } finally {
+            stop.set(true);
+            go.await();
+            closer.join();
+            fs.endPull();
+        }
+        assertEquals(List.of(), failed);
+        assertEquals(0, fs.openFiles());
+    }
+
+    @Test
     void namesThatWereNotUtf8AreRefused() throws Exception {
         assertEquals(Errno.EINVAL, errno(() -> fs.create("/caf\uFFFD.txt", 0644)));
         assertEquals(Errno.EINVAL, errno(() -> fs.mkdir("/d\uFFFD")));

@@ -352,6 +352,27 @@ class MountWriteTest {
     }
 
     @Test
+    void pullThroughTheMountRefusesAFileOpenForWriting() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        f.write("notes.txt", "changed remotely\n");
+        f.build();
+        try (FileChannel w = FileChannel.open(mnt.resolve("notes.txt"), java.nio.file.StandardOpenOption.WRITE)) {
+            Tool.Result r = cli("pull", mnt.toString());
+            assertEquals(3, r.exit(), r.toString());
+            assertTrue((r.err() + r.out()).contains("'notes.txt' is open for writing through the mount"), r.toString());
+            assertEquals("alpha\nbeta\n", Files.readString(mnt.resolve("notes.txt")), "nothing was changed");
+            w.write(ByteBuffer.wrap("ALPHA".getBytes(StandardCharsets.UTF_8)), 0);
+        }
+        assertEquals("ALPHA\nbeta\n", Files.readString(mnt.resolve("notes.txt")), "the write is in the file");
+        Tool.Result again = cli("pull", mnt.toString());
+        assertEquals(3, again.exit(), "now a local change: " + again);
+        Files.writeString(mnt.resolve("notes.txt"), "alpha\nbeta\n"); // undone: the row's bytes again
+        cli("pull", mnt.toString()).ok();
+        assertEquals("changed remotely\n", Files.readString(mnt.resolve("notes.txt")));
+    }
+
+    @Test
     void onlyTheMountingUserReachesTheControlFiles() throws Exception {
         setUp(TestRegistries.LOCAL);
         Path mnt = mount("test/mounted@" + f.topHash, "mnt");

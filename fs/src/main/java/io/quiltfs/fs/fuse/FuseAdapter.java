@@ -46,7 +46,10 @@ final class FuseAdapter extends FuseStubFS {
     volatile Passthrough passthrough;
     /** Read requests the daemon served (a passed-through file makes none). */
     final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
-    /** The kernel's node of the OPEN request this thread is processing (set by {@link SessionLoop}), else 0. */
+    /**
+     * The kernel's node of the OPEN, READ or WRITE request this thread is processing (set by
+     * {@link SessionLoop}), else 0.
+     */
     static final ThreadLocal<long[]> OPENING = ThreadLocal.withInitial(() -> new long[1]);
     /** Open handles of an editable mount by the kernel node they were opened on (to drop its cached pages). */
     private final java.util.Map<Long, Long> nodes = new java.util.concurrent.ConcurrentHashMap<>();
@@ -84,6 +87,17 @@ final class FuseAdapter extends FuseStubFS {
             if (err != 0 && err != Errno.ENOENT.negated()) {
                 log.warn("dropping the kernel's pages of a changed file failed (errno {})", -err);
             }
+        }
+    }
+
+    /**
+     * Records the node of an open handle from a request on it, for a handle whose OPEN did not
+     * name it (one made by CREATE): a pull that changes its file can then drop the kernel's pages.
+     */
+    private void noteNode(long fh) {
+        long node = OPENING.get()[0];
+        if (node != 0 && fs.editable() && !nodes.containsKey(fh)) {
+            nodes.putIfAbsent(fh, node);
         }
     }
 
@@ -202,11 +216,14 @@ final class FuseAdapter extends FuseStubFS {
             if (buf.isDirect()) {
                 // Zero copy: the file's bytes go straight into libfuse's reply buffer.
                 ByteBuffer dst = com.kenai.jffi.MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
-                return fs.read(fi.fh.get(), offset, dst);
+                int n = fs.read(fi.fh.get(), offset, dst);
+                noteNode(fi.fh.get());
+                return n;
             }
             byte[] b = new byte[(int) size];
             int n = fs.read(fi.fh.get(), offset, ByteBuffer.wrap(b));
             buf.put(0, b, 0, n);
+            noteNode(fi.fh.get());
             return n;
         } catch (Throwable t) {
             return fail("read", path, t);
@@ -352,7 +369,9 @@ final class FuseAdapter extends FuseStubFS {
                 buf.get(0, b, 0, b.length);
                 src = ByteBuffer.wrap(b);
             }
-            return fs.write(fi.fh.get(), offset, src);
+            int n = fs.write(fi.fh.get(), offset, src);
+            noteNode(fi.fh.get());
+            return n;
         } catch (Throwable t) {
             return fail("write", path, t);
         }

@@ -35,6 +35,7 @@ final class SessionLoop {
     /** Workers in all. */
     static final int MAX_THREADS = 256;
     private static final int FUSE_READ = 15;
+    private static final int FUSE_WRITE = 16;
     /** sizeof(struct fuse_buf) on 64-bit Linux: size_t size; int flags; void *mem; int fd; off_t pos. */
     private static final int FUSE_BUF_SIZE = 40;
     private static final int EINTR = 4;
@@ -188,7 +189,9 @@ final class SessionLoop {
                 if (idle.decrementAndGet() == 0) {
                     spawn(); // everyone is busy: the next request gets a fresh worker
                 }
-                boolean open = opcode == Passthrough.FUSE_OPEN;
+                // The file's node: OPEN names it, and so do READ and WRITE (a file made by CREATE is
+                // known only from them: CREATE's header names its folder).
+                boolean open = opcode == Passthrough.FUSE_OPEN || read || opcode == FUSE_WRITE;
                 if (open) {
                     FuseAdapter.OPENING.get()[0] = mem.getLong(16); // fuse_in_header's nodeid
                 }

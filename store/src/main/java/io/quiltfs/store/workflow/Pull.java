@@ -100,7 +100,13 @@ public final class Pull {
         Set<String> remoteChanged = diff(base, remote);
         Set<String> committed = diff(base, head);
         List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted);
-        for (String k : blocked(p.presentFiles(), remote, remoteChanged, p.filter(), uncommitted.keys(), committed)) {
+        WorkingFiles files = p.presentFiles();
+        for (String k : blocked(files, remote, remoteChanged, p.filter(), uncommitted.keys(), committed)) {
+            if (!conflicts.contains(k)) {
+                conflicts.add(k);
+            }
+        }
+        for (String k : openForWriting(files, remoteChanged, p.filter(), uncommitted.keys(), committed)) {
             if (!conflicts.contains(k)) {
                 conflicts.add(k);
             }
@@ -149,6 +155,22 @@ public final class Pull {
         List<String> out = new ArrayList<>();
         for (String k : arriving) {
             if (files.blocked(k, leaving)) {
+                out.add(k);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The keys the pull would write or remove that are open for writing through a mount: what
+     * the writer writes after the pull would land on the remote's content, or on a removed file.
+     * They count as local changes: the pull refuses them and changes nothing.
+     */
+    private static List<String> openForWriting(WorkingFiles files, Set<String> remoteChanged, PathFilter filter,
+                                               Set<String> local, Set<String> committed) {
+        List<String> out = new ArrayList<>();
+        for (String k : remoteChanged) {
+            if (filter.matches(k) && !local.contains(k) && !committed.contains(k) && files.openForWriting(k)) {
                 out.add(k);
             }
         }
@@ -209,10 +231,17 @@ public final class Pull {
                     conflicts.add(k);
                 }
             }
+            List<String> writing = openForWriting(files, remoteChanged, filter, local, committed);
+            for (String k : writing) {
+                if (!conflicts.contains(k)) {
+                    conflicts.add(k);
+                }
+            }
             if (!conflicts.isEmpty()) {
                 setSeen(p, latest);
                 boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere, blockedKeys), conflicts);
+                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere, blockedKeys,
+                        writing), conflicts);
             }
             String newHead = latest;
             boolean merged = !committed.isEmpty();
@@ -341,7 +370,7 @@ public final class Pull {
     }
 
     private static String conflictMessage(InstalledPackage p, Registry registry, String latest, List<String> keys,
-                                          boolean deletedHere, List<String> folders) {
+                                          boolean deletedHere, List<String> folders, List<String> writing) {
         StringBuilder sb = new StringBuilder();
         sb.append("cannot pull ").append(p.name()).append(": ").append(keys.size())
                 .append(keys.size() == 1 ? " key was" : " keys were")
@@ -357,6 +386,13 @@ public final class Pull {
             sb.append(" (a folder with no files in it stands where the registry now has the file '")
                     .append(LogicalKey.printable(folders.get(0))).append("'").append(folders.size() > 1 ? ", and more" : "")
                     .append(")");
+        }
+        if (!writing.isEmpty()) {
+            sb.append(" ('").append(LogicalKey.printable(writing.get(0))).append("'")
+                    .append(writing.size() > 1 ? " and " + (writing.size() - 1) + " more" : "")
+                    .append(writing.size() > 1 ? " are" : " is")
+                    .append(" open for writing through the mount: close ")
+                    .append(writing.size() > 1 ? "them" : "it").append(" first, or commit what was written)");
         }
         sb.append("; nothing was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
                 .append(" aside (or undo the change")

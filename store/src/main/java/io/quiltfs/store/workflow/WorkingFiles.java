@@ -78,6 +78,15 @@ public interface WorkingFiles {
         return false;
     }
 
+    /**
+     * Whether {@code key} is open for writing where this implementation sees it (a descriptor
+     * of a mount): a pull does not change such a file under its writer, it counts it as a local
+     * change (a conflict) and changes nothing. Implementations that cannot tell say false.
+     */
+    default boolean openForWriting(String key) {
+        return false;
+    }
+
     /** Removes {@code key} (and folders left empty); no error when it is absent. */
     void delete(String key) throws IOException;
 

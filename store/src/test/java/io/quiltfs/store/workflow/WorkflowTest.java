@@ -334,6 +334,47 @@ class WorkflowTest {
         assertTrue(push(alice, false).pushed());
     }
 
+    /** A file open for writing through a mount is a local change for a pull: refused, named, nothing changed. */
+    @Test
+    void aPullLeavesAFileOpenForWritingAloneAndSaysSo() throws IOException {
+        seed(TestRegistries.LOCAL);
+        install(alice, null);
+        install(bob, null);
+        write(work(alice).resolve("a.txt"), "alice 1");
+        commit(alice, "alice 1");
+        push(alice, false);
+        String bobHead = InstalledPackage.require(bob, PKG).state().head;
+        WorkFolder folder = new WorkFolder(work(bob));
+        WorkingFiles writing = new WorkingFiles() {
+            public java.util.Map<String, FileStat> scan() throws IOException { return folder.scan(); }
+            public FileStat stat(String key) throws IOException { return folder.stat(key); }
+            public Path path(String key) { return folder.path(key); }
+            public FileStat place(String key, Path source) throws IOException { return folder.place(key, source); }
+            public void delete(String key) throws IOException { folder.delete(key); }
+            public String describe() { return folder.describe(); }
+
+            @Override
+            public boolean openForWriting(String key) {
+                return key.equals("a.txt");
+            }
+        };
+        InstalledPackage.attach(work(bob), writing);
+        try {
+            ConflictException e = assertThrows(ConflictException.class, () -> pull(bob));
+            assertTrue(e.getMessage().contains("'a.txt' is open for writing through the mount"), e.getMessage());
+            assertTrue(e.getMessage().contains("nothing was changed"), e.getMessage());
+            assertEquals(List.of("a.txt"), Pull.conflicts(InstalledPackage.require(bob, PKG), registry,
+                    registry.latest(PKG), Status.changes(InstalledPackage.require(bob, PKG), HashType.SHA2_256_CHUNKED)),
+                    "status names it before the pull too");
+        } finally {
+            InstalledPackage.detach(work(bob));
+        }
+        assertEquals("alpha", Files.readString(work(bob).resolve("a.txt")));
+        assertEquals(bobHead, InstalledPackage.require(bob, PKG).state().head);
+        assertTrue(pull(bob).pulled(), "closed: the pull goes through");
+        assertEquals("alice 1", Files.readString(work(bob).resolve("a.txt")));
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void partialInstallFetchesOnlyWhatMatchesAndNeverRefetches(TestRegistries.Kind kind) throws IOException {
