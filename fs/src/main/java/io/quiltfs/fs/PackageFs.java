@@ -1173,7 +1173,9 @@ public final class PackageFs implements java.io.Closeable {
             return; // a folder, or a removed row that nobody can write
         }
         boolean x = (mode & 0100) != 0;
-        if (x || r instanceof WorkArea.Content) {
+        if (r instanceof WorkArea.Content c && removedOpen.get(k) == c) {
+            c.setExecutable(x); // fchmod of a removed file's descriptor: its copy is no key's any more
+        } else if (x || r instanceof WorkArea.Content) {
             writable(k, false, -1, w -> w.setExecutable(x));
         }
     }
@@ -1188,6 +1190,10 @@ public final class PackageFs implements java.io.Closeable {
         Object r = existing(k);
         if (r == DIR || r instanceof Entry) {
             return; // a folder, or a removed row that nobody can write
+        }
+        if (r instanceof WorkArea.Content c && removedOpen.get(k) == c) {
+            c.setMtime(mtimeMillis); // futimens of a removed file's descriptor
+            return;
         }
         writable(k, false, -1, w -> w.setMtime(mtimeMillis));
     }
