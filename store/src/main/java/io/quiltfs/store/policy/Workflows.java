@@ -70,9 +70,10 @@ public final class Workflows {
             data = config.workflows().get(id);
         }
         Pattern handle = config.handlePattern(id, data);
-        WorkflowConfig.Loaded metaSchema = data.hasNonNull("metadata_schema")
+        // quilt3 tests the ids for truth: absent, null and '' all mean none
+        WorkflowConfig.Loaded metaSchema = !data.path("metadata_schema").asText("").isEmpty()
                 ? config.schema(data.get("metadata_schema").asText()) : null;
-        WorkflowConfig.Loaded entriesSchema = data.hasNonNull("entries_schema")
+        WorkflowConfig.Loaded entriesSchema = !data.path("entries_schema").asText("").isEmpty()
                 ? config.schema(data.get("entries_schema").asText()) : null;
         boolean messageRequired = data.path("is_message_required").asBoolean(false);
 
@@ -82,18 +83,18 @@ public final class Workflows {
         }
         if (handle != null && !handle.matcher(name.toString()).find()) {
             throw new WorkflowException(prefix + "the package name does not match the workflow's handle_pattern '"
-                    + handle.pattern() + "'", false);
+                    + data.get("handle_pattern").asText() + "'", false);
         }
         if (metaSchema != null) {
             JsonNode meta = m.header().has("user_meta") ? m.header().get("user_meta") : Json.object();
-            String error = WorkflowConfig.firstError(metaSchema.schema().validate(meta),
+            String error = WorkflowConfig.firstError(validate(config, metaSchema, meta),
                     at -> at.isEmpty() ? "" : "at " + at);
             if (error != null) {
                 throw new WorkflowException(prefix + "metadata failed validation: " + error, false);
             }
         }
         if (entriesSchema != null) {
-            String error = WorkflowConfig.firstError(entriesSchema.schema().validate(entries(m)), at -> entryAt(m, at));
+            String error = WorkflowConfig.firstError(validate(config, entriesSchema, entries(m)), at -> entryAt(m, at));
             if (error != null) {
                 throw new WorkflowException(prefix + "package entries failed validation: " + error, false);
             }
@@ -139,6 +140,20 @@ public final class Workflows {
         }
         return "its header records workflow " + (had == null ? "none" : Json.write(had)) + ", but "
                 + registry.uri() + "'s workflows config now gives " + (now == null ? "none" : Json.write(now));
+    }
+
+    /**
+     * Validates, turning what the schema library throws (a schema it cannot use, which the checks
+     * at load should have caught) into the config problem it is.
+     */
+    private static java.util.Set<com.networknt.schema.ValidationMessage> validate(WorkflowConfig config,
+            WorkflowConfig.Loaded schema, JsonNode instance) throws WorkflowException {
+        try {
+            return schema.schema().validate(instance);
+        } catch (RuntimeException e) {
+            throw new WorkflowException("the workflows config " + config.key() + ": the schema at " + schema.key()
+                    + " cannot be used: " + Json.firstLine(String.valueOf(e.getMessage())), true);
+        }
     }
 
     /** The entries as quilt3 validates them: logical_key, size and the row's user metadata, in walk order. */
