@@ -7,9 +7,10 @@ import java.nio.file.Paths;
 
 /**
  * A physical key URL: {@code s3://bucket/<percent-encoded key>[?versionId=<id>]} or
- * {@code file:///<percent-encoded absolute path>}. Encoding follows Python's
- * {@code urllib.parse.quote} (as quilt3 writes): everything but letters, digits and
- * {@code _.-~/} is percent-encoded as UTF-8.
+ * {@code file:///<percent-encoded absolute path>}. Encoding follows quilt3's {@code PhysicalKey.__str__}:
+ * the path as Python's {@code urllib.parse.quote} (everything but letters, digits and {@code _.-~/}
+ * percent-encoded as UTF-8), the version id as {@code urlencode} ({@code quote_plus}: {@code /}
+ * encoded too, a space as {@code +}).
  */
 public record PhysicalKey(String scheme, String bucket, String path, String versionId) {
     public static PhysicalKey parse(String url) {
@@ -28,7 +29,7 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
                 keyAndQuery = keyAndQuery.substring(0, q);
                 for (String part : query.split("&")) {
                     if (part.startsWith("versionId=")) {
-                        version = decode(part.substring("versionId=".length()));
+                        version = decodeQueryValue(part.substring("versionId=".length()));
                     }
                 }
             }
@@ -87,7 +88,24 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
         if (isFile()) {
             return "file://" + encode(path);
         }
-        return "s3://" + bucket + "/" + encode(path) + (versionId != null ? "?versionId=" + encode(versionId) : "");
+        return "s3://" + bucket + "/" + encode(path)
+                + (versionId != null ? "?versionId=" + encodeQueryValue(versionId) : "");
+    }
+
+    /**
+     * Python's {@code quote_plus(s, safe='')}, what quilt3's {@code urlencode} does to the version id:
+     * {@code /} is encoded too, a space becomes {@code +}.
+     */
+    static String encodeQueryValue(String s) {
+        return encode(s).replace("/", "%2F").replace("%20", "+");
+    }
+
+    /**
+     * Python's {@code unquote_plus}, as quilt3's {@code parse_qs} reads the version id: {@code +} is a
+     * space. Reads both what quilt3 writes and what quiltfs wrote before it matched it ({@code /} kept).
+     */
+    static String decodeQueryValue(String s) {
+        return decode(s.replace('+', ' '));
     }
 
     /** Python's {@code quote(s, safe='/')}. */
