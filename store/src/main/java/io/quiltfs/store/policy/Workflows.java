@@ -11,6 +11,8 @@ import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.Registry;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -31,20 +33,87 @@ public final class Workflows {
      */
     public static JsonNode stamp(Registry registry, Function<PhysicalKey, ObjectSource> sources, WorkflowChoice choice,
                                  PackageName name, String message, Manifest m) throws IOException {
+        return check(registry, sources, choice, name, message, m.header().get("user_meta")).entries(m);
+    }
+
+    /**
+     * The first step of {@link #stamp}, what quilt3 checks before it hashes anything: the config,
+     * the workflow, the message, the name and the package metadata ({@code userMeta}: the header's
+     * {@code user_meta}, Java null when the header has none). The entries are checked by the
+     * {@link Check} it returns.
+     */
+    public static Check check(Registry registry, Function<PhysicalKey, ObjectSource> sources, WorkflowChoice choice,
+                              PackageName name, String message, JsonNode userMeta) throws IOException {
         WorkflowConfig config = WorkflowConfig.load(registry, sources);
         if (config == null) {
             if (choice.equals(WorkflowChoice.DEFAULT)) {
-                return null;
+                return Check.keeping(null);
             }
             throw new WorkflowException(registry.uri() + " has no workflows config (.quilt/workflows/config.yml),"
                     + " but " + choice.describe() + " was asked for; publish there without --workflow", false);
         }
-        return stamp(config, choice, name, message, m);
+        return check(config, choice, name, message, userMeta);
     }
 
-    /** {@link #stamp} against a config already loaded. */
-    static JsonNode stamp(WorkflowConfig config, WorkflowChoice choice, PackageName name, String message, Manifest m)
-            throws IOException {
+    /** A revision checked but for its entries, and the {@code workflow} value its header gets. */
+    public static final class Check {
+        private final String prefix;
+        private final WorkflowConfig config;
+        private final WorkflowConfig.Loaded entriesSchema;
+        private final JsonNode stamp;
+
+        private Check(String prefix, WorkflowConfig config, WorkflowConfig.Loaded entriesSchema, JsonNode stamp) {
+            this.prefix = prefix;
+            this.config = config;
+            this.entriesSchema = entriesSchema;
+            this.stamp = stamp;
+        }
+
+        /** No check at all: the header gets {@code stamp} (null: none), as it is. */
+        public static Check keeping(JsonNode stamp) {
+            return new Check(null, null, null, stamp);
+        }
+
+        /** The header's {@code workflow} value (null: none), the entries not checked. */
+        public JsonNode stamp() {
+            return stamp == null ? null : stamp.deepCopy();
+        }
+
+        /** Checks {@code m}'s rows against the entries schema; returns {@link #stamp()}. */
+        public JsonNode entries(Manifest m) throws WorkflowException {
+            if (entriesSchema != null) {
+                List<Row> rows = new ArrayList<>(m.size());
+                for (Entry e : m.entries()) {
+                    rows.add(new Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
+                }
+                return entries(rows);
+            }
+            return stamp();
+        }
+
+        /**
+         * Checks rows (in walk order) against the entries schema, which needs no hashes: a build
+         * checks them before it hashes. Returns {@link #stamp()}.
+         */
+        public JsonNode entries(List<Row> rows) throws WorkflowException {
+            if (entriesSchema != null) {
+                String error = WorkflowConfig.firstError(validate(config, entriesSchema, asJson(rows)),
+                        at -> entryAt(rows, at));
+                if (error != null) {
+                    throw new WorkflowException(prefix + "package entries failed validation: " + error, false);
+                }
+            }
+            return stamp();
+        }
+    }
+
+    /** What the entries schema sees of a row: its logical key, size and user metadata (null: none). */
+    public record Row(String logicalKey, long size, JsonNode userMeta) {
+    }
+
+    /** {@link #check} against a config already loaded. */
+    static Check check(WorkflowConfig config, WorkflowChoice choice, PackageName name, String message,
+                       JsonNode userMeta) throws IOException {
         JsonNode tree = config.tree();
         String id = choice.id();
         if (!choice.none() && id == null) {
@@ -86,17 +155,11 @@ public final class Workflows {
                     + data.get("handle_pattern").asText() + "'", false);
         }
         if (metaSchema != null) {
-            JsonNode meta = m.header().has("user_meta") ? m.header().get("user_meta") : Json.object();
+            JsonNode meta = userMeta != null ? userMeta : Json.object();
             String error = WorkflowConfig.firstError(validate(config, metaSchema, meta),
                     at -> at.isEmpty() ? "" : "at " + at);
             if (error != null) {
                 throw new WorkflowException(prefix + "metadata failed validation: " + error, false);
-            }
-        }
-        if (entriesSchema != null) {
-            String error = WorkflowConfig.firstError(validate(config, entriesSchema, entries(m)), at -> entryAt(m, at));
-            if (error != null) {
-                throw new WorkflowException(prefix + "package entries failed validation: " + error, false);
             }
         }
         ObjectNode stamp = Json.object();
@@ -111,7 +174,7 @@ public final class Workflows {
             ObjectNode s = stamp.putObject("schemas");
             schemas.forEach((k, v) -> s.put(k, v.toString()));
         }
-        return stamp;
+        return new Check(prefix, config, entriesSchema, stamp);
     }
 
     /**
@@ -157,25 +220,24 @@ public final class Workflows {
     }
 
     /** The entries as quilt3 validates them: logical_key, size and the row's user metadata, in walk order. */
-    private static ArrayNode entries(Manifest m) {
-        ArrayNode a = Json.NODES.arrayNode(m.size());
-        for (Entry e : m.entries()) {
+    private static ArrayNode asJson(List<Row> rows) {
+        ArrayNode a = Json.NODES.arrayNode(rows.size());
+        for (Row r : rows) {
             ObjectNode o = a.addObject();
-            o.put("logical_key", e.logicalKey());
-            o.put("size", e.size());
-            JsonNode um = e.meta().get("user_meta");
-            o.set("meta", um == null ? Json.object() : um);
+            o.put("logical_key", r.logicalKey());
+            o.put("size", r.size());
+            o.set("meta", r.userMeta() == null ? Json.object() : r.userMeta());
         }
         return a;
     }
 
     /** Names a JSON Pointer into the entries array by the row's logical key: "'a.csv' /size". */
-    private static String entryAt(Manifest m, String at) {
+    private static String entryAt(List<Row> rows, String at) {
         java.util.regex.Matcher x = Pattern.compile("^/(\\d+)(.*)$").matcher(at);
         if (x.matches()) {
             int i = Integer.parseInt(x.group(1));
-            if (i < m.size()) {
-                return "'" + m.entries().get(i).logicalKey() + "'" + (x.group(2).isEmpty() ? "" : " at " + x.group(2));
+            if (i < rows.size()) {
+                return "'" + rows.get(i).logicalKey() + "'" + (x.group(2).isEmpty() ? "" : " at " + x.group(2));
             }
         }
         return at.isEmpty() ? "" : "at " + at;
