@@ -20,8 +20,9 @@ import java.util.regex.PatternSyntaxException;
  * \Q..\E}, {@code \z}, {@code (?<n>...)}). Python's str patterns are Unicode-aware: {@code \w},
  * {@code \d}, {@code \s}, {@code \b} and case folding follow Unicode unless the {@code a} flag is set.
  *
- * <p>Not translated (refused, though Python accepts them): conditional groups {@code (?(1)a|b)}.
- * Not checked: Python's rule that a look-behind has a fixed width (Java accepts a bounded one).
+ * <p>Not translated (refused with a message saying quiltfs does not support them, though Python
+ * accepts them): conditional groups {@code (?(1)a|b)} and a reference to a group inside a
+ * look-behind ({@code (a)(?<=\1)b}); java.util.regex has neither.
  */
 final class PythonRegex {
     private final String src;
@@ -30,8 +31,83 @@ final class PythonRegex {
     private int groups;
     private final Map<String, Integer> names = new HashMap<>();
     private final Set<Integer> open = new HashSet<>();
-    /** Per open parenthesis: its group number (0 when not capturing) and the verbose flag outside it. */
-    private final Deque<int[]> stack = new ArrayDeque<>();
+    /** The open parentheses, innermost first; {@link #top} is the pattern itself. */
+    private final Deque<Frame> stack = new ArrayDeque<>();
+    private final Frame top = new Frame(0, false, 0, 0);
+    /** The width of each closed group, for a reference to it. */
+    private final Map<Integer, long[]> widths = new HashMap<>();
+    /** Width of an unbounded repeat (saturates: Python's MAXREPEAT is larger than any pattern). */
+    private static final long INF = Long.MAX_VALUE / 4;
+
+    /**
+     * An open parenthesis: its group number (0 when not capturing), the verbose flag outside it,
+     * whether it is a look-around (1 ahead, 2 behind), the groups opened before it, and the width
+     * (least, most characters) of what was read in it so far, for Python's rule that a look-behind
+     * has a fixed width.
+     */
+    private static final class Frame {
+        final int group;
+        final boolean verboseOutside;
+        final int look;
+        final int groupsBefore;
+        long lo;
+        long hi;
+        long altLo = -1;
+        long altHi = -1;
+        long atomLo;
+        long atomHi;
+        /** The {@code a} flag outside this group (a scoped {@code (?a:...)} sets it inside). */
+        boolean asciiOutside;
+
+        Frame(int group, boolean verboseOutside, int look, int groupsBefore) {
+            this.group = group;
+            this.verboseOutside = verboseOutside;
+            this.look = look;
+            this.groupsBefore = groupsBefore;
+        }
+
+        void atom(long l, long h) {
+            atomLo = l;
+            atomHi = h;
+            lo = Math.min(INF, lo + l);
+            hi = Math.min(INF, hi + h);
+        }
+
+        /** The last atom repeated {@code min} to {@code max} times. */
+        void repeat(long min, long max) {
+            lo = Math.min(INF, lo - atomLo + Math.min(INF, atomLo * min));
+            hi = max >= INF ? (atomHi == 0 ? hi : INF) : Math.min(INF, hi - atomHi + Math.min(INF, atomHi * max));
+        }
+
+        void alternative() {
+            altLo = altLo < 0 ? lo : Math.min(altLo, lo);
+            altHi = altHi < 0 ? hi : Math.max(altHi, hi);
+            lo = 0;
+            hi = 0;
+        }
+
+        long[] width() {
+            alternative();
+            return new long[]{altLo, altHi};
+        }
+    }
+
+    /** Whether the {@code a} flag holds here (globally or in a scoped group). */
+    private boolean asciiNow;
+
+    private void push(Frame f) {
+        f.asciiOutside = asciiNow;
+        stack.push(f);
+    }
+
+    /** Python's word characters: str.isalnum() or '_' ({@code \\w} of java.util.regex also has marks). */
+    private String word() {
+        return asciiNow ? "(?-i:[a-zA-Z0-9_])" : "[\\p{L}\\p{N}_]";
+    }
+
+    private Frame cur() {
+        return stack.isEmpty() ? top : stack.peek();
+    }
     private boolean verbose;
     private boolean ascii;
     private boolean ignoreCase;
@@ -79,6 +155,7 @@ final class PythonRegex {
 
     private String translate() {
         globalFlags();
+        asciiNow = ascii;
         boolean canRepeat = false;
         while (i < src.length()) {
             char c = src.charAt(i);
@@ -91,11 +168,15 @@ final class PythonRegex {
             }
             switch (c) {
                 case '\\' -> {
+                    escLo = 1;
+                    escHi = 1;
                     escape(false);
+                    cur().atom(lastWasAnchor ? 0 : escLo, lastWasAnchor ? 0 : escHi);
                     canRepeat = !lastWasAnchor;
                 }
                 case '[' -> {
                     charClass();
+                    cur().atom(1, 1);
                     canRepeat = true;
                 }
                 case '(' -> canRepeat = group();
@@ -103,15 +184,25 @@ final class PythonRegex {
                     if (stack.isEmpty()) {
                         throw error("unbalanced parenthesis");
                     }
-                    int[] g = stack.pop();
-                    open.remove(g[0]);
-                    verbose = g[1] != 0;
+                    Frame g = stack.pop();
+                    open.remove(g.group);
+                    verbose = g.verboseOutside;
+                    asciiNow = g.asciiOutside;
+                    long[] w = g.width();
+                    if (g.look == 2 && w[0] != w[1]) {
+                        throw error("look-behind requires fixed-width pattern");
+                    }
+                    if (g.group > 0) {
+                        widths.put(g.group, w);
+                    }
+                    cur().atom(g.look > 0 ? 0 : w[0], g.look > 0 ? 0 : w[1]);
                     out.append(')');
                     i++;
                     canRepeat = true;
                 }
                 case '*', '+', '?' -> {
                     repeat(canRepeat, String.valueOf(c), 1);
+                    cur().repeat(c == '+' ? 1 : 0, c == '?' ? 1 : INF);
                     canRepeat = false;
                 }
                 case '{' -> {
@@ -122,25 +213,32 @@ final class PythonRegex {
                         canRepeat = true;
                     } else {
                         repeat(canRepeat, q, braceLength);
+                        String[] mn = q.substring(1, q.length() - 1).split(",", -1);
+                        long min = Long.parseLong(mn[0]);
+                        cur().repeat(min, mn.length == 1 ? min : mn[1].isEmpty() ? INF : Long.parseLong(mn[1]));
                         canRepeat = false;
                     }
                 }
                 case '.' -> {
                     out.append('.');
                     i++;
+                    cur().atom(1, 1);
                     canRepeat = true;
                 }
                 case '^', '$' -> {
                     out.append(c);
                     i++;
+                    cur().atom(0, 0);
                     canRepeat = false;
                 }
                 case '|' -> {
                     out.append(c);
                     i++;
+                    cur().alternative();
                     canRepeat = false;
                 }
                 default -> {
+                    cur().atom(1, 1);
                     literal(src.codePointAt(i));
                     i += Character.charCount(src.codePointAt(i));
                     canRepeat = true;
@@ -154,6 +252,9 @@ final class PythonRegex {
     }
 
     private boolean lastWasAnchor;
+    /** The width of the last escape read outside a class (a reference: its group's). */
+    private long escLo;
+    private long escHi;
     /** Whether the last thing read was a quantifier (for Python's "multiple repeat"). */
     private boolean lastRepeat;
     private int braceLength;
@@ -256,7 +357,7 @@ final class PythonRegex {
     private boolean group() {
         if (!src.startsWith("(?", i)) {
             groups++;
-            open(groups);
+            open(groups, 0);
             out.append('(');
             i++;
             return true;
@@ -270,14 +371,14 @@ final class PythonRegex {
             case ':', '=', '!', '>' -> {
                 out.append("(?").append(c);
                 i++;
-                open(0);
+                open(0, c == '=' || c == '!' ? 1 : 0);
                 return true;
             }
             case '<' -> {
                 if (src.startsWith("<=", i) || src.startsWith("<!", i)) {
                     out.append("(?").append(src, i, i + 2);
                     i += 2;
-                    open(0);
+                    open(0, 2);
                     return true;
                 }
                 throw error("unknown extension ?<" + (i + 1 < src.length() ? src.charAt(i + 1) : ""));
@@ -316,7 +417,7 @@ final class PythonRegex {
             names.put(name, groups);
             i = end + 1;
             out.append("(?<g").append(groups).append('>');
-            open(groups);
+            open(groups, 0);
             return true;
         }
         if (src.startsWith("=", i)) {
@@ -333,8 +434,11 @@ final class PythonRegex {
             if (open.contains(g)) {
                 throw error("cannot refer to an open group");
             }
+            reference(g);
             i = end + 1;
             out.append("(?:\\k<g").append(g).append(">)");
+            long[] w = widths.get(g);
+            cur().atom(w[0], w[1]);
             return true;
         }
         throw error("unknown extension ?P" + (i < src.length() ? src.charAt(i) : ""));
@@ -403,7 +507,10 @@ final class PythonRegex {
             }
         }
         out.append("(?").append(jOn).append(jOff.length() > 0 ? "-" + jOff : "").append(':');
-        stack.push(new int[]{0, verbose ? 1 : 0});
+        push(new Frame(0, verbose, 0, groups));
+        if (on.indexOf("a") >= 0) {
+            asciiNow = true;
+        }
         if (on.indexOf("x") >= 0) {
             verbose = true;
         } else if (off.indexOf("x") >= 0) {
@@ -413,8 +520,22 @@ final class PythonRegex {
         return true;
     }
 
-    private void open(int group) {
-        stack.push(new int[]{group, verbose ? 1 : 0});
+    /** Python refuses a reference, inside a look-behind, to a group defined in it. */
+    private void reference(int g) {
+        for (Frame f : stack) {
+            if (f.look == 2 && g > f.groupsBefore) {
+                throw error("cannot refer to group defined in the same lookbehind subpattern");
+            }
+        }
+        for (Frame f : stack) {
+            if (f.look == 2) {
+                throw error("a group reference inside a look-behind is not supported by quiltfs");
+            }
+        }
+    }
+
+    private void open(int group, int look) {
+        push(new Frame(group, verbose, look, group > 0 ? group - 1 : groups));
         if (group > 0) {
             open.add(group);
         }
@@ -492,8 +613,19 @@ final class PythonRegex {
         int at = i;
         i += 2;
         switch (c) {
-            case 'd', 'D', 's', 'S', 'w', 'W' -> {
+            case 'd', 'D' -> {
                 out.append('\\').append(c);
+                return -1;
+            }
+            case 'w', 's' -> {
+                // Python's classes, where they differ from Java's (marks in \\w; \\x1c-\\x1f in \\s)
+                String set = c == 'w' ? (asciiNow ? "\\w" : "\\p{L}\\p{N}_") : (asciiNow ? "\\s" : "\\s\\x{1c}-\\x{1f}");
+                out.append(inClass || set.length() == 2 ? set : "[" + set + "]");
+                return -1;
+            }
+            case 'W', 'S' -> {
+                String set = c == 'W' ? (asciiNow ? "\\w" : "\\p{L}\\p{N}_") : (asciiNow ? "\\s" : "\\s\\x{1c}-\\x{1f}");
+                out.append(set.length() == 2 ? "\\" + c : "[^" + set + "]");
                 return -1;
             }
             case 'A', 'B', 'Z' -> {
@@ -501,7 +633,14 @@ final class PythonRegex {
                     i = at;
                     throw error("bad escape \\" + c);
                 }
-                out.append(c == 'Z' ? "\\z" : "\\" + c);
+                if (c == 'B') {
+                    // not a boundary; and never in the empty string, as in Python
+                    String w = word();
+                    out.append("(?:(?<=").append(w).append(")(?=").append(w).append(")|(?<!").append(w).append(")(?!")
+                            .append(w).append("))(?!\\A\\z)");
+                } else {
+                    out.append(c == 'Z' ? "\\z" : "\\" + c);
+                }
                 lastWasAnchor = true;
                 return -1;
             }
@@ -510,7 +649,10 @@ final class PythonRegex {
                     literal(8);
                     return 8;
                 }
-                out.append("\\b");
+                // Python's word boundary, by its word characters
+                String w = word();
+                out.append("(?:(?<=").append(w).append(")(?!").append(w).append(")|(?<!").append(w).append(")(?=")
+                        .append(w).append("))");
                 lastWasAnchor = true;
                 return -1;
             }
@@ -613,8 +755,11 @@ final class PythonRegex {
             i = at + 1;
             throw error("cannot refer to an open group");
         }
+        reference(g);
         i = j;
         out.append("(?:\\").append(g).append(')');
+        escLo = widths.get(g)[0];
+        escHi = widths.get(g)[1];
         return -1;
     }
 
