@@ -304,7 +304,14 @@ public final class WorkflowConfig {
             throw new WorkflowException(where() + ": schema '" + schemaId + "' is not a valid JSON Schema: " + invalid,
                     true);
         }
-        return new Loaded(FACTORY.getSchema(schema, SETTINGS), r.key());
+        JsonSchema compiled;
+        try {
+            compiled = FACTORY.getSchema(schema, SETTINGS);
+        } catch (RuntimeException e) {
+            throw new WorkflowException(where() + ": schema '" + schemaId + "' at " + at + " cannot be used: "
+                    + Json.firstLine(String.valueOf(e.getMessage())), true);
+        }
+        return new Loaded(compiled, r.key());
     }
 
     /** Keywords whose value is a schema, an array of schemas, or an object of schemas (draft 7). */
