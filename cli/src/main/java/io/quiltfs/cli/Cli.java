@@ -170,6 +170,11 @@ public final class Cli {
         if (ex instanceof io.quiltfs.store.workflow.ConflictException) {
             return ExitCodes.CONFLICT;
         }
+        if (ex instanceof io.quiltfs.store.policy.WorkflowException w) {
+            // A revision the registry's rules refuse is refused (3) at build, commit and push alike;
+            // a config that cannot be read or used is a failure (1).
+            return w.isConfigProblem() ? ExitCodes.FAILURE : ExitCodes.CONFLICT;
+        }
         if (ex instanceof RegistryException.NotFound || ex instanceof NoSuchFileException
                 || ex instanceof io.quiltfs.store.workflow.NotInstalledException
                 || ex instanceof io.quiltfs.store.workflow.MissingWorkFolderException) {

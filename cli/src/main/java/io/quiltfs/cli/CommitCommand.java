@@ -77,7 +77,7 @@ final class CommitCommand extends PackageCommand {
         WorkflowChoice choice = WorkflowChoice.parse(workflow);
         try (Registry reg = registryFor(null, p)) {
             r = Commit.commit(p, message, userMeta, HashType.parseUserInput(hashType),
-                    m -> stamp(reg, choice, p, m), progress(out));
+                    (meta, headStamp) -> check(reg, choice, p, meta, headStamp), progress(out));
         }
         var c = r.changes();
         if (!r.committed()) {
@@ -103,14 +103,13 @@ final class CommitCommand extends PackageCommand {
      * cannot be asked (offline), the head's stamp is kept and push, which needs the registry
      * anyway, checks it there (and asks for a new commit if the config disagrees).
      */
-    private JsonNode stamp(Registry reg, WorkflowChoice choice, InstalledPackage p, io.quiltfs.store.manifest.Manifest m)
-            throws java.io.IOException {
+    private Workflows.Check check(Registry reg, WorkflowChoice choice, InstalledPackage p, JsonNode userMeta,
+                                  JsonNode had) throws java.io.IOException {
         String unreachable;
         try {
-            JsonNode stamp = Workflows.stamp(reg, sources(reg), choice, p.name(), message, m);
-            JsonNode had = p.head().header().get("workflow");
-            if (stamp != null || had == null || workflow != null || registryHolds(reg, p.state().base)) {
-                return stamp;
+            Workflows.Check check = Workflows.check(reg, sources(reg), choice, p.name(), message, userMeta);
+            if (check.stamp() != null || had == null || workflow != null || registryHolds(reg, p.state().base)) {
+                return check;
             }
             // No config, where the head has a stamp: a registry folder that is not there (an
             // unmounted disk) reads as one without a config. It must hold the base revision.
@@ -127,8 +126,7 @@ final class CommitCommand extends PackageCommand {
             warn(unreachable + "; committing with the head's workflow stamp as it is (push checks it against the"
                     + " registry's workflows config)");
         }
-        JsonNode had = p.head().header().get("workflow");
-        return had == null ? null : had.deepCopy();
+        return Workflows.Check.keeping(had);
     }
 
     private static boolean registryHolds(Registry reg, String base) {

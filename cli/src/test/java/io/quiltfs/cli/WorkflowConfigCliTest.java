@@ -78,17 +78,17 @@ class WorkflowConfigCliTest {
         String home = tmp.resolve("home").toString();
 
         var bad = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "-m", "m", "--meta", "{}");
-        assertEquals(ExitCodes.FAILURE, bad.code(), bad.err());
+        assertEquals(ExitCodes.CONFLICT, bad.code(), bad.err());
         assertEquals(1, bad.err().strip().lines().count(), bad.err());
         assertTrue(bad.err().contains(uri + ": workflow 'alpha' for team/p: metadata failed validation:")
                 && bad.err().contains("author"), bad.err());
         assertNull(latest(kind, uri, "team/p"), "nothing published");
         var name = CliRunner.run("--home", home, "build", "other/p", src.toString(), "-r", uri, "--meta", "{\"author\": 1}");
-        assertTrue(name.code() == ExitCodes.FAILURE && name.err().contains("handle_pattern"), name.err());
+        assertTrue(name.code() == ExitCodes.CONFLICT && name.err().contains("handle_pattern"), name.err());
         var none = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "--workflow", "");
-        assertTrue(none.code() == ExitCodes.FAILURE && none.err().contains("requires a workflow"), none.err());
+        assertTrue(none.code() == ExitCodes.CONFLICT && none.err().contains("requires a workflow"), none.err());
         var unknown = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "--workflow", "beta");
-        assertTrue(unknown.code() == ExitCodes.FAILURE && unknown.err().contains("no workflow 'beta'"), unknown.err());
+        assertTrue(unknown.code() == ExitCodes.CONFLICT && unknown.err().contains("no workflow 'beta'"), unknown.err());
 
         var ok = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "-m", "m",
                 "--meta", "{\"author\": \"ann\"}");
@@ -105,7 +105,7 @@ class WorkflowConfigCliTest {
         assertEquals(0, inst.code(), inst.err());
         Files.writeString(work.resolve("b.csv"), "b\n");
         var refused = CliRunner.run("--home", home, "commit", "team/p", "-m", "two", "--meta", "{\"who\": 1}");
-        assertEquals(ExitCodes.FAILURE, refused.code(), refused.err());
+        assertEquals(ExitCodes.CONFLICT, refused.code(), refused.err());
         assertTrue(refused.err().contains("metadata failed validation"), refused.err());
         var st = CliRunner.run("--home", home, "--json", "status", "team/p");
         assertTrue(st.out().contains(top), "the head is unchanged: " + st.out());
@@ -186,5 +186,23 @@ class WorkflowConfigCliTest {
         assertEquals(0, CliRunner.run("--home", home, "push", "team/p").code(), "the stamp passes at push");
         JsonNode w = header(TestRegistries.LOCAL, uri, top).get("workflow");
         assertEquals("free", w.get("id").asText());
+    }
+
+    @org.junit.jupiter.api.Test
+    void aSchemaWithABadPatternIsOneLineExit1AndTheSchemaLibraryStaysQuiet() throws IOException {
+        String uri = TestRegistries.LOCAL.newRegistry(tmp);
+        // '\\p{L}' is a Java regex but not a Python one: quilt3 refuses the schema.
+        config(uri, "{\"type\": \"object\", \"properties\": {\"author\": {\"pattern\": \"\\\\p{L}\"}}}");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.csv"), "a\n");
+        var r = CliRunner.run("--home", tmp.resolve("home").toString(), "build", "team/p", src.toString(), "-r", uri,
+                "-m", "m", "--meta", "{\"author\": \"ann\"}");
+        assertEquals(ExitCodes.FAILURE, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("schema 'meta' is not a valid JSON Schema") && r.err().contains("bad escape \\p"),
+                r.err());
+        assertNull(latest(TestRegistries.LOCAL, uri, "team/p"));
+        // What the JSON Schema library logs itself never reaches the user's stderr.
+        assertFalse(org.slf4j.LoggerFactory.getLogger("com.networknt.schema.PatternValidator").isErrorEnabled());
     }
 }

@@ -39,20 +39,26 @@ class WorkflowInteropTest {
         put(uri, ".quilt/workflows/meta.json", "{\"$schema\": \"http://json-schema.org/draft-07/schema#\","
                 + " \"type\": \"object\", \"required\": [\"author\"], \"properties\": {\"author\": {\"type\": \"string\"}}}");
         put(uri, ".quilt/workflows/entries.json", "{\"type\": \"array\", \"items\": {\"type\": \"object\","
-                + " \"properties\": {\"size\": {\"maximum\": 1000}, \"logical_key\": {\"pattern\": \"^[a-z]\"}}}}");
+                + " \"properties\": {\"size\": {\"maximum\": 1000},"
+                // Python re spellings java.util.regex refuses: a group name with '_', {,n}
+                + " \"logical_key\": {\"pattern\": \"^(?P<first_char>[a-z]){,1}[a-z]\"}}}}");
         put(uri, ".quilt/workflows/config.yml", "version:\n  base: \"1\"\n"
                 + "is_workflow_required: false\n"
                 + "default_workflow: alpha\n"
                 + "workflows:\n"
                 + "  alpha:\n"
                 + "    name: Alpha\n"
-                + "    handle_pattern: ^interop/\n"
+                + "    handle_pattern: ^(?P<team_name>interop)/\n"
                 + "    metadata_schema: meta\n"
                 + "    entries_schema: entries\n"
                 + "    is_message_required: true\n"
-                + "  free:\n"
+                + "  free: &free\n"
                 + "    name: Free\n"
                 + "    metadata_schema: meta\n"
+                // a YAML merge key, which PyYAML's safe_load merges
+                + "  other:\n"
+                + "    <<: *free\n"
+                + "    name: Other\n"
                 + "schemas:\n"
                 + "  meta:\n"
                 + "    url: " + uri + "/.quilt/workflows/meta.json\n"
@@ -74,7 +80,7 @@ class WorkflowInteropTest {
         String meta = "{\"author\": \"ann\", \"n\": 1.5}";
 
         List<String> tops = new ArrayList<>();
-        for (String workflow : new String[] {null, "free", ""}) {
+        for (String workflow : new String[] {null, "free", "", "other"}) {
             JsonNode published = quilt3.publish(reg, "interop/wf", src, new Quilt3.Build().message("m").meta(meta)
                     .workflow(workflow));
             String theirs = published.get("top_hash").asText();
@@ -93,6 +99,7 @@ class WorkflowInteropTest {
         }
         assertNotEquals(tops.get(0), tops.get(1), "the workflow is part of the top hash");
         assertNotEquals(tops.get(1), tops.get(2));
+        assertNotEquals(tops.get(1), tops.get(3));
 
         if (kind != TestRegistries.LOCAL) {
             return; // the refusals do not depend on where the registry is: checked once (quilt3 is slow to start)
@@ -119,7 +126,7 @@ class WorkflowInteropTest {
             args.addAll(List.of("--meta", options.meta));
         }
         Quiltfs.Result mine = quiltfs.exec(args.toArray(String[]::new));
-        assertEquals(1, mine.exit(), mine.stderr());
+        assertEquals(3, mine.exit(), "a revision the registry's rules refuse: " + mine.stderr());
         assertTrue(mine.stderr().contains(quiltfsSays), "quiltfs: " + mine.stderr());
     }
 }

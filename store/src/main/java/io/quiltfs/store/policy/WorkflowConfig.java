@@ -2,7 +2,6 @@ package io.quiltfs.store.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SchemaLocation;
@@ -25,7 +24,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * A registry's workflow config as loaded: the validated YAML tree, the key it was read from (with
@@ -40,7 +38,12 @@ public final class WorkflowConfig {
     private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7);
     /** quilt3 validates without a format checker: {@code format} is an annotation, never a failure. */
     private static final SchemaValidatorsConfig SETTINGS = SchemaValidatorsConfig.builder()
-            .formatAssertionsEnabled(false).pathType(PathType.JSON_POINTER).build();
+            .formatAssertionsEnabled(false).pathType(PathType.JSON_POINTER)
+            // jsonschema's pattern and patternProperties are Python re.search
+            .regularExpressionFactory(regex -> {
+                Pattern p = PythonRegex.compile(regex);
+                return value -> p.matcher(value).find();
+            }).build();
     private static final JsonSchema CONFIG_SCHEMA = loadConfigSchema();
     private static final JsonSchema DRAFT_7_META = FACTORY.getSchema(
             SchemaLocation.of("http://json-schema.org/draft-07/schema"), SETTINGS);
@@ -83,12 +86,10 @@ public final class WorkflowConfig {
         String where = "the workflows config " + read.key();
         JsonNode tree;
         try {
-            tree = new YAMLMapper().readTree(new String(read.bytes(), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new WorkflowException(where + " is not valid YAML: " + Json.firstLine(e.getMessage()), true);
-        }
-        if (tree == null || tree.isMissingNode()) {
-            tree = Json.NODES.nullNode();
+            tree = yaml(new String(read.bytes(), StandardCharsets.UTF_8));
+        } catch (org.yaml.snakeyaml.error.YAMLException e) {
+            throw new WorkflowException(where + " is not valid YAML: " + Json.firstLine(String.valueOf(e.getMessage())),
+                    true);
         }
         String invalid = firstError(CONFIG_SCHEMA.validate(tree));
         if (invalid != null) {
@@ -101,6 +102,57 @@ public final class WorkflowConfig {
                     + " and quiltfs read versions up to 1.1.0)", true);
         }
         return new WorkflowConfig(registry.uri(), tree, read.key(), sources);
+    }
+
+    /**
+     * A YAML document read as PyYAML's {@code safe_load} reads it: YAML 1.1 scalars ({@code yes} is
+     * true), merge keys ({@code <<: *common}), the last of duplicate keys wins; then as a JSON tree.
+     */
+    static JsonNode yaml(String text) {
+        org.yaml.snakeyaml.LoaderOptions options = new org.yaml.snakeyaml.LoaderOptions();
+        options.setAllowDuplicateKeys(true);
+        options.setMaxAliasesForCollections(1000);
+        Object doc = new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(options)).load(text);
+        return toTree(doc);
+    }
+
+    private static JsonNode toTree(Object o) {
+        if (o == null) {
+            return Json.NODES.nullNode();
+        }
+        if (o instanceof Map<?, ?> map) {
+            ObjectNode n = Json.object();
+            map.forEach((k, v) -> n.set(String.valueOf(k), toTree(v)));
+            return n;
+        }
+        if (o instanceof Collection<?> list) {
+            com.fasterxml.jackson.databind.node.ArrayNode a = Json.NODES.arrayNode();
+            list.forEach(v -> a.add(toTree(v)));
+            return a;
+        }
+        if (o instanceof String s) {
+            return Json.NODES.textNode(s);
+        }
+        if (o instanceof Boolean b) {
+            return Json.NODES.booleanNode(b);
+        }
+        if (o instanceof Integer i) {
+            return Json.NODES.numberNode(i);
+        }
+        if (o instanceof Long l) {
+            return Json.NODES.numberNode(l);
+        }
+        if (o instanceof java.math.BigInteger b) {
+            return Json.NODES.numberNode(b);
+        }
+        if (o instanceof Double d) {
+            return Json.NODES.numberNode(d);
+        }
+        if (o instanceof byte[] b) {
+            return Json.NODES.binaryNode(b);
+        }
+        // A timestamp (PyYAML gives a date, which no string-typed field of the config accepts).
+        return Json.NODES.pojoNode(o);
     }
 
     private static boolean supported(String version) {
@@ -141,12 +193,10 @@ public final class WorkflowConfig {
             return null;
         }
         try {
-            // Python's spelling of named groups, which Java spells without the P.
-            return Pattern.compile(p.asText().replace("(?P<", "(?<")
-                    .replaceAll("\\(\\?P=(\\w+)\\)", "\\\\k<$1>"));
-        } catch (PatternSyntaxException e) {
+            return PythonRegex.compile(p.asText());
+        } catch (PythonRegex.Invalid e) {
             throw new WorkflowException(where() + ": the handle_pattern of workflow '" + workflow
-                    + "' is not a valid regular expression: " + e.getDescription(), true);
+                    + "' is not a valid Python regular expression: " + e.getMessage(), true);
         }
     }
 
@@ -247,11 +297,76 @@ public final class WorkflowConfig {
             }
         }
         String invalid = firstError(DRAFT_7_META.validate(schema));
+        if (invalid == null) {
+            invalid = badRegex(schema, "");
+        }
         if (invalid != null) {
             throw new WorkflowException(where() + ": schema '" + schemaId + "' is not a valid JSON Schema: " + invalid,
                     true);
         }
-        return new Loaded(FACTORY.getSchema(schema, SETTINGS), r.key());
+        JsonSchema compiled;
+        try {
+            compiled = FACTORY.getSchema(schema, SETTINGS);
+        } catch (RuntimeException e) {
+            throw new WorkflowException(where() + ": schema '" + schemaId + "' at " + at + " cannot be used: "
+                    + Json.firstLine(String.valueOf(e.getMessage())), true);
+        }
+        return new Loaded(compiled, r.key());
+    }
+
+    /** Keywords whose value is a schema, an array of schemas, or an object of schemas (draft 7). */
+    private static final Set<String> ONE = Set.of("additionalItems", "additionalProperties", "contains", "propertyNames",
+            "if", "then", "else", "not", "items");
+    private static final Set<String> MANY = Set.of("allOf", "anyOf", "oneOf", "items");
+    private static final Set<String> BY_NAME = Set.of("properties", "patternProperties", "definitions", "dependencies");
+
+    /**
+     * The first {@code pattern} or {@code patternProperties} key of a (meta-valid) schema that is
+     * not a valid Python regular expression, as one line; null when there is none. quilt3's
+     * {@code check_schema} checks the draft-7 meta-schema's {@code format: regex} with Python's re.
+     */
+    private static String badRegex(JsonNode schema, String at) {
+        if (!schema.isObject()) {
+            return null;
+        }
+        java.util.List<String[]> regexes = new java.util.ArrayList<>();
+        if (schema.path("pattern").isTextual()) {
+            regexes.add(new String[]{schema.get("pattern").asText(), at + "/pattern"});
+        }
+        schema.path("patternProperties").fieldNames()
+                .forEachRemaining(k -> regexes.add(new String[]{k, at + "/patternProperties"}));
+        for (String[] r : regexes) {
+            try {
+                PythonRegex.compile(r[0]);
+            } catch (PythonRegex.Invalid e) {
+                return r[1] + ": '" + r[0] + "' is not a valid Python regular expression (" + e.getMessage() + ")";
+            }
+        }
+        for (var f : (Iterable<Map.Entry<String, JsonNode>>) schema::fields) {
+            String k = f.getKey();
+            JsonNode v = f.getValue();
+            String found = null;
+            if (ONE.contains(k) && v.isObject()) {
+                found = badRegex(v, at + "/" + k);
+            }
+            if (found == null && MANY.contains(k) && v.isArray()) {
+                for (int n = 0; found == null && n < v.size(); n++) {
+                    found = badRegex(v.get(n), at + "/" + k + "/" + n);
+                }
+            }
+            if (found == null && BY_NAME.contains(k) && v.isObject()) {
+                for (var e : (Iterable<Map.Entry<String, JsonNode>>) v::fields) {
+                    found = badRegex(e.getValue(), at + "/" + k + "/" + e.getKey());
+                    if (found != null) {
+                        break;
+                    }
+                }
+            }
+            if (found != null) {
+                return found;
+            }
+        }
+        return null;
     }
 
     /** quilt3 refuses {@code $ref} anywhere in a workflow schema. */

@@ -11,6 +11,8 @@ import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.registry.Registry;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -31,20 +33,87 @@ public final class Workflows {
      */
     public static JsonNode stamp(Registry registry, Function<PhysicalKey, ObjectSource> sources, WorkflowChoice choice,
                                  PackageName name, String message, Manifest m) throws IOException {
+        return check(registry, sources, choice, name, message, m.header().get("user_meta")).entries(m);
+    }
+
+    /**
+     * The first step of {@link #stamp}, what quilt3 checks before it hashes anything: the config,
+     * the workflow, the message, the name and the package metadata ({@code userMeta}: the header's
+     * {@code user_meta}, Java null when the header has none). The entries are checked by the
+     * {@link Check} it returns.
+     */
+    public static Check check(Registry registry, Function<PhysicalKey, ObjectSource> sources, WorkflowChoice choice,
+                              PackageName name, String message, JsonNode userMeta) throws IOException {
         WorkflowConfig config = WorkflowConfig.load(registry, sources);
         if (config == null) {
             if (choice.equals(WorkflowChoice.DEFAULT)) {
-                return null;
+                return Check.keeping(null);
             }
             throw new WorkflowException(registry.uri() + " has no workflows config (.quilt/workflows/config.yml),"
                     + " but " + choice.describe() + " was asked for; publish there without --workflow", false);
         }
-        return stamp(config, choice, name, message, m);
+        return check(config, choice, name, message, userMeta);
     }
 
-    /** {@link #stamp} against a config already loaded. */
-    static JsonNode stamp(WorkflowConfig config, WorkflowChoice choice, PackageName name, String message, Manifest m)
-            throws IOException {
+    /** A revision checked but for its entries, and the {@code workflow} value its header gets. */
+    public static final class Check {
+        private final String prefix;
+        private final WorkflowConfig config;
+        private final WorkflowConfig.Loaded entriesSchema;
+        private final JsonNode stamp;
+
+        private Check(String prefix, WorkflowConfig config, WorkflowConfig.Loaded entriesSchema, JsonNode stamp) {
+            this.prefix = prefix;
+            this.config = config;
+            this.entriesSchema = entriesSchema;
+            this.stamp = stamp;
+        }
+
+        /** No check at all: the header gets {@code stamp} (null: none), as it is. */
+        public static Check keeping(JsonNode stamp) {
+            return new Check(null, null, null, stamp);
+        }
+
+        /** The header's {@code workflow} value (null: none), the entries not checked. */
+        public JsonNode stamp() {
+            return stamp == null ? null : stamp.deepCopy();
+        }
+
+        /** Checks {@code m}'s rows against the entries schema; returns {@link #stamp()}. */
+        public JsonNode entries(Manifest m) throws WorkflowException {
+            if (entriesSchema != null) {
+                List<Row> rows = new ArrayList<>(m.size());
+                for (Entry e : m.entries()) {
+                    rows.add(new Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
+                }
+                return entries(rows);
+            }
+            return stamp();
+        }
+
+        /**
+         * Checks rows (in walk order) against the entries schema, which needs no hashes: a build
+         * checks them before it hashes. Returns {@link #stamp()}.
+         */
+        public JsonNode entries(List<Row> rows) throws WorkflowException {
+            if (entriesSchema != null) {
+                String error = WorkflowConfig.firstError(validate(config, entriesSchema, asJson(rows)),
+                        at -> entryAt(rows, at));
+                if (error != null) {
+                    throw new WorkflowException(prefix + "package entries failed validation: " + error, false);
+                }
+            }
+            return stamp();
+        }
+    }
+
+    /** What the entries schema sees of a row: its logical key, size and user metadata (null: none). */
+    public record Row(String logicalKey, long size, JsonNode userMeta) {
+    }
+
+    /** {@link #check} against a config already loaded. */
+    static Check check(WorkflowConfig config, WorkflowChoice choice, PackageName name, String message,
+                       JsonNode userMeta) throws IOException {
         JsonNode tree = config.tree();
         String id = choice.id();
         if (!choice.none() && id == null) {
@@ -70,9 +139,10 @@ public final class Workflows {
             data = config.workflows().get(id);
         }
         Pattern handle = config.handlePattern(id, data);
-        WorkflowConfig.Loaded metaSchema = data.hasNonNull("metadata_schema")
+        // quilt3 tests the ids for truth: absent, null and '' all mean none
+        WorkflowConfig.Loaded metaSchema = !data.path("metadata_schema").asText("").isEmpty()
                 ? config.schema(data.get("metadata_schema").asText()) : null;
-        WorkflowConfig.Loaded entriesSchema = data.hasNonNull("entries_schema")
+        WorkflowConfig.Loaded entriesSchema = !data.path("entries_schema").asText("").isEmpty()
                 ? config.schema(data.get("entries_schema").asText()) : null;
         boolean messageRequired = data.path("is_message_required").asBoolean(false);
 
@@ -82,20 +152,14 @@ public final class Workflows {
         }
         if (handle != null && !handle.matcher(name.toString()).find()) {
             throw new WorkflowException(prefix + "the package name does not match the workflow's handle_pattern '"
-                    + handle.pattern() + "'", false);
+                    + data.get("handle_pattern").asText() + "'", false);
         }
         if (metaSchema != null) {
-            JsonNode meta = m.header().has("user_meta") ? m.header().get("user_meta") : Json.object();
-            String error = WorkflowConfig.firstError(metaSchema.schema().validate(meta),
+            JsonNode meta = userMeta != null ? userMeta : Json.object();
+            String error = WorkflowConfig.firstError(validate(config, metaSchema, meta),
                     at -> at.isEmpty() ? "" : "at " + at);
             if (error != null) {
                 throw new WorkflowException(prefix + "metadata failed validation: " + error, false);
-            }
-        }
-        if (entriesSchema != null) {
-            String error = WorkflowConfig.firstError(entriesSchema.schema().validate(entries(m)), at -> entryAt(m, at));
-            if (error != null) {
-                throw new WorkflowException(prefix + "package entries failed validation: " + error, false);
             }
         }
         ObjectNode stamp = Json.object();
@@ -110,7 +174,7 @@ public final class Workflows {
             ObjectNode s = stamp.putObject("schemas");
             schemas.forEach((k, v) -> s.put(k, v.toString()));
         }
-        return stamp;
+        return new Check(prefix, config, entriesSchema, stamp);
     }
 
     /**
@@ -141,26 +205,39 @@ public final class Workflows {
                 + registry.uri() + "'s workflows config now gives " + (now == null ? "none" : Json.write(now));
     }
 
+    /**
+     * Validates, turning what the schema library throws (a schema it cannot use, which the checks
+     * at load should have caught) into the config problem it is.
+     */
+    private static java.util.Set<com.networknt.schema.ValidationMessage> validate(WorkflowConfig config,
+            WorkflowConfig.Loaded schema, JsonNode instance) throws WorkflowException {
+        try {
+            return schema.schema().validate(instance);
+        } catch (RuntimeException e) {
+            throw new WorkflowException("the workflows config " + config.key() + ": the schema at " + schema.key()
+                    + " cannot be used: " + Json.firstLine(String.valueOf(e.getMessage())), true);
+        }
+    }
+
     /** The entries as quilt3 validates them: logical_key, size and the row's user metadata, in walk order. */
-    private static ArrayNode entries(Manifest m) {
-        ArrayNode a = Json.NODES.arrayNode(m.size());
-        for (Entry e : m.entries()) {
+    private static ArrayNode asJson(List<Row> rows) {
+        ArrayNode a = Json.NODES.arrayNode(rows.size());
+        for (Row r : rows) {
             ObjectNode o = a.addObject();
-            o.put("logical_key", e.logicalKey());
-            o.put("size", e.size());
-            JsonNode um = e.meta().get("user_meta");
-            o.set("meta", um == null ? Json.object() : um);
+            o.put("logical_key", r.logicalKey());
+            o.put("size", r.size());
+            o.set("meta", r.userMeta() == null ? Json.object() : r.userMeta());
         }
         return a;
     }
 
     /** Names a JSON Pointer into the entries array by the row's logical key: "'a.csv' /size". */
-    private static String entryAt(Manifest m, String at) {
+    private static String entryAt(List<Row> rows, String at) {
         java.util.regex.Matcher x = Pattern.compile("^/(\\d+)(.*)$").matcher(at);
         if (x.matches()) {
             int i = Integer.parseInt(x.group(1));
-            if (i < m.size()) {
-                return "'" + m.entries().get(i).logicalKey() + "'" + (x.group(2).isEmpty() ? "" : " at " + x.group(2));
+            if (i < rows.size()) {
+                return "'" + rows.get(i).logicalKey() + "'" + (x.group(2).isEmpty() ? "" : " at " + x.group(2));
             }
         }
         return at.isEmpty() ? "" : "at " + at;

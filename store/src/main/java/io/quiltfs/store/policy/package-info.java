@@ -6,6 +6,13 @@
  * is part of the top hash: quiltfs publishes exactly what quilt3 8.0.0 would, and refuses what it
  * refuses (its {@code quilt3.workflows} module is the reference for every rule here).
  *
+ * <p>The config is YAML as PyYAML's {@code safe_load} reads it (SnakeYAML's SafeConstructor: YAML
+ * 1.1 scalars, merge keys); every pattern ({@code handle_pattern}, a schema's {@code pattern} and
+ * {@code patternProperties}) is a Python {@code re} pattern, compiled by
+ * {@link io.quiltfs.store.policy.PythonRegex} and refused where Python refuses it. A check runs in
+ * quilt3's order: message, name and package metadata first (before anything is hashed), the
+ * entries after ({@link io.quiltfs.store.policy.Workflows.Check}).
+ *
  * <p>Invariants: a config is read once per check, by key, through the registry (the S3 client
  * lives in {@link io.quiltfs.store.registry.S3Registry} only); nothing here writes. Every failure
  * is a {@link io.quiltfs.store.policy.WorkflowException} whose one-line message names the registry

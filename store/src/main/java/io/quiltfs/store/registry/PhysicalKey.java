@@ -7,9 +7,10 @@ import java.nio.file.Paths;
 
 /**
  * A physical key URL: {@code s3://bucket/<percent-encoded key>[?versionId=<id>]} or
- * {@code file:///<percent-encoded absolute path>}. Encoding follows Python's
- * {@code urllib.parse.quote} (as quilt3 writes): everything but letters, digits and
- * {@code _.-~/} is percent-encoded as UTF-8.
+ * {@code file:///<percent-encoded absolute path>}. Encoding follows quilt3's {@code PhysicalKey.__str__}:
+ * the path as Python's {@code urllib.parse.quote} (everything but letters, digits and {@code _.-~/}
+ * percent-encoded as UTF-8), the version id as {@code urlencode} ({@code quote_plus}: {@code /}
+ * encoded too, a space as {@code +}).
  */
 public record PhysicalKey(String scheme, String bucket, String path, String versionId) {
     public static PhysicalKey parse(String url) {
@@ -29,7 +30,7 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
                 for (String part : query.split("&")) {
                     if (part.startsWith("versionId=") && part.length() > "versionId=".length()) {
                         // (An empty one is none, as quilt3's parse_qs reads it: S3 refuses an empty id.)
-                        version = decode(part.substring("versionId=".length()));
+                        version = decodeQueryValue(part.substring("versionId=".length()));
                     }
                 }
             }
@@ -88,23 +89,34 @@ public record PhysicalKey(String scheme, String bucket, String path, String vers
         if (isFile()) {
             return "file://" + encode(path);
         }
-        // The version as quilt3 writes it (urlencode: '/' encoded too; AWS version ids hold '/' and '+').
         return "s3://" + bucket + "/" + encode(path)
-                + (versionId != null ? "?versionId=" + encode(versionId, false) : "");
+                + (versionId != null ? "?versionId=" + encodeQueryValue(versionId) : "");
+    }
+
+    /**
+     * Python's {@code quote_plus(s, safe='')}, what quilt3's {@code urlencode} does to the version id:
+     * {@code /} is encoded too, a space becomes {@code +}.
+     */
+    static String encodeQueryValue(String s) {
+        return encode(s).replace("/", "%2F").replace("%20", "+");
+    }
+
+    /**
+     * Python's {@code unquote_plus}, as quilt3's {@code parse_qs} reads the version id: {@code +} is a
+     * space. Reads both what quilt3 writes and what quiltfs wrote before it matched it ({@code /} kept).
+     */
+    static String decodeQueryValue(String s) {
+        return decode(s.replace('+', ' '));
     }
 
     /** Python's {@code quote(s, safe='/')}. */
     public static String encode(String s) {
-        return encode(s, true);
-    }
-
-    private static String encode(String s, boolean keepSlash) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         StringBuilder sb = new StringBuilder(b.length + 16);
         for (byte x : b) {
             int c = x & 0xff;
             if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '_' || c == '.' || c == '-' || c == '~' || (c == '/' && keepSlash)) {
+                    || c == '_' || c == '.' || c == '-' || c == '~' || c == '/') {
                 sb.append((char) c);
             } else {
                 sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))

@@ -78,9 +78,16 @@ public final class Build {
         Map<String, Path> files = scan(dir);
         List<Path> paths = new ArrayList<>(files.values());
         long total = 0;
-        for (Path p : paths) {
-            total += Files.size(p);
+        List<Workflows.Row> rows = new ArrayList<>(paths.size());
+        for (Map.Entry<String, Path> f : files.entrySet()) {
+            long size = Files.size(f.getValue());
+            rows.add(new Workflows.Row(f.getKey(), size, null));
+            total += size;
         }
+        // As quilt3 does, the workflow checks what it can before hashing: message, name, metadata,
+        // and the entries (they need only keys and sizes).
+        JsonNode stamp = Workflows.check(registry, sources, workflow, pkg, message,
+                userMeta == null ? io.quiltfs.store.json.Json.NODES.nullNode() : userMeta).entries(rows);
         progress.begin("hashing", paths.size(), total);
         List<Checksum> sums = FileHasher.hashAll(paths, type);
         progress.advance(paths.size(), total);
@@ -98,7 +105,6 @@ public final class Build {
             local.put(f.getKey(), p);
         }
         Manifest m = b.build();
-        JsonNode stamp = Workflows.stamp(registry, sources, workflow, pkg, message, m);
         if (stamp != null) {
             m = m.toBuilder().headerField("workflow", stamp).build();
         }

@@ -50,11 +50,15 @@ public final class Commit {
     }
 
     /**
-     * The {@code workflow} value of a revision's header (quilt3's workflows): null for none.
-     * Given the revision without one; throws when the registry's workflow config refuses it.
+     * The registry's workflow check of the revision (quilt3's workflows), in quilt3's order: what
+     * is known before hashing (the message, the name, {@code userMeta}: the new header's
+     * {@code user_meta}, Java null when it has none) when called, the entries by the
+     * {@link io.quiltfs.store.policy.Workflows.Check} returned. {@code headStamp} is the head's
+     * {@code workflow} value (null: none), for a check that cannot ask the registry. Throws when
+     * the registry's workflow config refuses the revision.
      */
     public interface WorkflowStamp {
-        JsonNode of(Manifest m) throws IOException;
+        io.quiltfs.store.policy.Workflows.Check begin(JsonNode userMeta, JsonNode headStamp) throws IOException;
     }
 
     /**
@@ -72,20 +76,24 @@ public final class Commit {
                 throw Install.unfinished(p.name(), "commit");
             }
             Manifest head = p.head();
+            // Null keeps the header's user_meta as it is: absent stays absent and a JSON null
+            // stays null (quilt3 writes "user_meta": null for a package without metadata, and
+            // dropping it would change the top hash of every later revision).
+            boolean metaChanges = userMeta != null && !userMeta.equals(head.header().get("user_meta"));
+            JsonNode headStamp = head.header().get("workflow");
+            // quilt3 checks the message, name and metadata before it hashes anything
+            io.quiltfs.store.policy.Workflows.Check check = workflow == null ? null
+                    : workflow.begin(userMeta != null ? userMeta : head.header().get("user_meta"), headStamp);
             HashCache hashCache = p.hashCache();
             WorkingFiles files = p.presentFiles();
             ObjectCache cache = new ObjectCache(p.home());
             cache.sweepAbandoned(); // what a commit killed half-way left
             Storing storing = new Storing(files, cache, progress);
             Status.Changes ch = Status.changes(files, head, p.filter(), hashCache, type, storing);
-            // Null keeps the header's user_meta as it is: absent stays absent and a JSON null
-            // stays null (quilt3 writes "user_meta": null for a package without metadata, and
-            // dropping it would change the top hash of every later revision).
-            boolean metaChanges = userMeta != null && !userMeta.equals(head.header().get("user_meta"));
-            JsonNode headStamp = head.header().get("workflow");
             if (ch.isEmpty() && !metaChanges
-                    && (workflow == null || java.util.Objects.equals(workflow.of(head), headStamp))) {
-                // (head has the same rows and metadata as the revision would: its stamp is the one)
+                    && (check == null || java.util.Objects.equals(check.stamp(), headStamp))) {
+                // (head has the same rows and metadata as the revision would, and the same stamp:
+                // its entries were checked when it was made; push checks them again)
                 hashCache.save();
                 return new Result(p.state().head, false, ch, head);
             }
@@ -112,7 +120,7 @@ public final class Commit {
                 b.withoutHeaderField("workflow"); // the stamp is made anew, or there is none
             }
             Manifest m = b.build();
-            JsonNode stamp = workflow == null ? null : workflow.of(m);
+            JsonNode stamp = check == null ? null : check.entries(m);
             if (stamp != null) {
                 m = m.toBuilder().headerField("workflow", stamp).build();
             }

@@ -138,7 +138,78 @@ class WorkflowsTest {
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/other", "m", m).contains("handle_pattern"));
         config(standard().replace("handle_pattern: ^team/", "handle_pattern: \"[\""));
         WorkflowException e = assertThrows(WorkflowException.class, () -> stamp(WorkflowChoice.DEFAULT, "team/x", "m", m));
-        assertTrue(e.isConfigProblem() && e.getMessage().contains("not a valid regular expression"), e.getMessage());
+        assertTrue(e.isConfigProblem() && e.getMessage().contains("not a valid Python regular expression"), e.getMessage());
+    }
+
+    @Test
+    void patternsArePythonsInHandlePatternsAndSchemas() throws Exception {
+        // Python spellings Java refuses: a group name with '_', {,n}, a literal '{'.
+        config(standard().replace("handle_pattern: ^team/", "handle_pattern: '^(?P<team_name>[a-z_]{,20})/x{0}'"));
+        Files.writeString(registry.root().resolve(".quilt/workflows/meta.json"), "{\"type\": \"object\","
+                + " \"properties\": {\"author\": {\"pattern\": \"^(?P<first_name>\\\\w+) {$\"}},"
+                + " \"patternProperties\": {\"^x{,2}$\": {\"type\": \"integer\"}}}");
+        Manifest good = manifest("{\"author\": \"Zoë {\", \"xx\": 1}", "a.csv", "1");
+        assertEquals("alpha", stamp(WorkflowChoice.DEFAULT, "team_a/x", "m", good).get("id").asText());
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "Team/x", "m", good).contains("handle_pattern"));
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team_/x", "m", manifest("{\"author\": \"Zoë\"}", "a.csv", "1"))
+                .contains("metadata failed validation"));
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team_/x", "m", manifest("{\"author\": \"a {\", \"x\": \"1\"}",
+                "a.csv", "1")).contains("metadata failed validation"));
+        // Java constructs Python refuses are a damaged config, in one line.
+        config(standard().replace("handle_pattern: ^team/", "handle_pattern: '\\p{L}'"));
+        WorkflowException e = assertThrows(WorkflowException.class, () -> stamp(WorkflowChoice.DEFAULT, "team_/x", "m", good));
+        assertTrue(e.isConfigProblem() && e.getMessage().endsWith("not a valid Python regular expression: bad escape \\p"
+                + " at position 0"), e.getMessage());
+    }
+
+    @Test
+    void aSchemaWithAnInvalidPatternIsAOneLineConfigProblem() throws Exception {
+        config(standard());
+        Manifest m = manifest("{\"author\": \"a\"}", "a.csv", "1");
+        Path meta = registry.root().resolve(".quilt/workflows/meta.json");
+        for (String schema : new String[]{"{\"properties\": {\"a\": {\"pattern\": \"(\"}}}",
+                "{\"patternProperties\": {\"\\\\p{L}\": {}}}",
+                "{\"items\": [{\"not\": {\"pattern\": \"\\\\z\"}}]}",
+                "{\"properties\": {\"pattern\": {\"pattern\": \"a**\"}}}"}) {
+            Files.writeString(meta, schema);
+            WorkflowException e = assertThrows(WorkflowException.class, () -> stamp(WorkflowChoice.DEFAULT, "team/x", "m", m),
+                    schema);
+            assertTrue(e.isConfigProblem(), schema);
+            assertTrue(e.getMessage().contains("schema 'meta' is not a valid JSON Schema")
+                    && e.getMessage().contains("not a valid Python regular expression"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+
+    @Test
+    void yamlIsReadAsPyYamlSafeLoadReadsIt() throws Exception {
+        // What /work/main/.venv's yaml.safe_load gives for the same text, as JSON.
+        assertEquals(Json.parse("{\"common\": {\"name\": \"C\", \"is_message_required\": true},"
+                        + " \"w\": {\"name\": \"W\", \"is_message_required\": true, \"handle_pattern\": \"^a/\"},"
+                        + " \"dup\": 2, \"flag\": false, \"n\": 8}"),
+                WorkflowConfig.yaml("common: &c\n  name: C\n  is_message_required: yes\n"
+                        + "w:\n  <<: *c\n  name: W\n  handle_pattern: ^a/\n"
+                        + "dup: 1\ndup: 2\nflag: off\nn: 010\n"));
+        config("version: \"1\"\n"
+                + "default_workflow: alpha\n"
+                + "workflows:\n"
+                + "  base: &common\n"
+                + "    name: Common\n"
+                + "    is_message_required: true\n"
+                + "  alpha:\n"
+                + "    <<: *common\n"
+                + "    handle_pattern: ^team/\n");
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", null, manifest("{}")).contains("message is required"));
+        assertEquals("alpha", stamp(WorkflowChoice.DEFAULT, "team/x", "m", manifest("{}")).get("id").asText());
+    }
+
+    @Test
+    void anEmptySchemaIdMeansNone() throws Exception {
+        config(standard().replace("metadata_schema: meta", "metadata_schema: ''")
+                .replace("entries_schema: entries", "entries_schema: \"\""));
+        JsonNode s = stamp(WorkflowChoice.DEFAULT, "team/x", "m", manifest("{}", "a.bin", "1000"));
+        assertEquals("alpha", s.get("id").asText());
+        assertFalse(s.has("schemas"));
     }
 
     @Test
