@@ -69,7 +69,7 @@ final class StatusCommand extends PackageCommand {
             print(out, "modified: ", c.modified());
             print(out, "removed:  ", c.removed());
         }
-        java.nio.file.Path kept = home().mountArea(r.pkg()).resolve("unjournaled");
+        java.nio.file.Path kept = io.quiltfs.fs.WorkArea.unjournaled(home().mountArea(r.pkg()));
         long unjournaled = unjournaled(kept);
         if (unjournaled > 0) {
             out.line("  unjournaled: " + unjournaled + " cop" + (unjournaled == 1 ? "y" : "ies") + " of saved edits in "

@@ -303,7 +303,7 @@ public final class WorkArea implements Closeable {
                 used.add(c.id());
             }
         }
-        Path kept = dir.resolve("unjournaled");
+        Path kept = unjournaled(dir);
         int moved = 0;
         try (DirectoryStream<Path> s = Files.newDirectoryStream(files)) {
             for (Path p : s) {
@@ -326,6 +326,14 @@ public final class WorkArea implements Closeable {
                     + " file names were lost) {} kept in {}", dir, moved, moved == 1 ? "y" : "ies",
                     moved == 1 ? "is" : "are", kept);
         }
+    }
+
+    /**
+     * Where the area at {@code dir} keeps the copies a damaged journal no longer named (never
+     * deleted by quiltfs: the user looks at them and removes the folder).
+     */
+    public static Path unjournaled(Path dir) {
+        return dir.resolve("unjournaled");
     }
 
     public Path dir() {
@@ -359,7 +367,7 @@ public final class WorkArea implements Closeable {
             throw new io.quiltfs.store.state.StateException("cannot read the journal " + journalFile + " of a working"
                     + " area (" + (Files.isDirectory(journalFile) ? "it is a folder" : e.getMessage()) + "); quiltfs"
                     + " will not change the area: move the journal aside (the working copies it named are then"
-                    + " kept in " + dir.resolve("unjournaled") + ")", e);
+                    + " kept in " + unjournaled(dir) + ")", e);
         }
         boolean sound = true;
         int n = 0;

@@ -137,6 +137,11 @@ final class Quilt3 {
      * {@code view}: the published revision as {@link #browse} shows it.
      */
     JsonNode publish(String registry, String pkg, Path src, Build options) throws IOException {
+        return run(buildArgs(registry, pkg, src, options));
+    }
+
+    /** The driver's {@code build} command line for {@code options}. */
+    private static String[] buildArgs(String registry, String pkg, Path src, Build options) {
         List<String> a = new ArrayList<>(List.of("build", "--registry", registry, "--name", pkg,
                 "--src", src.toString()));
         if (options.message != null) {
@@ -160,23 +165,12 @@ final class Quilt3 {
         if (options.workflow != null) {
             a.addAll(List.of("--workflow", options.workflow));
         }
-        return run(a.toArray(String[]::new));
+        return a.toArray(String[]::new);
     }
 
     /** Like {@link #publish}, returning how the driver ended (for what quilt3 refuses). */
     Result tryPublish(String registry, String pkg, Path src, Build options) throws IOException {
-        List<String> a = new ArrayList<>(List.of("build", "--registry", registry, "--name", pkg,
-                "--src", src.toString()));
-        if (options.message != null) {
-            a.addAll(List.of("--message", options.message));
-        }
-        if (options.meta != null) {
-            a.addAll(List.of("--meta", options.meta));
-        }
-        if (options.workflow != null) {
-            a.addAll(List.of("--workflow", options.workflow));
-        }
-        return exec(a.toArray(String[]::new));
+        return exec(buildArgs(registry, pkg, src, options));
     }
 
     /** The manifest as quilt3 sees it: top_hash, header, rows (walk order), dirs. */
