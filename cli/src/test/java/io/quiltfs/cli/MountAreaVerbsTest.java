@@ -88,7 +88,7 @@ class MountAreaVerbsTest {
         var header = InstalledPackage.require(home, name).head().header();
         assertTrue(header.get("workflow").get("id").isNull(), header.toString());
         r = run("commit", "t/p", "-m", "again", "--workflow", "nope");
-        assertEquals(ExitCodes.FAILURE, r.code(), r.out() + r.err());
+        assertEquals(ExitCodes.CONFLICT, r.code(), r.out() + r.err()); // a refusal by the registry's rules
         assertTrue(r.err().contains("no workflow 'nope'"), r.err());
     }
 
