@@ -65,13 +65,21 @@ final class DaemonCommand extends BaseCommand {
      * Opens every jar of the class path now; the class loader keeps them open. A mount runs for
      * days, and the jars it started from may be rebuilt meanwhile (the launcher moves the old
      * build aside first, so the open files keep their content): the classes it loads later come
-     * from the build it started with, never from a half-written or different one.
+     * from the build it started with, never from a half-written or different one. Resources
+     * (a schema, a library's meta-schema) are read through {@code jar:} URLs, which open the jar
+     * again by its path unless the URL handler's cache holds it: each jar goes into that cache
+     * now too.
      */
     static void holdClassPath() {
         try {
             var all = DaemonCommand.class.getClassLoader().getResources("META-INF/MANIFEST.MF");
             while (all.hasMoreElements()) {
-                all.nextElement();
+                java.net.URL u = all.nextElement();
+                if ("jar".equals(u.getProtocol())) {
+                    java.net.URLConnection c = u.openConnection();
+                    c.setUseCaches(true); // the cached jar stays open when this stream closes
+                    c.getInputStream().close();
+                }
             }
         } catch (IOException e) {
             log.warn("could not open the class path up front: {}", e.getMessage());

@@ -33,6 +33,15 @@ class RebuildUnderMountTest {
         try (Fixture f = new Fixture(TestRegistries.LOCAL)) {
             f.write("hello.txt", "hello\n");
             f.build();
+            // A workflow config: the commit below reads the registry's config, a schema (quiltfs's
+            // own resource and the schema library's) and a Python pattern, after the rebuild.
+            Path wf = Files.createDirectories(io.quiltfs.store.registry.PhysicalKey.parse(f.uri).filePath()
+                    .resolve(".quilt/workflows"));
+            Files.writeString(wf.resolve("meta.json"),
+                    "{\"type\": \"object\", \"properties\": {\"a\": {\"pattern\": \"^(?P<x>[a-z]+)$\"}}}");
+            Files.writeString(wf.resolve("config.yml"), "version: \"1\"\ndefault_workflow: w\nworkflows:\n  w:\n"
+                    + "    name: W\n    metadata_schema: meta\nschemas:\n  meta:\n    url: " + f.uri
+                    + "/.quilt/workflows/meta.json\n");
             Path install = f.scratch.resolve("install");
             copyTree(built.resolve("lib"), install.resolve("lib"));
             Files.copy(built.resolve("quiltfs.jar"), install.resolve("quiltfs.jar"));
