@@ -51,6 +51,30 @@ abstract class MountComparison {
         }
     }
 
+    /**
+     * Builds the package both sides start from (odd names: spaces, non-ASCII, nested folders,
+     * and a random binary of {@code blobBytes} from {@code seed}) into {@link #f}.
+     */
+    void buildPackage(int blobBytes, long seed) throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("README.md", "# a package\n");
+        f.write("f0", "alpha\nbeta\n");
+        f.write("d0/f1", "one\n");
+        f.write("d0/sub/data.csv", "a,b\n1,2\n");
+        f.write("d1/x y/f2.txt", "deep\n");
+        f.write("x y/\u00fcn\u00ef.txt", "unicode\n");
+        byte[] blob = new byte[blobBytes];
+        new Random(seed).nextBytes(blob);
+        Files.write(f.src.resolve("d1/blob.bin"), blob);
+        f.build();
+    }
+
+    /** Mounts {@link #f}'s revision, editable, with the CLI, at {@link #mnt}. */
+    void mount() throws Exception {
+        mnt = Files.createDirectories(f.scratch.resolve("mnt"));
+        cli("mount", "test/mounted@" + f.topHash, mnt.toString(), "-r", f.uri).ok();
+    }
+
     /** The committed revision holds the folder's files: the same keys, sizes and content hashes. */
     void assertRevisionHolds(String top, Path ref, String when) throws Exception {
         assertEquals(64, top.length(), when + ": " + top);

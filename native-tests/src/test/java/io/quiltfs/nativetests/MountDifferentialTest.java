@@ -4,25 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.quiltfs.fs.fuse.FuseMount;
-import io.quiltfs.fs.fuse.MountTable;
-import io.quiltfs.store.hash.FileHasher;
 import io.quiltfs.store.json.Json;
-import io.quiltfs.store.manifest.Entry;
-import io.quiltfs.store.manifest.Manifest;
-import io.quiltfs.store.manifest.ManifestReader;
-import io.quiltfs.store.state.Home;
-import io.quiltfs.store.testing.TestRegistries;
-import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Map;
-import java.util.Random;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,21 +23,10 @@ class MountDifferentialTest extends MountComparison {
 
     @Test
     void theMountAnswersAsALocalFolderDoes() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("README.md", "# a package\n");
-        f.write("f0", "alpha\nbeta\n");
-        f.write("d0/f1", "one\n");
-        f.write("d0/sub/data.csv", "a,b\n1,2\n");
-        f.write("d1/x y/f2.txt", "deep\n");
-        f.write("x y/ünï.txt", "unicode\n");
-        byte[] blob = new byte[300_000];
-        new Random(SEED).nextBytes(blob);
-        Files.write(f.src.resolve("d1/blob.bin"), blob);
-        f.build();
+        buildPackage(300_000, SEED);
         Path ref = f.scratch.resolve("ref");
         Tool.run("cp", "-r", f.src.toString(), ref.toString()).ok();
-        mnt = Files.createDirectories(f.scratch.resolve("mnt"));
-        cli("mount", "test/mounted@" + f.topHash, mnt.toString(), "-r", f.uri).ok();
+        mount();
 
         for (int round = 0; round < ROUNDS; round++) {
             long seed = SEED + round;

@@ -3,7 +3,6 @@ package io.quiltfs.nativetests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.quiltfs.store.testing.TestRegistries;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -19,19 +18,8 @@ import org.junit.jupiter.api.Test;
 class MountEditorsTest extends MountComparison {
 
     void setUpPackage() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("README.md", "# a package\n");
-        f.write("f0", "alpha\nbeta\n");
-        f.write("d0/f1", "one\n");
-        f.write("d0/sub/data.csv", "a,b\n1,2\n");
-        f.write("d1/x y/f2.txt", "deep\n");
-        f.write("x y/ünï.txt", "unicode\n");
-        byte[] blob = new byte[100_000];
-        new java.util.Random(5).nextBytes(blob);
-        Files.write(f.src.resolve("d1/blob.bin"), blob);
-        f.build();
-        mnt = Files.createDirectories(f.scratch.resolve("mnt"));
-        cli("mount", "test/mounted@" + f.topHash, mnt.toString(), "-r", f.uri).ok();
+        buildPackage(100_000, 5);
+        mount();
     }
 
     /** The same package as a plain folder. */
