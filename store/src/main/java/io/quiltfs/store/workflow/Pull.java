@@ -248,8 +248,9 @@ public final class Pull {
         WorkingFiles files = p.presentFiles();
         HashCache hashCache = p.hashCache();
         PathFilter filter = p.filter();
-        Status.Changes uncommitted = Status.changes(files, head, filter, hashCache,
+        Status.Changes found = Status.changes(files, head, filter, hashCache,
                 HashType.SHA2_256_CHUNKED, Status.plain(files));
+        Status.Changes uncommitted = finishing ? withoutGone(found, remote, remoteChanged, committed) : found;
         // Keys whose working file already holds the remote's content (placed by the interrupted
         // pull, or made so by hand) are in `local`: they are neither conflicts nor placed again.
         Set<String> local = uncommitted.keys();
@@ -380,6 +381,22 @@ public final class Pull {
             }
         }
         return new Result(top, latest, true, merged, updated, deleted, message);
+    }
+
+    /**
+     * The changes without the keys the interrupted pull takes in whose working file is gone: moved
+     * aside (as its refusal says to do) or removed since it stopped, they get the pulled content
+     * (what the user removed held the base's content, which the registry keeps).
+     */
+    private static Status.Changes withoutGone(Status.Changes c, Manifest remote, Set<String> remoteChanged,
+                                              Set<String> committed) {
+        List<String> removed = new ArrayList<>();
+        for (String k : c.removed()) {
+            if (!remoteChanged.contains(k) || committed.contains(k) || remote.get(k) == null) {
+                removed.add(k);
+            }
+        }
+        return new Status.Changes(c.added(), c.modified(), removed, c.hashes(), c.stats());
     }
 
     /**
