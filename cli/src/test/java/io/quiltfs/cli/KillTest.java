@@ -303,6 +303,47 @@ class KillTest {
         assertEquals("UpToDate", status());
     }
 
+    /**
+     * A package edited through a mount (not mounted now: the verbs open its working area in
+     * process): a pull killed while it places files into the area is finished by pulling again,
+     * and meanwhile status counts none of them as edits and commit refuses.
+     */
+    @org.junit.jupiter.api.Test
+    void pullIntoAMountsAreaKilledWhilePlacingIsFinishedByPullingAgain() throws Exception {
+        kind = TestRegistries.LOCAL;
+        reg = kind.newRegistry(tmp);
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("d"));
+        Files.writeString(src.resolve("a.txt"), "alpha");
+        Files.writeString(src.resolve("d/b.txt"), "beta");
+        var b = WorkflowCommandsTest.run("build", "t/p", src.toString(), "-r", reg, "-m", "first");
+        assertEquals(0, b.code(), b.err());
+        home = tmp.resolve("home");
+        Home h = new Home(home);
+        assertEquals(null, MountEditing.claim(h, reg, PKG, b.out().strip()).readOnlyReason());
+        Files.createDirectories(h.mountArea(PKG).resolve("files"));
+        Files.writeString(h.mountArea(PKG).resolve("lock"), "");
+        String target = anotherHomePushes(tmp.resolve("twin"), tmp.resolve("twin-work"));
+
+        killAt("pull.placing", "pull", "t/p");
+        assertEquals(target, state().pulling);
+        var json = cli("--json", "status", "t/p").json();
+        assertEquals(target, json.get("pull_unfinished").asText(), json.toString());
+        assertTrue(json.get("added").isEmpty() && json.get("modified").isEmpty() && json.get("removed").isEmpty(),
+                json.toString());
+        assertEquals(ExitCodes.CONFLICT, cli("commit", "t/p", "-m", "a half-pulled mix").code());
+
+        var again = cli("pull", "t/p");
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertEquals(null, state().pulling);
+        assertEquals(target, state().base);
+        assertEquals(target, state().head);
+        json = cli("--json", "status", "t/p").json();
+        assertEquals("UpToDate", json.get("state").asText());
+        assertTrue(json.get("added").isEmpty() && json.get("modified").isEmpty() && json.get("removed").isEmpty(),
+                json.toString());
+    }
+
     /** With a local commit, the pull killed half-way is a merge: finished, it is the merge a clean pull makes. */
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
