@@ -37,9 +37,13 @@ import java.util.function.Function;
  *
  * <p>Everything that can refuse is checked before the first working file changes: conflicts,
  * folders standing where files go, and the new objects (fetched into the cache, or looked at in
- * a local registry). Files are placed before the lineage moves. A pull killed in between is
- * completed by pulling again: a working file that already holds the remote's content is not a
- * conflict.
+ * a local registry). Then the lineage is marked ({@link PackageState#pulling}: the revision being
+ * taken in, and the head it makes), the files are removed and placed, and the lineage moves to
+ * the new head, clearing the mark, in one write. A pull killed or failed in between (a full disk,
+ * a file that cannot be written) leaves the mark: status does not count the files that already
+ * hold that revision's content as edits, commit, push and install refuse, and pull run again
+ * finishes that revision (a working file already holding its content is not a conflict; one gone
+ * is placed) even if latest moved on meanwhile, and then says so.
  */
 public final class Pull {
     private Pull() {
