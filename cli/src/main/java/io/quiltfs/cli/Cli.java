@@ -130,6 +130,9 @@ public final class Cli {
         if (ex instanceof io.quiltfs.store.workflow.Install.Incomplete i) {
             return message(i.reason()) + "; " + i.hint();
         }
+        if (ex instanceof io.quiltfs.store.workflow.Pull.Incomplete i) {
+            return i.message(message(i.reason()));
+        }
         if (ex instanceof NoSuchFileException n) {
             return "no such file: " + n.getFile();
         }
@@ -162,6 +165,9 @@ public final class Cli {
 
     static int exitCode(Throwable ex) {
         if (ex instanceof io.quiltfs.store.workflow.Install.Incomplete i) {
+            return exitCode(i.reason());
+        }
+        if (ex instanceof io.quiltfs.store.workflow.Pull.Incomplete i) {
             return exitCode(i.reason());
         }
         if (ex instanceof CliException c) {

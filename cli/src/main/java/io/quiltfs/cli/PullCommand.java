@@ -12,7 +12,8 @@ import picocli.CommandLine.Parameters;
         description = {"Take in the registry's latest revision.",
             "Writes the remote's changes into the working folder without touching your edits. Refuses "
             + "(exit 3), naming the keys, when a key changed both here (committed or not) and remotely. "
-            + "With local commits, makes one merged local commit to push."})
+            + "With local commits, makes one merged local commit to push. A pull that stopped half-way (killed, "
+            + "or a file it could not write) is finished by running it again."})
 final class PullCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
             description = "An installed package, or the mount point of an editable mount.")

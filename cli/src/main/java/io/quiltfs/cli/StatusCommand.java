@@ -62,7 +62,13 @@ final class StatusCommand extends PackageCommand {
         if (r.installing()) {
             out.line("the install did not finish: run `quiltfs install " + r.pkg() + "` to fetch the missing files");
         }
-        if (c.isEmpty()) {
+        if (r.pulling() != null) {
+            out.line(io.quiltfs.store.workflow.Pull.unfinishedLine(r.pkg(), r.pulling())
+                    + " (the files it already wrote are not listed below)");
+        }
+        if (c.isEmpty() && r.pulling() != null) {
+            out.line("no changes of your own");
+        } else if (c.isEmpty()) {
             out.line("nothing to commit: the working folder matches the head");
         } else {
             print(out, "added:    ", c.added());
@@ -83,12 +89,13 @@ final class StatusCommand extends PackageCommand {
                     + " your version aside (or undo it):");
             print(out, "both:     ", conflicts);
             out.line("or commit and run `quiltfs push " + r.pkg() + " --force` to make your revision latest anyway");
-        } else {
+        } else if (r.pulling() == null) {
             nextStep(out, r);
         }
         var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())
                 .put("work_dir", r.workDir()).put("state", r.state().label()).put("base", r.base())
-                .put("head", r.head()).put("latest", r.latest()).put("install_finished", !r.installing());
+                .put("head", r.head()).put("latest", r.latest()).put("install_finished", !r.installing())
+                .put("pull_unfinished", r.pulling());
         j.set("paths", r.paths() == null ? null : array(r.paths()));
         j.set("unpushed", array(r.unpushed()));
         j.set("added", array(c.added()));

@@ -195,6 +195,190 @@ class KillTest {
         assertTrue(cli("--json", "status", "t/p").json().get("modified").isEmpty());
     }
 
+    static final int NEW_FILES = 20;
+
+    /**
+     * Another home pushes a revision that changes a.txt, removes d/b.txt and adds n/00..n/19;
+     * before that, {@code twin} (a third home) installs the same revision as this one, to pull it
+     * without stopping. Returns the pushed revision.
+     */
+    String anotherHomePushes(Path twin, Path twinWork) throws IOException {
+        assertEquals(0, WorkflowCommandsTest.run("--home", twin.toString(), "install", "t/p", "-r", reg, "--dest",
+                twinWork.toString()).code());
+        Path h2 = tmp.resolve("h2");
+        Path w2 = tmp.resolve("w2");
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "install", "t/p", "-r", reg, "--dest",
+                w2.toString()).code());
+        Files.writeString(w2.resolve("a.txt"), "from h2");
+        Files.delete(w2.resolve("d/b.txt"));
+        Files.createDirectories(w2.resolve("n"));
+        for (int i = 0; i < NEW_FILES; i++) {
+            Files.writeString(w2.resolve(String.format("n/%02d", i)), "new " + i);
+        }
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "commit", "t/p", "-m", "h2").code());
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "push", "t/p").code());
+        return latest();
+    }
+
+    static java.util.Map<String, String> tree(Path root) throws IOException {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        try (var s = Files.walk(root)) {
+            for (Path f : s.filter(Files::isRegularFile).toList()) {
+                out.put(root.relativize(f).toString(), Files.readString(f));
+            }
+        }
+        return out;
+    }
+
+    /** What status reports of the working files and the state, without where they are. */
+    static com.fasterxml.jackson.databind.JsonNode statusOf(WorkflowCommandsTest.Run r) {
+        var j = (com.fasterxml.jackson.databind.node.ObjectNode) r.json();
+        j.remove("work_dir");
+        return j;
+    }
+
+    static List<org.junit.jupiter.params.provider.Arguments> pullPoints() {
+        List<org.junit.jupiter.params.provider.Arguments> out = new ArrayList<>();
+        for (TestRegistries.Kind k : TestRegistries.kinds()) {
+            for (String point : List.of("pull.after-mark", "pull.after-deletions", "pull.placing", "pull.after-files")) {
+                out.add(org.junit.jupiter.params.provider.Arguments.of(k, point));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A pull killed anywhere after it began to change the working folder: status says so and does
+     * not list its files as edits, commit and push refuse, and pulling again ends where a pull
+     * that never stopped ends (the user's own edit untouched).
+     */
+    @ParameterizedTest
+    @MethodSource("pullPoints")
+    void pullKilledWhileChangingFilesIsFinishedByPullingAgain(TestRegistries.Kind kind, String point)
+            throws Exception {
+        setUp(kind);
+        Path twin = tmp.resolve("twin");
+        Path twinWork = tmp.resolve("twin-work");
+        String target = anotherHomePushes(twin, twinWork);
+        for (Path w : List.of(work, twinWork)) {
+            Files.writeString(w.resolve("mine.txt"), "my own edit");
+        }
+        killAt(point, "pull", "t/p");
+        assertEquals("my own edit", Files.readString(work.resolve("mine.txt")));
+        if (point.equals("pull.after-deletions")) {
+            assertFalse(Files.exists(work.resolve("d/b.txt")));
+            assertFalse(Files.exists(work.resolve("n")), "nothing placed yet");
+        }
+        if (point.equals("pull.placing")) {
+            assertTrue(Files.isDirectory(work.resolve("n")), "some files placed");
+        }
+        assertEquals(target, state().pulling);
+
+        var status = cli("status", "t/p");
+        assertEquals(0, status.code(), status.err());
+        assertTrue(status.out().contains("the pull of t/p to " + target
+                + " did not finish: run `quiltfs pull t/p` to finish it"), status.out());
+        var json = cli("--json", "status", "t/p").json();
+        assertEquals(target, json.get("pull_unfinished").asText());
+        assertEquals("[\"mine.txt\"]", json.get("added").toString(), "the pull's files are not the user's edits");
+        assertTrue(json.get("modified").isEmpty(), json.toString());
+        assertTrue(json.get("removed").isEmpty(), json.toString());
+        var commit = cli("commit", "t/p", "-m", "a half-pulled mix");
+        assertEquals(ExitCodes.CONFLICT, commit.code(), commit.err());
+        assertTrue(commit.err().contains("did not finish: run `quiltfs pull t/p` to finish it"), commit.err());
+        assertEquals(ExitCodes.CONFLICT, cli("push", "t/p").code());
+
+        var again = cli("pull", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("finished the interrupted pull"), again.out());
+        var clean = WorkflowCommandsTest.run("--home", twin.toString(), "pull", "t/p");
+        assertEquals(0, clean.code(), clean.err());
+        assertEquals(tree(twinWork), tree(work));
+        PackageState s = state();
+        PackageState t = Lineage.read(new Home(twin)).get(PKG);
+        assertEquals(null, s.pulling);
+        assertEquals(List.of(t.base, t.head, t.commits), List.of(s.base, s.head, s.commits));
+        assertEquals(statusOf(WorkflowCommandsTest.run("--home", twin.toString(), "--json", "status", "t/p")),
+                statusOf(cli("--json", "status", "t/p")));
+        assertEquals("UpToDate", status());
+    }
+
+    /**
+     * A package edited through a mount (not mounted now: the verbs open its working area in
+     * process): a pull killed while it places files into the area is finished by pulling again,
+     * and meanwhile status counts none of them as edits and commit refuses.
+     */
+    @org.junit.jupiter.api.Test
+    void pullIntoAMountsAreaKilledWhilePlacingIsFinishedByPullingAgain() throws Exception {
+        kind = TestRegistries.LOCAL;
+        reg = kind.newRegistry(tmp);
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("d"));
+        Files.writeString(src.resolve("a.txt"), "alpha");
+        Files.writeString(src.resolve("d/b.txt"), "beta");
+        var b = WorkflowCommandsTest.run("build", "t/p", src.toString(), "-r", reg, "-m", "first");
+        assertEquals(0, b.code(), b.err());
+        home = tmp.resolve("home");
+        Home h = new Home(home);
+        assertEquals(null, MountEditing.claim(h, reg, PKG, b.out().strip()).readOnlyReason());
+        Files.createDirectories(h.mountArea(PKG).resolve("files"));
+        Files.writeString(h.mountArea(PKG).resolve("lock"), "");
+        String target = anotherHomePushes(tmp.resolve("twin"), tmp.resolve("twin-work"));
+
+        killAt("pull.placing", "pull", "t/p");
+        assertEquals(target, state().pulling);
+        var json = cli("--json", "status", "t/p").json();
+        assertEquals(target, json.get("pull_unfinished").asText(), json.toString());
+        assertTrue(json.get("added").isEmpty() && json.get("modified").isEmpty() && json.get("removed").isEmpty(),
+                json.toString());
+        assertEquals(ExitCodes.CONFLICT, cli("commit", "t/p", "-m", "a half-pulled mix").code());
+
+        var again = cli("pull", "t/p");
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertEquals(null, state().pulling);
+        assertEquals(target, state().base);
+        assertEquals(target, state().head);
+        json = cli("--json", "status", "t/p").json();
+        assertEquals("UpToDate", json.get("state").asText());
+        assertTrue(json.get("added").isEmpty() && json.get("modified").isEmpty() && json.get("removed").isEmpty(),
+                json.toString());
+    }
+
+    /** With a local commit, the pull killed half-way is a merge: finished, it is the merge a clean pull makes. */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void mergingPullKilledWhilePlacingIsFinishedByPullingAgain(TestRegistries.Kind kind) throws Exception {
+        setUp(kind);
+        Path twin = tmp.resolve("twin");
+        Path twinWork = tmp.resolve("twin-work");
+        String target = anotherHomePushes(twin, twinWork);
+        for (Path w : List.of(work, twinWork)) {
+            Files.writeString(w.resolve("mine.txt"), "my own work");
+        }
+        assertEquals(0, cli("commit", "t/p", "-m", "mine").code());
+        assertEquals(0, WorkflowCommandsTest.run("--home", twin.toString(), "commit", "t/p", "-m", "mine").code());
+        killAt("pull.placing", "pull", "t/p");
+        assertEquals(target, state().pulling);
+        assertEquals(1, state().commits.size());
+        var json = cli("--json", "status", "t/p").json();
+        assertTrue(json.get("added").isEmpty() && json.get("modified").isEmpty() && json.get("removed").isEmpty(),
+                json.toString());
+        var again = cli("pull", "t/p");
+        assertEquals(0, again.code(), again.err());
+        var clean = WorkflowCommandsTest.run("--home", twin.toString(), "pull", "t/p");
+        assertEquals(0, clean.code(), clean.err());
+        assertEquals(tree(twinWork), tree(work));
+        PackageState s = state();
+        PackageState t = Lineage.read(new Home(twin)).get(PKG);
+        assertEquals(List.of(t.base, t.head, t.commits), List.of(s.base, s.head, s.commits));
+        assertEquals(target, s.base);
+        assertEquals(1, s.commits.size());
+        assertEquals("Ahead", status());
+        var push = cli("push", "t/p");
+        assertEquals(0, push.code(), push.err());
+        assertEquals(s.head, latest());
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void installKilledAfterRegistering(TestRegistries.Kind kind) throws Exception {

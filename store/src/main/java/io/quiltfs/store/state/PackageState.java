@@ -39,6 +39,15 @@ public final class PackageState {
      * is gone: a working folder partly deleted then is being removed, not edited.
      */
     public boolean uninstalling;
+    /**
+     * The revision (registry {@code latest}) a pull is taking in, from just before it changes the
+     * first working file until the lineage moves to it; null otherwise. While set, the working
+     * files that differ from the head and hold this revision's content are the pull's work, not
+     * the user's edits, and {@code pull} run again finishes it.
+     */
+    public String pulling;
+    /** While {@link #pulling}: the head the pull makes (that revision, or its merge with the local commits). */
+    public String pullingHead;
 
     public PackageState() {
     }
@@ -57,6 +66,8 @@ public final class PackageState {
         s.placedPaths = placedPaths == null ? null : new ArrayList<>(placedPaths);
         s.pushPointer = pushPointer;
         s.uninstalling = uninstalling;
+        s.pulling = pulling;
+        s.pullingHead = pullingHead;
         return s;
     }
 }

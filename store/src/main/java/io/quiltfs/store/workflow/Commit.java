@@ -75,6 +75,10 @@ public final class Commit {
             if (p.state().installing) {
                 throw Install.unfinished(p.name(), "commit");
             }
+            if (p.state().pulling != null) {
+                // The working files are partly the pulled revision's: a commit would record a mix.
+                throw Pull.unfinished(p.name(), p.state().pulling, "commit");
+            }
             Manifest head = p.head();
             // Null keeps the header's user_meta as it is: absent stays absent and a JSON null
             // stays null (quilt3 writes "user_meta": null for a package without metadata, and

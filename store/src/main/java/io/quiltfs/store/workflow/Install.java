@@ -17,7 +17,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -64,6 +66,10 @@ public final class Install {
             InstalledPackage existing = InstalledPackage.find(home, pkg);
             if (existing != null && existing.state().uninstalling) {
                 throw Uninstall.unfinished(pkg);
+            }
+            if (existing != null && existing.state().pulling != null) {
+                // Its working files are partly the pulled revision's: placing the head's would mix them.
+                throw Pull.unfinished(pkg, existing.state().pulling, "install");
             }
             String top;
             Path work;
@@ -419,11 +425,32 @@ public final class Install {
         private final HashCache hashCache;
         private final Progress progress;
 
+        /** The {@link Checkpoints} point reached after each file placed (null: none). */
+        private final String checkpoint;
+        /** Which key each failure of {@link #place} was about, for the caller's message. */
+        private final Map<Throwable, String> failed = java.util.Collections.synchronizedMap(new IdentityHashMap<>());
+
         Placer(Fetcher fetcher, WorkingFiles files, HashCache hashCache, Progress progress) {
+            this(fetcher, files, hashCache, progress, null);
+        }
+
+        Placer(Fetcher fetcher, WorkingFiles files, HashCache hashCache, Progress progress, String checkpoint) {
             this.fetcher = fetcher;
             this.files = files;
             this.hashCache = hashCache;
             this.progress = progress;
+            this.checkpoint = checkpoint;
+        }
+
+        /** The key whose placing failed with {@code t} (or with a cause of it), else null. */
+        String keyOf(Throwable t) {
+            for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+                String k = failed.get(c);
+                if (k != null) {
+                    return k;
+                }
+            }
+            return null;
         }
 
         private final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
@@ -564,6 +591,19 @@ public final class Install {
         }
 
         Object place(Entry e) throws IOException {
+            try {
+                placeOne(e);
+            } catch (IOException | RuntimeException failure) {
+                failed.put(failure, e.logicalKey());
+                throw failure;
+            }
+            if (checkpoint != null) {
+                Checkpoints.reach(checkpoint);
+            }
+            return null;
+        }
+
+        private void placeOne(Entry e) throws IOException {
             WorkingFiles.FileStat st = null;
             PhysicalKey local = localSource(e);
             java.nio.file.attribute.BasicFileAttributes before = null;
@@ -600,7 +640,6 @@ public final class Install {
             }
             hashCache.put(e.logicalKey(), st, e.hash());
             progress.advance(1, e.size());
-            return null;
         }
     }
 }

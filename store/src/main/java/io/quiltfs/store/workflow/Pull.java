@@ -21,6 +21,7 @@ import io.quiltfs.store.state.PackageState;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
@@ -36,9 +37,13 @@ import java.util.function.Function;
  *
  * <p>Everything that can refuse is checked before the first working file changes: conflicts,
  * folders standing where files go, and the new objects (fetched into the cache, or looked at in
- * a local registry). Files are placed before the lineage moves. A pull killed in between is
- * completed by pulling again: a working file that already holds the remote's content is not a
- * conflict.
+ * a local registry). Then the lineage is marked ({@link PackageState#pulling}: the revision being
+ * taken in, and the head it makes), the files are removed and placed, and the lineage moves to
+ * the new head, clearing the mark, in one write. A pull killed or failed in between (a full disk,
+ * a file that cannot be written) leaves the mark: status does not count the files that already
+ * hold that revision's content as edits, commit, push and install refuse, and pull run again
+ * finishes that revision (a working file already holding its content is not a conflict; one gone
+ * is placed) even if latest moved on meanwhile, and then says so.
  */
 public final class Pull {
     private Pull() {
@@ -99,8 +104,8 @@ public final class Pull {
         Manifest head = p.head();
         Set<String> remoteChanged = diff(base, remote);
         Set<String> committed = diff(base, head);
-        List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted);
         WorkingFiles files = p.presentFiles();
+        List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted, files);
         for (String k : blocked(files, remote, remoteChanged, p.filter(), uncommitted.keys(), committed)) {
             if (!conflicts.contains(k)) {
                 conflicts.add(k);
@@ -115,7 +120,8 @@ public final class Pull {
     }
 
     private static List<String> conflicts(Manifest remote, Manifest head, Set<String> remoteChanged,
-                                          Set<String> committed, Status.Changes uncommitted) {
+                                          Set<String> committed, Status.Changes uncommitted, WorkingFiles files)
+            throws IOException {
         Set<String> local = uncommitted.keys();
         List<String> conflicts = new ArrayList<>();
         for (String k : remoteChanged) {
@@ -125,7 +131,7 @@ public final class Pull {
             }
             if (committed.contains(k)) {
                 conflicts.add(k);
-            } else if (local.contains(k) && !sameWorking(uncommitted, k, r)) {
+            } else if (local.contains(k) && !holds(files, uncommitted, k, r)) {
                 conflicts.add(k);
             }
         }
@@ -182,6 +188,11 @@ public final class Pull {
                          List<String> deleted, String message) {
     }
 
+    /**
+     * Takes in the registry's latest; when an earlier pull stopped half-way (its marker is in the
+     * lineage), finishes that one instead, to the revision it was taking in, and says whether
+     * latest moved on since (a further pull takes that in).
+     */
     public static Result pull(InstalledPackage pkg, Registry registry, Function<PhysicalKey, ObjectSource> sources,
                               Progress progress) throws IOException {
         Home home = pkg.home();
@@ -189,6 +200,9 @@ public final class Pull {
             InstalledPackage p = InstalledPackage.require(home, pkg.name());
             PackageState s = p.state();
             String latest = registry.latest(p.name());
+            if (s.pulling != null) {
+                return take(p, registry, sources, progress, s.pulling, latest, true);
+            }
             if (latest == null) {
                 setSeen(p, null); // what `status --offline` reports from now on
                 return new Result(s.head, null, false, false, List.of(), List.of(), "nothing to pull: "
@@ -205,112 +219,286 @@ public final class Pull {
                 return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
                         + " already has " + registry.uri() + "'s latest " + latest);
             }
-            Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
-            Manifest remote;
-            try {
-                remote = p.manifest(latest, registry);
-            } catch (RegistryException.NotFound e) {
-                throw new RegistryException.NotFound("cannot pull " + p.name() + ": its latest in " + registry.uri()
-                        + " names the revision " + latest + ", whose manifest is missing there (the registry is"
-                        + " damaged, or someone moved latest by hand); nothing was changed. Ask whoever looks"
-                        + " after the registry to restore it or to point latest at a revision that exists");
+            return take(p, registry, sources, progress, latest, latest, false);
+        }
+    }
+
+    /**
+     * Takes in {@code target} (under the package lock): checks, fetches, marks the lineage, changes
+     * the working files, moves the lineage. {@code finishing}: the marker of an interrupted pull of
+     * {@code target} is there, and some of its files may be in place already; {@code latest} is
+     * the registry's latest now (null: none), recorded as seen.
+     */
+    private static Result take(InstalledPackage p, Registry registry, Function<PhysicalKey, ObjectSource> sources,
+                               Progress progress, String target, String latest, boolean finishing) throws IOException {
+        Home home = p.home();
+        PackageState s = p.state();
+        Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
+        Manifest remote;
+        try {
+            remote = p.manifest(target, registry);
+        } catch (RegistryException.NotFound e) {
+            throw new RegistryException.NotFound("cannot pull " + p.name() + ": " + (finishing
+                    ? "the interrupted pull was taking in the revision " + target + ", whose manifest is missing"
+                    + " from this home and from " + registry.uri()
+                    : "its latest in " + registry.uri() + " names the revision " + target + ", whose manifest is"
+                    + " missing there") + " (the registry is damaged, or someone moved latest by hand); nothing was"
+                    + " changed. Ask whoever looks after the registry to restore it or to point latest at a revision"
+                    + " that exists");
+        }
+        Manifest head = p.head();
+        Set<String> remoteChanged = diff(base, remote);
+        Set<String> committed = diff(base, head);
+        WorkingFiles files = p.presentFiles();
+        HashCache hashCache = p.hashCache();
+        PathFilter filter = p.filter();
+        Status.Changes found = Status.changes(files, head, filter, hashCache,
+                HashType.SHA2_256_CHUNKED, Status.plain(files));
+        Status.Changes uncommitted = finishing ? withoutGone(found, remote, remoteChanged, committed) : found;
+        // Keys whose working file already holds the remote's content (placed by the interrupted
+        // pull, or made so by hand) are in `local`: they are neither conflicts nor placed again.
+        Set<String> local = uncommitted.keys();
+        List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted, files);
+        List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
+        for (String k : blockedKeys) {
+            if (!conflicts.contains(k)) {
+                conflicts.add(k);
             }
-            Manifest head = p.head();
-            Set<String> remoteChanged = diff(base, remote);
-            Set<String> committed = diff(base, head);
-            WorkingFiles files = p.presentFiles();
-            HashCache hashCache = p.hashCache();
-            PathFilter filter = p.filter();
-            Status.Changes uncommitted = Status.changes(files, head, filter, hashCache,
-                    HashType.SHA2_256_CHUNKED, Status.plain(files));
-            Set<String> local = uncommitted.keys();
-            List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted);
-            List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
-            for (String k : blockedKeys) {
-                if (!conflicts.contains(k)) {
-                    conflicts.add(k);
-                }
+        }
+        List<String> writing = openForWriting(files, remoteChanged, filter, local, committed);
+        for (String k : writing) {
+            if (!conflicts.contains(k)) {
+                conflicts.add(k);
             }
-            List<String> writing = openForWriting(files, remoteChanged, filter, local, committed);
-            for (String k : writing) {
-                if (!conflicts.contains(k)) {
-                    conflicts.add(k);
-                }
+        }
+        if (!conflicts.isEmpty()) {
+            hashCache.save();
+            if (finishing) {
+                throw new ConflictException(unfinishedConflictMessage(p, target, conflicts, writing), conflicts);
             }
-            if (!conflicts.isEmpty()) {
-                setSeen(p, latest);
-                boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));
-                throw new ConflictException(conflictMessage(p, registry, latest, conflicts, deletedHere, blockedKeys,
-                        writing), conflicts);
+            setSeen(p, latest);
+            boolean deletedHere = conflicts.stream().anyMatch(k -> uncommitted.removed().contains(k));
+            throw new ConflictException(conflictMessage(p, registry, target, conflicts, deletedHere, blockedKeys,
+                    writing), conflicts);
+        }
+        String newHead = target;
+        boolean merged = !committed.isEmpty();
+        if (merged) {
+            Manifest m = merge(remote, head, committed);
+            newHead = m.topHash();
+            AtomicFile.write(home.installedManifest(p.name(), newHead), ManifestWriter.toBytes(m));
+        }
+        List<Entry> toPlace = new ArrayList<>();
+        List<String> deleted = new ArrayList<>();
+        long bytes = 0;
+        for (String k : remoteChanged) {
+            if (!filter.matches(k) || local.contains(k) || committed.contains(k)) {
+                continue;
             }
-            String newHead = latest;
-            boolean merged = !committed.isEmpty();
-            if (merged) {
-                Manifest m = merge(remote, head, committed);
-                newHead = m.topHash();
-                AtomicFile.write(home.installedManifest(p.name(), newHead), ManifestWriter.toBytes(m));
+            Entry r = remote.get(k);
+            if (r == null) {
+                deleted.add(k);
+            } else {
+                toPlace.add(r);
+                bytes += r.size();
             }
-            List<Entry> toPlace = new ArrayList<>();
-            List<String> deleted = new ArrayList<>();
-            long bytes = 0;
-            for (String k : remoteChanged) {
-                if (!filter.matches(k) || local.contains(k) || committed.contains(k)) {
-                    continue;
-                }
-                Entry r = remote.get(k);
-                if (r == null) {
-                    deleted.add(k);
-                } else {
-                    toPlace.add(r);
-                    bytes += r.size();
-                }
-            }
-            Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), files,
-                    hashCache, progress);
-            try {
-                placer.prefetchAll(toPlace);
-            } catch (RegistryException.NotFound e) {
-                throw new RegistryException.NotFound("cannot pull " + p.name() + " (latest " + latest + " of "
-                        + registry.uri() + "): " + e.getMessage() + "; nothing was changed");
-            }
-            progress.begin("pulling", toPlace.size(), bytes);
-            try {
-                // Deletions first: a key the remote turned from a file into a folder (or back)
-                // needs the old one out of the way. Each deleted file is unchanged here, and its
-                // content stays in the base revision.
-                for (String k : deleted) {
-                    files.delete(k);
-                    hashCache.remove(k);
-                }
-                placer.placeAll(toPlace);
-            } finally {
-                progress.end();
-                hashCache.save();
-            }
-            Checkpoints.reach("pull.after-files");
-            String top = newHead;
+        }
+        Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), files,
+                hashCache, progress, "pull.placing");
+        try {
+            placer.prefetchAll(toPlace);
+        } catch (RegistryException.NotFound e) {
+            throw new RegistryException.NotFound("cannot pull " + p.name() + " (" + (finishing ? "the interrupted"
+                    + " pull to " : "latest ") + target + " of " + registry.uri() + "): " + e.getMessage()
+                    + (finishing ? "; the files it placed before it stopped stay, and `quiltfs status " + p.name()
+                    + "` tells them from your edits" : "; nothing was changed"));
+        }
+        String top = newHead;
+        if (!finishing) {
+            // From here until the lineage moves, the working files are partly the remote's: the
+            // marker says so (status, commit, push), and what to finish if this stops.
             Lineage.update(home, l -> {
                 PackageState n = l.get(p.name());
                 if (n == null) {
                     throw new NotInstalledException(p.name());
                 }
-                n.base = latest;
-                n.latestSeen = latest;
-                n.head = top;
-                n.commits.clear();
-                if (merged) {
-                    n.commits.add(top);
-                }
+                n.pulling = target;
+                n.pullingHead = top;
                 l.put(p.name(), n);
                 return null;
             });
-            List<String> updated = new ArrayList<>();
-            toPlace.forEach(e -> updated.add(e.logicalKey()));
-            return new Result(top, latest, true, merged, updated, deleted, merged
-                    ? "merged " + registry.uri() + "'s latest " + latest + " with your commits into " + top
-                            + " (push it with `quiltfs push " + p.name() + "`)"
-                    : p.name() + " is now at " + latest);
         }
+        Checkpoints.reach("pull.after-mark");
+        progress.begin("pulling", toPlace.size(), bytes);
+        try {
+            // Deletions first: a key the remote turned from a file into a folder (or back)
+            // needs the old one out of the way. Each deleted file is unchanged here, and its
+            // content stays in the base revision.
+            for (String k : deleted) {
+                try {
+                    files.delete(k);
+                } catch (IOException | RuntimeException e) {
+                    throw new Incomplete(p.name(), target, k, false, e);
+                }
+                hashCache.remove(k);
+            }
+            Checkpoints.reach("pull.after-deletions");
+            try {
+                placer.placeAll(toPlace);
+            } catch (IOException | RuntimeException e) {
+                throw new Incomplete(p.name(), target, placer.keyOf(e), true, e);
+            }
+        } finally {
+            progress.end();
+            hashCache.save();
+        }
+        Checkpoints.reach("pull.after-files");
+        String seen = finishing ? latest : target;
+        Lineage.update(home, l -> {
+            PackageState n = l.get(p.name());
+            if (n == null) {
+                throw new NotInstalledException(p.name());
+            }
+            n.base = target;
+            n.latestSeen = seen;
+            n.head = top;
+            n.commits.clear();
+            if (merged) {
+                n.commits.add(top);
+            }
+            n.pulling = null;
+            n.pullingHead = null;
+            l.put(p.name(), n);
+            return null;
+        });
+        List<String> updated = new ArrayList<>();
+        toPlace.forEach(e -> updated.add(e.logicalKey()));
+        String message = merged
+                ? "merged " + registry.uri() + "'s latest " + target + " with your commits into " + top
+                        + " (push it with `quiltfs push " + p.name() + "`)"
+                : p.name() + " is now at " + target;
+        if (finishing) {
+            message = "finished the interrupted pull: " + message;
+            if (latest != null && !latest.equals(target)) {
+                message += "; " + registry.uri() + "'s latest has moved on to " + latest + " since: run `quiltfs pull "
+                        + p.name() + "` again to take it in";
+            }
+        }
+        return new Result(top, latest, true, merged, updated, deleted, message);
+    }
+
+    /**
+     * The changes without the keys the interrupted pull takes in whose working file is gone: moved
+     * aside (as its refusal says to do) or removed since it stopped, they get the pulled content
+     * (what the user removed held the base's content, which the registry keeps).
+     */
+    private static Status.Changes withoutGone(Status.Changes c, Manifest remote, Set<String> remoteChanged,
+                                              Set<String> committed) {
+        List<String> removed = new ArrayList<>();
+        for (String k : c.removed()) {
+            if (!remoteChanged.contains(k) || committed.contains(k) || remote.get(k) == null) {
+                removed.add(k);
+            }
+        }
+        return new Status.Changes(c.added(), c.modified(), removed, c.hashes(), c.stats());
+    }
+
+    /**
+     * A pull that stopped while it changed the working files (a file could not be written or
+     * removed): its marker stays in the lineage, and {@code pull} run again, once the cause is
+     * fixed, finishes it. Carries the key and the cause for the one line the user sees.
+     */
+    public static final class Incomplete extends IOException {
+        private final Exception reason;
+        private final String key;
+        private final String head;
+        private final String tail;
+
+        Incomplete(io.quiltfs.store.registry.PackageName pkg, String target, String key, boolean writing,
+                   Exception reason) {
+            super(reason);
+            this.reason = reason;
+            this.key = key;
+            this.head = "cannot pull " + pkg + ": " + (key == null ? "a file could not be " + (writing ? "written"
+                    : "removed") : "'" + LogicalKey.printable(key) + "' could not be " + (writing ? "written" : "removed"))
+                    + " (";
+            this.tail = "); the pull to " + target + " stopped half-way (your own edits were not touched): fix that"
+                    + " and run `quiltfs pull " + pkg + "` to finish it";
+        }
+
+        /** What stopped the pull. */
+        public Exception reason() {
+            return reason;
+        }
+
+        /** The logical key being written or removed when it stopped, or null when not known. */
+        public String key() {
+            return key;
+        }
+
+        /** The one line, with the cause as {@code cause} says it. */
+        public String message(String cause) {
+            return head + cause + tail;
+        }
+
+        @Override
+        public String getMessage() {
+            String m = reason.getMessage();
+            return message(m == null || m.isBlank() ? reason.getClass().getSimpleName() : m.replace('\n', ' '));
+        }
+    }
+
+    /** The error commit, push and install give while a pull has not finished. */
+    static ConflictException unfinished(io.quiltfs.store.registry.PackageName pkg, String target, String verb) {
+        return new ConflictException(unfinishedLine(pkg, target) + ", then " + verb + " again");
+    }
+
+    /** What status says while a pull has not finished. */
+    public static String unfinishedLine(io.quiltfs.store.registry.PackageName pkg, String target) {
+        return "the pull of " + pkg + " to " + target + " did not finish: run `quiltfs pull " + pkg + "` to finish it";
+    }
+
+    /**
+     * {@code c} (the working files against the head) without the changes that are the unfinished
+     * pull's own work: keys that revision changed (and no local commit did) whose working file
+     * holds that revision's content, or is gone where that revision removed the key. Reads the
+     * base and target manifests, which the pull kept in the home.
+     */
+    static Status.Changes withoutPulled(InstalledPackage p, WorkingFiles files, Status.Changes c) throws IOException {
+        PackageState s = p.state();
+        Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
+        Manifest target = p.manifest(s.pulling, null);
+        Manifest head = p.head();
+        Set<String> mine = new java.util.HashSet<>();
+        for (String k : c.keys()) {
+            if (!same(base.get(k), target.get(k)) && same(base.get(k), head.get(k))
+                    && holds(files, c, k, target.get(k))) {
+                mine.add(k);
+            }
+        }
+        if (mine.isEmpty()) {
+            return c;
+        }
+        Map<String, Checksum> hashes = new java.util.TreeMap<>(LogicalKey.WALK_ORDER);
+        Map<String, WorkingFiles.FileStat> stats = new java.util.TreeMap<>(LogicalKey.WALK_ORDER);
+        c.hashes().forEach((k, h) -> {
+            if (!mine.contains(k)) {
+                hashes.put(k, h);
+                stats.put(k, c.stats().get(k));
+            }
+        });
+        return new Status.Changes(keep(c.added(), mine), keep(c.modified(), mine), keep(c.removed(), mine), hashes,
+                stats);
+    }
+
+    private static List<String> keep(List<String> keys, Set<String> drop) {
+        List<String> out = new ArrayList<>(keys.size());
+        for (String k : keys) {
+            if (!drop.contains(k)) {
+                out.add(k);
+            }
+        }
+        return out;
     }
 
     /** The keys whose rows differ (added, removed, other content or metadata), in walk order. */
@@ -336,13 +524,23 @@ public final class Pull {
         return a.sameContent(b) && Objects.equals(a.meta(), b.meta());
     }
 
-    /** Whether the uncommitted working file of {@code k} already is what the remote has. */
-    private static boolean sameWorking(Status.Changes c, String k, Entry remote) {
+    /**
+     * Whether the changed working file of {@code k} already is what the remote has (gone, where
+     * the remote has no {@code k}). A file hashed with another type than the remote's row (the
+     * head's row had another) is hashed again with the row's type.
+     */
+    private static boolean holds(WorkingFiles files, Status.Changes c, String k, Entry remote) throws IOException {
         if (c.removed().contains(k)) {
             return remote == null;
         }
         Checksum h = c.hashes().get(k);
-        return remote != null && h != null && h.equals(remote.hash()) && c.stats().get(k).size() == remote.size();
+        if (remote == null || h == null || c.stats().get(k).size() != remote.size()) {
+            return false;
+        }
+        if (h.type() == remote.hash().type()) {
+            return h.equals(remote.hash());
+        }
+        return io.quiltfs.store.hash.FileHasher.hash(files.path(k), remote.hash().type()).equals(remote.hash());
     }
 
     /** Latest's rows with the local commits' changes on top; the head's message and metadata. */
@@ -400,6 +598,27 @@ public final class Pull {
                 .append(") and pull again, or commit and run `quiltfs push ")
                 .append(p.name())
                 .append(" --force` to make your revision latest anyway");
+        return sb.toString();
+    }
+
+    private static String unfinishedConflictMessage(InstalledPackage p, String target, List<String> keys,
+                                                    List<String> writing) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("cannot finish the interrupted pull of ").append(p.name()).append(" (to ").append(target)
+                .append("): ").append(keys.size()).append(keys.size() == 1 ? " key it takes in was" : " keys it takes in were")
+                .append(" changed here since it stopped: ");
+        for (int i = 0; i < Math.min(10, keys.size()); i++) {
+            sb.append(i == 0 ? "" : ", ").append('\'').append(LogicalKey.printable(keys.get(i))).append('\'');
+        }
+        if (keys.size() > 10) {
+            sb.append(" and ").append(keys.size() - 10).append(" more");
+        }
+        if (!writing.isEmpty()) {
+            sb.append(" (open for writing through the mount: close them first)");
+        }
+        sb.append("; nothing more was changed. Move your version of ").append(keys.size() == 1 ? "it" : "them")
+                .append(" aside (or undo the change) and run `quiltfs pull ").append(p.name())
+                .append("` again to finish it");
         return sb.toString();
     }
 

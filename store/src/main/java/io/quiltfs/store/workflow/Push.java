@@ -62,6 +62,9 @@ public final class Push {
         try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
             InstalledPackage p = InstalledPackage.require(home, pkg.name());
             PackageState s = p.state();
+            if (s.pulling != null) {
+                throw Pull.unfinished(p.name(), s.pulling, "push");
+            }
             String latest = registry.latest(p.name());
             if (s.head.equals(latest)) {
                 // A push killed after `latest` moved: keep the published rows from now on, as

@@ -68,11 +68,13 @@ public final class Status {
      * {@code installing}: an install has not finished (missing files are not counted as removed);
      * {@code paths}: the globs of a partial install (null: every key is in the working folder);
      * {@code conflicts}: the keys a pull of {@code latest} would refuse (empty when it would go
-     * through or there is nothing to pull; null when the registry was not asked).
+     * through or there is nothing to pull; null when the registry was not asked); {@code pulling}:
+     * the revision a pull that did not finish was taking in (null: none), whose files already
+     * placed are not among the changes.
      */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
                          String latest, List<String> unpushed, Changes changes, boolean installing,
-                         List<String> paths, List<String> conflicts) {
+                         List<String> paths, List<String> conflicts, String pulling) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -103,7 +105,9 @@ public final class Status {
         Changes c = changes(p, newType);
         State state = state(s, latest);
         List<String> conflicts = null;
-        if (registry != null) {
+        if (registry != null && s.pulling != null) {
+            conflicts = List.of(); // the interrupted pull is finished first; its own refusals say what stops it
+        } else if (registry != null) {
             // Only a package with work of its own on both sides can conflict: asking costs the
             // base and latest manifests, read once and then kept in the home.
             boolean behindWithEdits = state == State.BEHIND && !c.isEmpty();
@@ -111,7 +115,8 @@ public final class Status {
                     ? List.copyOf(Pull.conflicts(p, registry, latest, c)) : List.of();
         }
         return new Report(p.name(), s.registry, s.workDir, state, s.base, s.head, latest,
-                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths), conflicts);
+                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths), conflicts,
+                s.pulling);
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */
@@ -132,7 +137,8 @@ public final class Status {
 
     /**
      * The working files against the head, updating the hash cache. While an install has not
-     * finished, a missing file is not installed yet rather than removed.
+     * finished, a missing file is not installed yet rather than removed; while a pull has not
+     * finished, the files it already changed are its work, not changes.
      */
     public static Changes changes(InstalledPackage p, HashType newType) throws IOException {
         HashCache cache = p.hashCache();
@@ -140,7 +146,7 @@ public final class Status {
         PackageState s = p.state();
         String head = s.head;
         PathFilter filter = p.filter();
-        if (!s.installing && cache.stillClean(head, filter, files)) {
+        if (!s.installing && s.pulling == null && cache.stillClean(head, filter, files)) {
             // Same files, same stats as when they last all matched the head: no manifest needed.
             return new Changes(List.of(), List.of(), List.of(), Map.of(), Map.of());
         }
@@ -148,7 +154,10 @@ public final class Status {
         Changes c = changes(files, now, p.head(), filter, cache, newType, plain(files));
         if (s.installing) {
             c = new Changes(c.added(), c.modified(), List.of(), c.hashes(), c.stats());
-        } else if (c.isEmpty() && cache.covers(now)) {
+        }
+        if (s.pulling != null) {
+            c = Pull.withoutPulled(p, files, c);
+        } else if (!s.installing && c.isEmpty() && cache.covers(now)) {
             cache.markClean(head, filter);
         }
         cache.save();

@@ -10,6 +10,10 @@
  * Every state file is written atomically. The order of writes makes a kill at any point safe:
  * content first (object cache, registry data), then manifests, then pointers (registry
  * {@code latest} by compare-and-set), then the lineage; rerunning a verb completes or reports.
+ * A verb that changes working files before the lineage can say what they are (install, pull,
+ * uninstall) first marks the lineage ({@code installing}, {@code pulling}, {@code uninstalling}):
+ * while a mark stands, status tells that verb's work from the user's, commit refuses, and the
+ * same verb run again finishes it.
  * Working files are never hard links to cached objects. Status and commit see working files
  * only through {@link io.quiltfs.store.workflow.WorkingFiles}, so other working areas (a
  * mount's) can reuse them.

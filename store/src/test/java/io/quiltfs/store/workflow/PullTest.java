@@ -1,0 +1,321 @@
+package io.quiltfs.store.workflow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.store.hash.HashType;
+import io.quiltfs.store.registry.ObjectSource;
+import io.quiltfs.store.registry.PackageName;
+import io.quiltfs.store.registry.PackageRef;
+import io.quiltfs.store.registry.PhysicalKey;
+import io.quiltfs.store.registry.Registries;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.S3Settings;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.state.PackageState;
+import io.quiltfs.store.testing.TestRegistries;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A pull that stops while it changes the working files (here: the disk fills up at the Nth
+ * file) leaves a marker in the lineage; status tells its files from the user's edits, commit
+ * and push refuse, and pulling again finishes it to the state a pull that never stopped makes.
+ */
+class PullTest {
+    static final PackageName PKG = PackageName.parse("team/data");
+    static final int NEW_FILES = 10;
+
+    @TempDir
+    Path tmp;
+
+    Registry registry;
+    Home alice;
+    Home bob;
+
+    @BeforeEach
+    void homes() {
+        alice = new Home(tmp.resolve("alice"));
+        bob = new Home(tmp.resolve("bob"));
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        InstalledPackage.detach(work(bob));
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    void seed(TestRegistries.Kind kind) throws IOException {
+        registry = kind.open(kind.newRegistry(tmp));
+        Path src = tmp.resolve("src");
+        write(src.resolve("a.txt"), "alpha");
+        write(src.resolve("data/b.csv"), "x,y\n1,2\n");
+        write(src.resolve("docs/readme.md"), "# readme");
+        Build.build(registry, PKG, src, "first", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE);
+        install(alice);
+        install(bob);
+    }
+
+    /** Alice changes a.txt, removes data/b.csv and adds n/00..n/09, and pushes: the revision returned. */
+    String alicePushesChanges(String tag) throws IOException {
+        Path a = work(alice);
+        write(a.resolve("a.txt"), "alpha " + tag);
+        Files.deleteIfExists(a.resolve("data/b.csv"));
+        for (int i = 0; i < NEW_FILES; i++) {
+            write(a.resolve(String.format("n/%02d", i)), "new " + i + " " + tag);
+        }
+        assertTrue(commit(alice, tag).committed());
+        assertTrue(push(alice).pushed());
+        return registry.latest(PKG);
+    }
+
+    static void write(Path p, String s) throws IOException {
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, s);
+    }
+
+    Function<PhysicalKey, ObjectSource> sources() {
+        return pk -> {
+            try {
+                return Registries.sourceFor(pk, registry, S3Settings.defaults());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        };
+    }
+
+    void install(Home h) throws IOException {
+        Install.install(h, registry, PackageRef.latest(PKG), null, null, sources(), Progress.NONE);
+    }
+
+    Path work(Home h) {
+        return h.defaultWorkDir(PKG);
+    }
+
+    PackageState state(Home h) throws IOException {
+        return InstalledPackage.require(h, PKG).state();
+    }
+
+    Status.Report status(Home h) throws IOException {
+        return Status.report(InstalledPackage.require(h, PKG), registry, HashType.SHA2_256_CHUNKED);
+    }
+
+    Commit.Result commit(Home h, String msg) throws IOException {
+        return Commit.commit(InstalledPackage.require(h, PKG), msg, null, HashType.SHA2_256_CHUNKED, Progress.NONE);
+    }
+
+    Push.Result push(Home h) throws IOException {
+        return Push.push(InstalledPackage.require(h, PKG), registry, false, Clock.systemUTC(), Progress.NONE);
+    }
+
+    Pull.Result pull(Home h) throws IOException {
+        return Pull.pull(InstalledPackage.require(h, PKG), registry, sources(), Progress.NONE);
+    }
+
+    /**
+     * Bob's working folder, whose disk fills up at the {@code failAt}th file a pull places; the
+     * key that could not be written is in {@code failed[0]}.
+     */
+    void diskFillsUpAt(int failAt, String[] failed) {
+        WorkFolder folder = new WorkFolder(work(bob));
+        AtomicInteger placed = new AtomicInteger();
+        InstalledPackage.attach(work(bob), new WorkingFiles() {
+            public Map<String, FileStat> scan() throws IOException { return folder.scan(); }
+            public FileStat stat(String key) throws IOException { return folder.stat(key); }
+            public Path path(String key) { return folder.path(key); }
+            public void delete(String key) throws IOException { folder.delete(key); }
+            public String describe() { return folder.describe(); }
+
+            public FileStat place(String key, Path source) throws IOException {
+                if (placed.incrementAndGet() == failAt) {
+                    failed[0] = key;
+                    throw new FileSystemException(folder.path(key).toString(), null, "No space left on device");
+                }
+                return folder.place(key, source);
+            }
+        });
+    }
+
+    /** Every file under {@code root} by its relative path, with its content. */
+    static Map<String, String> tree(Path root) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        try (var s = Files.walk(root)) {
+            for (Path f : s.filter(Files::isRegularFile).toList()) {
+                out.put(root.relativize(f).toString(), Files.readString(f));
+            }
+        }
+        return out;
+    }
+
+    /** A fresh install of the registry's latest, with {@code edits} on top: what bob should end with. */
+    Map<String, String> latestWith(Map<String, String> edits) throws IOException {
+        Home carol = new Home(tmp.resolve("carol-" + System.nanoTime()));
+        install(carol);
+        Map<String, String> t = tree(work(carol));
+        t.putAll(edits);
+        return t;
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPullThatFailsWhilePlacingIsFinishedByPullingAgain(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        String base = registry.latest(PKG);
+        String target = alicePushesChanges("2");
+        write(work(bob).resolve("docs/readme.md"), "bob's edit");
+        write(work(bob).resolve("bob.txt"), "bob's file");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        Pull.Incomplete e = assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob)); // the disk has room again
+        assertEquals(failed[0], e.key());
+        assertTrue(e.getMessage().contains("'" + failed[0] + "' could not be written"), e.getMessage());
+        assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
+        assertTrue(e.getMessage().contains("run `quiltfs pull team/data` to finish it"), e.getMessage());
+        assertEquals("bob's edit", Files.readString(work(bob).resolve("docs/readme.md")));
+        assertEquals("bob's file", Files.readString(work(bob).resolve("bob.txt")));
+        assertTrue(tree(work(bob)).keySet().stream().filter(k -> k.startsWith("n/")).count() >= 2,
+                "the pull stopped half-way: " + tree(work(bob)).keySet());
+
+        PackageState s = state(bob);
+        assertEquals(target, s.pulling, "the marker names the revision being taken in");
+        assertEquals(base, s.base, "the lineage has not moved");
+        Status.Report r = status(bob);
+        assertEquals(target, r.pulling());
+        assertEquals(List.of("bob.txt"), r.changes().added(), "the pull's files are not the user's additions");
+        assertEquals(List.of("docs/readme.md"), r.changes().modified());
+        assertEquals(List.of(), r.changes().removed());
+
+        ConflictException refused = assertThrows(ConflictException.class, () -> commit(bob, "a mix"));
+        assertTrue(refused.getMessage().contains("the pull of team/data to " + target
+                + " did not finish: run `quiltfs pull team/data` to finish it"), refused.getMessage());
+        assertThrows(ConflictException.class, () -> push(bob));
+        assertEquals(base, state(bob).head, "nothing was committed");
+
+        Pull.Result done = pull(bob);
+        assertTrue(done.pulled());
+        assertTrue(done.message().startsWith("finished the interrupted pull"), done.message());
+        assertEquals(latestWith(Map.of("docs/readme.md", "bob's edit", "bob.txt", "bob's file")), tree(work(bob)));
+        s = state(bob);
+        assertNull(s.pulling);
+        assertEquals(target, s.base);
+        assertEquals(target, s.head);
+        assertTrue(s.commits.isEmpty());
+        r = status(bob);
+        assertEquals(Status.State.UP_TO_DATE, r.state());
+        assertNull(r.pulling());
+        assertEquals(List.of("bob.txt"), r.changes().added());
+        assertEquals(List.of("docs/readme.md"), r.changes().modified());
+        assertEquals(List.of(), r.changes().removed());
+    }
+
+    /**
+     * Latest moved on while the pull was stopped, changing the files it had placed: pulling again
+     * finishes the interrupted pull (its files are no conflicts), says so, and the next pull
+     * takes the new latest in.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void anInterruptedPullIsFinishedFirstWhenLatestMovedOn(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        String target = alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(1 + NEW_FILES, failed); // the last of a.txt and n/*: all others are placed
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        String third = alicePushesChanges("3");
+
+        Pull.Result done = pull(bob);
+        assertEquals(target, done.head());
+        assertTrue(done.message().contains("has moved on to " + third), done.message());
+        assertEquals("alpha 2", Files.readString(work(bob).resolve("a.txt")));
+        assertEquals(target, state(bob).base);
+        assertEquals(third, state(bob).latestSeen);
+        assertEquals(Status.State.BEHIND, status(bob).state());
+        assertTrue(status(bob).changes().isEmpty());
+
+        Pull.Result next = pull(bob);
+        assertEquals(third, next.head());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+        assertEquals(Status.State.UP_TO_DATE, status(bob).state());
+    }
+
+    /** With local commits, the interrupted pull is a merge: finished, it makes the merge a clean pull makes. */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void anInterruptedMergeIsFinishedIntoTheSameCommit(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        Home dave = new Home(tmp.resolve("dave"));
+        install(dave);
+        for (Home h : List.of(bob, dave)) {
+            write(work(h).resolve("docs/readme.md"), "committed here");
+            assertTrue(commit(h, "local work").committed());
+        }
+        String target = alicePushesChanges("2");
+        Pull.Result clean = pull(dave);
+        assertTrue(clean.merged());
+
+        String[] failed = {null};
+        diskFillsUpAt(3, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        assertEquals(clean.head(), state(bob).pullingHead, "the marker names the merge it makes");
+        assertTrue(status(bob).changes().isEmpty(), "no change is bob's: " + status(bob).changes());
+        assertThrows(ConflictException.class, () -> commit(bob, "a mix"));
+
+        Pull.Result done = pull(bob);
+        assertTrue(done.merged());
+        assertEquals(clean.head(), done.head());
+        assertEquals(tree(work(dave)), tree(work(bob)));
+        PackageState s = state(bob);
+        assertEquals(target, s.base);
+        assertEquals(List.of(clean.head()), s.commits);
+        assertEquals(Status.State.AHEAD, status(bob).state());
+        assertTrue(status(bob).changes().isEmpty());
+        assertTrue(push(bob).pushed());
+    }
+
+    /**
+     * A user edit, after the stop, of a file the pull takes in refuses the finishing pull, naming
+     * it; once moved aside, the pull finishes. An install meanwhile refuses too.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void anEditOfAPulledFileAfterTheStopIsAConflictThatNamesIt(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(1 + NEW_FILES, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        String edited = failed[0].equals("a.txt") ? "n/00" : "a.txt"; // one the pull placed
+        write(work(bob).resolve(edited), "edited after the stop");
+        assertEquals(java.util.Set.of(edited), status(bob).changes().keys(), "only the edit is bob's");
+        assertThrows(ConflictException.class, () -> install(bob));
+        ConflictException c = assertThrows(ConflictException.class, () -> pull(bob));
+        assertTrue(c.getMessage().contains("cannot finish the interrupted pull of team/data"), c.getMessage());
+        assertEquals(List.of(edited), c.keys());
+        Files.move(work(bob).resolve(edited), tmp.resolve("aside"));
+        assertTrue(pull(bob).pulled());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+        assertNull(state(bob).pulling);
+    }
+}
