@@ -345,6 +345,34 @@ class CommandLineSafetyTest {
     }
 
     @Test
+    void pullWaitsForAnUnfinishedInstall() throws Exception {
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "-r", reg).code());
+        String other = tmp.resolve("other").toString();
+        assertEquals(0, CliRunner.run("--home", other, "install", "t/p", "-r", reg).code());
+        Files.writeString(Path.of(other, "work", "t", "p", "a.txt"), "theirs");
+        assertEquals(0, CliRunner.run("--home", other, "commit", "t/p", "-m", "theirs").code());
+        assertEquals(0, CliRunner.run("--home", other, "push", "t/p").code());
+        // An install killed before it placed a.txt.
+        Lineage.update(new Home(Path.of(home)), l -> {
+            var s = l.get(PackageName.parse("t/p"));
+            s.installing = true;
+            l.put(PackageName.parse("t/p"), s);
+            return null;
+        });
+        Files.delete(Path.of(home, "work", "t", "p", "a.txt"));
+        String before = head("t/p");
+
+        CliRunner.Result r = CliRunner.run("--home", home, "pull", "t/p");
+        assertEquals(ExitCodes.CONFLICT, r.code(), r.out());
+        assertTrue(r.err().contains("run `quiltfs install t/p` to finish it, then pull again"), r.err());
+        assertEquals(before, head("t/p"));
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p").code());
+        CliRunner.Result again = CliRunner.run("--home", home, "pull", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertEquals("theirs", Files.readString(Path.of(home, "work", "t", "p", "a.txt")));
+    }
+
+    @Test
     void aConflictOnAFileDeletedHereSaysHowToPutItBack() throws IOException {
         String other = tmp.resolve("other").toString();
         assertEquals(0, CliRunner.run("--home", other, "install", "t/p", "-r", reg).code());

@@ -199,6 +199,10 @@ public final class Pull {
         try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
             InstalledPackage p = InstalledPackage.require(home, pkg.name());
             PackageState s = p.state();
+            if (s.installing) {
+                // Files the install has not placed yet would count as removed here.
+                throw Install.unfinished(p.name(), "pull");
+            }
             String latest = registry.latest(p.name());
             if (s.pulling != null) {
                 return take(p, registry, sources, progress, s.pulling, latest, true);
