@@ -60,13 +60,17 @@ final class TagCommand extends PackageCommand {
                     throw new CliException(ExitCodes.USAGE, "name the tag to delete: quiltfs tag --delete " + name
                             + " TAG");
                 }
-                Map<String, String> tags = reg.tags(name);
+                java.util.List<io.quiltfs.store.registry.RegistryException.BadPointer> bad = new java.util.ArrayList<>();
+                Map<String, String> tags = reg.tags(name, bad::add);
                 var j = Json.object();
                 tags.forEach((t, h) -> {
                     out.line(t + "  " + h);
                     j.put(t, h);
                 });
-                out.json(Json.object().put("package", name.toString()).put("registry", reg.uri()).set("tags", j));
+                var json = Json.object().put("package", name.toString()).put("registry", reg.uri());
+                json.set("tags", j);
+                json.set("problems", badPointers(bad));
+                out.json(json);
                 out.flush();
                 return ExitCodes.OK;
             }

@@ -128,7 +128,8 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
-    public List<Revision> revisions(PackageName pkg) throws IOException {
+    public List<Revision> revisions(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         Path dir = pointerDir(pkg);
         List<Revision> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
@@ -136,12 +137,21 @@ public final class LocalRegistry implements Registry {
         }
         try (DirectoryStream<Path> ptrs = Files.newDirectoryStream(dir)) {
             for (Path p : ptrs) {
-                long t = Revision.timestampOf(p.getFileName().toString());
-                if (t >= 0) {
+                String n = p.getFileName().toString();
+                long t = Revision.timestampOf(n);
+                if (t < 0) {
+                    if (!n.equals("latest")) {
+                        bad.accept(Pointers.misnamed(uri(), keyOf(p)));
+                    }
+                    continue;
+                }
+                try {
                     String h = readPointerFile(p);
                     if (h != null) {
                         out.add(new Revision(t, h));
                     }
+                } catch (RegistryException.BadPointer e) {
+                    bad.accept(e);
                 }
             }
         }
@@ -173,11 +183,23 @@ public final class LocalRegistry implements Registry {
         return readPointerFile(pointerDir(pkg).resolve(pointer));
     }
 
+    /** The key of a file of this registry: its path below the root, '/'-separated. */
+    private String keyOf(Path p) {
+        return root.relativize(p).toString();
+    }
+
+    /** The top hash a pointer file holds, or null when there is none; {@link RegistryException.BadPointer} when it is no pointer. */
     private String readPointerFile(Path p) throws IOException {
         byte[] b = new byte[Pointers.MAX_BYTES + 1];
         int n = 0;
-        if (!regularFile(p, "pointer")) {
-            return null;
+        try {
+            if (!regularFile(p, "pointer")) {
+                return null;
+            }
+        } catch (RegistryException e) {
+            throw new RegistryException.BadPointer(uri(), keyOf(p), notRegular(p));
+        } catch (java.nio.file.FileSystemException e) {
+            throw new RegistryException.BadPointer(uri(), keyOf(p), "cannot be read (" + e.getReason() + ")");
         }
         try (InputStream in = Files.newInputStream(p)) {
             // At most a little more than a pointer holds: a huge file there is not read whole.
@@ -185,9 +207,14 @@ public final class LocalRegistry implements Registry {
         } catch (NoSuchFileException e) {
             return null;
         } catch (java.nio.file.FileSystemException e) {
-            throw new RegistryException("pointer " + p + " cannot be read (" + e.getReason() + ")");
+            throw new RegistryException.BadPointer(uri(), keyOf(p), "cannot be read (" + e.getReason() + ")");
         }
-        return Pointers.value(b, n, p.toString());
+        return Pointers.value(b, n, uri(), keyOf(p));
+    }
+
+    /** What {@link #regularFile} found at {@code p}, which is not a regular file. */
+    private static String notRegular(Path p) {
+        return "is not a regular file (it is a " + (Files.isDirectory(p) ? "folder" : "pipe, socket or device") + ")";
     }
 
     /**
@@ -299,7 +326,8 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
-    public Map<String, String> tags(PackageName pkg) throws IOException {
+    public Map<String, String> tags(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         Map<String, String> out = new TreeMap<>();
         Path dir = tagDir(pkg);
         if (!Files.isDirectory(dir)) {
@@ -308,11 +336,17 @@ public final class LocalRegistry implements Registry {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path p : s) {
                 String n = p.getFileName().toString();
-                if (Tags.isValid(n)) {
+                if (!Tags.isValid(n)) {
+                    bad.accept(Pointers.misnamedTag(uri(), keyOf(p)));
+                    continue;
+                }
+                try {
                     String h = readPointerFile(p);
                     if (h != null) {
                         out.put(n, h);
                     }
+                } catch (RegistryException.BadPointer e) {
+                    bad.accept(e);
                 }
             }
         }

@@ -424,6 +424,22 @@ public final class S3Registry implements Registry {
         return out;
     }
 
+    /** The keys right under {@code prefix}, then the "folders" there ending in '/', without the prefix. */
+    private List<String> childNamesAndFolders(String prefix) throws IOException {
+        List<String> out = new ArrayList<>();
+        List<String> folders = new ArrayList<>();
+        listLevel(prefix, page -> {
+            for (S3Object o : page.contents()) {
+                out.add(o.key().substring(prefix.length()));
+            }
+            for (CommonPrefix cp : page.commonPrefixes()) {
+                folders.add(cp.prefix().substring(prefix.length()));
+            }
+        });
+        out.addAll(folders);
+        return out;
+    }
+
     /** The keys right under {@code prefix} (no deeper), without the prefix. */
     private List<String> childNames(String prefix) throws IOException {
         List<String> out = new ArrayList<>();
@@ -448,18 +464,35 @@ public final class S3Registry implements Registry {
     }
 
     @Override
-    public List<Revision> revisions(PackageName pkg) throws IOException {
+    public List<Revision> revisions(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         List<String> names = new ArrayList<>();
-        for (String n : childNames(pointerDir(pkg))) {
-            if (Revision.timestampOf(n) >= 0) {
+        for (String n : childNamesAndFolders(pointerDir(pkg))) {
+            if (n.endsWith("/")) {
+                if (Revision.timestampOf(n.substring(0, n.length() - 1)) >= 0) {
+                    bad.accept(new RegistryException.BadPointer(uri(), pointerDir(pkg) + n,
+                            "is a folder (keys below it), not a pointer"));
+                }
+            } else if (Revision.timestampOf(n) >= 0) {
                 names.add(n);
+            } else if (!n.equals("latest")) {
+                bad.accept(Pointers.misnamed(uri(), pointerDir(pkg) + n));
             }
         }
         String[] hashes = new String[names.size()];
-        inParallel(names.size(), i -> hashes[i] = readPointerKey(pointerDir(pkg) + names.get(i)));
+        RegistryException.BadPointer[] bads = new RegistryException.BadPointer[names.size()];
+        inParallel(names.size(), i -> {
+            try {
+                hashes[i] = readPointerKey(pointerDir(pkg) + names.get(i));
+            } catch (RegistryException.BadPointer e) {
+                bads[i] = e;
+            }
+        });
         List<Revision> out = new ArrayList<>();
         for (int i = 0; i < hashes.length; i++) {
-            if (hashes[i] != null) {
+            if (bads[i] != null) {
+                bad.accept(bads[i]);
+            } else if (hashes[i] != null) {
                 out.add(new Revision(Long.parseLong(names.get(i)), hashes[i]));
             }
         }
@@ -497,7 +530,7 @@ public final class S3Registry implements Registry {
     }
 
     private String pointerValue(String key, byte[] bytes) throws RegistryException {
-        return Pointers.value(bytes, bytes.length, url(key));
+        return Pointers.value(bytes, bytes.length, uri(), key);
     }
 
     @Override
@@ -623,14 +656,28 @@ public final class S3Registry implements Registry {
     }
 
     @Override
-    public Map<String, String> tags(PackageName pkg) throws IOException {
+    public Map<String, String> tags(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         Map<String, String> out = new TreeMap<>();
-        for (String n : childNames(tagDir(pkg))) {
-            if (Tags.isValid(n)) {
+        for (String n : childNamesAndFolders(tagDir(pkg))) {
+            if (n.endsWith("/")) {
+                if (Tags.isValid(n.substring(0, n.length() - 1))) {
+                    bad.accept(new RegistryException.BadPointer(uri(), tagDir(pkg) + n,
+                            "is a folder (keys below it), not a tag"));
+                }
+                continue;
+            }
+            if (!Tags.isValid(n)) {
+                bad.accept(Pointers.misnamedTag(uri(), tagDir(pkg) + n));
+                continue;
+            }
+            try {
                 String h = readPointerKey(tagDir(pkg) + n);
                 if (h != null) {
                     out.put(n, h);
                 }
+            } catch (RegistryException.BadPointer e) {
+                bad.accept(e);
             }
         }
         return out;
