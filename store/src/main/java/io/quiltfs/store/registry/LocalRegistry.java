@@ -386,6 +386,56 @@ public final class LocalRegistry implements Registry {
         return Files.deleteIfExists(tagDir(pkg).resolve(tag));
     }
 
+    /** Test hook: runs after compareAndDeleteTag moved the tag aside, before it checks it. */
+    volatile Runnable afterTagMovedAside;
+
+    @Override
+    public String compareAndDeleteTag(PackageName pkg, String tag, String expected) throws IOException {
+        Tags.require(tag);
+        requireHash(expected);
+        Path p = tagDir(pkg).resolve(tag);
+        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+            if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return tag(pkg, tag); // a BadPointer naming the folder
+            }
+            // Moved aside first, then checked: the lock keeps out compare-and-set writers, and one
+            // that takes no lock (tag --force) lands either before the move (its value is what
+            // is checked) or after it (its value stays).
+            Path aside = AtomicFile.createTemp(freshTmpDir(), p);
+            try {
+                try {
+                    Files.move(p, aside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (NoSuchFileException e) {
+                    return "";
+                }
+                Runnable hook = afterTagMovedAside;
+                if (hook != null) {
+                    hook.run();
+                }
+                String was;
+                try {
+                    was = readPointerFile(aside);
+                } catch (RegistryException.BadPointer e) {
+                    was = null;
+                }
+                if (expected.equals(was)) {
+                    AtomicFile.fsyncDir(p.getParent());
+                    return null;
+                }
+                try {
+                    // Not what the caller saw: put it back, unless a newer value landed meanwhile.
+                    Files.createLink(p, aside);
+                } catch (FileAlreadyExistsException newer) {
+                    // that newer value replaced it, as it would have without us
+                }
+                String now = tag(pkg, tag);
+                return now == null ? "" : now;
+            } finally {
+                Files.deleteIfExists(aside);
+            }
+        }
+    }
+
     @Override
     public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {

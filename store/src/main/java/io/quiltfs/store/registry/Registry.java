@@ -150,8 +150,17 @@ public interface Registry extends ObjectSource, AutoCloseable {
      */
     String compareAndSetTag(PackageName pkg, String tag, String expected, String topHash) throws IOException;
 
-    /** Returns false when there was no such tag. */
+    /** Removes the tag whatever it names (a damaged tag pointer too); returns false when there was no such tag. */
     boolean deleteTag(PackageName pkg, String tag) throws IOException;
+
+    /**
+     * Removes {@code tag} only if it still names {@code expected}, so that a delete removes the
+     * revision name its caller saw and not one someone re-pointed meanwhile. Returns null when it
+     * removed it, else what the tag names now ("" for none). One step against other writers on a
+     * local folder and on a server that honours {@code If-Match} on DELETE; elsewhere a read, a
+     * compare and a delete (see S3Registry).
+     */
+    String compareAndDeleteTag(PackageName pkg, String tag, String expected) throws IOException;
 
     /**
      * Stores a data object for {@code logicalKey} and says where. Goes to the default place

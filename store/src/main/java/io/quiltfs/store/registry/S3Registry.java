@@ -88,6 +88,7 @@ import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.ChecksumType;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -705,6 +706,46 @@ public final class S3Registry implements Registry {
         }
         call(url(key), () -> s3.deleteObject(r -> r.bucket(bucket).key(key)));
         return true;
+    }
+
+    /** Test hook: runs between compareAndDeleteTag's read of the tag and its delete. */
+    volatile Runnable beforeTagDelete;
+
+    /**
+     * Reads the tag and deletes it only if it names {@code expected}: with {@code If-Match} on the
+     * ETag read, so that a tag re-pointed in between is left alone.
+     */
+    @Override
+    public String compareAndDeleteTag(PackageName pkg, String tag, String expected) throws IOException {
+        Tags.require(tag);
+        LocalRegistry.requireHash(expected);
+        String key = tagDir(pkg) + tag;
+        for (int attempt = 0; ; attempt++) {
+            Small cur = getSmall(key, POINTER);
+            String now = cur == null ? null : pointerValue(key, cur.bytes);
+            if (!expected.equals(now)) {
+                return now == null ? "" : now;
+            }
+            Runnable hook = beforeTagDelete;
+            if (hook != null) {
+                hook.run();
+            }
+            DeleteObjectRequest.Builder req = DeleteObjectRequest.builder().bucket(bucket).key(key);
+            try {
+                conditional(key, new Condition(cur.etag), v -> { }, req::ifMatch, () -> s3.deleteObject(req.build()));
+                return null;
+            } catch (ConditionFailed e) {
+                if (attempt >= 10) {
+                    throw new RegistryException("could not delete tag '" + tag + "' of " + pkg + " in " + uri()
+                            + ": it keeps changing under concurrent writers (try again)");
+                }
+                // Re-pointed (or rewritten with the same value) between our read and our delete: read it again.
+            } catch (ConditionsUnsupported e) {
+                conditionalWrites = false;
+                log.warn("{} does not support conditional deletes; deleting tag '{}' of {} after reading it", where,
+                        tag, pkg);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- data objects: writes
