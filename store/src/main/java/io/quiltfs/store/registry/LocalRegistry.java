@@ -322,7 +322,8 @@ public final class LocalRegistry implements Registry {
 
     /** Serializes the compare-and-set of a package's latest and tags among processes sharing the folder. */
     private Path pointerLock(PackageName pkg) {
-        return quilt().resolve("quiltfs").resolve("locks").resolve(pkg.namespace() + "." + pkg.name() + ".lock");
+        return quilt().resolve("quiltfs").resolve("locks")
+                .resolve(Home.fileName(pkg.namespace() + "." + pkg.name(), ".lock"));
     }
 
     @Override
