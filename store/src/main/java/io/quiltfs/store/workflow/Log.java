@@ -69,10 +69,17 @@ public final class Log {
                     + " (list packages with `quiltfs browse " + registry.uri() + "`)");
         }
         List<Line> out = new ArrayList<>();
+        java.util.Set<String> inRegistry = new java.util.HashSet<>();
+        revs.forEach(r -> inRegistry.add(r.topHash()));
         if (s != null) {
             List<String> commits = new ArrayList<>(s.commits);
             java.util.Collections.reverse(commits);
             for (String c : commits) {
+                if (inRegistry.contains(c)) {
+                    // A push of it stands between its timestamp pointer and latest (or was killed
+                    // there): the registry lists it, so it is shown once, as the registry's.
+                    continue;
+                }
                 Path f = installed.home().installedManifest(pkg, c);
                 long ts = Files.isRegularFile(f) ? Files.getLastModifiedTime(f).toMillis() / 1000 : 0;
                 String message;
