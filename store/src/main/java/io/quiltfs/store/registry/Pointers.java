@@ -34,17 +34,11 @@ final class Pointers {
         return ".quilt/named_packages/" + pkg.namespace() + "/" + pkg.name() + "/" + pointer;
     }
 
-    /** The key of a package's tag in any registry. */
-    static String tagKey(PackageName pkg, String tag) {
-        return ".quilt/quiltfs/tags/" + pkg.namespace() + "/" + pkg.name() + "/" + tag;
-    }
-
     /** A name under a package's pointer folder that is neither {@code latest} nor a timestamp. */
     static RegistryException.BadPointer misnamed(String registry, String key) {
         return new RegistryException.BadPointer(registry, key,
                 "is named neither latest nor by a timestamp (seconds since the epoch): it is no revision");
     }
-
 
     /** A name under a package's tag folder that no tag may have. */
     static RegistryException.BadPointer misnamedTag(String registry, String key) {

@@ -734,12 +734,13 @@ public final class S3Registry implements Registry {
             try {
                 conditional(key, new Condition(cur.etag), v -> { }, req::ifMatch, () -> s3.deleteObject(req.build()));
                 return null;
-            } catch (ConditionFailed e) {
+            } catch (ConditionFailed | RegistryException.NotFound e) {
                 if (attempt >= 10) {
                     throw new RegistryException("could not delete tag '" + tag + "' of " + pkg + " in " + uri()
                             + ": it keeps changing under concurrent writers (try again)");
                 }
-                // Re-pointed (or rewritten with the same value) between our read and our delete: read it again.
+                // Re-pointed, rewritten with the same value or deleted between our read and our
+                // delete: read it again (a missing bucket is an error there).
             } catch (ConditionsUnsupported e) {
                 conditionalWrites = false;
                 log.warn("{} does not support conditional deletes; deleting tag '{}' of {} after reading it", where,
