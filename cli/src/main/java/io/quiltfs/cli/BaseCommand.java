@@ -30,6 +30,21 @@ abstract class BaseCommand implements Callable<Integer> {
         err.flush();
     }
 
+    /**
+     * Warns of each pointer a listing found bad (once each, on stderr) and returns them as
+     * {@code --json}'s {@code problems}: registry, key, problem and the whole message.
+     */
+    com.fasterxml.jackson.databind.node.ArrayNode badPointers(
+            java.util.List<io.quiltfs.store.registry.RegistryException.BadPointer> bad) {
+        com.fasterxml.jackson.databind.node.ArrayNode arr = io.quiltfs.store.json.Json.NODES.arrayNode();
+        for (io.quiltfs.store.registry.RegistryException.BadPointer b : bad) {
+            warn(b.getMessage());
+            arr.addObject().put("registry", b.registry()).put("key", b.key()).put("problem", b.problem())
+                    .put("message", b.getMessage());
+        }
+        return arr;
+    }
+
     Home home() {
         return root().home();
     }

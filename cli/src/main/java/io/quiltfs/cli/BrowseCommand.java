@@ -6,10 +6,12 @@ import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.PackageRef;
 import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.RegistryException;
 import io.quiltfs.store.registry.Revision;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
@@ -53,15 +55,33 @@ final class BrowseCommand extends BaseCommand {
             }
             // latest first: a push writes its timestamp pointer, then latest, so the list read
             // after it holds the revision latest names (unless the registry lacks it).
-            String latest = r.latest(ref.name());
-            List<Revision> revs = r.revisions(ref.name());
+            // A bad pointer (latest, a timestamp, a tag) is left out and named, not fatal: the
+            // rest of the list is what someone repairing the registry needs to see.
+            List<RegistryException.BadPointer> bad = new ArrayList<>();
+            String latest;
+            boolean latestBad = false;
+            try {
+                latest = r.latest(ref.name());
+            } catch (RegistryException.BadPointer e) {
+                bad.add(e);
+                latest = null;
+                latestBad = true;
+            }
+            List<Revision> revs = r.revisions(ref.name(), bad::add);
             if (revs.isEmpty() && latest == null) {
+                if (!bad.isEmpty()) {
+                    badPointers(bad);
+                    throw new CliException(ExitCodes.FAILURE, "no readable revision of " + ref.name() + " in "
+                            + r.uri() + " (" + bad.size() + (bad.size() == 1 ? " bad pointer" : " bad pointers")
+                            + " above)");
+                }
                 throw new CliException(ExitCodes.NOT_FOUND, "no package " + ref.name() + " in " + r.uri()
                         + " (list packages with `quiltfs browse " + registry + "`)");
             }
-            Map<String, String> tags = r.tags(ref.name());
-            String latestProblem = latestProblem(r, ref.name(), latest, revs);
-            if (latestProblem != null) {
+            Map<String, String> tags = r.tags(ref.name(), bad::add);
+            String latestProblem = latestBad ? bad.get(0).getMessage() + ": installing " + ref.name()
+                    + " without @HASH fails until it is repaired" : latestProblem(r, ref.name(), latest, revs);
+            if (latestProblem != null && !latestBad) {
                 warn(latestProblem);
             }
             ArrayNode arr = Json.NODES.arrayNode();
@@ -70,6 +90,9 @@ final class BrowseCommand extends BaseCommand {
                 try {
                     Manifest m = r.readManifest(rev.topHash());
                     message = m.message() == null ? "" : m.message();
+                } catch (RegistryException.NotFound e) {
+                    message = "(manifest missing)";
+                    bad.add(r.missingManifest(ref.name(), rev));
                 } catch (java.io.IOException e) {
                     message = "(unreadable: " + Cli.message(e) + ")";
                 }
@@ -89,10 +112,15 @@ final class BrowseCommand extends BaseCommand {
                         .put("top_hash", rev.topHash()).put("message", message)
                         .put("latest", rev.topHash().equals(latest));
             }
-            out.json(Json.object().put("registry", r.uri()).put("package", ref.name().toString())
-                    .put("latest", latest).put("latest_problem", latestProblem).set("revisions", arr));
+            ArrayNode problems = badPointers(bad);
+            var json = Json.object().put("registry", r.uri()).put("package", ref.name().toString())
+                    .put("latest", latest).put("latest_problem", latestProblem);
+            json.set("revisions", arr);
+            json.set("problems", problems);
+            out.json(json);
             out.flush();
-            return ExitCodes.OK;
+            // What was asked for is the package, and its latest with it: a bad latest fails.
+            return latestBad ? ExitCodes.FAILURE : ExitCodes.OK;
         }
     }
 

@@ -37,7 +37,8 @@ final class LogCommand extends PackageCommand {
         Output out = out();
         try (Registry reg = registryFor(registry, p)) {
             boolean sameRegistry = p != null && reg.uri().equals(p.state().registry);
-            List<Log.Line> lines = Log.log(reg, name, sameRegistry ? p : null);
+            Log.Result log = Log.read(reg, name, sameRegistry ? p : null);
+            List<Log.Line> lines = log.lines();
             ArrayNode arr = Json.NODES.arrayNode();
             for (Log.Line l : lines) {
                 StringBuilder labels = new StringBuilder();
@@ -61,9 +62,14 @@ final class LogCommand extends PackageCommand {
                         .put("head", l.head()).put("local", l.local());
                 o.set("tags", array(l.tags()));
             }
-            out.json(Json.object().put("package", name.toString()).put("registry", reg.uri()).set("revisions", arr));
+            ArrayNode problems = badPointers(log.problems());
+            var json = Json.object().put("package", name.toString()).put("registry", reg.uri());
+            json.set("revisions", arr);
+            json.set("problems", problems);
+            out.json(json);
             out.flush();
+            // The log lists what it can; a bad latest still fails it (installing without @HASH fails too).
+            return log.latestBad() ? ExitCodes.FAILURE : ExitCodes.OK;
         }
-        return ExitCodes.OK;
     }
 }

@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "tag", mixinStandardHelpOptions = true,
         description = {"Name a revision in the registry, remove a name, or list them.",
             "`tag NS/NAME TAG [HASH]` (default: latest; or `tag NS/NAME@HASH TAG`), `tag --delete "
-            + "NS/NAME TAG`, `tag NS/NAME`. A tagged revision can then be named NS/NAME:TAG."})
+            + "NS/NAME TAG [HASH]` (with HASH: only if the tag names it), `tag NS/NAME`. A tagged revision can"
+            + " then be named NS/NAME:TAG."})
 final class TagCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME",
             description = "The package (NS/NAME@HASH: the revision to tag).")
@@ -28,7 +29,8 @@ final class TagCommand extends PackageCommand {
             + " or NS/NAME:TAG (default: latest).")
     String target;
 
-    @Option(names = "--delete", description = "Remove the tag.")
+    @Option(names = "--delete", description = "Remove the tag (with HASH: only if it names that revision;"
+            + " a tag re-pointed by someone else meanwhile is never removed).")
     boolean delete;
 
     @Option(names = {"-f", "--force"}, description = "Move a tag that already names another revision.")
@@ -60,23 +62,30 @@ final class TagCommand extends PackageCommand {
                     throw new CliException(ExitCodes.USAGE, "name the tag to delete: quiltfs tag --delete " + name
                             + " TAG");
                 }
-                Map<String, String> tags = reg.tags(name);
+                java.util.List<io.quiltfs.store.registry.RegistryException.BadPointer> bad = new java.util.ArrayList<>();
+                Map<String, String> tags = reg.tags(name, bad::add);
                 var j = Json.object();
                 tags.forEach((t, h) -> {
                     out.line(t + "  " + h);
                     j.put(t, h);
                 });
-                out.json(Json.object().put("package", name.toString()).put("registry", reg.uri()).set("tags", j));
+                var json = Json.object().put("package", name.toString()).put("registry", reg.uri());
+                json.set("tags", j);
+                json.set("problems", badPointers(bad));
+                out.json(json);
                 out.flush();
                 return ExitCodes.OK;
             }
             if (delete) {
-                if (target != null) {
-                    throw new CliException(ExitCodes.USAGE, "--delete takes no HASH");
+                if (target != null && !target.matches("[0-9a-f]{6,64}")) {
+                    throw new CliException(ExitCodes.USAGE, "with --delete, HASH is the top hash (or a prefix of"
+                            + " 6+ hex digits) the tag must name to be deleted, not '" + target + "'");
                 }
-                Tag.delete(reg, name, tag);
-                out.line("deleted tag '" + tag + "' of " + name + " in " + reg.uri());
-                out.json(Json.object().put("package", name.toString()).put("tag", tag).put("deleted", true));
+                String was = Tag.delete(reg, name, tag, target);
+                out.line("deleted tag '" + tag + "' of " + name + " in " + reg.uri()
+                        + (was == null ? " (it held no top hash)" : " (it named " + was + ")"));
+                out.json(Json.object().put("package", name.toString()).put("tag", tag).put("deleted", true)
+                        .put("top_hash", was));
             } else {
                 String top = Tag.set(reg, name, tag, target, force);
                 out.line("tagged " + name + "@" + top + " as '" + tag + "' in " + reg.uri());

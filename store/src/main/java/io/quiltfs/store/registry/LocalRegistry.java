@@ -128,7 +128,8 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
-    public List<Revision> revisions(PackageName pkg) throws IOException {
+    public List<Revision> revisions(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         Path dir = pointerDir(pkg);
         List<Revision> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
@@ -136,12 +137,21 @@ public final class LocalRegistry implements Registry {
         }
         try (DirectoryStream<Path> ptrs = Files.newDirectoryStream(dir)) {
             for (Path p : ptrs) {
-                long t = Revision.timestampOf(p.getFileName().toString());
-                if (t >= 0) {
+                String n = p.getFileName().toString();
+                long t = Revision.timestampOf(n);
+                if (t < 0) {
+                    if (!n.equals("latest")) {
+                        bad.accept(Pointers.misnamed(uri(), keyOf(p)));
+                    }
+                    continue;
+                }
+                try {
                     String h = readPointerFile(p);
                     if (h != null) {
                         out.add(new Revision(t, h));
                     }
+                } catch (RegistryException.BadPointer e) {
+                    bad.accept(e);
                 }
             }
         }
@@ -173,11 +183,23 @@ public final class LocalRegistry implements Registry {
         return readPointerFile(pointerDir(pkg).resolve(pointer));
     }
 
+    /** The key of a file of this registry: its path below the root, '/'-separated. */
+    private String keyOf(Path p) {
+        return root.relativize(p).toString();
+    }
+
+    /** The top hash a pointer file holds, or null when there is none; {@link RegistryException.BadPointer} when it is no pointer. */
     private String readPointerFile(Path p) throws IOException {
         byte[] b = new byte[Pointers.MAX_BYTES + 1];
         int n = 0;
-        if (!regularFile(p, "pointer")) {
-            return null;
+        try {
+            if (!regularFile(p, "pointer")) {
+                return null;
+            }
+        } catch (RegistryException e) {
+            throw new RegistryException.BadPointer(uri(), keyOf(p), notRegular(p));
+        } catch (java.nio.file.FileSystemException e) {
+            throw new RegistryException.BadPointer(uri(), keyOf(p), "cannot be read (" + e.getReason() + ")");
         }
         try (InputStream in = Files.newInputStream(p)) {
             // At most a little more than a pointer holds: a huge file there is not read whole.
@@ -185,9 +207,14 @@ public final class LocalRegistry implements Registry {
         } catch (NoSuchFileException e) {
             return null;
         } catch (java.nio.file.FileSystemException e) {
-            throw new RegistryException("pointer " + p + " cannot be read (" + e.getReason() + ")");
+            throw new RegistryException.BadPointer(uri(), keyOf(p), "cannot be read (" + e.getReason() + ")");
         }
-        return Pointers.value(b, n, p.toString());
+        return Pointers.value(b, n, uri(), keyOf(p));
+    }
+
+    /** What {@link #regularFile} found at {@code p}, which is not a regular file. */
+    private static String notRegular(Path p) {
+        return "is not a regular file (it is a " + (Files.isDirectory(p) ? "folder" : "pipe, socket or device") + ")";
     }
 
     /**
@@ -295,11 +322,13 @@ public final class LocalRegistry implements Registry {
 
     /** Serializes the compare-and-set of a package's latest and tags among processes sharing the folder. */
     private Path pointerLock(PackageName pkg) {
-        return quilt().resolve("quiltfs").resolve("locks").resolve(pkg.namespace() + "." + pkg.name() + ".lock");
+        return quilt().resolve("quiltfs").resolve("locks")
+                .resolve(Home.fileName(pkg.namespace() + "." + pkg.name(), ".lock"));
     }
 
     @Override
-    public Map<String, String> tags(PackageName pkg) throws IOException {
+    public Map<String, String> tags(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         Map<String, String> out = new TreeMap<>();
         Path dir = tagDir(pkg);
         if (!Files.isDirectory(dir)) {
@@ -308,11 +337,17 @@ public final class LocalRegistry implements Registry {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path p : s) {
                 String n = p.getFileName().toString();
-                if (Tags.isValid(n)) {
+                if (!Tags.isValid(n)) {
+                    bad.accept(Pointers.misnamedTag(uri(), keyOf(p)));
+                    continue;
+                }
+                try {
                     String h = readPointerFile(p);
                     if (h != null) {
                         out.put(n, h);
                     }
+                } catch (RegistryException.BadPointer e) {
+                    bad.accept(e);
                 }
             }
         }
@@ -350,6 +385,56 @@ public final class LocalRegistry implements Registry {
     public boolean deleteTag(PackageName pkg, String tag) throws IOException {
         Tags.require(tag);
         return Files.deleteIfExists(tagDir(pkg).resolve(tag));
+    }
+
+    /** Test hook: runs after compareAndDeleteTag moved the tag aside, before it checks it. */
+    volatile Runnable afterTagMovedAside;
+
+    @Override
+    public String compareAndDeleteTag(PackageName pkg, String tag, String expected) throws IOException {
+        Tags.require(tag);
+        requireHash(expected);
+        Path p = tagDir(pkg).resolve(tag);
+        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+            if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return tag(pkg, tag); // a BadPointer naming the folder
+            }
+            // Moved aside first, then checked: the lock keeps out compare-and-set writers, and one
+            // that takes no lock (tag --force) lands either before the move (its value is what
+            // is checked) or after it (its value stays).
+            Path aside = AtomicFile.createTemp(freshTmpDir(), p);
+            try {
+                try {
+                    Files.move(p, aside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (NoSuchFileException e) {
+                    return "";
+                }
+                Runnable hook = afterTagMovedAside;
+                if (hook != null) {
+                    hook.run();
+                }
+                String was;
+                try {
+                    was = readPointerFile(aside);
+                } catch (RegistryException.BadPointer e) {
+                    was = null;
+                }
+                if (expected.equals(was)) {
+                    AtomicFile.fsyncDir(p.getParent());
+                    return null;
+                }
+                try {
+                    // Not what the caller saw: put it back, unless a newer value landed meanwhile.
+                    Files.createLink(p, aside);
+                } catch (FileAlreadyExistsException newer) {
+                    // that newer value replaced it, as it would have without us
+                }
+                String now = tag(pkg, tag);
+                return now == null ? "" : now;
+            } finally {
+                Files.deleteIfExists(aside);
+            }
+        }
     }
 
     @Override

@@ -16,13 +16,33 @@ final class Pointers {
     private Pointers() {
     }
 
-    /** The top hash in the first {@code n} bytes read of the pointer {@code where}; else an error naming it. */
-    static String value(byte[] bytes, int n, String where) throws RegistryException {
+    /**
+     * The top hash in the first {@code n} bytes read of the pointer {@code key} of {@code registry};
+     * else a {@link RegistryException.BadPointer} naming it.
+     */
+    static String value(byte[] bytes, int n, String registry, String key) throws RegistryException.BadPointer {
         String h = n > MAX_BYTES ? "" : new String(bytes, 0, n, StandardCharsets.US_ASCII).strip();
         if (!TopHash.isTopHash(h)) {
-            throw new RegistryException("pointer " + where + " does not hold a top hash (64 hex digits"
+            throw new RegistryException.BadPointer(registry, key, "does not hold a top hash (64 hex digits"
                     + (n > MAX_BYTES ? "; it is over " + MAX_BYTES + " bytes" : n == 0 ? "; it is empty" : "") + ")");
         }
         return h;
+    }
+
+    /** The key of a package's pointer ({@code latest} or a timestamp) in any registry. */
+    static String key(PackageName pkg, String pointer) {
+        return ".quilt/named_packages/" + pkg.namespace() + "/" + pkg.name() + "/" + pointer;
+    }
+
+    /** A name under a package's pointer folder that is neither {@code latest} nor a timestamp. */
+    static RegistryException.BadPointer misnamed(String registry, String key) {
+        return new RegistryException.BadPointer(registry, key,
+                "is named neither latest nor by a timestamp (seconds since the epoch): it is no revision");
+    }
+
+    /** A name under a package's tag folder that no tag may have. */
+    static RegistryException.BadPointer misnamedTag(String registry, String key) {
+        return new RegistryException.BadPointer(registry, key,
+                "is not named as a tag may be (letters, digits, '.', '_' and '-'): it is no tag");
     }
 }

@@ -43,8 +43,25 @@ public interface Registry extends ObjectSource, AutoCloseable {
     /** Every package with at least one pointer, sorted. */
     List<PackageName> listPackages() throws IOException;
 
-    /** The timestamp pointers of a package, newest first. */
-    List<Revision> revisions(PackageName pkg) throws IOException;
+    /**
+     * The timestamp pointers of a package, newest first. A pointer that is none (damaged, not a
+     * file, unreadable, or a name neither {@code latest} nor a timestamp) is left out and handed to
+     * {@code bad}, once: one bad pointer must not hide the others. ({@code latest} itself is read by
+     * {@link #latest}.)
+     */
+    List<Revision> revisions(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException;
+
+    /** {@link #revisions(PackageName, java.util.function.Consumer)}, leaving bad pointers out silently. */
+    default List<Revision> revisions(PackageName pkg) throws IOException {
+        return revisions(pkg, b -> { });
+    }
+
+    /** A timestamp pointer that names a manifest this registry lacks, as a listing reports it. */
+    default RegistryException.BadPointer missingManifest(PackageName pkg, Revision rev) {
+        return new RegistryException.BadPointer(uri(), Pointers.key(pkg, Long.toString(rev.timestamp())),
+                "names " + rev.topHash() + ", whose manifest is missing");
+    }
 
     /** The {@code latest} pointer, or null when the package has none. */
     String latest(PackageName pkg) throws IOException;
@@ -109,8 +126,17 @@ public interface Registry extends ObjectSource, AutoCloseable {
      */
     String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException;
 
-    /** Tag name to top hash, sorted by name. */
-    Map<String, String> tags(PackageName pkg) throws IOException;
+    /**
+     * Tag name to top hash, sorted by name. A tag pointer that is none (damaged, not a file,
+     * unreadable, or not named as a tag may be) is left out and handed to {@code bad}, once.
+     */
+    Map<String, String> tags(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException;
+
+    /** {@link #tags(PackageName, java.util.function.Consumer)}, leaving bad tag pointers out silently. */
+    default Map<String, String> tags(PackageName pkg) throws IOException {
+        return tags(pkg, b -> { });
+    }
 
     /** The tag's top hash, or null. */
     String tag(PackageName pkg, String tag) throws IOException;
@@ -124,8 +150,17 @@ public interface Registry extends ObjectSource, AutoCloseable {
      */
     String compareAndSetTag(PackageName pkg, String tag, String expected, String topHash) throws IOException;
 
-    /** Returns false when there was no such tag. */
+    /** Removes the tag whatever it names (a damaged tag pointer too); returns false when there was no such tag. */
     boolean deleteTag(PackageName pkg, String tag) throws IOException;
+
+    /**
+     * Removes {@code tag} only if it still names {@code expected}, so that a delete removes the
+     * revision name its caller saw and not one someone re-pointed meanwhile. Returns null when it
+     * removed it, else what the tag names now ("" for none). One step against other writers on a
+     * local folder and on a server that honours {@code If-Match} on DELETE; elsewhere a read, a
+     * compare and a delete (see S3Registry).
+     */
+    String compareAndDeleteTag(PackageName pkg, String tag, String expected) throws IOException;
 
     /**
      * Stores a data object for {@code logicalKey} and says where. Goes to the default place

@@ -88,6 +88,7 @@ import software.amazon.awssdk.services.s3.model.ChecksumMode;
 import software.amazon.awssdk.services.s3.model.ChecksumType;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -424,6 +425,22 @@ public final class S3Registry implements Registry {
         return out;
     }
 
+    /** The keys right under {@code prefix}, then the "folders" there ending in '/', without the prefix. */
+    private List<String> childNamesAndFolders(String prefix) throws IOException {
+        List<String> out = new ArrayList<>();
+        List<String> folders = new ArrayList<>();
+        listLevel(prefix, page -> {
+            for (S3Object o : page.contents()) {
+                out.add(o.key().substring(prefix.length()));
+            }
+            for (CommonPrefix cp : page.commonPrefixes()) {
+                folders.add(cp.prefix().substring(prefix.length()));
+            }
+        });
+        out.addAll(folders);
+        return out;
+    }
+
     /** The keys right under {@code prefix} (no deeper), without the prefix. */
     private List<String> childNames(String prefix) throws IOException {
         List<String> out = new ArrayList<>();
@@ -448,18 +465,35 @@ public final class S3Registry implements Registry {
     }
 
     @Override
-    public List<Revision> revisions(PackageName pkg) throws IOException {
+    public List<Revision> revisions(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         List<String> names = new ArrayList<>();
-        for (String n : childNames(pointerDir(pkg))) {
-            if (Revision.timestampOf(n) >= 0) {
+        for (String n : childNamesAndFolders(pointerDir(pkg))) {
+            if (n.endsWith("/")) {
+                if (Revision.timestampOf(n.substring(0, n.length() - 1)) >= 0) {
+                    bad.accept(new RegistryException.BadPointer(uri(), pointerDir(pkg) + n,
+                            "is a folder (keys below it), not a pointer"));
+                }
+            } else if (Revision.timestampOf(n) >= 0) {
                 names.add(n);
+            } else if (!n.equals("latest")) {
+                bad.accept(Pointers.misnamed(uri(), pointerDir(pkg) + n));
             }
         }
         String[] hashes = new String[names.size()];
-        inParallel(names.size(), i -> hashes[i] = readPointerKey(pointerDir(pkg) + names.get(i)));
+        RegistryException.BadPointer[] bads = new RegistryException.BadPointer[names.size()];
+        inParallel(names.size(), i -> {
+            try {
+                hashes[i] = readPointerKey(pointerDir(pkg) + names.get(i));
+            } catch (RegistryException.BadPointer e) {
+                bads[i] = e;
+            }
+        });
         List<Revision> out = new ArrayList<>();
         for (int i = 0; i < hashes.length; i++) {
-            if (hashes[i] != null) {
+            if (bads[i] != null) {
+                bad.accept(bads[i]);
+            } else if (hashes[i] != null) {
                 out.add(new Revision(Long.parseLong(names.get(i)), hashes[i]));
             }
         }
@@ -497,7 +531,7 @@ public final class S3Registry implements Registry {
     }
 
     private String pointerValue(String key, byte[] bytes) throws RegistryException {
-        return Pointers.value(bytes, bytes.length, url(key));
+        return Pointers.value(bytes, bytes.length, uri(), key);
     }
 
     @Override
@@ -623,14 +657,28 @@ public final class S3Registry implements Registry {
     }
 
     @Override
-    public Map<String, String> tags(PackageName pkg) throws IOException {
+    public Map<String, String> tags(PackageName pkg, java.util.function.Consumer<RegistryException.BadPointer> bad)
+            throws IOException {
         Map<String, String> out = new TreeMap<>();
-        for (String n : childNames(tagDir(pkg))) {
-            if (Tags.isValid(n)) {
+        for (String n : childNamesAndFolders(tagDir(pkg))) {
+            if (n.endsWith("/")) {
+                if (Tags.isValid(n.substring(0, n.length() - 1))) {
+                    bad.accept(new RegistryException.BadPointer(uri(), tagDir(pkg) + n,
+                            "is a folder (keys below it), not a tag"));
+                }
+                continue;
+            }
+            if (!Tags.isValid(n)) {
+                bad.accept(Pointers.misnamedTag(uri(), tagDir(pkg) + n));
+                continue;
+            }
+            try {
                 String h = readPointerKey(tagDir(pkg) + n);
                 if (h != null) {
                     out.put(n, h);
                 }
+            } catch (RegistryException.BadPointer e) {
+                bad.accept(e);
             }
         }
         return out;
@@ -658,6 +706,47 @@ public final class S3Registry implements Registry {
         }
         call(url(key), () -> s3.deleteObject(r -> r.bucket(bucket).key(key)));
         return true;
+    }
+
+    /** Test hook: runs between compareAndDeleteTag's read of the tag and its delete. */
+    volatile Runnable beforeTagDelete;
+
+    /**
+     * Reads the tag and deletes it only if it names {@code expected}: with {@code If-Match} on the
+     * ETag read, so that a tag re-pointed in between is left alone.
+     */
+    @Override
+    public String compareAndDeleteTag(PackageName pkg, String tag, String expected) throws IOException {
+        Tags.require(tag);
+        LocalRegistry.requireHash(expected);
+        String key = tagDir(pkg) + tag;
+        for (int attempt = 0; ; attempt++) {
+            Small cur = getSmall(key, POINTER);
+            String now = cur == null ? null : pointerValue(key, cur.bytes);
+            if (!expected.equals(now)) {
+                return now == null ? "" : now;
+            }
+            Runnable hook = beforeTagDelete;
+            if (hook != null) {
+                hook.run();
+            }
+            DeleteObjectRequest.Builder req = DeleteObjectRequest.builder().bucket(bucket).key(key);
+            try {
+                conditional(key, new Condition(cur.etag), v -> { }, req::ifMatch, () -> s3.deleteObject(req.build()));
+                return null;
+            } catch (ConditionFailed | RegistryException.NotFound e) {
+                if (attempt >= 10) {
+                    throw new RegistryException("could not delete tag '" + tag + "' of " + pkg + " in " + uri()
+                            + ": it keeps changing under concurrent writers (try again)");
+                }
+                // Re-pointed, rewritten with the same value or deleted between our read and our
+                // delete: read it again (a missing bucket is an error there).
+            } catch (ConditionsUnsupported e) {
+                conditionalWrites = false;
+                log.warn("{} does not support conditional deletes; deleting tag '{}' of {} after reading it", where,
+                        tag, pkg);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- data objects: writes

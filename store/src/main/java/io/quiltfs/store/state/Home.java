@@ -23,7 +23,8 @@ import java.util.Map;
  * HOME/.quilt/data.json                        lineage
  * HOME/.quilt/hashcache/NS/NAME.json           status hash cache of a working folder
  * HOME/.quilt/tmp/                             temporary files (same file system as objects)
- * HOME/.quilt/locks/                           lock files (lineage.lock, package.NS.NAME.lock)
+ * HOME/.quilt/locks/                           lock files (lineage.lock, package.NS.NAME.lock; a name
+ *                                              over 255 bytes is shortened, see {@link #fileName})
  * HOME/work/NS/NAME/                           default working folders
  * HOME/mounts/                                 mount records (one JSON per mount point)
  * HOME/mounts/areas/NS/NAME/                    a mounted package's working area: files/ID, journal, lock
@@ -108,20 +109,60 @@ public final class Home {
     }
 
     public Path installedDir(PackageName pkg) {
-        return quilt().resolve("installed").resolve(pkg.namespace()).resolve(pkg.name());
+        return quilt().resolve("installed").resolve(part(pkg, pkg.namespace())).resolve(part(pkg, pkg.name()));
     }
 
     public Path hashCache(PackageName pkg) {
-        return quilt().resolve("hashcache").resolve(pkg.namespace()).resolve(pkg.name() + ".json");
+        return quilt().resolve("hashcache").resolve(part(pkg, pkg.namespace())).resolve(fileName(pkg.name(), ".json"));
     }
 
     /** The lock that serializes the workflow verbs (install, commit, push, pull...) of one package. */
     public Path packageLock(PackageName pkg) {
-        return locks().resolve("package." + pkg.namespace() + "." + pkg.name() + ".lock");
+        return locks().resolve(fileName("package." + pkg.namespace() + "." + pkg.name(), ".lock"));
     }
 
     public Path defaultWorkDir(PackageName pkg) {
-        return root.resolve("work").resolve(pkg.namespace()).resolve(pkg.name());
+        return root.resolve("work").resolve(part(pkg, pkg.namespace())).resolve(part(pkg, pkg.name()));
+    }
+
+    /** Most bytes a file name may have (Linux's NAME_MAX, on every common file system). */
+    public static final int MAX_NAME_BYTES = 255;
+
+    /**
+     * {@code stem + suffix} as a file name, which may be at most {@value #MAX_NAME_BYTES} bytes:
+     * unchanged when it fits (so existing names stay), else the stem's first bytes, {@code '~'}
+     * and 32 hex digits of the SHA-256 of the whole stem, then the suffix. A package name never
+     * holds {@code '~'}, so a shortened name cannot be another package's full one, and two
+     * shortened names differ as their stems' hashes do.
+     */
+    public static String fileName(String stem, String suffix) {
+        String whole = stem + suffix;
+        if (whole.getBytes(StandardCharsets.UTF_8).length <= MAX_NAME_BYTES) {
+            return whole;
+        }
+        byte[] h = io.quiltfs.store.hash.Sha256.newDigest().digest(stem.getBytes(StandardCharsets.UTF_8));
+        String tail = "~" + HexFormat.of().formatHex(h, 0, 16) + suffix;
+        java.nio.charset.CharsetEncoder enc = StandardCharsets.UTF_8.newEncoder();
+        java.nio.ByteBuffer room = java.nio.ByteBuffer.allocate(MAX_NAME_BYTES - tail.getBytes(StandardCharsets.UTF_8).length);
+        java.nio.CharBuffer in = java.nio.CharBuffer.wrap(stem);
+        enc.encode(in, room, true); // stops before the first character that does not fit
+        return stem.substring(0, in.position()) + tail;
+    }
+
+    /**
+     * A part of a package name as a folder name of its own; refused, naming the package, when it
+     * is longer than a file name can be (an S3 registry may hold such a package: it can be
+     * browsed, not kept in a home).
+     */
+    private static String part(PackageName pkg, String part) {
+        int bytes = part.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_NAME_BYTES) {
+            String shown = pkg.toString().length() > 60 ? pkg.toString().substring(0, 60) + "..." : pkg.toString();
+            throw new IllegalArgumentException("package " + io.quiltfs.store.manifest.LogicalKey.printable(shown)
+                    + " has a name part of " + bytes + " bytes (UTF-8), but a file name holds at most "
+                    + MAX_NAME_BYTES + ": it cannot be installed or mounted here (browse it instead)");
+        }
+        return part;
     }
 
     /** What a remote registry was confirmed to hold (a cache that saves requests on push). */
@@ -140,7 +181,7 @@ public final class Home {
 
     /** The working area of a package edited through a mount (its working copies and journal). */
     public Path mountArea(PackageName pkg) {
-        return mounts().resolve("areas").resolve(pkg.namespace()).resolve(pkg.name());
+        return mounts().resolve("areas").resolve(part(pkg, pkg.namespace())).resolve(part(pkg, pkg.name()));
     }
 
     public Path logs() {

@@ -27,28 +27,73 @@ public final class Log {
                        boolean base, boolean head, boolean local) {
     }
 
-    /** {@code installed} may be null (a package known only remotely). */
+    /**
+     * A log: its lines, the pointers it left out or found wrong (each once), and whether
+     * {@code latest} itself is one of them (then no line is marked latest, and installing the
+     * package without {@code @HASH} fails until it is repaired).
+     */
+    public record Result(List<Line> lines, List<RegistryException.BadPointer> problems, boolean latestBad) {
+    }
+
+    /** {@link #read}'s lines. */
     public static List<Line> log(Registry registry, PackageName pkg, InstalledPackage installed) throws IOException {
-        List<Revision> revs = registry.revisions(pkg);
-        String latest = registry.latest(pkg);
-        Map<String, String> tags = registry.tags(pkg);
+        return read(registry, pkg, installed).lines();
+    }
+
+    /**
+     * {@code installed} may be null (a package known only remotely). A bad pointer (a timestamp,
+     * a tag or {@code latest}) does not fail the log: it is left out and listed in the result's
+     * problems, as is a timestamp pointer whose manifest the registry lacks (its line stays).
+     */
+    public static Result read(Registry registry, PackageName pkg, InstalledPackage installed) throws IOException {
+        List<RegistryException.BadPointer> problems = new ArrayList<>();
+        List<Revision> revs = registry.revisions(pkg, problems::add);
+        String latest;
+        boolean latestBad = false;
+        try {
+            latest = registry.latest(pkg);
+        } catch (RegistryException.BadPointer e) {
+            problems.add(e);
+            latest = null;
+            latestBad = true;
+        }
+        Map<String, String> tags = registry.tags(pkg, problems::add);
         PackageState s = installed == null ? null : installed.state();
         if (revs.isEmpty() && latest == null && s == null) {
+            if (!problems.isEmpty()) {
+                throw new RegistryException("no readable revision of " + pkg + " in " + registry.uri() + ": "
+                        + problems.get(0).getMessage() + (problems.size() > 1 ? " (and " + (problems.size() - 1)
+                        + " more bad pointers)" : ""));
+            }
             throw new RegistryException.NotFound("no package " + pkg + " in " + registry.uri()
                     + " (list packages with `quiltfs browse " + registry.uri() + "`)");
         }
         List<Line> out = new ArrayList<>();
+        java.util.Set<String> inRegistry = new java.util.HashSet<>();
+        revs.forEach(r -> inRegistry.add(r.topHash()));
         if (s != null) {
             List<String> commits = new ArrayList<>(s.commits);
             java.util.Collections.reverse(commits);
             for (String c : commits) {
+                if (inRegistry.contains(c)) {
+                    // A push of it stands between its timestamp pointer and latest (or was killed
+                    // there): the registry lists it, so it is shown once, as the registry's.
+                    continue;
+                }
                 Path f = installed.home().installedManifest(pkg, c);
                 long ts = Files.isRegularFile(f) ? Files.getLastModifiedTime(f).toMillis() / 1000 : 0;
-                out.add(new Line(ts, c, message(installed, registry, c), List.of(), c.equals(latest),
+                String message;
+                try {
+                    message = message(installed, registry, c);
+                } catch (RegistryException.NotFound e) {
+                    message = "(manifest missing)";
+                }
+                out.add(new Line(ts, c, message, List.of(), c.equals(latest),
                         c.equals(s.base), c.equals(s.head), true));
             }
         }
         java.util.Set<String> seen = new java.util.HashSet<>();
+        java.util.Set<Revision> listed = new java.util.HashSet<>(revs);
         revs = withUnlisted(registry, revs, latest, s);
         for (Revision r : revs) {
             List<String> t = new ArrayList<>();
@@ -58,11 +103,20 @@ public final class Log {
                 }
             });
             boolean first = seen.add(r.topHash());
-            out.add(new Line(r.timestamp(), r.topHash(), message(installed, registry, r.topHash()), t,
+            String message;
+            try {
+                message = message(installed, registry, r.topHash());
+            } catch (RegistryException.NotFound e) {
+                message = "(manifest missing)";
+                if (listed.contains(r)) {
+                    problems.add(registry.missingManifest(pkg, r));
+                }
+            }
+            out.add(new Line(r.timestamp(), r.topHash(), message, t,
                     first && r.topHash().equals(latest), s != null && first && r.topHash().equals(s.base),
                     s != null && first && r.topHash().equals(s.head), false));
         }
-        return out;
+        return new Result(out, problems, latestBad);
     }
 
     /**
@@ -98,10 +152,14 @@ public final class Log {
         return out;
     }
 
-    private static String message(InstalledPackage installed, Registry registry, String top) {
+    /** The revision's message; {@link RegistryException.NotFound} when the registry lacks its manifest. */
+    private static String message(InstalledPackage installed, Registry registry, String top)
+            throws RegistryException.NotFound {
         try {
             Manifest m = installed != null ? installed.manifest(top, registry) : registry.readManifest(top);
             return m.message() == null ? "" : m.message();
+        } catch (RegistryException.NotFound e) {
+            throw e;
         } catch (IOException e) {
             return "(unreadable: " + e.getMessage() + ")";
         }

@@ -46,11 +46,54 @@ public final class Tag {
         return top;
     }
 
-    /** Removes {@code tag}; {@link RegistryException.NotFound} when there is no such tag. */
-    public static void delete(Registry registry, PackageName pkg, String tag) throws IOException {
-        if (!registry.deleteTag(pkg, Tags.require(tag))) {
-            throw new RegistryException.NotFound("no tag '" + tag + "' on " + pkg + " in " + registry.uri()
-                    + " (list tags with `quiltfs log " + pkg + "`)");
+    /**
+     * Removes {@code tag} and returns the top hash it named (null for a damaged tag pointer, which
+     * is removed whatever it holds); {@link RegistryException.NotFound} when there is no such tag.
+     * Only the revision name read here is removed: a tag someone re-points meanwhile is left
+     * alone, and the caller is told ({@link ConflictException}).
+     */
+    public static String delete(Registry registry, PackageName pkg, String tag) throws IOException {
+        return delete(registry, pkg, tag, null);
+    }
+
+    /**
+     * {@link #delete(Registry, PackageName, String)}, only if the tag names {@code expect} (a top
+     * hash or a prefix of one, as its user saw it; null: whatever it names when read here).
+     */
+    public static String delete(Registry registry, PackageName pkg, String tag, String expect) throws IOException {
+        Tags.require(tag);
+        if (expect != null && !expect.matches("[0-9a-f]{6,64}")) {
+            throw new IllegalArgumentException("invalid hash '" + expect + "': expected 6 to 64 hex digits");
         }
+        String seen;
+        try {
+            seen = registry.tag(pkg, tag);
+        } catch (RegistryException.BadPointer damaged) {
+            if (expect != null) {
+                throw damaged;
+            }
+            if (!registry.deleteTag(pkg, tag)) {
+                throw notFound(registry, pkg, tag);
+            }
+            return null;
+        }
+        if (seen != null && expect != null && !seen.startsWith(expect)) {
+            throw new ConflictException("tag '" + tag + "' of " + pkg + " in " + registry.uri() + " names " + seen
+                    + ", not " + expect + "; it was not deleted");
+        }
+        String now = seen == null ? "" : registry.compareAndDeleteTag(pkg, tag, seen);
+        if (now == null) {
+            return seen;
+        }
+        if (now.isEmpty()) {
+            throw notFound(registry, pkg, tag);
+        }
+        throw new ConflictException("tag '" + tag + "' of " + pkg + " in " + registry.uri() + " was moved from "
+                + seen + " to " + now + " while deleting it; it was not deleted (run the delete again to remove it)");
+    }
+
+    private static RegistryException.NotFound notFound(Registry registry, PackageName pkg, String tag) {
+        return new RegistryException.NotFound("no tag '" + tag + "' on " + pkg + " in " + registry.uri()
+                + " (list tags with `quiltfs log " + pkg + "`)");
     }
 }

@@ -13,6 +13,7 @@ import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.testing.Vectors;
 import io.quiltfs.store.workflow.Build;
 import io.quiltfs.store.workflow.Progress;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -101,6 +102,41 @@ class LocalRegistryTest {
         assertTrue(r.deleteTag(p, "v1"));
         assertNull(r.tag(p, "v1"));
         assertThrows(IllegalArgumentException.class, () -> r.setTag(p, "latest", h1));
+    }
+
+    @Test
+    void compareAndDeleteTagDeletesOnlyWhatTheCallerSaw() throws Exception {
+        LocalRegistry r = new LocalRegistry(tmp);
+        PackageName p = PackageName.parse("a/b");
+        String h1 = "1".repeat(64);
+        String h2 = "2".repeat(64);
+        String h3 = "3".repeat(64);
+        assertEquals("", r.compareAndDeleteTag(p, "v1", h1), "no such tag");
+        r.setTag(p, "v1", h2);
+        assertEquals(h2, r.compareAndDeleteTag(p, "v1", h1), "re-pointed since the caller read it");
+        assertEquals(h2, r.tag(p, "v1"), "and put back");
+        assertNull(r.compareAndDeleteTag(p, "v1", h2));
+        assertNull(r.tag(p, "v1"));
+
+        // A writer that takes no lock (tag --force) landing while the tag is moved aside keeps its value,
+        // whether the value moved aside was the one expected or not.
+        for (String expected : new String[] {h1, h2}) {
+            r.setTag(p, "v1", h2);
+            r.afterTagMovedAside = () -> {
+                try {
+                    r.setTag(p, "v1", h3);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            String found = r.compareAndDeleteTag(p, "v1", expected);
+            r.afterTagMovedAside = null;
+            assertEquals(expected.equals(h2) ? null : h3, found);
+            assertEquals(h3, r.tag(p, "v1"));
+        }
+        try (var s = Files.list(tmp.resolve(".quilt/quiltfs/tmp"))) {
+            assertEquals(0, s.count(), "nothing left aside");
+        }
     }
 
     @Test

@@ -176,6 +176,29 @@ class S3RegistryTest {
     }
 
     @Test
+    void aTagRePointedBetweenTheReadAndTheDeleteIsNotDeleted() throws IOException {
+        reg.setTag(PKG, "v1", H1);
+        try (S3Registry other = open()) {
+            reg.beforeTagDelete = () -> {
+                reg.beforeTagDelete = null;
+                try {
+                    other.setTag(PKG, "v1", H2);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            assertEquals(H2, reg.compareAndDeleteTag(PKG, "v1", H1), "If-Match on the ETag read refuses it");
+            reg.beforeTagDelete = null;
+        }
+        assertEquals(H2, reg.tag(PKG, "v1"));
+        assertTrue(reg.conditionalWrites(), "S3Proxy honours If-Match on DELETE");
+        assertEquals(H2, reg.compareAndDeleteTag(PKG, "v1", H1), "not what the caller saw");
+        assertNull(reg.compareAndDeleteTag(PKG, "v1", H2));
+        assertNull(reg.tag(PKG, "v1"));
+        assertEquals("", reg.compareAndDeleteTag(PKG, "v1", H2), "gone");
+    }
+
+    @Test
     void tags() throws IOException {
         assertTrue(reg.tags(PKG).isEmpty());
         reg.setTag(PKG, "v1.0", H1);

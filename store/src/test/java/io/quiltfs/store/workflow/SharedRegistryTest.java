@@ -226,6 +226,87 @@ class SharedRegistryTest {
         assertEquals("new", Files.readString(alices.resolve("new.txt")));
     }
 
+    /** The registry, except that {@code between} runs right after each timestamp pointer a push creates. */
+    Registry afterTimestampPointer(Runnable between) {
+        Registry real = registry;
+        return (Registry) Proxy.newProxyInstance(Registry.class.getClassLoader(), new Class<?>[] {Registry.class},
+                (proxy, m, args) -> {
+                    Object out;
+                    try {
+                        out = m.invoke(real, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (m.getName().equals("createPointer")) {
+                        between.run();
+                    }
+                    return out;
+                });
+    }
+
+    /**
+     * While alice's push stands between its timestamp pointer and latest: bob's log shows her
+     * revision once and not as latest, bob's tag of latest names the old latest, and alice's own
+     * log shows the revision being pushed once (it is both a local commit and a registry
+     * revision then; it used to be listed twice, both lines marked head).
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void logAndTagWhileAPushStandsBetweenItsTimestampPointerAndLatest(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        String first = registry.latest(PKG);
+        String top = commit(alice, "a.txt", "alice's", "second");
+        List<List<Log.Line>> logs = new ArrayList<>();
+        List<String> tagged = new ArrayList<>();
+        Registry pushing = afterTimestampPointer(() -> {
+            try {
+                logs.add(Log.log(registry, PKG, InstalledPackage.require(bob, PKG)));
+                logs.add(Log.log(registry, PKG, InstalledPackage.require(alice, PKG)));
+                tagged.add(Tag.set(registry, PKG, "during", null, false));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        assertTrue(Push.push(InstalledPackage.require(alice, PKG), pushing, false, Clock.systemUTC(), Progress.NONE)
+                .pushed());
+        assertEquals(List.of(first), tagged, "latest had not moved yet");
+        for (List<Log.Line> log : logs) {
+            assertEquals(List.of(top, first), log.stream().map(Log.Line::topHash).toList(), log.toString());
+            assertFalse(log.get(0).latest(), log.toString());
+            assertTrue(log.get(1).latest() && log.get(1).base(), log.toString());
+        }
+        assertTrue(logs.get(1).get(0).head() && !logs.get(0).get(0).head(), logs.toString());
+        List<Log.Line> after = Log.log(registry, PKG, InstalledPackage.require(alice, PKG));
+        assertEquals(List.of(top, first), after.stream().map(Log.Line::topHash).toList(), after.toString());
+        assertTrue(after.get(0).latest() && after.get(0).head() && !after.get(0).local(), after.toString());
+        assertEquals(List.of("during"), after.get(1).tags());
+    }
+
+    /**
+     * A tag made with a hash prefix names the full hash it resolved to: a manifest pushed later
+     * with the same prefix (here, another home's) changes nothing it names; tagging with that
+     * prefix again is refused as ambiguous, naming both.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aTagByAHashPrefixThatBecomesAmbiguousKeepsItsRevision(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        String first = registry.latest(PKG);
+        String prefix = first.substring(0, 8);
+        assertEquals(first, Tag.set(registry, PKG, "v1", prefix, false));
+        String twin = prefix + (first.endsWith("0".repeat(56)) ? "1" : "0").repeat(56);
+        try (Registry theirs = kind.open(registry.uri())) {
+            theirs.writeManifestBytes(twin, "{\"version\": \"v0\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertEquals(first, registry.resolve(PackageRef.parse(PKG + ":v1")));
+        assertEquals(List.of("v1"), Log.log(registry, PKG, InstalledPackage.require(bob, PKG)).get(0).tags());
+        io.quiltfs.store.registry.RegistryException.Ambiguous e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.quiltfs.store.registry.RegistryException.Ambiguous.class,
+                () -> Tag.set(registry, PKG, "v2", prefix, false));
+        assertTrue(e.getMessage().contains(first) && e.getMessage().contains(twin), e.getMessage());
+        assertEquals(null, registry.tag(PKG, "v2"), "nothing tagged");
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void logShowsLatestEvenWithoutItsTimestampPointer(TestRegistries.Kind kind) throws Exception {
