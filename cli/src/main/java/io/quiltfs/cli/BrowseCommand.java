@@ -80,7 +80,8 @@ final class BrowseCommand extends BaseCommand {
             }
             Map<String, String> tags = r.tags(ref.name(), bad::add);
             String latestProblem = latestBad ? bad.get(0).getMessage() + ": installing " + ref.name()
-                    + " without @HASH fails until it is repaired" : latestProblem(r, ref.name(), latest, revs);
+                    + " without @HASH fails until it is repaired (`quiltfs push " + ref.name() + " --force` from a home"
+                    + " that has it installed replaces it)" : latestProblem(r, ref.name(), latest, revs);
             if (latestProblem != null && !latestBad) {
                 warn(latestProblem);
             }

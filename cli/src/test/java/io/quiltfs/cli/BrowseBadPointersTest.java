@@ -148,6 +148,38 @@ class BrowseBadPointersTest {
 
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void pushForceReplacesADamagedLatest(TestRegistries.Kind kind) throws IOException {
+        String reg = kind.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        assertEquals(0, CliRunner.run("--home", home, "build", "team/pkg", src.toString(), "-r", reg, "-m", "one")
+                .code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "team/pkg", "-r", reg).code());
+        Files.writeString(Path.of(home, "work", "team", "pkg", "b.txt"), "b\n");
+        CliRunner.Result c = CliRunner.run("--home", home, "commit", "team/pkg", "-m", "two");
+        assertEquals(0, c.code(), c.err());
+        String head = c.out().strip();
+        Files.writeString(backing(reg, DIR + "latest"), "x".repeat(64));
+
+        CliRunner.Result push = CliRunner.run("--home", home, "push", "team/pkg");
+        assertEquals(ExitCodes.FAILURE, push.code(), push.out());
+        assertEquals(1, push.err().lines().count(), push.err());
+        assertTrue(push.err().contains(reg + "/" + DIR + "latest does not hold a top hash"), push.err());
+        assertTrue(push.err().contains("; nothing was pushed. `quiltfs push team/pkg --force` replaces it with your"
+                + " head"), push.err());
+        assertEquals("x".repeat(64), Files.readString(backing(reg, DIR + "latest")));
+
+        CliRunner.Result forced = CliRunner.run("--home", home, "push", "team/pkg", "--force");
+        assertEquals(0, forced.code(), forced.err());
+        assertTrue(head.contains(Files.readString(backing(reg, DIR + "latest"))), head);
+        CliRunner.Result status = CliRunner.run("--home", home, "--json", "status", "team/pkg");
+        assertEquals(0, status.code(), status.err());
+        assertTrue(status.out().contains("UpToDate"), status.out());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void onlyBadPointersIsAFailureNamingThem(TestRegistries.Kind kind) throws IOException {
         String reg = kind.newRegistry(tmp);
         Files.writeString(backing(reg, DIR + "1600000000"), "");

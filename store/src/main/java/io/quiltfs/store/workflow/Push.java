@@ -65,7 +65,17 @@ public final class Push {
             if (s.pulling != null) {
                 throw Pull.unfinished(p.name(), s.pulling, "push");
             }
-            String latest = registry.latest(p.name());
+            String latest;
+            try {
+                latest = registry.latest(p.name());
+            } catch (io.quiltfs.store.registry.RegistryException.BadPointer e) {
+                if (!force) {
+                    throw new io.quiltfs.store.registry.RegistryException.BadPointer(e.registry(), e.key(),
+                            e.problem() + "; nothing was pushed. `quiltfs push " + p.name()
+                            + " --force` replaces it with your head");
+                }
+                latest = null; // damaged: --force replaces it, as it would any other latest
+            }
             if (s.head.equals(latest)) {
                 // A push killed after `latest` moved: keep the published rows from now on, as
                 // the push would have (its local rows point into the cache, which may trim them).
