@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * Reads far ahead of a fetch are answered by ranged reads of their own, so that a seek to the
  * middle or the end of a large file does not wait for the bytes before it; while they stay
  * sequential, each such read fetches twice as much as the one before (up to {@link #AHEAD_MAX}),
- * kept for the reads that follow.
+ * kept for the reads that follow, and written into the fetch's file so that the fetch skips them.
  */
 public final class ObjectStore implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ObjectStore.class);
@@ -421,7 +421,9 @@ public final class ObjectStore implements Closeable {
          * A read far ahead of the fetch (not reaching the end): served from what the previous such
          * read fetched when it holds the bytes; else by a ranged read of its own, which fetches
          * twice as much as the previous one when this read follows on from it (sequential), and
-         * keeps what it fetched. Bytes already held are not fetched again.
+         * keeps what it fetched. Bytes already held are not fetched again, and what is fetched is
+         * handed to the whole-object fetch too ({@link RangedFetch#donate}): it skips those bytes
+         * unless one of its streams already has them in hand.
          */
         private int readAhead(RangedFetch f, long offset, ByteBuffer dst, long end) throws IOException {
             Ahead a = ahead;
@@ -432,6 +434,7 @@ public final class ObjectStore implements Closeable {
                 len = Math.min(len, entry.size() - offset);
                 long from = sequential ? Math.max(offset, a.end()) : offset;
                 byte[] fetched = store.readRange(f.key(), from, (int) (offset + len - from));
+                f.donate(from, fetched, 0, fetched.length); // so that the fetch does not download them again
                 byte[] bytes;
                 if (from == offset) {
                     bytes = fetched;

@@ -19,6 +19,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -36,7 +37,8 @@ import java.util.concurrent.TimeoutException;
  * ({@link #available}). A second thread hashes the file right behind the writer, so fetching
  * and hashing overlap; {@link #verified} completes once every byte hashed to the row's checksum,
  * and only then does the object enter the cache ({@link #done}). A mismatch, a short object or a
- * stall deletes the bytes and fails both.
+ * stall deletes the bytes and fails both. Bytes that readers far ahead fetched on their own are
+ * {@linkplain #donate donated} into the file, and the ranges skip them.
  *
  * <p>Threading: {@link #run} on one fetch thread, which starts up to {@link #STREAMS} - 1 helper
  * threads once the first range is in; the hashing on another thread; every other method from any
@@ -77,6 +79,11 @@ final class RangedFetch implements Runnable {
     private long nextLength = FIRST_RANGE;
     /** Ranges handed out and not yet complete, in order of their start. */
     private final ArrayDeque<Range> pending = new ArrayDeque<>();
+    /**
+     * Ranges beyond the cursor whose bytes a reader far ahead fetched and {@linkplain #donate
+     * donated} (by start; none overlap): the cursor skips them instead of fetching them again.
+     */
+    private final TreeMap<Long, Range> donated = new TreeMap<>();
 
     /** {@code [start, end)} of the object; {@code written} bytes of it are on disk. */
     private static final class Range {
@@ -156,6 +163,7 @@ final class RangedFetch implements Runnable {
             if (verified.isCompletedExceptionally()) {
                 return; // aborted or failed (the hashing may already have verified a complete object)
             }
+            awaitAvailable(size); // a donated range may still be being written by its reader
             if (available < size) {
                 throw new IOException("fetching " + key + " stopped at byte " + available + " of " + size);
             }
@@ -175,19 +183,81 @@ final class RangedFetch implements Runnable {
         }
     }
 
-    /** The next range to fetch, or null when every range was handed out. */
+    /**
+     * The next range to fetch, or null when every range was handed out. Donated ranges the
+     * cursor reaches are taken in order (their bytes are on disk, or being written by their
+     * reader) and ranges end where the next donated one starts.
+     */
     private Range nextRange() {
+        Range r = null;
+        long to;
         synchronized (ranges) {
             long size = entry.size();
-            if (cursor >= size) {
-                return null;
+            Range d;
+            while ((d = donated.get(cursor)) != null) {
+                donated.remove(cursor);
+                pending.addLast(d);
+                cursor = d.end;
             }
-            Range r = new Range(cursor, cursor + Math.min(nextLength, size - cursor));
-            cursor = r.end;
-            nextLength = Math.min(nextLength * 2, MAX_RANGE);
-            pending.addLast(r);
-            return r;
+            if (cursor < size) {
+                Long next = donated.ceilingKey(cursor);
+                long end = Math.min(cursor + Math.min(nextLength, size - cursor), next == null ? size : next);
+                r = new Range(cursor, end);
+                cursor = r.end;
+                nextLength = Math.min(nextLength * 2, MAX_RANGE);
+                pending.addLast(r);
+            }
+            to = prefix();
         }
+        if (to > available) {
+            advance(to); // donated ranges just taken may extend the prefix
+        }
+        return r;
+    }
+
+    /**
+     * Takes bytes {@code [offset, offset + len)} of the object that a reader far ahead fetched
+     * with a ranged read of its own, so that the whole-object fetch need not download them again.
+     * Only the part beyond every range handed out so far (and clear of other donations) is
+     * taken: bytes below the cursor are written, or being written, by the fetch's own streams,
+     * and the hashing may already have read them, so they are never written twice. The bytes
+     * are verified with the rest of the object: nothing enters the cache unless the whole file
+     * hashes to the row's checksum.
+     */
+    void donate(long offset, byte[] b, int off, int len) {
+        Range d;
+        synchronized (ranges) {
+            if (verified.isDone()) {
+                return;
+            }
+            long start = Math.max(offset, cursor);
+            long end = Math.min(offset + len, entry.size());
+            var below = donated.floorEntry(start);
+            if (below != null && below.getValue().end > start) {
+                start = below.getValue().end;
+            }
+            Long above = donated.higherKey(start);
+            if (above != null) {
+                end = Math.min(end, above);
+            }
+            if (start >= end) {
+                return;
+            }
+            d = new Range(start, end);
+            donated.put(start, d);
+        }
+        // Outside the lock (local I/O): the range is claimed, no stream writes there and the
+        // prefix does not pass it until it is written.
+        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ByteBuffer bb = ByteBuffer.wrap(b, off + (int) (d.start - offset), (int) (d.end - d.start));
+            for (long pos = d.start; bb.hasRemaining(); ) {
+                pos += out.write(bb, pos);
+            }
+        } catch (Throwable t) {
+            fail(t); // the claimed range will never be written: the fetch cannot finish
+            return;
+        }
+        written(d, d.end - d.start);
     }
 
     /** Fetches ranges until none is left or the fetch ended. */
@@ -239,15 +309,20 @@ final class RangedFetch implements Runnable {
         long to;
         synchronized (ranges) {
             r.written = got;
-            Range head;
-            while ((head = pending.peekFirst()) != null && head.written == head.end - head.start) {
-                pending.removeFirst();
-            }
-            to = head == null ? cursor : head.start + head.written;
+            to = prefix();
         }
         if (to > available) {
             advance(to);
         }
+    }
+
+    /** Drops the complete ranges at the head; the end of the bytes on disk with none missing. */
+    private long prefix() {
+        Range head;
+        while ((head = pending.peekFirst()) != null && head.written == head.end - head.start) {
+            pending.removeFirst();
+        }
+        return head == null ? cursor : head.start + head.written;
     }
 
     /**

@@ -494,6 +494,65 @@ class PackageFsTest {
         assertArrayEquals(big, readAll("/data/big.bin"));
     }
 
+    /**
+     * Bytes fetched by reads far ahead of the fetch go into the fetch's file: the whole-object
+     * fetch skips them, so the object's bytes come from the source once in all, and the object
+     * still enters the cache only verified.
+     */
+    @Test
+    void bytesReadFarAheadAreNotDownloadedAgainByTheFetch() throws Exception {
+        long from = (17L << 20) + (512 << 10); // beyond the ranges the fetch hands out before it stalls
+        int reads = 12;
+        int size = 128 << 10;
+        java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+        String bigKey = manifest.get("data/big.bin").physicalKey();
+        CountDownLatch healthy = new CountDownLatch(1);
+        SourceHook stall = stallAfterTheFirstRange(healthy);
+        hook = (k, off, len, real) -> {
+            InputStream in = off >= from ? real : stall.open(k, off, len, real);
+            if (!k.equals(PhysicalKey.parse(bigKey))) {
+                return in;
+            }
+            return new java.io.FilterInputStream(in) {
+                @Override
+                public int read(byte[] b, int o, int n) throws IOException {
+                    int r = super.read(b, o, n);
+                    if (r > 0) {
+                        served.addAndGet(r);
+                    }
+                    return r;
+                }
+
+                @Override
+                public int read() throws IOException {
+                    int r = super.read();
+                    if (r >= 0) {
+                        served.incrementAndGet();
+                    }
+                    return r;
+                }
+            };
+        };
+        long h = fs.open("/data/big.bin", 0);
+        try {
+            for (int i = 0; i < reads; i++) {
+                readAt(h, from + (long) i * size, size);
+            }
+        } finally {
+            healthy.countDown();
+        }
+        try {
+            ByteBuffer tail = ByteBuffer.allocate(1 << 20);
+            assertEquals(1 << 20, fs.read(h, big.length - (1 << 20), tail)); // reaches the end: verified
+            assertArrayEquals(java.util.Arrays.copyOfRange(big, big.length - (1 << 20), big.length), tail.array());
+        } finally {
+            fs.release(h);
+        }
+        awaitCached("data/big.bin");
+        assertEquals(big.length, served.get(), "bytes of the object served by the source");
+        assertArrayEquals(big, Files.readAllBytes(store.cache().lookup(manifest.get("data/big.bin").hash())));
+    }
+
     @Test
     void corruptObjectGivesEioAndNothingIsKept() throws Exception {
         Path obj = PhysicalKey.parse(manifest.get("data/sub/b.txt").physicalKey()).filePath();
