@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * Reads far ahead of a fetch are answered by ranged reads of their own, so that a seek to the
  * middle or the end of a large file does not wait for the bytes before it; while they stay
  * sequential, each such read fetches twice as much as the one before (up to {@link #AHEAD_MAX}),
- * kept for the reads that follow, and written into the fetch's file so that the fetch skips them.
+ * kept for the reads that follow, and written into the fetch's file ({@link RangedFetch#donate}):
+ * the fetch skips them, later reads far ahead are served from there, and a read whose bytes a
+ * ranged read in flight is bringing waits for it rather than asking the server again.
  */
 public final class ObjectStore implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ObjectStore.class);
@@ -382,16 +384,28 @@ public final class ObjectStore implements Closeable {
             if (fetch != null) {
                 if (end >= size) {
                     fetch.awaitVerified();
+                    ahead = null; // the fetch caught up: its file serves from here
                 } else if (fetch.available() < end) {
                     if (offset > fetch.available() + FAR_AHEAD) {
                         fetch.failure();
-                        return readAhead(fetch, offset, dst, end);
+                        if (!fetch.holds(offset, end)) {
+                            RangedFetch.Claim coming = fetch.claimAt(offset);
+                            if (coming != null) {
+                                awaitClaim(coming);
+                            }
+                            if (!fetch.holds(offset, end)) {
+                                return readAhead(fetch, s.ch(), offset, dst, end);
+                            }
+                        }
+                        // else an earlier read far ahead put these bytes in the fetch's file
+                    } else {
+                        fetch.awaitAvailable(end);
+                        ahead = null;
                     }
-                    fetch.awaitAvailable(end);
                 } else {
                     fetch.failure();
+                    ahead = null;
                 }
-                ahead = null; // the fetch caught up: its file serves from here
             }
             if (offset >= size) {
                 return 0;
@@ -425,24 +439,36 @@ public final class ObjectStore implements Closeable {
          * handed to the whole-object fetch too ({@link RangedFetch#donate}): it skips those bytes
          * unless one of its streams already has them in hand.
          */
-        private int readAhead(RangedFetch f, long offset, ByteBuffer dst, long end) throws IOException {
+        private int readAhead(RangedFetch f, FileChannel file, long offset, ByteBuffer dst, long end)
+                throws IOException {
             Ahead a = ahead;
             if (a == null || offset < a.start() || end > a.end()) {
                 int want = (int) (end - offset);
                 boolean sequential = a != null && offset >= a.start() && offset <= a.end() + a.bytes().length;
                 long len = sequential ? Math.max(want, Math.min(2L * a.bytes().length, AHEAD_MAX)) : want;
                 len = Math.min(len, entry.size() - offset);
-                long from = sequential ? Math.max(offset, a.end()) : offset;
-                byte[] fetched = store.readRange(f.key(), from, (int) (offset + len - from));
-                f.donate(from, fetched, 0, fetched.length); // so that the fetch does not download them again
-                byte[] bytes;
-                if (from == offset) {
-                    bytes = fetched;
+                // What precedes the bytes to fetch is held already: in memory (the previous read
+                // ahead) or in the fetch's file; the bytes to fetch stop where others' begin.
+                long inMemory = sequential ? Math.max(offset, a.end()) : offset;
+                long inFile = f.heldEnd(offset, offset + len);
+                long from = Math.max(inMemory, inFile);
+                long to = from >= end ? from : Math.max(end, f.nextTaken(from, offset + len));
+                byte[] bytes = new byte[(int) (to - offset)];
+                int kept = (int) (from - offset);
+                if (inFile >= from) {
+                    readFully(file, ByteBuffer.wrap(bytes, 0, kept), offset);
                 } else {
-                    bytes = new byte[(int) len];
-                    int kept = (int) (from - offset);
                     System.arraycopy(a.bytes(), (int) (offset - a.start()), bytes, 0, kept);
-                    System.arraycopy(fetched, 0, bytes, kept, fetched.length);
+                }
+                if (to > from) {
+                    RangedFetch.Claim mine = f.claim(from, to);
+                    try {
+                        byte[] fetched = store.readRange(f.key(), from, (int) (to - from));
+                        f.donate(from, fetched, 0, fetched.length); // so that the fetch does not download them again
+                        System.arraycopy(fetched, 0, bytes, kept, fetched.length);
+                    } finally {
+                        f.release(mine);
+                    }
                 }
                 a = new Ahead(offset, bytes);
                 ahead = a;
@@ -450,6 +476,31 @@ public final class ObjectStore implements Closeable {
             int n = (int) (end - offset);
             dst.put(a.bytes(), (int) (offset - a.start()), n);
             return n;
+        }
+
+        private void readFully(FileChannel file, ByteBuffer dst, long offset) throws IOException {
+            for (long pos = offset; dst.hasRemaining(); ) {
+                int n = file.read(dst, pos);
+                if (n < 0) {
+                    throw new IOException("the fetch file of '" + entry.logicalKey() + "' ended at byte " + pos);
+                }
+                pos += n;
+            }
+        }
+
+        /**
+         * Waits for another reader's ranged read; it ends within the stall deadline (it gives up
+         * once no byte came for that long), and if it failed this reader reads for itself.
+         */
+        private void awaitClaim(RangedFetch.Claim c) throws IOException {
+            try {
+                c.done().get(store.stallNanos, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            } catch (ExecutionException | TimeoutException e) {
+                // it will not bring the bytes: read them here
+            }
         }
 
         @Override

@@ -84,6 +84,14 @@ final class RangedFetch implements Runnable {
      * donated} (by start; none overlap): the cursor skips them instead of fetching them again.
      */
     private final TreeMap<Long, Range> donated = new TreeMap<>();
+    /** Every donated range, by start, for {@link #holds} (the cursor takes them out of {@link #donated}). */
+    private final TreeMap<Long, Range> donations = new TreeMap<>();
+    /** Ranged reads of readers far ahead in flight (their bytes will be donated). */
+    private final List<Claim> claims = new ArrayList<>();
+
+    /** Bytes {@code [start, end)} being read by a reader far ahead; done once donated (or failed). */
+    record Claim(long start, long end, CompletableFuture<Void> done) {
+    }
 
     /** {@code [start, end)} of the object; {@code written} bytes of it are on disk. */
     private static final class Range {
@@ -245,6 +253,7 @@ final class RangedFetch implements Runnable {
             }
             d = new Range(start, end);
             donated.put(start, d);
+            donations.put(start, d);
         }
         // Outside the lock (local I/O): the range is claimed, no stream writes there and the
         // prefix does not pass it until it is written.
@@ -301,6 +310,85 @@ final class RangedFetch implements Runnable {
             }
         } finally {
             current.remove(in);
+        }
+    }
+
+    /**
+     * Whether bytes {@code [offset, end)} are on disk in {@link #tmp}: before {@link #available},
+     * or in donated ranges already written (not verified yet, as any byte before the end).
+     */
+    boolean holds(long offset, long end) {
+        return heldEnd(offset, end) >= end;
+    }
+
+    /** The end of the bytes from {@code offset} on (up to {@code limit}) that are on disk with none missing. */
+    long heldEnd(long offset, long limit) {
+        long pos = offset < available ? available : offset;
+        synchronized (ranges) {
+            while (pos < limit) {
+                var below = donations.floorEntry(pos);
+                if (below == null) {
+                    break;
+                }
+                Range d = below.getValue();
+                if (d.end <= pos || d.written < d.end - d.start) {
+                    break;
+                }
+                pos = d.end;
+            }
+        }
+        return Math.min(pos, Math.max(offset, limit));
+    }
+
+    /**
+     * Where, after {@code from} and before {@code limit}, bytes start that are donated or being
+     * read by a reader far ahead ({@code limit} if none): a ranged read stops there.
+     */
+    long nextTaken(long from, long limit) {
+        long at = limit;
+        synchronized (ranges) {
+            Long d = donations.higherKey(from);
+            if (d != null) {
+                at = Math.min(at, d);
+            }
+            for (Claim c : claims) {
+                if (c.start() > from) {
+                    at = Math.min(at, c.start());
+                }
+            }
+        }
+        return at;
+    }
+
+    /** Records that a reader far ahead is reading {@code [start, end)}; {@link #release} it after donating. */
+    Claim claim(long start, long end) {
+        Claim c = new Claim(start, end, new CompletableFuture<>());
+        synchronized (ranges) {
+            claims.add(c);
+        }
+        return c;
+    }
+
+    void release(Claim c) {
+        synchronized (ranges) {
+            claims.remove(c);
+        }
+        c.done().complete(null);
+    }
+
+    /**
+     * A ranged read in flight that holds byte {@code offset}, or null: a reader whose bytes
+     * are on their way waits for them rather than asking the server for them again (the kernel
+     * sends the reads of one read-ahead at once, on several threads).
+     */
+    Claim claimAt(long offset) {
+        synchronized (ranges) {
+            for (Claim c : claims) {
+                if (c.start() <= offset && offset < c.end()) {
+                    return c;
+                }
+            }
+            return null;
         }
     }
 
