@@ -133,6 +133,27 @@ class MountS3Test {
         Tool.run("cmp", f.src.resolve("blob.bin").toString(), cached.toString()).ok();
     }
 
+    /**
+     * A server that stops sending in the middle of a body (the connection stays open): the
+     * reader gets EIO once the mount's stall deadline passed (the fixture's is 10 s), not at the
+     * socket timeout nor never, nothing is kept, and the next read fetches again.
+     */
+    @Test
+    void aServerThatStopsSendingGivesEioAfterTheStallDeadline() throws Exception {
+        f.mount();
+        String blob = f.mnt.resolve("blob.bin").toString();
+        FaultProxy.Rule stall = proxy.stallBody("GET", s3Key("blob.bin"), 300_000, java.time.Duration.ofMinutes(2), -1);
+        Tool.Result r = Tool.run("cmp", f.src.resolve("blob.bin").toString(), blob);
+        assertNotEquals(0, r.exit(), r.out());
+        assertTrue(r.err().contains("Input/output error"), r.err());
+        assertTrue(stall.fired() >= 1);
+        assertFalse(Files.exists(new Home(f.home).object(f.manifest.get("blob.bin").hash())));
+        assertEquals(0, temporaries(), "partial fetches left in the home");
+        proxy.clear();
+        Thread.sleep(1_100); // past the pause in which a failed descriptor's reads get the same EIO
+        Tool.run("cmp", f.src.resolve("blob.bin").toString(), blob).ok();
+    }
+
     /** Concurrent cold readers of one file share one fetch: its bytes come over the wire once. */
     @Test
     void concurrentColdReadersShareOneFetch() throws Exception {
