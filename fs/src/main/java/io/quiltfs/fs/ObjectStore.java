@@ -388,14 +388,9 @@ public final class ObjectStore implements Closeable {
                 } else if (fetch.available() < end) {
                     if (offset > fetch.available() + FAR_AHEAD) {
                         fetch.failure();
-                        if (!fetch.holds(offset, end)) {
-                            RangedFetch.Claim coming = fetch.claimAt(offset);
-                            if (coming != null) {
-                                awaitClaim(coming);
-                            }
-                            if (!fetch.holds(offset, end)) {
-                                return readAhead(fetch, s.ch(), offset, dst, end);
-                            }
+                        int n = readAhead(fetch, s.ch(), offset, dst, end);
+                        if (n >= 0) {
+                            return n;
                         }
                         // else an earlier read far ahead put these bytes in the fetch's file
                     } else {
@@ -437,31 +432,62 @@ public final class ObjectStore implements Closeable {
          * twice as much as the previous one when this read follows on from it (sequential), and
          * keeps what it fetched. Bytes already held are not fetched again, and what is fetched is
          * handed to the whole-object fetch too ({@link RangedFetch#donate}): it skips those bytes
-         * unless one of its streams already has them in hand.
+         * unless one of its streams already has them in hand. A read whose first byte another
+         * reader's ranged read is bringing waits for it. -1 when the bytes are in the fetch's file
+         * (the caller reads them there).
          */
         private int readAhead(RangedFetch f, FileChannel file, long offset, ByteBuffer dst, long end)
                 throws IOException {
-            Ahead a = ahead;
-            if (a == null || offset < a.start() || end > a.end()) {
+            while (true) {
+                Ahead a = ahead;
+                if (a != null && offset >= a.start() && end <= a.end()) {
+                    int n = (int) (end - offset);
+                    dst.put(a.bytes(), (int) (offset - a.start()), n);
+                    return n;
+                }
                 int want = (int) (end - offset);
                 boolean sequential = a != null && offset >= a.start() && offset <= a.end() + a.bytes().length;
                 long len = sequential ? Math.max(want, Math.min(2L * a.bytes().length, AHEAD_MAX)) : want;
                 len = Math.min(len, entry.size() - offset);
-                // What precedes the bytes to fetch is held already: in memory (the previous read
-                // ahead) or in the fetch's file; the bytes to fetch stop where others' begin.
                 long inMemory = sequential ? Math.max(offset, a.end()) : offset;
-                long inFile = f.heldEnd(offset, offset + len);
-                long from = Math.max(inMemory, inFile);
-                long to = from >= end ? from : Math.max(end, f.nextTaken(from, offset + len));
-                byte[] bytes = new byte[(int) (to - offset)];
+                long inFile;
+                long from;
+                long to;
+                RangedFetch.Claim coming;
+                RangedFetch.Claim mine = null;
+                // Planned under the fetch's planning lock (no I/O in it), so that reads arriving
+                // together (the kernel's read-ahead) never ask for the same bytes twice.
+                synchronized (f.planning()) {
+                    if (f.holds(offset, end)) {
+                        return -1;
+                    }
+                    coming = f.claimAt(offset);
+                    // What precedes the bytes to fetch is held already: in memory (the previous
+                    // read ahead) or in the fetch's file; the bytes to fetch stop where bytes held
+                    // or on their way begin. When the rest of this read is held, only the gap
+                    // before it is fetched (else the bytes held within the read come again: one
+                    // request costs more than they do).
+                    inFile = f.heldEnd(offset, offset + len);
+                    from = Math.max(inMemory, inFile);
+                    to = from;
+                    if (coming == null && from < end) {
+                        long taken = f.nextTaken(from, offset + len);
+                        to = taken < end && f.holds(taken, end) ? taken : Math.max(end, taken);
+                        mine = f.claim(from, to);
+                    }
+                }
+                if (coming != null) {
+                    awaitClaim(coming); // then held, or it failed: look again
+                    continue;
+                }
+                byte[] bytes = new byte[(int) (Math.max(to, end) - offset)];
                 int kept = (int) (from - offset);
                 if (inFile >= from) {
                     readFully(file, ByteBuffer.wrap(bytes, 0, kept), offset);
                 } else {
                     System.arraycopy(a.bytes(), (int) (offset - a.start()), bytes, 0, kept);
                 }
-                if (to > from) {
-                    RangedFetch.Claim mine = f.claim(from, to);
+                if (mine != null) {
                     try {
                         byte[] fetched = store.readRange(f.key(), from, (int) (to - from));
                         f.donate(from, fetched, 0, fetched.length); // so that the fetch does not download them again
@@ -470,12 +496,15 @@ public final class ObjectStore implements Closeable {
                         f.release(mine);
                     }
                 }
+                if (to < end) {
+                    readFully(file, ByteBuffer.wrap(bytes, (int) (to - offset), (int) (end - to)), to);
+                }
                 a = new Ahead(offset, bytes);
                 ahead = a;
+                int n = (int) (end - offset);
+                dst.put(a.bytes(), 0, n);
+                return n;
             }
-            int n = (int) (end - offset);
-            dst.put(a.bytes(), (int) (offset - a.start()), n);
-            return n;
         }
 
         private void readFully(FileChannel file, ByteBuffer dst, long offset) throws IOException {

@@ -88,6 +88,8 @@ final class RangedFetch implements Runnable {
     private final TreeMap<Long, Range> donations = new TreeMap<>();
     /** Ranged reads of readers far ahead in flight (their bytes will be donated). */
     private final List<Claim> claims = new ArrayList<>();
+    /** Held by a reader far ahead while it decides what to fetch (never across I/O). */
+    private final Object planning = new Object();
 
     /** Bytes {@code [start, end)} being read by a reader far ahead; done once donated (or failed). */
     record Claim(long start, long end, CompletableFuture<Void> done) {
@@ -233,40 +235,40 @@ final class RangedFetch implements Runnable {
      * hashes to the row's checksum.
      */
     void donate(long offset, byte[] b, int off, int len) {
-        Range d;
+        List<Range> mine = new ArrayList<>();
         synchronized (ranges) {
             if (verified.isDone()) {
                 return;
             }
-            long start = Math.max(offset, cursor);
             long end = Math.min(offset + len, entry.size());
-            var below = donated.floorEntry(start);
-            if (below != null && below.getValue().end > start) {
-                start = below.getValue().end;
+            long pos = Math.max(offset, cursor);
+            while (pos < end) {
+                java.util.Map.Entry<Long, Range> at = donated.floorEntry(pos);
+                if (at != null && at.getValue().end > pos) {
+                    pos = at.getValue().end; // donated already (by a read that overlapped this one)
+                    continue;
+                }
+                Long next = donated.ceilingKey(pos);
+                Range d = new Range(pos, next == null ? end : Math.min(end, next));
+                donated.put(d.start, d);
+                donations.put(d.start, d);
+                mine.add(d);
+                pos = d.end;
             }
-            Long above = donated.higherKey(start);
-            if (above != null) {
-                end = Math.min(end, above);
-            }
-            if (start >= end) {
-                return;
-            }
-            d = new Range(start, end);
-            donated.put(start, d);
-            donations.put(start, d);
         }
-        // Outside the lock (local I/O): the range is claimed, no stream writes there and the
-        // prefix does not pass it until it is written.
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            ByteBuffer bb = ByteBuffer.wrap(b, off + (int) (d.start - offset), (int) (d.end - d.start));
-            for (long pos = d.start; bb.hasRemaining(); ) {
-                pos += out.write(bb, pos);
+        // Outside the lock (local I/O): the ranges are claimed, no stream writes there and the
+        // prefix does not pass them until they are written.
+        try (FileChannel out = mine.isEmpty() ? null : FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            for (Range d : mine) {
+                ByteBuffer bb = ByteBuffer.wrap(b, off + (int) (d.start - offset), (int) (d.end - d.start));
+                for (long pos = d.start; bb.hasRemaining(); ) {
+                    pos += out.write(bb, pos);
+                }
+                written(d, d.end - d.start);
             }
         } catch (Throwable t) {
-            fail(t); // the claimed range will never be written: the fetch cannot finish
-            return;
+            fail(t); // a claimed range will never be written: the fetch cannot finish
         }
-        written(d, d.end - d.start);
     }
 
     /** Fetches ranges until none is left or the fetch ended. */
@@ -358,6 +360,11 @@ final class RangedFetch implements Runnable {
             }
         }
         return at;
+    }
+
+    /** The lock under which readers far ahead look at what is held and claim what they fetch. */
+    Object planning() {
+        return planning;
     }
 
     /** Records that a reader far ahead is reading {@code [start, end)}; {@link #release} it after donating. */
