@@ -115,8 +115,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * into a large package asks about each instead, see {@link #placing}); a key that is absent gets one
  * conditional PUT ({@code If-None-Match: *}); a key that is present is reused without a request
  * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, or (an
- * object below the multipart threshold in an unversioned bucket) when its listed ETag is the MD5
- * of the file; else a HEAD, with S3's checksums, proves it ({@link #proves}): by the checksum every
+ * object smaller than {@link Tuning#md5ProofLimit}, 16 MiB, in an unversioned bucket) when its
+ * listed ETag is the MD5 of the file; else a HEAD, with S3's checksums, proves it ({@link #proves}): by the checksum every
  * object quiltfs writes carries in {@code x-amz-meta-quiltfs-checksum}, else, for objects other
  * clients stored (quilt3, the AWS CLI), by S3's own checksum of the row's type (the composite
  * SHA-256 of a multipart upload whose parts are the chunks is the {@code sha2-256-chunked} value),
