@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * Reads far ahead of a fetch are answered by ranged reads of their own, so that a seek to the
  * middle or the end of a large file does not wait for the bytes before it; while they stay
  * sequential, each such read fetches twice as much as the one before (up to {@link #AHEAD_MAX}),
- * kept for the reads that follow.
+ * kept for the reads that follow, and written into the fetch's file ({@link RangedFetch#donate}):
+ * the fetch skips them, later reads far ahead are served from there, and a read whose bytes a
+ * ranged read in flight is bringing waits for it rather than asking the server again.
  */
 public final class ObjectStore implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ObjectStore.class);
@@ -382,16 +384,23 @@ public final class ObjectStore implements Closeable {
             if (fetch != null) {
                 if (end >= size) {
                     fetch.awaitVerified();
+                    ahead = null; // the fetch caught up: its file serves from here
                 } else if (fetch.available() < end) {
                     if (offset > fetch.available() + FAR_AHEAD) {
                         fetch.failure();
-                        return readAhead(fetch, offset, dst, end);
+                        int n = readAhead(fetch, s.ch(), offset, dst, end);
+                        if (n >= 0) {
+                            return n;
+                        }
+                        // else an earlier read far ahead put these bytes in the fetch's file
+                    } else {
+                        fetch.awaitAvailable(end);
+                        ahead = null;
                     }
-                    fetch.awaitAvailable(end);
                 } else {
                     fetch.failure();
+                    ahead = null;
                 }
-                ahead = null; // the fetch caught up: its file serves from here
             }
             if (offset >= size) {
                 return 0;
@@ -421,32 +430,106 @@ public final class ObjectStore implements Closeable {
          * A read far ahead of the fetch (not reaching the end): served from what the previous such
          * read fetched when it holds the bytes; else by a ranged read of its own, which fetches
          * twice as much as the previous one when this read follows on from it (sequential), and
-         * keeps what it fetched. Bytes already held are not fetched again.
+         * keeps what it fetched. Bytes already held are not fetched again, and what is fetched is
+         * handed to the whole-object fetch too ({@link RangedFetch#donate}): it skips those bytes
+         * unless one of its streams already has them in hand. A read whose first byte another
+         * reader's ranged read is bringing waits for it. -1 when the bytes are in the fetch's file
+         * (the caller reads them there).
          */
-        private int readAhead(RangedFetch f, long offset, ByteBuffer dst, long end) throws IOException {
-            Ahead a = ahead;
-            if (a == null || offset < a.start() || end > a.end()) {
+        private int readAhead(RangedFetch f, FileChannel file, long offset, ByteBuffer dst, long end)
+                throws IOException {
+            while (true) {
+                Ahead a = ahead;
+                if (a != null && offset >= a.start() && end <= a.end()) {
+                    int n = (int) (end - offset);
+                    dst.put(a.bytes(), (int) (offset - a.start()), n);
+                    return n;
+                }
                 int want = (int) (end - offset);
                 boolean sequential = a != null && offset >= a.start() && offset <= a.end() + a.bytes().length;
                 long len = sequential ? Math.max(want, Math.min(2L * a.bytes().length, AHEAD_MAX)) : want;
                 len = Math.min(len, entry.size() - offset);
-                long from = sequential ? Math.max(offset, a.end()) : offset;
-                byte[] fetched = store.readRange(f.key(), from, (int) (offset + len - from));
-                byte[] bytes;
-                if (from == offset) {
-                    bytes = fetched;
+                long inMemory = sequential ? Math.max(offset, a.end()) : offset;
+                long inFile;
+                long from;
+                long to;
+                RangedFetch.Claim coming;
+                RangedFetch.Claim mine = null;
+                // Planned under the fetch's planning lock (no I/O in it), so that reads arriving
+                // together (the kernel's read-ahead) never ask for the same bytes twice.
+                synchronized (f.planning()) {
+                    if (f.holds(offset, end)) {
+                        return -1;
+                    }
+                    coming = f.claimAt(offset);
+                    // What precedes the bytes to fetch is held already: in memory (the previous
+                    // read ahead) or in the fetch's file; the bytes to fetch stop where bytes held
+                    // or on their way begin. When the rest of this read is held, only the gap
+                    // before it is fetched (else the bytes held within the read come again: one
+                    // request costs more than they do).
+                    inFile = f.heldEnd(offset, offset + len);
+                    from = Math.max(inMemory, inFile);
+                    to = from;
+                    if (coming == null && from < end) {
+                        long taken = f.nextTaken(from, offset + len);
+                        to = taken < end && f.holds(taken, end) ? taken : Math.max(end, taken);
+                        mine = f.claim(from, to);
+                    }
+                }
+                if (coming != null) {
+                    awaitClaim(coming); // then held, or it failed: look again
+                    continue;
+                }
+                byte[] bytes = new byte[(int) (Math.max(to, end) - offset)];
+                int kept = (int) (from - offset);
+                if (inFile >= from) {
+                    readFully(file, ByteBuffer.wrap(bytes, 0, kept), offset);
                 } else {
-                    bytes = new byte[(int) len];
-                    int kept = (int) (from - offset);
                     System.arraycopy(a.bytes(), (int) (offset - a.start()), bytes, 0, kept);
-                    System.arraycopy(fetched, 0, bytes, kept, fetched.length);
+                }
+                if (mine != null) {
+                    try {
+                        byte[] fetched = store.readRange(f.key(), from, (int) (to - from));
+                        f.donate(from, fetched, 0, fetched.length); // so that the fetch does not download them again
+                        System.arraycopy(fetched, 0, bytes, kept, fetched.length);
+                    } finally {
+                        f.release(mine);
+                    }
+                }
+                if (to < end) {
+                    readFully(file, ByteBuffer.wrap(bytes, (int) (to - offset), (int) (end - to)), to);
                 }
                 a = new Ahead(offset, bytes);
                 ahead = a;
+                int n = (int) (end - offset);
+                dst.put(a.bytes(), 0, n);
+                return n;
             }
-            int n = (int) (end - offset);
-            dst.put(a.bytes(), (int) (offset - a.start()), n);
-            return n;
+        }
+
+        private void readFully(FileChannel file, ByteBuffer dst, long offset) throws IOException {
+            for (long pos = offset; dst.hasRemaining(); ) {
+                int n = file.read(dst, pos);
+                if (n < 0) {
+                    throw new IOException("the fetch file of '" + entry.logicalKey() + "' ended at byte " + pos);
+                }
+                pos += n;
+            }
+        }
+
+        /**
+         * Waits for another reader's ranged read; it ends within the stall deadline (it gives up
+         * once no byte came for that long), and if it failed this reader reads for itself.
+         */
+        private void awaitClaim(RangedFetch.Claim c) throws IOException {
+            try {
+                c.done().get(store.stallNanos, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            } catch (ExecutionException | TimeoutException e) {
+                // it will not bring the bytes: read them here
+            }
         }
 
         @Override

@@ -19,6 +19,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -36,7 +37,8 @@ import java.util.concurrent.TimeoutException;
  * ({@link #available}). A second thread hashes the file right behind the writer, so fetching
  * and hashing overlap; {@link #verified} completes once every byte hashed to the row's checksum,
  * and only then does the object enter the cache ({@link #done}). A mismatch, a short object or a
- * stall deletes the bytes and fails both.
+ * stall deletes the bytes and fails both. Bytes that readers far ahead fetched on their own are
+ * {@linkplain #donate donated} into the file, and the ranges skip them.
  *
  * <p>Threading: {@link #run} on one fetch thread, which starts up to {@link #STREAMS} - 1 helper
  * threads once the first range is in; the hashing on another thread; every other method from any
@@ -77,6 +79,21 @@ final class RangedFetch implements Runnable {
     private long nextLength = FIRST_RANGE;
     /** Ranges handed out and not yet complete, in order of their start. */
     private final ArrayDeque<Range> pending = new ArrayDeque<>();
+    /**
+     * Ranges beyond the cursor whose bytes a reader far ahead fetched and {@linkplain #donate
+     * donated} (by start; none overlap): the cursor skips them instead of fetching them again.
+     */
+    private final TreeMap<Long, Range> donated = new TreeMap<>();
+    /** Every donated range, by start, for {@link #holds} (the cursor takes them out of {@link #donated}). */
+    private final TreeMap<Long, Range> donations = new TreeMap<>();
+    /** Ranged reads of readers far ahead in flight (their bytes will be donated). */
+    private final List<Claim> claims = new ArrayList<>();
+    /** Held by a reader far ahead while it decides what to fetch (never across I/O). */
+    private final Object planning = new Object();
+
+    /** Bytes {@code [start, end)} being read by a reader far ahead; done once donated (or failed). */
+    record Claim(long start, long end, CompletableFuture<Void> done) {
+    }
 
     /** {@code [start, end)} of the object; {@code written} bytes of it are on disk. */
     private static final class Range {
@@ -156,6 +173,7 @@ final class RangedFetch implements Runnable {
             if (verified.isCompletedExceptionally()) {
                 return; // aborted or failed (the hashing may already have verified a complete object)
             }
+            awaitAvailable(size); // a donated range may still be being written by its reader
             if (available < size) {
                 throw new IOException("fetching " + key + " stopped at byte " + available + " of " + size);
             }
@@ -175,18 +193,81 @@ final class RangedFetch implements Runnable {
         }
     }
 
-    /** The next range to fetch, or null when every range was handed out. */
+    /**
+     * The next range to fetch, or null when every range was handed out. Donated ranges the
+     * cursor reaches are taken in order (their bytes are on disk, or being written by their
+     * reader) and ranges end where the next donated one starts.
+     */
     private Range nextRange() {
+        Range r = null;
+        long to;
         synchronized (ranges) {
             long size = entry.size();
-            if (cursor >= size) {
-                return null;
+            Range d;
+            while ((d = donated.get(cursor)) != null) {
+                donated.remove(cursor);
+                pending.addLast(d);
+                cursor = d.end;
             }
-            Range r = new Range(cursor, cursor + Math.min(nextLength, size - cursor));
-            cursor = r.end;
-            nextLength = Math.min(nextLength * 2, MAX_RANGE);
-            pending.addLast(r);
-            return r;
+            if (cursor < size) {
+                Long next = donated.ceilingKey(cursor);
+                long end = Math.min(cursor + Math.min(nextLength, size - cursor), next == null ? size : next);
+                r = new Range(cursor, end);
+                cursor = r.end;
+                nextLength = Math.min(nextLength * 2, MAX_RANGE);
+                pending.addLast(r);
+            }
+            to = prefix();
+        }
+        if (to > available) {
+            advance(to); // donated ranges just taken may extend the prefix
+        }
+        return r;
+    }
+
+    /**
+     * Takes bytes {@code [offset, offset + len)} of the object that a reader far ahead fetched
+     * with a ranged read of its own, so that the whole-object fetch need not download them again.
+     * Only the part beyond every range handed out so far (and clear of other donations) is
+     * taken: bytes below the cursor are written, or being written, by the fetch's own streams,
+     * and the hashing may already have read them, so they are never written twice. The bytes
+     * are verified with the rest of the object: nothing enters the cache unless the whole file
+     * hashes to the row's checksum.
+     */
+    void donate(long offset, byte[] b, int off, int len) {
+        List<Range> mine = new ArrayList<>();
+        synchronized (ranges) {
+            if (verified.isDone()) {
+                return;
+            }
+            long end = Math.min(offset + len, entry.size());
+            long pos = Math.max(offset, cursor);
+            while (pos < end) {
+                java.util.Map.Entry<Long, Range> at = donated.floorEntry(pos);
+                if (at != null && at.getValue().end > pos) {
+                    pos = at.getValue().end; // donated already (by a read that overlapped this one)
+                    continue;
+                }
+                Long next = donated.ceilingKey(pos);
+                Range d = new Range(pos, next == null ? end : Math.min(end, next));
+                donated.put(d.start, d);
+                donations.put(d.start, d);
+                mine.add(d);
+                pos = d.end;
+            }
+        }
+        // Outside the lock (local I/O): the ranges are claimed, no stream writes there and the
+        // prefix does not pass them until they are written.
+        try (FileChannel out = mine.isEmpty() ? null : FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            for (Range d : mine) {
+                ByteBuffer bb = ByteBuffer.wrap(b, off + (int) (d.start - offset), (int) (d.end - d.start));
+                for (long pos = d.start; bb.hasRemaining(); ) {
+                    pos += out.write(bb, pos);
+                }
+                written(d, d.end - d.start);
+            }
+        } catch (Throwable t) {
+            fail(t); // a claimed range will never be written: the fetch cannot finish
         }
     }
 
@@ -234,20 +315,109 @@ final class RangedFetch implements Runnable {
         }
     }
 
+    /**
+     * Whether bytes {@code [offset, end)} are on disk in {@link #tmp}: before {@link #available},
+     * or in donated ranges already written (not verified yet, as any byte before the end).
+     */
+    boolean holds(long offset, long end) {
+        return heldEnd(offset, end) >= end;
+    }
+
+    /** The end of the bytes from {@code offset} on (up to {@code limit}) that are on disk with none missing. */
+    long heldEnd(long offset, long limit) {
+        long pos = offset < available ? available : offset;
+        synchronized (ranges) {
+            while (pos < limit) {
+                var below = donations.floorEntry(pos);
+                if (below == null) {
+                    break;
+                }
+                Range d = below.getValue();
+                if (d.end <= pos || d.written < d.end - d.start) {
+                    break;
+                }
+                pos = d.end;
+            }
+        }
+        return Math.min(pos, Math.max(offset, limit));
+    }
+
+    /**
+     * Where, after {@code from} and before {@code limit}, bytes start that are donated or being
+     * read by a reader far ahead ({@code limit} if none): a ranged read stops there.
+     */
+    long nextTaken(long from, long limit) {
+        long at = limit;
+        synchronized (ranges) {
+            Long d = donations.higherKey(from);
+            if (d != null) {
+                at = Math.min(at, d);
+            }
+            for (Claim c : claims) {
+                if (c.start() > from) {
+                    at = Math.min(at, c.start());
+                }
+            }
+        }
+        return at;
+    }
+
+    /** The lock under which readers far ahead look at what is held and claim what they fetch. */
+    Object planning() {
+        return planning;
+    }
+
+    /** Records that a reader far ahead is reading {@code [start, end)}; {@link #release} it after donating. */
+    Claim claim(long start, long end) {
+        Claim c = new Claim(start, end, new CompletableFuture<>());
+        synchronized (ranges) {
+            claims.add(c);
+        }
+        return c;
+    }
+
+    void release(Claim c) {
+        synchronized (ranges) {
+            claims.remove(c);
+        }
+        c.done().complete(null);
+    }
+
+    /**
+     * A ranged read in flight that holds byte {@code offset}, or null: a reader whose bytes
+     * are on their way waits for them rather than asking the server for them again (the kernel
+     * sends the reads of one read-ahead at once, on several threads).
+     */
+    Claim claimAt(long offset) {
+        synchronized (ranges) {
+            for (Claim c : claims) {
+                if (c.start() <= offset && offset < c.end()) {
+                    return c;
+                }
+            }
+            return null;
+        }
+    }
+
     /** Records that {@code got} bytes of {@code r} are on disk; moves {@link #available} on. */
     private void written(Range r, long got) {
         long to;
         synchronized (ranges) {
             r.written = got;
-            Range head;
-            while ((head = pending.peekFirst()) != null && head.written == head.end - head.start) {
-                pending.removeFirst();
-            }
-            to = head == null ? cursor : head.start + head.written;
+            to = prefix();
         }
         if (to > available) {
             advance(to);
         }
+    }
+
+    /** Drops the complete ranges at the head; the end of the bytes on disk with none missing. */
+    private long prefix() {
+        Range head;
+        while ((head = pending.peekFirst()) != null && head.written == head.end - head.start) {
+            pending.removeFirst();
+        }
+        return head == null ? cursor : head.start + head.written;
     }
 
     /**

@@ -494,6 +494,110 @@ class PackageFsTest {
         assertArrayEquals(big, readAll("/data/big.bin"));
     }
 
+    /**
+     * Bytes fetched by reads far ahead of the fetch go into the fetch's file: the whole-object
+     * fetch skips them, so the object's bytes come from the source once in all, and the object
+     * still enters the cache only verified.
+     */
+    @Test
+    void bytesReadFarAheadAreNotDownloadedAgainByTheFetch() throws Exception {
+        long from = (17L << 20) + (512 << 10); // beyond the ranges the fetch hands out before it stalls
+        int reads = 12;
+        int size = 128 << 10;
+        java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+        String bigKey = manifest.get("data/big.bin").physicalKey();
+        CountDownLatch healthy = new CountDownLatch(1);
+        SourceHook stall = stallAfterTheFirstRange(healthy);
+        hook = counting(bigKey, served, (k, off, len, real) -> off >= from ? real : stall.open(k, off, len, real));
+        long h = fs.open("/data/big.bin", 0);
+        try {
+            for (int i = 0; i < reads; i++) {
+                readAt(h, from + (long) i * size, size);
+            }
+        } finally {
+            healthy.countDown();
+        }
+        try {
+            ByteBuffer tail = ByteBuffer.allocate(1 << 20);
+            assertEquals(1 << 20, fs.read(h, big.length - (1 << 20), tail)); // reaches the end: verified
+            assertArrayEquals(java.util.Arrays.copyOfRange(big, big.length - (1 << 20), big.length), tail.array());
+        } finally {
+            fs.release(h);
+        }
+        awaitCached("data/big.bin");
+        assertEquals(big.length, served.get(), "bytes of the object served by the source");
+        assertArrayEquals(big, Files.readAllBytes(store.cache().lookup(manifest.get("data/big.bin").hash())));
+    }
+
+    /** Wraps {@code inner}: the bytes read from streams of {@code physicalKey} are added to {@code served}. */
+    static SourceHook counting(String physicalKey, java.util.concurrent.atomic.AtomicLong served, SourceHook inner) {
+        PhysicalKey counted = PhysicalKey.parse(physicalKey);
+        return (k, off, len, real) -> {
+            InputStream in = inner.open(k, off, len, real);
+            if (!k.equals(counted)) {
+                return in;
+            }
+            return new java.io.FilterInputStream(in) {
+                @Override
+                public int read(byte[] b, int o, int n) throws IOException {
+                    int r = super.read(b, o, n);
+                    if (r > 0) {
+                        served.addAndGet(r);
+                    }
+                    return r;
+                }
+
+                @Override
+                public int read() throws IOException {
+                    int r = super.read();
+                    if (r >= 0) {
+                        served.incrementAndGet();
+                    }
+                    return r;
+                }
+            };
+        };
+    }
+
+    /**
+     * Reads far ahead on two descriptors, in an order that makes their ranged reads meet (as the
+     * kernel's parallel read-ahead does): every byte is right, bytes already fetched are served
+     * from the fetch's file, and the object still comes from the source once in all.
+     */
+    @Test
+    void readsFarAheadThatMeetFetchEachByteOnce() throws Exception {
+        java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+        CountDownLatch healthy = new CountDownLatch(1);
+        SourceHook stall = stallAfterTheFirstRange(healthy);
+        long far = 17L << 20;
+        hook = counting(manifest.get("data/big.bin").physicalKey(), served,
+                (k, off, len, real) -> off >= far ? real : stall.open(k, off, len, real));
+        long h1 = fs.open("/data/big.bin", 0);
+        long h2 = fs.open("/data/big.bin", 0);
+        try {
+            long m = 1L << 20;
+            long k = 1L << 10;
+            readAt(h1, 18 * m, (int) (128 * k));             // fetched and donated
+            readAt(h2, 17 * m + 512 * k, (int) (512 * k));   // up to it: donated beside it
+            readAt(h1, 18 * m + 128 * k, (int) (128 * k));   // follows on: fetches twice as much
+            readAt(h2, 17 * m + 256 * k, (int) m);           // a gap, then held bytes: only the gap is fetched
+            readAt(h1, 17 * m + 768 * k, (int) (512 * k));   // all held: from the fetch's file
+            readAt(h2, 18 * m + 512 * k, (int) m);           // on past a hole the fetch will fill
+        } finally {
+            healthy.countDown();
+        }
+        try {
+            ByteBuffer tail = ByteBuffer.allocate(1 << 20);
+            assertEquals(1 << 20, fs.read(h1, big.length - (1 << 20), tail));
+        } finally {
+            fs.release(h1);
+            fs.release(h2);
+        }
+        awaitCached("data/big.bin");
+        assertEquals(big.length, served.get(), "bytes of the object served by the source");
+        assertArrayEquals(big, Files.readAllBytes(store.cache().lookup(manifest.get("data/big.bin").hash())));
+    }
+
     @Test
     void corruptObjectGivesEioAndNothingIsKept() throws Exception {
         Path obj = PhysicalKey.parse(manifest.get("data/sub/b.txt").physicalKey()).filePath();

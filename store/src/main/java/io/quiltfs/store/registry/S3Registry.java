@@ -107,16 +107,17 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * CRT-based and Netty async clients, it was the fastest for small PUTs, ranged reads and
  * multipart uploads (bench/RESULTS.md, "S3 client choice").
  *
- * <p>Data objects are written once: a single PUT below {@link Tuning#multipartThreshold}, else a
- * multipart upload whose parts are the chunks of the {@code sha2-256-chunked} hash (8 MiB,
- * doubling past 10,000 parts, S3's own part limit). An upload that fails half-way is aborted, so
+ * <p>Data objects are written once: a single PUT for a file of at most one chunk of the
+ * {@code sha2-256-chunked} hash (8 MiB), else a multipart upload whose parts are its chunks (8 MiB,
+ * doubling past 10,000 parts, S3's own part limit): either way each request's SHA-256 is a digest
+ * the hashing already computed, and S3's own checksum of the object is the row's value. An upload that fails half-way is aborted, so
  * no partial object ever becomes visible. Content already in the bucket is never uploaded again:
  * a push of many objects lists the package's keys once (with their ETags; one of a few objects
  * into a large package asks about each instead, see {@link #placing}); a key that is absent gets one
  * conditional PUT ({@code If-None-Match: *}); a key that is present is reused without a request
  * when the home's {@link ConfirmedObjects} record proved it before under the same ETag, or (an
- * object below the multipart threshold in an unversioned bucket) when its listed ETag is the MD5
- * of the file; else a HEAD, with S3's checksums, proves it ({@link #proves}): by the checksum every
+ * object smaller than {@link Tuning#md5ProofLimit}, 16 MiB, in an unversioned bucket) when its
+ * listed ETag is the MD5 of the file; else a HEAD, with S3's checksums, proves it ({@link #proves}): by the checksum every
  * object quiltfs writes carries in {@code x-amz-meta-quiltfs-checksum}, else, for objects other
  * clients stored (quilt3, the AWS CLI), by S3's own checksum of the row's type (the composite
  * SHA-256 of a multipart upload whose parts are the chunks is the {@code sha2-256-chunked} value),
@@ -149,13 +150,16 @@ public final class S3Registry implements Registry {
     /** Ranged reads split a large object into pieces of this size. */
     static final long RANGE = 8L << 20;
     private static final int COPY_BUFFER = 256 << 10;
+    /** The largest file with a {@code SHA256} row stored in a single PUT (its row is the body's digest). */
+    static final long SHA256_PUT_MAX = 16L << 20;
 
     /**
      * Timeouts, attempts and parallelism; tests shorten them. {@code minRange} is the smallest
-     * range a parallel download asks for.
+     * range a parallel download asks for; a listed object smaller than {@code md5ProofLimit} is
+     * proved by reading the file for its MD5 (cheaper than a request) rather than by a HEAD.
      */
     record Tuning(Duration attemptTimeout, Duration socketTimeout, Duration connectTimeout, int maxAttempts,
-                  int streamAttempts, int parallelism, long multipartThreshold, long minRange) {
+                  int streamAttempts, int parallelism, long md5ProofLimit, long minRange) {
         static final Tuning DEFAULT = new Tuning(Duration.ofMinutes(5), Duration.ofSeconds(30),
                 Duration.ofSeconds(10), 5, 8, 4, 16L << 20, 32L << 20);
     }
@@ -962,11 +966,11 @@ public final class S3Registry implements Registry {
     /**
      * Whether a listed object holds the bytes of {@code file}, by the MD5 ETag S3 gives an object
      * stored in one request (objects stored in parts, or encrypted with KMS, have another kind of
-     * ETag and are asked about instead). Only for objects below the multipart threshold, where
+     * ETag and are asked about instead). Only for objects below {@link Tuning#md5ProofLimit}, where
      * reading the file again costs less than a request.
      */
     private boolean listedHolds(Listed listed, Path file, long size) throws IOException {
-        if (listed.size() != size || size >= tuning.multipartThreshold() || !MD5_ETAG.matcher(listed.etag()).matches()) {
+        if (listed.size() != size || size >= tuning.md5ProofLimit() || !MD5_ETAG.matcher(listed.etag()).matches()) {
             return false;
         }
         byte[] md5 = digestOf(file, size, 0, "MD5");
@@ -1267,13 +1271,18 @@ public final class S3Registry implements Registry {
 
     /**
      * Stores a file at {@code key}. Every request carries the SHA-256 of its body
-     * ({@code x-amz-checksum-sha256}; a multipart upload's parts are the chunks of
-     * {@code sha2-256-chunked}, so a freshly hashed file's digests need no second read): S3
-     * refuses a body that differs, so what it stores is what was hashed.
+     * ({@code x-amz-checksum-sha256}): the body of a single PUT is at most one chunk of
+     * {@code sha2-256-chunked} and a multipart upload's parts are its chunks, so a freshly hashed
+     * file's digests need no second read. S3 refuses a body that differs, so what it stores is
+     * what was hashed. (A single PUT of a file of two chunks would need the SHA-256 of the whole
+     * file: a second pass over it, and one that hashes what the file holds now, not what the row
+     * says.) A {@code SHA256} row is the digest of the whole body: such a file goes in one PUT
+     * up to {@link #SHA256_PUT_MAX}.
      */
     private Stored store(String key, Path file, long size, Checksum sum, Condition condition) throws IOException {
         Map<String, String> meta = Map.of(CHECKSUM_META, sum.type().wireName() + ":" + sum.value());
-        if (size < tuning.multipartThreshold()) {
+        boolean onePut = size <= ChunkSize.MIN || (sum.type() == HashType.SHA256 && size < SHA256_PUT_MAX);
+        if (onePut) {
             byte[] digest = FileHasher.partDigests(file, size, Math.max(size, 1), sum)[0];
             PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(key)
                     .contentLength(size).metadata(meta).checksumSHA256(base64(digest));

@@ -447,6 +447,57 @@ class S3RegistryTest {
         }
     }
 
+    /**
+     * Around the chunk size: a file of one chunk is one PUT, a larger one a multipart upload of
+     * its chunks, and every request carries a digest the hashing computed (no second pass over
+     * the file: a file changed after hashing is refused, not stored under the old row). The
+     * object records the row's checksum in its metadata and, where S3Proxy keeps it, as S3's own
+     * checksum (the composite of the parts is the {@code sha2-256-chunked} value).
+     */
+    @Test
+    void uploadsAroundTheChunkSizeCarryTheHashingsDigests() throws IOException {
+        long mib8 = 8L << 20;
+        try (var raw = S3ForeignObjectsTest.client(server.endpoint(),
+                software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)) {
+            for (long size : new long[] {mib8, mib8 + 1, 2 * mib8, 2 * mib8 + 1}) {
+                Path f = file("around" + size, (int) size, size);
+                Checksum sum = FileHasher.hash(f, HashType.SHA2_256_CHUNKED);
+                Map<String, Long> before = Map.copyOf(reg.requestCounts());
+                String key = "around" + size + ".bin";
+                PhysicalKey k = reg.putObject(PKG, key, sum, size, f);
+                long chunks = io.quiltfs.store.hash.ChunkSize.count(size);
+                long puts = count(reg, "PutObject") - before.getOrDefault("PutObject", 0L);
+                long parts = count(reg, "UploadPart") - before.getOrDefault("UploadPart", 0L);
+                assertEquals(chunks == 1 ? 1 : 0, puts, size + " bytes: " + reg.requestCounts());
+                assertEquals(chunks == 1 ? 0 : chunks, parts, size + " bytes: " + reg.requestCounts());
+                assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(server.objectFile(bucket, "team/data/" + key)));
+                var head = raw.headObject(r -> r.bucket(bucket).key(k.path())
+                        .checksumMode(software.amazon.awssdk.services.s3.model.ChecksumMode.ENABLED));
+                assertEquals("sha2-256-chunked:" + sum.value(), head.metadata().get(S3Registry.CHECKSUM_META));
+                String s3sum = head.checksumSHA256(); System.err.println("S3SUM " + size + " " + s3sum);
+                if (s3sum != null) {
+                    byte[] whole = java.util.Base64.getDecoder().decode(s3sum.replaceFirst("-[0-9]+$", ""));
+                    if (chunks == 1) {
+                        assertTrue(sum.sameDigest(io.quiltfs.store.hash.Sha256.newDigest().digest(whole)), s3sum);
+                    } else {
+                        assertEquals(sum.value() + "-" + chunks, s3sum);
+                    }
+                }
+                assertTrue(reg.holds(k, sum, size));
+            }
+            // Changed after hashing (same size): the digests sent are the hashing's, so S3 refuses it.
+            long size = mib8 + 1;
+            Path f = file("changed", (int) size, 99);
+            Checksum sum = FileHasher.hash(f, HashType.SHA2_256_CHUNKED);
+            byte[] b = Files.readAllBytes(f);
+            b[3] ^= 1;
+            Files.write(f, b);
+            RegistryException e = assertThrows(RegistryException.class, () -> reg.putObject(PKG, "changed.bin", sum, size, f));
+            assertTrue(e.getMessage().contains("refused the content"), e.getMessage());
+            assertThrows(RegistryException.NotFound.class, () -> reg.size(PhysicalKey.ofS3(bucket, "team/data/changed.bin", null)));
+        }
+    }
+
     @Test
     void emptyAndSmallObjects() throws IOException {
         Path empty = file("empty", 0, 4);

@@ -82,6 +82,11 @@ public final class FaultProxy implements AutoCloseable {
     private final List<Rule> rules = new CopyOnWriteArrayList<>();
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final AtomicInteger requests = new AtomicInteger();
+    private final List<Exchange> exchanges = new CopyOnWriteArrayList<>();
+
+    /** A request that was forwarded, and how many response body bytes went back to the client. */
+    public record Exchange(String method, String target, long bodyBytes) {
+    }
     private final Thread acceptor;
 
     public FaultProxy(int upstreamPort) throws IOException {
@@ -99,6 +104,17 @@ public final class FaultProxy implements AutoCloseable {
     /** Requests seen so far. */
     public int requests() {
         return requests.get();
+    }
+
+    /** The forwarded requests whose responses ended, in the order they ended. */
+    public List<Exchange> exchanges() {
+        return List.copyOf(exchanges);
+    }
+
+    /** Response body bytes sent back for requests of {@code method} whose target contains {@code target}. */
+    public long bodyBytes(String method, String target) {
+        return exchanges.stream().filter(e -> e.method().equals(method) && e.target().contains(target))
+                .mapToLong(Exchange::bodyBytes).sum();
     }
 
     public Rule status(int status, String method, String target, int times) {
@@ -193,7 +209,8 @@ public final class FaultProxy implements AutoCloseable {
                 }, "fault-proxy-body");
                 body.setDaemon(true);
                 body.start();
-                relayResponse(up.getInputStream(), cout, rule);
+                long sent = relayResponse(up.getInputStream(), cout, rule);
+                exchanges.add(new Exchange(method, target, sent));
             } finally {
                 open.remove(client);
             }
@@ -202,10 +219,11 @@ public final class FaultProxy implements AutoCloseable {
         }
     }
 
-    private void relayResponse(InputStream uin, OutputStream cout, Rule rule) throws IOException {
+    /** Relays the response; the body bytes sent to the client. */
+    private long relayResponse(InputStream uin, OutputStream cout, Rule rule) throws IOException {
         byte[] head = readHead(uin);
         if (head == null || (rule != null && rule.kind == Kind.DROP_BODY && rule.afterBytes < 0)) {
-            return; // the server did the work; the client never hears of it
+            return 0; // the server did the work; the client never hears of it
         }
         cout.write(head);
         long sent = 0;
@@ -222,15 +240,20 @@ public final class FaultProxy implements AutoCloseable {
                         Thread.currentThread().interrupt();
                     }
                 }
-                return; // closing both sockets drops the connection mid-body
+                return sent + keep; // closing both sockets drops the connection mid-body
             }
             if (rule != null && rule.kind == Kind.CORRUPT_BODY && sent <= rule.afterBytes && rule.afterBytes < sent + n) {
                 buf[(int) (rule.afterBytes - sent)] ^= 0x55;
             }
-            cout.write(buf, 0, n);
+            try {
+                cout.write(buf, 0, n);
+            } catch (IOException clientLeft) {
+                return sent; // the client closed its end (it stopped reading)
+            }
             sent += n;
         }
         cout.flush();
+        return sent;
     }
 
     private static String withConnectionClose(String head) {
