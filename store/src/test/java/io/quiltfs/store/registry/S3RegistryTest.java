@@ -474,7 +474,7 @@ class S3RegistryTest {
                 var head = raw.headObject(r -> r.bucket(bucket).key(k.path())
                         .checksumMode(software.amazon.awssdk.services.s3.model.ChecksumMode.ENABLED));
                 assertEquals("sha2-256-chunked:" + sum.value(), head.metadata().get(S3Registry.CHECKSUM_META));
-                String s3sum = head.checksumSHA256(); System.err.println("S3SUM " + size + " " + s3sum);
+                String s3sum = head.checksumSHA256();
                 if (s3sum != null) {
                     byte[] whole = java.util.Base64.getDecoder().decode(s3sum.replaceFirst("-[0-9]+$", ""));
                     if (chunks == 1) {
