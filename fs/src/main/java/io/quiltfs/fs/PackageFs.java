@@ -102,6 +102,11 @@ public final class PackageFs implements java.io.Closeable {
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
     private volatile Set<WorkArea.Node> placed;
+    /**
+     * The kernel nodes of descriptors whose file a pull changed: their cached pages are dropped
+     * once the pull is over ({@link #endPull}), not while it holds the package's lock.
+     */
+    private final List<Long> toInvalidate = new ArrayList<>();
     /** The name libfuse moves a file to when it is removed while open: .fuse_hidden and 16 hex digits. */
     private static final java.util.regex.Pattern REMOVED_OPEN = java.util.regex.Pattern.compile(
             "(.*/)?\\.fuse_hidden[0-9a-f]{16}");
@@ -171,10 +176,16 @@ public final class PackageFs implements java.io.Closeable {
      */
     private record Origin(Base base, String key, WorkArea.Moved moved) { }
 
-    /** The kernel side of a mount: drops what it cached for an open descriptor's file. */
+    /** The kernel side of a mount: drops what it cached for open descriptors' files. */
     public interface Kernel {
-        /** The file open as {@code handle} changed outside the kernel: drop its cached pages and attributes. */
-        void invalidate(long handle);
+        /** What the kernel knows the file open as {@code handle} by (0: nothing known), asked while it is open. */
+        long node(long handle);
+
+        /**
+         * These files changed outside the kernel: drop their cached pages and attributes. Called
+         * with no lock held; the drops may still be on their way when it returns.
+         */
+        void invalidate(List<Long> nodes);
     }
 
     public void kernel(Kernel k) {
@@ -1369,8 +1380,22 @@ public final class PackageFs implements java.io.Closeable {
         placed = java.util.concurrent.ConcurrentHashMap.newKeySet();
     }
 
+    /**
+     * Ends a pull (after the rebase that takes in what it placed, with the package's lock
+     * released): the kernel drops the pages it cached for the files the pull changed under open
+     * descriptors.
+     */
     public void endPull() {
         placed = null;
+        List<Long> nodes;
+        synchronized (toInvalidate) {
+            nodes = new ArrayList<>(toInvalidate);
+            toInvalidate.clear();
+        }
+        Kernel kn = kernel;
+        if (kn != null && !nodes.isEmpty()) {
+            kn.invalidate(nodes);
+        }
     }
 
     /** Whether a descriptor open for writing holds the file at {@code k} (a pull leaves it alone). */
@@ -1425,11 +1450,23 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             tree.writeLock().unlock();
         }
-        // Not under the lock: the kernel may wait for reads in flight, answered by other workers.
+        // The nodes now, while the descriptors are surely open; the drops once the pull is over
+        // (outside a pull, now): the kernel may wait for reads in flight meanwhile.
         Kernel kn = kernel;
-        if (kn != null) {
+        if (kn != null && !changed.isEmpty()) {
+            List<Long> nodes = new ArrayList<>();
             for (long h : changed) {
-                kn.invalidate(h);
+                long node = kn.node(h);
+                if (node != 0) {
+                    nodes.add(node);
+                }
+            }
+            if (placed == null) {
+                kn.invalidate(nodes);
+            } else {
+                synchronized (toInvalidate) {
+                    toInvalidate.addAll(nodes);
+                }
             }
         }
         return st;
