@@ -40,6 +40,7 @@ public final class PackageFs implements java.io.Closeable {
     public static final String RESERVED = ".quiltfs";
     static final int O_ACCMODE = 03;
     static final int O_RDONLY = 0;
+    static final int O_WRONLY = 1;
     static final int O_TRUNC = 01000;
     static final int O_EXCL = 0200;
     static final String XATTR_PREFIX = "user.quilt.";
@@ -945,17 +946,20 @@ public final class PackageFs implements java.io.Closeable {
 
     /** Creates (or truncates) a file and opens it for writing: {@code creat(2)}. */
     public long create(String path, int mode) throws IOException {
-        return create(path, mode, O_TRUNC);
+        return create(path, mode, O_WRONLY | O_TRUNC);
     }
 
     /**
-     * Creates a file and opens it for writing; {@code flags} as open(2) got them. The kernel asks
-     * this only for a name it believes missing, but that belief may be a second old (a pull may
-     * have placed the file since): an existing file then is EEXIST with O_EXCL, truncated only
-     * with O_TRUNC, and keeps its mode, as open(2) does.
+     * Creates a file and opens it; {@code flags} as open(2) got them: the descriptor writes only
+     * with O_WRONLY or O_RDWR ({@code open(name, O_CREAT|O_RDONLY)} makes an empty file and reads
+     * it, and does not count as open for writing). The kernel asks this only for a name it
+     * believes missing, but that belief may be a second old (a pull may have placed the file
+     * since): an existing file then is EEXIST with O_EXCL, truncated only with O_TRUNC, keeps its
+     * mode, and is opened as {@link #open} opens it.
      */
     public long create(String path, int mode, int flags) throws IOException {
         String k;
+        boolean writes = (flags & O_ACCMODE) != O_RDONLY;
         tree.writeLock().lock();
         try {
             k = creatable(path);
@@ -971,15 +975,13 @@ public final class PackageFs implements java.io.Closeable {
                 if ((mode & 0100) != 0) {
                     c.setExecutable(true);
                 }
-                return hold(c, true);
+                return hold(c, writes);
             }
         } finally {
             tree.writeLock().unlock();
         }
         // The name exists after all: an open of it (its mode kept, truncated only with O_TRUNC).
-        long[] h = new long[1];
-        writable(k, (flags & O_TRUNC) != 0, -1, w -> h[0] = hold(w, true));
-        return h[0];
+        return open(path, flags & ~O_EXCL);
     }
 
     public void mkdir(String path) throws IOException {

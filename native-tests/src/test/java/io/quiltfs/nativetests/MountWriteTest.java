@@ -372,6 +372,40 @@ class MountWriteTest {
         assertEquals("changed remotely\n", Files.readString(mnt.resolve("notes.txt")));
     }
 
+    /**
+     * open(2) with O_CREAT and O_RDONLY makes a file and reads it: that descriptor is not open
+     * for writing, so a pull changes the file under it (its reader then reads the new bytes).
+     */
+    @Test
+    void aFileCreatedForReadingDoesNotHoldUpAPull() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Process holder = new ProcessBuilder("python3", "-c", String.join("\n",
+                "import os, sys",
+                "fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDONLY, 0o644)",
+                "print('open', flush=True)",
+                "sys.stdin.read()",
+                "print(os.pread(fd, 100, 0).decode(), end='')"), mnt.resolve("made.txt").toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("open", out.readLine());
+            cli("commit", mnt.toString(), "-m", "made").ok();
+            cli("push", mnt.toString()).ok();
+            f.write("made.txt", "remote\n");
+            f.build();
+            cli("pull", mnt.toString()).ok();
+            holder.getOutputStream().close();
+            assertEquals("remote\n", new String(holder.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, holder.exitValue());
+        } finally {
+            holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        assertEquals("remote\n", Files.readString(mnt.resolve("made.txt")));
+    }
+
     @Test
     void onlyTheMountingUserReachesTheControlFiles() throws Exception {
         setUp(TestRegistries.LOCAL);
