@@ -567,6 +567,56 @@ class MountWriteTest {
         return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
     }
 
+    /**
+     * A pull changes a file that other threads keep reading (reads in flight hold the kernel's
+     * page locks that dropping its pages waits for): the pull answers, and the readers then
+     * read the new bytes.
+     */
+    @Test
+    void aPullChangesAFileUnderReadersInFlight() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        byte[] before = Files.readAllBytes(f.src.resolve("blob.bin"));
+        byte[] after = new byte[before.length + 4096];
+        new java.util.Random(4).nextBytes(after);
+        assertTrue(Arrays.equals(before, Files.readAllBytes(mnt.resolve("blob.bin")))); // cached: pages kept
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        ExecutorService readers = Executors.newFixedThreadPool(3);
+        List<Future<Long>> reads = new ArrayList<>();
+        try (FileChannel ch = FileChannel.open(mnt.resolve("blob.bin"))) {
+            for (int i = 0; i < 3; i++) {
+                reads.add(readers.submit(() -> {
+                    ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+                    long n = 0;
+                    while (!stop.get()) {
+                        for (long at = 0; ch.read(b.clear(), at) > 0; at += b.position()) {
+                            n++;
+                        }
+                    }
+                    return n;
+                }));
+            }
+            Files.write(f.src.resolve("blob.bin"), after);
+            f.build();
+            cli("pull", mnt.toString()).ok();
+            stop.set(true);
+            for (Future<Long> r : reads) {
+                assertTrue(r.get(60, TimeUnit.SECONDS) > 0);
+            }
+            Thread.sleep(1500); // past the kernel's attribute timeout, whatever the drop did
+            ByteBuffer all = ByteBuffer.allocate(after.length + 1);
+            for (long at = 0; ch.read(all, at) > 0; at = all.position()) {
+                // until end of file
+            }
+            assertEquals(after.length, all.position(), "the descriptor reads the new size");
+            assertTrue(Arrays.equals(after, Arrays.copyOf(all.array(), all.position())), "and the new bytes");
+        } finally {
+            stop.set(true);
+            readers.shutdownNow();
+        }
+        assertTrue(Arrays.equals(after, Files.readAllBytes(mnt.resolve("blob.bin"))));
+    }
+
     @Test
     void aDescriptorOpenAcrossAPullSeesTheNewFileWhole() throws Exception {
         setUp(TestRegistries.LOCAL);
