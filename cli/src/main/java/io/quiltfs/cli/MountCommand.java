@@ -40,8 +40,8 @@ final class MountCommand extends BaseCommand {
             description = "file:///abs/path, a local path, or s3://bucket.")
     String registry;
 
-    @Option(names = "--read-only", description = "Refuse writes with EROFS (a second mount of a package, or of a"
-            + " package installed in a working folder of this home, is read-only anyway).")
+    @Option(names = "--read-only", description = "Refuse writes with EROFS (a package installed in a working folder"
+            + " of this home is mounted read-only anyway; a second mount of a package mounted for editing needs it).")
     boolean readOnly;
 
     @Option(names = "--foreground", description = "Stay attached: serve the mount from this process until unmounted.")

@@ -40,6 +40,7 @@ public final class PackageFs implements java.io.Closeable {
     public static final String RESERVED = ".quiltfs";
     static final int O_ACCMODE = 03;
     static final int O_RDONLY = 0;
+    static final int O_WRONLY = 1;
     static final int O_TRUNC = 01000;
     static final int O_EXCL = 0200;
     static final String XATTR_PREFIX = "user.quilt.";
@@ -102,6 +103,11 @@ public final class PackageFs implements java.io.Closeable {
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
     private volatile Set<WorkArea.Node> placed;
+    /**
+     * The kernel nodes of descriptors whose file a pull changed: their cached pages are dropped
+     * once the pull is over ({@link #endPull}), not while it holds the package's lock.
+     */
+    private final List<Long> toInvalidate = new ArrayList<>();
     /** The name libfuse moves a file to when it is removed while open: .fuse_hidden and 16 hex digits. */
     private static final java.util.regex.Pattern REMOVED_OPEN = java.util.regex.Pattern.compile(
             "(.*/)?\\.fuse_hidden[0-9a-f]{16}");
@@ -171,10 +177,16 @@ public final class PackageFs implements java.io.Closeable {
      */
     private record Origin(Base base, String key, WorkArea.Moved moved) { }
 
-    /** The kernel side of a mount: drops what it cached for an open descriptor's file. */
+    /** The kernel side of a mount: drops what it cached for open descriptors' files. */
     public interface Kernel {
-        /** The file open as {@code handle} changed outside the kernel: drop its cached pages and attributes. */
-        void invalidate(long handle);
+        /** What the kernel knows the file open as {@code handle} by (0: nothing known), asked while it is open. */
+        long node(long handle);
+
+        /**
+         * These files changed outside the kernel: drop their cached pages and attributes. Called
+         * with no lock held; the drops may still be on their way when it returns.
+         */
+        void invalidate(List<Long> nodes);
     }
 
     public void kernel(Kernel k) {
@@ -874,8 +886,19 @@ public final class PackageFs implements java.io.Closeable {
         return row < 0 ? null : base.manifest().entry(row);
     }
 
-    /** Whether {@code file} holds the row's bytes. */
+    /**
+     * Closes that read a working copy whole to compare it with its row (sizes decide first, and
+     * a copy nothing wrote to needs no look): what tests check is not done needlessly.
+     */
+    final java.util.concurrent.atomic.LongAdder byteComparisons = new java.util.concurrent.atomic.LongAdder();
+
+    /**
+     * Whether {@code file} holds the row's bytes: against the cached object, else the row's hash
+     * of the whole file. Called with no lock held: on a close (a FUSE worker that no other
+     * request waits for; the kernel does not wait for RELEASE), the copy's last descriptor gone.
+     */
     private boolean sameBytes(Path file, Entry row) throws IOException {
+        byteComparisons.increment();
         Path cached = objects.cache().lookup(row.hash());
         if (cached != null) {
             try {
@@ -934,17 +957,20 @@ public final class PackageFs implements java.io.Closeable {
 
     /** Creates (or truncates) a file and opens it for writing: {@code creat(2)}. */
     public long create(String path, int mode) throws IOException {
-        return create(path, mode, O_TRUNC);
+        return create(path, mode, O_WRONLY | O_TRUNC);
     }
 
     /**
-     * Creates a file and opens it for writing; {@code flags} as open(2) got them. The kernel asks
-     * this only for a name it believes missing, but that belief may be a second old (a pull may
-     * have placed the file since): an existing file then is EEXIST with O_EXCL, truncated only
-     * with O_TRUNC, and keeps its mode, as open(2) does.
+     * Creates a file and opens it; {@code flags} as open(2) got them: the descriptor writes only
+     * with O_WRONLY or O_RDWR ({@code open(name, O_CREAT|O_RDONLY)} makes an empty file and reads
+     * it, and does not count as open for writing). The kernel asks this only for a name it
+     * believes missing, but that belief may be a second old (a pull may have placed the file
+     * since): an existing file then is EEXIST with O_EXCL, truncated only with O_TRUNC, keeps its
+     * mode, and is opened as {@link #open} opens it.
      */
     public long create(String path, int mode, int flags) throws IOException {
         String k;
+        boolean writes = (flags & O_ACCMODE) != O_RDONLY;
         tree.writeLock().lock();
         try {
             k = creatable(path);
@@ -960,15 +986,13 @@ public final class PackageFs implements java.io.Closeable {
                 if ((mode & 0100) != 0) {
                     c.setExecutable(true);
                 }
-                return hold(c, true);
+                return hold(c, writes);
             }
         } finally {
             tree.writeLock().unlock();
         }
         // The name exists after all: an open of it (its mode kept, truncated only with O_TRUNC).
-        long[] h = new long[1];
-        writable(k, (flags & O_TRUNC) != 0, -1, w -> h[0] = hold(w, true));
-        return h[0];
+        return open(path, flags & ~O_EXCL);
     }
 
     public void mkdir(String path) throws IOException {
@@ -1369,8 +1393,22 @@ public final class PackageFs implements java.io.Closeable {
         placed = java.util.concurrent.ConcurrentHashMap.newKeySet();
     }
 
+    /**
+     * Ends a pull (after the rebase that takes in what it placed, with the package's lock
+     * released): the kernel drops the pages it cached for the files the pull changed under open
+     * descriptors.
+     */
     public void endPull() {
         placed = null;
+        List<Long> nodes;
+        synchronized (toInvalidate) {
+            nodes = new ArrayList<>(toInvalidate);
+            toInvalidate.clear();
+        }
+        Kernel kn = kernel;
+        if (kn != null && !nodes.isEmpty()) {
+            kn.invalidate(nodes);
+        }
     }
 
     /** Whether a descriptor open for writing holds the file at {@code k} (a pull leaves it alone). */
@@ -1425,11 +1463,23 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             tree.writeLock().unlock();
         }
-        // Not under the lock: the kernel may wait for reads in flight, answered by other workers.
+        // The nodes now, while the descriptors are surely open; the drops once the pull is over
+        // (outside a pull, now): the kernel may wait for reads in flight meanwhile.
         Kernel kn = kernel;
-        if (kn != null) {
+        if (kn != null && !changed.isEmpty()) {
+            List<Long> nodes = new ArrayList<>();
             for (long h : changed) {
-                kn.invalidate(h);
+                long node = kn.node(h);
+                if (node != 0) {
+                    nodes.add(node);
+                }
+            }
+            if (placed == null) {
+                kn.invalidate(nodes);
+            } else {
+                synchronized (toInvalidate) {
+                    toInvalidate.addAll(nodes);
+                }
             }
         }
         return st;

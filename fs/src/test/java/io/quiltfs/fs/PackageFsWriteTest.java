@@ -527,4 +527,82 @@ class PackageFsWriteTest {
         assertEquals(Errno.EROFS, errno(() -> ro.mkdir("/x")));
         assertEquals(Errno.ENOENT, errno(() -> ro.getattr("/.quiltfs")));
     }
+
+    /** open(2) with O_CREAT and O_RDONLY: an empty file, a descriptor that reads it and does not write. */
+    @Test
+    void aFileCreatedForReadingIsNotOpenForWriting() throws Exception {
+        int creat = 0100; // O_CREAT
+        long r = fs.create("/new.txt", 0644, creat); // O_RDONLY
+        assertEquals(Errno.EBADF, errno(() -> fs.write(r, 0, ByteBuffer.wrap(new byte[] {1}))));
+        assertEquals(Errno.EBADF, errno(() -> fs.ftruncate(r, 3)));
+        assertFalse(fs.openForWriting("new.txt"), "a pull may change it under its reader");
+        assertEquals("", readHandle(r));
+        long w = fs.create("/other.txt", 0644, creat | O_RDWR);
+        assertTrue(fs.openForWriting("other.txt"));
+        fs.write(w, 0, ByteBuffer.wrap("x".getBytes(StandardCharsets.UTF_8)));
+        fs.release(w);
+        // The name exists by the time the kernel asks (a pull placed it): opened as open(2) would.
+        long again = fs.create("/README.md", 0644, creat);
+        assertFalse(fs.openForWriting("README.md"));
+        assertNull(fs.area().node("README.md"), "reading an existing file makes no working copy");
+        assertEquals("hello\n", readHandle(again));
+        fs.release(again);
+        fs.release(r);
+        assertEquals("", read("/new.txt"));
+        assertEquals(0, fs.openFiles());
+    }
+
+    /**
+     * The kernel's pages of files a pull changed under open descriptors are dropped once the
+     * pull is over, not while it runs (under the package's lock), and only for descriptors the
+     * kernel knows.
+     */
+    @Test
+    void aPullDropsTheKernelsPagesOnceItIsOver() throws IOException {
+        Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");
+        List<List<Long>> dropped = new ArrayList<>();
+        long r = fs.open("/README.md", 0);
+        long other = fs.open("/data/a.csv", 0);
+        fs.kernel(new PackageFs.Kernel() {
+            @Override
+            public long node(long handle) {
+                return handle == r ? 42 : 0;
+            }
+
+            @Override
+            public void invalidate(List<Long> nodes) {
+                dropped.add(nodes);
+            }
+        });
+        fs.beginPull();
+        fs.place("README.md", world);
+        fs.place("data/a.csv", world);
+        assertEquals(List.of(), dropped, "nothing while the pull runs");
+        fs.endPull();
+        assertEquals(List.of(List.of(42L)), dropped);
+        assertEquals("WORLD\n", readHandle(r));
+        fs.endPull();
+        assertEquals(1, dropped.size(), "each drop once");
+        fs.release(r);
+        fs.release(other);
+    }
+
+    /** A close compares a written copy's bytes with its row only when the sizes agree. */
+    @Test
+    void aCloseOfACopyOfAnotherSizeReadsNothing() throws IOException {
+        io.quiltfs.store.manifest.Entry row = manifest.entry(manifest.find("README.md"));
+        long w = fs.open("/README.md", O_RDWR);
+        fs.write(w, 0, ByteBuffer.wrap("hello, longer\n".getBytes(StandardCharsets.UTF_8)));
+        Files.delete(home.object(row.hash())); // evicted: only a hash of the whole copy could compare
+        fs.release(w);
+        assertEquals(0, fs.byteComparisons.sum(), "another size is a change: no bytes read");
+        assertTrue(fs.area().node("README.md") instanceof WorkArea.Content);
+        // The same size: the bytes decide (here the row's own, written back: no change left).
+        w = fs.open("/README.md", O_RDWR);
+        fs.ftruncate(w, 6);
+        fs.write(w, 0, ByteBuffer.wrap("hello\n".getBytes(StandardCharsets.UTF_8)));
+        fs.release(w);
+        assertEquals(1, fs.byteComparisons.sum());
+        assertNull(fs.area().node("README.md"), "back to its row");
+    }
 }

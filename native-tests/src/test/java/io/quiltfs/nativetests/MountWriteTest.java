@@ -372,6 +372,40 @@ class MountWriteTest {
         assertEquals("changed remotely\n", Files.readString(mnt.resolve("notes.txt")));
     }
 
+    /**
+     * open(2) with O_CREAT and O_RDONLY makes a file and reads it: that descriptor is not open
+     * for writing, so a pull changes the file under it (its reader then reads the new bytes).
+     */
+    @Test
+    void aFileCreatedForReadingDoesNotHoldUpAPull() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Process holder = new ProcessBuilder("python3", "-c", String.join("\n",
+                "import os, sys",
+                "fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDONLY, 0o644)",
+                "print('open', flush=True)",
+                "sys.stdin.read()",
+                "print(os.pread(fd, 100, 0).decode(), end='')"), mnt.resolve("made.txt").toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("open", out.readLine());
+            cli("commit", mnt.toString(), "-m", "made").ok();
+            cli("push", mnt.toString()).ok();
+            f.write("made.txt", "remote\n");
+            f.build();
+            cli("pull", mnt.toString()).ok();
+            holder.getOutputStream().close();
+            assertEquals("remote\n", new String(holder.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, holder.exitValue());
+        } finally {
+            holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        assertEquals("remote\n", Files.readString(mnt.resolve("made.txt")));
+    }
+
     @Test
     void onlyTheMountingUserReachesTheControlFiles() throws Exception {
         setUp(TestRegistries.LOCAL);
@@ -531,6 +565,56 @@ class MountWriteTest {
             at += n;
         }
         return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A pull changes a file that other threads keep reading (reads in flight hold the kernel's
+     * page locks that dropping its pages waits for): the pull answers, and the readers then
+     * read the new bytes.
+     */
+    @Test
+    void aPullChangesAFileUnderReadersInFlight() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        byte[] before = Files.readAllBytes(f.src.resolve("blob.bin"));
+        byte[] after = new byte[before.length + 4096];
+        new java.util.Random(4).nextBytes(after);
+        assertTrue(Arrays.equals(before, Files.readAllBytes(mnt.resolve("blob.bin")))); // cached: pages kept
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        ExecutorService readers = Executors.newFixedThreadPool(3);
+        List<Future<Long>> reads = new ArrayList<>();
+        try (FileChannel ch = FileChannel.open(mnt.resolve("blob.bin"))) {
+            for (int i = 0; i < 3; i++) {
+                reads.add(readers.submit(() -> {
+                    ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+                    long n = 0;
+                    while (!stop.get()) {
+                        for (long at = 0; ch.read(b.clear(), at) > 0; at += b.position()) {
+                            n++;
+                        }
+                    }
+                    return n;
+                }));
+            }
+            Files.write(f.src.resolve("blob.bin"), after);
+            f.build();
+            cli("pull", mnt.toString()).ok();
+            stop.set(true);
+            for (Future<Long> r : reads) {
+                assertTrue(r.get(60, TimeUnit.SECONDS) > 0);
+            }
+            Thread.sleep(1500); // past the kernel's attribute timeout, whatever the drop did
+            ByteBuffer all = ByteBuffer.allocate(after.length + 1);
+            for (long at = 0; ch.read(all, at) > 0; at = all.position()) {
+                // until end of file
+            }
+            assertEquals(after.length, all.position(), "the descriptor reads the new size");
+            assertTrue(Arrays.equals(after, Arrays.copyOf(all.array(), all.position())), "and the new bytes");
+        } finally {
+            stop.set(true);
+            readers.shutdownNow();
+        }
+        assertTrue(Arrays.equals(after, Files.readAllBytes(mnt.resolve("blob.bin"))));
     }
 
     @Test

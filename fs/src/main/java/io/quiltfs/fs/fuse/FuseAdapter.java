@@ -53,8 +53,6 @@ final class FuseAdapter extends FuseStubFS {
     static final ThreadLocal<long[]> OPENING = ThreadLocal.withInitial(() -> new long[1]);
     /** Open handles of an editable mount by the kernel node they were opened on (to drop its cached pages). */
     private final java.util.Map<Long, Long> nodes = new java.util.concurrent.ConcurrentHashMap<>();
-    /** Set once the session runs on our own loop (null under jnr-fuse's loop: nothing is invalidated). */
-    volatile SessionLoop session;
 
     FuseAdapter(PackageFs fs, long uid, long gid) {
         this.fs = fs;
@@ -71,24 +69,38 @@ final class FuseAdapter extends FuseStubFS {
         long flags = FLAGS_WORD_AFTER_POINTERS * (long) jnr.ffi.Runtime.getSystemRuntime().addressSize();
         ops.putByte(flags, (byte) (ops.getByte(flags) | FLAG_UTIME_OMIT_OK | FLAG_NULLPATH_OK));
         if (fs.editable()) {
-            fs.kernel(this::invalidate);
+            fs.kernel(new PackageFs.Kernel() {
+                @Override
+                public long node(long handle) {
+                    Long node = nodes.get(handle);
+                    return node == null ? 0 : node;
+                }
+
+                @Override
+                public void invalidate(List<Long> changed) {
+                    Invalidations i = invalidations;
+                    if (i != null) {
+                        i.drop(changed, INVALIDATION_WAIT_MS);
+                    }
+                }
+            });
         }
     }
 
     /**
-     * Drops the kernel's pages and attributes of the file open as {@code handle}: a pull changed
-     * it under the kernel, and its descriptors now read the new bytes.
+     * How long the request that caused cache drops (a pull through the control file) waits for
+     * them before it answers: they normally take microseconds; one that waits for the kernel
+     * (its page locks, held by reads in flight) must not hold the answer for long.
      */
-    private void invalidate(long handle) {
-        Long node = nodes.get(handle);
-        SessionLoop s = session;
-        if (node != null && s != null) {
-            int err = s.invalidateInode(node);
-            if (err != 0 && err != Errno.ENOENT.negated()) {
-                log.warn("dropping the kernel's pages of a changed file failed (errno {})", -err);
-            }
-        }
-    }
+    private static final long INVALIDATION_WAIT_MS = 1000;
+
+    /**
+     * Drops the kernel's pages and attributes of files a pull changed under open descriptors
+     * (their descriptors now read the new bytes), from a thread of its own: set once the session
+     * runs on our own loop (null under jnr-fuse's loop: nothing is invalidated), closed before
+     * the session is torn down.
+     */
+    volatile Invalidations invalidations;
 
     /**
      * Records the node of an open handle from a request on it, for a handle whose OPEN did not

@@ -104,7 +104,7 @@ final class SessionLoop {
         this.devFd = lib.fuse_chan_fd(channel);
         this.passthrough = mayPassThrough ? Passthrough.forMount(devFd) : null;
         fs.passthrough = passthrough;
-        fs.session = this;
+        fs.invalidations = new Invalidations(name, this::invalidateInode);
     }
 
     static LibFuseSession lib() {
@@ -316,6 +316,7 @@ final class SessionLoop {
                 }
             }
         }
+        fs.invalidations.close(); // it writes to the channel that fuse_teardown frees
         lib.fuse_teardown(fuse, mountpointC);
     }
 
