@@ -34,6 +34,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -373,11 +374,20 @@ class PackageFsTest {
     @Test
     void readsRightAfterAFailedFetchGetItsEioWithoutFetchingAgain() throws Exception {
         mount(1L << 30, 5_000, 3_600_000);
+        // The fetch fails once the open has its descriptor: a fetch failing before that fails the
+        // open itself (its file is gone), which is another case.
+        CountDownLatch opened = new CountDownLatch(1);
         hook = (k, off, len, real) -> {
             real.close();
+            try {
+                opened.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
             throw new IOException("connection reset (test)");
         };
         long h = fs.open("/data/big.bin", 0);
+        opened.countDown();
         try {
             IOException e = assertThrows(IOException.class, () -> fs.read(h, 0, ByteBuffer.allocate(4096)));
             assertEquals(Errno.EIO, Errno.of(e));

@@ -593,7 +593,13 @@ class PackageFsWriteTest {
         io.quiltfs.store.manifest.Entry row = manifest.entry(manifest.find("README.md"));
         long w = fs.open("/README.md", O_RDWR);
         fs.write(w, 0, ByteBuffer.wrap("hello, longer\n".getBytes(StandardCharsets.UTF_8)));
-        Files.delete(home.object(row.hash())); // evicted: only a hash of the whole copy could compare
+        // Evicted: only a hash of the whole copy could compare. (The open's fetch puts the object in
+        // the cache on its own thread: wait for it first, so that it does not come back after.)
+        java.nio.file.Path cached = home.object(row.hash());
+        for (long end = System.nanoTime() + 30_000_000_000L; !Files.exists(cached) && System.nanoTime() < end; ) {
+            java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+        }
+        Files.delete(cached);
         fs.release(w);
         assertEquals(0, fs.byteComparisons.sum(), "another size is a change: no bytes read");
         assertTrue(fs.area().node("README.md") instanceof WorkArea.Content);
