@@ -74,7 +74,8 @@ final class TagCommand extends PackageCommand {
                 json.set("problems", badPointers(bad));
                 out.json(json);
                 out.flush();
-                return ExitCodes.OK;
+                // As browse and log: a failure when there were tags and none could be read.
+                return tags.isEmpty() && !bad.isEmpty() ? ExitCodes.FAILURE : ExitCodes.OK;
             }
             if (delete) {
                 if (target != null && !target.matches("[0-9a-f]{6,64}")) {

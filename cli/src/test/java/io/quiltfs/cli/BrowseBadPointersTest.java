@@ -193,5 +193,10 @@ class BrowseBadPointersTest {
             assertTrue(r.err().contains(reg + "/" + DIR + "1600000000 does not hold a top hash"), r.err());
             assertTrue(r.err().contains("no readable revision of team/pkg"), r.err());
         }
+        Files.writeString(backing(reg, TAGS + "broken"), "not a hash");
+        CliRunner.Result tags = CliRunner.run("--home", tmp.resolve("home").toString(), "tag", "team/pkg", "-r", reg);
+        assertEquals(ExitCodes.FAILURE, tags.code(), tags.err());
+        assertEquals(1, warnings(tags).size(), tags.err());
+        assertTrue(tags.err().contains(reg + "/" + TAGS + "broken does not hold a top hash"), tags.err());
     }
 }

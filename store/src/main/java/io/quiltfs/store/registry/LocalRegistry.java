@@ -364,6 +364,13 @@ public final class LocalRegistry implements Registry {
     public void setTag(PackageName pkg, String tag, String topHash) throws IOException {
         Tags.require(tag);
         requireHash(topHash);
+        // Under the pointer lock too: a compare-and-delete reads and removes the tag under it.
+        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+            writeTag(pkg, tag, topHash);
+        }
+    }
+
+    private void writeTag(PackageName pkg, String tag, String topHash) throws IOException {
         byte[] bytes = topHash.getBytes(StandardCharsets.US_ASCII);
         AtomicFile.write(tagDir(pkg).resolve(tag), tmpDir(), out -> out.write(bytes));
     }
@@ -371,12 +378,13 @@ public final class LocalRegistry implements Registry {
     @Override
     public String compareAndSetTag(PackageName pkg, String tag, String expected, String topHash) throws IOException {
         Tags.require(tag);
+        requireHash(topHash);
         try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
             String now = tag(pkg, tag);
             if (now == null ? expected != null : !now.equals(expected)) {
                 return now == null ? "" : now;
             }
-            setTag(pkg, tag, topHash);
+            writeTag(pkg, tag, topHash);
             return null;
         }
     }
@@ -384,56 +392,36 @@ public final class LocalRegistry implements Registry {
     @Override
     public boolean deleteTag(PackageName pkg, String tag) throws IOException {
         Tags.require(tag);
-        return Files.deleteIfExists(tagDir(pkg).resolve(tag));
+        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+            return Files.deleteIfExists(tagDir(pkg).resolve(tag));
+        }
     }
 
-    /** Test hook: runs after compareAndDeleteTag moved the tag aside, before it checks it. */
-    volatile Runnable afterTagMovedAside;
+    /** Test hook: runs after compareAndDeleteTag read the tag, before it removes it. */
+    volatile Runnable afterTagRead;
 
     @Override
     public String compareAndDeleteTag(PackageName pkg, String tag, String expected) throws IOException {
         Tags.require(tag);
         requireHash(expected);
         Path p = tagDir(pkg).resolve(tag);
+        // Every writer of tags takes the pointer lock (setTag too), so what is read here is what
+        // is removed.
         try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
-            if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                return tag(pkg, tag); // a BadPointer naming the folder
+            String now = tag(pkg, tag); // a folder or a damaged pointer: BadPointer, naming it
+            Runnable hook = afterTagRead;
+            if (hook != null) {
+                hook.run();
             }
-            // Moved aside first, then checked: the lock keeps out compare-and-set writers, and one
-            // that takes no lock (tag --force) lands either before the move (its value is what
-            // is checked) or after it (its value stays).
-            Path aside = AtomicFile.createTemp(freshTmpDir(), p);
-            try {
-                try {
-                    Files.move(p, aside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (NoSuchFileException e) {
-                    return "";
-                }
-                Runnable hook = afterTagMovedAside;
-                if (hook != null) {
-                    hook.run();
-                }
-                String was;
-                try {
-                    was = readPointerFile(aside);
-                } catch (RegistryException.BadPointer e) {
-                    was = null;
-                }
-                if (expected.equals(was)) {
-                    AtomicFile.fsyncDir(p.getParent());
-                    return null;
-                }
-                try {
-                    // Not what the caller saw: put it back, unless a newer value landed meanwhile.
-                    Files.createLink(p, aside);
-                } catch (FileAlreadyExistsException newer) {
-                    // that newer value replaced it, as it would have without us
-                }
-                String now = tag(pkg, tag);
-                return now == null ? "" : now;
-            } finally {
-                Files.deleteIfExists(aside);
+            if (now == null) {
+                return "";
             }
+            if (!now.equals(expected)) {
+                return now;
+            }
+            Files.deleteIfExists(p);
+            AtomicFile.fsyncDir(p.getParent());
+            return null;
         }
     }
 

@@ -118,24 +118,27 @@ class LocalRegistryTest {
         assertNull(r.compareAndDeleteTag(p, "v1", h2));
         assertNull(r.tag(p, "v1"));
 
-        // A writer that takes no lock (tag --force) landing while the tag is moved aside keeps its value,
-        // whether the value moved aside was the one expected or not.
-        for (String expected : new String[] {h1, h2}) {
-            r.setTag(p, "v1", h2);
-            r.afterTagMovedAside = () -> {
+        // A tag --force from another process waits for the lock: it lands after the delete, and
+        // its value stays.
+        r.setTag(p, "v1", h2);
+        java.util.concurrent.atomic.AtomicReference<Thread> forcing = new java.util.concurrent.atomic.AtomicReference<>();
+        r.afterTagRead = () -> {
+            Thread t = new Thread(() -> {
                 try {
-                    r.setTag(p, "v1", h3);
+                    new LocalRegistry(tmp).setTag(p, "v1", h3);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-            };
-            String found = r.compareAndDeleteTag(p, "v1", expected);
-            r.afterTagMovedAside = null;
-            assertEquals(expected.equals(h2) ? null : h3, found);
-            assertEquals(h3, r.tag(p, "v1"));
-        }
+            });
+            t.start();
+            forcing.set(t);
+        };
+        assertNull(r.compareAndDeleteTag(p, "v1", h2));
+        r.afterTagRead = null;
+        forcing.get().join();
+        assertEquals(h3, r.tag(p, "v1"));
         try (var s = Files.list(tmp.resolve(".quilt/quiltfs/tmp"))) {
-            assertEquals(0, s.count(), "nothing left aside");
+            assertEquals(0, s.count(), "nothing left in the temporary folder");
         }
     }
 
