@@ -43,7 +43,8 @@ import java.util.function.Function;
  * a file that cannot be written) leaves the mark: status does not count the files that already
  * hold that revision's content as edits, commit, push and install refuse, and pull run again
  * finishes that revision (a working file already holding its content is not a conflict; one gone
- * is placed) even if latest moved on meanwhile, and then says so.
+ * is placed) even if latest moved on meanwhile, and then says so. A pull that cannot finish (its
+ * revision gone from the registry) is given up with {@link #abandon}: the head's content goes back.
  */
 public final class Pull {
     private Pull() {
