@@ -36,7 +36,8 @@ final class PullCommand extends PackageCommand {
         try (Registry reg = registryFor(null, p)) {
             Pull.Result r = abandon ? Pull.abandon(p, sources(reg), progress(out))
                     : Pull.pull(p, reg, sources(reg), progress(out));
-            out.line(r.message() + (r.pulled() ? " (" + r.updated().size() + (r.updated().size() == 1 ? " file" : " files") + " written, "
+            boolean changed = r.pulled() || !(r.updated().isEmpty() && r.deleted().isEmpty());
+            out.line(r.message() + (changed ? " (" + r.updated().size() + (r.updated().size() == 1 ? " file" : " files") + " written, "
                     + r.deleted().size() + " removed)" : ""));
             var j = Json.object().put("package", p.name().toString()).put("registry", reg.uri())
                     .put("head", r.head()).put("latest", r.latest()).put("pulled", r.pulled())
