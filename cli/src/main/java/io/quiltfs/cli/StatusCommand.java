@@ -15,7 +15,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"Show what changed in a working folder and where the package stands.",
             "Lists the added, modified and removed keys against the local head, and the state against "
-            + "the registry: UpToDate, Ahead, Behind, Diverged or Local."})
+            + "the registry: UpToDate, Ahead, Behind, Diverged or Local.",
+            "With --json, `conflicts` lists the keys a pull would refuse (while a pull is unfinished: the keys "
+            + "finishing it would refuse), null when not known (--offline, or the unfinished pull's revision is "
+            + "gone); `put_back` lists removed keys that finishing an unfinished pull places again."})
 final class StatusCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
             description = "An installed package, or the mount point of an editable mount.")
@@ -73,7 +76,14 @@ final class StatusCommand extends PackageCommand {
         } else {
             print(out, "added:    ", c.added());
             print(out, "modified: ", c.modified());
-            print(out, "removed:  ", c.removed());
+            List<String> removed = new java.util.ArrayList<>(c.removed());
+            removed.removeAll(r.putBack());
+            print(out, "removed:  ", removed);
+            if (!r.putBack().isEmpty()) {
+                out.line("removed since the pull stopped, which finishing it puts back (remove "
+                        + (r.putBack().size() == 1 ? "it" : "them") + " again afterwards if you meant to):");
+                print(out, "put back: ", r.putBack());
+            }
         }
         java.nio.file.Path kept = io.quiltfs.fs.WorkArea.unjournaled(home().mountArea(r.pkg()));
         long unjournaled = unjournaled(kept);
@@ -83,7 +93,13 @@ final class StatusCommand extends PackageCommand {
                     + " need back, then delete the folder)");
         }
         List<String> conflicts = r.conflicts() == null ? List.of() : r.conflicts();
-        if (!conflicts.isEmpty()) {
+        if (!conflicts.isEmpty() && r.pulling() != null) {
+            out.line(conflicts.size() + (conflicts.size() == 1 ? " key it takes in was" : " keys it takes in were")
+                    + " changed here since the pull stopped, so finishing it refuses until you move your version"
+                    + " aside (or undo it):");
+            print(out, "both:     ", conflicts);
+            out.line("or run `quiltfs pull " + r.pkg() + " --abandon` to give up that pull");
+        } else if (!conflicts.isEmpty()) {
             out.line(conflicts.size() + (conflicts.size() == 1 ? " key was" : " keys were")
                     + " changed both here and in the registry's latest, so `quiltfs pull` refuses until you move"
                     + " your version aside (or undo it):");
@@ -102,6 +118,7 @@ final class StatusCommand extends PackageCommand {
         j.set("modified", array(c.modified()));
         j.set("removed", array(c.removed()));
         j.set("conflicts", r.conflicts() == null ? null : array(r.conflicts()));
+        j.set("put_back", array(r.putBack()));
         if (unjournaled > 0) {
             j.set("unjournaled", Json.object().put("path", kept.toString()).put("files", unjournaled));
         }

@@ -437,4 +437,68 @@ class KillTest {
         assertEquals(0, install.code(), install.err());
         assertEquals("alpha", Files.readString(work.resolve("a.txt")));
     }
+
+    /**
+     * {@code pull --abandon} killed half-way leaves the marker; run again, it ends with the head's
+     * files back (the user's own file untouched) and the package no longer pulling.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void abandonKilledHalfWayIsFinishedByAbandoningAgain(TestRegistries.Kind kind) throws Exception {
+        setUp(kind);
+        String head = state().head;
+        String target = anotherHomePushes(tmp.resolve("twin"), tmp.resolve("twin-work"));
+        Files.writeString(work.resolve("mine.txt"), "my own edit");
+        java.util.Map<String, String> before = tree(work);
+        killAt("pull.placing", "pull", "t/p");
+        assertEquals(target, state().pulling);
+        var json = cli("--json", "status", "t/p").json();
+        assertEquals("[]", json.get("conflicts").toString(), "finishing would go through: " + json);
+
+        killAt("pull.abandon-after-deletions", "pull", "--abandon", "t/p");
+        assertEquals(target, state().pulling, "killed before the files were back: still marked");
+        var again = cli("pull", "t/p", "--abandon");
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("abandoned the pull of t/p to " + target), again.out());
+        assertEquals(before, tree(work));
+        PackageState s = state();
+        assertEquals(null, s.pulling);
+        assertEquals(head, s.head);
+        json = cli("--json", "status", "t/p").json();
+        assertEquals("[\"mine.txt\"]", json.get("added").toString(), json.toString());
+        assertTrue(json.get("modified").isEmpty() && json.get("removed").isEmpty(), json.toString());
+        assertTrue(json.get("pull_unfinished").isNull(), json.toString());
+        assertEquals("Behind", status());
+    }
+
+    /** A package edited through a mount (not mounted now): {@code pull --abandon} goes the mount's way and works. */
+    @org.junit.jupiter.api.Test
+    void abandonOfAPullIntoAMountsArea() throws Exception {
+        kind = TestRegistries.LOCAL;
+        reg = kind.newRegistry(tmp);
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src.resolve("d"));
+        Files.writeString(src.resolve("a.txt"), "alpha");
+        Files.writeString(src.resolve("d/b.txt"), "beta");
+        var b = WorkflowCommandsTest.run("build", "t/p", src.toString(), "-r", reg, "-m", "first");
+        assertEquals(0, b.code(), b.err());
+        home = tmp.resolve("home");
+        Home h = new Home(home);
+        assertEquals(null, MountEditing.claim(h, reg, PKG, b.out().strip()).readOnlyReason());
+        Files.createDirectories(h.mountArea(PKG).resolve("files"));
+        Files.writeString(h.mountArea(PKG).resolve("lock"), "");
+        String head = state().head;
+        String target = anotherHomePushes(tmp.resolve("twin"), tmp.resolve("twin-work"));
+
+        killAt("pull.placing", "pull", "t/p");
+        assertEquals(target, state().pulling);
+        var r = cli("pull", "t/p", "--abandon");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals(null, state().pulling);
+        assertEquals(head, state().head);
+        var json = cli("--json", "status", "t/p").json();
+        assertTrue(json.get("added").isEmpty() && json.get("modified").isEmpty() && json.get("removed").isEmpty(),
+                json.toString());
+        assertEquals("Behind", json.get("state").asText());
+    }
 }

@@ -55,6 +55,7 @@ class PullCommandTest {
         for (int i = 0; i < 5; i++) {
             Files.writeString(w2.resolve("f" + i), "file " + i);
         }
+        Files.writeString(w2.resolve("a.txt"), "alpha 2");
         assertEquals(0, WorkflowCommandsTest.run("--home", h2, "commit", "t/p", "-m", "more").code());
         assertEquals(0, WorkflowCommandsTest.run("--home", h2, "push", "t/p").code());
 
@@ -91,11 +92,19 @@ class PullCommandTest {
 
         var status = cli("status", "t/p");
         assertTrue(status.out().contains("did not finish: run `quiltfs pull t/p` to finish it"), status.out());
+        String gone = "a.txt"; // changed by the pull (placed or not yet), removed by the user since
+        Files.delete(work.resolve(gone));
+        status = cli("status", "t/p");
+        assertTrue(status.out().contains("put back: " + gone), status.out());
+        assertTrue(!status.out().contains("removed:"), "not a plain removal: " + status.out());
         var again = cli("pull", "t/p");
         assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("put back '" + gone + "', removed since the pull stopped: remove it again"
+                + " if you meant to"), again.out());
         for (int i = 0; i < 5; i++) {
             assertEquals("file " + i, Files.readString(work.resolve("f" + i)));
         }
+        assertEquals("alpha 2", Files.readString(work.resolve(gone)));
         var json = cli("--json", "status", "t/p").json();
         assertEquals("UpToDate", json.get("state").asText());
         assertTrue(json.get("added").isEmpty(), json.toString());

@@ -46,7 +46,10 @@ public final class PackageState {
      * the user's edits, and {@code pull} run again finishes it.
      */
     public String pulling;
-    /** While {@link #pulling}: the head the pull makes (that revision, or its merge with the local commits). */
+    /**
+     * While {@link #pulling}: the head the pull makes (that revision, or its merge with the local
+     * commits); finishing refuses when it would make another one.
+     */
     public String pullingHead;
 
     public PackageState() {

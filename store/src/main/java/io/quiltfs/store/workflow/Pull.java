@@ -43,7 +43,8 @@ import java.util.function.Function;
  * a file that cannot be written) leaves the mark: status does not count the files that already
  * hold that revision's content as edits, commit, push and install refuse, and pull run again
  * finishes that revision (a working file already holding its content is not a conflict; one gone
- * is placed) even if latest moved on meanwhile, and then says so.
+ * is placed) even if latest moved on meanwhile, and then says so. A pull that cannot finish (its
+ * revision gone from the registry) is given up with {@link #abandon}: the head's content goes back.
  */
 public final class Pull {
     private Pull() {
@@ -203,7 +204,15 @@ public final class Pull {
                 // Files the install has not placed yet would count as removed here.
                 throw Install.unfinished(p.name(), "pull");
             }
-            String latest = registry.latest(p.name());
+            String latest;
+            try {
+                latest = registry.latest(p.name());
+            } catch (RegistryException.BadPointer e) {
+                if (s.pulling == null) {
+                    throw e;
+                }
+                latest = null; // finishing takes in the marked revision: a damaged latest does not stop it
+            }
             if (s.pulling != null) {
                 return take(p, registry, sources, progress, s.pulling, latest, true);
             }
@@ -237,44 +246,19 @@ public final class Pull {
                                Progress progress, String target, String latest, boolean finishing) throws IOException {
         Home home = p.home();
         PackageState s = p.state();
-        Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
-        Manifest remote;
-        try {
-            remote = p.manifest(target, registry);
-        } catch (RegistryException.NotFound e) {
-            throw new RegistryException.NotFound("cannot pull " + p.name() + ": " + (finishing
-                    ? "the interrupted pull was taking in the revision " + target + ", whose manifest is missing"
-                    + " from this home and from " + registry.uri()
-                    : "its latest in " + registry.uri() + " names the revision " + target + ", whose manifest is"
-                    + " missing there") + " (the registry is damaged, or someone moved latest by hand); nothing was"
-                    + " changed. Ask whoever looks after the registry to restore it or to point latest at a revision"
-                    + " that exists");
-        }
-        Manifest head = p.head();
-        Set<String> remoteChanged = diff(base, remote);
-        Set<String> committed = diff(base, head);
-        WorkingFiles files = p.presentFiles();
-        HashCache hashCache = p.hashCache();
-        PathFilter filter = p.filter();
-        Status.Changes found = Status.changes(files, head, filter, hashCache,
-                HashType.SHA2_256_CHUNKED, Status.plain(files));
-        Status.Changes uncommitted = finishing ? withoutGone(found, remote, remoteChanged, committed) : found;
-        // Keys whose working file already holds the remote's content (placed by the interrupted
-        // pull, or made so by hand) are in `local`: they are neither conflicts nor placed again.
+        Plan plan = plan(p, registry, target, finishing);
+        Manifest remote = plan.remote;
+        Manifest head = plan.head;
+        Set<String> remoteChanged = plan.remoteChanged;
+        Set<String> committed = plan.committed;
+        WorkingFiles files = plan.files;
+        HashCache hashCache = plan.hashCache;
+        PathFilter filter = plan.filter;
+        Status.Changes uncommitted = plan.uncommitted;
         Set<String> local = uncommitted.keys();
-        List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted, files);
-        List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
-        for (String k : blockedKeys) {
-            if (!conflicts.contains(k)) {
-                conflicts.add(k);
-            }
-        }
-        List<String> writing = openForWriting(files, remoteChanged, filter, local, committed);
-        for (String k : writing) {
-            if (!conflicts.contains(k)) {
-                conflicts.add(k);
-            }
-        }
+        List<String> conflicts = plan.conflicts;
+        List<String> blockedKeys = plan.blocked;
+        List<String> writing = plan.writing;
         if (!conflicts.isEmpty()) {
             hashCache.save();
             if (finishing) {
@@ -287,9 +271,20 @@ public final class Pull {
         }
         String newHead = target;
         boolean merged = !committed.isEmpty();
+        Manifest m = merged ? merge(remote, head, committed) : null;
         if (merged) {
-            Manifest m = merge(remote, head, committed);
             newHead = m.topHash();
+        }
+        if (finishing && s.pullingHead != null && !s.pullingHead.equals(newHead)) {
+            // The head or the base moved under the marker (the lineage edited by hand, or by another
+            // build): finishing now would make another revision than the one the files were for.
+            hashCache.save();
+            throw new ConflictException("cannot finish the interrupted pull of " + p.name() + " (to " + target
+                    + "): it was making the head " + s.pullingHead + " but the lineage now makes " + newHead
+                    + " (the package's head or base changed since it stopped); nothing more was changed. Run"
+                    + " `quiltfs pull " + p.name() + " --abandon` to put back your head's files, then pull again");
+        }
+        if (merged) {
             AtomicFile.write(home.installedManifest(p.name(), newHead), ManifestWriter.toBytes(m));
         }
         List<Entry> toPlace = new ArrayList<>();
@@ -315,7 +310,8 @@ public final class Pull {
             throw new RegistryException.NotFound("cannot pull " + p.name() + " (" + (finishing ? "the interrupted"
                     + " pull to " : "latest ") + target + " of " + registry.uri() + "): " + e.getMessage()
                     + (finishing ? "; the files it placed before it stopped stay, and `quiltfs status " + p.name()
-                    + "` tells them from your edits" : "; nothing was changed"));
+                    + "` tells them from your edits; `quiltfs pull " + p.name() + " --abandon` gives up that pull"
+                    + " and puts back your head's files" : "; nothing was changed"));
         }
         String top = newHead;
         if (!finishing) {
@@ -383,12 +379,261 @@ public final class Pull {
                 : p.name() + " is now at " + target;
         if (finishing) {
             message = "finished the interrupted pull: " + message;
+            List<String> back = new ArrayList<>(plan.putBack);
+            back.retainAll(updated);
+            if (!back.isEmpty()) {
+                message += "; put back " + quoted(back) + ", removed since the pull stopped: remove "
+                        + (back.size() == 1 ? "it" : "them") + " again if you meant to";
+            }
             if (latest != null && !latest.equals(target)) {
                 message += "; " + registry.uri() + "'s latest has moved on to " + latest + " since: run `quiltfs pull "
                         + p.name() + "` again to take it in";
             }
         }
         return new Result(top, latest, true, merged, updated, deleted, message);
+    }
+
+    /** What a pull of {@code target} would do, found before it changes anything. */
+    private record Plan(Manifest remote, Manifest head, Set<String> remoteChanged, Set<String> committed,
+                        WorkingFiles files, HashCache hashCache, PathFilter filter, Status.Changes uncommitted,
+                        List<String> putBack, List<String> conflicts, List<String> blocked, List<String> writing) {
+    }
+
+    /**
+     * The checks of a pull of {@code target} ({@code finishing}: of the interrupted pull's
+     * revision), up to the conflicts it refuses; the working files are hashed, nothing is changed.
+     */
+    private static Plan plan(InstalledPackage p, Registry registry, String target, boolean finishing)
+            throws IOException {
+        PackageState s = p.state();
+        Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, registry);
+        Manifest remote;
+        try {
+            remote = p.manifest(target, registry);
+        } catch (RegistryException.NotFound e) {
+            throw new RegistryException.NotFound("cannot pull " + p.name() + ": " + (finishing
+                    ? "the interrupted pull was taking in the revision " + target + ", whose manifest is missing"
+                    + " from this home and from " + registry.uri()
+                    : "its latest in " + registry.uri() + " names the revision " + target + ", whose manifest is"
+                    + " missing there") + " (the registry is damaged, or someone moved latest by hand); nothing was"
+                    + " changed. " + (finishing ? "Run `quiltfs pull " + p.name() + " --abandon` to give up that pull"
+                    + " (the files it placed go back to your head's), or ask" : "Ask")
+                    + " whoever looks after the registry to restore it or to point latest at a revision"
+                    + " that exists");
+        }
+        Manifest head = p.head();
+        Set<String> remoteChanged = diff(base, remote);
+        Set<String> committed = diff(base, head);
+        WorkingFiles files = p.presentFiles();
+        HashCache hashCache = p.hashCache();
+        PathFilter filter = p.filter();
+        Status.Changes found = Status.changes(files, head, filter, hashCache,
+                HashType.SHA2_256_CHUNKED, Status.plain(files));
+        Status.Changes uncommitted = finishing ? withoutGone(found, remote, remoteChanged, committed) : found;
+        List<String> putBack = new ArrayList<>(found.removed());
+        putBack.removeAll(uncommitted.removed());
+        // Keys whose working file already holds the remote's content (placed by the interrupted
+        // pull, or made so by hand) are in `local`: they are neither conflicts nor placed again.
+        Set<String> local = uncommitted.keys();
+        List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted, files);
+        List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
+        for (String k : blockedKeys) {
+            if (!conflicts.contains(k)) {
+                conflicts.add(k);
+            }
+        }
+        List<String> writing = openForWriting(files, remoteChanged, filter, local, committed);
+        for (String k : writing) {
+            if (!conflicts.contains(k)) {
+                conflicts.add(k);
+            }
+        }
+        return new Plan(remote, head, remoteChanged, committed, files, hashCache, filter, uncommitted, putBack,
+                conflicts, blockedKeys, writing);
+    }
+
+    /**
+     * The keys that finishing the interrupted pull of {@code p} would refuse (empty: it would go
+     * through), by the same checks; null when they cannot be made (the revision's manifest is
+     * missing here and in the registry: finishing fails, {@code --abandon} is the way out).
+     */
+    public static List<String> unfinishedConflicts(InstalledPackage p, Registry registry) throws IOException {
+        String target = p.state().pulling;
+        if (target == null) {
+            return List.of();
+        }
+        try {
+            Plan plan = plan(p, registry, target, true);
+            plan.hashCache.save();
+            return plan.conflicts;
+        } catch (RegistryException.NotFound e) {
+            return null;
+        }
+    }
+
+    /**
+     * The keys finishing the interrupted pull of {@code p} would put back: in {@code c} (the
+     * changes status shows) as removed, though that revision has them (a working file removed or
+     * moved aside since the pull stopped). Reads the manifests the pull kept in the home.
+     */
+    public static List<String> putBack(InstalledPackage p, Status.Changes c) throws IOException {
+        PackageState s = p.state();
+        if (s.pulling == null || c.removed().isEmpty()) {
+            return List.of();
+        }
+        Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
+        Manifest target = p.manifest(s.pulling, null);
+        Status.Changes kept = withoutGone(c, target, diff(base, target), diff(base, p.head()));
+        List<String> out = new ArrayList<>(c.removed());
+        out.removeAll(kept.removed());
+        return out;
+    }
+
+    /**
+     * Gives up the interrupted pull of {@code pkg} (for when it cannot finish: its revision's
+     * manifest or objects are gone from the registry): the keys that revision changed (and no local
+     * commit did) whose working file holds its content, or is gone where it removed the key, get
+     * the head's content back (placed from the object cache or the registry, or removed where the
+     * head has no such key); then the marker is cleared. Edits made since the pull stopped are not
+     * touched: one that stands in the way of a file going back is refused, named, and nothing is
+     * changed. Killed half-way, the marker stays and running it again finishes it.
+     */
+    public static Result abandon(InstalledPackage pkg, Function<PhysicalKey, ObjectSource> sources,
+                                 Progress progress) throws IOException {
+        Home home = pkg.home();
+        try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
+            InstalledPackage p = InstalledPackage.require(home, pkg.name());
+            PackageState s = p.state();
+            if (s.pulling == null) {
+                return new Result(s.head, s.latestSeen, false, false, List.of(), List.of(), "nothing to abandon: no"
+                        + " pull of " + p.name() + " is unfinished");
+            }
+            String target = s.pulling;
+            Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
+            Manifest remote;
+            try {
+                remote = p.manifest(target, null);
+            } catch (IOException e) {
+                throw new IOException("cannot abandon the pull of " + p.name() + " to " + target + ": its manifest is"
+                        + " missing from " + home.root() + ", so the files it placed cannot be told from your edits;"
+                        + " nothing was changed (`quiltfs uninstall " + p.name() + " --force` and a new install"
+                        + " start over: it loses unpushed commits)", e);
+            }
+            Manifest head = p.head();
+            Set<String> committed = diff(base, head);
+            WorkingFiles files = p.presentFiles();
+            HashCache hashCache = p.hashCache();
+            PathFilter filter = p.filter();
+            Map<String, WorkingFiles.FileStat> now = files.scan();
+            Status.Changes found = Status.changes(files, now, head, filter, hashCache, HashType.SHA2_256_CHUNKED,
+                    Status.plain(files));
+            List<Entry> toPlace = new ArrayList<>();
+            List<String> deleted = new ArrayList<>();
+            Set<String> leaving = new java.util.HashSet<>();
+            long bytes = 0;
+            for (String k : diff(base, remote)) {
+                if (!filter.matches(k) || committed.contains(k) || !found.keys().contains(k)
+                        || !holds(files, found, k, remote.get(k))) {
+                    continue; // as the head has it, or edited since the pull stopped: left alone
+                }
+                Entry h = head.get(k);
+                if (h == null) {
+                    deleted.add(k);
+                    leaving.add(k);
+                } else {
+                    toPlace.add(h);
+                    bytes += h.size();
+                }
+            }
+            List<String> inTheWay = new ArrayList<>();
+            java.util.NavigableSet<String> present = new TreeSet<>(now.keySet());
+            present.removeAll(leaving);
+            for (Entry e : toPlace) {
+                String k = e.logicalKey();
+                if (files.openForWriting(k)) {
+                    inTheWay.add(k);
+                }
+                for (int slash = k.indexOf('/'); slash > 0; slash = k.indexOf('/', slash + 1)) {
+                    if (present.contains(k.substring(0, slash))) {
+                        inTheWay.add(k.substring(0, slash));
+                    }
+                }
+                String under = present.ceiling(k + "/");
+                if (under != null && under.startsWith(k + "/")) {
+                    inTheWay.add(under);
+                } else if (!present.contains(k) && files.blocked(k, leaving)) {
+                    inTheWay.add(k);
+                }
+            }
+            for (String k : deleted) {
+                if (files.openForWriting(k) && !inTheWay.contains(k)) {
+                    inTheWay.add(k);
+                }
+            }
+            if (!inTheWay.isEmpty()) {
+                hashCache.save();
+                throw new ConflictException("cannot abandon the pull of " + p.name() + " to " + target + ": "
+                        + quoted(inTheWay) + (inTheWay.size() == 1 ? " stands" : " stand") + " where your head's files"
+                        + " go back (edited here since the pull stopped, or open for writing through the mount);"
+                        + " nothing was changed. Move " + (inTheWay.size() == 1 ? "it" : "them") + " aside (or close)"
+                        + " and run `quiltfs pull " + p.name() + " --abandon` again", inTheWay);
+            }
+            Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), files,
+                    hashCache, progress, "pull.abandoning");
+            try {
+                placer.prefetchAll(toPlace);
+            } catch (RegistryException.NotFound e) {
+                throw new RegistryException.NotFound("cannot abandon the pull of " + p.name() + " to " + target
+                        + ": your head's content is missing: " + e.getMessage() + "; nothing was changed");
+            }
+            progress.begin("abandoning the pull", toPlace.size(), bytes);
+            try {
+                for (String k : deleted) {
+                    try {
+                        files.delete(k);
+                    } catch (IOException | RuntimeException e) {
+                        throw new Incomplete(p.name(), target, k, false, e, true);
+                    }
+                    hashCache.remove(k);
+                }
+                Checkpoints.reach("pull.abandon-after-deletions");
+                try {
+                    placer.placeAll(toPlace);
+                } catch (IOException | RuntimeException e) {
+                    throw new Incomplete(p.name(), target, placer.keyOf(e), true, e, true);
+                }
+            } finally {
+                progress.end();
+                hashCache.save();
+            }
+            Lineage.update(home, l -> {
+                PackageState n = l.get(p.name());
+                if (n == null) {
+                    throw new NotInstalledException(p.name());
+                }
+                n.pulling = null;
+                n.pullingHead = null;
+                l.put(p.name(), n);
+                return null;
+            });
+            List<String> updated = new ArrayList<>();
+            toPlace.forEach(e -> updated.add(e.logicalKey()));
+            return new Result(s.head, s.latestSeen, false, false, updated, deleted, "abandoned the pull of "
+                    + p.name() + " to " + target + ": its files are back to the head " + s.head
+                    + " (edits you made since it stopped were left as they are)");
+        }
+    }
+
+    /** Up to ten keys, quoted and printable, then how many more. */
+    private static String quoted(List<String> keys) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(10, keys.size()); i++) {
+            sb.append(i == 0 ? "" : ", ").append('\'').append(LogicalKey.printable(keys.get(i))).append('\'');
+        }
+        if (keys.size() > 10) {
+            sb.append(" and ").append(keys.size() - 10).append(" more");
+        }
+        return sb.toString();
     }
 
     /**
@@ -420,13 +665,20 @@ public final class Pull {
 
         Incomplete(io.quiltfs.store.registry.PackageName pkg, String target, String key, boolean writing,
                    Exception reason) {
+            this(pkg, target, key, writing, reason, false);
+        }
+
+        Incomplete(io.quiltfs.store.registry.PackageName pkg, String target, String key, boolean writing,
+                   Exception reason, boolean abandoning) {
             super(reason);
             this.reason = reason;
             this.key = key;
-            this.head = "cannot pull " + pkg + ": " + (key == null ? "a file could not be " + (writing ? "written"
+            this.head = (abandoning ? "cannot abandon the pull of " : "cannot pull ") + pkg + ": " + (key == null ? "a file could not be " + (writing ? "written"
                     : "removed") : "'" + LogicalKey.printable(key) + "' could not be " + (writing ? "written" : "removed"))
                     + " (";
-            this.tail = "); the pull to " + target + " stopped half-way (your own edits were not touched): fix that"
+            this.tail = abandoning ? "); some files of the pull to " + target + " are back to the head's, some not"
+                    + " (your own edits were not touched): fix that and run `quiltfs pull " + pkg + " --abandon` again"
+                    : "); the pull to " + target + " stopped half-way (your own edits were not touched): fix that"
                     + " and run `quiltfs pull " + pkg + "` to finish it";
         }
 

@@ -70,11 +70,13 @@ public final class Status {
      * {@code conflicts}: the keys a pull of {@code latest} would refuse (empty when it would go
      * through or there is nothing to pull; null when the registry was not asked); {@code pulling}:
      * the revision a pull that did not finish was taking in (null: none), whose files already
-     * placed are not among the changes.
+     * placed are not among the changes; then {@code conflicts} are the keys finishing it would
+     * refuse (null also when they cannot be told: its manifest is gone), and {@code putBack} the
+     * removed keys finishing it would place again (empty when no pull is unfinished).
      */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
                          String latest, List<String> unpushed, Changes changes, boolean installing,
-                         List<String> paths, List<String> conflicts, String pulling) {
+                         List<String> paths, List<String> conflicts, String pulling, List<String> putBack) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -106,7 +108,7 @@ public final class Status {
         State state = state(s, latest);
         List<String> conflicts = null;
         if (registry != null && s.pulling != null) {
-            conflicts = List.of(); // the interrupted pull is finished first; its own refusals say what stops it
+            conflicts = Pull.unfinishedConflicts(p, registry); // the interrupted pull is what a pull does first
         } else if (registry != null) {
             // Only a package with work of its own on both sides can conflict: asking costs the
             // base and latest manifests, read once and then kept in the home.
@@ -115,8 +117,8 @@ public final class Status {
                     ? List.copyOf(Pull.conflicts(p, registry, latest, c)) : List.of();
         }
         return new Report(p.name(), s.registry, s.workDir, state, s.base, s.head, latest,
-                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths), conflicts,
-                s.pulling);
+                List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths),
+                conflicts == null ? null : List.copyOf(conflicts), s.pulling, List.copyOf(Pull.putBack(p, c)));
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */

@@ -309,6 +309,7 @@ class PullTest {
         String edited = failed[0].equals("a.txt") ? "n/00" : "a.txt"; // one the pull placed
         write(work(bob).resolve(edited), "edited after the stop");
         assertEquals(java.util.Set.of(edited), status(bob).changes().keys(), "only the edit is bob's");
+        assertEquals(List.of(edited), status(bob).conflicts(), "status names what finishing refuses");
         assertThrows(ConflictException.class, () -> install(bob));
         ConflictException c = assertThrows(ConflictException.class, () -> pull(bob));
         assertTrue(c.getMessage().contains("cannot finish the interrupted pull of team/data"), c.getMessage());
@@ -317,5 +318,145 @@ class PullTest {
         assertTrue(pull(bob).pulled());
         assertEquals(latestWith(Map.of()), tree(work(bob)));
         assertNull(state(bob).pulling);
+    }
+
+    /**
+     * A file the pull takes in, removed by the user after the stop: status says finishing puts it
+     * back (not a plain removal), and the finishing pull puts it back and says so, naming it.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aFileRemovedAfterTheStopIsPutBackAndNamed(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        Files.deleteIfExists(work(bob).resolve("a.txt")); // placed by the pull, or not yet: either way it goes
+        Status.Report r = status(bob);
+        assertEquals(List.of("a.txt"), r.changes().removed());
+        assertEquals(List.of("a.txt"), r.putBack(), "status says finishing puts it back");
+        assertEquals(List.of(), r.conflicts());
+
+        Pull.Result done = pull(bob);
+        assertTrue(done.message().contains("put back 'a.txt', removed since the pull stopped: remove it again if you"
+                + " meant to"), done.message());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+        assertEquals(List.of(), status(bob).putBack());
+    }
+
+    /**
+     * A pull that cannot finish (its new objects gone from the registry and from the cache) says
+     * `--abandon`; abandoning puts the head's content back on the keys it changed, keeps the local
+     * commit and the edits made since (one in the way is refused, named), and clears the marker.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void anUnfinishablePullIsAbandonedBackToTheHead(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        write(work(bob).resolve("docs/readme.md"), "committed here");
+        assertTrue(commit(bob, "local work").committed());
+        String head = state(bob).head;
+        String target = alicePushesChanges("2");
+        write(work(bob).resolve("bob.txt"), "bob's file");
+        Map<String, String> before = tree(work(bob));
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        assertTrue(!Files.exists(work(bob).resolve("data/b.csv")), "the pull removed it before it stopped");
+
+        if (kind.name().equals("local")) {
+            // The revision's new objects are gone from the registry, and from bob's cache.
+            for (io.quiltfs.store.manifest.Entry e : InstalledPackage.require(bob, PKG).manifest(target, null)
+                    .entries()) {
+                if (e.logicalKey().startsWith("n/")) {
+                    Files.deleteIfExists(Path.of(java.net.URI.create(e.physicalKey().replaceFirst("\\?.*$", ""))));
+                }
+            }
+            deleteTree(bob.objects());
+            Exception nf = assertThrows(io.quiltfs.store.registry.RegistryException.NotFound.class, () -> pull(bob));
+            assertTrue(nf.getMessage().contains("`quiltfs pull team/data --abandon`"), nf.getMessage());
+            assertEquals(target, state(bob).pulling);
+        }
+
+        String placed = tree(work(bob)).keySet().stream().filter(k -> k.startsWith("n/")).findFirst().orElseThrow();
+        write(work(bob).resolve(placed), "edited after the stop");
+        write(work(bob).resolve("data/b.csv/mine"), "in the way");
+        ConflictException c = assertThrows(ConflictException.class,
+                () -> Pull.abandon(InstalledPackage.require(bob, PKG), sources(), Progress.NONE));
+        assertEquals(List.of("data/b.csv/mine"), c.keys(), c.getMessage());
+        assertEquals(target, state(bob).pulling, "nothing changed");
+        Files.delete(work(bob).resolve("data/b.csv/mine"));
+        Files.delete(work(bob).resolve("data/b.csv"));
+
+        Pull.Result r = Pull.abandon(InstalledPackage.require(bob, PKG), sources(), Progress.NONE);
+        assertTrue(r.message().startsWith("abandoned the pull of team/data to " + target), r.message());
+        Map<String, String> expected = new TreeMap<>(before);
+        expected.put(placed, "edited after the stop");
+        assertEquals(expected, tree(work(bob)));
+        PackageState s = state(bob);
+        assertNull(s.pulling);
+        assertNull(s.pullingHead);
+        assertEquals(head, s.head);
+        assertEquals(List.of(head), s.commits);
+        Status.Report st = status(bob);
+        assertEquals(List.of(placed, "bob.txt").stream().sorted(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER)
+                .toList(), st.changes().added());
+        assertEquals(List.of(), st.changes().modified());
+        assertEquals(List.of(), st.changes().removed());
+        assertTrue(Pull.abandon(InstalledPackage.require(bob, PKG), sources(), Progress.NONE).message()
+                .startsWith("nothing to abandon"));
+    }
+
+    /** Finishing checks that it makes the head the marker names; another one is refused, not made. */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void finishingRefusesAHeadOtherThanTheMarkedOne(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        String base = registry.latest(PKG);
+        alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        io.quiltfs.store.state.Lineage.update(bob, l -> {
+            PackageState n = l.get(PKG);
+            n.pullingHead = base; // not what finishing makes
+            l.put(PKG, n);
+            return null;
+        });
+        ConflictException c = assertThrows(ConflictException.class, () -> pull(bob));
+        assertTrue(c.getMessage().contains("--abandon"), c.getMessage());
+        assertEquals(base, state(bob).head);
+    }
+
+    /** A damaged latest does not stop the finishing of an interrupted pull, which does not need it. */
+    @org.junit.jupiter.api.Test
+    void aDamagedLatestDoesNotStopFinishing() throws IOException {
+        seed(TestRegistries.LOCAL);
+        String target = alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        Path latest = Path.of(java.net.URI.create(registry.uri())).resolve(".quilt/named_packages/team/data/latest");
+        Files.writeString(latest, "not a hash");
+        assertThrows(io.quiltfs.store.registry.RegistryException.BadPointer.class, () -> registry.latest(PKG));
+        Pull.Result done = pull(bob);
+        assertEquals(target, done.head());
+        assertNull(state(bob).pulling);
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var s = Files.walk(root)) {
+            for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
     }
 }
