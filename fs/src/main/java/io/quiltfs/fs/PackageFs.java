@@ -103,11 +103,6 @@ public final class PackageFs implements java.io.Closeable {
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
     private volatile Set<WorkArea.Node> placed;
-    /**
-     * The kernel nodes of descriptors whose file a pull changed: their cached pages are dropped
-     * once the pull is over ({@link #endPull}), not while it holds the package's lock.
-     */
-    private final List<Long> toInvalidate = new ArrayList<>();
     /** The name libfuse moves a file to when it is removed while open: .fuse_hidden and 16 hex digits. */
     private static final java.util.regex.Pattern REMOVED_OPEN = java.util.regex.Pattern.compile(
             "(.*/)?\\.fuse_hidden[0-9a-f]{16}");
@@ -184,9 +179,14 @@ public final class PackageFs implements java.io.Closeable {
 
         /**
          * These files changed outside the kernel: drop their cached pages and attributes. Called
-         * with no lock held; the drops may still be on their way when it returns.
+         * with no tree lock held (a pull's thread may hold the package's); queues the drops and
+         * returns at once: they are sent in order by a thread that holds no lock.
          */
         void invalidate(List<Long> nodes);
+
+        /** Waits, bounded, for the drops queued so far to be sent (before a pull answers). */
+        default void awaitInvalidations() {
+        }
     }
 
     public void kernel(Kernel k) {
@@ -1395,19 +1395,15 @@ public final class PackageFs implements java.io.Closeable {
 
     /**
      * Ends a pull (after the rebase that takes in what it placed, with the package's lock
-     * released): the kernel drops the pages it cached for the files the pull changed under open
-     * descriptors.
+     * released): waits, bounded, for the kernel to have dropped the pages it cached for the files
+     * the pull changed under open descriptors (each drop was queued as its file was placed), so
+     * that the pull's answer follows them.
      */
     public void endPull() {
         placed = null;
-        List<Long> nodes;
-        synchronized (toInvalidate) {
-            nodes = new ArrayList<>(toInvalidate);
-            toInvalidate.clear();
-        }
         Kernel kn = kernel;
-        if (kn != null && !nodes.isEmpty()) {
-            kn.invalidate(nodes);
+        if (kn != null) {
+            kn.awaitInvalidations();
         }
     }
 
@@ -1463,8 +1459,10 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             tree.writeLock().unlock();
         }
-        // The nodes now, while the descriptors are surely open; the drops once the pull is over
-        // (outside a pull, now): the kernel may wait for reads in flight meanwhile.
+        // The nodes now, while the descriptors are surely open, and their drops queued now: a
+        // descriptor on this file must not read its old cached pages (or old size) mixed with the
+        // new bytes for the rest of a long pull. Queued, not sent here: the kernel may wait for
+        // reads in flight, and this thread holds the package's lock; endPull waits for them.
         Kernel kn = kernel;
         if (kn != null && !changed.isEmpty()) {
             List<Long> nodes = new ArrayList<>();
@@ -1474,12 +1472,8 @@ public final class PackageFs implements java.io.Closeable {
                     nodes.add(node);
                 }
             }
-            if (placed == null) {
+            if (!nodes.isEmpty()) {
                 kn.invalidate(nodes);
-            } else {
-                synchronized (toInvalidate) {
-                    toInvalidate.addAll(nodes);
-                }
             }
         }
         return st;

@@ -553,14 +553,15 @@ class PackageFsWriteTest {
     }
 
     /**
-     * The kernel's pages of files a pull changed under open descriptors are dropped once the
-     * pull is over, not while it runs (under the package's lock), and only for descriptors the
-     * kernel knows.
+     * The kernel's pages of a file a pull changed under open descriptors are dropped as the file
+     * is placed (queued: the pull does not wait for the kernel while it holds the package's lock),
+     * only for descriptors the kernel knows; the pull's end waits for the drops queued.
      */
     @Test
-    void aPullDropsTheKernelsPagesOnceItIsOver() throws IOException {
+    void aPullDropsTheKernelsPagesOfEachFileAsItIsPlaced() throws IOException {
         Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");
         List<List<Long>> dropped = new ArrayList<>();
+        int[] awaited = {0};
         long r = fs.open("/README.md", 0);
         long other = fs.open("/data/a.csv", 0);
         fs.kernel(new PackageFs.Kernel() {
@@ -573,15 +574,23 @@ class PackageFsWriteTest {
             public void invalidate(List<Long> nodes) {
                 dropped.add(nodes);
             }
+
+            @Override
+            public void awaitInvalidations() {
+                awaited[0]++;
+            }
         });
         fs.beginPull();
         fs.place("README.md", world);
+        // Now, not once the pull is over: the rest of a long pull must not show a descriptor on
+        // this file its old cached pages and size with the new bytes.
+        assertEquals(List.of(List.of(42L)), dropped, "queued as the file is placed");
         fs.place("data/a.csv", world);
-        assertEquals(List.of(), dropped, "nothing while the pull runs");
+        assertEquals(List.of(List.of(42L)), dropped, "a file no kernel node has open: nothing to drop");
+        assertEquals(0, awaited[0]);
         fs.endPull();
-        assertEquals(List.of(List.of(42L)), dropped);
+        assertEquals(1, awaited[0], "the pull's answer waits for the drops queued");
         assertEquals("WORLD\n", readHandle(r));
-        fs.endPull();
         assertEquals(1, dropped.size(), "each drop once");
         fs.release(r);
         fs.release(other);
