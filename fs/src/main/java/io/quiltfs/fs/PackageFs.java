@@ -969,11 +969,41 @@ public final class PackageFs implements java.io.Closeable {
      * mode, and is opened as {@link #open} opens it.
      */
     public long create(String path, int mode, int flags) throws IOException {
-        String k;
+        for (int attempt = 1; ; attempt++) {
+            long h = createIfMissing(path, mode, flags);
+            if (h >= 0) {
+                return h;
+            }
+            // The name exists after all: an open of it (its mode kept, truncated only with O_TRUNC).
+            Runnable hook = beforeCreateOpens;
+            if (hook != null) {
+                hook.run();
+            }
+            try {
+                return open(path, flags & ~O_EXCL);
+            } catch (FsException e) {
+                // Removed (or renamed away) since it was found, the tree's lock released between:
+                // O_CREAT must not answer ENOENT; look again. Bounded: a name removed and made
+                // again without end may still get ENOENT.
+                if (e.errno() != Errno.ENOENT || attempt == CREATE_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Times {@link #create} looks again for a name that went between finding it and opening it. */
+    private static final int CREATE_ATTEMPTS = 8;
+
+    /** Run by {@link #create} between finding the name taken and opening it (tests; else null). */
+    volatile Runnable beforeCreateOpens;
+
+    /** Creates the file and returns its handle, or -1 when the name exists (its flags allowing). */
+    private long createIfMissing(String path, int mode, int flags) throws IOException {
         boolean writes = (flags & O_ACCMODE) != O_RDONLY;
         tree.writeLock().lock();
         try {
-            k = creatable(path);
+            String k = creatable(path);
             Object r = resolve(base, k);
             if (r == DIR) {
                 throw new FsException(Errno.EISDIR, "a folder: " + k);
@@ -981,18 +1011,17 @@ public final class PackageFs implements java.io.Closeable {
             if (r != null && (flags & O_EXCL) != 0) {
                 throw new FsException(Errno.EEXIST, "exists: " + k);
             }
-            if (r == null) {
-                WorkArea.Content c = area.create(k);
-                if ((mode & 0100) != 0) {
-                    c.setExecutable(true);
-                }
-                return hold(c, writes);
+            if (r != null) {
+                return -1;
             }
+            WorkArea.Content c = area.create(k);
+            if ((mode & 0100) != 0) {
+                c.setExecutable(true);
+            }
+            return hold(c, writes);
         } finally {
             tree.writeLock().unlock();
         }
-        // The name exists after all: an open of it (its mode kept, truncated only with O_TRUNC).
-        return open(path, flags & ~O_EXCL);
     }
 
     public void mkdir(String path) throws IOException {

@@ -1,5 +1,6 @@
 package io.quiltfs.fs;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -329,6 +330,28 @@ class PackageFsWriteTest {
         assertEquals("", read("/README.md"), "O_TRUNC truncates");
         fs.release(fs.create("/new.sh", 0755, creat | 0200));
         assertEquals(0755, fs.getattr("/new.sh").mode());
+    }
+
+    /**
+     * A create that finds the name taken and loses it before its open (a removal in between,
+     * the tree's lock released) makes the file, as O_CREAT promises, instead of answering ENOENT.
+     */
+    @Test
+    void aCreateWhoseExistingNameGoesBeforeItOpensMakesTheFile() throws Exception {
+        int creat = O_RDWR | 0100; // O_CREAT
+        int[] removals = {0};
+        fs.beforeCreateOpens = () -> {
+            if (removals[0]++ == 0) {
+                assertDoesNotThrow(() -> fs.unlink("/README.md"));
+            }
+        };
+        long h = fs.create("/README.md", 0644, creat);
+        fs.beforeCreateOpens = null;
+        assertEquals(1, removals[0], "the name was found, then removed, then made");
+        fs.write(h, 0, ByteBuffer.wrap("new\n".getBytes(StandardCharsets.UTF_8)));
+        fs.release(h);
+        assertEquals("new\n", read("/README.md"));
+        assertEquals(0644, fs.getattr("/README.md").mode());
     }
 
     /**
