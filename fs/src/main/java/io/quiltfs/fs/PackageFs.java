@@ -1399,6 +1399,42 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /**
+     * After a pull that finished one stopped half-way (and the {@link #rebase} that followed):
+     * the copies the stopped pull wrote hold rows of the new head, but this pull did not place
+     * them again (they were right already), so the rebase did not take them in. Each such copy
+     * (placed by a pull, or found in the working area at mount) that no descriptor has open and
+     * whose bytes and mode are its row's goes back to being that row, as at a close: sizes
+     * first, bytes compared with no lock held, and dropped only if nothing changed meanwhile. A
+     * copy that differs stays a change.
+     */
+    public void takeInFinishedPull() throws IOException {
+        requireArea();
+        List<WorkArea.Content> candidates = new ArrayList<>();
+        tree.writeLock().lock();
+        try {
+            Set<WorkArea.Content> open = new HashSet<>();
+            handles.forEach(h -> {
+                if (h instanceof WorkingHandle w) {
+                    open.add(w.content());
+                }
+            });
+            for (Map.Entry<String, WorkArea.Node> e : area.all().entrySet()) {
+                if (e.getValue() instanceof WorkArea.Content c && !open.contains(c)
+                        && base.manifest().find(e.getKey()) >= 0
+                        && (c.origin == null || c.origin instanceof Origin o && o.base() == null && o.moved() == null)) {
+                    c.origin = new Origin(null, e.getKey(), null); // compared with the key's row of the head
+                    candidates.add(c);
+                }
+            }
+        } finally {
+            tree.writeLock().unlock();
+        }
+        for (WorkArea.Content c : candidates) {
+            revertIfUnchanged(c);
+        }
+    }
+
+    /**
      * The folders shown now above a change of the working area (under the tree's write lock).
      * One shown by the revision's rows only, whose rows were all removed or replaced here (by a
      * folder, say), would vanish with a revision that no longer has them, where a local disk

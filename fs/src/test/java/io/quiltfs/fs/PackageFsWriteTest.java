@@ -619,6 +619,44 @@ class PackageFsWriteTest {
         fs.release(other);
     }
 
+    /**
+     * A pull stopped half-way left copies holding their new rows (found in the working area at
+     * the next mount); the pull that finishes it places nothing there: once it is over, the copy goes
+     * back to being its row (no change left for status or uninstall), while a copy that differs
+     * from its row, or one open, stays.
+     */
+    @Test
+    void theCopiesOfAStoppedPullAreTakenInByThePullThatFinishesIt() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src2"));
+        Files.writeString(src.resolve("README.md"), "WORLD\n");
+        Files.createDirectories(src.resolve("data/sub"));
+        Files.writeString(src.resolve("data/a.csv"), "x,y\n3,4\n");
+        Files.writeString(src.resolve("data/sub/b.txt"), "DEEP\n");
+        Files.write(src.resolve("big.bin"), new byte[3 << 20]);
+        var res = Build.build(registry, pkg, src, "next", Json.parse("{}"), HashType.SHA2_256_CHUNKED,
+                Clock.systemUTC(), Progress.NONE);
+        Manifest next = registry.readManifest(res.topHash());
+        fs.beginPull(); // stopped after placing two files
+        fs.place("README.md", src.resolve("README.md"));
+        fs.place("data/a.csv", src.resolve("data/a.csv"));
+        fs.place("data/sub/b.txt", src.resolve("data/sub/b.txt"));
+        fs.endPull();
+        fs.close();
+        fs = open(); // the next mount finds them in its working area
+        create("/data/a.csv", "x,y\n9,9\n"); // changed here since: a change still
+        long w = fs.open("/data/sub/b.txt", O_RDWR); // open for writing: left alone
+        fs.beginPull(); // the pull that finishes it places the rest
+        fs.rebase(next, next.topHash(), null);
+        fs.takeInFinishedPull();
+        fs.endPull();
+        assertNull(fs.area().node("README.md"), "the stopped pull's copy is its row now");
+        assertEquals("WORLD\n", read("/README.md"));
+        assertTrue(fs.area().node("data/a.csv") instanceof WorkArea.Content, "a copy changed since stays");
+        assertEquals("x,y\n9,9\n", read("/data/a.csv"));
+        assertTrue(fs.area().node("data/sub/b.txt") instanceof WorkArea.Content, "an open copy stays");
+        fs.release(w);
+    }
+
     /** A close compares a written copy's bytes with its row only when the sizes agree. */
     @Test
     void aCloseOfACopyOfAnotherSizeReadsNothing() throws IOException {
