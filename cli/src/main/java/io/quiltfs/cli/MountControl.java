@@ -98,6 +98,8 @@ final class MountControl implements PackageFs.Control {
         try {
             PackageFs.Snapshot snap = null;
             String before = head();
+            PackageState was = Lineage.read(home).get(pkg);
+            boolean finishing = verb.equals("pull") && was != null && was.pulling != null;
             if (verb.equals("commit")) {
                 snap = fs.snapshot();
                 InstalledPackage.attach(workDir, snap.files());
@@ -113,6 +115,15 @@ final class MountControl implements PackageFs.Control {
                 if (after != null && !after.equals(before)) {
                     InstalledPackage p = InstalledPackage.require(home, pkg);
                     fs.rebase(p.head(), after, snap);
+                    if (finishing) {
+                        try {
+                            fs.takeInFinishedPull(); // the stopped pull's copies the rebase did not take in
+                        } catch (java.io.IOException e) {
+                            // The pull is done; what could not be compared stays a change.
+                            log.warn("pull {}: the copies of the stopped pull could not all be compared with their rows"
+                                    + " (they stay in the working area): {}", pkg, e.toString());
+                        }
+                    }
                     log.info("{} {}: the mount now shows {}", verb, pkg, after);
                 }
             } finally {

@@ -167,6 +167,11 @@ public final class ObjectStore implements Closeable {
                 + cache.home().objects() + " (is another process evicting it?)");
     }
 
+    /** The fetches running now (tests). */
+    java.util.Collection<RangedFetch> inFlight() {
+        return inFlight.values();
+    }
+
     /** The fetch of this object: the one running, unless it failed or stalled; else a new one. */
     private RangedFetch fetch(Entry e, String name) throws IOException {
         if (closing) {
@@ -441,6 +446,7 @@ public final class ObjectStore implements Closeable {
             while (true) {
                 Ahead a = ahead;
                 if (a != null && offset >= a.start() && end <= a.end()) {
+                    f.failure(); // held from before the fetch failed (awaitClaim's continue): never handed out
                     int n = (int) (end - offset);
                     dst.put(a.bytes(), (int) (offset - a.start()), n);
                     return n;
@@ -499,6 +505,9 @@ public final class ObjectStore implements Closeable {
                 if (to < end) {
                     readFully(file, ByteBuffer.wrap(bytes, (int) (to - offset), (int) (end - to)), to);
                 }
+                // The fetch may have failed verification while this read ran: the bytes it read
+                // from the fetch's file are then no object's bytes (the normal path checks too).
+                f.failure();
                 a = new Ahead(offset, bytes);
                 ahead = a;
                 int n = (int) (end - offset);

@@ -103,11 +103,6 @@ public final class PackageFs implements java.io.Closeable {
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
     private volatile Set<WorkArea.Node> placed;
-    /**
-     * The kernel nodes of descriptors whose file a pull changed: their cached pages are dropped
-     * once the pull is over ({@link #endPull}), not while it holds the package's lock.
-     */
-    private final List<Long> toInvalidate = new ArrayList<>();
     /** The name libfuse moves a file to when it is removed while open: .fuse_hidden and 16 hex digits. */
     private static final java.util.regex.Pattern REMOVED_OPEN = java.util.regex.Pattern.compile(
             "(.*/)?\\.fuse_hidden[0-9a-f]{16}");
@@ -184,9 +179,14 @@ public final class PackageFs implements java.io.Closeable {
 
         /**
          * These files changed outside the kernel: drop their cached pages and attributes. Called
-         * with no lock held; the drops may still be on their way when it returns.
+         * with no tree lock held (a pull's thread may hold the package's); queues the drops and
+         * returns at once: they are sent in order by a thread that holds no lock.
          */
         void invalidate(List<Long> nodes);
+
+        /** Waits, bounded, for the drops queued so far to be sent (before a pull answers). */
+        default void awaitInvalidations() {
+        }
     }
 
     public void kernel(Kernel k) {
@@ -969,11 +969,41 @@ public final class PackageFs implements java.io.Closeable {
      * mode, and is opened as {@link #open} opens it.
      */
     public long create(String path, int mode, int flags) throws IOException {
-        String k;
+        for (int attempt = 1; ; attempt++) {
+            long h = createIfMissing(path, mode, flags);
+            if (h >= 0) {
+                return h;
+            }
+            // The name exists after all: an open of it (its mode kept, truncated only with O_TRUNC).
+            Runnable hook = beforeCreateOpens;
+            if (hook != null) {
+                hook.run();
+            }
+            try {
+                return open(path, flags & ~O_EXCL);
+            } catch (FsException e) {
+                // Removed (or renamed away) since it was found, the tree's lock released between:
+                // O_CREAT must not answer ENOENT; look again. Bounded: a name removed and made
+                // again without end may still get ENOENT.
+                if (e.errno() != Errno.ENOENT || attempt == CREATE_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Times {@link #create} looks again for a name that went between finding it and opening it. */
+    private static final int CREATE_ATTEMPTS = 8;
+
+    /** Run by {@link #create} between finding the name taken and opening it (tests; else null). */
+    volatile Runnable beforeCreateOpens;
+
+    /** Creates the file and returns its handle, or -1 when the name exists (its flags allowing). */
+    private long createIfMissing(String path, int mode, int flags) throws IOException {
         boolean writes = (flags & O_ACCMODE) != O_RDONLY;
         tree.writeLock().lock();
         try {
-            k = creatable(path);
+            String k = creatable(path);
             Object r = resolve(base, k);
             if (r == DIR) {
                 throw new FsException(Errno.EISDIR, "a folder: " + k);
@@ -981,18 +1011,17 @@ public final class PackageFs implements java.io.Closeable {
             if (r != null && (flags & O_EXCL) != 0) {
                 throw new FsException(Errno.EEXIST, "exists: " + k);
             }
-            if (r == null) {
-                WorkArea.Content c = area.create(k);
-                if ((mode & 0100) != 0) {
-                    c.setExecutable(true);
-                }
-                return hold(c, writes);
+            if (r != null) {
+                return -1;
             }
+            WorkArea.Content c = area.create(k);
+            if ((mode & 0100) != 0) {
+                c.setExecutable(true);
+            }
+            return hold(c, writes);
         } finally {
             tree.writeLock().unlock();
         }
-        // The name exists after all: an open of it (its mode kept, truncated only with O_TRUNC).
-        return open(path, flags & ~O_EXCL);
     }
 
     public void mkdir(String path) throws IOException {
@@ -1370,6 +1399,42 @@ public final class PackageFs implements java.io.Closeable {
     }
 
     /**
+     * After a pull that finished one stopped half-way (and the {@link #rebase} that followed):
+     * the copies the stopped pull wrote hold rows of the new head, but this pull did not place
+     * them again (they were right already), so the rebase did not take them in. Each such copy
+     * (placed by a pull, or found in the working area at mount) that no descriptor has open and
+     * whose bytes and mode are its row's goes back to being that row, as at a close: sizes
+     * first, bytes compared with no lock held, and dropped only if nothing changed meanwhile. A
+     * copy that differs stays a change.
+     */
+    public void takeInFinishedPull() throws IOException {
+        requireArea();
+        List<WorkArea.Content> candidates = new ArrayList<>();
+        tree.writeLock().lock();
+        try {
+            Set<WorkArea.Content> open = new HashSet<>();
+            handles.forEach(h -> {
+                if (h instanceof WorkingHandle w) {
+                    open.add(w.content());
+                }
+            });
+            for (Map.Entry<String, WorkArea.Node> e : area.all().entrySet()) {
+                if (e.getValue() instanceof WorkArea.Content c && !open.contains(c)
+                        && base.manifest().find(e.getKey()) >= 0
+                        && (c.origin == null || c.origin instanceof Origin o && o.base() == null && o.moved() == null)) {
+                    c.origin = new Origin(null, e.getKey(), null); // compared with the key's row of the head
+                    candidates.add(c);
+                }
+            }
+        } finally {
+            tree.writeLock().unlock();
+        }
+        for (WorkArea.Content c : candidates) {
+            revertIfUnchanged(c);
+        }
+    }
+
+    /**
      * The folders shown now above a change of the working area (under the tree's write lock).
      * One shown by the revision's rows only, whose rows were all removed or replaced here (by a
      * folder, say), would vanish with a revision that no longer has them, where a local disk
@@ -1395,19 +1460,15 @@ public final class PackageFs implements java.io.Closeable {
 
     /**
      * Ends a pull (after the rebase that takes in what it placed, with the package's lock
-     * released): the kernel drops the pages it cached for the files the pull changed under open
-     * descriptors.
+     * released): waits, bounded, for the kernel to have dropped the pages it cached for the files
+     * the pull changed under open descriptors (each drop was queued as its file was placed), so
+     * that the pull's answer follows them.
      */
     public void endPull() {
         placed = null;
-        List<Long> nodes;
-        synchronized (toInvalidate) {
-            nodes = new ArrayList<>(toInvalidate);
-            toInvalidate.clear();
-        }
         Kernel kn = kernel;
-        if (kn != null && !nodes.isEmpty()) {
-            kn.invalidate(nodes);
+        if (kn != null) {
+            kn.awaitInvalidations();
         }
     }
 
@@ -1463,8 +1524,10 @@ public final class PackageFs implements java.io.Closeable {
         } finally {
             tree.writeLock().unlock();
         }
-        // The nodes now, while the descriptors are surely open; the drops once the pull is over
-        // (outside a pull, now): the kernel may wait for reads in flight meanwhile.
+        // The nodes now, while the descriptors are surely open, and their drops queued now: a
+        // descriptor on this file must not read its old cached pages (or old size) mixed with the
+        // new bytes for the rest of a long pull. Queued, not sent here: the kernel may wait for
+        // reads in flight, and this thread holds the package's lock; endPull waits for them.
         Kernel kn = kernel;
         if (kn != null && !changed.isEmpty()) {
             List<Long> nodes = new ArrayList<>();
@@ -1474,12 +1537,8 @@ public final class PackageFs implements java.io.Closeable {
                     nodes.add(node);
                 }
             }
-            if (placed == null) {
+            if (!nodes.isEmpty()) {
                 kn.invalidate(nodes);
-            } else {
-                synchronized (toInvalidate) {
-                    toInvalidate.addAll(nodes);
-                }
             }
         }
         return st;

@@ -539,6 +539,53 @@ class PackageFsTest {
         assertArrayEquals(big, Files.readAllBytes(store.cache().lookup(manifest.get("data/big.bin").hash())));
     }
 
+    /**
+     * A read far ahead during which the fetch fails verification (its first range brought wrong
+     * bytes) answers EIO, as a read from the fetch's file does: the bytes it gathered are not
+     * handed out, and neither are they afterwards from what it kept in memory.
+     */
+    @Test
+    void aReadFarAheadDuringWhichTheFetchFailsVerificationGivesEio() throws Exception {
+        long from = (17L << 20) + (512 << 10);
+        CountDownLatch healthy = new CountDownLatch(1);
+        SourceHook stall = stallAfterTheFirstRange(healthy);
+        java.util.concurrent.atomic.AtomicReference<RangedFetch> fetch = new java.util.concurrent.atomic.AtomicReference<>();
+        String bigKey = manifest.get("data/big.bin").physicalKey();
+        hook = (k, off, len, real) -> {
+            if (!k.equals(PhysicalKey.parse(bigKey))) {
+                return real;
+            }
+            if (off == 0) {
+                byte[] wrong = real.readAllBytes();
+                wrong[0] ^= 1;
+                return new java.io.ByteArrayInputStream(wrong);
+            }
+            if (off < from) {
+                return stall.open(k, off, len, real);
+            }
+            // The far read's own ranged read: let the fetch run to its end (it fails) meanwhile.
+            healthy.countDown();
+            RangedFetch f = fetch.get();
+            for (long end = System.nanoTime() + 30_000_000_000L; !f.failed() && System.nanoTime() < end; ) {
+                java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+            }
+            return real;
+        };
+        long h = fs.open("/data/big.bin", 0);
+        try {
+            fetch.set(store.inFlight().iterator().next());
+            IOException e = assertThrows(IOException.class, () -> fs.read(h, from, ByteBuffer.allocate(128 << 10)));
+            assertEquals(Errno.EIO, Errno.of(e));
+            assertTrue(fetch.get().failed(), "the fetch failed verification");
+            e = assertThrows(IOException.class, () -> fs.read(h, from, ByteBuffer.allocate(128 << 10)));
+            assertEquals(Errno.EIO, Errno.of(e));
+        } finally {
+            healthy.countDown();
+            fs.release(h);
+        }
+        assertFalse(store.cache().exists(manifest.get("data/big.bin").hash()));
+    }
+
     /** Wraps {@code inner}: the bytes read from streams of {@code physicalKey} are added to {@code served}. */
     static SourceHook counting(String physicalKey, java.util.concurrent.atomic.AtomicLong served, SourceHook inner) {
         PhysicalKey counted = PhysicalKey.parse(physicalKey);

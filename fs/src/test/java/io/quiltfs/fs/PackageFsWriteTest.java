@@ -1,5 +1,6 @@
 package io.quiltfs.fs;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -332,6 +333,28 @@ class PackageFsWriteTest {
     }
 
     /**
+     * A create that finds the name taken and loses it before its open (a removal in between,
+     * the tree's lock released) makes the file, as O_CREAT promises, instead of answering ENOENT.
+     */
+    @Test
+    void aCreateWhoseExistingNameGoesBeforeItOpensMakesTheFile() throws Exception {
+        int creat = O_RDWR | 0100; // O_CREAT
+        int[] removals = {0};
+        fs.beforeCreateOpens = () -> {
+            if (removals[0]++ == 0) {
+                assertDoesNotThrow(() -> fs.unlink("/README.md"));
+            }
+        };
+        long h = fs.create("/README.md", 0644, creat);
+        fs.beforeCreateOpens = null;
+        assertEquals(1, removals[0], "the name was found, then removed, then made");
+        fs.write(h, 0, ByteBuffer.wrap("new\n".getBytes(StandardCharsets.UTF_8)));
+        fs.release(h);
+        assertEquals("new\n", read("/README.md"));
+        assertEquals(0644, fs.getattr("/README.md").mode());
+    }
+
+    /**
      * What libfuse does when an open file is removed (or replaced by a rename): it renames the
      * file to .fuse_hiddenN in its folder, asks for its attributes there (fstat), and removes
      * that name at the last close. The file must leave the tree at once, as on a local disk.
@@ -553,14 +576,15 @@ class PackageFsWriteTest {
     }
 
     /**
-     * The kernel's pages of files a pull changed under open descriptors are dropped once the
-     * pull is over, not while it runs (under the package's lock), and only for descriptors the
-     * kernel knows.
+     * The kernel's pages of a file a pull changed under open descriptors are dropped as the file
+     * is placed (queued: the pull does not wait for the kernel while it holds the package's lock),
+     * only for descriptors the kernel knows; the pull's end waits for the drops queued.
      */
     @Test
-    void aPullDropsTheKernelsPagesOnceItIsOver() throws IOException {
+    void aPullDropsTheKernelsPagesOfEachFileAsItIsPlaced() throws IOException {
         Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");
         List<List<Long>> dropped = new ArrayList<>();
+        int[] awaited = {0};
         long r = fs.open("/README.md", 0);
         long other = fs.open("/data/a.csv", 0);
         fs.kernel(new PackageFs.Kernel() {
@@ -573,18 +597,64 @@ class PackageFsWriteTest {
             public void invalidate(List<Long> nodes) {
                 dropped.add(nodes);
             }
+
+            @Override
+            public void awaitInvalidations() {
+                awaited[0]++;
+            }
         });
         fs.beginPull();
         fs.place("README.md", world);
+        // Now, not once the pull is over: the rest of a long pull must not show a descriptor on
+        // this file its old cached pages and size with the new bytes.
+        assertEquals(List.of(List.of(42L)), dropped, "queued as the file is placed");
         fs.place("data/a.csv", world);
-        assertEquals(List.of(), dropped, "nothing while the pull runs");
+        assertEquals(List.of(List.of(42L)), dropped, "a file no kernel node has open: nothing to drop");
+        assertEquals(0, awaited[0]);
         fs.endPull();
-        assertEquals(List.of(List.of(42L)), dropped);
+        assertEquals(1, awaited[0], "the pull's answer waits for the drops queued");
         assertEquals("WORLD\n", readHandle(r));
-        fs.endPull();
         assertEquals(1, dropped.size(), "each drop once");
         fs.release(r);
         fs.release(other);
+    }
+
+    /**
+     * A pull stopped half-way left copies holding their new rows (found in the working area at
+     * the next mount); the pull that finishes it places nothing there: once it is over, the copy goes
+     * back to being its row (no change left for status or uninstall), while a copy that differs
+     * from its row, or one open, stays.
+     */
+    @Test
+    void theCopiesOfAStoppedPullAreTakenInByThePullThatFinishesIt() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src2"));
+        Files.writeString(src.resolve("README.md"), "WORLD\n");
+        Files.createDirectories(src.resolve("data/sub"));
+        Files.writeString(src.resolve("data/a.csv"), "x,y\n3,4\n");
+        Files.writeString(src.resolve("data/sub/b.txt"), "DEEP\n");
+        Files.write(src.resolve("big.bin"), new byte[3 << 20]);
+        var res = Build.build(registry, pkg, src, "next", Json.parse("{}"), HashType.SHA2_256_CHUNKED,
+                Clock.systemUTC(), Progress.NONE);
+        Manifest next = registry.readManifest(res.topHash());
+        fs.beginPull(); // stopped after placing two files
+        fs.place("README.md", src.resolve("README.md"));
+        fs.place("data/a.csv", src.resolve("data/a.csv"));
+        fs.place("data/sub/b.txt", src.resolve("data/sub/b.txt"));
+        fs.endPull();
+        fs.close();
+        fs = open(); // the next mount finds them in its working area
+        create("/data/a.csv", "x,y\n9,9\n"); // changed here since: a change still
+        long w = fs.open("/data/sub/b.txt", O_RDWR); // open for writing: left alone
+        fs.beginPull(); // the pull that finishes it places the rest
+        fs.rebase(next, next.topHash(), null);
+        fs.takeInFinishedPull();
+        fs.endPull();
+        assertNull(fs.area().node("README.md"), "the stopped pull's copy is its row now");
+        assertEquals("WORLD\n", read("/README.md"));
+        assertTrue(fs.area().node("data/a.csv") instanceof WorkArea.Content, "a copy changed since stays");
+        assertEquals("x,y\n9,9\n", read("/data/a.csv"));
+        assertTrue(fs.area().node("data/sub/b.txt") instanceof WorkArea.Content, "an open copy stays");
+        fs.release(w);
     }
 
     /** A close compares a written copy's bytes with its row only when the sizes agree. */

@@ -237,15 +237,22 @@ class MountS3Test {
         System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8)); // slf4j-simple writes to System.err
         try {
             r = Tool.run("cat", f.mnt.resolve("gone.txt").toString());
-            Thread.sleep(200); // the line is written by the fetch's completion, just after the reader's EIO
+            // The line is written by the fetch's completion, just after the reader's EIO: wait for it.
+            for (long end = System.nanoTime() + 30_000_000_000L; !namesTheKey(log) && System.nanoTime() < end; ) {
+                Thread.sleep(10);
+            }
         } finally {
             System.setErr(err);
         }
         assertNotEquals(0, r.exit());
         assertTrue(r.err().contains("Input/output error"), r.err());
-        String lines = log.toString(StandardCharsets.UTF_8);
-        assertTrue(lines.lines().anyMatch(l -> l.contains("'gone.txt'") && l.contains(s3Key("gone.txt"))), lines);
+        assertTrue(namesTheKey(log), log.toString(StandardCharsets.UTF_8));
         assertEquals("small\n", Tool.run("cat", f.mnt.resolve("small.txt").toString()).ok().out());
+    }
+
+    private boolean namesTheKey(ByteArrayOutputStream log) {
+        return log.toString(StandardCharsets.UTF_8).lines()
+                .anyMatch(l -> l.contains("'gone.txt'") && l.contains(s3Key("gone.txt")));
     }
 
     /**

@@ -80,7 +80,15 @@ final class FuseAdapter extends FuseStubFS {
                 public void invalidate(List<Long> changed) {
                     Invalidations i = invalidations;
                     if (i != null) {
-                        i.drop(changed, INVALIDATION_WAIT_MS);
+                        i.queue(changed);
+                    }
+                }
+
+                @Override
+                public void awaitInvalidations() {
+                    Invalidations i = invalidations;
+                    if (i != null) {
+                        i.await(INVALIDATION_WAIT_MS);
                     }
                 }
             });
@@ -88,8 +96,8 @@ final class FuseAdapter extends FuseStubFS {
     }
 
     /**
-     * How long the request that caused cache drops (a pull through the control file) waits for
-     * them before it answers: they normally take microseconds; one that waits for the kernel
+     * How long the request that caused cache drops (a pull through the control file) waits, once
+     * the pull is over, for those still queued before it answers: they normally take microseconds; one that waits for the kernel
      * (its page locks, held by reads in flight) must not hold the answer for long.
      */
     private static final long INVALIDATION_WAIT_MS = 1000;

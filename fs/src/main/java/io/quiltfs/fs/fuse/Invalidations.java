@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * worker that serves a request (the control file's write) or holds a lock (the package's, the
  * tree's), it could hold up the very request the kernel waits for. The thread holds no lock
  * while it sends, exists only while there is something to send, and stops at unmount before
- * libfuse's session (whose channel it writes to) is torn down.
+ * libfuse's session (whose channel it writes to) is torn down; a thread that does not stop keeps
+ * the session from being torn down at all ({@link #ended}).
  */
 final class Invalidations implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Invalidations.class);
@@ -31,9 +32,17 @@ final class Invalidations implements AutoCloseable {
     private final ThreadPoolExecutor thread;
     private final AtomicBoolean warned = new AtomicBoolean();
 
+    /** How long {@link #close} waits for a notification in flight. */
+    private final long closeWaitMillis;
+
     /** {@code notify}: sends one notification for a kernel node, returns 0 or -errno. */
     Invalidations(String name, LongToIntFunction notify) {
+        this(name, notify, 5_000);
+    }
+
+    Invalidations(String name, LongToIntFunction notify, long closeWaitMillis) {
         this.notify = notify;
+        this.closeWaitMillis = closeWaitMillis;
         this.thread = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "quiltfs-invalidate-" + name);
             t.setDaemon(true);
@@ -43,31 +52,48 @@ final class Invalidations implements AutoCloseable {
     }
 
     /**
-     * Queues a drop of each node's pages and attributes and waits at most {@code waitMillis} for
-     * them to be sent: usually the caller's answer (the control file's reply) then follows the
-     * drops, but never waits on a kernel that waits on it. Nothing is sent after {@link #close}.
+     * Queues a drop of each node's pages and attributes and returns at once: the caller (a pull
+     * placing files, holding the package's lock) never waits on a kernel that may wait on it.
+     * Nothing is sent after {@link #close}.
      */
-    void drop(List<Long> nodes, long waitMillis) {
+    void queue(List<Long> nodes) {
         if (nodes.isEmpty()) {
             return;
         }
-        CompletableFuture<Void> sent;
         try {
-            sent = CompletableFuture.runAsync(() -> {
+            thread.execute(() -> {
                 for (long node : nodes) {
                     if (Thread.currentThread().isInterrupted()) {
                         return; // unmounting
                     }
-                    send(node);
+                    try {
+                        send(node);
+                    } catch (RuntimeException e) {
+                        warnOnce(e.toString());
+                    }
                 }
-            }, thread);
+            });
         } catch (RejectedExecutionException closed) {
-            return; // unmounting: the kernel drops everything anyway
+            // unmounting: the kernel drops everything anyway
+        }
+    }
+
+    /**
+     * Waits at most {@code waitMillis} for every drop queued so far to be sent: usually the
+     * caller's answer (the control file's reply) then follows the drops, but never waits long
+     * on a kernel that waits on it (the drops still follow).
+     */
+    void await(long waitMillis) {
+        CompletableFuture<Void> sent;
+        try {
+            sent = CompletableFuture.runAsync(() -> { }, thread); // runs once all before it ran: one thread, in order
+        } catch (RejectedExecutionException closed) {
+            return;
         }
         try {
             sent.get(waitMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException slow) {
-            log.debug("the kernel has not taken {} cache drop(s) within {} ms; they follow", nodes.size(), waitMillis);
+            log.debug("the kernel has not taken the cache drops queued within {} ms; they follow", waitMillis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
@@ -89,16 +115,25 @@ final class Invalidations implements AutoCloseable {
         }
     }
 
-    /** Sends nothing more; waits a little for a notification in flight (the kernel answers it at unmount). */
+    /**
+     * Sends nothing more; waits a little for a notification in flight (the kernel answers it at
+     * unmount). {@link #ended} then says whether the thread is gone.
+     */
     @Override
     public void close() {
         thread.shutdownNow();
         try {
-            if (!thread.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("a kernel cache drop was still in flight at unmount");
-            }
+            thread.awaitTermination(closeWaitMillis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Whether no notification can still be inside libfuse: closed and the thread ended. Until
+     * then the session it writes through must not be freed.
+     */
+    boolean ended() {
+        return thread.isTerminated();
     }
 }

@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * bounds the whole (each worker holds a request buffer of about 132 KiB).
  *
  * <p>The loop ends when the file system is unmounted (the kernel answers reads of the channel
- * with ENODEV); then {@code fuse_teardown} releases libfuse's state.
+ * with ENODEV); then {@code fuse_teardown} releases libfuse's state, unless a kernel cache drop
+ * is still inside libfuse ({@link Invalidations#ended}): the session is then leaked, never freed
+ * under it.
  */
 final class SessionLoop {
     private static final Logger log = LoggerFactory.getLogger(SessionLoop.class);
@@ -300,7 +302,7 @@ final class SessionLoop {
         }
     }
 
-    /** Waits for every worker to stop (after unmount), then releases libfuse's state. */
+    /** Waits for every worker to stop (after unmount), then releases libfuse's state (see the class comment). */
     void join() throws InterruptedException {
         while (true) {
             List<Thread> ts;
@@ -316,7 +318,15 @@ final class SessionLoop {
                 }
             }
         }
-        fs.invalidations.close(); // it writes to the channel that fuse_teardown frees
+        Invalidations inv = fs.invalidations;
+        inv.close(); // it writes to the channel that fuse_teardown frees
+        if (!inv.ended()) {
+            // A notification still inside libfuse would write through freed memory: leak the
+            // session (a few KiB and the channel's descriptor; the kernel side is unmounted).
+            log.warn("a kernel cache drop of {} was still in flight at unmount: libfuse's session is left"
+                    + " allocated rather than freed under it", name);
+            return;
+        }
         lib.fuse_teardown(fuse, mountpointC);
     }
 
