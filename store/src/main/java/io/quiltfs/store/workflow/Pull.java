@@ -317,16 +317,7 @@ public final class Pull {
         if (!finishing) {
             // From here until the lineage moves, the working files are partly the remote's: the
             // marker says so (status, commit, push), and what to finish if this stops.
-            Lineage.update(home, l -> {
-                PackageState n = l.get(p.name());
-                if (n == null) {
-                    throw new NotInstalledException(p.name());
-                }
-                n.pulling = target;
-                n.pullingHead = top;
-                l.put(p.name(), n);
-                return null;
-            });
+            mark(p, target, top);
         }
         Checkpoints.reach("pull.after-mark");
         progress.begin("pulling", toPlace.size(), bytes);
@@ -606,16 +597,7 @@ public final class Pull {
                 progress.end();
                 hashCache.save();
             }
-            Lineage.update(home, l -> {
-                PackageState n = l.get(p.name());
-                if (n == null) {
-                    throw new NotInstalledException(p.name());
-                }
-                n.pulling = null;
-                n.pullingHead = null;
-                l.put(p.name(), n);
-                return null;
-            });
+            mark(p, null, null);
             List<String> updated = new ArrayList<>();
             toPlace.forEach(e -> updated.add(e.logicalKey()));
             return new Result(s.head, s.latestSeen, false, false, updated, deleted, "abandoned the pull of "
@@ -650,6 +632,20 @@ public final class Pull {
             }
         }
         return new Status.Changes(c.added(), c.modified(), removed, c.hashes(), c.stats());
+    }
+
+    /** Sets (or, with nulls, clears) the unfinished-pull marker of {@code p} in the lineage. */
+    private static void mark(InstalledPackage p, String target, String head) throws IOException {
+        Lineage.update(p.home(), l -> {
+            PackageState n = l.get(p.name());
+            if (n == null) {
+                throw new NotInstalledException(p.name());
+            }
+            n.pulling = target;
+            n.pullingHead = head;
+            l.put(p.name(), n);
+            return null;
+        });
     }
 
     /**
