@@ -1401,7 +1401,8 @@ public final class PackageFs implements java.io.Closeable {
     /**
      * After a pull that finished one stopped half-way (and the {@link #rebase} that followed):
      * the copies the stopped pull wrote hold rows of the new head, but this pull did not place
-     * them again (they were right already), so the rebase did not take them in. Each such copy
+     * them again (they were right already), so the rebase did not take them in. After an abandon
+     * (the head did not move, no rebase): the copies it placed hold the head's rows. Each such copy
      * (placed by a pull, or found in the working area at mount) that no descriptor has open and
      * whose bytes and mode are its row's goes back to being that row, as at a close: sizes
      * first, bytes compared with no lock held, and dropped only if nothing changed meanwhile. A
