@@ -600,9 +600,20 @@ public final class Pull {
             mark(p, null, null);
             List<String> updated = new ArrayList<>();
             toPlace.forEach(e -> updated.add(e.logicalKey()));
-            return new Result(s.head, s.latestSeen, false, false, updated, deleted, "abandoned the pull of "
-                    + p.name() + " to " + target + ": its files are back to the head " + s.head
-                    + " (edits you made since it stopped were left as they are)");
+            // A key the revision removes whose file is gone: the pull removed it, or the user did
+            // since it stopped (before the pull reached it); the two cannot be told apart.
+            List<String> back = new ArrayList<>(updated);
+            back.retainAll(found.removed());
+            String message = "abandoned the pull of " + p.name() + " to " + target + ": its files are back to the"
+                    + " head " + s.head;
+            if (back.isEmpty()) {
+                message += " (edits you made since it stopped were left as they are)";
+            } else {
+                message += "; put back " + quoted(back) + " (removed by the pull, or by you since it stopped):"
+                        + " remove " + (back.size() == 1 ? "it" : "them") + " again if you meant to; other edits you"
+                        + " made since it stopped were left as they are";
+            }
+            return new Result(s.head, s.latestSeen, false, false, updated, deleted, message);
         }
     }
 

@@ -393,6 +393,9 @@ class PullTest {
 
         Pull.Result r = Pull.abandon(InstalledPackage.require(bob, PKG), sources(), Progress.NONE);
         assertTrue(r.message().startsWith("abandoned the pull of team/data to " + target), r.message());
+        // Gone where the revision removes it: the pull's removal, or one bob made since; named.
+        assertTrue(r.message().contains("put back 'data/b.csv' (removed by the pull, or by you since it stopped):"
+                + " remove it again if you meant to; other edits"), r.message());
         Map<String, String> expected = new TreeMap<>(before);
         expected.put(placed, "edited after the stop");
         assertEquals(expected, tree(work(bob)));
