@@ -205,6 +205,7 @@ public final class Pull {
                 throw Install.unfinished(p.name(), "pull");
             }
             String latest;
+            RegistryException.BadPointer damaged = null;
             try {
                 latest = registry.latest(p.name());
             } catch (RegistryException.BadPointer e) {
@@ -212,9 +213,10 @@ public final class Pull {
                     throw e;
                 }
                 latest = null; // finishing takes in the marked revision: a damaged latest does not stop it
+                damaged = e;
             }
             if (s.pulling != null) {
-                return take(p, registry, sources, progress, s.pulling, latest, true);
+                return take(p, registry, sources, progress, s.pulling, latest, damaged, true);
             }
             if (latest == null) {
                 setSeen(p, null); // what `status --offline` reports from now on
@@ -232,7 +234,7 @@ public final class Pull {
                 return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
                         + " already has " + registry.uri() + "'s latest " + latest);
             }
-            return take(p, registry, sources, progress, latest, latest, false);
+            return take(p, registry, sources, progress, latest, latest, null, false);
         }
     }
 
@@ -240,10 +242,13 @@ public final class Pull {
      * Takes in {@code target} (under the package lock): checks, fetches, marks the lineage, changes
      * the working files, moves the lineage. {@code finishing}: the marker of an interrupted pull of
      * {@code target} is there, and some of its files may be in place already; {@code latest} is
-     * the registry's latest now (null: none), recorded as seen.
+     * the registry's latest now (null: none), recorded as seen; {@code damaged}: latest could not be
+     * read (finishing only), which is no news of it: the last latest seen is then the one the
+     * stopped pull began with, its {@code target}.
      */
     private static Result take(InstalledPackage p, Registry registry, Function<PhysicalKey, ObjectSource> sources,
-                               Progress progress, String target, String latest, boolean finishing) throws IOException {
+                               Progress progress, String target, String latest, RegistryException.BadPointer damaged,
+                               boolean finishing) throws IOException {
         Home home = p.home();
         PackageState s = p.state();
         Plan plan = plan(p, registry, target, finishing);
@@ -344,7 +349,7 @@ public final class Pull {
             hashCache.save();
         }
         Checkpoints.reach("pull.after-files");
-        String seen = finishing ? latest : target;
+        String seen = finishing && damaged == null ? latest : target;
         Lineage.update(home, l -> {
             PackageState n = l.get(p.name());
             if (n == null) {
@@ -379,6 +384,10 @@ public final class Pull {
             if (latest != null && !latest.equals(target)) {
                 message += "; " + registry.uri() + "'s latest has moved on to " + latest + " since: run `quiltfs pull "
                         + p.name() + "` again to take it in";
+            }
+            if (damaged != null) {
+                message += "; " + registry.uri() + "'s latest is damaged: " + damaged.getMessage() + " (`quiltfs push "
+                        + p.name() + " --force` replaces it)";
             }
         }
         return new Result(top, latest, true, merged, updated, deleted, message);

@@ -450,6 +450,12 @@ class PullTest {
         Pull.Result done = pull(bob);
         assertEquals(target, done.head());
         assertNull(state(bob).pulling);
+        assertTrue(done.message().contains(registry.uri() + "'s latest is damaged: ")
+                && done.message().contains("(`quiltfs push team/data --force` replaces it)"), done.message());
+        // Not "no latest": the last one seen is the one the stopped pull began with.
+        assertEquals(target, state(bob).latestSeen);
+        assertEquals(Status.State.UP_TO_DATE, Status.report(InstalledPackage.require(bob, PKG), null,
+                io.quiltfs.store.hash.HashType.SHA2_256_CHUNKED).state());
     }
 
     static void deleteTree(Path root) throws IOException {
