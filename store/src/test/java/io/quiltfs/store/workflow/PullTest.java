@@ -511,6 +511,26 @@ class PullTest {
         assertEquals(target, state(bob).pulling);
     }
 
+    /** Abandoning when the head's content is gone from the cache and the registry: refused, saying what to do. */
+    @org.junit.jupiter.api.Test
+    void abandonWithTheHeadsContentGoneSaysWhatToDo() throws IOException {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        assertFalse(Files.exists(work(bob).resolve("data/b.csv")), "the pull removed it before it stopped");
+        String pk = InstalledPackage.require(bob, PKG).head().get("data/b.csv").physicalKey();
+        Files.delete(Path.of(java.net.URI.create(pk.replaceFirst("\\?.*$", ""))));
+        deleteTree(bob.objects());
+        Exception e = assertThrows(io.quiltfs.store.registry.RegistryException.NotFound.class,
+                () -> Pull.abandon(InstalledPackage.require(bob, PKG), registry, sources(), Progress.NONE));
+        assertTrue(e.getMessage().contains("your head's content is missing") && e.getMessage().contains(
+                "restore it, or run `quiltfs uninstall team/data --force` and install it again (that loses"),
+                e.getMessage());
+    }
+
     static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
