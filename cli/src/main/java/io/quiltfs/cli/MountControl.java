@@ -99,7 +99,9 @@ final class MountControl implements PackageFs.Control {
             PackageFs.Snapshot snap = null;
             String before = head();
             PackageState was = Lineage.read(home).get(pkg);
-            boolean finishing = verb.equals("pull") && was != null && was.pulling != null;
+            // A pull marked before the verb: what it placed is taken in once no pull is marked any
+            // more (finished, or abandoned: an abandon leaves the head where it was).
+            boolean marked = was != null && was.pulling != null;
             if (verb.equals("commit")) {
                 snap = fs.snapshot();
                 InstalledPackage.attach(workDir, snap.files());
@@ -115,16 +117,19 @@ final class MountControl implements PackageFs.Control {
                 if (after != null && !after.equals(before)) {
                     InstalledPackage p = InstalledPackage.require(home, pkg);
                     fs.rebase(p.head(), after, snap);
-                    if (finishing) {
-                        try {
-                            fs.takeInFinishedPull(); // the stopped pull's copies the rebase did not take in
-                        } catch (java.io.IOException e) {
-                            // The pull is done; what could not be compared stays a change.
-                            log.warn("pull {}: the copies of the stopped pull could not all be compared with their rows"
-                                    + " (they stay in the working area): {}", pkg, e.toString());
-                        }
-                    }
                     log.info("{} {}: the mount now shows {}", verb, pkg, after);
+                }
+                PackageState now = Lineage.read(home).get(pkg);
+                if (marked && now != null && now.pulling == null) {
+                    try {
+                        // The stopped pull's copies the rebase did not take in, and an abandon's
+                        // copies of the head's rows (no rebase follows it).
+                        fs.takeInFinishedPull();
+                    } catch (java.io.IOException e) {
+                        // The pull is done; what could not be compared stays a change.
+                        log.warn("{} {}: the copies of the stopped pull could not all be compared with their rows"
+                                + " (they stay in the working area): {}", verb, pkg, e.toString());
+                    }
                 }
             } finally {
                 fs.endPull();

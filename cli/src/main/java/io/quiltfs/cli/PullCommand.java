@@ -34,7 +34,7 @@ final class PullCommand extends PackageCommand {
         InstalledPackage p = installed(PackageName.parse(pkg));
         Output out = out();
         try (Registry reg = registryFor(null, p)) {
-            Pull.Result r = abandon ? Pull.abandon(p, sources(reg), progress(out))
+            Pull.Result r = abandon ? Pull.abandon(p, reg, sources(reg), progress(out))
                     : Pull.pull(p, reg, sources(reg), progress(out));
             boolean changed = r.pulled() || !(r.updated().isEmpty() && r.deleted().isEmpty());
             out.line(r.message() + (changed ? " (" + r.updated().size() + (r.updated().size() == 1 ? " file" : " files") + " written, "

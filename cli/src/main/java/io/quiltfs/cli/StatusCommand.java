@@ -17,8 +17,9 @@ import picocli.CommandLine.Parameters;
             "Lists the added, modified and removed keys against the local head, and the state against "
             + "the registry: UpToDate, Ahead, Behind, Diverged or Local.",
             "With --json, `conflicts` lists the keys a pull would refuse (while a pull is unfinished: the keys "
-            + "finishing it would refuse), null when not known (--offline, or the unfinished pull's revision is "
-            + "gone); `put_back` lists removed keys that finishing an unfinished pull places again."})
+            + "finishing it would refuse), null when not known (--offline, or the unfinished pull's manifests are "
+            + "gone from the home and the registry: its files are then listed as changes); `put_back` lists removed "
+            + "keys that finishing an unfinished pull places again."})
 final class StatusCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
             description = "An installed package, or the mount point of an editable mount.")
@@ -65,7 +66,9 @@ final class StatusCommand extends PackageCommand {
         if (r.installing()) {
             out.line("the install did not finish: run `quiltfs install " + r.pkg() + "` to fetch the missing files");
         }
-        if (r.pulling() != null) {
+        if (r.pullUntold()) {
+            out.line(io.quiltfs.store.workflow.Pull.untoldLine(r.pkg(), r.pulling()));
+        } else if (r.pulling() != null) {
             out.line(io.quiltfs.store.workflow.Pull.unfinishedLine(r.pkg(), r.pulling())
                     + " (the files it already wrote are not listed below)");
         }

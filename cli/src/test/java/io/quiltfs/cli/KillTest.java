@@ -500,5 +500,9 @@ class KillTest {
         assertTrue(json.get("added").isEmpty() && json.get("modified").isEmpty() && json.get("removed").isEmpty(),
                 json.toString());
         assertEquals("Behind", json.get("state").asText());
+        // The files the abandon put back are the head's rows again, not copies holding their bytes.
+        assertEquals(0, MountEditing.changedKeys(h.mountArea(PKG)));
+        var u = cli("uninstall", "t/p");
+        assertEquals(0, u.code(), u.out() + u.err());
     }
 }

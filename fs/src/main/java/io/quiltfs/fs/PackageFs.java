@@ -103,6 +103,13 @@ public final class PackageFs implements java.io.Closeable {
     private volatile boolean contentChanged;
     /** Nodes a pull placed (taken in by the rebase that follows it); null outside a pull. */
     private volatile Set<WorkArea.Node> placed;
+    /**
+     * A cache drop was queued since the last {@link #endPull}: only then does it wait for the
+     * queue (every mount control command ends with it; one drop stuck in the kernel must not
+     * hold the answers of commands that queued none).
+     */
+    private final java.util.concurrent.atomic.AtomicBoolean dropsQueued =
+            new java.util.concurrent.atomic.AtomicBoolean();
     /** The name libfuse moves a file to when it is removed while open: .fuse_hidden and 16 hex digits. */
     private static final java.util.regex.Pattern REMOVED_OPEN = java.util.regex.Pattern.compile(
             "(.*/)?\\.fuse_hidden[0-9a-f]{16}");
@@ -1401,7 +1408,8 @@ public final class PackageFs implements java.io.Closeable {
     /**
      * After a pull that finished one stopped half-way (and the {@link #rebase} that followed):
      * the copies the stopped pull wrote hold rows of the new head, but this pull did not place
-     * them again (they were right already), so the rebase did not take them in. Each such copy
+     * them again (they were right already), so the rebase did not take them in. After an abandon
+     * (the head did not move, no rebase): the copies it placed hold the head's rows. Each such copy
      * (placed by a pull, or found in the working area at mount) that no descriptor has open and
      * whose bytes and mode are its row's goes back to being that row, as at a close: sizes
      * first, bytes compared with no lock held, and dropped only if nothing changed meanwhile. A
@@ -1462,12 +1470,12 @@ public final class PackageFs implements java.io.Closeable {
      * Ends a pull (after the rebase that takes in what it placed, with the package's lock
      * released): waits, bounded, for the kernel to have dropped the pages it cached for the files
      * the pull changed under open descriptors (each drop was queued as its file was placed), so
-     * that the pull's answer follows them.
+     * that the pull's answer follows them. A command that queued no drop does not wait.
      */
     public void endPull() {
         placed = null;
         Kernel kn = kernel;
-        if (kn != null) {
+        if (kn != null && dropsQueued.getAndSet(false)) {
             kn.awaitInvalidations();
         }
     }
@@ -1538,6 +1546,7 @@ public final class PackageFs implements java.io.Closeable {
                 }
             }
             if (!nodes.isEmpty()) {
+                dropsQueued.set(true);
                 kn.invalidate(nodes);
             }
         }

@@ -604,6 +604,13 @@ class PackageFsWriteTest {
             }
         });
         fs.beginPull();
+        fs.endPull();
+        assertEquals(0, awaited[0], "a command that placed nothing does not wait for the kernel");
+        fs.beginPull();
+        fs.place("data/a.csv", world);
+        fs.endPull();
+        assertEquals(0, awaited[0], "nor one whose files no kernel node had open");
+        fs.beginPull();
         fs.place("README.md", world);
         // Now, not once the pull is over: the rest of a long pull must not show a descriptor on
         // this file its old cached pages and size with the new bytes.
@@ -613,6 +620,8 @@ class PackageFsWriteTest {
         assertEquals(0, awaited[0]);
         fs.endPull();
         assertEquals(1, awaited[0], "the pull's answer waits for the drops queued");
+        fs.endPull();
+        assertEquals(1, awaited[0], "the next command queued none: it does not wait");
         assertEquals("WORLD\n", readHandle(r));
         assertEquals(1, dropped.size(), "each drop once");
         fs.release(r);

@@ -118,6 +118,12 @@ class InvalidationsTest {
             kernel.countDown();
         }
         inv.close();
+        // The thread leaves the notification once the kernel lets it go; on a loaded machine that
+        // may take longer than the close's own wait, so it is waited for here with a deadline.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!inv.ended() && System.nanoTime() < deadline) {
+            assertDoesNotThrow(() -> Thread.sleep(10));
+        }
         assertTrue(inv.ended());
     }
 }

@@ -181,6 +181,12 @@ public final class InstalledPackage {
         t.start();
     }
 
+    /** Whether the manifest {@code top} is in this home (a local commit, or a cached remote one). */
+    public boolean keeps(String top) {
+        return Files.isRegularFile(home.installedManifest(pkg, top))
+                || Files.isRegularFile(home.cachedManifest(Home.registryId(state.registry), top));
+    }
+
     public Manifest manifest(String top, Registry registry) throws IOException {
         return manifest(home, pkg, state.registry, top, registry);
     }

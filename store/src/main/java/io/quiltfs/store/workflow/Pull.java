@@ -205,6 +205,7 @@ public final class Pull {
                 throw Install.unfinished(p.name(), "pull");
             }
             String latest;
+            RegistryException.BadPointer damaged = null;
             try {
                 latest = registry.latest(p.name());
             } catch (RegistryException.BadPointer e) {
@@ -212,9 +213,10 @@ public final class Pull {
                     throw e;
                 }
                 latest = null; // finishing takes in the marked revision: a damaged latest does not stop it
+                damaged = e;
             }
             if (s.pulling != null) {
-                return take(p, registry, sources, progress, s.pulling, latest, true);
+                return take(p, registry, sources, progress, s.pulling, latest, damaged, true);
             }
             if (latest == null) {
                 setSeen(p, null); // what `status --offline` reports from now on
@@ -232,7 +234,7 @@ public final class Pull {
                 return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
                         + " already has " + registry.uri() + "'s latest " + latest);
             }
-            return take(p, registry, sources, progress, latest, latest, false);
+            return take(p, registry, sources, progress, latest, latest, null, false);
         }
     }
 
@@ -240,10 +242,13 @@ public final class Pull {
      * Takes in {@code target} (under the package lock): checks, fetches, marks the lineage, changes
      * the working files, moves the lineage. {@code finishing}: the marker of an interrupted pull of
      * {@code target} is there, and some of its files may be in place already; {@code latest} is
-     * the registry's latest now (null: none), recorded as seen.
+     * the registry's latest now (null: none), recorded as seen; {@code damaged}: latest could not be
+     * read (finishing only), which is no news of it: the last latest seen is then the one the
+     * stopped pull began with, its {@code target}.
      */
     private static Result take(InstalledPackage p, Registry registry, Function<PhysicalKey, ObjectSource> sources,
-                               Progress progress, String target, String latest, boolean finishing) throws IOException {
+                               Progress progress, String target, String latest, RegistryException.BadPointer damaged,
+                               boolean finishing) throws IOException {
         Home home = p.home();
         PackageState s = p.state();
         Plan plan = plan(p, registry, target, finishing);
@@ -344,7 +349,7 @@ public final class Pull {
             hashCache.save();
         }
         Checkpoints.reach("pull.after-files");
-        String seen = finishing ? latest : target;
+        String seen = finishing && damaged == null ? latest : target;
         Lineage.update(home, l -> {
             PackageState n = l.get(p.name());
             if (n == null) {
@@ -379,6 +384,10 @@ public final class Pull {
             if (latest != null && !latest.equals(target)) {
                 message += "; " + registry.uri() + "'s latest has moved on to " + latest + " since: run `quiltfs pull "
                         + p.name() + "` again to take it in";
+            }
+            if (damaged != null) {
+                message += "; " + registry.uri() + "'s latest is damaged: " + damaged.getMessage() + " (`quiltfs push "
+                        + p.name() + " --force` replaces it)";
             }
         }
         return new Result(top, latest, true, merged, updated, deleted, message);
@@ -463,13 +472,31 @@ public final class Pull {
     }
 
     /**
+     * Whether the home holds the manifests that tell the files of the unfinished pull of {@code p}
+     * from the user's edits (its base's and its revision's); false also when no pull is unfinished.
+     */
+    public static boolean canTell(InstalledPackage p) {
+        PackageState s = p.state();
+        return s.pulling != null && p.keeps(s.pulling) && (s.base == null || p.keeps(s.base));
+    }
+
+    /** What status says of an unfinished pull whose manifests are gone ({@link #canTell} false). */
+    public static String untoldLine(io.quiltfs.store.registry.PackageName pkg, String target) {
+        return "the pull of " + pkg + " to " + target + " did not finish, and its manifests are gone from this home"
+                + " and the registry, so the files it already wrote are listed below as changes: ask whoever looks"
+                + " after the registry to restore the revision (then `quiltfs pull " + pkg + "` finishes it, or"
+                + " `--abandon` gives it up), or run `quiltfs uninstall " + pkg + " --force` and install it again"
+                + " (that loses your unpushed commits and uncommitted edits)";
+    }
+
+    /**
      * The keys finishing the interrupted pull of {@code p} would put back: in {@code c} (the
      * changes status shows) as removed, though that revision has them (a working file removed or
      * moved aside since the pull stopped). Reads the manifests the pull kept in the home.
      */
     public static List<String> putBack(InstalledPackage p, Status.Changes c) throws IOException {
         PackageState s = p.state();
-        if (s.pulling == null || c.removed().isEmpty()) {
+        if (s.pulling == null || c.removed().isEmpty() || !canTell(p)) {
             return List.of();
         }
         Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
@@ -487,9 +514,10 @@ public final class Pull {
      * the head's content back (placed from the object cache or the registry, or removed where the
      * head has no such key); then the marker is cleared. Edits made since the pull stopped are not
      * touched: one that stands in the way of a file going back is refused, named, and nothing is
-     * changed. Killed half-way, the marker stays and running it again finishes it.
+     * changed. Killed half-way, the marker stays and running it again finishes it. The base and
+     * revision manifests come from the home, else from {@code registry} (null: not asked).
      */
-    public static Result abandon(InstalledPackage pkg, Function<PhysicalKey, ObjectSource> sources,
+    public static Result abandon(InstalledPackage pkg, Registry registry, Function<PhysicalKey, ObjectSource> sources,
                                  Progress progress) throws IOException {
         Home home = pkg.home();
         try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
@@ -500,16 +528,9 @@ public final class Pull {
                         + " pull of " + p.name() + " is unfinished");
             }
             String target = s.pulling;
-            Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
-            Manifest remote;
-            try {
-                remote = p.manifest(target, null);
-            } catch (IOException e) {
-                throw new IOException("cannot abandon the pull of " + p.name() + " to " + target + ": its manifest is"
-                        + " missing from " + home.root() + ", so the files it placed cannot be told from your edits;"
-                        + " nothing was changed (`quiltfs uninstall " + p.name() + " --force` and a new install"
-                        + " start over: it loses unpushed commits)", e);
-            }
+            Manifest base = s.base == null ? Manifest.builder().build()
+                    : abandonManifest(p, registry, target, s.base, "the base revision " + s.base);
+            Manifest remote = abandonManifest(p, registry, target, target, "its revision");
             Manifest head = p.head();
             Set<String> committed = diff(base, head);
             WorkingFiles files = p.presentFiles();
@@ -575,7 +596,9 @@ public final class Pull {
                 placer.prefetchAll(toPlace);
             } catch (RegistryException.NotFound e) {
                 throw new RegistryException.NotFound("cannot abandon the pull of " + p.name() + " to " + target
-                        + ": your head's content is missing: " + e.getMessage() + "; nothing was changed");
+                        + ": your head's content is missing: " + e.getMessage() + "; nothing was changed. Ask whoever"
+                        + " looks after the registry to restore it, or run `quiltfs uninstall " + p.name() + " --force`"
+                        + " and install it again (that loses your unpushed commits and uncommitted edits)");
             }
             progress.begin("abandoning the pull", toPlace.size(), bytes);
             try {
@@ -600,9 +623,44 @@ public final class Pull {
             mark(p, null, null);
             List<String> updated = new ArrayList<>();
             toPlace.forEach(e -> updated.add(e.logicalKey()));
-            return new Result(s.head, s.latestSeen, false, false, updated, deleted, "abandoned the pull of "
-                    + p.name() + " to " + target + ": its files are back to the head " + s.head
-                    + " (edits you made since it stopped were left as they are)");
+            // A key the revision removes whose file is gone: the pull removed it, or the user did
+            // since it stopped (before the pull reached it); the two cannot be told apart.
+            List<String> back = new ArrayList<>(updated);
+            back.retainAll(found.removed());
+            String message = "abandoned the pull of " + p.name() + " to " + target + ": its files are back to the"
+                    + " head " + s.head;
+            if (back.isEmpty()) {
+                message += " (edits you made since it stopped were left as they are)";
+            } else {
+                message += "; put back " + quoted(back) + " (removed by the pull, or by you since it stopped):"
+                        + " remove " + (back.size() == 1 ? "it" : "them") + " again if you meant to; other edits you"
+                        + " made since it stopped were left as they are";
+            }
+            return new Result(s.head, s.latestSeen, false, false, updated, deleted, message);
+        }
+    }
+
+    /**
+     * A manifest {@code abandon} needs to tell the pull's files from the user's edits: from the
+     * home, else from {@code registry}; missing from both, the one line says what to do (pulling
+     * cannot bring it back while the pull is marked).
+     */
+    private static Manifest abandonManifest(InstalledPackage p, Registry registry, String target, String top,
+                                            String what) throws IOException {
+        try {
+            return p.manifest(top, registry);
+        } catch (IOException e) {
+            String where = registry == null ? " is missing from " + p.home().root()
+                    : " could not be read from " + p.home().root() + " nor from " + registry.uri() + " ("
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replace('\n', ' ')) + ")";
+            RegistryException.NotFound nf = new RegistryException.NotFound("cannot abandon the pull of " + p.name()
+                    + " to " + target + ": the"
+                    + " manifest of " + what + where + ", so the files the pull placed cannot be told from your edits;"
+                    + " nothing was changed. Ask whoever looks after the registry to restore it (or try again once"
+                    + " it can be reached), or run `quiltfs uninstall " + p.name() + " --force` and install it again"
+                    + " (that loses your unpushed commits and uncommitted edits)");
+            nf.initCause(e);
+            throw nf;
         }
     }
 
@@ -714,10 +772,14 @@ public final class Pull {
      * {@code c} (the working files against the head) without the changes that are the unfinished
      * pull's own work: keys that revision changed (and no local commit did) whose working file
      * holds that revision's content, or is gone where that revision removed the key. Reads the
-     * base and target manifests, which the pull kept in the home.
+     * base and target manifests, which the pull kept in the home; when one is gone from it
+     * ({@link #canTell} false), {@code c} as it is: the pull's files cannot be told from edits.
      */
     static Status.Changes withoutPulled(InstalledPackage p, WorkingFiles files, Status.Changes c) throws IOException {
         PackageState s = p.state();
+        if (!canTell(p)) {
+            return c;
+        }
         Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
         Manifest target = p.manifest(s.pulling, null);
         Manifest head = p.head();

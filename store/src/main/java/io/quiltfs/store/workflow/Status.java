@@ -72,11 +72,14 @@ public final class Status {
      * the revision a pull that did not finish was taking in (null: none), whose files already
      * placed are not among the changes; then {@code conflicts} are the keys finishing it would
      * refuse (null also when they cannot be told: its manifest is gone), and {@code putBack} the
-     * removed keys finishing it would place again (empty when no pull is unfinished).
+     * removed keys finishing it would place again (empty when no pull is unfinished); {@code
+     * pullUntold}: the unfinished pull's manifests are gone from the home and the registry, so the
+     * files it wrote are among the changes (and {@code conflicts} is null).
      */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
                          String latest, List<String> unpushed, Changes changes, boolean installing,
-                         List<String> paths, List<String> conflicts, String pulling, List<String> putBack) {
+                         List<String> paths, List<String> conflicts, String pulling, List<String> putBack,
+                         boolean pullUntold) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -104,12 +107,17 @@ public final class Status {
     public static Report report(InstalledPackage p, Registry registry, HashType newType) throws IOException {
         PackageState s = p.state();
         String latest = registry == null ? s.latestSeen : registry.latest(p.name());
-        Changes c = changes(p, newType);
-        State state = state(s, latest);
         List<String> conflicts = null;
         if (registry != null && s.pulling != null) {
-            conflicts = Pull.unfinishedConflicts(p, registry); // the interrupted pull is what a pull does first
-        } else if (registry != null) {
+            // The interrupted pull is what a pull does first. Asked before the changes: it brings
+            // the pull's manifests from the registry when this home lost them (null: gone there too).
+            conflicts = Pull.unfinishedConflicts(p, registry);
+        }
+        Changes c = changes(p, newType);
+        State state = state(s, latest);
+        if (s.pulling != null && !Pull.canTell(p)) {
+            conflicts = null; // the pull's files are among the changes: what finishing refuses cannot be told
+        } else if (registry != null && s.pulling == null) {
             // Only a package with work of its own on both sides can conflict: asking costs the
             // base and latest manifests, read once and then kept in the home.
             boolean behindWithEdits = state == State.BEHIND && !c.isEmpty();
@@ -118,7 +126,8 @@ public final class Status {
         }
         return new Report(p.name(), s.registry, s.workDir, state, s.base, s.head, latest,
                 List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths),
-                conflicts == null ? null : List.copyOf(conflicts), s.pulling, List.copyOf(Pull.putBack(p, c)));
+                conflicts == null ? null : List.copyOf(conflicts), s.pulling, List.copyOf(Pull.putBack(p, c)),
+                s.pulling != null && !Pull.canTell(p));
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */

@@ -1,6 +1,7 @@
 package io.quiltfs.store.workflow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -385,14 +386,17 @@ class PullTest {
         write(work(bob).resolve(placed), "edited after the stop");
         write(work(bob).resolve("data/b.csv/mine"), "in the way");
         ConflictException c = assertThrows(ConflictException.class,
-                () -> Pull.abandon(InstalledPackage.require(bob, PKG), sources(), Progress.NONE));
+                () -> Pull.abandon(InstalledPackage.require(bob, PKG), registry, sources(), Progress.NONE));
         assertEquals(List.of("data/b.csv/mine"), c.keys(), c.getMessage());
         assertEquals(target, state(bob).pulling, "nothing changed");
         Files.delete(work(bob).resolve("data/b.csv/mine"));
         Files.delete(work(bob).resolve("data/b.csv"));
 
-        Pull.Result r = Pull.abandon(InstalledPackage.require(bob, PKG), sources(), Progress.NONE);
+        Pull.Result r = Pull.abandon(InstalledPackage.require(bob, PKG), registry, sources(), Progress.NONE);
         assertTrue(r.message().startsWith("abandoned the pull of team/data to " + target), r.message());
+        // Gone where the revision removes it: the pull's removal, or one bob made since; named.
+        assertTrue(r.message().contains("put back 'data/b.csv' (removed by the pull, or by you since it stopped):"
+                + " remove it again if you meant to; other edits"), r.message());
         Map<String, String> expected = new TreeMap<>(before);
         expected.put(placed, "edited after the stop");
         assertEquals(expected, tree(work(bob)));
@@ -406,7 +410,7 @@ class PullTest {
                 .toList(), st.changes().added());
         assertEquals(List.of(), st.changes().modified());
         assertEquals(List.of(), st.changes().removed());
-        assertTrue(Pull.abandon(InstalledPackage.require(bob, PKG), sources(), Progress.NONE).message()
+        assertTrue(Pull.abandon(InstalledPackage.require(bob, PKG), registry, sources(), Progress.NONE).message()
                 .startsWith("nothing to abandon"));
     }
 
@@ -447,6 +451,84 @@ class PullTest {
         Pull.Result done = pull(bob);
         assertEquals(target, done.head());
         assertNull(state(bob).pulling);
+        assertTrue(done.message().contains(registry.uri() + "'s latest is damaged: ")
+                && done.message().contains("(`quiltfs push team/data --force` replaces it)"), done.message());
+        // Not "no latest": the last one seen is the one the stopped pull began with.
+        assertEquals(target, state(bob).latestSeen);
+        assertEquals(Status.State.UP_TO_DATE, Status.report(InstalledPackage.require(bob, PKG), null,
+                io.quiltfs.store.hash.HashType.SHA2_256_CHUNKED).state());
+    }
+
+    /**
+     * The unfinished pull's manifest gone from the home: status and abandon bring it back from the
+     * registry; gone there too, status reports (conflicts unknown, the pull's files as changes,
+     * what to do) instead of failing, and abandon refuses with what to do.
+     */
+    @org.junit.jupiter.api.Test
+    void anUnfinishedPullWhoseManifestIsGone() throws IOException {
+        seed(TestRegistries.LOCAL);
+        String target = alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        Path kept = bob.cachedManifest(io.quiltfs.store.state.Home.registryId(state(bob).registry), target);
+        assertTrue(Files.isRegularFile(kept));
+
+        Files.delete(kept);
+        Status.Report r = status(bob);
+        assertFalse(r.pullUntold());
+        assertEquals(List.of(), r.conflicts());
+        assertTrue(r.changes().isEmpty(), "the pull's files told apart again: " + r.changes());
+        Files.delete(kept);
+        Pull.Result a = Pull.abandon(InstalledPackage.require(bob, PKG), registry, sources(), Progress.NONE);
+        assertTrue(a.message().startsWith("abandoned the pull of team/data to " + target), a.message());
+        assertNull(state(bob).pulling);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anUnfinishedPullWhoseManifestIsGoneEverywhere() throws IOException {
+        seed(TestRegistries.LOCAL);
+        String target = alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        Files.delete(bob.cachedManifest(io.quiltfs.store.state.Home.registryId(state(bob).registry), target));
+        Files.delete(Path.of(java.net.URI.create(registry.uri())).resolve(".quilt/packages/" + target));
+
+        Status.Report r = status(bob);
+        assertTrue(r.pullUntold());
+        assertNull(r.conflicts());
+        assertFalse(r.changes().isEmpty(), "the pull's files are among the changes");
+        assertTrue(Status.report(InstalledPackage.require(bob, PKG), null, HashType.SHA2_256_CHUNKED).pullUntold());
+        Exception e = assertThrows(io.quiltfs.store.registry.RegistryException.NotFound.class,
+                () -> Pull.abandon(InstalledPackage.require(bob, PKG), registry, sources(), Progress.NONE));
+        assertTrue(e.getMessage().contains("nothing was changed") && e.getMessage().contains(
+                "`quiltfs uninstall team/data --force` and install it again (that loses your unpushed commits"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("run `quiltfs pull"), e.getMessage());
+        assertEquals(target, state(bob).pulling);
+    }
+
+    /** Abandoning when the head's content is gone from the cache and the registry: refused, saying what to do. */
+    @org.junit.jupiter.api.Test
+    void abandonWithTheHeadsContentGoneSaysWhatToDo() throws IOException {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        String[] failed = {null};
+        diskFillsUpAt(4, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        assertFalse(Files.exists(work(bob).resolve("data/b.csv")), "the pull removed it before it stopped");
+        String pk = InstalledPackage.require(bob, PKG).head().get("data/b.csv").physicalKey();
+        Files.delete(Path.of(java.net.URI.create(pk.replaceFirst("\\?.*$", ""))));
+        deleteTree(bob.objects());
+        Exception e = assertThrows(io.quiltfs.store.registry.RegistryException.NotFound.class,
+                () -> Pull.abandon(InstalledPackage.require(bob, PKG), registry, sources(), Progress.NONE));
+        assertTrue(e.getMessage().contains("your head's content is missing") && e.getMessage().contains(
+                "restore it, or run `quiltfs uninstall team/data --force` and install it again (that loses"),
+                e.getMessage());
     }
 
     static void deleteTree(Path root) throws IOException {
