@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quiltfs.store.json.Json;
-import io.quiltfs.store.registry.PhysicalKey;
-import io.quiltfs.store.testing.S3ProxyServer;
 import io.quiltfs.store.testing.TestRegistries;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -31,14 +29,6 @@ class BrowseBadPointersTest {
     @TempDir
     Path tmp;
 
-    /** The file behind {@code key} of the registry {@code uri} (a local folder, or S3Proxy's backend). */
-    static Path backing(String uri, String key) throws IOException {
-        Path p = uri.startsWith("s3://")
-                ? S3ProxyServer.shared().objectFile(uri.substring(5), key)
-                : PhysicalKey.parse(uri).filePath().resolve(key);
-        Files.createDirectories(p.getParent());
-        return p;
-    }
 
     /** Warning lines of a run, one per bad pointer. */
     static List<String> warnings(CliRunner.Result r) {
@@ -69,20 +59,20 @@ class BrowseBadPointersTest {
         assertEquals(0, CliRunner.run("--home", home, "tag", "team/pkg", "good", "-r", reg).code());
 
         String h = "0123456789abcdef".repeat(4);
-        Files.writeString(backing(reg, DIR + "1600000000"), "");
-        try (RandomAccessFile f = new RandomAccessFile(backing(reg, DIR + "1600000001").toFile(), "rw")) {
+        Files.writeString(TestRegistries.backing(reg, DIR + "1600000000"), "");
+        try (RandomAccessFile f = new RandomAccessFile(TestRegistries.backing(reg, DIR + "1600000001").toFile(), "rw")) {
             f.setLength(5000);
         }
-        Files.writeString(backing(reg, DIR + "1600000002/x"), h); // a folder where a pointer should be
-        Files.writeString(backing(reg, DIR + "1600000003"), "e".repeat(64)); // no such manifest
-        Files.writeString(backing(reg, DIR + "not-a-time"), h);
-        Files.writeString(backing(reg, TAGS + "broken"), "not a hash");
+        Files.writeString(TestRegistries.backing(reg, DIR + "1600000002/x"), h); // a folder where a pointer should be
+        Files.writeString(TestRegistries.backing(reg, DIR + "1600000003"), "e".repeat(64)); // no such manifest
+        Files.writeString(TestRegistries.backing(reg, DIR + "not-a-time"), h);
+        Files.writeString(TestRegistries.backing(reg, TAGS + "broken"), "not a hash");
         Set<String> bad = new TreeSet<>(Set.of(DIR + "1600000000", DIR + "1600000001",
                 DIR + "1600000002" + (kind == TestRegistries.S3 ? "/" : ""), DIR + "1600000003", DIR + "not-a-time",
                 TAGS + "broken"));
         if (kind == TestRegistries.LOCAL) {
             // Unreadable (tests run as root, whom permissions do not stop): a link to itself.
-            Path loop = backing(reg, DIR + "1600000004");
+            Path loop = TestRegistries.backing(reg, DIR + "1600000004");
             Files.createSymbolicLink(loop, loop.getFileName());
             bad.add(DIR + "1600000004");
         }
@@ -128,7 +118,7 @@ class BrowseBadPointersTest {
 
         // A bad latest: the rest is still listed, but the answer is a failure, and so is every
         // use of latest.
-        Files.writeString(backing(reg, DIR + "latest"), "x".repeat(64));
+        Files.writeString(TestRegistries.backing(reg, DIR + "latest"), "x".repeat(64));
         for (String[] cmd : List.of(new String[] {"browse", reg, "team/pkg"}, new String[] {"log", "team/pkg", "-r", reg})) {
             String[] args = new String[cmd.length + 2];
             args[0] = "--home";
@@ -160,7 +150,7 @@ class BrowseBadPointersTest {
         CliRunner.Result c = CliRunner.run("--home", home, "commit", "team/pkg", "-m", "two");
         assertEquals(0, c.code(), c.err());
         String head = c.out().strip();
-        Files.writeString(backing(reg, DIR + "latest"), "x".repeat(64));
+        Files.writeString(TestRegistries.backing(reg, DIR + "latest"), "x".repeat(64));
 
         CliRunner.Result push = CliRunner.run("--home", home, "push", "team/pkg");
         assertEquals(ExitCodes.FAILURE, push.code(), push.out());
@@ -168,11 +158,11 @@ class BrowseBadPointersTest {
         assertTrue(push.err().contains(reg + "/" + DIR + "latest does not hold a top hash"), push.err());
         assertTrue(push.err().contains("; nothing was pushed. `quiltfs push team/pkg --force` replaces it with your"
                 + " head"), push.err());
-        assertEquals("x".repeat(64), Files.readString(backing(reg, DIR + "latest")));
+        assertEquals("x".repeat(64), Files.readString(TestRegistries.backing(reg, DIR + "latest")));
 
         CliRunner.Result forced = CliRunner.run("--home", home, "push", "team/pkg", "--force");
         assertEquals(0, forced.code(), forced.err());
-        assertTrue(head.contains(Files.readString(backing(reg, DIR + "latest"))), head);
+        assertTrue(head.contains(Files.readString(TestRegistries.backing(reg, DIR + "latest"))), head);
         CliRunner.Result status = CliRunner.run("--home", home, "--json", "status", "team/pkg");
         assertEquals(0, status.code(), status.err());
         assertTrue(status.out().contains("UpToDate"), status.out());
@@ -182,7 +172,7 @@ class BrowseBadPointersTest {
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void onlyBadPointersIsAFailureNamingThem(TestRegistries.Kind kind) throws IOException {
         String reg = kind.newRegistry(tmp);
-        Files.writeString(backing(reg, DIR + "1600000000"), "");
+        Files.writeString(TestRegistries.backing(reg, DIR + "1600000000"), "");
         for (String[] cmd : List.of(new String[] {"browse", reg, "team/pkg"}, new String[] {"log", "team/pkg", "-r", reg})) {
             String[] args = new String[cmd.length + 2];
             args[0] = "--home";
@@ -193,7 +183,7 @@ class BrowseBadPointersTest {
             assertTrue(r.err().contains(reg + "/" + DIR + "1600000000 does not hold a top hash"), r.err());
             assertTrue(r.err().contains("no readable revision of team/pkg"), r.err());
         }
-        Files.writeString(backing(reg, TAGS + "broken"), "not a hash");
+        Files.writeString(TestRegistries.backing(reg, TAGS + "broken"), "not a hash");
         CliRunner.Result tags = CliRunner.run("--home", tmp.resolve("home").toString(), "tag", "team/pkg", "-r", reg);
         assertEquals(ExitCodes.FAILURE, tags.code(), tags.err());
         assertEquals(1, warnings(tags).size(), tags.err());

@@ -92,4 +92,13 @@ public final class TestRegistries {
         out.add(S3);
         return out;
     }
+
+    /** The file behind {@code key} of the registry {@code uri} (a local folder, or S3Proxy's backend); its folder made. */
+    public static Path backing(String uri, String key) throws IOException {
+        Path p = uri.startsWith("s3://")
+                ? S3ProxyServer.shared().objectFile(uri.substring(5), key)
+                : io.quiltfs.store.registry.PhysicalKey.parse(uri).filePath().resolve(key);
+        Files.createDirectories(p.getParent());
+        return p;
+    }
 }

@@ -16,7 +16,6 @@ import io.quiltfs.store.registry.Registry;
 import io.quiltfs.store.registry.RegistryException;
 import io.quiltfs.store.registry.S3Settings;
 import io.quiltfs.store.state.Home;
-import io.quiltfs.store.testing.S3ProxyServer;
 import io.quiltfs.store.testing.TestRegistries;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -40,14 +39,6 @@ class HostileRegistryTest {
     @TempDir
     Path tmp;
 
-    /** The file behind {@code key} of the registry {@code uri} (a local folder, or S3Proxy's backend). */
-    static Path backing(String uri, String key) throws IOException {
-        Path p = uri.startsWith("s3://")
-                ? S3ProxyServer.shared().objectFile(uri.substring(5), key)
-                : PhysicalKey.parse(uri).filePath().resolve(key);
-        Files.createDirectories(p.getParent());
-        return p;
-    }
 
     /** A sparse file of {@code size} bytes starting with {@code head}: costs no disk. */
     static void sparse(Path p, String head, long size) throws IOException {
@@ -63,7 +54,7 @@ class HostileRegistryTest {
         String uri = kind.newRegistry(tmp);
         String h = "0123456789abcdef".repeat(4);
         try (Registry r = kind.open(uri)) {
-            Path latest = backing(uri, ".quilt/named_packages/team/data/latest");
+            Path latest = TestRegistries.backing(uri, ".quilt/named_packages/team/data/latest");
             Files.writeString(latest, h + "\r\n");
             assertEquals(h, r.latest(PKG), "CRLF after the hash, as a Windows editor leaves it");
             Files.writeString(latest, "");
@@ -81,9 +72,9 @@ class HostileRegistryTest {
     void aPointerNamedWithMoreDigitsThanALongHoldsIsNoRevision(TestRegistries.Kind kind) throws IOException {
         String uri = kind.newRegistry(tmp);
         String h = "0123456789abcdef".repeat(4);
-        Files.writeString(backing(uri, ".quilt/named_packages/team/data/1700000000"), h);
+        Files.writeString(TestRegistries.backing(uri, ".quilt/named_packages/team/data/1700000000"), h);
         // Was a NumberFormatException: "quiltfs: error: For input string: ..." and exit 2 (usage).
-        Files.writeString(backing(uri, ".quilt/named_packages/team/data/9999999999999999999"), h);
+        Files.writeString(TestRegistries.backing(uri, ".quilt/named_packages/team/data/9999999999999999999"), h);
         try (Registry r = kind.open(uri)) {
             assertEquals(java.util.List.of(new io.quiltfs.store.registry.Revision(1700000000L, h)), r.revisions(PKG));
         }
@@ -96,7 +87,7 @@ class HostileRegistryTest {
         String top = "f".repeat(64);
         // Past 2 GB, so that reading it whole could not even be tried: it used to fail on its
         // size (local) or run out of memory (S3) instead of naming the line at fault.
-        sparse(backing(uri, ".quilt/packages/" + top), "{\"version\":\"v0\",\"message\":\"", (2L << 30) + 5);
+        sparse(TestRegistries.backing(uri, ".quilt/packages/" + top), "{\"version\":\"v0\",\"message\":\"", (2L << 30) + 5);
         try (Registry r = kind.open(uri)) {
             ManifestException e = assertThrows(ManifestException.class, () -> r.readManifest(top));
             assertTrue(e.getMessage().endsWith(":1: the header line is over 1 MB"), e.getMessage());
@@ -139,7 +130,7 @@ class HostileRegistryTest {
     @Test
     void anS3ObjectShorterThanItsRowSaysIsNamedSo() throws IOException {
         String uri = TestRegistries.S3.newRegistry(tmp);
-        Files.writeString(backing(uri, "team/data/s.txt"), "ab");
+        Files.writeString(TestRegistries.backing(uri, "team/data/s.txt"), "ab");
         try (Registry r = TestRegistries.S3.open(uri)) {
             PhysicalKey k = PhysicalKey.parse(uri + "/team/data/s.txt");
             // A read of bytes the row says exist (a mount reads files in ranges): was "InvalidRange (HTTP 416)".

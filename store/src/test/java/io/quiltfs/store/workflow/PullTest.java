@@ -155,6 +155,18 @@ class PullTest {
         });
     }
 
+    /**
+     * Bob's pull stops (the disk fills up) at the {@code failAt}th file it places, then the disk
+     * has room again; returns the key that could not be written.
+     */
+    String pullStopsAt(int failAt) {
+        String[] failed = {null};
+        diskFillsUpAt(failAt, failed);
+        assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        InstalledPackage.detach(work(bob));
+        return failed[0];
+    }
+
     /** Every file under {@code root} by its relative path, with its content. */
     static Map<String, String> tree(Path root) throws IOException {
         Map<String, String> out = new TreeMap<>();
@@ -274,10 +286,7 @@ class PullTest {
         Pull.Result clean = pull(dave);
         assertTrue(clean.merged());
 
-        String[] failed = {null};
-        diskFillsUpAt(3, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(3);
         assertEquals(clean.head(), state(bob).pullingHead, "the marker names the merge it makes");
         assertTrue(status(bob).changes().isEmpty(), "no change is bob's: " + status(bob).changes());
         assertThrows(ConflictException.class, () -> commit(bob, "a mix"));
@@ -303,11 +312,8 @@ class PullTest {
     void anEditOfAPulledFileAfterTheStopIsAConflictThatNamesIt(TestRegistries.Kind kind) throws IOException {
         seed(kind);
         alicePushesChanges("2");
-        String[] failed = {null};
-        diskFillsUpAt(1 + NEW_FILES, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
-        String edited = failed[0].equals("a.txt") ? "n/00" : "a.txt"; // one the pull placed
+        String stoppedAt = pullStopsAt(1 + NEW_FILES);
+        String edited = stoppedAt.equals("a.txt") ? "n/00" : "a.txt"; // one the pull placed
         write(work(bob).resolve(edited), "edited after the stop");
         assertEquals(java.util.Set.of(edited), status(bob).changes().keys(), "only the edit is bob's");
         assertEquals(List.of(edited), status(bob).conflicts(), "status names what finishing refuses");
@@ -330,10 +336,7 @@ class PullTest {
     void aFileRemovedAfterTheStopIsPutBackAndNamed(TestRegistries.Kind kind) throws IOException {
         seed(kind);
         alicePushesChanges("2");
-        String[] failed = {null};
-        diskFillsUpAt(4, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(4);
         Files.deleteIfExists(work(bob).resolve("a.txt")); // placed by the pull, or not yet: either way it goes
         Status.Report r = status(bob);
         assertEquals(List.of("a.txt"), r.changes().removed());
@@ -362,10 +365,7 @@ class PullTest {
         String target = alicePushesChanges("2");
         write(work(bob).resolve("bob.txt"), "bob's file");
         Map<String, String> before = tree(work(bob));
-        String[] failed = {null};
-        diskFillsUpAt(4, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(4);
         assertTrue(!Files.exists(work(bob).resolve("data/b.csv")), "the pull removed it before it stopped");
 
         if (kind.name().equals("local")) {
@@ -421,10 +421,7 @@ class PullTest {
         seed(kind);
         String base = registry.latest(PKG);
         alicePushesChanges("2");
-        String[] failed = {null};
-        diskFillsUpAt(4, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(4);
         io.quiltfs.store.state.Lineage.update(bob, l -> {
             PackageState n = l.get(PKG);
             n.pullingHead = base; // not what finishing makes
@@ -441,10 +438,7 @@ class PullTest {
     void aDamagedLatestDoesNotStopFinishing() throws IOException {
         seed(TestRegistries.LOCAL);
         String target = alicePushesChanges("2");
-        String[] failed = {null};
-        diskFillsUpAt(4, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(4);
         Path latest = Path.of(java.net.URI.create(registry.uri())).resolve(".quilt/named_packages/team/data/latest");
         Files.writeString(latest, "not a hash");
         assertThrows(io.quiltfs.store.registry.RegistryException.BadPointer.class, () -> registry.latest(PKG));
@@ -468,10 +462,7 @@ class PullTest {
     void anUnfinishedPullWhoseManifestIsGone() throws IOException {
         seed(TestRegistries.LOCAL);
         String target = alicePushesChanges("2");
-        String[] failed = {null};
-        diskFillsUpAt(4, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(4);
         Path kept = bob.cachedManifest(io.quiltfs.store.state.Home.registryId(state(bob).registry), target);
         assertTrue(Files.isRegularFile(kept));
 
@@ -490,10 +481,7 @@ class PullTest {
     void anUnfinishedPullWhoseManifestIsGoneEverywhere() throws IOException {
         seed(TestRegistries.LOCAL);
         String target = alicePushesChanges("2");
-        String[] failed = {null};
-        diskFillsUpAt(4, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(4);
         Files.delete(bob.cachedManifest(io.quiltfs.store.state.Home.registryId(state(bob).registry), target));
         Files.delete(Path.of(java.net.URI.create(registry.uri())).resolve(".quilt/packages/" + target));
 
@@ -516,10 +504,7 @@ class PullTest {
     void abandonWithTheHeadsContentGoneSaysWhatToDo() throws IOException {
         seed(TestRegistries.LOCAL);
         alicePushesChanges("2");
-        String[] failed = {null};
-        diskFillsUpAt(4, failed);
-        assertThrows(Pull.Incomplete.class, () -> pull(bob));
-        InstalledPackage.detach(work(bob));
+        pullStopsAt(4);
         assertFalse(Files.exists(work(bob).resolve("data/b.csv")), "the pull removed it before it stopped");
         String pk = InstalledPackage.require(bob, PKG).head().get("data/b.csv").physicalKey();
         Files.delete(Path.of(java.net.URI.create(pk.replaceFirst("\\?.*$", ""))));

@@ -90,7 +90,7 @@ class TagRaceTest {
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void aDamagedTagIsDeleted(TestRegistries.Kind kind) throws IOException {
         String uri = kind.newRegistry(tmp);
-        java.nio.file.Files.writeString(HostileRegistryTest.backing(uri, ".quilt/quiltfs/tags/team/data/v1"), "junk");
+        java.nio.file.Files.writeString(io.quiltfs.store.testing.TestRegistries.backing(uri, ".quilt/quiltfs/tags/team/data/v1"), "junk");
         try (Registry r = kind.open(uri)) {
             assertThrows(RegistryException.BadPointer.class, () -> r.tag(PKG, "v1"));
             assertNull(Tag.delete(r, PKG, "v1"));
