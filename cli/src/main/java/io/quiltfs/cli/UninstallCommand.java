@@ -36,8 +36,26 @@ final class UninstallCommand extends PackageCommand {
             r = Uninstall.uninstall(p, force);
         }
         out.line("uninstalled " + p.name() + " (removed " + r.workDir() + "; cached objects kept)");
-        out.json(Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
-                .put("uninstalled", true));
+        if (!r.discardedCommits().isEmpty()) {
+            int n = r.discardedCommits().size();
+            out.line("discarded " + n + " local commit" + (n == 1 ? "" : "s") + " never pushed (head "
+                    + r.discardedCommits().get(n - 1) + ")");
+        }
+        if (r.discardedChanges() != null && !r.discardedChanges().isEmpty()) {
+            out.line("discarded the uncommitted changes: " + Uninstall.describe(r.discardedChanges()));
+        }
+        var j = Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
+                .put("uninstalled", true);
+        j.set("discarded_commits", array(r.discardedCommits()));
+        var ch = r.discardedChanges();
+        if (ch == null) {
+            j.putNull("discarded_changes");
+        } else {
+            j.putObject("discarded_changes").<com.fasterxml.jackson.databind.node.ObjectNode>set("added", array(ch.added()))
+                    .<com.fasterxml.jackson.databind.node.ObjectNode>set("modified", array(ch.modified()))
+                    .set("removed", array(ch.removed()));
+        }
+        out.json(j);
         out.flush();
         return ExitCodes.OK;
     }

@@ -22,8 +22,36 @@ public final class Uninstall {
     private Uninstall() {
     }
 
-    /** Outcome: the working folder that was removed. */
-    public record Result(Path workDir) {
+    /**
+     * Outcome: the working folder that was removed, the local commits that were never pushed
+     * (discarded by --force), and the uncommitted changes it held (discarded by --force; null
+     * when they could not be told: a mount's working area, a folder that could not be read).
+     */
+    public record Result(Path workDir, java.util.List<String> discardedCommits, Status.Changes discardedChanges) {
+        /** Whether work was lost, as far as it is known. */
+        public boolean discarded() {
+            return !discardedCommits.isEmpty() || discardedChanges != null && !discardedChanges.isEmpty();
+        }
+    }
+
+    /** How many keys of each kind a message names before "and N more". */
+    private static final int NAMED = 3;
+
+    /** The changed keys of {@code c} for a message: "added 'a', 'b'; removed 'c', 'd', 'e' and 3 more". */
+    public static String describe(Status.Changes c) {
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        for (var kind : java.util.List.of(java.util.Map.entry("added", c.added()),
+                java.util.Map.entry("modified", c.modified()), java.util.Map.entry("removed", c.removed()))) {
+            java.util.List<String> keys = kind.getValue();
+            if (!keys.isEmpty()) {
+                StringBuilder b = new StringBuilder(kind.getKey());
+                for (int i = 0; i < Math.min(NAMED, keys.size()); i++) {
+                    b.append(i == 0 ? " '" : ", '").append(keys.get(i)).append('\'');
+                }
+                parts.add(b + (keys.size() > NAMED ? " and " + (keys.size() - NAMED) + " more" : ""));
+            }
+        }
+        return String.join("; ", parts);
     }
 
     public static Result uninstall(InstalledPackage pkg, boolean force) throws IOException {
@@ -38,8 +66,10 @@ public final class Uninstall {
             if (!force && !s.uninstalling) {
                 if (!s.commits.isEmpty()) {
                     throw new ConflictException(p.name() + " has " + s.commits.size() + " local commit"
-                            + (s.commits.size() == 1 ? "" : "s") + " not pushed (" + s.head + "); push them with"
-                            + " `quiltfs push " + p.name() + "` or use --force to discard them");
+                            + (s.commits.size() == 1 ? "" : "s") + " not pushed (head " + s.head + "); push "
+                            + (s.commits.size() == 1 ? "it" : "them") + " with"
+                            + " `quiltfs push " + p.name() + "` or use --force to discard "
+                            + (s.commits.size() == 1 ? "it" : "them"));
                 }
                 Status.Changes c;
                 try {
@@ -52,8 +82,18 @@ public final class Uninstall {
                 }
                 if (c != null && !c.isEmpty()) {
                     throw new ConflictException(p.name() + " has uncommitted changes in " + s.workDir + " ("
-                            + c.added().size() + " added, " + c.modified().size() + " modified, " + c.removed().size()
-                            + " removed); commit and push them, or use --force to discard them");
+                            + describe(c) + "); commit and push them, or use --force to discard them (it deletes"
+                            + " the working folder with every file in it)");
+                }
+            }
+            Status.Changes lost = null;
+            if (force && !s.uninstalling && !Paths.get(s.workDir).toAbsolutePath().normalize()
+                    .equals(home.mountArea(p.name()).toAbsolutePath().normalize())) {
+                // Only to say what --force discards: a folder that cannot be read is removed anyway.
+                try {
+                    lost = Status.changes(p, HashType.SHA2_256_CHUNKED);
+                } catch (IOException | RuntimeException unknown) {
+                    lost = null;
                 }
             }
             // The decision is recorded first and the entry removed last: a kill in between leaves
@@ -78,7 +118,7 @@ public final class Uninstall {
                 l.remove(p.name());
                 return null;
             });
-            return new Result(work);
+            return new Result(work, java.util.List.copyOf(s.commits), lost);
         }
     }
 
