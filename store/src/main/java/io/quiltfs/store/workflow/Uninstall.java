@@ -110,7 +110,13 @@ public final class Uninstall {
             Checkpoints.reach("uninstall.after-mark");
             Path work = Paths.get(s.workDir);
             if (Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                deleteTree(work); // whatever else is at that path now is not the package's
+                try {
+                    deleteTree(work); // whatever else is at that path now is not the package's
+                } catch (OtherFileSystem mounted) {
+                    throw new ConflictException("the working folder of " + p.name() + " holds " + mounted.dir
+                            + ", the mount point of another file system, whose files are not the package's:"
+                            + " unmount it, then run `quiltfs uninstall " + p.name() + "` again to finish");
+                }
             }
             Files.deleteIfExists(home.hashCache(p.name()));
             deleteTree(home.installedDir(p.name()));
@@ -128,11 +134,35 @@ public final class Uninstall {
                 + " partly deleted): run `quiltfs uninstall " + pkg + "` to finish it");
     }
 
+    /** A folder below the one being deleted that is another file system's mount point. */
+    static final class OtherFileSystem extends IOException {
+        final Path dir;
+
+        OtherFileSystem(Path dir) {
+            super(dir + " is the mount point of another file system");
+            this.dir = dir;
+        }
+    }
+
+    /**
+     * Deletes {@code root} and everything below it, but never crosses into another file system
+     * mounted below it (a bind mount, a quiltfs mount, a network share: someone's files, which
+     * the package's folder only shows): {@link OtherFileSystem}, and nothing on it is touched.
+     */
     static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
+        Object rootDevice = device(root);
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
+                if (rootDevice != null && !rootDevice.equals(device(d))) {
+                    throw new OtherFileSystem(d);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
             @Override
             public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
                 Files.delete(f);
@@ -148,5 +178,14 @@ public final class Uninstall {
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+
+    /** The device {@code p} is on (st_dev), or null where the file system does not say. */
+    private static Object device(Path p) throws IOException {
+        try {
+            return Files.getAttribute(p, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+            return null;
+        }
     }
 }
