@@ -35,7 +35,8 @@ final class UninstallCommand extends PackageCommand {
         } else {
             r = Uninstall.uninstall(p, force);
         }
-        out.line("uninstalled " + p.name() + " (removed " + r.workDir() + "; cached objects kept)");
+        out.line("uninstalled " + p.name() + " (" + (r.keptFolder() ? "emptied " + r.workDir() + ", a mount point,"
+                + " which stays" : "removed " + r.workDir()) + "; cached objects kept)");
         if (!r.discardedCommits().isEmpty()) {
             int n = r.discardedCommits().size();
             out.line("discarded " + n + " local commit" + (n == 1 ? "" : "s") + " never pushed (head "
@@ -45,7 +46,7 @@ final class UninstallCommand extends PackageCommand {
             out.line("discarded the uncommitted changes: " + Uninstall.describe(r.discardedChanges()));
         }
         var j = Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
-                .put("uninstalled", true);
+                .put("uninstalled", true).put("work_dir_kept", r.keptFolder());
         j.set("discarded_commits", array(r.discardedCommits()));
         var ch = r.discardedChanges();
         if (ch == null) {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * {@code uninstall --force} deletes a working folder, but never the files of another file system
  * mounted inside it (here an editable quiltfs mount of another home, whose deletions would be
  * that mount's uncommitted removals): it stops at the mount point, says so, and finishes once it
- * is unmounted.
+ * is unmounted. A working folder that is itself a mount point is emptied and stays.
  */
 class UninstallAroundMountTest {
     Fixture f;
@@ -76,5 +76,28 @@ class UninstallAroundMountTest {
         cli(f.home, "uninstall", pkg).ok();
         assertFalse(Files.exists(work));
         inner = null;
+    }
+
+    @Test
+    void aWorkingFolderThatIsAMountPointIsEmptiedAndStays() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.write("d/b.txt", "beta");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        inner = Files.createDirectories(f.scratch.resolve("disk"));
+        cli(f.home.resolveSibling("other"), "mount", pkg, inner.toString(), "-r", f.uri).ok();
+        Tool.run("rm", "-r", inner.resolve("a.txt").toString(), inner.resolve("d").toString()).ok();
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", inner.toString()).ok();
+        assertEquals("beta", Files.readString(inner.resolve("d/b.txt")));
+
+        Tool.Result done = cli(f.home, "--json", "uninstall", pkg);
+        assertEquals(0, done.exit(), done.err());
+        assertTrue(done.out().contains("\"work_dir_kept\" : true"), done.out());
+        assertTrue(MountTable.at(inner) != null, "still mounted");
+        try (var left = Files.list(inner)) {
+            assertEquals(0, left.count(), "emptied");
+        }
+        assertEquals(4, cli(f.home, "status", pkg).exit(), "forgotten, not stuck half-way");
     }
 }

@@ -23,11 +23,13 @@ public final class Uninstall {
     }
 
     /**
-     * Outcome: the working folder that was removed, the local commits that were never pushed
-     * (discarded by --force), and the uncommitted changes it held (discarded by --force; null
-     * when they could not be told: a mount's working area, a folder that could not be read).
+     * Outcome: the working folder that was removed ({@code keptFolder}: emptied, but the folder
+     * itself stays, being a mount point), the local commits that were never pushed (discarded by
+     * --force), and the uncommitted changes it held (discarded by --force; null when they could
+     * not be told: a mount's working area, a folder that could not be read).
      */
-    public record Result(Path workDir, java.util.List<String> discardedCommits, Status.Changes discardedChanges) {
+    public record Result(Path workDir, boolean keptFolder, java.util.List<String> discardedCommits,
+                         Status.Changes discardedChanges) {
         /** Whether work was lost, as far as it is known. */
         public boolean discarded() {
             return !discardedCommits.isEmpty() || discardedChanges != null && !discardedChanges.isEmpty();
@@ -109,9 +111,10 @@ public final class Uninstall {
             });
             Checkpoints.reach("uninstall.after-mark");
             Path work = Paths.get(s.workDir);
+            boolean kept = false;
             if (Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 try {
-                    deleteTree(work); // whatever else is at that path now is not the package's
+                    kept = deleteTree(work); // whatever else is at that path now is not the package's
                 } catch (OtherFileSystem mounted) {
                     throw new ConflictException("the working folder of " + p.name() + " holds " + mounted.dir
                             + ", the mount point of another file system, whose files are not the package's:"
@@ -124,7 +127,7 @@ public final class Uninstall {
                 l.remove(p.name());
                 return null;
             });
-            return new Result(work, java.util.List.copyOf(s.commits), lost);
+            return new Result(work, kept, java.util.List.copyOf(s.commits), lost);
         }
     }
 
@@ -148,12 +151,17 @@ public final class Uninstall {
      * Deletes {@code root} and everything below it, but never crosses into another file system
      * mounted below it (a bind mount, a quiltfs mount, a network share: someone's files, which
      * the package's folder only shows): {@link OtherFileSystem}, and nothing on it is touched.
+     * A {@code root} that is itself a mount point (a disk given as {@code --dest}) is emptied and
+     * stays: it cannot be removed while mounted, and an uninstall must not stop there for good.
+     * Returns whether {@code root} stayed so.
      */
-    static void deleteTree(Path root) throws IOException {
+    static boolean deleteTree(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
+            return false;
         }
         Object rootDevice = device(root);
+        Path parent = root.toAbsolutePath().getParent();
+        boolean[] kept = {parent != null && rootDevice != null && !rootDevice.equals(device(parent))};
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
@@ -174,10 +182,22 @@ public final class Uninstall {
                 if (e != null) {
                     throw e;
                 }
-                Files.delete(d);
+                if (d.equals(root) && kept[0]) {
+                    return FileVisitResult.CONTINUE;
+                }
+                try {
+                    Files.delete(d);
+                } catch (java.nio.file.FileSystemException busy) {
+                    // A mount point that st_dev does not tell (a bind mount of the same disk).
+                    if (!d.equals(root) || !"Device or resource busy".equals(busy.getReason())) {
+                        throw busy;
+                    }
+                    kept[0] = true;
+                }
                 return FileVisitResult.CONTINUE;
             }
         });
+        return kept[0];
     }
 
     /** The device {@code p} is on (st_dev), or null where the file system does not say. */
