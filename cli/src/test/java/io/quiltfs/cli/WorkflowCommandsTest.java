@@ -222,6 +222,7 @@ class WorkflowCommandsTest {
         Run forced = run("--home", h, "--json", "uninstall", "t/p", "--force");
         assertEquals(0, forced.code(), forced.err());
         assertEquals(1, forced.json().get("discarded_commits").size());
+        assertEquals("removed", forced.json().get("work_dir_fate").asText());
         assertEquals("[\"mine.txt\"]", forced.json().get("discarded_changes").get("modified").toString());
         assertFalse(Files.exists(w), "the working folder goes, --dest or not");
         assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", w.toString()).code());
@@ -237,6 +238,32 @@ class WorkflowCommandsTest {
         Run gone = run("--home", h, "uninstall", "t/p");
         assertEquals(ExitCodes.NOT_FOUND, gone.code());
         assertTrue(gone.err().contains("t/p is not installed"), gone.err());
+    }
+
+    @org.junit.jupiter.api.Test
+    void uninstallSaysWhatBecameOfTheWorkingFolder() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        Path real = Files.createDirectories(tmp.resolve("real"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", link.toString()).code());
+        assertTrue(Files.exists(real.resolve("a.txt")));
+        Run left = run("--home", h, "uninstall", "t/p");
+        assertEquals(0, left.code(), left.err());
+        assertEquals("uninstalled t/p (left " + link + " alone: it is a symbolic link to " + real + ", not a folder;"
+                + " delete the files there yourself if you no longer need them; cached objects kept)\n", left.out());
+        assertTrue(Files.exists(real.resolve("a.txt")), "nothing is deleted through a link");
+
+        Path w = tmp.resolve("w");
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", w.toString()).code());
+        try (var all = Files.walk(w)) {
+            for (Path q : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(q);
+            }
+        }
+        Run absent = run("--home", h, "--json", "uninstall", "t/p");
+        assertEquals(0, absent.code(), absent.err());
+        assertEquals("absent", absent.json().get("work_dir_fate").asText());
     }
 
     @org.junit.jupiter.api.Test

@@ -93,7 +93,7 @@ class UninstallAroundMountTest {
 
         Tool.Result done = cli(f.home, "--json", "uninstall", pkg);
         assertEquals(0, done.exit(), done.err());
-        assertTrue(done.out().contains("\"work_dir_kept\" : true"), done.out());
+        assertTrue(done.out().contains("\"work_dir_fate\" : \"emptied\""), done.out());
         assertTrue(MountTable.at(inner) != null, "still mounted");
         try (var left = Files.list(inner)) {
             assertEquals(0, left.count(), "emptied");

@@ -22,13 +22,27 @@ public final class Uninstall {
     private Uninstall() {
     }
 
+    /** What became of the working folder. */
+    public enum Fate {
+        /** Deleted with everything in it. */
+        REMOVED,
+        /** Emptied; the folder stays, being a mount point. */
+        EMPTIED,
+        /**
+         * Left alone: a symbolic link or a file stands at its path (put there after the install,
+         * or a --dest that was a link): what it leads to is not known to be the package's.
+         */
+        LEFT,
+        /** It was gone already. */
+        ABSENT
+    }
+
     /**
-     * Outcome: the working folder that was removed ({@code keptFolder}: emptied, but the folder
-     * itself stays, being a mount point), the local commits that were never pushed (discarded by
-     * --force), and the uncommitted changes it held (discarded by --force; null when they could
-     * not be told: a mount's working area, a folder that could not be read).
+     * Outcome: the working folder and what became of it, the local commits that were never
+     * pushed (discarded by --force), and the uncommitted changes it held (discarded by --force;
+     * null when they could not be told: a mount's working area, a folder that could not be read).
      */
-    public record Result(Path workDir, boolean keptFolder, java.util.List<String> discardedCommits,
+    public record Result(Path workDir, Fate fate, java.util.List<String> discardedCommits,
                          Status.Changes discardedChanges) {
         /** Whether work was lost, as far as it is known. */
         public boolean discarded() {
@@ -111,10 +125,10 @@ public final class Uninstall {
             });
             Checkpoints.reach("uninstall.after-mark");
             Path work = Paths.get(s.workDir);
-            boolean kept = false;
+            Fate fate = Files.exists(work, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? Fate.LEFT : Fate.ABSENT;
             if (Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 try {
-                    kept = deleteTree(work); // whatever else is at that path now is not the package's
+                    fate = deleteTree(work) ? Fate.EMPTIED : Fate.REMOVED;
                 } catch (OtherFileSystem mounted) {
                     throw new ConflictException("the working folder of " + p.name() + " holds " + mounted.dir
                             + ", the mount point of another file system, whose files are not the package's:"
@@ -127,7 +141,7 @@ public final class Uninstall {
                 l.remove(p.name());
                 return null;
             });
-            return new Result(work, kept, java.util.List.copyOf(s.commits), lost);
+            return new Result(work, fate, java.util.List.copyOf(s.commits), lost);
         }
     }
 
