@@ -467,13 +467,34 @@ class WorkflowTest {
         Path docs = PhysicalKey.parse(m.get("docs/readme.md").physicalKey()).filePath();
         String sound = Files.readString(docs);
         Files.writeString(docs, "# README"); // same size, other content: this install fails
-        assertThrows(Install.Incomplete.class, () -> install(alice, List.of("docs")));
+        Install.Incomplete failed = assertThrows(Install.Incomplete.class, () -> install(alice, List.of("docs")));
+        assertTrue(failed.hint().contains("run `quiltfs install team/data --path docs` again"), failed.hint());
+        ConflictException commitRefused = assertThrows(ConflictException.class, () -> commit(alice, "too early"));
+        assertTrue(commitRefused.getMessage().contains("run `quiltfs install team/data --path docs` to finish it"),
+                commitRefused.getMessage());
         Files.writeString(docs, sound);
-        Install.Result rerun = install(alice, null); // as the failure says to
+        Install.Result rerun = install(alice, List.of("docs")); // as the failure says to
         assertFalse(Files.exists(work(alice).resolve("data/b.csv")), "the removal made before is kept");
         assertEquals(1, rerun.keptRemoved());
         assertEquals(sound, Files.readString(work(alice).resolve("docs/readme.md")));
+        assertFalse(Files.exists(work(alice).resolve("a.txt")), "the partial install stays partial");
+        assertEquals(List.of("data", "docs"), InstalledPackage.require(alice, PKG).state().paths);
         assertEquals(List.of("data/b.csv"), status(alice).changes().removed());
+    }
+
+    @Test
+    void aPartialInstallsGoneFolderIsPutBackAsItWas() throws IOException {
+        seed(TestRegistries.LOCAL);
+        install(alice, List.of("data", "**/*.md"));
+        Path moved = tmp.resolve("moved");
+        Files.move(work(alice), moved);
+        MissingWorkFolderException gone = assertThrows(MissingWorkFolderException.class, () -> status(alice));
+        assertTrue(gone.getMessage().contains("Run `quiltfs install team/data --path data --path '**/*.md'` to put its"
+                + " files back"), gone.getMessage());
+        install(alice, List.of("data", "**/*.md")); // as it says
+        assertTrue(Files.exists(work(alice).resolve("data/b.csv")));
+        assertFalse(Files.exists(work(alice).resolve("a.txt")), "not widened to every key");
+        assertTrue(status(alice).changes().isEmpty());
     }
 
     @Test
