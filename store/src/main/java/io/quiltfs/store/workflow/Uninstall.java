@@ -44,10 +44,6 @@ public final class Uninstall {
      */
     public record Result(Path workDir, Fate fate, java.util.List<String> discardedCommits,
                          Status.Changes discardedChanges) {
-        /** Whether work was lost, as far as it is known. */
-        public boolean discarded() {
-            return !discardedCommits.isEmpty() || discardedChanges != null && !discardedChanges.isEmpty();
-        }
     }
 
     /** How many keys of each kind a message names before "and N more". */
