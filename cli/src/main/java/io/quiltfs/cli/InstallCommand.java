@@ -30,7 +30,7 @@ final class InstallCommand extends PackageCommand {
 
     @Option(names = "--path", paramLabel = "GLOB",
             description = "Only the logical keys matching GLOB (a folder covers what is under it; * within a folder,"
-                    + " ** across folders). Repeatable.")
+                    + " ** across folders, **/ also none). Repeatable.")
     List<String> paths;
 
     @Override

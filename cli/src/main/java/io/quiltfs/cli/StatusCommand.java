@@ -64,7 +64,8 @@ final class StatusCommand extends PackageCommand {
         }
         Status.Changes c = r.changes();
         if (r.installing()) {
-            out.line("the install did not finish: run `quiltfs install " + r.pkg() + "` to fetch the missing files");
+            out.line("the install did not finish: run `" + io.quiltfs.store.workflow.Install.finishCommand(p)
+                    + "` to fetch the missing files");
         }
         if (r.pullUntold()) {
             out.line(io.quiltfs.store.workflow.Pull.untoldLine(r.pkg(), r.pulling()));

@@ -35,11 +35,45 @@ final class UninstallCommand extends PackageCommand {
         } else {
             r = Uninstall.uninstall(p, force);
         }
-        out.line("uninstalled " + p.name() + " (removed " + r.workDir() + "; cached objects kept)");
-        out.json(Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
-                .put("uninstalled", true));
+        out.line("uninstalled " + p.name() + " (" + switch (r.fate()) {
+            case REMOVED -> "removed " + r.workDir();
+            case EMPTIED -> "emptied " + r.workDir() + ", a mount point, which stays";
+            case LEFT -> "left " + r.workDir() + " alone: it is " + (java.nio.file.Files.isSymbolicLink(r.workDir())
+                    ? "a symbolic link" + target(r.workDir()) + ", not a folder; delete the files there yourself if"
+                    + " you no longer need them" : "not a folder");
+            case ABSENT -> "its working folder " + r.workDir() + " was gone already";
+        } + "; cached objects kept)");
+        if (!r.discardedCommits().isEmpty()) {
+            int n = r.discardedCommits().size();
+            out.line("discarded " + n + " local commit" + (n == 1 ? "" : "s") + " never pushed (head "
+                    + r.discardedCommits().get(n - 1) + ")");
+        }
+        if (r.discardedChanges() != null && !r.discardedChanges().isEmpty()) {
+            out.line("discarded the uncommitted changes: " + Uninstall.describe(r.discardedChanges()));
+        }
+        var j = Json.object().put("package", p.name().toString()).put("work_dir", r.workDir().toString())
+                .put("uninstalled", true).put("work_dir_fate", r.fate().name().toLowerCase(java.util.Locale.ROOT));
+        j.set("discarded_commits", array(r.discardedCommits()));
+        var ch = r.discardedChanges();
+        if (ch == null) {
+            j.putNull("discarded_changes");
+        } else {
+            j.putObject("discarded_changes").<com.fasterxml.jackson.databind.node.ObjectNode>set("added", array(ch.added()))
+                    .<com.fasterxml.jackson.databind.node.ObjectNode>set("modified", array(ch.modified()))
+                    .set("removed", array(ch.removed()));
+        }
+        out.json(j);
         out.flush();
         return ExitCodes.OK;
+    }
+
+    /** " to TARGET" for a symbolic link, or nothing when it cannot be read. */
+    private static String target(java.nio.file.Path link) {
+        try {
+            return " to " + java.nio.file.Files.readSymbolicLink(link);
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return "";
+        }
     }
 
     /**

@@ -196,6 +196,97 @@ class WorkflowCommandsTest {
         assertEquals("UpToDate", run("--home", h, "--json", "status", "t/p").json().get("state").asText());
     }
 
+    @org.junit.jupiter.api.Test
+    void uninstallNamesWhatItWouldDiscardAndForceSaysWhatItDiscarded() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        Path w = tmp.resolve("w");
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", w.toString()).code());
+        Files.writeString(w.resolve("a.txt"), "edited");
+        Files.writeString(w.resolve("mine.txt"), "not the package's");
+        Files.delete(w.resolve("data/b.csv"));
+        Run refused = run("--home", h, "uninstall", "t/p");
+        assertEquals(ExitCodes.CONFLICT, refused.code());
+        assertEquals("quiltfs: error: t/p has uncommitted changes in " + w + " (added 'mine.txt'; modified 'a.txt';"
+                + " removed 'data/b.csv'); commit and push them, or use --force to discard them (it deletes the"
+                + " working folder with every file in it)\n", refused.err());
+        assertTrue(Files.exists(w.resolve("mine.txt")));
+
+        assertEquals(0, run("--home", h, "commit", "t/p", "-m", "local").code());
+        Files.writeString(w.resolve("mine.txt"), "changed again");
+        Run unpushed = run("--home", h, "uninstall", "t/p");
+        assertEquals(ExitCodes.CONFLICT, unpushed.code());
+        assertTrue(unpushed.err().contains("t/p has 1 local commit not pushed") && unpushed.err().contains("push it with"
+                + " `quiltfs push t/p` or use --force to discard it"), unpushed.err());
+
+        Run forced = run("--home", h, "--json", "uninstall", "t/p", "--force");
+        assertEquals(0, forced.code(), forced.err());
+        assertEquals(1, forced.json().get("discarded_commits").size());
+        assertEquals("removed", forced.json().get("work_dir_fate").asText());
+        assertEquals("[\"mine.txt\"]", forced.json().get("discarded_changes").get("modified").toString());
+        assertFalse(Files.exists(w), "the working folder goes, --dest or not");
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", w.toString()).code());
+        Files.writeString(w.resolve("a.txt"), "again");
+        Run text = run("--home", h, "uninstall", "t/p", "--force");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("discarded the uncommitted changes: modified 'a.txt'"), text.out());
+        Run clean = run("--home", h, "install", "t/p", "-r", reg);
+        assertEquals(0, clean.code(), clean.err());
+        Run quiet = run("--home", h, "uninstall", "t/p");
+        assertEquals(0, quiet.code(), quiet.err());
+        assertFalse(quiet.out().contains("discarded"), quiet.out());
+        Run gone = run("--home", h, "uninstall", "t/p");
+        assertEquals(ExitCodes.NOT_FOUND, gone.code());
+        assertTrue(gone.err().contains("t/p is not installed"), gone.err());
+    }
+
+    @org.junit.jupiter.api.Test
+    void uninstallSaysWhatBecameOfTheWorkingFolder() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        Path real = Files.createDirectories(tmp.resolve("real"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", link.toString()).code());
+        assertTrue(Files.exists(real.resolve("a.txt")));
+        Run left = run("--home", h, "uninstall", "t/p");
+        assertEquals(0, left.code(), left.err());
+        assertEquals("uninstalled t/p (left " + link + " alone: it is a symbolic link to " + real + ", not a folder;"
+                + " delete the files there yourself if you no longer need them; cached objects kept)\n", left.out());
+        assertTrue(Files.exists(real.resolve("a.txt")), "nothing is deleted through a link");
+
+        Path w = tmp.resolve("w");
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", w.toString()).code());
+        try (var all = Files.walk(w)) {
+            for (Path q : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(q);
+            }
+        }
+        Run absent = run("--home", h, "--json", "uninstall", "t/p");
+        assertEquals(0, absent.code(), absent.err());
+        assertEquals("absent", absent.json().get("work_dir_fate").asText());
+    }
+
+    @org.junit.jupiter.api.Test
+    void pathGlobs() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        Run empty = run("--home", h, "install", "t/p", "-r", reg, "--path", "");
+        assertEquals(ExitCodes.USAGE, empty.code());
+        assertTrue(empty.err().startsWith("quiltfs: error: invalid --path glob '': it names no key"), empty.err());
+        Run invalid = run("--home", h, "install", "t/p", "-r", reg, "--path", "data", "--path", "data/[b");
+        assertEquals(ExitCodes.USAGE, invalid.code());
+        assertEquals(1, invalid.err().lines().count(), invalid.err());
+        assertTrue(invalid.err().contains("invalid --path glob 'data/[b': missing ']'"), invalid.err());
+        Run none = run("--home", h, "install", "t/p", "-r", reg, "--path", "data", "--path", "nothing/**");
+        assertEquals(ExitCodes.NOT_FOUND, none.code());
+        assertTrue(none.err().contains("matches 'nothing/**'"), none.err());
+        assertFalse(Files.exists(Path.of(h, "work", "t", "p")), "nothing installed");
+        Run any = run("--home", h, "--json", "install", "t/p", "-r", reg, "--path", "**/*.txt", "--path", "./data");
+        assertEquals(0, any.code(), any.err());
+        assertEquals(2, any.json().get("files").asInt(), "**/ matches no folder too: " + any.out());
+        assertEquals("[\"**/*.txt\",\"data\"]", any.json().get("paths").toString());
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void everyVerbHasHelp(TestRegistries.Kind kind) {

@@ -73,7 +73,7 @@ public final class Commit {
         try (HomeLock lock = HomeLock.acquire(pkg.home().packageLock(pkg.name()))) {
             InstalledPackage p = InstalledPackage.require(pkg.home(), pkg.name());
             if (p.state().installing) {
-                throw Install.unfinished(p.name(), "commit");
+                throw Install.unfinished(p, "commit");
             }
             if (p.state().pulling != null) {
                 // The working files are partly the pulled revision's: a commit would record a mix.

@@ -174,7 +174,7 @@ public final class Install {
             try {
                 r = materialize(p, m, wanted, sources, progress, top, matched);
             } catch (IOException | RuntimeException e) {
-                throw new Incomplete(pkg, e);
+                throw new Incomplete(pkg, finishCommand(p), e);
             }
             int keptRemoved = 0;
             for (Entry e : placedEarlier) {
@@ -206,7 +206,7 @@ public final class Install {
         private final Exception reason;
         private final String hint;
 
-        Incomplete(io.quiltfs.store.registry.PackageName pkg, Exception reason) {
+        Incomplete(io.quiltfs.store.registry.PackageName pkg, String finish, Exception reason) {
             this(reason, reason instanceof io.quiltfs.store.registry.RegistryException.NotFound
                     // Running it again would stop at the same missing object.
                     ? "the install of " + pkg + " is incomplete and the registry cannot complete it; `quiltfs"
@@ -215,7 +215,7 @@ public final class Install {
                     // Nor would it make the name fit.
                     ? "the install of " + pkg + " is incomplete and no file here can have that name; `quiltfs"
                             + " uninstall " + pkg + "`, then install the keys you need with --path"
-                    : "the install of " + pkg + " is incomplete: run `quiltfs install " + pkg
+                    : "the install of " + pkg + " is incomplete: run `" + finish
                             + "` again to finish it (or `quiltfs uninstall " + pkg + "`)");
         }
 
@@ -242,9 +242,32 @@ public final class Install {
     }
 
     /** The error commit and friends give while an install has not finished. */
-    static ConflictException unfinished(io.quiltfs.store.registry.PackageName pkg, String verb) {
-        return new ConflictException("the install of " + pkg + " did not finish, so its missing files are not"
-                + " known to be removed: run `quiltfs install " + pkg + "` to finish it, then " + verb + " again");
+    static ConflictException unfinished(InstalledPackage p, String verb) {
+        return new ConflictException("the install of " + p.name() + " did not finish, so its missing files are not"
+                + " known to be removed: run `" + finishCommand(p) + "` to finish it, then " + verb + " again");
+    }
+
+    /**
+     * The command that finishes {@code p}'s unfinished install, or puts back its working folder
+     * when that is gone, without widening a partial install: {@code install} without --path
+     * would install every key. It names the globs that no finished install placed yet (all of
+     * them when none finished, or when the folder is gone), and not the others: naming those
+     * would put back the files removed since.
+     */
+    public static String finishCommand(InstalledPackage p) {
+        PackageState s = p.state();
+        StringBuilder b = new StringBuilder("quiltfs install ").append(p.name());
+        if (s.paths == null) {
+            return b.toString();
+        }
+        boolean gone = p.files() instanceof WorkFolder w && !Files.isDirectory(w.root());
+        List<String> placed = !gone && s.installing && !s.placedAll && s.placedPaths != null ? s.placedPaths : List.of();
+        for (String g : s.paths) {
+            if (!placed.contains(g)) {
+                b.append(" --path ").append(g.matches("[A-Za-z0-9_./@%+=:,-]+") ? g : "'" + g.replace("'", "'\\''") + "'");
+            }
+        }
+        return b.toString();
     }
 
     /**

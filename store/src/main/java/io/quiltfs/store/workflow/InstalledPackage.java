@@ -104,7 +104,7 @@ public final class InstalledPackage {
                         + " else took its place); nothing was changed. Move that away, then run `quiltfs install "
                         + pkg + "` to put the package's files back");
             }
-            throw new MissingWorkFolderException(pkg, w.root());
+            throw new MissingWorkFolderException(pkg, w.root(), Install.finishCommand(this));
         }
         return f;
     }

@@ -202,7 +202,7 @@ public final class Pull {
             PackageState s = p.state();
             if (s.installing) {
                 // Files the install has not placed yet would count as removed here.
-                throw Install.unfinished(p.name(), "pull");
+                throw Install.unfinished(p, "pull");
             }
             String latest;
             RegistryException.BadPointer damaged = null;

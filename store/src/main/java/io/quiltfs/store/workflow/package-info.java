@@ -14,7 +14,9 @@
  * uninstall) first marks the lineage ({@code installing}, {@code pulling}, {@code uninstalling}):
  * while a mark stands, status tells that verb's work from the user's, commit refuses, and the
  * same verb run again finishes it.
- * Working files are never hard links to cached objects. Status and commit see working files
+ * Working files are never hard links to cached objects. Uninstall deletes a working folder
+ * but never through a symbolic link standing at its place nor into another file system mounted
+ * inside it. Status and commit see working files
  * only through {@link io.quiltfs.store.workflow.WorkingFiles}, so other working areas (a
  * mount's) can reuse them.
  *

@@ -408,6 +408,56 @@ class WorkflowTest {
         assertEquals(0, again.fetched(), "every object is in the cache already");
     }
 
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aPartialInstallCommitsPushesAndPullsWithoutFetchingTheRest(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        Manifest first = registry.readManifest(registry.latest(PKG));
+        install(alice, List.of("data"));
+        write(work(alice).resolve("data/b.csv"), "alice");
+        Commit.Result c = commit(alice, "alice's b");
+        assertEquals(List.of("data/b.csv"), c.changes().modified());
+        for (String unfetched : List.of("a.txt", "docs/readme.md")) {
+            assertEquals(first.get(unfetched), c.manifest().get(unfetched), "kept as it was: " + unfetched);
+        }
+        Push.Result pushed = push(alice, false);
+        assertEquals(1, pushed.uploaded(), "only the changed file");
+        assertFalse(Files.exists(work(alice).resolve("a.txt")), "nothing else was fetched");
+
+        // Bob changes and removes keys that alice never fetched: her pull moves her rows, fetches nothing.
+        install(bob, null);
+        write(work(bob).resolve("docs/readme.md"), "# bob's");
+        Files.delete(work(bob).resolve("a.txt"));
+        write(work(bob).resolve("data/c.csv"), "bob");
+        commit(bob, "bob");
+        push(bob, false);
+        Manifest bobs = registry.readManifest(registry.latest(PKG));
+        Pull.Result pulled = pull(alice);
+        assertEquals(bobs.topHash(), pulled.head());
+        assertEquals(List.of("data/c.csv"), pulled.updated());
+        assertFalse(Files.exists(work(alice).resolve("docs")));
+        assertEquals("bob", Files.readString(work(alice).resolve("data/c.csv")));
+        Manifest head = InstalledPackage.require(alice, PKG).head();
+        assertEquals(bobs.get("docs/readme.md"), head.get("docs/readme.md"));
+        assertNull(head.get("a.txt"));
+        assertTrue(status(alice).changes().isEmpty());
+
+        // A file alice puts at a key she did not fetch is a change, and commits as one; deleting a
+        // fetched file is a removal.
+        write(work(alice).resolve("docs/readme.md"), "# alice's");
+        Files.delete(work(alice).resolve("data/c.csv"));
+        Status.Changes ch = status(alice).changes();
+        assertEquals(List.of("docs/readme.md"), ch.modified());
+        assertEquals(List.of("data/c.csv"), ch.removed());
+        Commit.Result mine = commit(alice, "mine");
+        assertNull(mine.manifest().get("data/c.csv"));
+        assertEquals(bobs.get("data/b.csv"), mine.manifest().get("data/b.csv"));
+        assertEquals(1, push(alice, false).uploaded(), "docs/readme.md only");
+        pull(bob);
+        assertEquals("# alice's", Files.readString(work(bob).resolve("docs/readme.md")));
+        assertFalse(Files.exists(work(bob).resolve("data/c.csv")));
+    }
+
     @Test
     void aRemovalSurvivesAnInterruptedWideningAndItsReRun() throws IOException {
         seed(TestRegistries.LOCAL);
@@ -417,13 +467,34 @@ class WorkflowTest {
         Path docs = PhysicalKey.parse(m.get("docs/readme.md").physicalKey()).filePath();
         String sound = Files.readString(docs);
         Files.writeString(docs, "# README"); // same size, other content: this install fails
-        assertThrows(Install.Incomplete.class, () -> install(alice, List.of("docs")));
+        Install.Incomplete failed = assertThrows(Install.Incomplete.class, () -> install(alice, List.of("docs")));
+        assertTrue(failed.hint().contains("run `quiltfs install team/data --path docs` again"), failed.hint());
+        ConflictException commitRefused = assertThrows(ConflictException.class, () -> commit(alice, "too early"));
+        assertTrue(commitRefused.getMessage().contains("run `quiltfs install team/data --path docs` to finish it"),
+                commitRefused.getMessage());
         Files.writeString(docs, sound);
-        Install.Result rerun = install(alice, null); // as the failure says to
+        Install.Result rerun = install(alice, List.of("docs")); // as the failure says to
         assertFalse(Files.exists(work(alice).resolve("data/b.csv")), "the removal made before is kept");
         assertEquals(1, rerun.keptRemoved());
         assertEquals(sound, Files.readString(work(alice).resolve("docs/readme.md")));
+        assertFalse(Files.exists(work(alice).resolve("a.txt")), "the partial install stays partial");
+        assertEquals(List.of("data", "docs"), InstalledPackage.require(alice, PKG).state().paths);
         assertEquals(List.of("data/b.csv"), status(alice).changes().removed());
+    }
+
+    @Test
+    void aPartialInstallsGoneFolderIsPutBackAsItWas() throws IOException {
+        seed(TestRegistries.LOCAL);
+        install(alice, List.of("data", "**/*.md"));
+        Path moved = tmp.resolve("moved");
+        Files.move(work(alice), moved);
+        MissingWorkFolderException gone = assertThrows(MissingWorkFolderException.class, () -> status(alice));
+        assertTrue(gone.getMessage().contains("Run `quiltfs install team/data --path data --path '**/*.md'` to put its"
+                + " files back"), gone.getMessage());
+        install(alice, List.of("data", "**/*.md")); // as it says
+        assertTrue(Files.exists(work(alice).resolve("data/b.csv")));
+        assertFalse(Files.exists(work(alice).resolve("a.txt")), "not widened to every key");
+        assertTrue(status(alice).changes().isEmpty());
     }
 
     @Test

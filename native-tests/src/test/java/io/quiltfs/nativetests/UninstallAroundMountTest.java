@@ -1,0 +1,103 @@
+package io.quiltfs.nativetests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quiltfs.fs.fuse.FuseMount;
+import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.testing.TestRegistries;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code uninstall --force} deletes a working folder, but never the files of another file system
+ * mounted inside it (here an editable quiltfs mount of another home, whose deletions would be
+ * that mount's uncommitted removals): it stops at the mount point, says so, and finishes once it
+ * is unmounted. A working folder that is itself a mount point is emptied and stays.
+ */
+class UninstallAroundMountTest {
+    Fixture f;
+    Path inner;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (f == null) {
+            return;
+        }
+        try {
+            if (inner != null && MountTable.at(inner) != null) {
+                Tool.run(Tool.quiltfs(f.home.resolveSibling("other"), "unmount", inner.toString())
+                        .toArray(new String[0]));
+            }
+            if (inner != null && MountTable.at(inner) != null) {
+                FuseMount.unmount(inner, true);
+            }
+        } finally {
+            f.close();
+        }
+    }
+
+    Tool.Result cli(Path home, String... args) throws Exception {
+        return Tool.run(Tool.quiltfs(home, args).toArray(new String[0]));
+    }
+
+    @Test
+    void uninstallForceStopsAtAMountPointInsideTheWorkingFolder() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.write("d/b.txt", "beta");
+        f.build();
+        Path other = f.home.resolveSibling("other");
+        Path work = f.scratch.resolve("work");
+        String pkg = Fixture.PKG.toString();
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        inner = Files.createDirectories(work.resolve("inner"));
+        cli(other, "mount", pkg, inner.toString(), "-r", f.uri).ok();
+        assertEquals("alpha", Files.readString(inner.resolve("a.txt")));
+
+        Tool.Result refused = cli(f.home, "uninstall", pkg);
+        assertEquals(3, refused.exit(), refused.err());
+        assertTrue(refused.err().contains("added 'inner/a.txt'"), refused.err());
+
+        Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, stopped.exit(), stopped.err());
+        assertEquals("quiltfs: error: the working folder of " + pkg + " holds " + inner + ", the mount point of another"
+                + " file system, whose files are not the package's: unmount it, then run `quiltfs uninstall " + pkg
+                + "` again to finish\n", stopped.err());
+        assertEquals("alpha", Files.readString(inner.resolve("a.txt")), "the mount's files are untouched");
+        assertEquals("beta", Files.readString(inner.resolve("d/b.txt")));
+        Tool.Result mounted = cli(other, "--json", "status", pkg).ok();
+        assertTrue(mounted.out().contains("\"removed\" : [ ]"), mounted.out());
+
+        cli(other, "unmount", inner.toString()).ok();
+        cli(f.home, "uninstall", pkg).ok();
+        assertFalse(Files.exists(work));
+        inner = null;
+    }
+
+    @Test
+    void aWorkingFolderThatIsAMountPointIsEmptiedAndStays() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.write("d/b.txt", "beta");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        inner = Files.createDirectories(f.scratch.resolve("disk"));
+        cli(f.home.resolveSibling("other"), "mount", pkg, inner.toString(), "-r", f.uri).ok();
+        Tool.run("rm", "-r", inner.resolve("a.txt").toString(), inner.resolve("d").toString()).ok();
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", inner.toString()).ok();
+        assertEquals("beta", Files.readString(inner.resolve("d/b.txt")));
+
+        Tool.Result done = cli(f.home, "--json", "uninstall", pkg);
+        assertEquals(0, done.exit(), done.err());
+        assertTrue(done.out().contains("\"work_dir_fate\" : \"emptied\""), done.out());
+        assertTrue(MountTable.at(inner) != null, "still mounted");
+        try (var left = Files.list(inner)) {
+            assertEquals(0, left.count(), "emptied");
+        }
+        assertEquals(4, cli(f.home, "status", pkg).exit(), "forgotten, not stuck half-way");
+    }
+}
