@@ -824,8 +824,9 @@ public final class PackageFs implements java.io.Closeable {
             return;
         }
         if (a.size() != under.size()
-                || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)) {
-            return;
+                || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)
+                || c.timeSet()) {
+            return; // the execute bit, or a time set by hand (`touch -d`, `cp -p`), is kept as a local change
         }
         // An unwritten copy holds its origin's row only while that row still is the key's: a
         // copy a pull placed (no origin revision) holds the pulled bytes, not the old row's, until
