@@ -307,7 +307,8 @@ public final class PackageFs implements java.io.Closeable {
         }
         java.nio.file.attribute.PosixFileAttributes a = ((WorkArea.Content) r).attributes();
         boolean x = a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
-        return new Attr(false, a.size(), x ? 0755 : 0644, a.lastModifiedTime().toMillis() / 1000, -1);
+        java.time.Instant t = a.lastModifiedTime().toInstant();
+        return new Attr(false, a.size(), x ? 0755 : 0644, t.getEpochSecond(), -1, t.getNano());
     }
 
     /**
@@ -1241,8 +1242,8 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
-    /** Sets a file's modification time (milliseconds); folders keep the revision's time. */
-    public void utimens(String path, long mtimeMillis) throws IOException {
+    /** Sets a file's modification time; folders keep the revision's time. */
+    public void utimens(String path, java.time.Instant mtime) throws IOException {
         if (isControl(path)) {
             return;
         }
@@ -1253,10 +1254,10 @@ public final class PackageFs implements java.io.Closeable {
             return; // a folder, or a removed row that nobody can write
         }
         if (r instanceof WorkArea.Content c && removedOpen.get(k) == c) {
-            c.setMtime(mtimeMillis); // futimens of a removed file's descriptor
+            c.setMtime(mtime); // futimens of a removed file's descriptor
             return;
         }
-        writable(k, false, -1, w -> w.setMtime(mtimeMillis));
+        writable(k, false, -1, w -> w.setMtime(mtime));
     }
 
     // Commit support: snapshots, the working files they show, and the rebase that follows.

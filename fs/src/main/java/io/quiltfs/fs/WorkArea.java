@@ -239,10 +239,10 @@ public final class WorkArea implements Closeable {
             Files.setPosixFilePermissions(file(id), p);
         }
 
-        public synchronized void setMtime(long millis) throws IOException {
+        public synchronized void setMtime(java.time.Instant mtime) throws IOException {
             changes++;
             thaw();
-            Files.setLastModifiedTime(file(id), FileTime.fromMillis(millis));
+            Files.setLastModifiedTime(file(id), FileTime.from(mtime));
             timeSet = true;
         }
 

@@ -555,11 +555,11 @@ class MountWriteTest {
 
         // A time set on a file of the revision whose bytes stay the row's is kept after the close
         // (touch opens the file for writing; cp -p writes the same bytes and sets the time on its
-        // descriptor), not only in the kernel's cache: a remount shows it. A write after it makes
+        // descriptor), whole, not only in the kernel's cache: a remount shows it. A write after it makes
         // the same bytes the row again.
         Path same = f.scratch.resolve("same.csv");
         Files.writeString(same, "row,0,0\n");
-        Tool.sh("touch -d 2012-03-04T05:06:07Z " + q(same) + " && cp -p " + q(same) + " " + M + "/data/dir0/file0.csv"
+        Tool.sh("touch -d 2012-03-04T05:06:07.123456789Z " + q(same) + " && cp -p " + q(same) + " " + M + "/data/dir0/file0.csv"
                 + " && touch -d 2013-01-01T00:00:00Z " + M + "/data/dir0/file1.csv"
                 + " && touch -d 2013-01-01T00:00:00Z " + M + "/data/dir0/file2.csv"
                 + " && printf 'row,0,2\\n' > " + M + "/data/dir0/file2.csv").ok();
@@ -571,6 +571,8 @@ class MountWriteTest {
         assertEquals(Tool.sh("stat -c %Y " + M + "/README.md").ok().out(), Tool.sh("stat -c %Y " + D + "file2.csv").ok().out(),
                 "a file written back with its row's bytes is the row again (the revision's time)");
         assertEquals("row,0,0\n", Files.readString(mnt.resolve("data/dir0/file0.csv")));
+        assertEquals("2012-03-04 05:06:07.123456789 +0000\n", Tool.sh("TZ=UTC stat -c %y " + D + "file0.csv").ok().out(),
+                "the time comes back to the nanosecond, as cp -p, tar and rsync set it");
         JsonNode st = Json.parse(cli("--json", "status", mnt.toString()).ok().out());
         assertEquals(0, st.path("modified").size() + st.path("removed").size(), "a time alone is no change: " + st);
     }
