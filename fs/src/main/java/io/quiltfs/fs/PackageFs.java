@@ -760,6 +760,19 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
+    /**
+     * {@code fsync} of a folder: forces the journal (and the names of the copies made since the
+     * last sync), so that the renames, removals and new files of the tree survive a power loss,
+     * as after the {@code fsync} of a folder on a local disk (write a temporary file, fsync it,
+     * rename it over the old one, fsync the folder). A read-only tree has nothing to force.
+     */
+    public void fsyncdir() throws IOException {
+        if (area != null) {
+            area.forceFolder();
+            area.forceJournal();
+        }
+    }
+
     /** A close of a descriptor: runs the command written to {@code .quiltfs/ctl}. */
     public void flush(long handle) throws IOException {
         if (handles.get(handle) instanceof ControlFile c) {

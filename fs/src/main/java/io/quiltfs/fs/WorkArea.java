@@ -279,6 +279,8 @@ public final class WorkArea implements Closeable {
     private final Object journalLock = new Object();
     /** Guarded by journalLock. */
     private FileChannel journal;
+    /** Forces of the journal so far (guarded by journalLock). */
+    private long journalSyncs;
 
     private WorkArea(Path dir) {
         this.dir = dir;
@@ -534,6 +536,14 @@ public final class WorkArea implements Closeable {
             if (journal != null) {
                 journal.force(false);
             }
+            journalSyncs++;
+        }
+    }
+
+    /** How many times the journal was forced to the disk. */
+    long journalSyncs() {
+        synchronized (journalLock) {
+            return journalSyncs;
         }
     }
 

@@ -25,7 +25,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -234,6 +236,74 @@ class MountWriteTest {
         }
         Tool.Result un = cli("unmount", mnt.toString()).ok();
         assertTrue(un.out().contains("kept uncommitted modifications"), un.out());
+    }
+
+    /**
+     * The safe save of a file (write a temporary file, fsync it, rename it over the old one,
+     * fsync the folder) makes the rename durable as on a local disk: the folder's fsync forces
+     * the journal. Seen from outside with strace on the mount's process (a power loss cannot be
+     * made here); before, libfuse answered ENOSYS and the kernel called every folder fsync done.
+     */
+    @Test
+    void anFsyncOfAFolderForcesTheJournal() throws Exception {
+        Assumptions.assumeTrue(Tool.sh("command -v strace").exit() == 0, "strace is not installed");
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("notes.txt.tmp"), "saved\n");
+        Path trace = f.scratch.resolve("strace.out");
+        long pid = daemonPid();
+        int threads;
+        try (Stream<Path> t = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            threads = (int) t.count();
+        }
+        Process strace = new ProcessBuilder("strace", "-f", "-e", "trace=fdatasync", "-o", trace.toString(),
+                "-p", Long.toString(pid)).redirectErrorStream(true).start();
+        try {
+            // strace says when it attached to every thread ("attached with N threads"; older ones
+            // name each thread): it traces from then on (a thread that ended meanwhile is not
+            // named: then at most 10 s).
+            java.util.concurrent.CountDownLatch attached = new java.util.concurrent.CountDownLatch(1);
+            Thread reader = new Thread(() -> {
+                try (java.io.BufferedReader err = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(strace.getInputStream(), StandardCharsets.UTF_8))) {
+                    int named = 0;
+                    for (String line; (line = err.readLine()) != null;) {
+                        if (line.contains("attached with") || (line.contains("attached") && ++named >= threads)) {
+                            attached.countDown();
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // strace ended
+                }
+            });
+            reader.setDaemon(true);
+            reader.start();
+            Assumptions.assumeTrue(attached.await(10, TimeUnit.SECONDS), "strace cannot attach to the mount's process here");
+            String journal = f.home.resolve("mounts/areas/test/mounted/journal").toRealPath().toString();
+            Tool.run("python3", "-c", "import os, sys\n"
+                    + "os.rename(sys.argv[1] + '/notes.txt.tmp', sys.argv[1] + '/notes.txt')\n"
+                    + "fd = os.open(sys.argv[1], os.O_RDONLY)\nos.fsync(fd)\nos.close(fd)\n", mnt.toString()).ok();
+            strace.destroy(); // strace detaches and writes out what it saw
+            strace.waitFor(10, TimeUnit.SECONDS);
+            String fd = null;
+            try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/" + pid + "/fd"))) {
+                for (Path p : fds) {
+                    try {
+                        if (Files.readSymbolicLink(p).toString().equals(journal)) {
+                            fd = p.getFileName().toString();
+                        }
+                    } catch (IOException closedMeanwhile) {
+                        // not the journal
+                    }
+                }
+            }
+            assertTrue(fd != null, "the journal is open in the mount's process");
+            String traced = Files.readString(trace);
+            assertTrue(traced.contains("fdatasync(" + fd + ")"), "the folder's fsync forced the journal (fd " + fd + "):\n" + traced);
+        } finally {
+            strace.destroyForcibly();
+        }
+        assertEquals("saved\n", Files.readString(mnt.resolve("notes.txt")));
     }
 
     long daemonPid() throws IOException {

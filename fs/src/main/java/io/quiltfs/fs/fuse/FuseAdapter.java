@@ -417,6 +417,17 @@ final class FuseAdapter extends FuseStubFS {
         }
     }
 
+    /** Without it libfuse answers ENOSYS and the kernel then calls every fsync of a folder done. */
+    @Override
+    public int fsyncdir(String path, FuseFileInfo fi) {
+        try {
+            fs.fsyncdir();
+            return 0;
+        } catch (Throwable t) {
+            return fail("fsyncdir", path, t);
+        }
+    }
+
     @Override
     public int mkdir(String path, @mode_t long mode) {
         try {
