@@ -287,12 +287,29 @@ public final class PackageFs implements java.io.Closeable {
                 }
             }
             if (r == null) {
+                if (nameTooLong(k)) {
+                    // As a local disk answers: a name no file here can have (statfs says 255 bytes).
+                    throw new FsException(Errno.ENAMETOOLONG, "a name over " + NAME_MAX + " bytes in '" + k + "'");
+                }
                 throw new FsException(Errno.ENOENT, "no such file: " + k);
             }
             return attr(b, r);
         } finally {
             readUnlock();
         }
+    }
+
+    /** Whether a name of {@code k} is over {@link #NAME_MAX} bytes. */
+    static boolean nameTooLong(String k) {
+        if (k.length() <= NAME_MAX / 3) {
+            return false;
+        }
+        for (String name : k.split("/")) {
+            if (name.length() > NAME_MAX / 3 && name.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Attr attr(Base b, Object r) throws IOException {

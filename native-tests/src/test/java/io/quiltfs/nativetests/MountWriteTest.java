@@ -601,6 +601,18 @@ class MountWriteTest {
         Files.writeString(script, py);
         String out = Tool.run("python3", script.toString(), mnt.toString()).ok().out();
         assertEquals("EINVAL\nEINVAL\ncreated\n[b'caf\\xc3\\xa9.txt']\n", out);
+
+        // A name over 255 bytes is too long to look up too, as on a local disk (not "no such file").
+        String py2 = String.join("\n",
+                "import os, sys, errno",
+                "for p in ('é' * 128, 'a' * 256 + '/x', 'a' * 255):",
+                "    for op in (os.stat, os.unlink):",
+                "        try:",
+                "            op(os.path.join(sys.argv[1], p))",
+                "        except OSError as e:",
+                "            print(errno.errorcode[e.errno])");
+        assertEquals("ENAMETOOLONG\nENAMETOOLONG\nENAMETOOLONG\nENAMETOOLONG\nENOENT\nENOENT\n",
+                Tool.run("python3", "-c", py2, mnt.toString()).ok().out());
     }
 
     @Test
