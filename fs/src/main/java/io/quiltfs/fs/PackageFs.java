@@ -46,6 +46,8 @@ public final class PackageFs implements java.io.Closeable {
     static final String XATTR_PREFIX = "user.quilt.";
     /** The longest name (bytes of UTF-8) the mount takes, as its statfs says. */
     static final int NAME_MAX = 255;
+    /** The latest modification time a working copy can hold (nanoseconds since 1970 in a long). */
+    static final java.time.Instant LATEST_TIME = java.time.Instant.ofEpochSecond(0, Long.MAX_VALUE);
     /** What a name's bytes that are not UTF-8 decode to. */
     private static final char REPLACEMENT = '\uFFFD';
     private static final Object DIR = new Object();
@@ -1279,6 +1281,11 @@ public final class PackageFs implements java.io.Closeable {
         }
         requireEditable();
         String k = key(path);
+        if (mtime.isBefore(java.time.Instant.EPOCH) || mtime.isAfter(LATEST_TIME)) {
+            // Java sets a file's times in nanoseconds since 1970 in a long: it would make such a
+            // time 1970 or 2262 without a word.
+            throw new FsException(Errno.EINVAL, "a time before 1970 or after 2262 cannot be kept: " + mtime + " for '" + k + "'");
+        }
         Object r = existing(k);
         if (r == DIR || r instanceof Entry) {
             return; // a folder, or a removed row that nobody can write

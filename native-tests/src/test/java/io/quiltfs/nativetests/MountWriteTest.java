@@ -657,6 +657,14 @@ class MountWriteTest {
                 "the time comes back to the nanosecond, as cp -p, tar and rsync set it");
         JsonNode st = Json.parse(cli("--json", "status", mnt.toString()).ok().out());
         assertEquals(0, st.path("modified").size() + st.path("removed").size(), "a time alone is no change: " + st);
+
+        // A time the working copy cannot hold is refused, not made 1970 or 2262.
+        String before = Tool.sh("stat -c %y " + M + "/new.txt").ok().out();
+        for (String t : List.of("1960-05-06T07:08:09Z", "2400-01-01T00:00:00Z")) {
+            Tool.Result r = Tool.sh("touch -d " + t + " " + M + "/new.txt");
+            assertTrue(r.exit() != 0 && r.err().contains("Invalid argument"), t + ": " + r);
+        }
+        assertEquals(before, Tool.sh("stat -c %y " + M + "/new.txt").ok().out());
     }
 
     static String readAll(FileChannel ch) throws IOException {
