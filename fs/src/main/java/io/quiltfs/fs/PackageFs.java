@@ -1281,14 +1281,15 @@ public final class PackageFs implements java.io.Closeable {
         }
         requireEditable();
         String k = key(path);
-        if (mtime.isBefore(java.time.Instant.EPOCH) || mtime.isAfter(LATEST_TIME)) {
-            // Java sets a file's times in nanoseconds since 1970 in a long: it would make such a
-            // time 1970 or 2262 without a word.
-            throw new FsException(Errno.EINVAL, "a time before 1970 or after 2262 cannot be kept: " + mtime + " for '" + k + "'");
-        }
         Object r = existing(k);
         if (r == DIR || r instanceof Entry) {
             return; // a folder, or a removed row that nobody can write
+        }
+        if (mtime.isBefore(java.time.Instant.EPOCH) || mtime.isAfter(LATEST_TIME)) {
+            // Java sets a file's times in nanoseconds since 1970 in a long: it would make such a
+            // time 1970 or 2262 without a word.
+            throw new FsException(Errno.EINVAL, "a time before 1970 or after 2262 cannot be kept: " + mtime
+                    + " for '" + k + "'");
         }
         if (r instanceof WorkArea.Content c && removedOpen.get(k) == c) {
             c.setMtime(mtime); // futimens of a removed file's descriptor
