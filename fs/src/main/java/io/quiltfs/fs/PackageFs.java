@@ -46,6 +46,8 @@ public final class PackageFs implements java.io.Closeable {
     static final String XATTR_PREFIX = "user.quilt.";
     /** The longest name (bytes of UTF-8) the mount takes, as its statfs says. */
     static final int NAME_MAX = 255;
+    /** The latest modification time a working copy can hold (nanoseconds since 1970 in a long). */
+    static final java.time.Instant LATEST_TIME = java.time.Instant.ofEpochSecond(0, Long.MAX_VALUE);
     /** What a name's bytes that are not UTF-8 decode to. */
     private static final char REPLACEMENT = '\uFFFD';
     private static final Object DIR = new Object();
@@ -287,12 +289,29 @@ public final class PackageFs implements java.io.Closeable {
                 }
             }
             if (r == null) {
+                if (nameTooLong(k)) {
+                    // As a local disk answers: a name no file here can have (statfs says 255 bytes).
+                    throw new FsException(Errno.ENAMETOOLONG, "a name over " + NAME_MAX + " bytes in '" + k + "'");
+                }
                 throw new FsException(Errno.ENOENT, "no such file: " + k);
             }
             return attr(b, r);
         } finally {
             readUnlock();
         }
+    }
+
+    /** Whether a name of {@code k} is over {@link #NAME_MAX} bytes. */
+    static boolean nameTooLong(String k) {
+        if (k.length() <= NAME_MAX / 3) {
+            return false;
+        }
+        for (String name : k.split("/")) {
+            if (name.length() > NAME_MAX / 3 && name.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Attr attr(Base b, Object r) throws IOException {
@@ -307,7 +326,8 @@ public final class PackageFs implements java.io.Closeable {
         }
         java.nio.file.attribute.PosixFileAttributes a = ((WorkArea.Content) r).attributes();
         boolean x = a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
-        return new Attr(false, a.size(), x ? 0755 : 0644, a.lastModifiedTime().toMillis() / 1000, -1);
+        java.time.Instant t = a.lastModifiedTime().toInstant();
+        return new Attr(false, a.size(), x ? 0755 : 0644, t.getEpochSecond(), -1, t.getNano());
     }
 
     /**
@@ -759,6 +779,19 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
+    /**
+     * {@code fsync} of a folder: forces the journal (and the names of the copies made since the
+     * last sync), so that the renames, removals and new files of the tree survive a power loss,
+     * as after the {@code fsync} of a folder on a local disk (write a temporary file, fsync it,
+     * rename it over the old one, fsync the folder). A read-only tree has nothing to force.
+     */
+    public void fsyncdir() throws IOException {
+        if (area != null) {
+            area.forceFolder();
+            area.forceJournal();
+        }
+    }
+
     /** A close of a descriptor: runs the command written to {@code .quiltfs/ctl}. */
     public void flush(long handle) throws IOException {
         if (handles.get(handle) instanceof ControlFile c) {
@@ -824,8 +857,9 @@ public final class PackageFs implements java.io.Closeable {
             return;
         }
         if (a.size() != under.size()
-                || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)) {
-            return;
+                || a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE)
+                || c.timeSet()) {
+            return; // the execute bit, or a time set by hand (`touch -d`, `cp -p`), is kept as a local change
         }
         // An unwritten copy holds its origin's row only while that row still is the key's: a
         // copy a pull placed (no origin revision) holds the pulled bytes, not the old row's, until
@@ -1240,8 +1274,8 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
-    /** Sets a file's modification time (milliseconds); folders keep the revision's time. */
-    public void utimens(String path, long mtimeMillis) throws IOException {
+    /** Sets a file's modification time; folders keep the revision's time. */
+    public void utimens(String path, java.time.Instant mtime) throws IOException {
         if (isControl(path)) {
             return;
         }
@@ -1251,11 +1285,17 @@ public final class PackageFs implements java.io.Closeable {
         if (r == DIR || r instanceof Entry) {
             return; // a folder, or a removed row that nobody can write
         }
+        if (mtime.isBefore(java.time.Instant.EPOCH) || mtime.isAfter(LATEST_TIME)) {
+            // Java sets a file's times in nanoseconds since 1970 in a long: it would make such a
+            // time 1970 or 2262 without a word.
+            throw new FsException(Errno.EINVAL, "a time before 1970 or after 2262 cannot be kept: " + mtime
+                    + " for '" + k + "'");
+        }
         if (r instanceof WorkArea.Content c && removedOpen.get(k) == c) {
-            c.setMtime(mtimeMillis); // futimens of a removed file's descriptor
+            c.setMtime(mtime); // futimens of a removed file's descriptor
             return;
         }
-        writable(k, false, -1, w -> w.setMtime(mtimeMillis));
+        writable(k, false, -1, w -> w.setMtime(mtime));
     }
 
     // Commit support: snapshots, the working files they show, and the rebase that follows.

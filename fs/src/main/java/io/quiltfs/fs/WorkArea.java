@@ -74,6 +74,11 @@ public final class WorkArea implements Closeable {
         boolean frozen;
         /** Changes of its bytes, mtime or mode since it was made. */
         private long changes;
+        /**
+         * Its mtime was set ({@code utimens}) after its last write: a time somebody asked for
+         * ({@code touch -d}, {@code cp -p}), which going back to the row at a close would lose.
+         */
+        private boolean timeSet;
         /** Set by {@link PackageFs}: what the key showed when this copy was made for it (null for a new file). */
         Object origin;
 
@@ -169,6 +174,7 @@ public final class WorkArea implements Closeable {
 
         public synchronized int write(long offset, ByteBuffer src) throws IOException {
             changes++;
+            timeSet = false;
             thaw();
             FileChannel c = channel();
             int total = 0;
@@ -181,6 +187,7 @@ public final class WorkArea implements Closeable {
 
         public synchronized void truncate(long size) throws IOException {
             changes++;
+            timeSet = false;
             if (size == 0 && frozen) {
                 // Nothing of the old bytes survives: a fresh empty file, no copy (but the mode).
                 boolean x = Files.getPosixFilePermissions(file(id)).contains(PosixFilePermission.OWNER_EXECUTE);
@@ -232,10 +239,16 @@ public final class WorkArea implements Closeable {
             Files.setPosixFilePermissions(file(id), p);
         }
 
-        public synchronized void setMtime(long millis) throws IOException {
+        public synchronized void setMtime(java.time.Instant mtime) throws IOException {
             changes++;
             thaw();
-            Files.setLastModifiedTime(file(id), FileTime.fromMillis(millis));
+            Files.setLastModifiedTime(file(id), FileTime.from(mtime));
+            timeSet = true;
+        }
+
+        /** Whether its mtime was set after its last write (then it stays a copy at a close). */
+        synchronized boolean timeSet() {
+            return timeSet;
         }
 
         public synchronized void force() throws IOException {
@@ -266,6 +279,8 @@ public final class WorkArea implements Closeable {
     private final Object journalLock = new Object();
     /** Guarded by journalLock. */
     private FileChannel journal;
+    /** Forces of the journal so far (guarded by journalLock). */
+    private long journalSyncs;
 
     private WorkArea(Path dir) {
         this.dir = dir;
@@ -521,6 +536,14 @@ public final class WorkArea implements Closeable {
             if (journal != null) {
                 journal.force(false);
             }
+            journalSyncs++;
+        }
+    }
+
+    /** How many times the journal was forced to the disk. */
+    long journalSyncs() {
+        synchronized (journalLock) {
+            return journalSyncs;
         }
     }
 

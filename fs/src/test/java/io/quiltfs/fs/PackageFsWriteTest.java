@@ -114,6 +114,19 @@ class PackageFsWriteTest {
         void run() throws Exception;
     }
 
+    /**
+     * An fsync of a folder makes the tree's last changes durable (the journal is forced), as on a
+     * local disk after a rename: before, libfuse answered ENOSYS and the kernel called it done.
+     */
+    @Test
+    void anFsyncOfAFolderForcesTheJournal() throws IOException {
+        create("/new.tmp", "saved\n");
+        fs.rename("/new.tmp", "/README.md");
+        long before = fs.area().journalSyncs();
+        fs.fsyncdir();
+        assertEquals(before + 1, fs.area().journalSyncs());
+    }
+
     @Test
     void copyOnWriteKeepsOtherFilesOnTheRevision() throws IOException {
         write("/README.md", 6, "more\n");

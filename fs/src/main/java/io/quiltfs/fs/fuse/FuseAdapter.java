@@ -176,14 +176,14 @@ final class FuseAdapter extends FuseStubFS {
         st.st_gid.set(gid);
         st.st_blksize.set(4096);
         st.st_blocks.set((a.size() + 511) / 512);
-        setTime(st.st_mtim, a.mtime());
-        setTime(st.st_atim, a.mtime());
-        setTime(st.st_ctim, a.mtime());
+        setTime(st.st_mtim, a);
+        setTime(st.st_atim, a);
+        setTime(st.st_ctim, a);
     }
 
-    private static void setTime(Timespec t, long seconds) {
-        t.tv_sec.set(seconds);
-        t.tv_nsec.set(0);
+    private static void setTime(Timespec t, Attr a) {
+        t.tv_sec.set(a.mtime());
+        t.tv_nsec.set(a.mtimeNanos());
     }
 
     @Override
@@ -417,6 +417,17 @@ final class FuseAdapter extends FuseStubFS {
         }
     }
 
+    /** Without it libfuse answers ENOSYS and the kernel then calls every fsync of a folder done. */
+    @Override
+    public int fsyncdir(String path, FuseFileInfo fi) {
+        try {
+            fs.fsyncdir();
+            return 0;
+        } catch (Throwable t) {
+            return fail("fsyncdir", path, t);
+        }
+    }
+
     @Override
     public int mkdir(String path, @mode_t long mode) {
         try {
@@ -527,9 +538,8 @@ final class FuseAdapter extends FuseStubFS {
             if (nsec == UTIME_OMIT) {
                 return 0;
             }
-            long millis = nsec == UTIME_NOW ? System.currentTimeMillis()
-                    : m.tv_sec.get() * 1000 + nsec / 1_000_000;
-            fs.utimens(path, millis);
+            fs.utimens(path, nsec == UTIME_NOW ? java.time.Instant.now()
+                    : java.time.Instant.ofEpochSecond(m.tv_sec.get(), nsec));
             return 0;
         } catch (Throwable t) {
             return fail("utimens", path, t);
