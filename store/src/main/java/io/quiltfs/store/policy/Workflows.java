@@ -81,14 +81,7 @@ public final class Workflows {
 
         /** Checks {@code m}'s rows against the entries schema; returns {@link #stamp()}. */
         public JsonNode entries(Manifest m) throws WorkflowException {
-            if (entriesSchema != null) {
-                List<Row> rows = new ArrayList<>(m.size());
-                for (Entry e : m.entries()) {
-                    rows.add(new Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
-                }
-                return entries(rows);
-            }
-            return stamp();
+            return entriesSchema != null ? entries(rows(m)) : stamp();
         }
 
         /**
@@ -111,7 +104,16 @@ public final class Workflows {
     public record Row(String logicalKey, long size, JsonNode userMeta) {
     }
 
-    /** {@link #check} against a config already loaded. */
+    /** {@code m}'s rows as the entries schema sees them, in {@code m}'s (walk) order. */
+    public static List<Row> rows(Manifest m) {
+        List<Row> rows = new ArrayList<>(m.size());
+        for (Entry e : m.entries()) {
+            rows.add(new Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
+        }
+        return rows;
+    }
+
+        /** {@link #check} against a config already loaded. */
     static Check check(WorkflowConfig config, WorkflowChoice choice, PackageName name, String message,
                        JsonNode userMeta) throws IOException {
         JsonNode tree = config.tree();
