@@ -233,7 +233,16 @@ class WorkflowsTest {
         config("version: [1\n");
         WorkflowException e = assertThrows(WorkflowException.class, () -> stamp(WorkflowChoice.DEFAULT, "team/x", "m", m));
         assertTrue(e.isConfigProblem());
-        assertTrue(e.getMessage().contains("is not valid YAML"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("config.yml is not valid YAML: line 2, column 1: expected ',' or ']',"
+                + " but got <stream end> (while parsing a flow sequence)"), e.getMessage());
+        config("version: \"1\"\nworkflows:\n  a:\n    name: A\n   is_message_required: true\n");
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).endsWith(
+                "is not valid YAML: line 5, column 4: expected <block end>, but found '<block mapping start>'"
+                        + " (while parsing a block mapping)"), refusal(WorkflowChoice.DEFAULT, "team/x", "m", m));
+        config("version: \"1\"\nworkflows:\n  a:\n    name: A: B\n");
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).endsWith(
+                "is not valid YAML: line 4, column 12: mapping values are not allowed here"),
+                refusal(WorkflowChoice.DEFAULT, "team/x", "m", m));
         config("version: \"1\"\nworkflows: {}\n");
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("failed validation"));
         config("version: \"1\"\nworkflows:\n  a:\n    name: A\n    bogus: 1\n");
