@@ -83,6 +83,10 @@ class WorkflowConfigCliTest {
         assertTrue(bad.err().contains(uri + ": workflow 'alpha' for team/p: metadata failed validation:")
                 && bad.err().contains("author"), bad.err());
         assertNull(latest(kind, uri, "team/p"), "nothing published");
+        var noMeta = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "-m", "m");
+        assertEquals(ExitCodes.CONFLICT, noMeta.code(), noMeta.err());
+        assertTrue(noMeta.err().strip().endsWith("(the package has no metadata: give it with --meta JSON)"),
+                noMeta.err());
         var name = CliRunner.run("--home", home, "build", "other/p", src.toString(), "-r", uri, "--meta", "{\"author\": 1}");
         assertTrue(name.code() == ExitCodes.CONFLICT && name.err().contains("handle_pattern"), name.err());
         var none = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "--workflow", "");

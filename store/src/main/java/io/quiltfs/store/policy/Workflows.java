@@ -161,7 +161,9 @@ public final class Workflows {
             String error = WorkflowConfig.firstError(validate(config, metaSchema, meta),
                     at -> at.isEmpty() ? "" : "at " + at);
             if (error != null) {
-                throw new WorkflowException(prefix + "metadata failed validation: " + error, false);
+                boolean none = userMeta == null || userMeta.isNull();
+                throw new WorkflowException(prefix + "metadata failed validation: " + error
+                        + (none ? " (the package has no metadata: give it with --meta JSON)" : ""), false);
             }
         }
         ObjectNode stamp = Json.object();
