@@ -50,7 +50,8 @@ public final class Workflows {
                 return Check.keeping(null);
             }
             throw new WorkflowException(registry.uri() + " has no workflows config (.quilt/workflows/config.yml),"
-                    + " but " + choice.describe() + " was asked for; publish there without --workflow", false);
+                    + " but " + (choice.none() ? "--workflow '' (explicitly none) was given" : choice.describe()
+                    + " was asked for") + " (quilt3 refuses this too); publish there without --workflow", false);
         }
         return check(config, choice, name, message, userMeta);
     }

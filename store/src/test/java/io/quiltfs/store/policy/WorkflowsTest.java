@@ -92,7 +92,9 @@ class WorkflowsTest {
         Manifest m = manifest("{}", "a.csv", "1");
         assertNull(stamp(WorkflowChoice.DEFAULT, "team/x", null, m));
         assertTrue(refusal(WorkflowChoice.named("alpha"), "team/x", null, m).contains("has no workflows config"));
-        assertTrue(refusal(WorkflowChoice.NONE, "team/x", null, m).contains("has no workflows config"));
+        assertTrue(refusal(WorkflowChoice.NONE, "team/x", null, m).endsWith("has no workflows config"
+                + " (.quilt/workflows/config.yml), but --workflow '' (explicitly none) was given (quilt3 refuses this"
+                + " too); publish there without --workflow"), refusal(WorkflowChoice.NONE, "team/x", null, m));
     }
 
     @Test
