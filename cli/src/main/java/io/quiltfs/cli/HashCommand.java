@@ -81,7 +81,10 @@ final class HashCommand extends BaseCommand {
                     ok.add(f);
                 }
             } else if (!Files.exists(f)) {
-                errors[i] = "no such file: " + escaped(f.toString());
+                // The JVM reads a name that is not UTF-8 with U+FFFD in place of its bad bytes,
+                // and cannot open it then: say so rather than only "no such file".
+                errors[i] = "no such file: " + escaped(f.toString()) + (f.toString().indexOf('\uFFFD') < 0 ? ""
+                        : " (if its name is not valid UTF-8: quiltfs cannot open such names; rename it)");
                 exit = ExitCodes.NOT_FOUND;
             } else if (Files.isDirectory(f)) {
                 errors[i] = escaped(f.toString()) + " is a folder";

@@ -108,6 +108,10 @@ class HashCommandTest {
         r = CliRunner.run("hash", tmp.resolve("gone\nmissing").toString());
         assertEquals(ExitCodes.NOT_FOUND, r.code());
         assertEquals("quiltfs: error: no such file: " + dir + "/gone\\nmissing\n", r.err());
+        // a name the JVM could not decode (bytes that are not UTF-8) is named as what it may be
+        r = CliRunner.run("hash", tmp.resolve("\uFFFD.bin").toString());
+        assertEquals(ExitCodes.NOT_FOUND, r.code());
+        assertTrue(r.err().contains("if its name is not valid UTF-8"), r.err());
         // JSON carries the name as it is
         r = CliRunner.run("--json", "hash", "-t", "SHA256", nl.toString());
         assertTrue(io.quiltfs.store.json.Json.parse(r.out()).get(0).get("file").asText().equals(nl.toString()), r.out());

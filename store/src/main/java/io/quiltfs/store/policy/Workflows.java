@@ -75,6 +75,11 @@ public final class Workflows {
             return new Check(null, null, null, stamp);
         }
 
+        /** Whether {@link #entries} checks anything (the workflow has an entries schema). */
+        public boolean checksEntries() {
+            return entriesSchema != null;
+        }
+
         /** The header's {@code workflow} value (null: none), the entries not checked. */
         public JsonNode stamp() {
             return stamp == null ? null : stamp.deepCopy();

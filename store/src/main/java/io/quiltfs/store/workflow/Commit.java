@@ -96,7 +96,7 @@ public final class Commit {
             Storing storing = new Storing(files, cache, progress);
             Map<String, FileStat> now = files.scan();
             List<Workflows.Row> checkedRows = null;
-            if (check != null) {
+            if (check != null && check.checksEntries()) {
                 // The entries schema sees keys, sizes and row metadata, all known before hashing:
                 // refuse now rather than after hashing every changed file. Rows that look like the
                 // head's are left to the check after hashing (nothing may have changed, and a
