@@ -267,7 +267,8 @@ public final class WorkflowConfig {
                 }
                 at = PhysicalKey.ofFile(p);
             } else {
-                throw new IllegalArgumentException("expected s3:// or file://");
+                throw new IllegalArgumentException("expected an absolute s3://bucket/key or file:///path URL;"
+                        + " quilt3 reads no relative ones");
             }
         } catch (IllegalArgumentException e) {
             throw new WorkflowException(where() + ": could not parse the schema URL '" + url + "' ("

@@ -260,6 +260,10 @@ class WorkflowsTest {
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("could not load schema 'meta'"));
         config(standard().replace(schemaUrl("meta.json"), "https://example.com/s.json"));
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("could not parse the schema URL"));
+        config(standard().replace(schemaUrl("meta.json"), "meta.json"));
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).endsWith("could not parse the schema URL"
+                + " 'meta.json' (expected an absolute s3://bucket/key or file:///path URL; quilt3 reads no relative"
+                + " ones)"), refusal(WorkflowChoice.DEFAULT, "team/x", "m", m));
         config(standard().replace("metadata_schema: meta", "metadata_schema: nope"));
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("there is no 'nope' in schemas"));
     }
