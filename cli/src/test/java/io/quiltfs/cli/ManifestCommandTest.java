@@ -66,7 +66,23 @@ class ManifestCommandTest {
             assertEquals(want, r.out(), r.err());
             r = CliRunner.run("manifest", "validate", f.toString());
             assertEquals(0, r.code(), r.err());
+            // quilt3 reads CRLF and a last line without newline, not a BOM
+            assertEquals(variant.startsWith("\uFEFF") ? f + ":1: warning: the file starts with a UTF-8 byte order mark,"
+                    + " which quilt3 cannot read\n" : "", r.err());
         }
+    }
+
+    @Test
+    void blankLinesReadButValidateWarnsThatQuilt3CannotReadThem() throws Exception {
+        String plain = String.join("\n", HEADER, row("a", 1), row("b/c", 2)) + "\n";
+        String want = CliRunner.run("manifest", "tophash", Files.writeString(tmp.resolve("plain"), plain).toString()).out();
+        Path f = Files.writeString(tmp.resolve("blank"), String.join("\n", HEADER, row("a", 1), "", row("b/c", 2)) + "\n  \n");
+        assertEquals(want, CliRunner.run("manifest", "tophash", f.toString()).out());
+        CliRunner.Result r = CliRunner.run("manifest", "validate", f.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(f + ":3: warning: blank line, which quilt3 cannot read\n"
+                + f + ":5: warning: blank line, which quilt3 cannot read\n", r.err());
+        assertEquals(f + ": valid (2 warnings)\n", r.out());
     }
 
     @Test
