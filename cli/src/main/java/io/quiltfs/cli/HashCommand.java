@@ -6,6 +6,7 @@ import io.quiltfs.store.hash.FileHasher;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ final class HashCommand extends BaseCommand {
             description = "sha2-256-chunked (default), SHA256 or CRC64NVME.")
     String type;
 
-    @Parameters(arity = "1..*", paramLabel = "FILE", description = "Files to hash.",
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "Files to hash (- for standard input).",
             parameterConsumer = FileArguments.class)
     List<Path> files;
 
@@ -54,8 +55,10 @@ final class HashCommand extends BaseCommand {
     /**
      * Like sha256sum: a line per file that could be hashed, an error line on stderr per file that
      * could not (in argument order), and a non-zero exit when any failed: {@link ExitCodes#NOT_FOUND}
-     * when every failure is a missing file or not a regular file, {@link ExitCodes#FAILURE} when
-     * one could not be read.
+     * when every failure is a missing file or a folder, {@link ExitCodes#FAILURE} when one could
+     * not be read. {@code -} is standard input; what is not a regular file (a pipe, a FIFO,
+     * {@code <(cmd)}) and a regular file whose size reads as 0 ({@code /proc} files) are read as
+     * a stream to their end, as sha256sum reads them.
      */
     @Override
     public Integer call() throws Exception {
@@ -64,22 +67,36 @@ final class HashCommand extends BaseCommand {
         int n = files.size();
         String[] errors = new String[n];
         Checksum[] sums = new Checksum[n];
+        boolean[] stream = new boolean[n];
         List<Path> ok = new ArrayList<>(n);
         int exit = ExitCodes.OK;
         for (int i = 0; i < n; i++) {
             Path f = files.get(i);
-            if (Files.isRegularFile(f)) {
-                ok.add(f);
-            } else {
-                errors[i] = !Files.exists(f) ? "no such file: " + f
-                        : f + (Files.isDirectory(f) ? " is a folder" : " is not a regular file");
+            if (f.toString().equals("-")) {
+                stream[i] = true;
+            } else if (Files.isRegularFile(f)) {
+                if (sizeOrZero(f) == 0) {
+                    stream[i] = true;
+                } else {
+                    ok.add(f);
+                }
+            } else if (!Files.exists(f)) {
+                // The JVM reads a name that is not UTF-8 with U+FFFD in place of its bad bytes,
+                // and cannot open it then: say so rather than only "no such file".
+                errors[i] = "no such file: " + escaped(f.toString()) + (f.toString().indexOf('\uFFFD') < 0 ? ""
+                        : " (if its name is not valid UTF-8: quiltfs cannot open such names; rename it)");
                 exit = ExitCodes.NOT_FOUND;
+            } else if (Files.isDirectory(f)) {
+                errors[i] = escaped(f.toString()) + " is a folder";
+                exit = ExitCodes.NOT_FOUND;
+            } else {
+                stream[i] = true;
             }
         }
         try {
             List<Checksum> all = FileHasher.hashAll(ok, t);
             for (int i = 0, j = 0; i < n; i++) {
-                if (errors[i] == null) {
+                if (errors[i] == null && !stream[i]) {
                     sums[i] = all.get(j++);
                 }
             }
@@ -87,13 +104,32 @@ final class HashCommand extends BaseCommand {
             // One of them could not be read (permissions, gone meanwhile): hash them one by one
             // to report each failure with its file and still print the others.
             for (int i = 0; i < n; i++) {
-                if (errors[i] == null) {
+                if (errors[i] == null && !stream[i]) {
                     try {
                         sums[i] = FileHasher.hash(files.get(i), t);
                     } catch (IOException e) {
-                        errors[i] = Cli.message(e);
+                        errors[i] = failure(files.get(i), e);
                         exit = ExitCodes.FAILURE;
                     }
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (stream[i]) {
+                Path f = files.get(i);
+                try {
+                    if (f.toString().equals("-")) {
+                        // (not closed: standard input belongs to the process; "- -" reads it
+                        // twice, the second time empty, as sha256sum does)
+                        sums[i] = FileHasher.hash(System.in, t);
+                    } else {
+                        try (InputStream in = Files.newInputStream(f)) {
+                            sums[i] = FileHasher.hash(in, t);
+                        }
+                    }
+                } catch (IOException e) {
+                    errors[i] = failure(f, e);
+                    exit = ExitCodes.FAILURE;
                 }
             }
         }
@@ -105,7 +141,11 @@ final class HashCommand extends BaseCommand {
             StringBuilder text = new StringBuilder(n * 80);
             for (int i = 0; i < n; i++) {
                 if (errors[i] == null) {
-                    text.append(sums[i].value()).append("  ").append(files.get(i)).append('\n');
+                    String name = files.get(i).toString();
+                    String shown = escaped(name);
+                    // sha256sum's convention: a line whose name needed escapes starts with '\\'
+                    text.append(shown.equals(name) ? "" : "\\").append(sums[i].value()).append("  ")
+                            .append(shown).append('\n');
                 } else {
                     out.text(text);
                     out.flush();
@@ -130,5 +170,44 @@ final class HashCommand extends BaseCommand {
         out.json(arr);
         out.flush();
         return exit;
+    }
+
+    /** The file's size, 0 when it cannot be read (it is then read as a stream, which reports why). */
+    private static long sizeOrZero(Path f) {
+        try {
+            return Files.size(f);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** One line naming the file and why it could not be hashed. */
+    private static String failure(Path f, IOException e) {
+        String why = Cli.message(e);
+        String name = f.toString().equals("-") ? "standard input" : escaped(f.toString());
+        String raw = f.toString();
+        return !raw.equals("-") && why.contains(raw) ? why.replace(raw, name) : name + ": " + why;
+    }
+
+    /**
+     * A name as sha256sum prints it: a backslash, a newline and a carriage return are escaped
+     * ({@code \\}, {@code \n}, {@code \r}) so that every answer is one line (the line then starts
+     * with a backslash, which {@code sha256sum -c} reads back).
+     */
+    static String escaped(String name) {
+        if (name.indexOf('\\') < 0 && name.indexOf('\n') < 0 && name.indexOf('\r') < 0) {
+            return name;
+        }
+        StringBuilder sb = new StringBuilder(name.length() + 8);
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            switch (c) {
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                default -> sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 }

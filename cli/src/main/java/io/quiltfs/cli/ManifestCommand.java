@@ -25,6 +25,14 @@ final class ManifestCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** {@code file}, refused with one line naming it when it is a folder (reading one fails without its name). */
+    static Path manifestFile(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new CliException(ExitCodes.NOT_FOUND, file + " is a folder, not a manifest file");
+        }
+        return file;
+    }
+
     @Command(name = "tophash", mixinStandardHelpOptions = true,
             description = "Print the top hash of a manifest (64 hex digits, nothing else).")
     static final class TopHashCommand extends BaseCommand {
@@ -33,7 +41,7 @@ final class ManifestCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Manifest m = ManifestReader.read(file);
+            Manifest m = ManifestReader.read(manifestFile(file));
             Output out = out();
             out.line(m.topHash());
             ObjectNode o = Json.object().put("file", file.toString()).put("top_hash", m.topHash())
@@ -53,7 +61,7 @@ final class ManifestCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             List<Problem> problems;
-            try (InputStream in = Files.newInputStream(file)) {
+            try (InputStream in = Files.newInputStream(manifestFile(file))) {
                 problems = ManifestReader.validate(in, file.toString());
             }
             Output out = out();

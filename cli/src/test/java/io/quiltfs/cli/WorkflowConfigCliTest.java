@@ -83,6 +83,10 @@ class WorkflowConfigCliTest {
         assertTrue(bad.err().contains(uri + ": workflow 'alpha' for team/p: metadata failed validation:")
                 && bad.err().contains("author"), bad.err());
         assertNull(latest(kind, uri, "team/p"), "nothing published");
+        var noMeta = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "-m", "m");
+        assertEquals(ExitCodes.CONFLICT, noMeta.code(), noMeta.err());
+        assertTrue(noMeta.err().strip().endsWith("(the package has no metadata: give it with --meta JSON)"),
+                noMeta.err());
         var name = CliRunner.run("--home", home, "build", "other/p", src.toString(), "-r", uri, "--meta", "{\"author\": 1}");
         assertTrue(name.code() == ExitCodes.CONFLICT && name.err().contains("handle_pattern"), name.err());
         var none = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "--workflow", "");
@@ -204,5 +208,42 @@ class WorkflowConfigCliTest {
         assertNull(latest(TestRegistries.LOCAL, uri, "team/p"));
         // What the JSON Schema library logs itself never reaches the user's stderr.
         assertFalse(org.slf4j.LoggerFactory.getLogger("com.networknt.schema.PatternValidator").isErrorEnabled());
+    }
+
+    /**
+     * A schema may live in another bucket than the registry (quilt3 reads any s3:// URL), for a
+     * local registry too; one that cannot be fetched is one line naming its URL, exit 1.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aSchemaInAnotherBucketIsReadAndOneThatCannotBeFetchedIsNamed(TestRegistries.Kind kind) throws IOException {
+        String uri = kind.newRegistry(tmp);
+        String other = "s3://" + S3ProxyServer.shared().newBucket();
+        put(other, "schemas/meta.json", "{\"type\": \"object\", \"required\": [\"author\"]}");
+        String config = "version: \"1\"\ndefault_workflow: alpha\nworkflows:\n  alpha:\n    name: Alpha\n"
+                + "    metadata_schema: meta\nschemas:\n  meta:\n    url: " + other + "/schemas/meta.json\n";
+        put(uri, ".quilt/workflows/config.yml", config);
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.csv"), "a\n");
+        String home = tmp.resolve("home").toString();
+        var refused = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "-m", "m",
+                "--meta", "{}");
+        assertEquals(ExitCodes.CONFLICT, refused.code(), refused.err());
+        assertTrue(refused.err().contains("metadata failed validation") && refused.err().contains("author"),
+                refused.err());
+        var ok = CliRunner.run("--home", home, "build", "team/p", src.toString(), "-r", uri, "-m", "m",
+                "--meta", "{\"author\": \"ann\"}");
+        assertEquals(0, ok.code(), ok.err());
+        assertEquals(other + "/schemas/meta.json",
+                header(kind, uri, ok.out().strip()).get("workflow").get("schemas").get("meta").asText());
+
+        String gone = "s3://" + S3ProxyServer.shared().newBucket() + "-gone/meta.json";
+        put(uri, ".quilt/workflows/config.yml", config.replace(other + "/schemas/meta.json", gone));
+        var unfetchable = CliRunner.run("--home", home, "build", "team/q", src.toString(), "-r", uri, "-m", "m",
+                "--meta", "{\"author\": \"ann\"}");
+        assertEquals(ExitCodes.FAILURE, unfetchable.code(), unfetchable.err());
+        assertEquals(1, unfetchable.err().strip().lines().count(), unfetchable.err());
+        assertTrue(unfetchable.err().contains("could not load schema 'meta' at " + gone), unfetchable.err());
+        assertNull(latest(kind, uri, "team/q"), "nothing published");
     }
 }

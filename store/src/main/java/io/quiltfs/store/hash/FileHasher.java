@@ -54,6 +54,26 @@ public final class FileHasher {
         }
     }
 
+    /**
+     * The checksum of a stream read to its end (standard input, a pipe, a file whose size the
+     * system does not tell): read once, in order, in bounded memory. {@code sha2-256-chunked}
+     * needs the size up front to choose its chunk size, so a stream is hashed with the smallest
+     * chunk and refused past the size where the chunk would grow (10,000 chunks of 8 MiB).
+     */
+    public static Checksum hash(java.io.InputStream in, HashType type) throws IOException {
+        Hasher h = Hashers.create(type, 0);
+        byte[] buf = BUFFERS.get();
+        long limit = ChunkSize.MIN * ChunkSize.MAX_CHUNKS;
+        for (int r; (r = in.read(buf)) >= 0; ) {
+            h.update(buf, 0, r);
+            if (type == HashType.SHA2_256_CHUNKED && h.count() > limit) {
+                throw new IOException("over " + (limit >> 30) + " GiB without a size known in advance:"
+                        + " sha2-256-chunked needs the size to choose its chunk size; save it to a file and hash that");
+            }
+        }
+        return h.finish();
+    }
+
     /** The checksum of the first {@code size} bytes of an open channel (read positionally). */
     public static Checksum hash(FileChannel ch, long size, HashType type) throws IOException {
         return copy(ch, null, size, type);

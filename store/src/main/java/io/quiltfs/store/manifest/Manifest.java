@@ -306,7 +306,10 @@ public final class Manifest {
                 int c = rows.compareKeys(i - 1, i);
                 long line = lines == null ? 0 : lines[i];
                 if (c == 0) {
-                    problems.add(new Problem(line, rows.key(i), "duplicate logical key", true));
+                    // named at its later line, with the earlier one, so that both can be found
+                    problems.add(lines == null ? new Problem(line, rows.key(i), "duplicate logical key", true)
+                            : new Problem(Math.max(line, lines[i - 1]), rows.key(i), "duplicate logical key (also on line "
+                                    + Math.min(line, lines[i - 1]) + ")", true));
                 } else {
                     if (rows.keyIsUnder(i, i - 1)) {
                         problems.add(new Problem(line, rows.key(i), "logical key is inside '"

@@ -219,9 +219,14 @@ public final class ManifestReader {
                 continue;
             }
             if (isBlank(lines.buf(), lines.start(), lines.length())) {
+                // quiltfs skips it; quilt3's reader (jsonlines) refuses the whole manifest
+                problem(no, null, "blank line, which quilt3 cannot read", false);
                 continue;
             }
             if (header == null) {
+                if (no == 1 && startsWithBom(lines.buf(), lines.start(), lines.length())) {
+                    problem(no, null, "the file starts with a UTF-8 byte order mark, which quilt3 cannot read", false);
+                }
                 parseHeader(lines, no);
                 if (hashWhileReading) {
                     topHash = new TopHash.Stream(header, fileBytes >= HASH_IN_BACKGROUND_FROM);
@@ -237,6 +242,10 @@ public final class ManifestReader {
 
     private boolean hasError() {
         return problems.stream().anyMatch(Problem::error);
+    }
+
+    private static boolean startsWithBom(byte[] b, int off, int len) {
+        return len >= 3 && b[off] == (byte) 0xEF && b[off + 1] == (byte) 0xBB && b[off + 2] == (byte) 0xBF;
     }
 
     private static boolean isBlank(byte[] b, int off, int len) {

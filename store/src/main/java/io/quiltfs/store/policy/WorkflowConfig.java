@@ -88,8 +88,7 @@ public final class WorkflowConfig {
         try {
             tree = yaml(new String(read.bytes(), StandardCharsets.UTF_8));
         } catch (org.yaml.snakeyaml.error.YAMLException e) {
-            throw new WorkflowException(where + " is not valid YAML: " + Json.firstLine(String.valueOf(e.getMessage())),
-                    true);
+            throw new WorkflowException(where + " is not valid YAML" + yamlProblem(e), true);
         }
         String invalid = firstError(CONFIG_SCHEMA.validate(tree));
         if (invalid != null) {
@@ -114,6 +113,21 @@ public final class WorkflowConfig {
         options.setMaxAliasesForCollections(1000);
         Object doc = new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(options)).load(text);
         return toTree(doc);
+    }
+
+    /**
+     * Where and what a YAML error is, as one line: ": line 3, column 8: mapping values are not
+     * allowed here". SnakeYAML's own message puts the place on later lines, with a snippet.
+     */
+    static String yamlProblem(org.yaml.snakeyaml.error.YAMLException e) {
+        if (e instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblemMark() != null) {
+            org.yaml.snakeyaml.error.Mark at = m.getProblemMark();
+            String problem = m.getProblem() == null ? "" : m.getProblem();
+            String context = m.getContext() == null ? "" : " (" + m.getContext() + ")";
+            // (marks count from 0; an editor counts from 1)
+            return ": line " + (at.getLine() + 1) + ", column " + (at.getColumn() + 1) + ": " + problem + context;
+        }
+        return ": " + Json.firstLine(String.valueOf(e.getMessage()));
     }
 
     private static JsonNode toTree(Object o) {
@@ -253,7 +267,8 @@ public final class WorkflowConfig {
                 }
                 at = PhysicalKey.ofFile(p);
             } else {
-                throw new IllegalArgumentException("expected s3:// or file://");
+                throw new IllegalArgumentException("expected an absolute s3://bucket/key or file:///path URL;"
+                        + " quilt3 reads no relative ones");
             }
         } catch (IllegalArgumentException e) {
             throw new WorkflowException(where() + ": could not parse the schema URL '" + url + "' ("

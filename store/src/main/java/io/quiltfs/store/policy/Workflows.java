@@ -50,7 +50,8 @@ public final class Workflows {
                 return Check.keeping(null);
             }
             throw new WorkflowException(registry.uri() + " has no workflows config (.quilt/workflows/config.yml),"
-                    + " but " + choice.describe() + " was asked for; publish there without --workflow", false);
+                    + " but " + (choice.none() ? "--workflow '' (explicitly none) was given" : choice.describe()
+                    + " was asked for") + " (quilt3 refuses this too); publish there without --workflow", false);
         }
         return check(config, choice, name, message, userMeta);
     }
@@ -74,6 +75,11 @@ public final class Workflows {
             return new Check(null, null, null, stamp);
         }
 
+        /** Whether {@link #entries} checks anything (the workflow has an entries schema). */
+        public boolean checksEntries() {
+            return entriesSchema != null;
+        }
+
         /** The header's {@code workflow} value (null: none), the entries not checked. */
         public JsonNode stamp() {
             return stamp == null ? null : stamp.deepCopy();
@@ -81,14 +87,7 @@ public final class Workflows {
 
         /** Checks {@code m}'s rows against the entries schema; returns {@link #stamp()}. */
         public JsonNode entries(Manifest m) throws WorkflowException {
-            if (entriesSchema != null) {
-                List<Row> rows = new ArrayList<>(m.size());
-                for (Entry e : m.entries()) {
-                    rows.add(new Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
-                }
-                return entries(rows);
-            }
-            return stamp();
+            return entriesSchema != null ? entries(rows(m)) : stamp();
         }
 
         /**
@@ -111,7 +110,16 @@ public final class Workflows {
     public record Row(String logicalKey, long size, JsonNode userMeta) {
     }
 
-    /** {@link #check} against a config already loaded. */
+    /** {@code m}'s rows as the entries schema sees them, in {@code m}'s (walk) order. */
+    public static List<Row> rows(Manifest m) {
+        List<Row> rows = new ArrayList<>(m.size());
+        for (Entry e : m.entries()) {
+            rows.add(new Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
+        }
+        return rows;
+    }
+
+        /** {@link #check} against a config already loaded. */
     static Check check(WorkflowConfig config, WorkflowChoice choice, PackageName name, String message,
                        JsonNode userMeta) throws IOException {
         JsonNode tree = config.tree();
@@ -159,7 +167,9 @@ public final class Workflows {
             String error = WorkflowConfig.firstError(validate(config, metaSchema, meta),
                     at -> at.isEmpty() ? "" : "at " + at);
             if (error != null) {
-                throw new WorkflowException(prefix + "metadata failed validation: " + error, false);
+                boolean none = userMeta == null || userMeta.isNull();
+                throw new WorkflowException(prefix + "metadata failed validation: " + error
+                        + (none ? " (the package has no metadata: give it with --meta JSON)" : ""), false);
             }
         }
         ObjectNode stamp = Json.object();

@@ -11,7 +11,9 @@
  * {@code patternProperties}) is a Python {@code re} pattern, compiled by
  * {@link io.quiltfs.store.policy.PythonRegex} and refused where Python refuses it. A check runs in
  * quilt3's order: message, name and package metadata first (before anything is hashed), the
- * entries after ({@link io.quiltfs.store.policy.Workflows.Check}).
+ * entries after ({@link io.quiltfs.store.policy.Workflows.Check}); the entries schema sees only
+ * keys, sizes and row metadata, so build and commit check the rows they are about to make before
+ * hashing too (commit checks the hashed rows again when they differ).
  *
  * <p>Invariants: a config is read once per check, by key, through the registry (the S3 client
  * lives in {@link io.quiltfs.store.registry.S3Registry} only); nothing here writes. Every failure

@@ -8,6 +8,7 @@ import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.manifest.ManifestWriter;
+import io.quiltfs.store.policy.Workflows;
 import io.quiltfs.store.registry.PhysicalKey;
 import io.quiltfs.store.state.AtomicFile;
 import io.quiltfs.store.state.HomeLock;
@@ -93,7 +94,20 @@ public final class Commit {
             ObjectCache cache = new ObjectCache(p.home());
             cache.sweepAbandoned(); // what a commit killed half-way left
             Storing storing = new Storing(files, cache, progress);
-            Status.Changes ch = Status.changes(files, head, p.filter(), hashCache, type, storing);
+            Map<String, FileStat> now = files.scan();
+            List<Workflows.Row> checkedRows = null;
+            if (check != null && check.checksEntries()) {
+                // The entries schema sees keys, sizes and row metadata, all known before hashing:
+                // refuse now rather than after hashing every changed file. Rows that look like the
+                // head's are left to the check after hashing (nothing may have changed, and a
+                // commit with nothing to commit does not validate the head's rows again).
+                List<Workflows.Row> before = prospectiveRows(head, now, p.filter());
+                if (!before.equals(Workflows.rows(head))) {
+                    check.entries(before);
+                    checkedRows = before;
+                }
+            }
+            Status.Changes ch = Status.changes(files, now, head, p.filter(), hashCache, type, storing);
             if (ch.isEmpty() && !metaChanges
                     && (check == null || java.util.Objects.equals(check.stamp(), headStamp))) {
                 // (head has the same rows and metadata as the revision would, and the same stamp:
@@ -124,7 +138,9 @@ public final class Commit {
                 b.withoutHeaderField("workflow"); // the stamp is made anew, or there is none
             }
             Manifest m = b.build();
-            JsonNode stamp = check == null ? null : check.entries(m);
+            // (rows as checked before hashing need no second pass: the same rows, the same answer)
+            JsonNode stamp = check == null ? null
+                    : checkedRows != null && checkedRows.equals(Workflows.rows(m)) ? check.stamp() : check.entries(m);
             if (stamp != null) {
                 m = m.toBuilder().headerField("workflow", stamp).build();
             }
@@ -150,6 +166,31 @@ public final class Commit {
             hashCache.save();
             return new Result(top, true, ch, m);
         }
+    }
+
+    /**
+     * The rows the workflow's entries schema will see if the working files {@code now} are
+     * committed, in walk order: a head row whose file is there gets the file's size, one whose
+     * file is gone is dropped where the filter covers it (as {@link Status#changes} removes it),
+     * a new file is a row without metadata. Sizes are the scan's: the check after hashing has the
+     * last word.
+     */
+    static List<Workflows.Row> prospectiveRows(Manifest head, Map<String, FileStat> now,
+                                                                      PathFilter filter) {
+        java.util.TreeMap<String, Workflows.Row> rows =
+                new java.util.TreeMap<>(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER);
+        for (Entry e : head.entries()) {
+            FileStat st = now.get(e.logicalKey());
+            if (st != null) {
+                rows.put(e.logicalKey(), new Workflows.Row(e.logicalKey(), st.size(), e.meta().get("user_meta")));
+            } else if (!filter.matches(e.logicalKey())) {
+                rows.put(e.logicalKey(), new Workflows.Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
+            }
+        }
+        for (Map.Entry<String, FileStat> f : now.entrySet()) {
+            rows.putIfAbsent(f.getKey(), new Workflows.Row(f.getKey(), f.getValue().size(), null));
+        }
+        return new ArrayList<>(rows.values());
     }
 
     /**

@@ -92,7 +92,9 @@ class WorkflowsTest {
         Manifest m = manifest("{}", "a.csv", "1");
         assertNull(stamp(WorkflowChoice.DEFAULT, "team/x", null, m));
         assertTrue(refusal(WorkflowChoice.named("alpha"), "team/x", null, m).contains("has no workflows config"));
-        assertTrue(refusal(WorkflowChoice.NONE, "team/x", null, m).contains("has no workflows config"));
+        assertTrue(refusal(WorkflowChoice.NONE, "team/x", null, m).endsWith("has no workflows config"
+                + " (.quilt/workflows/config.yml), but --workflow '' (explicitly none) was given (quilt3 refuses this"
+                + " too); publish there without --workflow"), refusal(WorkflowChoice.NONE, "team/x", null, m));
     }
 
     @Test
@@ -233,7 +235,16 @@ class WorkflowsTest {
         config("version: [1\n");
         WorkflowException e = assertThrows(WorkflowException.class, () -> stamp(WorkflowChoice.DEFAULT, "team/x", "m", m));
         assertTrue(e.isConfigProblem());
-        assertTrue(e.getMessage().contains("is not valid YAML"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("config.yml is not valid YAML: line 2, column 1: expected ',' or ']',"
+                + " but got <stream end> (while parsing a flow sequence)"), e.getMessage());
+        config("version: \"1\"\nworkflows:\n  a:\n    name: A\n   is_message_required: true\n");
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).endsWith(
+                "is not valid YAML: line 5, column 4: expected <block end>, but found '<block mapping start>'"
+                        + " (while parsing a block mapping)"), refusal(WorkflowChoice.DEFAULT, "team/x", "m", m));
+        config("version: \"1\"\nworkflows:\n  a:\n    name: A: B\n");
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).endsWith(
+                "is not valid YAML: line 4, column 12: mapping values are not allowed here"),
+                refusal(WorkflowChoice.DEFAULT, "team/x", "m", m));
         config("version: \"1\"\nworkflows: {}\n");
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("failed validation"));
         config("version: \"1\"\nworkflows:\n  a:\n    name: A\n    bogus: 1\n");
@@ -249,6 +260,10 @@ class WorkflowsTest {
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("could not load schema 'meta'"));
         config(standard().replace(schemaUrl("meta.json"), "https://example.com/s.json"));
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("could not parse the schema URL"));
+        config(standard().replace(schemaUrl("meta.json"), "meta.json"));
+        assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).endsWith("could not parse the schema URL"
+                + " 'meta.json' (expected an absolute s3://bucket/key or file:///path URL; quilt3 reads no relative"
+                + " ones)"), refusal(WorkflowChoice.DEFAULT, "team/x", "m", m));
         config(standard().replace("metadata_schema: meta", "metadata_schema: nope"));
         assertTrue(refusal(WorkflowChoice.DEFAULT, "team/x", "m", m).contains("there is no 'nope' in schemas"));
     }

@@ -123,4 +123,38 @@ class WorkflowOrderTest {
         JsonNode head = InstalledPackage.require(home, PKG).head().header().get("workflow");
         assertEquals("alpha", head.get("id").asText());
     }
+
+    @Test
+    void commitRefusesEntriesTheSchemaRefusesBeforeHashing() throws IOException {
+        // rows may be at most 100 bytes, and a.csv must stay in the package
+        Files.writeString(entriesSchema, "{\"type\": \"array\", \"items\": {\"properties\": {\"size\": {\"maximum\": 100}}},"
+                + " \"contains\": {\"properties\": {\"logical_key\": {\"const\": \"a.csv\"}}}}");
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.csv"), "a\n");
+        build(src, "{\"author\": \"a\"}", Progress.NONE);
+        Home home = new Home(tmp.resolve("home"));
+        Install.install(home, registry, PackageRef.latest(PKG), null, null, Registries.sources(registry, null),
+                Progress.NONE);
+        Path work = home.defaultWorkDir(PKG);
+        Commit.WorkflowStamp stamp = (meta, head) -> Workflows.check(registry, Registries.sources(registry, null),
+                WorkflowChoice.DEFAULT, PKG, "m", meta);
+        Phases p = new Phases();
+
+        Files.writeString(work.resolve("big.csv"), "x".repeat(101));
+        Files.writeString(work.resolve("small.csv"), "s\n");
+        assertTrue(assertThrows(WorkflowException.class, () -> Commit.commit(InstalledPackage.require(home, PKG), "m",
+                null, HashType.SHA2_256_CHUNKED, stamp, p)).getMessage().contains("'big.csv'"));
+        Files.delete(work.resolve("big.csv"));
+        Files.delete(work.resolve("a.csv"));
+        assertTrue(assertThrows(WorkflowException.class, () -> Commit.commit(InstalledPackage.require(home, PKG), "m",
+                null, HashType.SHA2_256_CHUNKED, stamp, p)).getMessage().contains("package entries failed validation"));
+        assertEquals(List.of(), p.begun, "nothing was hashed");
+
+        Files.writeString(work.resolve("a.csv"), "A\n"); // back, same size, new content
+        Commit.Result r = Commit.commit(InstalledPackage.require(home, PKG), "m", null, HashType.SHA2_256_CHUNKED,
+                stamp, p);
+        assertTrue(r.committed());
+        assertEquals(List.of("committing"), p.begun);
+        assertEquals(List.of("a.csv", "small.csv"), r.manifest().entries().stream().map(e -> e.logicalKey()).toList());
+    }
 }
