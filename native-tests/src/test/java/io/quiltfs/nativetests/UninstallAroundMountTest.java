@@ -74,6 +74,8 @@ class UninstallAroundMountTest {
                 + "` again to finish\n", stopped.err());
         assertEquals("alpha", Files.readString(inner.resolve("a.txt")), "the mount's files are untouched");
         assertEquals("beta", Files.readString(inner.resolve("d/b.txt")));
+        assertEquals("beta", Files.readString(work.resolve("d/b.txt")), "nor the package's: nothing is deleted");
+        assertEquals(0, cli(f.home, "status", pkg).exit(), "not left uninstalling");
         Tool.Result mounted = cli(other, "--json", "status", pkg).ok();
         assertTrue(mounted.out().contains("\"removed\" : [ ]"), mounted.out());
 

@@ -542,6 +542,23 @@ class WorkflowTest {
         assertTrue(c.getMessage().contains("run `quiltfs install team/data --path data` to finish"), c.getMessage());
     }
 
+    /** A file in the place of a partial install's working folder: the hint puts back the same keys. */
+    @Test
+    void aFileInThePlaceOfAPartialInstallsFolderIsHintedWithItsPaths() throws IOException {
+        write(tmp.resolve("src/-x/y.txt"), "y");
+        seed(TestRegistries.LOCAL);
+        install(alice, List.of("data", "-x/**", "**/*.md"));
+        try (var all = Files.walk(work(alice))) {
+            for (Path q : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(q);
+            }
+        }
+        Files.writeString(work(alice), "someone's file");
+        IOException e = assertThrows(IOException.class, () -> status(alice));
+        assertTrue(e.getMessage().contains("then run `quiltfs install team/data --path data --path './-x/**' --path"
+                + " '**/*.md'` to put"), e.getMessage());
+    }
+
     /** The commands hints print are shell words that give the globs back, whatever they hold. */
     @Test
     void hintedPathsSurviveTheShell() throws Exception {
