@@ -217,10 +217,17 @@ public final class Uninstall {
                 + "` again to finish";
     }
 
-    /** The mount at the folder {@code work} now ("TYPE SOURCE"), "" when it is none; for the install's record. */
-    static String mountOf(Path work) throws IOException {
-        MountTable.Mount m = MountTable.at(work.toRealPath());
-        return m == null ? "" : m.what();
+    /**
+     * The mount at the folder {@code work} now ("TYPE SOURCE"), "" when it is none, null when the
+     * mount table cannot be read (not recorded: uninstall then refuses to empty a mount point).
+     */
+    static String mountOf(Path work) {
+        try {
+            MountTable.Mount m = MountTable.at(work.toRealPath());
+            return m == null ? "" : m.what();
+        } catch (IOException unreadable) {
+            return null;
+        }
     }
 
     /** What every other verb says about a package whose uninstall was interrupted. */
