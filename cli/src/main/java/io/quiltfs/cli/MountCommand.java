@@ -2,7 +2,7 @@ package io.quiltfs.cli;
 
 import io.quiltfs.fs.MountSettings;
 import io.quiltfs.fs.fuse.FuseMount;
-import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.json.Json;
 import io.quiltfs.store.registry.PackageRef;
 import io.quiltfs.store.registry.Registry;

@@ -1,7 +1,7 @@
 package io.quiltfs.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.json.Json;
 import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.state.Home;
@@ -70,24 +70,62 @@ final class MountEditing {
 
     /** Keys the journal changes (an estimate for messages: the journal is replayed at the next mount). */
     static int changedKeys(Path area) throws IOException {
+        return journalChanges(area).size();
+    }
+
+    /**
+     * The keys the journal of the working area {@code area} names as changed, sorted, each with
+     * its last change: "d" deleted, else written ("f" content, "b" copied from a revision).
+     */
+    static java.util.SortedMap<String, String> journalChanges(Path area) throws IOException {
         Path j = area.resolve("journal");
+        java.util.SortedMap<String, String> keys = new java.util.TreeMap<>();
         if (!Files.isRegularFile(j)) {
-            return 0;
+            return keys;
         }
-        Set<String> keys = new HashSet<>();
         for (String line : Files.readAllLines(j, StandardCharsets.UTF_8)) {
             try {
                 JsonNode n = Json.parse(line);
-                if (n.path("o").asText().equals("x")) {
+                String op = n.path("o").asText();
+                if (op.equals("x")) {
                     keys.remove(n.path("k").asText());
-                } else if (!n.path("o").asText().equals("m")) {
-                    keys.add(n.path("k").asText());
+                } else if (!op.equals("m")) {
+                    keys.put(n.path("k").asText(), op);
                 }
             } catch (RuntimeException torn) {
                 break;
             }
         }
-        return keys.size();
+        return keys;
+    }
+
+    /**
+     * The journal's changes of {@code p}, edited through a mount whose working area is {@code area},
+     * as added, modified and removed keys against its head (all modified when the head cannot be read).
+     */
+    static io.quiltfs.store.workflow.Status.Changes changes(io.quiltfs.store.workflow.InstalledPackage p, Path area)
+            throws IOException {
+        io.quiltfs.store.manifest.Manifest head;
+        try {
+            head = p.head();
+        } catch (IOException | RuntimeException unreadable) {
+            head = null;
+        }
+        List<String> added = new java.util.ArrayList<>();
+        List<String> modified = new java.util.ArrayList<>();
+        List<String> removed = new java.util.ArrayList<>();
+        for (var e : journalChanges(area).entrySet()) {
+            boolean was = head == null || head.get(e.getKey()) != null;
+            if (e.getValue().equals("d")) {
+                if (was) {
+                    removed.add(e.getKey());
+                }
+            } else {
+                (was ? modified : added).add(e.getKey());
+            }
+        }
+        return new io.quiltfs.store.workflow.Status.Changes(added, modified, removed, java.util.Map.of(),
+                java.util.Map.of());
     }
 
     /** The mount point of a live quiltfs mount at {@code target}, else null. */

@@ -59,7 +59,8 @@ final class StatusCommand extends PackageCommand {
         out.line("  base   " + (r.base() == null ? "(none: never pushed)" : r.base()));
         out.line("  latest " + (r.latest() == null ? "(none)" : r.latest()) + (offline ? " (as last seen)" : ""));
         if (r.paths() != null) {
-            out.line("  paths  " + String.join(" ", r.paths()) + "  (partial install: `quiltfs install " + r.pkg()
+            out.line("  paths  " + r.paths().stream().map(io.quiltfs.store.workflow.Install::shellWord)
+                    .collect(java.util.stream.Collectors.joining(" ")) + "  (partial install: `quiltfs install " + r.pkg()
                     + " --path GLOB` fetches more)");
         }
         Status.Changes c = r.changes();

@@ -89,18 +89,17 @@ final class UninstallCommand extends PackageCommand {
                         + (mp != null ? " at " + mp : " (the mount is starting or stopping)")
                         + "; unmount it first (`quiltfs unmount MOUNTPOINT`), then uninstall it");
             }
-            if (force || p.state().uninstalling || !p.state().commits.isEmpty()) {
-                return Uninstall.uninstall(p, force); // refuses unpushed commits unless --force
-            }
-            int changed = MountEditing.changedKeys(area);
-            if (changed > 0) {
+            // Read here, under the area's lock: the folder-based check would take the area's own
+            // files (journal, copies) for added files and the package's files for removed.
+            io.quiltfs.store.workflow.Status.Changes changes = p.state().uninstalling ? null
+                    : MountEditing.changes(p, area);
+            if (!force && !p.state().uninstalling && p.state().commits.isEmpty() && !changes.isEmpty()) {
                 throw new CliException(ExitCodes.CONFLICT, p.name() + " has uncommitted changes in the working area"
-                        + " of its mount, " + area + " (" + changed + (changed == 1 ? " key" : " keys") + " changed);"
-                        + " mount it to commit and push them, or use --force to discard them");
+                        + " of its mount, " + area + " (" + Uninstall.describe(changes) + "); mount it to commit and"
+                        + " push them, or use --force to discard them");
             }
-            // Checked here, under the area's lock: the folder-based check would take the area's
-            // own files (journal, copies) for added files and the package's files for removed.
-            return Uninstall.uninstall(p, true);
+            Uninstall.Result r = Uninstall.uninstall(p, force || p.state().commits.isEmpty());
+            return new Uninstall.Result(r.workDir(), r.fate(), r.discardedCommits(), changes);
         }
     }
 }

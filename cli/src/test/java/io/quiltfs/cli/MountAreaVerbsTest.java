@@ -69,10 +69,11 @@ class MountAreaVerbsTest {
         Files.writeString(home.mountArea(name).resolve("journal"), "{\"o\":\"d\",\"k\":\"a.txt\"}\n");
         var r = run("uninstall", "t/p");
         assertEquals(ExitCodes.CONFLICT, r.code(), r.err());
-        assertTrue(r.err().contains("1 key changed") && r.err().contains("--force"), r.err());
+        assertTrue(r.err().contains("(removed 'a.txt')") && r.err().contains("--force"), r.err());
         assertTrue(InstalledPackage.find(home, name) != null);
         r = run("uninstall", "t/p", "--force");
         assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("discarded the uncommitted changes: removed 'a.txt'"), r.out());
         assertNull(InstalledPackage.find(home, name));
     }
 

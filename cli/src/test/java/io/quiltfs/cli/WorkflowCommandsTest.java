@@ -266,6 +266,41 @@ class WorkflowCommandsTest {
         assertEquals("absent", absent.json().get("work_dir_fate").asText());
     }
 
+    /**
+     * A working folder that is a symbolic link keeps its files: the refusal says so rather than
+     * that --force deletes them, and --force reports nothing discarded.
+     */
+    @org.junit.jupiter.api.Test
+    void uninstallOfALinkedWorkingFolderDiscardsNothing() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        Path real = Files.createDirectories(tmp.resolve("real"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", link.toString()).code());
+        Files.writeString(real.resolve("a.txt"), "edited");
+        Run refused = run("--home", h, "uninstall", "t/p");
+        assertEquals(ExitCodes.CONFLICT, refused.code(), refused.err());
+        assertTrue(refused.err().contains("or use --force to uninstall anyway (" + link + " is a symbolic link: it and"
+                + " the files it leads to stay where they are, changes included)"), refused.err());
+        assertFalse(refused.err().contains("deletes"), refused.err());
+        Run forced = run("--home", h, "--json", "uninstall", "t/p", "--force");
+        assertEquals(0, forced.code(), forced.err());
+        assertEquals("left", forced.json().get("work_dir_fate").asText());
+        assertEquals("{\"added\":[],\"modified\":[],\"removed\":[]}", forced.json().get("discarded_changes").toString());
+        assertEquals("edited", Files.readString(real.resolve("a.txt")));
+    }
+
+    /** `status` quotes the globs of a partial install as the hints do: each pastes back as one word. */
+    @org.junit.jupiter.api.Test
+    void statusQuotesThePathGlobs() throws IOException {
+        String reg = registry(TestRegistries.LOCAL);
+        String h = tmp.resolve("h").toString();
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--path", "**/*.csv", "--path", "a.txt").code());
+        Run st = run("--home", h, "status", "t/p", "--offline");
+        assertEquals(0, st.code(), st.err());
+        assertTrue(st.out().contains("  paths  '**/*.csv' a.txt  (partial install"), st.out());
+    }
+
     @org.junit.jupiter.api.Test
     void pathGlobs() throws IOException {
         String reg = registry(TestRegistries.LOCAL);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quiltfs.fs.fuse.FuseMount;
-import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.testing.TestRegistries;
 import java.io.File;
 import java.nio.file.Files;
@@ -121,7 +121,7 @@ class DaemonTest {
         assertEquals(0, cli("unmount", mnt.toString()));
         assertEquals(3, cli("uninstall", pkg), "an uncommitted edit of the mount");
         assertTrue(Files.readString(f.scratch.resolve("child-" + (started.size() - 1) + ".log"))
-                .contains("1 key changed"), "the area's journal counts the changes, not its files");
+                .contains("(added 'new.txt')"), "the area's journal names the changes, not its files");
         assertEquals(0, cli("uninstall", "--force", pkg));
         assertTrue(Files.notExists(area));
         assertEquals(0, cli("mount", pkg, mnt.toString(), "--registry", f.uri));

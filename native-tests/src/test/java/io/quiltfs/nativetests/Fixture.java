@@ -4,7 +4,7 @@ import io.quiltfs.fs.MountSettings;
 import io.quiltfs.fs.PackageFs;
 import io.quiltfs.fs.PackageMount;
 import io.quiltfs.fs.fuse.FuseMount;
-import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.json.Json;
 import io.quiltfs.store.manifest.Manifest;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quiltfs.fs.fuse.FuseMount;
-import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.json.Json;
 import io.quiltfs.store.testing.TestRegistries;
 import java.io.File;

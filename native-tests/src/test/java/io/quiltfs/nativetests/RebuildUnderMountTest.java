@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quiltfs.fs.fuse.FuseMount;
-import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.testing.TestRegistries;
 import java.io.File;
 import java.nio.file.Files;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quiltfs.fs.fuse.FuseMount;
-import io.quiltfs.fs.fuse.MountTable;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.testing.TestRegistries;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
 class UninstallAroundMountTest {
     Fixture f;
     Path inner;
+    /** A bind mount a test made (unmounted in {@link #tearDown}). */
+    Path bound;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -28,6 +30,9 @@ class UninstallAroundMountTest {
             return;
         }
         try {
+            if (bound != null && MountTable.at(bound) != null) {
+                Tool.run("umount", bound.toString());
+            }
             if (inner != null && MountTable.at(inner) != null) {
                 Tool.run(Tool.quiltfs(f.home.resolveSibling("other"), "unmount", inner.toString())
                         .toArray(new String[0]));
@@ -69,6 +74,8 @@ class UninstallAroundMountTest {
                 + "` again to finish\n", stopped.err());
         assertEquals("alpha", Files.readString(inner.resolve("a.txt")), "the mount's files are untouched");
         assertEquals("beta", Files.readString(inner.resolve("d/b.txt")));
+        assertEquals("beta", Files.readString(work.resolve("d/b.txt")), "nor the package's: nothing is deleted");
+        assertEquals(0, cli(f.home, "status", pkg).exit(), "not left uninstalling");
         Tool.Result mounted = cli(other, "--json", "status", pkg).ok();
         assertTrue(mounted.out().contains("\"removed\" : [ ]"), mounted.out());
 
@@ -99,5 +106,62 @@ class UninstallAroundMountTest {
             assertEquals(0, left.count(), "emptied");
         }
         assertEquals(4, cli(f.home, "status", pkg).exit(), "forgotten, not stuck half-way");
+    }
+
+    /**
+     * A bind mount of a folder of the same disk has the working folder's st_dev: only the mount
+     * table tells it. Nothing is deleted (the package's own files neither), and the package is not
+     * left half-uninstalled.
+     */
+    @Test
+    void aBindMountOfTheSameDiskInsideTheWorkingFolderIsNeverEntered() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path precious = Files.createDirectories(f.scratch.resolve("my precious"));
+        Files.writeString(precious.resolve("thesis.txt"), "thesis");
+        Path work = f.scratch.resolve("work");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        Path in = Files.createDirectories(work.resolve("in ner"));
+        Tool.run("mount", "--bind", precious.toString(), in.toString()).ok();
+        bound = in;
+
+        Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, stopped.exit(), stopped.err());
+        assertTrue(stopped.err().contains(in + ", the mount point of another file system"), stopped.err());
+        assertEquals("thesis", Files.readString(precious.resolve("thesis.txt")), "the bound folder's files are untouched");
+        assertEquals("alpha", Files.readString(work.resolve("a.txt")), "nothing deleted before the refusal");
+        Tool.Result status = cli(f.home, "status", pkg);
+        assertEquals(0, status.exit(), "not left uninstalling: " + status.err());
+
+        Tool.run("umount", in.toString()).ok();
+        bound = null;
+        cli(f.home, "uninstall", pkg, "--force").ok();
+        assertFalse(Files.exists(work));
+        assertEquals("thesis", Files.readString(precious.resolve("thesis.txt")));
+    }
+
+    /**
+     * A mount made over the working folder after the install (another home's quiltfs mount) is
+     * not the package's folder: uninstall refuses, naming it, and empties nothing.
+     */
+    @Test
+    void aMountMadeOverTheWorkingFolderAfterTheInstallIsRefused() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path work = f.scratch.resolve("work");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        Files.delete(work.resolve("a.txt"));
+        inner = work;
+        cli(f.home.resolveSibling("other"), "mount", pkg, work.toString(), "-r", f.uri).ok();
+
+        Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, stopped.exit(), stopped.err());
+        assertTrue(stopped.err().contains(work + " is now the mount point of another file system"), stopped.err());
+        assertEquals("alpha", Files.readString(work.resolve("a.txt")), "the mount's files are untouched");
+        assertEquals(0, cli(f.home, "status", pkg).exit(), "not left uninstalling");
     }
 }

@@ -1,6 +1,7 @@
 package io.quiltfs.fs.fuse;
 
 import io.quiltfs.fs.PackageFs;
+import io.quiltfs.store.state.MountTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

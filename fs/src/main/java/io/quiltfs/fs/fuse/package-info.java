@@ -5,7 +5,7 @@
  * io.quiltfs.fs.Errno#of}) and at most one log line. {@link io.quiltfs.fs.fuse.FuseMount} mounts
  * and unmounts (always with a timeout) and cleans stale mount points; {@link
  * io.quiltfs.fs.fuse.SessionLoop} runs libfuse's session loop on persistent Java threads;
- * {@link io.quiltfs.fs.fuse.MountTable} reads the kernel's mount table.
+ * {@link io.quiltfs.store.state.MountTable} (in store: uninstall reads it too) reads the kernel's mount table.
  *
  * <p>Threading: callbacks run on several worker threads at once (a new worker starts when all
  * are busy, so a slow fetch never blocks an {@code ls}); the adapter keeps no state of its own

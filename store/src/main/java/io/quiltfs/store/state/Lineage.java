@@ -75,6 +75,12 @@ public final class Lineage {
             }
             Map<String, PackageState> pk = Json.MAPPER.convertValue(root.get("packages"),
                     new TypeReference<TreeMap<String, PackageState>>() { });
+            for (var e : pk.entrySet()) {
+                if (!root.get("packages").path(e.getKey()).has("globSyntax")) {
+                    e.getValue().globSyntax = 0; // written before globs had a syntax version
+                }
+                e.getValue().upgrade();
+            }
             return new Lineage(pk);
         } catch (IOException | IllegalArgumentException e) {
             throw new StateException("the lineage file " + f + " is corrupt (" + Json.firstLine(e.getMessage())

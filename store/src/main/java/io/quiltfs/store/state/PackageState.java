@@ -30,6 +30,26 @@ public final class PackageState {
     public boolean placedAll;
     public List<String> placedPaths;
     /**
+     * While {@link #installing}: the globs the running install was given (null: none, every key):
+     * what running it again names.
+     */
+    public List<String> installingPaths;
+    /**
+     * The mount at the working folder when it was installed ("TYPE SOURCE" from the mount table:
+     * a disk given as --dest), "" when it was no mount point, null when not recorded (an install
+     * by an older quiltfs). Uninstall empties it only while it is still that mount.
+     */
+    public String workDirMount;
+    /**
+     * What the globs of {@link #paths}, {@link #placedPaths} and {@link #installingPaths} mean:
+     * {@link #GLOB_SYNTAX} ({@code **}{@code /} may match no folder); older entries (0, from
+     * before the field) are converted on read ({@link #fromGlobSyntax0}).
+     */
+    public int globSyntax = GLOB_SYNTAX;
+
+    /** The current {@link #globSyntax}. */
+    public static final int GLOB_SYNTAX = 2;
+    /**
      * {@code "<pointer> <top hash>"}: the timestamp pointer a push is writing or wrote for that
      * revision, until the push settles; a push run again after a kill reuses it.
      */
@@ -67,10 +87,49 @@ public final class PackageState {
         s.installing = installing;
         s.placedAll = placedAll;
         s.placedPaths = placedPaths == null ? null : new ArrayList<>(placedPaths);
+        s.installingPaths = installingPaths == null ? null : new ArrayList<>(installingPaths);
+        s.workDirMount = workDirMount;
+        s.globSyntax = globSyntax;
         s.pushPointer = pushPointer;
         s.uninstalling = uninstalling;
         s.pulling = pulling;
         s.pullingHead = pullingHead;
         return s;
+    }
+
+    /**
+     * Globs recorded before {@code **}{@code /} could match no folder (java.nio's globs, where
+     * {@code **}{@code /*.csv} needs at least one folder) written so that they keep that meaning:
+     * each {@code **}{@code /} at the start or after a '/' (the ones that may now match no folder)
+     * becomes {@code *}{@code /**}{@code /}, which still needs one.
+     */
+    static List<String> fromGlobSyntax0(List<String> globs) {
+        if (globs == null) {
+            return null;
+        }
+        List<String> out = new ArrayList<>(globs.size());
+        for (String g : globs) {
+            StringBuilder b = new StringBuilder(g.length() + 4);
+            for (int i = 0; i < g.length(); i++) {
+                if (g.startsWith("**/", i) && (i == 0 || g.charAt(i - 1) == '/')) {
+                    b.append("*/**/");
+                    i += 2;
+                } else {
+                    b.append(g.charAt(i));
+                }
+            }
+            out.add(b.toString());
+        }
+        return out;
+    }
+
+    /** Brings an entry read from a lineage file to the current {@link #globSyntax}. */
+    void upgrade() {
+        if (globSyntax < GLOB_SYNTAX) {
+            paths = fromGlobSyntax0(paths);
+            placedPaths = fromGlobSyntax0(placedPaths);
+            installingPaths = fromGlobSyntax0(installingPaths);
+            globSyntax = GLOB_SYNTAX;
+        }
     }
 }

@@ -158,7 +158,8 @@ public final class Install {
             Path firstMade = firstMissing(work);
             Files.createDirectories(work);
             try {
-                register(home, pkg, registry.uri(), top, work, latest, filter);
+                register(home, pkg, registry.uri(), top, work, latest, filter, named,
+                        existing == null ? Uninstall.mountOf(work) : null);
             } catch (IOException | RuntimeException e) {
                 // Nothing was registered or written: take back the folders this made (a --dest
                 // a/b/c may have made a and b too), each only while it is still empty.
@@ -189,6 +190,7 @@ public final class Install {
                     s.installing = false;
                     s.placedAll = false;
                     s.placedPaths = null;
+                    s.installingPaths = null;
                     l.put(pkg, s);
                 }
                 return null;
@@ -250,9 +252,11 @@ public final class Install {
     /**
      * The command that finishes {@code p}'s unfinished install, or puts back its working folder
      * when that is gone, without widening a partial install: {@code install} without --path
-     * would install every key. It names the globs that no finished install placed yet (all of
-     * them when none finished, or when the folder is gone), and not the others: naming those
-     * would put back the files removed since.
+     * would install every key. An unfinished install is named as it was run (its --path, none
+     * when it was given none); a gone folder is put back with every glob of the package. For an
+     * install interrupted before its globs were recorded (an older quiltfs), the globs that no
+     * finished install placed yet are named, or all of them when there are none such: naming the
+     * placed ones puts back the files removed since, but never every key.
      */
     public static String finishCommand(InstalledPackage p) {
         PackageState s = p.state();
@@ -261,13 +265,62 @@ public final class Install {
             return b.toString();
         }
         boolean gone = p.files() instanceof WorkFolder w && !Files.isDirectory(w.root());
-        List<String> placed = !gone && s.installing && !s.placedAll && s.placedPaths != null ? s.placedPaths : List.of();
-        for (String g : s.paths) {
-            if (!placed.contains(g)) {
-                b.append(" --path ").append(g.matches("[A-Za-z0-9_./@%+=:,-]+") ? g : "'" + g.replace("'", "'\\''") + "'");
+        List<String> named;
+        if (gone || !s.installing) {
+            named = s.paths;
+        } else if (s.installingPaths != null) {
+            named = s.installingPaths;
+        } else {
+            List<String> placed = !s.placedAll && s.placedPaths != null ? s.placedPaths : List.of();
+            named = s.paths.stream().filter(g -> !placed.contains(g)).toList();
+            if (named.isEmpty()) {
+                named = s.paths;
             }
         }
+        return b.append(pathOptions(named)).toString();
+    }
+
+    /** " --path G" for each glob, each a shell word that gives it back ({@link #shellWord}). */
+    public static String pathOptions(List<String> globs) {
+        StringBuilder b = new StringBuilder();
+        for (String g : globs) {
+            // "./" is dropped on read; without it a glob starting with '-' would be taken for an option.
+            b.append(" --path ").append(shellWord(g.startsWith("-") ? "./" + g : g));
+        }
         return b.toString();
+    }
+
+    /**
+     * {@code w} as one word for a POSIX shell: as it is when it is plain, else in single quotes,
+     * or as {@code $'...'} (bash, zsh, ksh) when it holds control characters (a newline in a key),
+     * which single quotes would keep but a message line could not show.
+     */
+    public static String shellWord(String w) {
+        if (!w.isEmpty() && w.matches("[A-Za-z0-9_./@%+=:,-]+")) {
+            return w;
+        }
+        if (w.chars().noneMatch(c -> c < 0x20 || c == 0x7f)) {
+            return "'" + w.replace("'", "'\\''") + "'";
+        }
+        StringBuilder b = new StringBuilder("$'");
+        for (int i = 0; i < w.length(); i++) {
+            char c = w.charAt(i);
+            switch (c) {
+                case '\\' -> b.append("\\\\");
+                case '\'' -> b.append("\\'");
+                case '\n' -> b.append("\\n");
+                case '\t' -> b.append("\\t");
+                case '\r' -> b.append("\\r");
+                default -> {
+                    if (c < 0x20 || c == 0x7f) {
+                        b.append(String.format("\\x%02x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('\'').toString();
     }
 
     /**
@@ -284,7 +337,7 @@ public final class Install {
 
     /** Registers the package (or its wider paths) as being installed, under the lineage lock. */
     private static void register(Home home, io.quiltfs.store.registry.PackageName pkg, String registryUri, String top,
-            Path workDir, String latest, PathFilter filter) throws IOException {
+            Path workDir, String latest, PathFilter filter, PathFilter named, String mount) throws IOException {
         Lineage.update(home, l -> {
             PackageState s = l.get(pkg);
             if (s == null) {
@@ -294,6 +347,7 @@ public final class Install {
                 s.base = top;
                 s.head = top;
                 s.workDir = workDir.toString();
+                s.workDirMount = mount;
             } else if (!s.installing) {
                 // What the finished install placed, for a re-run after this one is interrupted.
                 s.placedAll = s.paths == null;
@@ -301,6 +355,7 @@ public final class Install {
             }
             s.latestSeen = latest;
             s.paths = filter.globs();
+            s.installingPaths = named == null ? null : new ArrayList<>(named.globs());
             s.installing = true;
             l.put(pkg, s);
             return null;

@@ -101,8 +101,8 @@ public final class InstalledPackage {
         if (f instanceof WorkFolder w && !Files.isDirectory(w.root())) {
             if (Files.exists(w.root(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new IOException("the working folder of " + pkg + ", " + w.root() + ", is not a folder (something"
-                        + " else took its place); nothing was changed. Move that away, then run `quiltfs install "
-                        + pkg + "` to put the package's files back");
+                        + " else took its place); nothing was changed. Move that away, then run `"
+                        + Install.finishCommand(this) + "` to put the package's files back");
             }
             throw new MissingWorkFolderException(pkg, w.root(), Install.finishCommand(this));
         }

@@ -4,6 +4,7 @@ import io.quiltfs.store.hash.HashType;
 import io.quiltfs.store.state.Home;
 import io.quiltfs.store.state.HomeLock;
 import io.quiltfs.store.state.Lineage;
+import io.quiltfs.store.state.MountTable;
 import io.quiltfs.store.state.PackageState;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
 
 /**
  * {@code uninstall}: forgets a package's working state: its lineage entry, local manifests,
@@ -39,8 +41,9 @@ public final class Uninstall {
 
     /**
      * Outcome: the working folder and what became of it, the local commits that were never
-     * pushed (discarded by --force), and the uncommitted changes it held (discarded by --force;
-     * null when they could not be told: a mount's working area, a folder that could not be read).
+     * pushed (discarded by --force), and the uncommitted changes deleted with the folder (empty
+     * when none were, the folder being clean, left alone or gone; null when they could not be
+     * told: a folder that could not be read, an uninstall finishing one that was killed).
      */
     public record Result(Path workDir, Fate fate, java.util.List<String> discardedCommits,
                          Status.Changes discardedChanges) {
@@ -66,6 +69,10 @@ public final class Uninstall {
         return String.join("; ", parts);
     }
 
+    /** Nothing: no change was discarded. */
+    public static final Status.Changes NONE = new Status.Changes(java.util.List.of(), java.util.List.of(),
+            java.util.List.of(), java.util.Map.of(), java.util.Map.of());
+
     public static Result uninstall(InstalledPackage pkg, boolean force) throws IOException {
         Home home = pkg.home();
         try (HomeLock lock = HomeLock.acquire(home.packageLock(pkg.name()))) {
@@ -74,6 +81,7 @@ public final class Uninstall {
                 throw new NotInstalledException(pkg.name());
             }
             PackageState s = p.state();
+            Path work = Paths.get(s.workDir);
             // An uninstall killed half-way: its decision stands (the folder may be partly gone).
             if (!force && !s.uninstalling) {
                 if (!s.commits.isEmpty()) {
@@ -94,19 +102,25 @@ public final class Uninstall {
                 }
                 if (c != null && !c.isEmpty()) {
                     throw new ConflictException(p.name() + " has uncommitted changes in " + s.workDir + " ("
-                            + describe(c) + "); commit and push them, or use --force to discard them (it deletes"
-                            + " the working folder with every file in it)");
+                            + describe(c) + "); commit and push them, or use --force to " + whatForceDoes(work));
                 }
             }
-            Status.Changes lost = null;
-            if (force && !s.uninstalling && !Paths.get(s.workDir).toAbsolutePath().normalize()
-                    .equals(home.mountArea(p.name()).toAbsolutePath().normalize())) {
+            // Before anything is decided or deleted: what is mounted there is not the package's.
+            boolean keepRoot = refuseMounts(p, work);
+            Status.Changes lost = NONE;
+            if (work.toAbsolutePath().normalize().equals(home.mountArea(p.name()).toAbsolutePath().normalize())) {
+                lost = null; // a mount's working area: its journal tells (the caller reads it), not its files
+            } else if (force && !s.uninstalling && Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 // Only to say what --force discards: a folder that cannot be read is removed anyway.
                 try {
                     lost = Status.changes(p, HashType.SHA2_256_CHUNKED);
+                } catch (MissingWorkFolderException gone) {
+                    lost = NONE;
                 } catch (IOException | RuntimeException unknown) {
                     lost = null;
                 }
+            } else if (s.uninstalling) {
+                lost = null; // decided by a run that was killed: what it found is not known any more
             }
             // The decision is recorded first and the entry removed last: a kill in between leaves
             // a package that refuses other verbs and that `uninstall` run again finishes, never a
@@ -120,24 +134,99 @@ public final class Uninstall {
                 return null;
             });
             Checkpoints.reach("uninstall.after-mark");
-            Path work = Paths.get(s.workDir);
             Fate fate = Files.exists(work, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? Fate.LEFT : Fate.ABSENT;
             if (Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 try {
-                    fate = deleteTree(work) ? Fate.EMPTIED : Fate.REMOVED;
+                    deleteTree(work, keepRoot);
+                    fate = keepRoot ? Fate.EMPTIED : Fate.REMOVED;
                 } catch (OtherFileSystem mounted) {
-                    throw new ConflictException("the working folder of " + p.name() + " holds " + mounted.dir
-                            + ", the mount point of another file system, whose files are not the package's:"
-                            + " unmount it, then run `quiltfs uninstall " + p.name() + "` again to finish");
+                    // Mounted since the check above: the mount table and st_dev are read again.
+                    throw new ConflictException(holds(p, mounted.dir));
                 }
             }
             Files.deleteIfExists(home.hashCache(p.name()));
-            deleteTree(home.installedDir(p.name()));
+            deleteTree(home.installedDir(p.name()), false);
             Lineage.update(home, l -> {
                 l.remove(p.name());
                 return null;
             });
-            return new Result(work, fate, java.util.List.copyOf(s.commits), lost);
+            // A folder left alone (a link, a file) or gone already lost nothing here.
+            Status.Changes discarded = fate == Fate.REMOVED || fate == Fate.EMPTIED ? lost : NONE;
+            return new Result(work, fate, java.util.List.copyOf(s.commits), discarded);
+        }
+    }
+
+    /** What --force does to the working folder at {@code work}, for a refusal. */
+    private static String whatForceDoes(Path work) {
+        if (Files.isSymbolicLink(work)) {
+            return "uninstall anyway (" + work + " is a symbolic link: it and the files it leads to stay where they"
+                    + " are, changes included)";
+        }
+        if (!Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return "uninstall anyway (" + work + " is not a folder: it stays)";
+        }
+        try {
+            if (MountTable.at(work.toRealPath()) != null) {
+                return "discard them (it deletes every file in " + work + ", a mount point, which stays)";
+            }
+        } catch (IOException unreadable) {
+            // said as for any folder
+        }
+        return "discard them (it deletes the working folder with every file in it)";
+    }
+
+    /**
+     * Refuses ({@link ConflictException}, nothing deleted) when another file system is mounted
+     * strictly below the working folder {@code work} (a bind mount of the same disk too, which
+     * st_dev does not tell), or on it when it was not at the install (another home's mount made
+     * over it): their files are not the package's. Returns whether {@code work} is a mount point
+     * that it was at the install (a disk given as --dest): emptied, then kept.
+     */
+    private static boolean refuseMounts(InstalledPackage p, Path work) throws IOException {
+        if (!Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return false; // nothing is deleted through a link or in a file
+        }
+        Path real = work.toRealPath();
+        List<Path> inside = MountTable.below(real);
+        if (!inside.isEmpty()) {
+            throw new ConflictException(holds(p, work.resolve(real.relativize(inside.get(0)))));
+        }
+        MountTable.Mount on = MountTable.at(real);
+        if (on == null) {
+            return false;
+        }
+        String then = p.state().workDirMount;
+        if (on.what().equals(then)) {
+            return true;
+        }
+        String what = "another file system (" + on.what() + ")";
+        throw new ConflictException(then == null
+                ? work + " is the mount point of " + what + ", and the install of " + p.name() + " (by an older"
+                        + " quiltfs) did not record whether it was one then, so its files may not be the package's:"
+                        + " unmount it, then run `quiltfs uninstall " + p.name() + "` again to finish (the files"
+                        + " on that file system stay)"
+                : work + " is now the mount point of " + what + (then.isEmpty() ? ", which it was not" : ", not of "
+                        + then + " as it was") + " when " + p.name() + " was installed: its files are not the"
+                        + " package's; unmount it, then run `quiltfs uninstall " + p.name() + "` again to finish");
+    }
+
+    /** The refusal for a mount point {@code dir} inside the working folder of {@code p}. */
+    private static String holds(InstalledPackage p, Path dir) {
+        return "the working folder of " + p.name() + " holds " + dir + ", the mount point of another file system,"
+                + " whose files are not the package's: unmount it, then run `quiltfs uninstall " + p.name()
+                + "` again to finish";
+    }
+
+    /**
+     * The mount at the folder {@code work} now ("TYPE SOURCE"), "" when it is none, null when the
+     * mount table cannot be read (not recorded: uninstall then refuses to empty a mount point).
+     */
+    static String mountOf(Path work) {
+        try {
+            MountTable.Mount m = MountTable.at(work.toRealPath());
+            return m == null ? "" : m.what();
+        } catch (IOException unreadable) {
+            return null;
         }
     }
 
@@ -158,20 +247,17 @@ public final class Uninstall {
     }
 
     /**
-     * Deletes {@code root} and everything below it, but never crosses into another file system
-     * mounted below it (a bind mount, a quiltfs mount, a network share: someone's files, which
-     * the package's folder only shows): {@link OtherFileSystem}, and nothing on it is touched.
-     * A {@code root} that is itself a mount point (a disk given as {@code --dest}) is emptied and
-     * stays: it cannot be removed while mounted, and an uninstall must not stop there for good.
-     * Returns whether {@code root} stayed so.
+     * Deletes {@code root} and everything below it ({@code keepRoot}: all but {@code root}, a
+     * mount point checked by the caller), but never crosses into another file system mounted
+     * below it (a quiltfs mount, a network share: someone's files, which the package's folder only
+     * shows): {@link OtherFileSystem}. The caller reads the mount table first (a bind mount of the
+     * same disk has the same st_dev); st_dev is checked again here for a mount made meanwhile.
      */
-    static boolean deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root, boolean keepRoot) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return false;
+            return;
         }
         Object rootDevice = device(root);
-        Path parent = root.toAbsolutePath().getParent();
-        boolean[] kept = {parent != null && rootDevice != null && !rootDevice.equals(device(parent))};
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
@@ -192,22 +278,12 @@ public final class Uninstall {
                 if (e != null) {
                     throw e;
                 }
-                if (d.equals(root) && kept[0]) {
-                    return FileVisitResult.CONTINUE;
-                }
-                try {
+                if (!(keepRoot && d.equals(root))) {
                     Files.delete(d);
-                } catch (java.nio.file.FileSystemException busy) {
-                    // A mount point that st_dev does not tell (a bind mount of the same disk).
-                    if (!d.equals(root) || !"Device or resource busy".equals(busy.getReason())) {
-                        throw busy;
-                    }
-                    kept[0] = true;
                 }
                 return FileVisitResult.CONTINUE;
             }
         });
-        return kept[0];
     }
 
     /** The device {@code p} is on (st_dev), or null where the file system does not say. */

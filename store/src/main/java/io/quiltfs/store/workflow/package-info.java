@@ -16,7 +16,9 @@
  * same verb run again finishes it.
  * Working files are never hard links to cached objects. Uninstall deletes a working folder
  * but never through a symbolic link standing at its place nor into another file system mounted
- * inside it. Status and commit see working files
+ * inside it (or over it since the install): it reads the mount table before it marks the lineage
+ * or deletes anything, and refuses. Globs recorded in the lineage carry their syntax version
+ * ({@code PackageState.globSyntax}); older ones are converted on read to keep their meaning. Status and commit see working files
  * only through {@link io.quiltfs.store.workflow.WorkingFiles}, so other working areas (a
  * mount's) can reuse them.
  *

@@ -56,7 +56,7 @@ class PathFilterTest {
     }
 
     @Test
-    void aLeadingDotSlashIsDroppedAndNothingIsRefused() {
+    void aLeadingDotSlashIsDroppedAndAGlobNamingNoKeyIsRefused() {
         PathFilter f = new PathFilter(List.of("./data"));
         assertEquals(List.of("data"), f.globs());
         assertTrue(f.matches("data/a.csv"));

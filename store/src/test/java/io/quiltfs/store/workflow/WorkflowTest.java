@@ -497,6 +497,85 @@ class WorkflowTest {
         assertTrue(status(alice).changes().isEmpty());
     }
 
+    /**
+     * A partial install recorded before {@code **}{@code /} could match no folder keeps its old
+     * meaning: the top-level key it did not fetch is not taken for a removal (which a commit would
+     * drop from the package).
+     */
+    @Test
+    void aLineageWrittenBeforeTheGlobSyntaxVersionKeepsItsGlobsMeaning() throws IOException {
+        write(tmp.resolve("src/top.csv"), "t\n");
+        seed(TestRegistries.LOCAL);
+        install(alice, List.of("data"));
+        // The entry as an older quiltfs wrote it: no globSyntax (nor the other new fields).
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) io.quiltfs.store.json.Json.MAPPER.readTree(
+                alice.lineageFile().toFile());
+        var entry = (com.fasterxml.jackson.databind.node.ObjectNode) root.path("packages").path(PKG.toString());
+        entry.remove(List.of("globSyntax", "installingPaths", "workDirMount"));
+        entry.putArray("paths").add("**/*.csv");
+        Files.writeString(alice.lineageFile(), io.quiltfs.store.json.Json.pretty(root));
+
+        InstalledPackage p = InstalledPackage.require(alice, PKG);
+        assertEquals(List.of("*/**/*.csv"), p.state().paths);
+        assertFalse(p.filter().matches("top.csv"));
+        assertTrue(p.filter().matches("data/b.csv"));
+        assertTrue(status(alice).changes().isEmpty(), status(alice).changes().toString());
+        install(alice, List.of("docs")); // written back in the current syntax
+        assertTrue(Files.readString(alice.lineageFile()).contains("\"globSyntax\" : 2"));
+        assertEquals(List.of("*/**/*.csv", "docs"), InstalledPackage.require(alice, PKG).state().paths);
+        assertFalse(Files.exists(work(alice).resolve("top.csv")));
+    }
+
+    /**
+     * An install run again with --path naming only paths placed before, and stopped: its hint is
+     * that same command (without --path it would install every key).
+     */
+    @Test
+    void anInterruptedReRunOfAPartialInstallIsNamedWithItsPaths() throws IOException {
+        seed(TestRegistries.LOCAL);
+        install(alice, List.of("data"));
+        Files.delete(work(alice).resolve("data/b.csv"));
+        write(work(alice).resolve("data/b.csv/x"), "in the way");
+        Install.Incomplete stopped = assertThrows(Install.Incomplete.class, () -> install(alice, List.of("./data")));
+        assertTrue(stopped.hint().contains("run `quiltfs install team/data --path data` again"), stopped.hint());
+        ConflictException c = assertThrows(ConflictException.class, () -> commit(alice, "no"));
+        assertTrue(c.getMessage().contains("run `quiltfs install team/data --path data` to finish"), c.getMessage());
+    }
+
+    /** A file in the place of a partial install's working folder: the hint puts back the same keys. */
+    @Test
+    void aFileInThePlaceOfAPartialInstallsFolderIsHintedWithItsPaths() throws IOException {
+        write(tmp.resolve("src/-x/y.txt"), "y");
+        seed(TestRegistries.LOCAL);
+        install(alice, List.of("data", "-x/**", "**/*.md"));
+        try (var all = Files.walk(work(alice))) {
+            for (Path q : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(q);
+            }
+        }
+        Files.writeString(work(alice), "someone's file");
+        IOException e = assertThrows(IOException.class, () -> status(alice));
+        assertTrue(e.getMessage().contains("then run `quiltfs install team/data --path data --path './-x/**' --path"
+                + " '**/*.md'` to put"), e.getMessage());
+    }
+
+    /** The commands hints print are shell words that give the globs back, whatever they hold. */
+    @Test
+    void hintedPathsSurviveTheShell() throws Exception {
+        List<String> globs = List.of("-rf", "a\nb", "it's", "tab\there", "plain/x.csv", "$HOME `x` \\ \"q\"", "\u0001");
+        String opts = Install.pathOptions(globs);
+        assertTrue(opts.startsWith(" --path ./-rf --path $'a\\nb' --path 'it'\\''s' "), opts);
+        assertFalse(opts.contains("\n"), "one line: " + opts);
+        Process bash = new ProcessBuilder("bash", "-c", "for a in" + opts.replace(" --path ", " ")
+                + "; do printf '%s\\0' \"$a\"; done").redirectErrorStream(true).start();
+        String got = new String(bash.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, bash.waitFor(), got);
+        List<String> back = new ArrayList<>(List.of(got.split("\0")));
+        back.set(0, back.get(0).substring(2)); // "./" that reading drops
+        assertEquals(globs, back);
+        assertEquals(List.of("-rf"), new PathFilter(List.of("./-rf")).globs());
+    }
+
     @Test
     void aCorruptObjectIsNeverInstalled() throws IOException {
         seed(TestRegistries.LOCAL);

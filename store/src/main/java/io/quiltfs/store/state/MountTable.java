@@ -1,4 +1,4 @@
-package io.quiltfs.fs.fuse;
+package io.quiltfs.store.state;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,7 +10,12 @@ import java.util.List;
 /** The kernel's mount table ({@code /proc/self/mountinfo}): which paths are mount points, of what. */
 public final class MountTable {
     /** One mount: where, its file system type (e.g. {@code fuse.quiltfs}) and source. */
-    public record Mount(Path mountpoint, String fsType, String source) { }
+    public record Mount(Path mountpoint, String fsType, String source) {
+        /** What the mount is, not where: "TYPE SOURCE" (stays the same when a disk is mounted again). */
+        public String what() {
+            return fsType + " " + source;
+        }
+    }
 
     private MountTable() {
     }
@@ -46,8 +51,24 @@ public final class MountTable {
         return found;
     }
 
+    /**
+     * The mount points strictly below the folder {@code dir} (give its real path: the table holds
+     * real paths), outermost first.
+     */
+    public static List<Path> below(Path dir) throws IOException {
+        Path d = dir.toAbsolutePath().normalize();
+        List<Path> out = new ArrayList<>();
+        for (Mount m : read()) {
+            if (m.mountpoint().startsWith(d) && !m.mountpoint().equals(d) && !out.contains(m.mountpoint())) {
+                out.add(m.mountpoint());
+            }
+        }
+        out.sort(java.util.Comparator.comparingInt(Path::getNameCount));
+        return out;
+    }
+
     /** mountinfo escapes space, tab, newline and backslash as octal. */
-    static String unescape(String s) {
+    public static String unescape(String s) {
         if (s.indexOf('\\') < 0) {
             return s;
         }
