@@ -433,6 +433,40 @@ class PullTest {
         assertEquals(base, state(bob).head);
     }
 
+    /**
+     * A damaged latest while a pull is unfinished: status still reports the local changes, the
+     * unfinished pull and what finishing puts back, with the state unknown and the pointer named.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void statusWithADamagedLatestStillShowsTheLocalChanges(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        String target = alicePushesChanges("2");
+        pullStopsAt(4);
+        Files.deleteIfExists(work(bob).resolve("a.txt"));
+        write(work(bob).resolve("mine.txt"), "mine");
+        Files.writeString(TestRegistries.backing(registry.uri(), ".quilt/named_packages/team/data/latest"),
+                "not a hash");
+        Status.Report r = status(bob);
+        assertTrue(r.damaged() != null && r.damaged().key().equals(".quilt/named_packages/team/data/latest"),
+                String.valueOf(r.damaged()));
+        assertNull(r.state());
+        assertNull(r.latest());
+        assertEquals(target, r.pulling());
+        assertEquals(List.of("mine.txt"), r.changes().added());
+        assertEquals(List.of("a.txt"), r.changes().removed());
+        assertEquals(List.of("a.txt"), r.putBack());
+        assertEquals(List.of(), r.conflicts(), "finishing does not need latest: what it refuses is known");
+
+        Pull.Result done = pull(bob); // finishing does not need latest either
+        assertNull(state(bob).pulling);
+        Status.Report after = status(bob);
+        assertNull(after.state());
+        assertNull(after.conflicts(), "what a pull of latest would refuse is not known");
+        assertEquals(List.of("mine.txt"), after.changes().added());
+        assertTrue(done.message().contains("put back 'a.txt'"), done.message());
+    }
+
     /** A damaged latest does not stop the finishing of an interrupted pull, which does not need it. */
     @org.junit.jupiter.api.Test
     void aDamagedLatestDoesNotStopFinishing() throws IOException {
