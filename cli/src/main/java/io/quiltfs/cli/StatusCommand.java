@@ -81,7 +81,7 @@ final class StatusCommand extends PackageCommand {
                     + " (the files it already wrote are not listed below)");
         }
         if (c.isEmpty() && r.pulling() != null) {
-            out.line("no changes of your own");
+            out.line(r.putBack().isEmpty() ? "no changes of your own" : "no other changes of your own");
         } else if (c.isEmpty()) {
             out.line("nothing to commit: the working folder matches the head");
         } else {
@@ -90,11 +90,12 @@ final class StatusCommand extends PackageCommand {
             List<String> removed = new java.util.ArrayList<>(c.removed());
             removed.removeAll(r.putBack());
             print(out, "removed:  ", removed);
-            if (!r.putBack().isEmpty()) {
-                out.line("removed since the pull stopped, which finishing it puts back (remove "
-                        + (r.putBack().size() == 1 ? "it" : "them") + " again afterwards if you meant to):");
-                print(out, "put back: ", r.putBack());
-            }
+        }
+        if (!r.putBack().isEmpty()) {
+            // Also when nothing else changed: a file the pull added, removed since, is no change of the head's.
+            out.line("removed since the pull stopped, which finishing it puts back (remove "
+                    + (r.putBack().size() == 1 ? "it" : "them") + " again afterwards if you meant to):");
+            print(out, "put back: ", r.putBack());
         }
         java.nio.file.Path kept = io.quiltfs.fs.WorkArea.unjournaled(home().mountArea(r.pkg()));
         long unjournaled = unjournaled(kept);
