@@ -1587,12 +1587,24 @@ public final class PackageFs implements java.io.Closeable {
         return tmp;
     }
 
-    /** A pull removes a key. */
+    /**
+     * A pull removes a key, and the folders above it that the working area made (for files a
+     * pull placed, or made by hand) and that it leaves empty, as a working folder's removal does:
+     * an abandoned pull's new folder does not stay behind as an empty one.
+     */
     void delete(String k) throws IOException {
         tree.writeLock().lock();
         try {
             if (resolve(base, k) != null) {
                 removeKey(k);
+            }
+            Base b = base;
+            for (String d = io.quiltfs.store.manifest.LogicalKey.parent(k); !d.isEmpty();
+                    d = io.quiltfs.store.manifest.LogicalKey.parent(d)) {
+                if (!(area.node(d) instanceof WorkArea.Folder) || b.isFolder(d) || !children(b, d).isEmpty()) {
+                    break;
+                }
+                area.remove(d);
             }
         } finally {
             tree.writeLock().unlock();
