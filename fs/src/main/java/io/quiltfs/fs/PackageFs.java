@@ -191,6 +191,13 @@ public final class PackageFs implements java.io.Closeable {
          */
         void invalidate(List<Long> nodes);
 
+        /**
+         * These names (logical keys) appeared or went outside the kernel: drop what it cached of
+         * them, present or absent. Queued, like {@link #invalidate}.
+         */
+        default void invalidateNames(List<String> keys) {
+        }
+
         /** Waits, bounded, for the drops queued so far to be sent (before a pull answers). */
         default void awaitInvalidations() {
         }
@@ -1503,10 +1510,10 @@ public final class PackageFs implements java.io.Closeable {
     io.quiltfs.store.workflow.WorkingFiles.FileStat place(String k, Path source) throws IOException {
         List<Long> changed;
         io.quiltfs.store.workflow.WorkingFiles.FileStat st;
+        List<String> missing = new ArrayList<>();
         tree.writeLock().lock();
         try {
             String parent = io.quiltfs.store.manifest.LogicalKey.parent(k);
-            List<String> missing = new ArrayList<>();
             for (String d = parent; !d.isEmpty() && resolve(base, d) != DIR; d = io.quiltfs.store.manifest.LogicalKey.parent(d)) {
                 missing.add(d);
             }
@@ -1537,6 +1544,12 @@ public final class PackageFs implements java.io.Closeable {
         // new bytes for the rest of a long pull. Queued, not sent here: the kernel may wait for
         // reads in flight, and this thread holds the package's lock; endPull waits for them.
         Kernel kn = kernel;
+        if (kn != null) {
+            // The kernel may hold the name as absent (looked up before the pull), or a new folder's.
+            missing.add(k);
+            dropsQueued.set(true);
+            kn.invalidateNames(missing);
+        }
         if (kn != null && !changed.isEmpty()) {
             List<Long> nodes = new ArrayList<>();
             for (long h : changed) {
@@ -1593,10 +1606,12 @@ public final class PackageFs implements java.io.Closeable {
      * an abandoned pull's new folder does not stay behind as an empty one.
      */
     void delete(String k) throws IOException {
+        List<String> gone = new ArrayList<>();
         tree.writeLock().lock();
         try {
             if (resolve(base, k) != null) {
                 removeKey(k);
+                gone.add(k);
             }
             Base b = base;
             for (String d = io.quiltfs.store.manifest.LogicalKey.parent(k); !d.isEmpty();
@@ -1605,9 +1620,16 @@ public final class PackageFs implements java.io.Closeable {
                     break;
                 }
                 area.remove(d);
+                gone.add(d);
             }
         } finally {
             tree.writeLock().unlock();
+        }
+        Kernel kn = kernel;
+        if (kn != null && !gone.isEmpty()) {
+            // The kernel may hold these names for the rest of its entry timeout otherwise.
+            dropsQueued.set(true);
+            kn.invalidateNames(gone);
         }
     }
 

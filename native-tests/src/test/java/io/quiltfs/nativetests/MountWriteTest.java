@@ -825,8 +825,6 @@ class MountWriteTest {
         assertEquals(0, abandon.exit(), abandon.out() + abandon.err());
         assertTrue(abandon.out().contains("abandoned the pull of test/mounted to " + target), abandon.out());
 
-        // The kernel keeps names (and absent names) for the mount's entry timeout, 1 s (SEMANTICS.md).
-        Thread.sleep(1100);
         assertEquals("", Tool.run("diff", "-r", "-x", ".quiltfs", before.toString(), mnt.toString()).ok().out());
         assertEquals("alpha\nbeta\n", Tool.run("cat", mnt.resolve("notes.txt").toString()).ok().out());
         assertEquals("# a package\n", Tool.run("cat", mnt.resolve("README.md").toString()).ok().out());
