@@ -193,9 +193,11 @@ public final class PackageFs implements java.io.Closeable {
 
         /**
          * These names (logical keys) appeared or went outside the kernel: drop what it cached of
-         * them, present or absent. Queued, like {@link #invalidate}.
+         * them, present or absent. Queued, like {@link #invalidate}; returns whether any was (the
+         * kernel caches names only in folders it looked in).
          */
-        default void invalidateNames(List<String> keys) {
+        default boolean invalidateNames(List<String> keys) {
+            return false;
         }
 
         /** Waits, bounded, for the drops queued so far to be sent (before a pull answers). */
@@ -1477,7 +1479,8 @@ public final class PackageFs implements java.io.Closeable {
      * Ends a pull (after the rebase that takes in what it placed, with the package's lock
      * released): waits, bounded, for the kernel to have dropped the pages it cached for the files
      * the pull changed under open descriptors (each drop was queued as its file was placed), so
-     * that the pull's answer follows them. A command that queued no drop does not wait.
+     * that the pull's answer follows them, and for the names it added or removed. A command that queued no drop
+     * does not wait.
      */
     public void endPull() {
         placed = null;
@@ -1547,8 +1550,9 @@ public final class PackageFs implements java.io.Closeable {
         if (kn != null) {
             // The kernel may hold the name as absent (looked up before the pull), or a new folder's.
             missing.add(k);
-            dropsQueued.set(true);
-            kn.invalidateNames(missing);
+            if (kn.invalidateNames(missing)) {
+                dropsQueued.set(true);
+            }
         }
         if (kn != null && !changed.isEmpty()) {
             List<Long> nodes = new ArrayList<>();
@@ -1628,8 +1632,9 @@ public final class PackageFs implements java.io.Closeable {
         Kernel kn = kernel;
         if (kn != null && !gone.isEmpty()) {
             // The kernel may hold these names for the rest of its entry timeout otherwise.
-            dropsQueued.set(true);
-            kn.invalidateNames(gone);
+            if (kn.invalidateNames(gone)) {
+                dropsQueued.set(true);
+            }
         }
     }
 

@@ -92,10 +92,10 @@ final class FuseAdapter extends FuseStubFS {
                 }
 
                 @Override
-                public void invalidateNames(List<String> keys) {
+                public boolean invalidateNames(List<String> keys) {
                     Invalidations i = invalidations;
                     if (i == null) {
-                        return;
+                        return false;
                     }
                     List<Invalidations.Name> names = new java.util.ArrayList<>();
                     for (String k : keys) {
@@ -108,6 +108,7 @@ final class FuseAdapter extends FuseStubFS {
                         }
                     }
                     i.queueNames(names);
+                    return !names.isEmpty();
                 }
 
                 @Override
