@@ -420,10 +420,10 @@ public final class Pull {
     private static void placeInBatches(InstalledPackage p, Install.Placer placer, List<Entry> toPlace, Manifest head,
                                        String target, String placed) throws IOException {
         int n = Math.max(1, batch);
-        String last = null;
+        boolean unsure = false; // the lineage names a batch begun (pullPlacing) that is placed now
         for (int i = 0; i < toPlace.size(); i += n) {
             List<Entry> b = toPlace.subList(i, Math.min(toPlace.size(), i + n));
-            last = null;
+            String last = null;
             for (Entry e : b) {
                 if (head.get(e.logicalKey()) == null) {
                     last = e.logicalKey();
@@ -431,6 +431,7 @@ public final class Pull {
             }
             if (last != null) {
                 recordPlaced(p, placed, last);
+                unsure = true;
             }
             try {
                 placer.placeAll(b);
@@ -441,7 +442,7 @@ public final class Pull {
                 placed = last;
             }
         }
-        if (last != null) {
+        if (unsure) {
             recordPlaced(p, placed, null); // stopped before the lineage moves: none of these is unsure
         }
     }
