@@ -19,7 +19,8 @@ import picocli.CommandLine.Parameters;
             "With --json, `conflicts` lists the keys a pull would refuse (while a pull is unfinished: the keys "
             + "finishing it would refuse), null when not known (--offline, or the unfinished pull's manifests are "
             + "gone from the home and the registry: its files are then listed as changes); `put_back` lists removed "
-            + "keys that finishing an unfinished pull places again."})
+            + "keys that finishing an unfinished pull places again. A damaged `latest` pointer in the registry leaves "
+            + "the state unknown (`state` null, the pointer in `problems`, exit 1); the local changes are still shown."})
 final class StatusCommand extends PackageCommand {
     @Parameters(index = "0", paramLabel = "NS/NAME|MOUNTPOINT",
             description = "An installed package, or the mount point of an editable mount.")
@@ -52,12 +53,19 @@ final class StatusCommand extends PackageCommand {
                         + " --offline` shows the local changes without asking the registry", e);
             }
         }
-        out.line(r.pkg() + ": " + r.state().label() + " (" + r.registry() + ")");
+        io.quiltfs.store.registry.RegistryException.BadPointer damaged = r.damaged();
+        // A damaged latest leaves the state unknown, not the local changes: they are shown, the
+        // pointer is named once (a warning), and the exit is FAILURE as browse and log give for it.
+        com.fasterxml.jackson.databind.node.ArrayNode problems = badPointers(damaged == null ? List.of()
+                : List.of(damaged));
+        out.line(r.pkg() + ": " + (r.state() == null ? "state unknown" : r.state().label()) + " (" + r.registry() + ")");
         out.line("  working folder " + r.workDir());
         out.line("  head   " + r.head() + (r.unpushed().isEmpty() ? "" : "  (" + r.unpushed().size()
                 + " local commit" + (r.unpushed().size() == 1 ? "" : "s") + " not pushed)"));
         out.line("  base   " + (r.base() == null ? "(none: never pushed)" : r.base()));
-        out.line("  latest " + (r.latest() == null ? "(none)" : r.latest()) + (offline ? " (as last seen)" : ""));
+        out.line("  latest " + (damaged != null ? "(unknown: the registry's latest pointer is damaged (see the warning);"
+                + " `quiltfs push " + r.pkg() + " --force` replaces it)"
+                : (r.latest() == null ? "(none)" : r.latest()) + (offline ? " (as last seen)" : "")));
         if (r.paths() != null) {
             out.line("  paths  " + r.paths().stream().map(io.quiltfs.store.workflow.Install::shellWord)
                     .collect(java.util.stream.Collectors.joining(" ")) + "  (partial install: `quiltfs install " + r.pkg()
@@ -75,7 +83,7 @@ final class StatusCommand extends PackageCommand {
                     + " (the files it already wrote are not listed below)");
         }
         if (c.isEmpty() && r.pulling() != null) {
-            out.line("no changes of your own");
+            out.line(r.putBack().isEmpty() ? "no changes of your own" : "no other changes of your own");
         } else if (c.isEmpty()) {
             out.line("nothing to commit: the working folder matches the head");
         } else {
@@ -84,11 +92,12 @@ final class StatusCommand extends PackageCommand {
             List<String> removed = new java.util.ArrayList<>(c.removed());
             removed.removeAll(r.putBack());
             print(out, "removed:  ", removed);
-            if (!r.putBack().isEmpty()) {
-                out.line("removed since the pull stopped, which finishing it puts back (remove "
-                        + (r.putBack().size() == 1 ? "it" : "them") + " again afterwards if you meant to):");
-                print(out, "put back: ", r.putBack());
-            }
+        }
+        if (!r.putBack().isEmpty()) {
+            // Also when nothing else changed: a file the pull added, removed since, is no change of the head's.
+            out.line("removed since the pull stopped, which finishing it puts back (remove "
+                    + (r.putBack().size() == 1 ? "it" : "them") + " again afterwards if you meant to):");
+            print(out, "put back: ", r.putBack());
         }
         java.nio.file.Path kept = io.quiltfs.fs.WorkArea.unjournaled(home().mountArea(r.pkg()));
         long unjournaled = unjournaled(kept);
@@ -110,11 +119,11 @@ final class StatusCommand extends PackageCommand {
                     + " your version aside (or undo it):");
             print(out, "both:     ", conflicts);
             out.line("or commit and run `quiltfs push " + r.pkg() + " --force` to make your revision latest anyway");
-        } else if (r.pulling() == null) {
+        } else if (r.pulling() == null && r.state() != null) {
             nextStep(out, r);
         }
         var j = Json.object().put("package", r.pkg().toString()).put("registry", r.registry())
-                .put("work_dir", r.workDir()).put("state", r.state().label()).put("base", r.base())
+                .put("work_dir", r.workDir()).put("state", r.state() == null ? null : r.state().label()).put("base", r.base())
                 .put("head", r.head()).put("latest", r.latest()).put("install_finished", !r.installing())
                 .put("pull_unfinished", r.pulling());
         j.set("paths", r.paths() == null ? null : array(r.paths()));
@@ -124,12 +133,13 @@ final class StatusCommand extends PackageCommand {
         j.set("removed", array(c.removed()));
         j.set("conflicts", r.conflicts() == null ? null : array(r.conflicts()));
         j.set("put_back", array(r.putBack()));
+        j.set("problems", problems);
         if (unjournaled > 0) {
             j.set("unjournaled", Json.object().put("path", kept.toString()).put("files", unjournaled));
         }
         out.json(j);
         out.flush();
-        return ExitCodes.OK;
+        return damaged == null ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 
     /** The command that takes the package forward from its state against the registry. */

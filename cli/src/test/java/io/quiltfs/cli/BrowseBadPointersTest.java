@@ -168,6 +168,48 @@ class BrowseBadPointersTest {
         assertTrue(status.out().contains("UpToDate"), status.out());
     }
 
+    /**
+     * A damaged latest does not hide the local changes from status: they are listed, the state is
+     * unknown (null in --json), the pointer is named once (a warning, and `problems`), exit 1.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void statusWithADamagedLatestShowsTheLocalChanges(TestRegistries.Kind kind) throws IOException {
+        String reg = kind.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        Files.writeString(src.resolve("c.txt"), "c\n");
+        assertEquals(0, CliRunner.run("--home", home, "build", "team/pkg", src.toString(), "-r", reg, "-m", "one")
+                .code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "team/pkg", "-r", reg).code());
+        Path work = Path.of(home, "work", "team", "pkg");
+        Files.writeString(work.resolve("b.txt"), "b\n");
+        Files.writeString(work.resolve("a.txt"), "a2\n");
+        Files.delete(work.resolve("c.txt"));
+        Files.writeString(TestRegistries.backing(reg, DIR + "latest"), "not a hash");
+
+        CliRunner.Result text = CliRunner.run("--home", home, "status", "team/pkg");
+        assertEquals(ExitCodes.FAILURE, text.code(), text.out() + text.err());
+        assertEquals(1, text.err().lines().count(), text.err());
+        assertEquals(1, warnings(text).size(), text.err());
+        assertTrue(text.err().contains(reg + "/" + DIR + "latest does not hold a top hash"), text.err());
+        assertTrue(text.out().contains("team/pkg: state unknown"), text.out());
+        assertTrue(text.out().contains("  added:    b.txt") && text.out().contains("  modified: a.txt")
+                && text.out().contains("  removed:  c.txt"), text.out());
+
+        CliRunner.Result json = CliRunner.run("--home", home, "--json", "status", "team/pkg");
+        assertEquals(ExitCodes.FAILURE, json.code(), json.err());
+        JsonNode j = Json.parse(json.out());
+        assertTrue(j.get("state").isNull(), json.out());
+        assertTrue(j.get("latest").isNull(), json.out());
+        assertTrue(j.get("conflicts").isNull(), json.out());
+        assertEquals("[\"b.txt\"]", j.get("added").toString());
+        assertEquals("[\"a.txt\"]", j.get("modified").toString());
+        assertEquals("[\"c.txt\"]", j.get("removed").toString());
+        assertEquals(Set.of(DIR + "latest"), problemKeys(json));
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void onlyBadPointersIsAFailureNamingThem(TestRegistries.Kind kind) throws IOException {

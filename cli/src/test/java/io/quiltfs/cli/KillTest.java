@@ -304,6 +304,58 @@ class KillTest {
     }
 
     /**
+     * A file the pull added, removed after the pull was killed: finishing never places it again
+     * without a word. Killed once every file was placed, the lineage says so: status lists it
+     * under put back and finishing names it as put back; killed while placing, each removed one is
+     * named (put back, or one of the batch it was placing, which cannot be told from not placed).
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void anAddedFileRemovedAfterAKillIsNamedWhenThePullFinishes(TestRegistries.Kind kind) throws Exception {
+        setUp(kind);
+        Path twin = tmp.resolve("twin");
+        Path twinWork = tmp.resolve("twin-work");
+        anotherHomePushes(twin, twinWork);
+        killAt("pull.after-files", "pull", "t/p");
+        Files.delete(work.resolve("n/03"));
+        var json = cli("--json", "status", "t/p").json();
+        assertEquals("[\"n/03\"]", json.get("put_back").toString(), json.toString());
+        assertTrue(json.get("removed").isEmpty(), "not a key of the head: " + json);
+        var text = cli("status", "t/p");
+        assertTrue(text.out().contains("  put back: n/03"), text.out());
+        var again = cli("pull", "t/p");
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("put back 'n/03', removed since the pull stopped"), again.out());
+        assertEquals("new 3", Files.readString(work.resolve("n/03")));
+
+        // The next revision adds four files, and the pull is killed while placing them.
+        Path h2 = tmp.resolve("h2");
+        Path w2 = tmp.resolve("w2");
+        Files.createDirectories(w2.resolve("m"));
+        for (int i = 0; i < 4; i++) {
+            Files.writeString(w2.resolve("m/" + i), "more " + i);
+        }
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "commit", "t/p", "-m", "more").code());
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "push", "t/p").code());
+        killAt("pull.placing", "pull", "t/p");
+        List<String> removed = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            if (Files.deleteIfExists(work.resolve("m/" + i))) {
+                removed.add("m/" + i);
+            }
+        }
+        assertFalse(removed.isEmpty(), "the pull had placed some");
+        var done = cli("pull", "t/p");
+        assertEquals(0, done.code(), done.err());
+        for (String k : removed) {
+            assertTrue(done.out().contains("'" + k + "'"), k + " is named: " + done.out());
+        }
+        for (int i = 0; i < 4; i++) {
+            assertEquals("more " + i, Files.readString(work.resolve("m/" + i)));
+        }
+    }
+
+    /**
      * A package edited through a mount (not mounted now: the verbs open its working area in
      * process): a pull killed while it places files into the area is finished by pulling again,
      * and meanwhile status counts none of them as edits and commit refuses.

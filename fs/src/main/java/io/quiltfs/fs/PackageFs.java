@@ -193,6 +193,15 @@ public final class PackageFs implements java.io.Closeable {
          */
         void invalidate(List<Long> nodes);
 
+        /**
+         * These names (logical keys) appeared or went outside the kernel: drop what it cached of
+         * them, present or absent. Queued, like {@link #invalidate}; returns whether any was (the
+         * kernel caches names only in folders it looked in).
+         */
+        default boolean invalidateNames(List<String> keys) {
+            return false;
+        }
+
         /** Waits, bounded, for the drops queued so far to be sent (before a pull answers). */
         default void awaitInvalidations() {
         }
@@ -1510,7 +1519,8 @@ public final class PackageFs implements java.io.Closeable {
      * Ends a pull (after the rebase that takes in what it placed, with the package's lock
      * released): waits, bounded, for the kernel to have dropped the pages it cached for the files
      * the pull changed under open descriptors (each drop was queued as its file was placed), so
-     * that the pull's answer follows them. A command that queued no drop does not wait.
+     * that the pull's answer follows them, and for the names it added or removed. A command that queued no drop
+     * does not wait.
      */
     public void endPull() {
         placed = null;
@@ -1543,10 +1553,10 @@ public final class PackageFs implements java.io.Closeable {
     io.quiltfs.store.workflow.WorkingFiles.FileStat place(String k, Path source) throws IOException {
         List<Long> changed;
         io.quiltfs.store.workflow.WorkingFiles.FileStat st;
+        List<String> missing = new ArrayList<>();
         tree.writeLock().lock();
         try {
             String parent = io.quiltfs.store.manifest.LogicalKey.parent(k);
-            List<String> missing = new ArrayList<>();
             for (String d = parent; !d.isEmpty() && resolve(base, d) != DIR; d = io.quiltfs.store.manifest.LogicalKey.parent(d)) {
                 missing.add(d);
             }
@@ -1577,6 +1587,13 @@ public final class PackageFs implements java.io.Closeable {
         // new bytes for the rest of a long pull. Queued, not sent here: the kernel may wait for
         // reads in flight, and this thread holds the package's lock; endPull waits for them.
         Kernel kn = kernel;
+        if (kn != null) {
+            // The kernel may hold the name as absent (looked up before the pull), or a new folder's.
+            missing.add(k);
+            if (kn.invalidateNames(missing)) {
+                dropsQueued.set(true);
+            }
+        }
         if (kn != null && !changed.isEmpty()) {
             List<Long> nodes = new ArrayList<>();
             for (long h : changed) {
@@ -1627,15 +1644,37 @@ public final class PackageFs implements java.io.Closeable {
         return tmp;
     }
 
-    /** A pull removes a key. */
+    /**
+     * A pull removes a key, and the folders above it that the working area made (for files a
+     * pull placed, or made by hand) and that it leaves empty, as a working folder's removal does:
+     * an abandoned pull's new folder does not stay behind as an empty one.
+     */
     void delete(String k) throws IOException {
+        List<String> gone = new ArrayList<>();
         tree.writeLock().lock();
         try {
             if (resolve(base, k) != null) {
                 removeKey(k);
+                gone.add(k);
+            }
+            Base b = base;
+            for (String d = io.quiltfs.store.manifest.LogicalKey.parent(k); !d.isEmpty();
+                    d = io.quiltfs.store.manifest.LogicalKey.parent(d)) {
+                if (!(area.node(d) instanceof WorkArea.Folder) || b.isFolder(d) || !children(b, d).isEmpty()) {
+                    break;
+                }
+                area.remove(d);
+                gone.add(d);
             }
         } finally {
             tree.writeLock().unlock();
+        }
+        Kernel kn = kernel;
+        if (kn != null && !gone.isEmpty()) {
+            // The kernel may hold these names for the rest of its entry timeout otherwise.
+            if (kn.invalidateNames(gone)) {
+                dropsQueued.set(true);
+            }
         }
     }
 

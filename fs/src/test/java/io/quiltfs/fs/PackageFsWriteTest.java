@@ -593,6 +593,51 @@ class PackageFsWriteTest {
      * is placed (queued: the pull does not wait for the kernel while it holds the package's lock),
      * only for descriptors the kernel knows; the pull's end waits for the drops queued.
      */
+    /**
+     * A pull's new names and removed names (a new folder's too) go to the kernel to drop, and the
+     * pull's answer waits for them; removing the last file of a folder the pull made removes it.
+     */
+    @Test
+    void aPullDropsTheNamesItAddsAndRemovesAndNoEmptyFolderOfItsOwnStays() throws IOException {
+        Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");
+        List<List<String>> names = new ArrayList<>();
+        int[] awaited = {0};
+        fs.kernel(new PackageFs.Kernel() {
+            @Override
+            public long node(long handle) {
+                return 0;
+            }
+
+            @Override
+            public void invalidate(List<Long> nodes) {
+            }
+
+            @Override
+            public boolean invalidateNames(List<String> keys) {
+                names.add(List.copyOf(keys));
+                return true;
+            }
+
+            @Override
+            public void awaitInvalidations() {
+                awaited[0]++;
+            }
+        });
+        fs.beginPull();
+        fs.place("added/deep/x.txt", world);
+        fs.endPull();
+        assertEquals(List.of(List.of("added/deep", "added", "added/deep/x.txt")), names);
+        assertEquals(1, awaited[0], "the answer waits for the names to be dropped");
+        assertEquals(List.of("./", "../", "deep/"), ls("/added"));
+        names.clear();
+        fs.beginPull();
+        fs.delete("added/deep/x.txt");
+        fs.endPull();
+        assertEquals(List.of(List.of("added/deep/x.txt", "added/deep", "added")), names);
+        assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/added")), "no empty folder of the pull's stays");
+        assertEquals(2, awaited[0]);
+    }
+
     @Test
     void aPullDropsTheKernelsPagesOfEachFileAsItIsPlaced() throws IOException {
         Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");

@@ -883,4 +883,72 @@ class MountWriteTest {
         assertEquals("synced bytes", Files.readString(mnt.resolve("new.bin")));
         assertEquals("ALPHA\nbeta\n", Files.readString(mnt.resolve("notes.txt")));
     }
+
+    /**
+     * A pull through a live editing mount stopped half-way (the mount's process killed while the
+     * pull places files), the package mounted again and read with ls and cat (the kernel now holds
+     * the pull's names and contents, and no README.md), then `quiltfs pull MNT --abandon` as a
+     * user runs it: the mount shows the head's files again, byte for byte, and nothing is left to
+     * commit.
+     */
+    @Test
+    void abandonThroughALiveMountShowsTheHeadsFilesAgain() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        String head = f.topHash;
+        Path before = f.scratch.resolve("head-tree");
+        Tool.run("cp", "-r", f.src.toString(), before.toString()).ok();
+        Path paused = f.scratch.resolve("paused");
+        env = Map.of("QUILTFS_TEST_PAUSE_AT", "pull.placing", "QUILTFS_TEST_PAUSE_FILE", paused.toString());
+        Path mnt = mount("test/mounted@" + head, "mnt");
+        env = Map.of();
+        f.write("notes.txt", "ALPHA\nBETA\n"); // the same size: only the content tells it
+        Files.delete(f.src.resolve("README.md"));
+        for (int i = 0; i < 8; i++) {
+            f.write("added/new" + i + ".txt", "added " + i + "\n");
+        }
+        f.build();
+        String target = f.topHash;
+
+        Process pull = new ProcessBuilder(Tool.quiltfs(f.home, "pull", mnt.toString()))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            for (int i = 0; i < 1200 && !Files.exists(paused); i++) {
+                assertTrue(pull.isAlive() || Files.exists(paused), "the pull ended before it placed a file");
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(paused), "the pull did not reach its first placed file");
+            Tool.run("kill", "-9", Long.toString(daemonPid())).ok();
+            assertTrue(pull.waitFor(60, TimeUnit.SECONDS), "the CLI waiting on the killed mount returned");
+        } finally {
+            pull.destroyForcibly();
+        }
+        for (int i = 0; i < 100 && MountTable.at(mnt) != null && !FuseMount.isStale(mnt); i++) {
+            Thread.sleep(50);
+        }
+        cli("mount", "test/mounted", mnt.toString(), "-r", f.uri).ok();
+        JsonNode st = Json.parse(cli("--json", "status", mnt.toString()).ok().out());
+        assertEquals(target, st.path("pull_unfinished").asText(), st.toString());
+
+        // Read what the stopped pull left, so that the kernel caches it: names, contents, a name gone.
+        Tool.sh("ls -laR " + q(mnt) + " > /dev/null; cat " + q(mnt) + "/notes.txt " + q(mnt) + "/added/* > /dev/null"
+                + " 2>&1; cat " + q(mnt) + "/README.md > /dev/null 2>&1; true").ok();
+        assertTrue(Tool.run("test", "-e", mnt.resolve("README.md").toString()).exit() != 0, "the pull removed it");
+
+        Tool.Result abandon = cli("pull", mnt.toString(), "--abandon");
+        assertEquals(0, abandon.exit(), abandon.out() + abandon.err());
+        assertTrue(abandon.out().contains("abandoned the pull of test/mounted to " + target), abandon.out());
+
+        assertEquals("", Tool.run("diff", "-r", "-x", ".quiltfs", before.toString(), mnt.toString()).ok().out());
+        assertEquals("alpha\nbeta\n", Tool.run("cat", mnt.resolve("notes.txt").toString()).ok().out());
+        assertEquals("# a package\n", Tool.run("cat", mnt.resolve("README.md").toString()).ok().out());
+        assertTrue(!Tool.run("ls", mnt.toString()).ok().out().contains("added"), "the pull's folder is gone");
+        assertTrue(Tool.run("cat", mnt.resolve("added/new0.txt").toString()).exit() != 0);
+        st = Json.parse(cli("--json", "status", mnt.toString()).ok().out());
+        assertTrue(st.path("pull_unfinished").isNull(), st.toString());
+        assertEquals(0, st.path("added").size() + st.path("modified").size() + st.path("removed").size(),
+                st.toString());
+        assertEquals("Behind", st.path("state").asText(), st.toString());
+        Tool.Result un = cli("unmount", mnt.toString()).ok();
+        assertTrue(!un.out().contains("kept uncommitted"), un.out());
+    }
 }

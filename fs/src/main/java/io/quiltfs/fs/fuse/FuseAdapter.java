@@ -51,6 +51,13 @@ final class FuseAdapter extends FuseStubFS {
      * {@link SessionLoop}), else 0.
      */
     static final ThreadLocal<long[]> OPENING = ThreadLocal.withInitial(() -> new long[1]);
+    /** The kernel's node of the folder of the LOOKUP request this thread is processing (set by {@link SessionLoop}), else 0. */
+    static final ThreadLocal<long[]> LOOKING_IN = ThreadLocal.withInitial(() -> new long[1]);
+    /**
+     * The kernel's node of each folder it looked names up in, by path: the kernel caches names
+     * (and absent names) only in those, and a pull's changes of names are dropped through them.
+     */
+    private final java.util.Map<String, Long> folders = new java.util.concurrent.ConcurrentHashMap<>();
     /** Open handles of an editable mount by the kernel node they were opened on (to drop its cached pages). */
     private final java.util.Map<Long, Long> nodes = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -82,6 +89,26 @@ final class FuseAdapter extends FuseStubFS {
                     if (i != null) {
                         i.queue(changed);
                     }
+                }
+
+                @Override
+                public boolean invalidateNames(List<String> keys) {
+                    Invalidations i = invalidations;
+                    if (i == null) {
+                        return false;
+                    }
+                    List<Invalidations.Name> names = new java.util.ArrayList<>();
+                    for (String k : keys) {
+                        int slash = k.lastIndexOf('/');
+                        Long folder = slash < 0 ? Long.valueOf(1) // FUSE_ROOT_ID
+                                : folders.get("/" + k.substring(0, slash));
+                        if (folder != null) {
+                            names.add(new Invalidations.Name(folder,
+                                    k.substring(slash + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                        }
+                    }
+                    i.queueNames(names);
+                    return !names.isEmpty();
                 }
 
                 @Override
@@ -149,6 +176,11 @@ final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int getattr(String path, FileStat st) {
+        long in = LOOKING_IN.get()[0];
+        if (in != 0 && path != null) {
+            int slash = path.lastIndexOf('/');
+            folders.put(slash <= 0 ? "/" : path.substring(0, slash), in);
+        }
         try {
             fill(st, fs.getattr(path));
             return 0;

@@ -29,6 +29,11 @@ final class Invalidations implements AutoCloseable {
     private static final int ENOENT = 2;
 
     private final LongToIntFunction notify;
+    private final java.util.function.ToIntFunction<Name> notifyEntry;
+
+    /** A name the kernel may hold (or hold as absent) in a folder: the folder's node and the name's bytes. */
+    record Name(long parent, byte[] name) {
+    }
     private final ThreadPoolExecutor thread;
     private final AtomicBoolean warned = new AtomicBoolean();
 
@@ -37,11 +42,22 @@ final class Invalidations implements AutoCloseable {
 
     /** {@code notify}: sends one notification for a kernel node, returns 0 or -errno. */
     Invalidations(String name, LongToIntFunction notify) {
-        this(name, notify, 5_000);
+        this(name, notify, n -> 0, 5_000);
+    }
+
+    /** {@code notifyEntry}: sends one notification for a name in a folder, returns 0 or -errno. */
+    Invalidations(String name, LongToIntFunction notify, java.util.function.ToIntFunction<Name> notifyEntry) {
+        this(name, notify, notifyEntry, 5_000);
     }
 
     Invalidations(String name, LongToIntFunction notify, long closeWaitMillis) {
+        this(name, notify, n -> 0, closeWaitMillis);
+    }
+
+    Invalidations(String name, LongToIntFunction notify, java.util.function.ToIntFunction<Name> notifyEntry,
+                  long closeWaitMillis) {
         this.notify = notify;
+        this.notifyEntry = notifyEntry;
         this.closeWaitMillis = closeWaitMillis;
         this.thread = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "quiltfs-invalidate-" + name);
@@ -68,6 +84,35 @@ final class Invalidations implements AutoCloseable {
                     }
                     try {
                         send(node);
+                    } catch (RuntimeException e) {
+                        warnOnce(e.toString());
+                    }
+                }
+            });
+        } catch (RejectedExecutionException closed) {
+            // unmounting: the kernel drops everything anyway
+        }
+    }
+
+    /**
+     * Queues a drop of each name the kernel may have cached (present or absent), as {@link #queue}
+     * does for nodes: a pull that adds or removes a file changes names under the kernel.
+     */
+    void queueNames(List<Name> names) {
+        if (names.isEmpty()) {
+            return;
+        }
+        try {
+            thread.execute(() -> {
+                for (Name n : names) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        return; // unmounting
+                    }
+                    try {
+                        int err = notifyEntry.applyAsInt(n);
+                        if (err != 0 && err != -ENOENT) {
+                            warnOnce("errno " + -err);
+                        }
                     } catch (RuntimeException e) {
                         warnOnce(e.toString());
                     }

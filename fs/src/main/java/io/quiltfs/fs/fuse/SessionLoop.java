@@ -38,6 +38,7 @@ final class SessionLoop {
     static final int MAX_THREADS = 256;
     private static final int FUSE_READ = 15;
     private static final int FUSE_WRITE = 16;
+    private static final int FUSE_LOOKUP = 1;
     /** sizeof(struct fuse_buf) on 64-bit Linux: size_t size; int flags; void *mem; int fd; off_t pos. */
     private static final int FUSE_BUF_SIZE = 40;
     private static final int EINTR = 4;
@@ -72,6 +73,8 @@ final class SessionLoop {
         void fuse_chan_destroy(Pointer ch);
 
         int fuse_lowlevel_notify_inval_inode(Pointer ch, long ino, long off, long len);
+
+        int fuse_lowlevel_notify_inval_entry(Pointer ch, long parent, byte[] name, long namelen);
     }
 
     private static volatile LibFuseSession lib;
@@ -106,7 +109,7 @@ final class SessionLoop {
         this.devFd = lib.fuse_chan_fd(channel);
         this.passthrough = mayPassThrough ? Passthrough.forMount(devFd) : null;
         fs.passthrough = passthrough;
-        fs.invalidations = new Invalidations(name, this::invalidateInode);
+        fs.invalidations = new Invalidations(name, this::invalidateInode, this::invalidateEntry);
     }
 
     static LibFuseSession lib() {
@@ -197,6 +200,10 @@ final class SessionLoop {
                 if (open) {
                     FuseAdapter.OPENING.get()[0] = mem.getLong(16); // fuse_in_header's nodeid
                 }
+                boolean lookup = opcode == FUSE_LOOKUP;
+                if (lookup) {
+                    FuseAdapter.LOOKING_IN.get()[0] = mem.getLong(16); // the folder looked in
+                }
                 try {
                     Passthrough pt = passthrough;
                     // Every OPEN is relayed, even once passthrough turned itself off: a path already
@@ -217,6 +224,9 @@ final class SessionLoop {
                 } finally {
                     if (open) {
                         FuseAdapter.OPENING.get()[0] = 0;
+                    }
+                    if (lookup) {
+                        FuseAdapter.LOOKING_IN.get()[0] = 0;
                     }
                     if (read) {
                         reading.decrementAndGet();
@@ -333,6 +343,11 @@ final class SessionLoop {
     /** Tells the kernel to drop the cached pages and attributes of node {@code nodeid}: 0 or -errno. */
     int invalidateInode(long nodeid) {
         return lib.fuse_lowlevel_notify_inval_inode(channel, nodeid, 0, 0);
+    }
+
+    /** Tells the kernel to forget the name (or the absence of it) it cached in folder {@code parent}: 0 or -errno. */
+    int invalidateEntry(Invalidations.Name n) {
+        return lib.fuse_lowlevel_notify_inval_entry(channel, n.parent(), n.name(), n.name().length);
     }
 
     int workerCount() {

@@ -9,8 +9,9 @@
  *
  * <p>Threading: callbacks run on several worker threads at once (a new worker starts when all
  * are busy, so a slow fetch never blocks an {@code ls}); the adapter keeps no state of its own
- * beyond the core it wraps and the kernel nodes of open files. Notifications to the kernel
- * ({@code notify_inval_inode} after a pull) go from {@link io.quiltfs.fs.fuse.Invalidations}'
+ * beyond the core it wraps, the kernel nodes of open files and of the folders the kernel looked
+ * names up in (learnt from LOOKUP requests). Notifications to the kernel ({@code
+ * notify_inval_inode} and {@code notify_inval_entry} after a pull) go from {@link io.quiltfs.fs.fuse.Invalidations}'
  * own thread, never from a worker serving a request or holding a lock: the kernel may make a
  * notification wait for a request.
  */

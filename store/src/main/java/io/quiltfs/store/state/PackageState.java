@@ -71,6 +71,18 @@ public final class PackageState {
      * commits); finishing refuses when it would make another one.
      */
     public String pullingHead;
+    /**
+     * While {@link #pulling}: every key the revision adds (the head has no such key) up to this one
+     * in walk order that the pull was to place is placed (null: none yet). The pull places in walk
+     * order, in batches, and records a batch once it is all placed: an addition up to here that is
+     * gone was removed since, not "not placed yet".
+     */
+    public String pullPlaced;
+    /**
+     * While {@link #pulling}: the last addition of the batch being placed; an addition after
+     * {@link #pullPlaced} and up to this one may or may not have been placed when the pull stopped.
+     */
+    public String pullPlacing;
 
     public PackageState() {
     }
@@ -94,6 +106,8 @@ public final class PackageState {
         s.uninstalling = uninstalling;
         s.pulling = pulling;
         s.pullingHead = pullingHead;
+        s.pullPlaced = pullPlaced;
+        s.pullPlacing = pullPlacing;
         return s;
     }
 

@@ -640,6 +640,13 @@ public final class Install {
             } finally {
                 if (pool != null) {
                     pool.shutdownNow();
+                    // A cancelled future's get() does not wait for its task: one still placing a file
+                    // would write into the working folder after the failure is reported.
+                    try {
+                        pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
             }
         }

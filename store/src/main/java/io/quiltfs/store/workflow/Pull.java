@@ -43,7 +43,9 @@ import java.util.function.Function;
  * a file that cannot be written) leaves the mark: status does not count the files that already
  * hold that revision's content as edits, commit, push and install refuse, and pull run again
  * finishes that revision (a working file already holding its content is not a conflict; one gone
- * is placed) even if latest moved on meanwhile, and then says so. A pull that cannot finish (its
+ * is placed, and named when it was there at the stop: a head file, or an added file of a batch the
+ * lineage records as placed, see {@link PackageState#pullPlaced}) even if latest moved on
+ * meanwhile, and then says so. A pull that cannot finish (its
  * revision gone from the registry) is given up with {@link #abandon}: the head's content goes back.
  */
 public final class Pull {
@@ -339,11 +341,7 @@ public final class Pull {
                 hashCache.remove(k);
             }
             Checkpoints.reach("pull.after-deletions");
-            try {
-                placer.placeAll(toPlace);
-            } catch (IOException | RuntimeException e) {
-                throw new Incomplete(p.name(), target, placer.keyOf(e), true, e);
-            }
+            placeInBatches(p, placer, toPlace, head, target, finishing ? s.pullPlaced : null);
         } finally {
             progress.end();
             hashCache.save();
@@ -364,6 +362,8 @@ public final class Pull {
             }
             n.pulling = null;
             n.pullingHead = null;
+            n.pullPlaced = null;
+            n.pullPlacing = null;
             l.put(p.name(), n);
             return null;
         });
@@ -381,6 +381,13 @@ public final class Pull {
                 message += "; put back " + quoted(back) + ", removed since the pull stopped: remove "
                         + (back.size() == 1 ? "it" : "them") + " again if you meant to";
             }
+            List<String> maybe = new ArrayList<>(plan.maybeBack);
+            maybe.retainAll(updated);
+            if (!maybe.isEmpty()) {
+                message += "; placed " + quoted(maybe) + ", which it was placing when it stopped (not placed then, or"
+                        + " removed since: if you removed " + (maybe.size() == 1 ? "it" : "them") + ", remove "
+                        + (maybe.size() == 1 ? "it" : "them") + " again)";
+            }
             if (latest != null && !latest.equals(target)) {
                 message += "; " + registry.uri() + "'s latest has moved on to " + latest + " since: run `quiltfs pull "
                         + p.name() + "` again to take it in";
@@ -396,7 +403,90 @@ public final class Pull {
     /** What a pull of {@code target} would do, found before it changes anything. */
     private record Plan(Manifest remote, Manifest head, Set<String> remoteChanged, Set<String> committed,
                         WorkingFiles files, HashCache hashCache, PathFilter filter, Status.Changes uncommitted,
-                        List<String> putBack, List<String> conflicts, List<String> blocked, List<String> writing) {
+                        List<String> putBack, List<String> maybeBack, List<String> conflicts, List<String> blocked,
+                        List<String> writing) {
+    }
+
+    /** Files placed between two records of a pull's progress in the lineage (tests make it small). */
+    static volatile int batch = 256;
+
+    /**
+     * Places {@code toPlace} (in walk order) in batches; before each batch that holds additions
+     * (keys the head lacks) the lineage records the batches placed so far and the one begun
+     * ({@link PackageState#pullPlaced}, {@link PackageState#pullPlacing}), and after the last one
+     * that it is placed: finishing tells an addition removed since the stop from one not placed
+     * yet. {@code placed}: the additions already placed (finishing), else null.
+     */
+    private static void placeInBatches(InstalledPackage p, Install.Placer placer, List<Entry> toPlace, Manifest head,
+                                       String target, String placed) throws IOException {
+        int n = Math.max(1, batch);
+        boolean unsure = false; // the lineage names a batch begun (pullPlacing) that is placed now
+        for (int i = 0; i < toPlace.size(); i += n) {
+            List<Entry> b = toPlace.subList(i, Math.min(toPlace.size(), i + n));
+            String last = null;
+            for (Entry e : b) {
+                if (head.get(e.logicalKey()) == null) {
+                    last = e.logicalKey();
+                }
+            }
+            if (last != null) {
+                recordPlaced(p, placed, last);
+                unsure = true;
+            }
+            try {
+                placer.placeAll(b);
+            } catch (IOException | RuntimeException e) {
+                throw new Incomplete(p.name(), target, placer.keyOf(e), true, e);
+            }
+            if (last != null && (placed == null || LogicalKey.WALK_ORDER.compare(last, placed) > 0)) {
+                placed = last;
+            }
+        }
+        if (unsure) {
+            recordPlaced(p, placed, null); // stopped before the lineage moves: none of these is unsure
+        }
+    }
+
+    /** Records the progress of the marked pull of {@code p}: see {@link PackageState#pullPlaced}. */
+    private static void recordPlaced(InstalledPackage p, String placed, String placing) throws IOException {
+        Lineage.update(p.home(), l -> {
+            PackageState n = l.get(p.name());
+            if (n == null) {
+                throw new NotInstalledException(p.name());
+            }
+            n.pullPlaced = placed;
+            n.pullPlacing = placing;
+            l.put(p.name(), n);
+            return null;
+        });
+    }
+
+    /**
+     * The keys {@code target} adds (the head has none) that a pull places, are gone from the
+     * working folder (not {@code present}), and lie after {@code from} (null: from the first) up to
+     * {@code upTo} (null: none) in walk order: placed by the stopped pull, then removed, when that
+     * is its {@link PackageState#pullPlaced}.
+     */
+    private static List<String> goneAdditions(Manifest target, Manifest head, Set<String> targetChanged,
+                                              Set<String> committed, PathFilter filter, String from, String upTo,
+                                              java.util.function.Predicate<String> present) {
+        List<String> out = new ArrayList<>();
+        if (upTo == null) {
+            return out;
+        }
+        for (String k : targetChanged) {
+            if (LogicalKey.WALK_ORDER.compare(k, upTo) > 0) {
+                break; // targetChanged is in walk order
+            }
+            if (from != null && LogicalKey.WALK_ORDER.compare(k, from) <= 0) {
+                continue;
+            }
+            if (target.get(k) != null && head.get(k) == null && filter.matches(k) && !committed.contains(k)
+                    && !present.test(k)) {
+                out.add(k);
+            }
+        }
+        return out;
     }
 
     /**
@@ -432,6 +522,17 @@ public final class Pull {
         Status.Changes uncommitted = finishing ? withoutGone(found, remote, remoteChanged, committed) : found;
         List<String> putBack = new ArrayList<>(found.removed());
         putBack.removeAll(uncommitted.removed());
+        List<String> maybeBack = List.of();
+        if (finishing) {
+            // Additions the stopped pull placed and that are gone now: removed since, put back as a
+            // removed head file is. Those of the batch it was placing cannot be told from not placed.
+            Set<String> present = new java.util.HashSet<>(found.added());
+            putBack.addAll(goneAdditions(remote, head, remoteChanged, committed, filter, null, s.pullPlaced,
+                    present::contains));
+            putBack.sort(LogicalKey.WALK_ORDER);
+            maybeBack = goneAdditions(remote, head, remoteChanged, committed, filter, s.pullPlaced, s.pullPlacing,
+                    present::contains);
+        }
         // Keys whose working file already holds the remote's content (placed by the interrupted
         // pull, or made so by hand) are in `local`: they are neither conflicts nor placed again.
         Set<String> local = uncommitted.keys();
@@ -449,7 +550,7 @@ public final class Pull {
             }
         }
         return new Plan(remote, head, remoteChanged, committed, files, hashCache, filter, uncommitted, putBack,
-                conflicts, blockedKeys, writing);
+                maybeBack, conflicts, blockedKeys, writing);
     }
 
     /**
@@ -492,18 +593,37 @@ public final class Pull {
     /**
      * The keys finishing the interrupted pull of {@code p} would put back: in {@code c} (the
      * changes status shows) as removed, though that revision has them (a working file removed or
-     * moved aside since the pull stopped). Reads the manifests the pull kept in the home.
+     * moved aside since the pull stopped), and the keys the revision adds that the pull recorded as
+     * placed ({@link PackageState#pullPlaced}) whose file is gone. Reads the manifests the pull
+     * kept in the home.
      */
     public static List<String> putBack(InstalledPackage p, Status.Changes c) throws IOException {
         PackageState s = p.state();
-        if (s.pulling == null || c.removed().isEmpty() || !canTell(p)) {
+        if (s.pulling == null || (c.removed().isEmpty() && s.pullPlaced == null) || !canTell(p)) {
             return List.of();
         }
         Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
         Manifest target = p.manifest(s.pulling, null);
-        Status.Changes kept = withoutGone(c, target, diff(base, target), diff(base, p.head()));
+        Manifest head = p.head();
+        Set<String> targetChanged = diff(base, target);
+        Set<String> committed = diff(base, head);
+        Status.Changes kept = withoutGone(c, target, targetChanged, committed);
         List<String> out = new ArrayList<>(c.removed());
         out.removeAll(kept.removed());
+        WorkingFiles files = p.presentFiles();
+        java.util.function.Predicate<String> present = k -> {
+            try {
+                return files.stat(k) != null;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        try {
+            out.addAll(goneAdditions(target, head, targetChanged, committed, p.filter(), null, s.pullPlaced, present));
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+        out.sort(LogicalKey.WALK_ORDER);
         return out;
     }
 
@@ -701,6 +821,8 @@ public final class Pull {
             }
             n.pulling = target;
             n.pullingHead = head;
+            n.pullPlaced = null;
+            n.pullPlacing = null;
             l.put(p.name(), n);
             return null;
         });

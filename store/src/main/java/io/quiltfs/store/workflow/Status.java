@@ -7,6 +7,7 @@ import io.quiltfs.store.manifest.Entry;
 import io.quiltfs.store.manifest.Manifest;
 import io.quiltfs.store.registry.PackageName;
 import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.registry.RegistryException;
 import io.quiltfs.store.state.PackageState;
 import io.quiltfs.store.workflow.WorkingFiles.FileStat;
 import java.io.IOException;
@@ -74,12 +75,15 @@ public final class Status {
      * refuse (null also when they cannot be told: its manifest is gone), and {@code putBack} the
      * removed keys finishing it would place again (empty when no pull is unfinished); {@code
      * pullUntold}: the unfinished pull's manifests are gone from the home and the registry, so the
-     * files it wrote are among the changes (and {@code conflicts} is null).
+     * files it wrote are among the changes (and {@code conflicts} is null); {@code damaged}: the
+     * registry's {@code latest} pointer could not be read (null: it could, or was not asked), so
+     * {@code state} and {@code latest} are null (not known) and, with no unfinished pull, so are
+     * {@code conflicts}; the local changes are reported all the same.
      */
     public record Report(PackageName pkg, String registry, String workDir, State state, String base, String head,
                          String latest, List<String> unpushed, Changes changes, boolean installing,
                          List<String> paths, List<String> conflicts, String pulling, List<String> putBack,
-                         boolean pullUntold) {
+                         boolean pullUntold, RegistryException.BadPointer damaged) {
     }
 
     /** The state from the lineage and the registry's current {@code latest}. */
@@ -106,7 +110,17 @@ public final class Status {
     /** The full report; {@code registry} null uses the latest seen by the last remote operation. */
     public static Report report(InstalledPackage p, Registry registry, HashType newType) throws IOException {
         PackageState s = p.state();
-        String latest = registry == null ? s.latestSeen : registry.latest(p.name());
+        String latest = s.latestSeen;
+        RegistryException.BadPointer damaged = null;
+        if (registry != null) {
+            try {
+                latest = registry.latest(p.name());
+            } catch (RegistryException.BadPointer e) {
+                // The local changes do not depend on it: they are still reported, the state not.
+                latest = null;
+                damaged = e;
+            }
+        }
         List<String> conflicts = null;
         if (registry != null && s.pulling != null) {
             // The interrupted pull is what a pull does first. Asked before the changes: it brings
@@ -114,10 +128,10 @@ public final class Status {
             conflicts = Pull.unfinishedConflicts(p, registry);
         }
         Changes c = changes(p, newType);
-        State state = state(s, latest);
+        State state = damaged == null ? state(s, latest) : null;
         if (s.pulling != null && !Pull.canTell(p)) {
             conflicts = null; // the pull's files are among the changes: what finishing refuses cannot be told
-        } else if (registry != null && s.pulling == null) {
+        } else if (registry != null && s.pulling == null && damaged == null) {
             // Only a package with work of its own on both sides can conflict: asking costs the
             // base and latest manifests, read once and then kept in the home.
             boolean behindWithEdits = state == State.BEHIND && !c.isEmpty();
@@ -127,7 +141,7 @@ public final class Status {
         return new Report(p.name(), s.registry, s.workDir, state, s.base, s.head, latest,
                 List.copyOf(s.commits), c, s.installing, s.paths == null ? null : List.copyOf(s.paths),
                 conflicts == null ? null : List.copyOf(conflicts), s.pulling, List.copyOf(Pull.putBack(p, c)),
-                s.pulling != null && !Pull.canTell(p));
+                s.pulling != null && !Pull.canTell(p), damaged);
     }
 
     /** Computes the checksums of working files (in parallel); the list matches {@code keys}. */

@@ -351,6 +351,84 @@ class PullTest {
     }
 
     /**
+     * A file the pull adds (the head has no such key), placed before the stop and removed after
+     * it: status names it under put back (it is no removal of a head key), and finishing puts it
+     * back and says so, as for a removed head file. One of the batch being placed at the stop
+     * (not placed, or placed and removed: not to be told) is placed and named as such.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void anAddedFileRemovedAfterTheStopIsPutBackAndNamed(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        alicePushesChanges("2");
+        int was = Pull.batch;
+        Pull.batch = 2;
+        try {
+            // Batches: [a.txt n/00] [n/01 n/02] [n/03 n/04] [n/05 n/06] ...: the 8th file is in the fourth.
+            String failed = pullStopsAt(8);
+            assertEquals("n/04", state(bob).pullPlaced);
+            assertEquals("n/06", state(bob).pullPlacing);
+            assertTrue(failed.equals("n/05") || failed.equals("n/06"), failed);
+            Files.delete(work(bob).resolve("n/02"));
+            Status.Report r = status(bob);
+            assertEquals(List.of("n/02"), r.putBack());
+            assertEquals(List.of(), r.changes().removed(), "not a key of the head");
+            assertEquals(List.of(), r.conflicts());
+
+            Pull.Result done = pull(bob);
+            assertTrue(done.message().contains("; put back 'n/02', removed since the pull stopped: remove it again if"
+                    + " you meant to"), done.message());
+            assertTrue(done.message().contains("; placed '" + failed + "', which it was placing when it stopped (not"
+                    + " placed then, or removed since: if you removed it, remove it again)"), done.message());
+            assertFalse(done.message().contains("n/07"), "not placed yet, and not in the batch it was placing");
+            assertEquals(latestWith(Map.of()), tree(work(bob)));
+            assertNull(state(bob).pullPlaced);
+            assertNull(state(bob).pullPlacing);
+        } finally {
+            Pull.batch = was;
+        }
+    }
+
+    /**
+     * Wherever the pull stops, a file it added that is removed after the stop is never placed
+     * again without a word: named as put back, or as one of the batch it was placing.
+     */
+    @org.junit.jupiter.api.Test
+    void noRemovedAdditionIsPlacedAgainSilentlyWhereverThePullStops() throws IOException {
+        seed(TestRegistries.LOCAL);
+        for (int failAt = 1; failAt <= 1 + NEW_FILES; failAt++) {
+            install(new Home(tmp.resolve("bob-" + failAt)));
+        }
+        alicePushesChanges("2");
+        int was = Pull.batch;
+        Pull.batch = 3;
+        try {
+            for (int failAt = 1; failAt <= 1 + NEW_FILES; failAt++) {
+                InstalledPackage.detach(work(bob));
+                bob = new Home(tmp.resolve("bob-" + failAt));
+                pullStopsAt(failAt);
+                List<String> removed = new java.util.ArrayList<>();
+                for (int i = 0; i < NEW_FILES; i++) {
+                    if (Files.deleteIfExists(work(bob).resolve(String.format("n/%02d", i)))) {
+                        removed.add(String.format("n/%02d", i));
+                    }
+                }
+                List<String> putBack = status(bob).putBack();
+                String message = pull(bob).message();
+                for (String k : removed) {
+                    assertTrue(message.contains("'" + k + "'"), "stopped at " + failAt + ": " + k + " " + message);
+                    assertEquals(putBack.contains(k), message.contains("put back") && message.indexOf("'" + k + "'")
+                            < (message.contains("; placed '") ? message.indexOf("; placed '") : message.length()),
+                            "stopped at " + failAt + ": " + k + " " + message);
+                }
+                assertEquals(latestWith(Map.of()), tree(work(bob)));
+            }
+        } finally {
+            Pull.batch = was;
+        }
+    }
+
+    /**
      * A pull that cannot finish (its new objects gone from the registry and from the cache) says
      * `--abandon`; abandoning puts the head's content back on the keys it changed, keeps the local
      * commit and the edits made since (one in the way is refused, named), and clears the marker.
@@ -431,6 +509,40 @@ class PullTest {
         ConflictException c = assertThrows(ConflictException.class, () -> pull(bob));
         assertTrue(c.getMessage().contains("--abandon"), c.getMessage());
         assertEquals(base, state(bob).head);
+    }
+
+    /**
+     * A damaged latest while a pull is unfinished: status still reports the local changes, the
+     * unfinished pull and what finishing puts back, with the state unknown and the pointer named.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void statusWithADamagedLatestStillShowsTheLocalChanges(TestRegistries.Kind kind) throws IOException {
+        seed(kind);
+        String target = alicePushesChanges("2");
+        pullStopsAt(4);
+        Files.deleteIfExists(work(bob).resolve("a.txt"));
+        write(work(bob).resolve("mine.txt"), "mine");
+        Files.writeString(TestRegistries.backing(registry.uri(), ".quilt/named_packages/team/data/latest"),
+                "not a hash");
+        Status.Report r = status(bob);
+        assertTrue(r.damaged() != null && r.damaged().key().equals(".quilt/named_packages/team/data/latest"),
+                String.valueOf(r.damaged()));
+        assertNull(r.state());
+        assertNull(r.latest());
+        assertEquals(target, r.pulling());
+        assertEquals(List.of("mine.txt"), r.changes().added());
+        assertEquals(List.of("a.txt"), r.changes().removed());
+        assertEquals(List.of("a.txt"), r.putBack());
+        assertEquals(List.of(), r.conflicts(), "finishing does not need latest: what it refuses is known");
+
+        Pull.Result done = pull(bob); // finishing does not need latest either
+        assertNull(state(bob).pulling);
+        Status.Report after = status(bob);
+        assertNull(after.state());
+        assertNull(after.conflicts(), "what a pull of latest would refuse is not known");
+        assertEquals(List.of("mine.txt"), after.changes().added());
+        assertTrue(done.message().contains("put back 'a.txt'"), done.message());
     }
 
     /** A damaged latest does not stop the finishing of an interrupted pull, which does not need it. */
