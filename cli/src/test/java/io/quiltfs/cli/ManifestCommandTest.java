@@ -106,6 +106,8 @@ class ManifestCommandTest {
         assertEquals(f + ":2" + w + " (key 'a')\n" + f + ":3" + w + " (key 'b/c')\n" + f + ":5" + w + " (key 'b/')\n",
                 r.err());
         assertEquals(f + ": valid (3 warnings)\n", r.out());
+        Path one = Files.writeString(tmp.resolve("one"), String.join("\n", HEADER, noMeta) + "\n");
+        assertEquals(one + ": valid (1 warning)\n", CliRunner.run("manifest", "validate", one.toString()).out());
         assertEquals(want, CliRunner.run("manifest", "tophash", Files.writeString(tmp.resolve("same"),
                 String.join("\n", HEADER, noMeta, escaped, nullMeta) + "\n").toString()).out());
     }
