@@ -8,6 +8,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        HashCommand.processStdin = true; // System.in is descriptor 0 (tests running in-process replace it)
         System.exit(run(args));
     }
 

@@ -80,7 +80,7 @@ final class ManifestCommand implements Runnable {
             }
             spec.commandLine().getErr().flush();
             if (!errors) {
-                out.line(file + ": valid" + (problems.isEmpty() ? "" : " (" + problems.size() + " warnings)"));
+                out.line(file + ": valid" + (problems.isEmpty() ? "" : " (" + problems.size() + (problems.size() == 1 ? " warning)" : " warnings)")));
             }
             out.json(Json.object().put("file", file.toString()).put("valid", !errors).set("problems", arr));
             out.flush();

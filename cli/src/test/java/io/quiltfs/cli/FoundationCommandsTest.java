@@ -108,7 +108,7 @@ class FoundationCommandsTest {
     void validateReportsABadPhysicalKeyWithLineAndKey() throws Exception {
         Path m = Files.writeString(tmp.resolve("pk.jsonl"), "{\"version\":\"v0\"}\n{\"logical_key\":\"x\","
                 + "\"physical_keys\":[\"not a url\"],\"size\":1,\"hash\":{\"type\":\"SHA256\",\"value\":\""
-                + "0".repeat(64) + "\"}}\n");
+                + "0".repeat(64) + "\"},\"meta\":{}}\n");
         CliRunner.Result r = CliRunner.run("manifest", "validate", m.toString());
         assertEquals(ExitCodes.FAILURE, r.code());
         assertEquals(m + ":2: unsupported physical key 'not a url' (expected s3:// or file://) (key 'x')\n", r.err());

@@ -116,4 +116,102 @@ class HashCommandTest {
         r = CliRunner.run("--json", "hash", "-t", "SHA256", nl.toString());
         assertTrue(io.quiltfs.store.json.Json.parse(r.out()).get(0).get("file").asText().equals(nl.toString()), r.out());
     }
+
+    /** sha256sum's answers: f1/ is "Not a directory" (a Path drops the slash), a//f1 is printed as given. */
+    @Test
+    void namesArePrintedAsGivenAndATrailingSlashNeedsAFolder() throws Exception {
+        Path f1 = Files.writeString(Files.createDirectories(tmp.resolve("a")).resolve("f1"), "abc");
+        String doubled = tmp.resolve("a") + "//f1";
+        CliRunner.Result r = CliRunner.run("hash", "-t", "SHA256", f1 + "/", doubled, tmp.resolve("a") + "/");
+        assertEquals(ExitCodes.FAILURE, r.code(), "a failure to read beats a folder's 4");
+        assertEquals(ABC_SHA256 + "  " + doubled + "\n", r.out());
+        assertEquals("quiltfs: error: " + f1 + "/: Not a directory\n"
+                + "quiltfs: error: " + tmp.resolve("a") + "/ is a folder\n", r.err());
+        r = CliRunner.run("hash", "-t", "SHA256", f1 + "/x");
+        assertEquals(ExitCodes.FAILURE, r.code());
+        assertEquals("quiltfs: error: " + f1 + "/x: Not a directory\n", r.err());
+    }
+
+    /** A /sys attribute reports 4096 bytes and holds fewer: read to its end, as sha256sum reads it. */
+    @Test
+    void aSysFileShorterThanItsSizeIsHashedByItsContent() throws Exception {
+        Path sys = null;
+        byte[] content = null;
+        for (String c : new String[] {"/sys/kernel/mm/transparent_hugepage/enabled", "/sys/class/net/lo/address",
+                "/sys/devices/system/cpu/online", "/sys/kernel/uevent_seqnum", "/sys/power/state"}) {
+            Path p = Path.of(c);
+            try {
+                byte[] b = Files.readAllBytes(p);
+                if (Files.size(p) > b.length && b.length > 0) {
+                    sys = p;
+                    content = b;
+                    break;
+                }
+            } catch (java.io.IOException e) {
+                // not on this machine
+            }
+        }
+        Assumptions.assumeTrue(sys != null, "no readable /sys file shorter than its size");
+        String want = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        CliRunner.Result r = CliRunner.run("hash", "-t", "SHA256", sys.toString(), sys.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(want + "  " + sys + "\n" + want + "  " + sys + "\n", r.out());
+    }
+
+    /**
+     * Through the launcher, as a user runs it: standard input closed is refused as sha256sum
+     * refuses it (the JVM would otherwise read a file it opened as descriptor 0), and standard
+     * input redirected from a file is hashed by the file's size, left at its end for a second
+     * "-", and from where it stands when part of it was read.
+     */
+    @Test
+    void throughTheLauncherStandardInputClosedOrAFile() throws Exception {
+        Path launcher = Path.of("..", "quiltfs").toAbsolutePath().normalize();
+        Assumptions.assumeTrue(Files.isExecutable(launcher), "the launcher beside the cli module");
+        // A jar that runs these classes (not a build: the launcher runs QUILTFS_JAR as it is)
+        Path jar = tmp.resolve("jar").resolve("quiltfs.jar");
+        Files.createDirectories(jar.getParent());
+        java.util.jar.Manifest mf = new java.util.jar.Manifest();
+        mf.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        mf.getMainAttributes().put(java.util.jar.Attributes.Name.MAIN_CLASS, "io.quiltfs.cli.Main");
+        StringBuilder cp = new StringBuilder();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            cp.append(Path.of(e).toAbsolutePath().toUri()).append(' ');
+        }
+        mf.getMainAttributes().put(java.util.jar.Attributes.Name.CLASS_PATH, cp.toString().strip());
+        new java.util.jar.JarOutputStream(Files.newOutputStream(jar), mf).close();
+        Path abc = Files.writeString(tmp.resolve("abc"), "abc");
+
+        Launched r = launch(launcher, jar, "hash -t SHA256 - <&-");
+        assertEquals(ExitCodes.FAILURE, r.code(), r.out() + r.err());
+        assertEquals("", r.out());
+        assertEquals("quiltfs: error: standard input: Bad file descriptor (it is closed)\n", r.err());
+
+        r = launch(launcher, jar, "hash -t SHA256 - - < '" + abc + "'");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(ABC_SHA256 + "  -\n" + EMPTY_SHA256 + "  -\n", r.out());
+        r = launch(launcher, jar, "hash - < '" + abc + "'");
+        assertEquals(CliRunner.run("hash", abc.toString()).out().replace(abc.toString(), "-"), r.out(), r.err());
+        r = launch(launcher, jar, "{ head -c 1 >/dev/null; '" + launcher + "' hash -t SHA256 -; } < '" + abc + "'");
+        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest("bc".getBytes(
+                StandardCharsets.US_ASCII))) + "  -\n", r.out(), r.err());
+    }
+
+    record Launched(int code, String out, String err) {
+    }
+
+    /** Runs {@code bash -c} with the launcher as the command line's first word (unless it names it). */
+    private Launched launch(Path launcher, Path jar, String command) throws Exception {
+        String line = command.startsWith("{") ? command : "'" + launcher + "' " + command;
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", line).redirectInput(ProcessBuilder.Redirect.from(
+                Path.of("/dev/null").toFile()));
+        pb.environment().put("QUILTFS_JAR", jar.toString());
+        pb.environment().put("QUILTFS_CDS", "0");
+        Path out = tmp.resolve("launched.out");
+        Path err = tmp.resolve("launched.err");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+        Process p = pb.start();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), line);
+        return new Launched(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
 }

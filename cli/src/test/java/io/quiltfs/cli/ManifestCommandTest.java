@@ -20,7 +20,7 @@ class ManifestCommandTest {
 
     static String row(String key, long size) {
         return "{\"logical_key\":" + Json.write(Json.NODES.textNode(key)) + ",\"physical_keys\":[\"s3://b/k\"],\"size\":"
-                + size + "," + HASH + "}";
+                + size + "," + HASH + ",\"meta\":{}}";
     }
 
     @Test
@@ -83,6 +83,33 @@ class ManifestCommandTest {
         assertEquals(f + ":3: warning: blank line, which quilt3 cannot read\n"
                 + f + ":5: warning: blank line, which quilt3 cannot read\n", r.err());
         assertEquals(f + ": valid (2 warnings)\n", r.out());
+    }
+
+    /**
+     * A row without "meta" reads as meta {} (same top hash), but quilt3 8.0.0's Package._load
+     * fails on it with KeyError: 'meta' (a folder row too; "meta": null it reads): a warning.
+     */
+    @Test
+    void aRowWithoutMetaReadsButValidateWarnsThatQuilt3CannotReadIt() throws Exception {
+        String plain = String.join("\n", HEADER, row("a", 1), row("b/c", 2), row("d", 3)) + "\n";
+        String want = CliRunner.run("manifest", "tophash", Files.writeString(tmp.resolve("plain"), plain).toString()).out();
+        String noMeta = row("a", 1).replace(",\"meta\":{}", "");
+        String escaped = row("b/c", 2).replace(",\"meta\":{}", "").replace("\"b/c\"", "\"b\\/c\""); // Jackson's path
+        String nullMeta = row("d", 3).replace("\"meta\":{}", "\"meta\":null");
+        String folder = "{\"logical_key\":\"b/\",\"user\":1}";
+        Path f = Files.writeString(tmp.resolve("nometa"), String.join("\n", HEADER, noMeta, escaped, nullMeta, folder) + "\n");
+        CliRunner.Result r = CliRunner.run("manifest", "tophash", f.toString());
+        assertEquals(0, r.code(), r.err());
+        r = CliRunner.run("manifest", "validate", f.toString());
+        assertEquals(0, r.code(), r.err());
+        String w = ": warning: row has no \"meta\", which quilt3 cannot read (quiltfs reads it as {})";
+        assertEquals(f + ":2" + w + " (key 'a')\n" + f + ":3" + w + " (key 'b/c')\n" + f + ":5" + w + " (key 'b/')\n",
+                r.err());
+        assertEquals(f + ": valid (3 warnings)\n", r.out());
+        Path one = Files.writeString(tmp.resolve("one"), String.join("\n", HEADER, noMeta) + "\n");
+        assertEquals(one + ": valid (1 warning)\n", CliRunner.run("manifest", "validate", one.toString()).out());
+        assertEquals(want, CliRunner.run("manifest", "tophash", Files.writeString(tmp.resolve("same"),
+                String.join("\n", HEADER, noMeta, escaped, nullMeta) + "\n").toString()).out());
     }
 
     @Test

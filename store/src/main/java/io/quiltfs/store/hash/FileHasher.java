@@ -67,8 +67,9 @@ public final class FileHasher {
         for (int r; (r = in.read(buf)) >= 0; ) {
             h.update(buf, 0, r);
             if (type == HashType.SHA2_256_CHUNKED && h.count() > limit) {
-                throw new IOException("over " + (limit >> 30) + " GiB without a size known in advance:"
-                        + " sha2-256-chunked needs the size to choose its chunk size; save it to a file and hash that");
+                throw new IOException(String.format(java.util.Locale.ROOT, "over %,d MiB (%,d chunks of %d MiB)"
+                        + " without a size known in advance: sha2-256-chunked needs the size to choose its chunk size;"
+                        + " save it to a file and hash that", limit >> 20, ChunkSize.MAX_CHUNKS, ChunkSize.MIN >> 20));
             }
         }
         return h.finish();

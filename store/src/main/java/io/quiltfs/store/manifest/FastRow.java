@@ -52,6 +52,8 @@ final class FastRow {
     int valueLen;
     long size;
     HashType type;
+    /** Whether the row has a {@code meta} field (quilt3 cannot read a row without one). */
+    boolean hasMeta;
     final byte[] digest = new byte[Rows.SLOT];
 
     private byte[] b;
@@ -181,6 +183,7 @@ final class FastRow {
             return false;
         }
         ws();
+        hasMeta = (seen & F_META) != 0;
         return p == end && (seen & REQUIRED) == REQUIRED && validKey() && decode(valueOff, valueLen);
     }
 

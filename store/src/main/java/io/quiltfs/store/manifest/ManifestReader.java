@@ -294,6 +294,9 @@ public final class ManifestReader {
             if (collectAll) {
                 checkPhysicalKey(no, null, new String(buf, fast.physOff, fast.physLen, StandardCharsets.US_ASCII),
                         buf, fast.keyOff, fast.keyLen);
+                if (!fast.hasMeta) {
+                    noMeta(no, new String(buf, fast.keyOff, fast.keyLen, StandardCharsets.US_ASCII));
+                }
             }
             return;
         }
@@ -306,6 +309,7 @@ public final class ManifestReader {
         String hashValue = null;
         boolean hasHash = false;
         JsonNode meta = null;
+        boolean hasMeta = false;
         ObjectNode extras = null;
         try (JsonParser p = FACTORY.createParser(buf, off, len)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -386,6 +390,7 @@ public final class ManifestReader {
                         }
                     }
                     case "meta" -> {
+                        hasMeta = true;
                         if (v == JsonToken.VALUE_NULL) {
                             break;
                         }
@@ -415,6 +420,9 @@ public final class ManifestReader {
         if (key == null) {
             problem(no, null, "row has no logical_key", true);
             return;
+        }
+        if (collectAll && !hasMeta) {
+            noMeta(no, key);
         }
         if (key.endsWith("/") && physicalCount < 0 && !hasHash) {
             String pr = LogicalKey.problem(key, true);
@@ -496,6 +504,14 @@ public final class ManifestReader {
             problem(no, key != null ? key : new String(keyBuf, keyOff, keyLen, StandardCharsets.US_ASCII),
                     e.getMessage(), true);
         }
+    }
+
+    /**
+     * A row without {@code meta}: quiltfs reads it as {@code {}}, quilt3's {@code Package._load}
+     * fails with {@code KeyError: 'meta'} (file and folder rows alike; {@code "meta": null} it reads).
+     */
+    private void noMeta(long no, String key) throws ManifestException {
+        problem(no, key, "row has no \"meta\", which quilt3 cannot read (quiltfs reads it as {})", false);
     }
 
     /** Records the line of the row about to be added. */

@@ -108,13 +108,17 @@ public final class Workflows {
 
     /** What the entries schema sees of a row: its logical key, size and user metadata (null: none). */
     public record Row(String logicalKey, long size, JsonNode userMeta) {
+        /** The row of {@code key} whose row {@code meta} (null: none) is {@code meta}. */
+        public static Row of(String key, long size, JsonNode meta) {
+            return new Row(key, size, meta == null ? null : meta.get("user_meta"));
+        }
     }
 
     /** {@code m}'s rows as the entries schema sees them, in {@code m}'s (walk) order. */
     public static List<Row> rows(Manifest m) {
         List<Row> rows = new ArrayList<>(m.size());
         for (Entry e : m.entries()) {
-            rows.add(new Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
+            rows.add(Row.of(e.logicalKey(), e.size(), e.meta()));
         }
         return rows;
     }

@@ -101,7 +101,7 @@ public final class Commit {
                 // refuse now rather than after hashing every changed file. Rows that look like the
                 // head's are left to the check after hashing (nothing may have changed, and a
                 // commit with nothing to commit does not validate the head's rows again).
-                List<Workflows.Row> before = prospectiveRows(head, now, p.filter());
+                List<Workflows.Row> before = prospectiveRows(head, now, p.filter(), files);
                 if (!before.equals(Workflows.rows(head))) {
                     check.entries(before);
                     checkedRows = before;
@@ -172,25 +172,35 @@ public final class Commit {
      * The rows the workflow's entries schema will see if the working files {@code now} are
      * committed, in walk order: a head row whose file is there gets the file's size, one whose
      * file is gone is dropped where the filter covers it (as {@link Status#changes} removes it),
-     * a new file is a row without metadata. Sizes are the scan's: the check after hashing has the
-     * last word.
+     * a new file gets the metadata the commit will give it ({@link #newRowMeta}: a file renamed
+     * in a mount keeps its row's). Sizes are the scan's: the check after hashing has the last word.
      */
     static List<Workflows.Row> prospectiveRows(Manifest head, Map<String, FileStat> now,
-                                                                      PathFilter filter) {
+                                               PathFilter filter, WorkingFiles files) {
         java.util.TreeMap<String, Workflows.Row> rows =
                 new java.util.TreeMap<>(io.quiltfs.store.manifest.LogicalKey.WALK_ORDER);
         for (Entry e : head.entries()) {
             FileStat st = now.get(e.logicalKey());
             if (st != null) {
-                rows.put(e.logicalKey(), new Workflows.Row(e.logicalKey(), st.size(), e.meta().get("user_meta")));
+                rows.put(e.logicalKey(), Workflows.Row.of(e.logicalKey(), st.size(), e.meta()));
             } else if (!filter.matches(e.logicalKey())) {
-                rows.put(e.logicalKey(), new Workflows.Row(e.logicalKey(), e.size(), e.meta().get("user_meta")));
+                rows.put(e.logicalKey(), Workflows.Row.of(e.logicalKey(), e.size(), e.meta()));
             }
         }
         for (Map.Entry<String, FileStat> f : now.entrySet()) {
-            rows.putIfAbsent(f.getKey(), new Workflows.Row(f.getKey(), f.getValue().size(), null));
+            if (!rows.containsKey(f.getKey())) {
+                rows.put(f.getKey(), Workflows.Row.of(f.getKey(), f.getValue().size(), newRowMeta(files, f.getKey())));
+            }
         }
         return new ArrayList<>(rows.values());
+    }
+
+    /**
+     * The row {@code meta} of {@code key} when it is not a head row (null: none): what it carries
+     * from elsewhere. The one source for the new row and for the entries check before hashing.
+     */
+    private static JsonNode newRowMeta(WorkingFiles files, String key) {
+        return files.carriedMeta(key);
     }
 
     /**
@@ -290,7 +300,7 @@ public final class Commit {
                 }
             }
             rows.put(k, new Entry(k, PhysicalKey.ofFile(cache.path(sum)).toString(),
-                    Files.size(cache.path(sum)), sum, files.carriedMeta(k), null));
+                    Files.size(cache.path(sum)), sum, newRowMeta(files, k), null));
         }
         return rows;
     }
