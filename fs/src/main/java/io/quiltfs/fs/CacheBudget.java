@@ -180,9 +180,18 @@ public final class CacheBudget {
         }
     }
 
-    /** An object was used (or just entered the cache): it becomes the most recent. */
+    /**
+     * An object was used (or just entered the cache): it becomes the most recent. When it returns,
+     * the objects its weight pushed beyond the limit are deleted (or kept, as the class says).
+     */
     public void touch(String name, long size) {
         lru.asMap().compute(name, (k, v) -> size);
+        // Caffeine trims on the thread that writes, unless another thread is trimming: then a
+        // write that arrives once that thread has taken its list of writes is left to the next
+        // use of the cache (with a caller-runs executor, nothing else runs it), and a mount left
+        // idle after a close stayed beyond its limit. Trimming here (waiting for a trim under
+        // way, a few file operations) settles every write made so far, this one included.
+        lru.cleanUp();
         rescanNowAndThen();
     }
 
@@ -222,6 +231,9 @@ public final class CacheBudget {
         return lru.policy().getIfPresentQuietly(name) != null;
     }
 
+    /** Run under the lineage lock just before an evicted object is deleted (tests; else null). */
+    volatile java.util.function.Consumer<String> beforeDelete;
+
     private void evicted(String name, long size) {
         if (pinned(name)) {
             log.debug("cache limit: keeping {} (in use by an open file)", name);
@@ -246,6 +258,10 @@ public final class CacheBudget {
                     log.debug("cache limit: keeping {} (a local commit not yet pushed uses it)", name);
                 }
                 return;
+            }
+            java.util.function.Consumer<String> hook = beforeDelete;
+            if (hook != null) {
+                hook.accept(name);
             }
             Files.deleteIfExists(home.objects().resolve(name));
             Files.deleteIfExists(home.stamps().resolve(name));

@@ -24,6 +24,9 @@
  * object to keep the cache within its limit happens under the home's lineage lock (so that no
  * commit starts using the object meanwhile), taken without waiting: when it is busy, the
  * object stays. Under it, the manifests of local commits made since the cache was last listed
- * may be read (the listing, every 30 s at most, reads them first on a thread of its own).
+ * may be read (the listing, every 30 s at most, reads them first on a thread of its own). That
+ * deletion runs in Caffeine's upkeep, under its lock, and a use of an object ({@link
+ * io.quiltfs.fs.CacheBudget#touch}: an open, a fetch done, a close) waits for an upkeep under way
+ * on another thread, so that the limit holds again when it returns.
  */
 package io.quiltfs.fs;
