@@ -231,7 +231,10 @@ public final class CacheBudget {
         return lru.policy().getIfPresentQuietly(name) != null;
     }
 
-    /** Run under the lineage lock just before an evicted object is deleted (tests; else null). */
+    /**
+     * Run just before an evicted object is deleted, under the lineage lock and with the object's
+     * pin held back (tests; else null).
+     */
     volatile java.util.function.Consumer<String> beforeDelete;
 
     private void evicted(String name, long size) {
@@ -259,16 +262,46 @@ public final class CacheBudget {
                 }
                 return;
             }
-            java.util.function.Consumer<String> hook = beforeDelete;
-            if (hook != null) {
-                hook.accept(name);
+            if (deleteUnlessPinned(name)) {
+                log.debug("cache limit: evicted {} ({} bytes)", name, size);
+            } else {
+                log.debug("cache limit: keeping {} (opened meanwhile)", name);
             }
-            Files.deleteIfExists(home.objects().resolve(name));
-            Files.deleteIfExists(home.stamps().resolve(name));
-            log.debug("cache limit: evicted {} ({} bytes)", name, size);
         } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot evict {}: {}", name, e.getMessage());
             kept.add(name);
         }
+    }
+
+    /**
+     * Deletes the object unless a file pinned it since the question above. Decided and done
+     * within the pin map's update of that name, so a file opening it meanwhile waits in {@link
+     * #pin} until it is gone (and then fetches it) rather than find it in the cache and lose it
+     * right after.
+     */
+    private boolean deleteUnlessPinned(String name) throws IOException {
+        boolean[] deleted = {false};
+        try {
+            pins.compute(name, (k, n) -> {
+                if (n != null) {
+                    return n;
+                }
+                java.util.function.Consumer<String> hook = beforeDelete;
+                if (hook != null) {
+                    hook.accept(name);
+                }
+                try {
+                    Files.deleteIfExists(home.objects().resolve(name));
+                    Files.deleteIfExists(home.stamps().resolve(name));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                deleted[0] = true;
+                return null;
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+        return deleted[0];
     }
 }

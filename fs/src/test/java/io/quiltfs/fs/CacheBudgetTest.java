@@ -158,6 +158,35 @@ class CacheBudgetTest {
         assertTrue(b.usedBytes() <= 100 * 1024, "within the limit: " + b.usedBytes());
     }
 
+    /**
+     * A file opens an object while a trim is deleting it: either the deletion comes first (the
+     * open then finds it absent, and fetches it) or the object stays. Never an open file that
+     * found its object in the cache and lost it right after.
+     */
+    @Test
+    void aFileOpeningAnObjectBeingDeletedFindsItGoneOrKeepsIt() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        Path big = object(home, "big", 300);
+        java.util.concurrent.atomic.AtomicBoolean foundIt = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread opener = new Thread(() -> {
+            b.pin("big");
+            foundIt.set(Files.exists(big)); // what ObjectStore.open does next: look in the cache
+        });
+        b.beforeDelete = name -> {
+            opener.start();
+            try {
+                awaitStuckOrDone(opener);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        b.touch("big", 300 * 1024); // beyond the limit, and nobody has it open yet
+        opener.join();
+        assertTrue(b.pinned("big"));
+        assertTrue(!foundIt.get() || Files.exists(big), "deleted while open, after the open found it in the cache");
+    }
+
     /** Returns once {@code t} ended or waits for something (a lock another thread holds). */
     static void awaitStuckOrDone(Thread t) throws InterruptedException {
         while (true) {
