@@ -180,9 +180,18 @@ public final class CacheBudget {
         }
     }
 
-    /** An object was used (or just entered the cache): it becomes the most recent. */
+    /**
+     * An object was used (or just entered the cache): it becomes the most recent. When it returns,
+     * the objects its weight pushed beyond the limit are deleted (or kept, as the class says).
+     */
     public void touch(String name, long size) {
         lru.asMap().compute(name, (k, v) -> size);
+        // Caffeine trims on the thread that writes, unless another thread is trimming: then a
+        // write that arrives once that thread has taken its list of writes is left to the next
+        // use of the cache (with a caller-runs executor, nothing else runs it), and a mount left
+        // idle after a close stayed beyond its limit. Trimming here (waiting for a trim under
+        // way, a few file operations) settles every write made so far, this one included.
+        lru.cleanUp();
         rescanNowAndThen();
     }
 
@@ -222,6 +231,12 @@ public final class CacheBudget {
         return lru.policy().getIfPresentQuietly(name) != null;
     }
 
+    /**
+     * Run just before an evicted object is deleted, under the lineage lock and with the object's
+     * pin held back (tests; else null).
+     */
+    volatile java.util.function.Consumer<String> beforeDelete;
+
     private void evicted(String name, long size) {
         if (pinned(name)) {
             log.debug("cache limit: keeping {} (in use by an open file)", name);
@@ -247,12 +262,46 @@ public final class CacheBudget {
                 }
                 return;
             }
-            Files.deleteIfExists(home.objects().resolve(name));
-            Files.deleteIfExists(home.stamps().resolve(name));
-            log.debug("cache limit: evicted {} ({} bytes)", name, size);
+            if (deleteUnlessPinned(name)) {
+                log.debug("cache limit: evicted {} ({} bytes)", name, size);
+            } else {
+                log.debug("cache limit: keeping {} (opened meanwhile)", name);
+            }
         } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot evict {}: {}", name, e.getMessage());
             kept.add(name);
         }
+    }
+
+    /**
+     * Deletes the object unless a file pinned it since the question above. Decided and done
+     * within the pin map's update of that name, so a file opening it meanwhile waits in {@link
+     * #pin} until it is gone (and then fetches it) rather than find it in the cache and lose it
+     * right after.
+     */
+    private boolean deleteUnlessPinned(String name) throws IOException {
+        boolean[] deleted = {false};
+        try {
+            pins.compute(name, (k, n) -> {
+                if (n != null) {
+                    return n;
+                }
+                java.util.function.Consumer<String> hook = beforeDelete;
+                if (hook != null) {
+                    hook.accept(name);
+                }
+                try {
+                    Files.deleteIfExists(home.objects().resolve(name));
+                    Files.deleteIfExists(home.stamps().resolve(name));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                deleted[0] = true;
+                return null;
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+        return deleted[0];
     }
 }

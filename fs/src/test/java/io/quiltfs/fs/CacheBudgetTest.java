@@ -108,6 +108,97 @@ class CacheBudgetTest {
         assertFalse(b.pinned("x"), "pinned with every file closed");
     }
 
+    /**
+     * A file closes while another thread is deleting an object to keep the limit (Caffeine's
+     * upkeep under way there): when the close returns, the object it released is trimmed too,
+     * not left beyond the limit until the cache is used again.
+     */
+    @Test
+    void anObjectReleasedDuringAnotherTrimIsTrimmedBeforeTheCloseReturns() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        Path big = object(home, "big", 300);
+        b.pin("big");
+        b.touch("big", 300 * 1024); // beyond the limit, but open: only forgotten
+        object(home, "a", 80);
+        b.touch("a", 80 * 1024);
+        java.util.concurrent.CountDownLatch deleting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        b.beforeDelete = name -> {
+            if (first.getAndSet(false)) {
+                deleting.countDown();
+                try {
+                    resume.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        Thread trimmer = new Thread(() -> {
+            try {
+                object(home, "c", 80);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+            b.touch("c", 80 * 1024); // a or c goes: held in the middle of that deletion
+        });
+        Thread closer = new Thread(() -> b.unpin("big", 300 * 1024));
+        try {
+            trimmer.start();
+            deleting.await();
+            closer.start();
+            awaitStuckOrDone(closer);
+        } finally {
+            resume.countDown();
+            trimmer.join();
+            closer.join();
+        }
+        assertFalse(Files.exists(big), "released during another trim, and still beyond the limit");
+        assertTrue(b.usedBytes() <= 100 * 1024, "within the limit: " + b.usedBytes());
+    }
+
+    /**
+     * A file opens an object while a trim is deleting it: either the deletion comes first (the
+     * open then finds it absent, and fetches it) or the object stays. Never an open file that
+     * found its object in the cache and lost it right after.
+     */
+    @Test
+    void aFileOpeningAnObjectBeingDeletedFindsItGoneOrKeepsIt() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        Path big = object(home, "big", 300);
+        java.util.concurrent.atomic.AtomicBoolean foundIt = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread opener = new Thread(() -> {
+            b.pin("big");
+            foundIt.set(Files.exists(big)); // what ObjectStore.open does next: look in the cache
+        });
+        b.beforeDelete = name -> {
+            opener.start();
+            try {
+                awaitStuckOrDone(opener);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        b.touch("big", 300 * 1024); // beyond the limit, and nobody has it open yet
+        opener.join();
+        assertTrue(b.pinned("big"));
+        assertTrue(!foundIt.get() || Files.exists(big), "deleted while open, after the open found it in the cache");
+    }
+
+    /** Returns once {@code t} ended or waits for something (a lock another thread holds). */
+    static void awaitStuckOrDone(Thread t) throws InterruptedException {
+        while (true) {
+            Thread.State s = t.getState();
+            if (s == Thread.State.TERMINATED || s == Thread.State.BLOCKED
+                    || (s == Thread.State.WAITING && java.util.concurrent.locks.LockSupport.getBlocker(t) != null)) {
+                return;
+            }
+            Thread.sleep(1);
+        }
+    }
+
     /** Makes cached objects older than a budget's adoption age, as after a restart long after. */
     static void age(Path... objects) throws Exception {
         long then = System.currentTimeMillis() - CacheBudget.ADOPT_AFTER_MILLIS - 60_000;

@@ -119,13 +119,23 @@ class PackageFsTest {
         store.close();
     }
 
-    /** The read that reaches EOF returns once verified; the move into the cache follows. */
+    /**
+     * The read that reaches EOF returns once verified; the move into the cache follows, on the
+     * fetch's thread: waited for through the fetch in flight (none: it is over).
+     */
     void awaitCached(String key) throws Exception {
-        var sum = manifest.get(key).hash();
-        for (int i = 0; i < 3_000 && !store.cache().exists(sum); i++) {
-            Thread.sleep(10);
+        awaitFetched(store, manifest.get(key));
+        assertTrue(store.cache().exists(manifest.get(key).hash()), key + " entered the cache");
+    }
+
+    /** Returns once no fetch of {@code e}'s object is in flight (a fetch leaves once its object is cached). */
+    static void awaitFetched(ObjectStore store, Entry e) throws IOException {
+        PhysicalKey key = PhysicalKey.parse(e.physicalKey());
+        for (RangedFetch f : store.inFlight()) {
+            if (f.key().equals(key)) {
+                f.awaitDone();
+            }
         }
-        assertTrue(store.cache().exists(sum), key + " entered the cache");
     }
 
     List<String> ls(String path) throws IOException {

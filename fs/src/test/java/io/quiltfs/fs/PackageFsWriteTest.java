@@ -732,11 +732,8 @@ class PackageFsWriteTest {
         fs.write(w, 0, ByteBuffer.wrap("hello, longer\n".getBytes(StandardCharsets.UTF_8)));
         // Evicted: only a hash of the whole copy could compare. (The open's fetch puts the object in
         // the cache on its own thread: wait for it first, so that it does not come back after.)
-        java.nio.file.Path cached = home.object(row.hash());
-        for (long end = System.nanoTime() + 30_000_000_000L; !Files.exists(cached) && System.nanoTime() < end; ) {
-            java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
-        }
-        Files.delete(cached);
+        PackageFsTest.awaitFetched(fs.objects(), row);
+        Files.delete(home.object(row.hash()));
         fs.release(w);
         assertEquals(0, fs.byteComparisons.sum(), "another size is a change: no bytes read");
         assertTrue(fs.area().node("README.md") instanceof WorkArea.Content);
