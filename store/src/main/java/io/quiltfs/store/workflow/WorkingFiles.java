@@ -11,8 +11,15 @@ import java.util.Map;
  * Implementations are thread-safe for distinct keys.
  */
 public interface WorkingFiles {
-    /** What identifies a file's current content cheaply: size, modification time and inode. */
-    record FileStat(long size, long mtimeNanos, long inode) {
+    /**
+     * What identifies a file's current content cheaply: size, modification time, inode and a
+     * change stamp. The stamp is what a user cannot set back: a working folder's file has its
+     * ctime ({@code unix:ctime}, as git uses it: {@code touch -r} and {@code cp -p} copy an mtime
+     * but every write moves the ctime); a mount's copy has its working area's own change count.
+     * Any change of the bytes changes at least one of the four (else a hash cache would trust
+     * a hash of other bytes).
+     */
+    record FileStat(long size, long mtimeNanos, long inode, long changeStamp) {
     }
 
     /**
