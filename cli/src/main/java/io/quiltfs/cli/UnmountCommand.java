@@ -53,10 +53,13 @@ final class UnmountCommand extends BaseCommand {
             int n = MountEditing.changedKeys(home.mountArea(pkg));
             j.put("package", editing).put("uncommitted_keys", n);
             if (n > 0) {
-                out().line("kept uncommitted modifications of " + editing + " (" + n + " key" + (n == 1 ? "" : "s")
-                        + " changed) in " + home.mountArea(pkg) + ": they reappear at the next mount of " + editing
-                        + "; `quiltfs status " + editing + "` lists them, `quiltfs commit " + editing
-                        + " -m MSG` records them");
+                // The journal knows which keys were written, moved, removed or given a time, not
+                // whether a copy's bytes still are its row's (a time alone is no change for status).
+                out().line("kept the working area of " + editing + " (" + n + " key" + (n == 1 ? "" : "s")
+                        + " written, moved, removed or given a time) in " + home.mountArea(pkg)
+                        + ": it reappears at the next mount of " + editing + "; `quiltfs status " + editing
+                        + "` lists what differs from the revision (a time alone does not), `quiltfs commit "
+                        + editing + " -m MSG` records it");
             }
         }
         out().json(j);

@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
  * rows with the working area's changes over them. A row nobody changed, or moved, is known by
  * its row's hash (stat: its size, mtime 0 and a negative inode), so status and commit read only
  * the files written through the mount; reading an unchanged row (to copy it) goes through the
- * object cache. {@code view} maps a key to a working copy's Path, a moved {@link Entry}, or
- * {@link #GONE}.
+ * object cache. A working copy's stat carries its ID and change stamp ({@link
+ * WorkArea.Content#fileStat}). {@code view} maps a key to a live working copy ({@link
+ * WorkArea.Content}), a frozen one ({@link Copy}), a moved {@link Entry}, or {@link #GONE}.
  */
 final class AreaFiles implements WorkingFiles {
     static final Object GONE = new Object();
@@ -39,28 +40,19 @@ final class AreaFiles implements WorkingFiles {
         this.live = live;
     }
 
-    static FileStat stat(Path p) throws IOException {
+    /** A frozen working copy (a commit's snapshot): its file never changes, so its stamp stays true. */
+    record Copy(Path path, long id, long stamp) {
+    }
+
+    /** The stat of working copy {@code p} keyed by its ID and change stamp (not its inode and ctime); null when gone. */
+    static FileStat stat(Path p, long id, long stamp) throws IOException {
         BasicFileAttributes a;
         try {
             a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             return null;
         }
-        return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS),
-                Math.max(1, inode(a)));
-    }
-
-    private static long inode(BasicFileAttributes a) {
-        String s = String.valueOf(a.fileKey());
-        int i = s.indexOf("ino=");
-        if (i < 0) {
-            return 1;
-        }
-        int e = i + 4;
-        while (e < s.length() && Character.isDigit(s.charAt(e))) {
-            e++;
-        }
-        return e > i + 4 ? Long.parseLong(s.substring(i + 4, e)) : 1;
+        return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), id, stamp);
     }
 
     @Override
@@ -69,7 +61,7 @@ final class AreaFiles implements WorkingFiles {
         for (int i = 0; i < base.size(); i++) {
             String k = base.key(i);
             if (!view.containsKey(k)) {
-                out.put(k, new FileStat(base.sizeOf(i), 0, -(i + 1L)));
+                out.put(k, new FileStat(base.sizeOf(i), 0, -(i + 1L), 0));
             }
         }
         for (Map.Entry<String, Object> e : view.entrySet()) {
@@ -88,11 +80,14 @@ final class AreaFiles implements WorkingFiles {
     }
 
     private FileStat statOf(String k, Object v) throws IOException {
-        if (v instanceof Path p) {
-            return stat(p);
+        if (v instanceof WorkArea.Content c) {
+            return c.fileStat();
+        }
+        if (v instanceof Copy c) {
+            return stat(c.path(), c.id(), c.stamp());
         }
         if (v instanceof Entry e) {
-            return new FileStat(e.size(), 0, -1);
+            return new FileStat(e.size(), 0, -1, 0);
         }
         return null;
     }
@@ -104,7 +99,7 @@ final class AreaFiles implements WorkingFiles {
             return statOf(key, v);
         }
         int i = base.find(key);
-        return i < 0 ? null : new FileStat(base.sizeOf(i), 0, -(i + 1L));
+        return i < 0 ? null : new FileStat(base.sizeOf(i), 0, -(i + 1L), 0);
     }
 
     @Override
@@ -133,8 +128,11 @@ final class AreaFiles implements WorkingFiles {
     public Path path(String key) {
         Object v = view.get(key);
         try {
-            if (v instanceof Path p) {
-                return p;
+            if (v instanceof WorkArea.Content c) {
+                return c.path();
+            }
+            if (v instanceof Copy c) {
+                return c.path();
             }
             if (v instanceof Entry e) {
                 return fs.cachedObject(e);
@@ -153,8 +151,7 @@ final class AreaFiles implements WorkingFiles {
     public FileStat place(String key, Path source) throws IOException {
         requireLive();
         FileStat st = fs.place(key, source);
-        Path p = fs.area().file(((WorkArea.Content) fs.area().node(key)).id());
-        view.put(key, p);
+        view.put(key, fs.area().node(key));
         return st;
     }
 

@@ -48,6 +48,7 @@ public final class PackageFs implements java.io.Closeable {
     static final int NAME_MAX = 255;
     /** The latest modification time a working copy can hold (nanoseconds since 1970 in a long). */
     static final java.time.Instant LATEST_TIME = java.time.Instant.ofEpochSecond(0, Long.MAX_VALUE);
+    static final java.time.Instant EARLIEST_TIME = java.time.Instant.ofEpochSecond(0, Long.MIN_VALUE);
     /** What a name's bytes that are not UTF-8 decode to. */
     private static final char REPLACEMENT = '\uFFFD';
     private static final Object DIR = new Object();
@@ -299,6 +300,11 @@ public final class PackageFs implements java.io.Closeable {
             }
             if (r == null) {
                 if (nameTooLong(k)) {
+                    if (k.indexOf(REPLACEMENT) >= 0) {
+                        // Bytes that are not UTF-8, decoded as U+FFFD (3 bytes each): the name may
+                        // not be long at all; it is one a file here cannot have.
+                        throw new FsException(Errno.EINVAL, "a name that is not valid UTF-8: '" + k + "'");
+                    }
                     // As a local disk answers: a name no file here can have (statfs says 255 bytes).
                     throw new FsException(Errno.ENAMETOOLONG, "a name over " + NAME_MAX + " bytes in '" + k + "'");
                 }
@@ -984,15 +990,16 @@ public final class PackageFs implements java.io.Closeable {
         if (problem != null) {
             throw new FsException(Errno.EINVAL, problem + ": '" + k + "'");
         }
+        if (k.indexOf(REPLACEMENT) >= 0) {
+            // The kernel's bytes reach us decoded, a byte that is not UTF-8 as U+FFFD: names with
+            // different bytes there would be one key (one file silently replacing another). Before
+            // the length: decoded, each such byte is 3 bytes long.
+            throw new FsException(Errno.EINVAL, "a name that is not valid UTF-8 (or holds U+FFFD): '" + k + "'");
+        }
         String name = k.substring(k.lastIndexOf('/') + 1);
         if (name.length() > NAME_MAX / 3 && name.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
             // What statfs promises; a longer name could not be installed on a local disk either.
             throw new FsException(Errno.ENAMETOOLONG, "a name over " + NAME_MAX + " bytes: '" + name + "'");
-        }
-        if (k.indexOf(REPLACEMENT) >= 0) {
-            // The kernel's bytes reach us decoded, a byte that is not UTF-8 as U+FFFD: names with
-            // different bytes there would be one key (one file silently replacing another).
-            throw new FsException(Errno.EINVAL, "a name that is not valid UTF-8 (or holds U+FFFD): '" + k + "'");
         }
         int slash = k.lastIndexOf('/');
         Object parent = resolve(base, slash < 0 ? "" : k.substring(0, slash));
@@ -1294,11 +1301,13 @@ public final class PackageFs implements java.io.Closeable {
         if (r == DIR || r instanceof Entry) {
             return; // a folder, or a removed row that nobody can write
         }
-        if (mtime.isBefore(java.time.Instant.EPOCH) || mtime.isAfter(LATEST_TIME)) {
-            // Java sets a file's times in nanoseconds since 1970 in a long: it would make such a
-            // time 1970 or 2262 without a word.
-            throw new FsException(Errno.EINVAL, "a time before 1970 or after 2262 cannot be kept: " + mtime
-                    + " for '" + k + "'");
+        if ((mtime.getEpochSecond() < 0 && mtime.getNano() != 0) || mtime.isBefore(EARLIEST_TIME)
+                || mtime.isAfter(LATEST_TIME)) {
+            // Java sets a file's times in nanoseconds since 1970 in a long (it would make a time
+            // past 2262 or before 1677 the last or first one without a word), split into seconds
+            // and nanoseconds by truncating division: before 1970 only whole seconds come out right.
+            throw new FsException(Errno.EINVAL, "a time before 1970 with a fraction of a second, or after 2262,"
+                    + " cannot be kept: " + mtime + " for '" + k + "'");
         }
         if (r instanceof WorkArea.Content c && removedOpen.get(k) == c) {
             c.setMtime(mtime); // futimens of a removed file's descriptor
@@ -1343,9 +1352,9 @@ public final class PackageFs implements java.io.Closeable {
                 WorkArea.Node n = e.getValue();
                 nodes.put(e.getKey(), n);
                 if (n instanceof WorkArea.Content c) {
-                    Path p = area.freeze(c);
-                    ids.put(c, c.id());
-                    view.put(e.getKey(), p);
+                    AreaFiles.Copy copy = c.freezeCopy();
+                    ids.put(c, copy.id());
+                    view.put(e.getKey(), copy);
                 } else if (n instanceof WorkArea.Moved m) {
                     view.put(e.getKey(), m.entry());
                 } else if (n instanceof WorkArea.Gone || hidesRow(n, e.getKey())) {
@@ -1367,7 +1376,7 @@ public final class PackageFs implements java.io.Closeable {
             for (Map.Entry<String, WorkArea.Node> e : area.all().entrySet()) {
                 WorkArea.Node n = e.getValue();
                 if (n instanceof WorkArea.Content c) {
-                    view.put(e.getKey(), c.path());
+                    view.put(e.getKey(), c);
                 } else if (n instanceof WorkArea.Moved m) {
                     view.put(e.getKey(), m.entry());
                 } else if (n instanceof WorkArea.Gone || hidesRow(n, e.getKey())) {
@@ -1578,7 +1587,7 @@ public final class PackageFs implements java.io.Closeable {
                 p.add(c);
             }
             contentChanged = true;
-            st = AreaFiles.stat(c.path());
+            st = c.fileStat();
         } finally {
             tree.writeLock().unlock();
         }

@@ -79,6 +79,11 @@ public final class WorkArea implements Closeable {
          * ({@code touch -d}, {@code cp -p}), which going back to the row at a close would lose.
          */
         private boolean timeSet;
+        /**
+         * A time was set since the last {@link #force}: fdatasync does not write a change of
+         * the mtime alone, so that force is a full fsync.
+         */
+        private boolean timeUnforced;
         /** Set by {@link PackageFs}: what the key showed when this copy was made for it (null for a new file). */
         Object origin;
 
@@ -244,6 +249,25 @@ public final class WorkArea implements Closeable {
             thaw();
             Files.setLastModifiedTime(file(id), FileTime.from(mtime));
             timeSet = true;
+            timeUnforced = true;
+        }
+
+        /**
+         * Its stat as a hash cache keys it: the file's size and mtime, its ID for the inode and,
+         * for the change stamp, this area's count of its changes. A user sets the mtime back
+         * ({@code cp -p}, {@code touch -r}) and a rewrite keeps the file's inode, but every
+         * change of the bytes counts; the session's random start keeps the stamps of two mounts
+         * apart (the count starts again at each mount; the cache outlives it). Null when the
+         * file is gone.
+         */
+        public synchronized io.quiltfs.store.workflow.WorkingFiles.FileStat fileStat() throws IOException {
+            return AreaFiles.stat(file(id), id, session + changes);
+        }
+
+        /** Freezes it (as {@link WorkArea#freeze}) and returns the frozen file with its ID and change stamp. */
+        synchronized AreaFiles.Copy freezeCopy() {
+            frozen = true;
+            return new AreaFiles.Copy(file(id), id, session + changes);
         }
 
         /** Whether its mtime was set after its last write (then it stays a copy at a close). */
@@ -252,12 +276,17 @@ public final class WorkArea implements Closeable {
         }
 
         public synchronized void force() throws IOException {
+            boolean metadata = timeUnforced;
             if (ch != null) {
-                ch.force(false);
+                ch.force(metadata);
             } else {
                 try (FileChannel c = FileChannel.open(file(id), StandardOpenOption.WRITE)) {
-                    c.force(false);
+                    c.force(metadata);
                 }
+            }
+            timeUnforced = false;
+            if (metadata) {
+                fullSyncs.incrementAndGet();
             }
             forceFolder();
             forceJournal();
@@ -269,8 +298,16 @@ public final class WorkArea implements Closeable {
     private final Path journalFile;
     private final ConcurrentSkipListMap<String, Node> nodes = new ConcurrentSkipListMap<>();
     private final AtomicLong nextId = new AtomicLong();
+    /**
+     * Where this opening's change stamps start ({@link Content#fileStat}): random and far
+     * below zero, so two mounts of the area never give one file the same stamp for other bytes.
+     */
+    private final long session = Long.MIN_VALUE / 2
+            + (java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 3);
     /** Files made in {@code files/} so far, and how many of them the last folder sync covered. */
     private final AtomicLong copiesMade = new AtomicLong();
+    /** Forces of a copy that wrote its metadata too (a time was set), for tests. */
+    private final AtomicLong fullSyncs = new AtomicLong();
     private final Object folderSync = new Object();
     /** Guarded by folderSync. */
     private long copiesSynced;
@@ -281,6 +318,13 @@ public final class WorkArea implements Closeable {
     private FileChannel journal;
     /** Forces of the journal so far (guarded by journalLock). */
     private long journalSyncs;
+    /**
+     * Lines appended to the journal so far, and how many of them the last force covered
+     * (guarded by journalLock): a force with nothing new to write is skipped, since it holds
+     * journalLock, which every change of the tree waits for.
+     */
+    private long appended;
+    private long appendedForced;
 
     private WorkArea(Path dir) {
         this.dir = dir;
@@ -463,6 +507,7 @@ public final class WorkArea implements Closeable {
             }
             AtomicFile.write(journalFile, sb.toString().getBytes(StandardCharsets.UTF_8));
             journal = FileChannel.open(journalFile, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            appendedForced = appended; // written whole and forced by the atomic write
         }
         for (Map.Entry<Content, Long> e : ids.entrySet()) {
             Content c = e.getKey();
@@ -497,6 +542,7 @@ public final class WorkArea implements Closeable {
             while (b.hasRemaining()) {
                 journal.write(b);
             }
+            appended++;
         }
     }
 
@@ -524,6 +570,11 @@ public final class WorkArea implements Closeable {
         }
     }
 
+    /** How many forces of a copy were full fsyncs (a time set since the last one), not fdatasyncs. */
+    long fullSyncs() {
+        return fullSyncs.get();
+    }
+
     /** How many times {@code files/} was synced (each copy's name is covered by one). */
     long folderSyncs() {
         synchronized (folderSync) {
@@ -533,9 +584,11 @@ public final class WorkArea implements Closeable {
 
     void forceJournal() throws IOException {
         synchronized (journalLock) {
-            if (journal != null) {
-                journal.force(false);
+            if (journal == null || appendedForced == appended) {
+                return;
             }
+            journal.force(false);
+            appendedForced = appended;
             journalSyncs++;
         }
     }

@@ -125,6 +125,12 @@ class PackageFsWriteTest {
         long before = fs.area().journalSyncs();
         fs.fsyncdir();
         assertEquals(before + 1, fs.area().journalSyncs());
+        // Nothing new in the journal: no second force (it holds the lock every tree change waits for).
+        fs.fsyncdir();
+        assertEquals(before + 1, fs.area().journalSyncs());
+        fs.rename("/README.md", "/README.txt");
+        fs.fsyncdir();
+        assertEquals(before + 2, fs.area().journalSyncs());
     }
 
     @Test
@@ -542,6 +548,12 @@ class PackageFsWriteTest {
         assertEquals("hello\n", read("/README.md"));
         assertEquals(Errno.ENAMETOOLONG, errno(() -> fs.create("/" + "\u00e9".repeat(128), 0644)));
         assertEquals(Errno.ENAMETOOLONG, errno(() -> fs.mkdir("/data/" + "x".repeat(256))));
+        // 100 bytes that are not UTF-8 arrive as 100 U+FFFD (300 bytes): not a long name, an invalid one.
+        String stray = "/" + "\uFFFD".repeat(100);
+        assertEquals(Errno.EINVAL, errno(() -> fs.create(stray, 0644)));
+        assertEquals(Errno.EINVAL, errno(() -> fs.mkdir(stray)));
+        assertEquals(Errno.EINVAL, errno(() -> fs.getattr(stray)));
+        assertEquals(Errno.EINVAL, errno(() -> fs.getattr("/data" + stray + "/x")));
         create("/" + "x".repeat(255), "longest");
         create("/caf\u00e9.txt", "fine");
         assertEquals("fine", read("/caf\u00e9.txt"));

@@ -30,6 +30,16 @@ class WorkAreaSyncTest {
             c.write(0, ByteBuffer.wrap("ONE".getBytes(StandardCharsets.UTF_8)));
             c.force();
             assertEquals(2, area.folderSyncs(), "the thawed copy's name was synced");
+            assertEquals(0, area.fullSyncs(), "bytes only: fdatasync");
+            long journal = area.journalSyncs();
+            c.force();
+            assertEquals(journal, area.journalSyncs(), "nothing appended since: the journal is not forced again");
+            // fdatasync does not write a change of the mtime alone: a set time needs a full fsync.
+            c.setMtime(java.time.Instant.parse("2012-03-04T05:06:07Z"));
+            c.force();
+            assertEquals(1, area.fullSyncs(), "a set time is forced with the metadata");
+            c.force();
+            assertEquals(1, area.fullSyncs(), "once");
             area.close();
             WorkArea again = WorkArea.open(tmp.resolve("area"), top -> {
                 throw new AssertionError("nothing moved");

@@ -57,7 +57,7 @@ class MountDifferentialTest extends MountComparison {
             assertSame(ref, "round " + round + ", after the commit");
         }
         Tool.Result un = cli("unmount", mnt.toString()).ok();
-        assertTrue(!un.out().contains("kept uncommitted"), un.out());
+        assertTrue(!un.out().contains("kept the working area"), un.out());
         cli("mount", "test/mounted", mnt.toString(), "-r", f.uri).ok();
         assertSame(ref, "remounted at the last commit");
     }

@@ -449,7 +449,11 @@ final class FuseAdapter extends FuseStubFS {
         }
     }
 
-    /** Without it libfuse answers ENOSYS and the kernel then calls every fsync of a folder done. */
+    /**
+     * Without it libfuse answers ENOSYS and the kernel then calls every fsync of a folder done.
+     * jnr-fuse 0.5.8 declares this callback without libfuse's {@code int datasync}: its
+     * {@code fi} is really that int (0 or 1), not a pointer. Never read {@code fi} here.
+     */
     @Override
     public int fsyncdir(String path, FuseFileInfo fi) {
         try {
@@ -570,11 +574,23 @@ final class FuseAdapter extends FuseStubFS {
             if (nsec == UTIME_OMIT) {
                 return 0;
             }
-            fs.utimens(path, nsec == UTIME_NOW ? java.time.Instant.now()
-                    : java.time.Instant.ofEpochSecond(m.tv_sec.get(), nsec));
+            fs.utimens(path, nsec == UTIME_NOW ? java.time.Instant.now() : instant(m.tv_sec.get(), nsec));
             return 0;
         } catch (Throwable t) {
             return fail("utimens", path, t);
+        }
+    }
+
+    /**
+     * A time_t beyond what an Instant holds (touch -d @9223372036854775807) is the first or last
+     * Instant: PackageFs refuses it for a file (EINVAL) and ignores it for a folder, as for any
+     * time it cannot keep.
+     */
+    static java.time.Instant instant(long sec, long nsec) {
+        try {
+            return java.time.Instant.ofEpochSecond(sec, nsec);
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            return sec < 0 ? java.time.Instant.MIN : java.time.Instant.MAX;
         }
     }
 

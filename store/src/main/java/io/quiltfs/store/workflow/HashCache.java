@@ -15,10 +15,14 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The status hash cache of one working folder: per logical key, the stat (size, mtime, inode)
+ * The status hash cache of one working folder: per logical key, the stat (size, mtime, inode, change stamp)
  * of the file when it was last hashed, and that hash. A file whose stat is unchanged is not
- * re-hashed. One line per key ({@code size ino mtime type value key}), written atomically; an
+ * re-hashed. One line per key ({@code size ino mtime stamp type value key}), written atomically; an
  * unreadable cache is simply empty (it only costs re-hashing). Thread-safe.
+ *
+ * <p>Version 2 added the change stamp (a ctime; see {@link FileStat}): a version 1 cache, whose
+ * lines cannot say whether the bytes changed since (a same-size rewrite with its mtime set
+ * back), is read as empty, so every file is hashed again once.
  *
  * <p>The cache may also be marked clean for a head revision and install paths: then its keys
  * were exactly the working files and each matched that revision's row. A later scan finding the
@@ -26,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class HashCache {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HashCache.class);
-    private static final String MAGIC = "quiltfs-hashcache 1";
+    private static final String MAGIC = "quiltfs-hashcache 2";
 
     /** One cached hash and the stat it was computed for. */
     record Item(FileStat stat, Checksum hash) {
@@ -63,6 +67,7 @@ public final class HashCache {
         try {
             int nl = indexOf(b, (byte) '\n', 0);
             if (nl < 0 || !MAGIC.equals(new String(b, 0, nl, StandardCharsets.UTF_8))) {
+                c.dirty = true; // another version: rewritten in this one
                 return c;
             }
             // Key lines start with a digit (the size), so the optional mark line is unambiguous.
@@ -113,24 +118,25 @@ public final class HashCache {
         return true;
     }
 
-    /** One line {@code size ino mtime type value key} in {@code b[at, end)}; a malformed one is skipped. */
+    /** One line {@code size ino mtime stamp type value key} in {@code b[at, end)}; a malformed one is skipped. */
     private void parse(byte[] b, int at, int end) {
-        int[] f = new int[5];
+        int[] f = new int[6];
         int p = at;
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             p = indexOf(b, (byte) ' ', p);
             if (p < 0 || p >= end) {
                 return;
             }
             f[i] = p++;
         }
-        FileStat st = new FileStat(number(b, at, f[0]), number(b, f[1] + 1, f[2]), number(b, f[0] + 1, f[1]));
-        HashType type = HashType.fromWire(new String(b, f[2] + 1, f[3] - f[2] - 1, StandardCharsets.US_ASCII));
+        FileStat st = new FileStat(number(b, at, f[0]), number(b, f[1] + 1, f[2]), number(b, f[0] + 1, f[1]),
+                number(b, f[2] + 1, f[3]));
+        HashType type = HashType.fromWire(new String(b, f[3] + 1, f[4] - f[3] - 1, StandardCharsets.US_ASCII));
         if (type == null) {
             return;
         }
-        String value = new String(b, f[3] + 1, f[4] - f[3] - 1, StandardCharsets.US_ASCII);
-        String key = unescape(new String(b, f[4] + 1, end - f[4] - 1, StandardCharsets.UTF_8));
+        String value = new String(b, f[4] + 1, f[5] - f[4] - 1, StandardCharsets.US_ASCII);
+        String key = unescape(new String(b, f[5] + 1, end - f[5] - 1, StandardCharsets.UTF_8));
         items.put(key, new Item(st, Checksum.of(type, value)));
     }
 
@@ -276,6 +282,8 @@ public final class HashCache {
                 w.write(Long.toString(it.stat.inode()));
                 w.write(' ');
                 w.write(Long.toString(it.stat.mtimeNanos()));
+                w.write(' ');
+                w.write(Long.toString(it.stat.changeStamp()));
                 w.write(' ');
                 w.write(it.hash.type().wireName());
                 w.write(' ');

@@ -15,7 +15,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
@@ -114,14 +114,14 @@ public final class WorkFolder implements WorkingFiles {
 
         private void visit(Path p, List<Walk> subs) throws IOException {
             String name = p.getFileName().toString();
-            BasicFileAttributes a;
+            Lstat a;
             try {
-                a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                a = lstat(p);
             } catch (NoSuchFileException gone) {
                 return;
             }
             String key = prefix + name;
-            if (a.isDirectory()) {
+            if (a.directory()) {
                 subs.add(new Walk(p, key + "/", out, stop));
                 return;
             }
@@ -129,7 +129,7 @@ public final class WorkFolder implements WorkingFiles {
                 removeIfOrphaned(p, name);
                 return;
             }
-            if (!a.isRegularFile()) {
+            if (!a.regular()) {
                 throw new IOException("'" + key + "' in " + root + " is not a regular file (symbolic links and"
                         + " special files cannot be packaged): remove it or replace it with a file");
             }
@@ -137,7 +137,7 @@ public final class WorkFolder implements WorkingFiles {
             if (problem != null) {
                 throw new IOException(problem + ": '" + key + "' in " + root + " (rename it)");
             }
-            if (!out.accept(key, new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a)))) {
+            if (!out.accept(key, a.stat())) {
                 stop.set(true);
             }
         }
@@ -171,16 +171,35 @@ public final class WorkFolder implements WorkingFiles {
     @Override
     public FileStat stat(String key) throws IOException {
         Path p = path(key);
-        BasicFileAttributes a;
+        Lstat a;
         try {
-            a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            a = lstat(p);
         } catch (NoSuchFileException e) {
             return null;
         }
-        if (!a.isRegularFile()) {
-            return null;
-        }
-        return new FileStat(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), inode(p, a));
+        return a.regular() ? a.stat() : null;
+    }
+
+    /** What one lstat says of a path: its kind and, for a file, its {@link FileStat}. */
+    record Lstat(boolean directory, boolean regular, FileStat stat) {
+    }
+
+    /** The attributes one lstat gives, by name (the ctime is only in the unix view). */
+    private static final String UNIX_STAT = "unix:size,lastModifiedTime,ctime,ino,isDirectory,isRegularFile";
+
+    /**
+     * One lstat of {@code p}, ctime included: with the size, mtime and inode alone, a file
+     * rewritten with bytes of the same length whose mtime is then set back ({@code cp -p},
+     * {@code touch -r}) looked unchanged and kept the hash of its old bytes.
+     */
+    static Lstat lstat(Path p) throws IOException {
+        Map<String, Object> a = Files.readAttributes(p, UNIX_STAT, LinkOption.NOFOLLOW_LINKS);
+        boolean regular = (Boolean) a.get("isRegularFile");
+        return new Lstat((Boolean) a.get("isDirectory"), regular, !regular ? null : new FileStat(
+                ((Number) a.get("size")).longValue(),
+                ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS),
+                ((Number) a.get("ino")).longValue(),
+                ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS)));
     }
 
     /** Deletes a temporary file left by a process that was killed (its name ends with the pid). */
@@ -192,33 +211,6 @@ public final class WorkFolder implements WorkingFiles {
             }
         } catch (NumberFormatException | IOException | SecurityException e) {
             // Not ours or not removable: it stays ignored.
-        }
-    }
-
-    /**
-     * The inode from the attributes' file key (on Linux {@code (dev=D,ino=I)}), read without a
-     * second stat; falls back to {@code unix:ino}.
-     */
-    static long inode(Path p, BasicFileAttributes a) throws IOException {
-        Object k = a.fileKey();
-        if (k != null) {
-            String s = k.toString();
-            int i = s.indexOf("ino=");
-            if (i >= 0) {
-                int j = i + 4;
-                int e = j;
-                while (e < s.length() && Character.isDigit(s.charAt(e))) {
-                    e++;
-                }
-                if (e > j) {
-                    return Long.parseLong(s.substring(j, e));
-                }
-            }
-        }
-        try {
-            return ((Number) Files.getAttribute(p, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
-        } catch (UnsupportedOperationException | IllegalArgumentException e) {
-            return 0;
         }
     }
 

@@ -11,8 +11,17 @@ import java.util.Map;
  * Implementations are thread-safe for distinct keys.
  */
 public interface WorkingFiles {
-    /** What identifies a file's current content cheaply: size, modification time and inode. */
-    record FileStat(long size, long mtimeNanos, long inode) {
+    /**
+     * What identifies a file's current content cheaply: size, modification time, inode and a
+     * change stamp. The stamp is what a user cannot set back: a working folder's file has its
+     * ctime ({@code unix:ctime}, as git uses it: {@code touch -r} and {@code cp -p} copy an mtime
+     * but every write moves the ctime); a mount's copy has its working area's own change count.
+     * Any change of the bytes changes at least one of the four (else a hash cache would trust
+     * a hash of other bytes), but for the ctime's granularity: a rewrite within the same tick of
+     * the kernel's file clock (a few milliseconds) as the change before it keeps the ctime, a
+     * window git's index shares without its racy-entry check, which {@link HashCache} has not.
+     */
+    record FileStat(long size, long mtimeNanos, long inode, long changeStamp) {
     }
 
     /**

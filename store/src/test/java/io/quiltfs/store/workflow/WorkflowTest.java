@@ -752,6 +752,54 @@ class WorkflowTest {
         assertEquals(List.of("data/b.csv"), c.modified());
     }
 
+    /**
+     * A file rewritten in place with bytes of the same size and its mtime set back (cp -p of a
+     * same-size file over it, touch -r) keeps its size, mtime and inode: only the ctime tells.
+     * Status and commit hash it again instead of taking the hash of the bytes it held before.
+     */
+    @Test
+    void aSameSizeRewriteWithItsTimeSetBackIsHashedAgain() throws Exception {
+        seed(TestRegistries.LOCAL);
+        install(alice, null);
+        Path b = work(alice).resolve("data/b.csv");
+        java.nio.file.attribute.FileTime t = Files.getLastModifiedTime(b);
+        Object ino = Files.getAttribute(b, "unix:ino");
+        rewrite(b, "x,y\n3,4\n", t); // data/c.csv's bytes
+        assertEquals(List.of("data/b.csv"), status(alice).changes().modified());
+        rewrite(b, "x,y\n1,2\n", t); // its own bytes again
+        assertEquals(ino, Files.getAttribute(b, "unix:ino"));
+        assertEquals(t, Files.getLastModifiedTime(b));
+        assertTrue(status(alice).changes().isEmpty(), "the row's bytes again");
+        rewrite(b, "x,y\n3,4\n", t);
+        assertEquals(List.of("data/b.csv"), status(alice).changes().modified());
+        rewrite(b, "x,y\n5,6\n", t);
+        Manifest m = commit(alice, "second").manifest();
+        Path obj = new ObjectCache(alice).path(m.get("data/b.csv").hash());
+        assertEquals("x,y\n5,6\n", Files.readString(obj), "the commit records the bytes the file holds");
+    }
+
+    /**
+     * Writes {@code s} over {@code p} in place (its inode stays) and sets its mtime to {@code t},
+     * as cp -p over an existing file does; again until its ctime moved (the kernel's file clock
+     * ticks every few milliseconds: two writes in one tick share a ctime, a window a status
+     * cannot see).
+     */
+    static void rewrite(Path p, String s, java.nio.file.attribute.FileTime t) throws Exception {
+        Object before = Files.getAttribute(p, "unix:ctime");
+        for (int i = 0; i < 100; i++) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p,
+                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(java.nio.ByteBuffer.wrap(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            }
+            Files.setLastModifiedTime(p, t);
+            if (!before.equals(Files.getAttribute(p, "unix:ctime"))) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("the ctime of " + p + " never moved");
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void theCleanMarkNeverHidesAChange(TestRegistries.Kind kind) throws IOException {
@@ -1109,24 +1157,42 @@ class WorkflowTest {
                 "donn\u00e9es/\u00e9t\u00e9 \u2603.txt"));
         var sum = io.quiltfs.store.hash.Checksum.of(HashType.SHA2_256_CHUNKED, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
         for (String k : keys) {
-            c.put(k, new WorkingFiles.FileStat(1, 2, 3), sum);
+            c.put(k, new WorkingFiles.FileStat(1, 2, 3, 5), sum);
         }
-        c.put("before 1970", new WorkingFiles.FileStat(12345678901L, -2_000_000_000L, 7), sum);
+        c.put("before 1970", new WorkingFiles.FileStat(12345678901L, -2_000_000_000L, 7, -1_000_000_000L), sum);
         c.save();
         HashCache r = HashCache.load(f);
         for (String k : keys) {
-            assertEquals(sum, r.lookup(k, new WorkingFiles.FileStat(1, 2, 3), HashType.SHA2_256_CHUNKED), k);
-            assertNull(r.lookup(k, new WorkingFiles.FileStat(1, 2, 4), HashType.SHA2_256_CHUNKED));
+            assertEquals(sum, r.lookup(k, new WorkingFiles.FileStat(1, 2, 3, 5), HashType.SHA2_256_CHUNKED), k);
+            assertNull(r.lookup(k, new WorkingFiles.FileStat(1, 2, 4, 5), HashType.SHA2_256_CHUNKED));
+            assertNull(r.lookup(k, new WorkingFiles.FileStat(1, 2, 3, 6), HashType.SHA2_256_CHUNKED), "another ctime");
         }
-        assertEquals(sum, r.lookup("before 1970", new WorkingFiles.FileStat(12345678901L, -2_000_000_000L, 7),
-                HashType.SHA2_256_CHUNKED));
+        assertEquals(sum, r.lookup("before 1970", new WorkingFiles.FileStat(12345678901L, -2_000_000_000L, 7,
+                -1_000_000_000L), HashType.SHA2_256_CHUNKED));
         // A line of an unknown hash type (a newer quiltfs) or a torn last line costs only its key.
-        Files.writeString(f, Files.readString(f) + "1 2 3 md5 abc odd\n4 5");
+        Files.writeString(f, Files.readString(f) + "1 2 3 5 md5 abc odd\n4 5");
         HashCache torn = HashCache.load(f);
         assertEquals(keys.size() + 1, torn.size());
-        assertNull(torn.lookup("odd", new WorkingFiles.FileStat(1, 3, 2), HashType.SHA2_256_CHUNKED));
+        assertNull(torn.lookup("odd", new WorkingFiles.FileStat(1, 3, 2, 5), HashType.SHA2_256_CHUNKED));
         Files.writeString(f, "garbage");
-        assertNull(HashCache.load(f).lookup("plain", new WorkingFiles.FileStat(1, 2, 3), HashType.SHA2_256_CHUNKED));
+        assertNull(HashCache.load(f).lookup("plain", new WorkingFiles.FileStat(1, 2, 3, 5), HashType.SHA2_256_CHUNKED));
+    }
+
+    /**
+     * A cache of version 1 (lines without the ctime) is not trusted at all: its stats cannot say
+     * whether a same-size file was rewritten and its mtime set back. It is rewritten in version 2.
+     */
+    @Test
+    void aHashCacheWithoutChangeStampsIsReadAsEmpty() throws IOException {
+        Path f = tmp.resolve("hc1");
+        Files.writeString(f, "quiltfs-hashcache 1\n1 3 2 SHA2-256-CHUNKED 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= plain\n");
+        HashCache c = HashCache.load(f);
+        assertEquals(0, c.size());
+        for (long stamp : new long[] {0, 3, 2}) {
+            assertNull(c.lookup("plain", new WorkingFiles.FileStat(1, 2, 3, stamp), HashType.SHA2_256_CHUNKED));
+        }
+        c.save();
+        assertTrue(Files.readString(f).startsWith("quiltfs-hashcache 2\n"), Files.readString(f));
     }
 
     @Test
