@@ -300,4 +300,77 @@ class UninstallAroundMountTest {
         assertFalse(Files.exists(disk1.resolve("pkg")));
         assertEquals("keep", Files.readString(disk2.resolve("pkg/keep")));
     }
+
+    /**
+     * A mount point anywhere whose name is not UTF-8 (made by sh: Java cannot name it) does not
+     * stop install and uninstall from reading the mount table.
+     */
+    @Test
+    void aMountPointNamedInLatin1ElsewhereBreaksNothing() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path from = precious("from");
+        Path odd = f.scratch.resolve("odd");
+        Files.createDirectories(odd);
+        Tool.sh("mkdir \"$(printf '" + odd + "/caf\\351')\" && mount --bind '" + from + "' \"$(printf '" + odd
+                + "/caf\\351')\"").ok();
+        try {
+            Path work = f.scratch.resolve("work");
+            cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+            cli(f.home, "uninstall", pkg).ok();
+            assertFalse(Files.exists(work));
+        } finally {
+            Tool.sh("umount \"$(printf '" + odd + "/caf\\351')\"").ok();
+        }
+        assertEquals("keep", Files.readString(from.resolve("keep")));
+    }
+
+    /**
+     * A bind mount made during the deletion, over a folder not entered yet: the mount table is
+     * read again before entering each folder, so the bound folder's files stay; what was deleted
+     * stays deleted, and the package stays marked until `uninstall` runs again after the unmount.
+     */
+    @Test
+    void aMountMadeDuringTheDeletionIsNotEntered() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path work = f.scratch.resolve("work");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        Path sub = Files.createDirectories(work.resolve("sub"));
+        Files.writeString(sub.resolve("mine.txt"), "mine");
+        Path other = precious("other");
+        Path paused = f.scratch.resolve("paused");
+        Path resume = f.scratch.resolve("resume");
+        ProcessBuilder pb = new ProcessBuilder(Tool.quiltfs(f.home, "uninstall", pkg, "--force"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(f.scratch.resolve("err").toFile());
+        pb.environment().put("QUILTFS_TEST_PAUSE_AT", "uninstall.entering");
+        pb.environment().put("QUILTFS_TEST_PAUSE_FILE", paused.toString());
+        pb.environment().put("QUILTFS_TEST_RESUME_FILE", resume.toString());
+        Process u = pb.start();
+        try {
+            for (int i = 0; i < 1200 && !Files.exists(paused) && u.isAlive(); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(paused), "paused before entering sub");
+            bind(other, sub);
+            Files.writeString(resume, "go");
+            assertTrue(u.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            u.destroyForcibly();
+        }
+        String err = Files.readString(f.scratch.resolve("err"));
+        assertEquals(3, u.exitValue(), err);
+        assertTrue(err.contains("holds " + sub + ", the mount point of another file system"), err);
+        assertEquals("keep", Files.readString(other.resolve("keep")), "the bound folder's files are untouched");
+        assertEquals(3, cli(f.home, "status", pkg).exit(), "marked: the deletion had started");
+
+        Tool.run("umount", sub.toString()).ok();
+        cli(f.home, "uninstall", pkg).ok();
+        assertFalse(Files.exists(work));
+        assertEquals("keep", Files.readString(other.resolve("keep")));
+    }
 }

@@ -333,6 +333,9 @@ public final class Uninstall {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
+                if (!d.equals(root)) {
+                    Checkpoints.reach("uninstall.entering");
+                }
                 if (rootDevice != null && !rootDevice.equals(device(d))) {
                     throw new OtherFileSystem(d);
                 }
