@@ -330,6 +330,7 @@ public final class Uninstall {
         }
         Object rootDevice = device(root);
         Path real = root.toRealPath();
+        String rootMount = recordAt(MountTable.read(), real);
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
@@ -340,11 +341,16 @@ public final class Uninstall {
                     throw new OtherFileSystem(d);
                 }
                 Path dReal = real.resolve(root.relativize(d));
-                for (MountTable.Mount m : MountTable.read()) {
+                List<MountTable.Mount> table = MountTable.read();
+                for (MountTable.Mount m : table) {
                     Path mp = m.mountpoint();
                     if (mp.startsWith(dReal) && !mp.equals(real)) {
                         throw new OtherFileSystem(root.resolve(real.relativize(mp)));
                     }
+                }
+                // and on the root itself: none (or the same one, kept) as when the deletion began
+                if (!java.util.Objects.equals(recordAt(table, real), rootMount)) {
+                    throw new OtherFileSystem(root);
                 }
                 return FileVisitResult.CONTINUE;
             }
@@ -366,6 +372,12 @@ public final class Uninstall {
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+
+    /** The record of the mount on top at exactly {@code real}, or null when it is no mount point. */
+    private static String recordAt(List<MountTable.Mount> table, Path real) {
+        MountTable.Mount m = MountTable.at(table, real);
+        return m == null ? null : m.record();
     }
 
     /** Deletes {@code p}; one the kernel keeps as a mount point: {@link OtherFileSystem}. */
