@@ -1,6 +1,5 @@
 package io.quiltfs.store.state;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CodingErrorAction;
