@@ -234,13 +234,24 @@ final class HashCommand extends BaseCommand {
                     if (!madeUpSize(Path.of("/proc/self/fd/0"))) {
                         throw e;
                     }
-                    return FileHasher.hash(System.in, t);
+                    return FileHasher.hash(stdinStream(), t);
                 }
                 ch.position(size);
                 return sum;
             }
         }
-        return FileHasher.hash(System.in, t);
+        return FileHasher.hash(stdinStream(), t);
+    }
+
+    /**
+     * Standard input as a stream. The process's own is read through an unbuffered stream on
+     * descriptor 0: {@link System#in} is buffered, and its buffer asks {@code available()}
+     * between reads, an lseek that a /proc file (seq_file) refuses ("Invalid argument": {@code
+     * hash - < /proc/version}); a plain read never seeks. Not closed (see above).
+     */
+    @SuppressWarnings("resource")
+    private static InputStream stdinStream() {
+        return processStdin ? new java.io.FileInputStream(java.io.FileDescriptor.in) : System.in;
     }
 
     /** Whether {@code f} is on a file system whose sizes are made up ({@link #MADE_UP_SIZES}). */

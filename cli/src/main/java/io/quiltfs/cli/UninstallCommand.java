@@ -35,13 +35,17 @@ final class UninstallCommand extends PackageCommand {
         } else {
             r = Uninstall.uninstall(p, force);
         }
+        // One line: a folder name holding a newline (or another control) as a shell word ($'a\nb').
+        String dir = r.workDir().toString();
+        String shown = dir.chars().anyMatch(c -> c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029)
+                ? io.quiltfs.store.workflow.Install.shellWord(dir) : dir;
         out.line("uninstalled " + p.name() + " (" + switch (r.fate()) {
-            case REMOVED -> "removed " + r.workDir();
-            case EMPTIED -> "emptied " + r.workDir() + ", a mount point, which stays";
-            case LEFT -> "left " + r.workDir() + " alone: it is " + (java.nio.file.Files.isSymbolicLink(r.workDir())
+            case REMOVED -> "removed " + shown;
+            case EMPTIED -> "emptied " + shown + ", a mount point, which stays";
+            case LEFT -> "left " + shown + " alone: it is " + (java.nio.file.Files.isSymbolicLink(r.workDir())
                     ? "a symbolic link" + target(r.workDir()) + ", not a folder; delete the files there yourself if"
                     + " you no longer need them" : "not a folder");
-            case ABSENT -> "its working folder " + r.workDir() + " was gone already";
+            case ABSENT -> "its working folder " + shown + " was gone already";
         } + "; cached objects kept)");
         if (!r.discardedCommits().isEmpty()) {
             int n = r.discardedCommits().size();

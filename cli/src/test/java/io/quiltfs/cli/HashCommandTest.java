@@ -195,6 +195,12 @@ class HashCommandTest {
         r = launch(launcher, jar, "{ head -c 1 >/dev/null; '" + launcher + "' hash -t SHA256 -; } < '" + abc + "'");
         assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest("bc".getBytes(
                 StandardCharsets.US_ASCII))) + "  -\n", r.out(), r.err());
+
+        // A /proc file (seq_file) refuses the lseek a buffered stream's available() makes.
+        byte[] version = Files.readAllBytes(Path.of("/proc/version"));
+        r = launch(launcher, jar, "hash -t SHA256 - < /proc/version");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(version)) + "  -\n", r.out());
     }
 
     record Launched(int code, String out, String err) {

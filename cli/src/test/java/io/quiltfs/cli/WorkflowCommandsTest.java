@@ -264,6 +264,12 @@ class WorkflowCommandsTest {
         Run absent = run("--home", h, "--json", "uninstall", "t/p");
         assertEquals(0, absent.code(), absent.err());
         assertEquals("absent", absent.json().get("work_dir_fate").asText());
+
+        Path nl = tmp.resolve("new\nline");
+        assertEquals(0, run("--home", h, "install", "t/p", "-r", reg, "--dest", nl.toString()).code());
+        Run removed = run("--home", h, "uninstall", "t/p");
+        assertEquals(0, removed.code(), removed.err());
+        assertEquals("uninstalled t/p (removed $'" + tmp + "/new\\nline'; cached objects kept)\n", removed.out());
     }
 
     /**

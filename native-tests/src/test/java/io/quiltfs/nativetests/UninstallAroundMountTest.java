@@ -23,6 +23,8 @@ class UninstallAroundMountTest {
     Path inner;
     /** A bind mount a test made (unmounted in {@link #tearDown}). */
     Path bound;
+    /** More bind mounts a test made, unmounted in {@link #tearDown} (last first). */
+    final java.util.List<Path> binds = new java.util.ArrayList<>();
 
     @AfterEach
     void tearDown() throws Exception {
@@ -30,6 +32,13 @@ class UninstallAroundMountTest {
             return;
         }
         try {
+            for (int i = binds.size() - 1; i >= 0; i--) {
+                while (MountTable.at(binds.get(i)) != null) {
+                    if (Tool.run("umount", binds.get(i).toString()).exit() != 0) {
+                        break;
+                    }
+                }
+            }
             if (bound != null && MountTable.at(bound) != null) {
                 Tool.run("umount", bound.toString());
             }
@@ -63,9 +72,12 @@ class UninstallAroundMountTest {
         cli(other, "mount", pkg, inner.toString(), "-r", f.uri).ok();
         assertEquals("alpha", Files.readString(inner.resolve("a.txt")));
 
+        // Mounts are checked first: not "uncommitted changes" (hashing the mount's files too)
         Tool.Result refused = cli(f.home, "uninstall", pkg);
         assertEquals(3, refused.exit(), refused.err());
-        assertTrue(refused.err().contains("added 'inner/a.txt'"), refused.err());
+        assertTrue(refused.err().contains("holds " + inner + ", the mount point of another file system"),
+                refused.err());
+        assertFalse(refused.err().contains("uncommitted"), refused.err());
 
         Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
         assertEquals(3, stopped.exit(), stopped.err());
@@ -163,5 +175,202 @@ class UninstallAroundMountTest {
         assertTrue(stopped.err().contains(work + " is now the mount point of another file system"), stopped.err());
         assertEquals("alpha", Files.readString(work.resolve("a.txt")), "the mount's files are untouched");
         assertEquals(0, cli(f.home, "status", pkg).exit(), "not left uninstalling");
+    }
+
+    /** mount --bind FROM TO, unmounted in {@link #tearDown}. */
+    void bind(Path from, Path to) throws Exception {
+        Tool.run("mount", "--bind", from.toString(), to.toString()).ok();
+        binds.add(to);
+    }
+
+    /** A folder with a file "keep" that is not the package's. */
+    Path precious(String name) throws Exception {
+        Path d = Files.createDirectories(f.scratch.resolve(name));
+        Files.writeString(d.resolve("keep"), "keep");
+        return d;
+    }
+
+    /**
+     * A bind mount made inside the working folder while {@code uninstall --force} hashes (here
+     * paused just after it) is found by the second read of the mount table: nothing is deleted,
+     * the package is not left half-uninstalled.
+     */
+    @Test
+    void aMountMadeWhileUninstallHashesIsNotDeletedThrough() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path work = f.scratch.resolve("work");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        Files.writeString(work.resolve("added.txt"), "added");
+        Path sub = Files.createDirectories(work.resolve("sub"));
+        Path other = precious("other");
+        Path paused = f.scratch.resolve("paused");
+        Path resume = f.scratch.resolve("resume");
+        ProcessBuilder pb = new ProcessBuilder(Tool.quiltfs(f.home, "uninstall", pkg, "--force"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(f.scratch.resolve("err").toFile());
+        pb.environment().put("QUILTFS_TEST_PAUSE_AT", "uninstall.after-changes");
+        pb.environment().put("QUILTFS_TEST_PAUSE_FILE", paused.toString());
+        pb.environment().put("QUILTFS_TEST_RESUME_FILE", resume.toString());
+        Process u = pb.start();
+        try {
+            for (int i = 0; i < 1200 && !Files.exists(paused) && u.isAlive(); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(paused), "paused after hashing");
+            bind(other, sub);
+            Files.writeString(resume, "go");
+            assertTrue(u.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            u.destroyForcibly();
+        }
+        String err = Files.readString(f.scratch.resolve("err"));
+        assertEquals(3, u.exitValue(), err);
+        assertTrue(err.contains("holds " + sub + ", the mount point of another file system"), err);
+        assertEquals("keep", Files.readString(other.resolve("keep")), "the bound folder's files are untouched");
+        assertEquals("added", Files.readString(work.resolve("added.txt")), "nothing deleted before the refusal");
+        Tool.Result status = cli(f.home, "status", pkg);
+        assertEquals(0, status.exit(), "not left uninstalling: " + status.err());
+    }
+
+    /**
+     * A --dest that was a bind mount at the install and is a bind mount of another folder of the
+     * same disk now (same type and source, another root): refused, nothing emptied.
+     */
+    @Test
+    void anotherBindMountOfTheSameDiskOnTheWorkingFolderIsRefused() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path scratch = Files.createDirectories(f.scratch.resolve("scratch"));
+        Path other = precious("other");
+        Path dest = Files.createDirectories(f.scratch.resolve("dest"));
+        bind(scratch, dest);
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", dest.toString()).ok();
+        Tool.run("umount", dest.toString()).ok();
+        bind(other, dest);
+
+        Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, stopped.exit(), stopped.err());
+        assertTrue(stopped.err().contains(dest + " is now the mount point of another file system"), stopped.err());
+        assertEquals("keep", Files.readString(other.resolve("keep")), "the other folder's files are untouched");
+        assertEquals(0, cli(f.home, "status", pkg).exit(), "not left uninstalling");
+
+        Tool.run("umount", dest.toString()).ok();
+        bind(scratch, dest);
+        Tool.Result done = cli(f.home, "--json", "uninstall", pkg, "--force");
+        assertEquals(0, done.exit(), done.err());
+        assertTrue(done.out().contains("\"work_dir_fate\" : \"emptied\""), done.out());
+        assertEquals("keep", Files.readString(other.resolve("keep")));
+    }
+
+    /**
+     * Another file system mounted over a folder above the working folder, holding a folder of the
+     * same name (a different disk at /mnt/usb with its own pkg/): refused, its files untouched;
+     * with the install's disk back, the uninstall finishes.
+     */
+    @Test
+    void aMountOverAParentOfTheWorkingFolderIsRefused() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path disk1 = Files.createDirectories(f.scratch.resolve("disk1"));
+        Path disk2 = Files.createDirectories(f.scratch.resolve("disk2"));
+        Files.createDirectories(disk2.resolve("pkg"));
+        Files.writeString(disk2.resolve("pkg/keep"), "keep");
+        Path usb = Files.createDirectories(f.scratch.resolve("usb"));
+        bind(disk1, usb);
+        Path work = usb.resolve("pkg");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        Tool.run("umount", usb.toString()).ok();
+        bind(disk2, usb);
+
+        Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, stopped.exit(), stopped.err());
+        assertTrue(stopped.err().contains("the working folder of " + pkg + ", " + work + ", is now on"), stopped.err());
+        assertEquals("keep", Files.readString(disk2.resolve("pkg/keep")), "the other disk's files are untouched");
+        assertEquals(0, cli(f.home, "status", pkg).exit(), "not left uninstalling");
+
+        Tool.run("umount", usb.toString()).ok();
+        bind(disk1, usb);
+        cli(f.home, "uninstall", pkg).ok();
+        assertFalse(Files.exists(disk1.resolve("pkg")));
+        assertEquals("keep", Files.readString(disk2.resolve("pkg/keep")));
+    }
+
+    /**
+     * A mount point anywhere whose name is not UTF-8 (made by sh: Java cannot name it) does not
+     * stop install and uninstall from reading the mount table.
+     */
+    @Test
+    void aMountPointNamedInLatin1ElsewhereBreaksNothing() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path from = precious("from");
+        Path odd = f.scratch.resolve("odd");
+        Files.createDirectories(odd);
+        Tool.sh("mkdir \"$(printf '" + odd + "/caf\\351')\" && mount --bind '" + from + "' \"$(printf '" + odd
+                + "/caf\\351')\"").ok();
+        try {
+            Path work = f.scratch.resolve("work");
+            cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+            cli(f.home, "uninstall", pkg).ok();
+            assertFalse(Files.exists(work));
+        } finally {
+            Tool.sh("umount \"$(printf '" + odd + "/caf\\351')\"").ok();
+        }
+        assertEquals("keep", Files.readString(from.resolve("keep")));
+    }
+
+    /**
+     * A bind mount made during the deletion, over a folder not entered yet: the mount table is
+     * read again before entering each folder, so the bound folder's files stay; what was deleted
+     * stays deleted, and the package stays marked until `uninstall` runs again after the unmount.
+     */
+    @Test
+    void aMountMadeDuringTheDeletionIsNotEntered() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        String pkg = Fixture.PKG.toString();
+        Path work = f.scratch.resolve("work");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        Path sub = Files.createDirectories(work.resolve("sub"));
+        Files.writeString(sub.resolve("mine.txt"), "mine");
+        Path other = precious("other");
+        Path paused = f.scratch.resolve("paused");
+        Path resume = f.scratch.resolve("resume");
+        ProcessBuilder pb = new ProcessBuilder(Tool.quiltfs(f.home, "uninstall", pkg, "--force"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(f.scratch.resolve("err").toFile());
+        pb.environment().put("QUILTFS_TEST_PAUSE_AT", "uninstall.entering");
+        pb.environment().put("QUILTFS_TEST_PAUSE_FILE", paused.toString());
+        pb.environment().put("QUILTFS_TEST_RESUME_FILE", resume.toString());
+        Process u = pb.start();
+        try {
+            for (int i = 0; i < 1200 && !Files.exists(paused) && u.isAlive(); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(paused), "paused before entering sub");
+            bind(other, sub);
+            Files.writeString(resume, "go");
+            assertTrue(u.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            u.destroyForcibly();
+        }
+        String err = Files.readString(f.scratch.resolve("err"));
+        assertEquals(3, u.exitValue(), err);
+        assertTrue(err.contains("holds " + sub + ", the mount point of another file system"), err);
+        assertEquals("keep", Files.readString(other.resolve("keep")), "the bound folder's files are untouched");
+        assertEquals(3, cli(f.home, "status", pkg).exit(), "marked: the deletion had started");
+
+        Tool.run("umount", sub.toString()).ok();
+        cli(f.home, "uninstall", pkg).ok();
+        assertFalse(Files.exists(work));
+        assertEquals("keep", Files.readString(other.resolve("keep")));
     }
 }

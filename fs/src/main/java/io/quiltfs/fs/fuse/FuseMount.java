@@ -163,13 +163,11 @@ public final class FuseMount implements AutoCloseable {
      */
     private static void raiseReadAhead(Path mp) {
         try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/mountinfo"))) {
-                String[] f = line.split(" ");
-                if (f.length > 4 && MountTable.unescape(f[4]).equals(mp.toString())) {
-                    Path ra = Paths.get("/sys/class/bdi", f[2], "read_ahead_kb");
-                    if (Files.isWritable(ra)) {
-                        Files.writeString(ra, READ_AHEAD_KB + "\n");
-                    }
+            MountTable.Mount m = MountTable.at(mp);
+            if (m != null) {
+                Path ra = Paths.get("/sys/class/bdi", m.device(), "read_ahead_kb");
+                if (Files.isWritable(ra)) {
+                    Files.writeString(ra, READ_AHEAD_KB + "\n");
                 }
             }
         } catch (IOException | RuntimeException e) {

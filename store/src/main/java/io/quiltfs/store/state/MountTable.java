@@ -1,6 +1,9 @@
 package io.quiltfs.store.state;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -9,42 +12,134 @@ import java.util.List;
 
 /** The kernel's mount table ({@code /proc/self/mountinfo}): which paths are mount points, of what. */
 public final class MountTable {
-    /** One mount: where, its file system type (e.g. {@code fuse.quiltfs}) and source. */
-    public record Mount(Path mountpoint, String fsType, String source) {
-        /** What the mount is, not where: "TYPE SOURCE" (stays the same when a disk is mounted again). */
+    /** Where the table is read from. */
+    static final Path MOUNTINFO = Paths.get("/proc/self/mountinfo");
+
+    /**
+     * One mount: where, its file system type (e.g. {@code fuse.quiltfs}) and source, the folder of
+     * its file system it shows (field 4: "/" for a whole disk, the bound folder for a bind
+     * mount) and that file system's device ({@code major:minor}, field 3).
+     */
+    public record Mount(Path mountpoint, String fsType, String source, String root, String device) {
+        /** What the mount is, for a message: "TYPE SOURCE" (and the folder it shows when not "/"). */
         public String what() {
-            return fsType + " " + source;
+            return fsType + " " + source + (root.equals("/") ? "" : " " + root);
+        }
+
+        /**
+         * What the mount is, not where, as a record ({@link #record}): its device, the folder of it
+         * shown, type and source. Two bind mounts of one disk differ by their root; two tmpfs by
+         * their device. The same disk mounted again (after a reboot) is the same.
+         */
+        public String identity() {
+            return device + " " + escape(root) + " " + escape(fsType) + " " + escape(source);
+        }
+
+        /**
+         * "at MOUNTPOINT IDENTITY", what an install records of the mount holding its folder and an
+         * uninstall compares. Records of older versions ("TYPE SOURCE") never equal one.
+         */
+        public String record() {
+            return "at " + escape(mountpoint.toString()) + " " + identity();
         }
     }
 
     private MountTable() {
     }
 
+    /**
+     * Every mount, in the table's order (a mount stacked on another comes after it). Read as
+     * bytes: a mount point whose name is not UTF-8 (anywhere on the system) is decoded with
+     * U+FFFD for its bad bytes; such a path is never one quiltfs made or compares with.
+     */
     public static List<Mount> read() throws IOException {
+        byte[] all = Files.readAllBytes(MOUNTINFO);
+        return parse(all);
+    }
+
+    /** The mounts in the bytes of a mountinfo table. */
+    static List<Mount> parse(byte[] all) {
         List<Mount> out = new ArrayList<>();
-        for (String line : Files.readAllLines(Paths.get("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            int dash = -1;
-            for (int i = 6; i < f.length; i++) {
-                if (f[i].equals("-")) {
-                    dash = i;
-                    break;
+        int start = 0;
+        for (int i = 0; i <= all.length; i++) {
+            if (i == all.length || all[i] == '\n') {
+                if (i > start) {
+                    Mount m = line(new String(all, start, i - start, StandardCharsets.ISO_8859_1));
+                    if (m != null) {
+                        out.add(m);
+                    }
                 }
+                start = i + 1;
             }
-            if (f.length < 5 || dash < 0 || dash + 2 >= f.length) {
-                continue;
-            }
-            out.add(new Mount(Paths.get(unescape(f[4])), f[dash + 1], unescape(f[dash + 2])));
         }
         return out;
     }
 
+    /** One line, held as ISO-8859-1 (one char per byte) until its fields are unescaped. */
+    private static Mount line(String line) {
+        String[] f = line.split(" ");
+        int dash = -1;
+        for (int i = 6; i < f.length; i++) {
+            if (f[i].equals("-")) {
+                dash = i;
+                break;
+            }
+        }
+        if (f.length < 5 || dash < 0 || dash + 2 >= f.length) {
+            return null;
+        }
+        return new Mount(path(decode(f[4])), decode(f[dash + 1]), decode(f[dash + 2]), decode(f[3]), f[2]);
+    }
+
+    /** A mount point as a Path; where the JVM's encoding cannot hold a name, with '?' for what it cannot. */
+    private static Path path(String s) {
+        try {
+            return Paths.get(s);
+        } catch (java.nio.file.InvalidPathException notHere) {
+            return Paths.get(s.replaceAll("[^\\x00-\\x7f]", "?"));
+        }
+    }
+
+    /** A field of the table: octal escapes undone, then its bytes read as UTF-8 (bad bytes as U+FFFD). */
+    private static String decode(String field) {
+        String bytes = unescape(field);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(CodingErrorAction.REPLACE)
+                    .decode(ByteBuffer.wrap(bytes.getBytes(StandardCharsets.ISO_8859_1))).toString();
+        } catch (java.nio.charset.CharacterCodingException cannot) {
+            return bytes; // (REPLACE never throws)
+        }
+    }
+
     /** The mount at exactly this path, or null (the last one when mounts are stacked). */
     public static Mount at(Path mountpoint) throws IOException {
+        return at(read(), mountpoint);
+    }
+
+    /** The mount of {@code mounts} at exactly this path, or null (the last one when stacked). */
+    public static Mount at(List<Mount> mounts, Path mountpoint) {
         Path mp = mountpoint.toAbsolutePath().normalize();
         Mount found = null;
-        for (Mount m : read()) {
+        for (Mount m : mounts) {
             if (m.mountpoint().equals(mp)) {
+                found = m;
+            }
+        }
+        return found;
+    }
+
+    /**
+     * The mount whose file system holds {@code path} (give its real path): the one with the
+     * longest mount point that is {@code path} or above it (the last one when stacked), or null
+     * when none is (a table without "/").
+     */
+    public static Mount holding(List<Mount> mounts, Path path) {
+        Path p = path.toAbsolutePath().normalize();
+        Mount found = null;
+        for (Mount m : mounts) {
+            if (p.startsWith(m.mountpoint())
+                    && (found == null || m.mountpoint().getNameCount() >= found.mountpoint().getNameCount())) {
                 found = m;
             }
         }
@@ -56,9 +151,14 @@ public final class MountTable {
      * real paths), outermost first.
      */
     public static List<Path> below(Path dir) throws IOException {
+        return below(read(), dir);
+    }
+
+    /** The mount points of {@code mounts} strictly below the folder {@code dir}, outermost first. */
+    public static List<Path> below(List<Mount> mounts, Path dir) {
         Path d = dir.toAbsolutePath().normalize();
         List<Path> out = new ArrayList<>();
-        for (Mount m : read()) {
+        for (Mount m : mounts) {
             if (m.mountpoint().startsWith(d) && !m.mountpoint().equals(d) && !out.contains(m.mountpoint())) {
                 out.add(m.mountpoint());
             }
@@ -67,7 +167,10 @@ public final class MountTable {
         return out;
     }
 
-    /** mountinfo escapes space, tab, newline and backslash as octal. */
+    /**
+     * mountinfo escapes space, tab, newline and backslash as octal. The result holds one char
+     * per escaped byte (a name's UTF-8 bytes as given: {@link #read} decodes them after).
+     */
     public static String unescape(String s) {
         if (s.indexOf('\\') < 0) {
             return s;
@@ -85,6 +188,20 @@ public final class MountTable {
                 }
             }
             sb.append(c);
+        }
+        return sb.toString();
+    }
+
+    /** The inverse of {@link #unescape} for a record: space, tab, newline and backslash as octal. */
+    static String escape(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\\') {
+                sb.append(String.format("\\%03o", (int) c));
+            } else {
+                sb.append(c);
+            }
         }
         return sb.toString();
     }

@@ -35,9 +35,10 @@ public final class PackageState {
      */
     public List<String> installingPaths;
     /**
-     * The mount at the working folder when it was installed ("TYPE SOURCE" from the mount table:
-     * a disk given as --dest), "" when it was no mount point, null when not recorded (an install
-     * by an older quiltfs). Uninstall empties it only while it is still that mount.
+     * The mount holding the working folder when it was installed, on it (a disk given as --dest)
+     * or above it ({@link MountTable.Mount#record}: "at MOUNTPOINT DEVICE ROOT TYPE SOURCE").
+     * Older installs wrote "TYPE SOURCE" (a mount point, told apart too loosely: never matches),
+     * "" (no mount point) or nothing (null). Uninstall deletes only while it is still that mount.
      */
     public String workDirMount;
     /**

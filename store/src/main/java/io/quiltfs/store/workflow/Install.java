@@ -291,15 +291,17 @@ public final class Install {
     }
 
     /**
-     * {@code w} as one word for a POSIX shell: as it is when it is plain, else in single quotes,
-     * or as {@code $'...'} (bash, zsh, ksh) when it holds control characters (a newline in a key),
-     * which single quotes would keep but a message line could not show.
+     * {@code w} as one word for a POSIX shell: as it is when it is plain (and does not start with
+     * '=', which zsh expands as a command's path), else in single quotes, or as {@code $'...'}
+     * (bash, zsh, ksh) when it holds control characters (a newline in a key; C1 controls and the
+     * line and paragraph separators U+2028/U+2029, which a terminal may take as a line break
+     * or a command), which single quotes would keep but a message line could not show.
      */
     public static String shellWord(String w) {
-        if (!w.isEmpty() && w.matches("[A-Za-z0-9_./@%+=:,-]+")) {
+        if (!w.isEmpty() && w.matches("[A-Za-z0-9_./@%+=:,-]+") && !w.startsWith("=")) {
             return w;
         }
-        if (w.chars().noneMatch(c -> c < 0x20 || c == 0x7f)) {
+        if (w.chars().noneMatch(Install::control)) {
             return "'" + w.replace("'", "'\\''") + "'";
         }
         StringBuilder b = new StringBuilder("$'");
@@ -314,6 +316,8 @@ public final class Install {
                 default -> {
                     if (c < 0x20 || c == 0x7f) {
                         b.append(String.format("\\x%02x", (int) c));
+                    } else if (control(c)) {
+                        b.append(String.format("\\u%04x", (int) c)); // the character, not a byte
                     } else {
                         b.append(c);
                     }
@@ -321,6 +325,11 @@ public final class Install {
             }
         }
         return b.append('\'').toString();
+    }
+
+    /** C0 and C1 controls, DEL, and the line and paragraph separators. */
+    private static boolean control(int c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;
     }
 
     /**

@@ -82,6 +82,9 @@ public final class Uninstall {
             }
             PackageState s = p.state();
             Path work = Paths.get(s.workDir);
+            // Mounts first, before any hashing (which reads a bind-mounted tree too and would only
+            // advise --force): what is mounted there is not the package's.
+            refuseMounts(p, work, MountTable.read());
             // An uninstall killed half-way: its decision stands (the folder may be partly gone).
             if (!force && !s.uninstalling) {
                 if (!s.commits.isEmpty()) {
@@ -105,8 +108,6 @@ public final class Uninstall {
                             + describe(c) + "); commit and push them, or use --force to " + whatForceDoes(work));
                 }
             }
-            // Before anything is decided or deleted: what is mounted there is not the package's.
-            boolean keepRoot = refuseMounts(p, work);
             Status.Changes lost = NONE;
             if (work.toAbsolutePath().normalize().equals(home.mountArea(p.name()).toAbsolutePath().normalize())) {
                 lost = null; // a mount's working area: its journal tells (the caller reads it), not its files
@@ -122,6 +123,7 @@ public final class Uninstall {
             } else if (s.uninstalling) {
                 lost = null; // decided by a run that was killed: what it found is not known any more
             }
+            Checkpoints.reach("uninstall.after-changes");
             // The decision is recorded first and the entry removed last: a kill in between leaves
             // a package that refuses other verbs and that `uninstall` run again finishes, never a
             // folder and local manifests that no command knows about any more.
@@ -134,13 +136,32 @@ public final class Uninstall {
                 return null;
             });
             Checkpoints.reach("uninstall.after-mark");
+            // Again, now that the decision is recorded: hashing (--force on big files) may have
+            // taken minutes, in which anything may have been mounted there. A refusal here has
+            // deleted nothing: the mark is taken back (unless a killed run had made it).
+            boolean keepRoot;
+            try {
+                keepRoot = refuseMounts(p, work, MountTable.read());
+            } catch (IOException | RuntimeException refused) {
+                if (!s.uninstalling) {
+                    Lineage.update(home, l -> {
+                        PackageState now = l.get(p.name());
+                        if (now != null) {
+                            now.uninstalling = false;
+                            l.put(p.name(), now);
+                        }
+                        return null;
+                    });
+                }
+                throw refused;
+            }
             Fate fate = Files.exists(work, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? Fate.LEFT : Fate.ABSENT;
             if (Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 try {
                     deleteTree(work, keepRoot);
                     fate = keepRoot ? Fate.EMPTIED : Fate.REMOVED;
                 } catch (OtherFileSystem mounted) {
-                    // Mounted since the check above: the mount table and st_dev are read again.
+                    // Mounted during the deletion: what was deleted stays deleted (the mark stands).
                     throw new ConflictException(holds(p, mounted.dir));
                 }
             }
@@ -178,36 +199,73 @@ public final class Uninstall {
     /**
      * Refuses ({@link ConflictException}, nothing deleted) when another file system is mounted
      * strictly below the working folder {@code work} (a bind mount of the same disk too, which
-     * st_dev does not tell), or on it when it was not at the install (another home's mount made
-     * over it): their files are not the package's. Returns whether {@code work} is a mount point
-     * that it was at the install (a disk given as --dest): emptied, then kept.
+     * st_dev does not tell), or when the file system holding {@code work} (mounted on it or on a
+     * folder above it) is not the one recorded at the install: a disk mounted over a parent
+     * folder since, with a folder of the same name, holds someone else's files. Returns whether
+     * {@code work} is a mount point that it was at the install (a disk given as --dest):
+     * emptied, then kept.
      */
-    private static boolean refuseMounts(InstalledPackage p, Path work) throws IOException {
+    private static boolean refuseMounts(InstalledPackage p, Path work, List<MountTable.Mount> table)
+            throws IOException {
         if (!Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return false; // nothing is deleted through a link or in a file
         }
         Path real = work.toRealPath();
-        List<Path> inside = MountTable.below(real);
+        List<Path> inside = MountTable.below(table, real);
         if (!inside.isEmpty()) {
             throw new ConflictException(holds(p, work.resolve(real.relativize(inside.get(0)))));
         }
-        MountTable.Mount on = MountTable.at(real);
+        String then = p.state().workDirMount;
+        MountTable.Mount on = MountTable.at(table, real);
+        if (then != null && then.startsWith(RECORD)) {
+            MountTable.Mount holding = MountTable.holding(table, real);
+            if (holding != null && holding.record().equals(then)) {
+                return holding.mountpoint().equals(real);
+            }
+            String[] was = recorded(then);
+            String now = holding == null ? "no file system" : holding.what();
+            if (on != null) {
+                throw new ConflictException(work + " is now the mount point of another file system (" + now + ")"
+                        + (was[0].equals(real.toString()) ? ", not of " + was[1] + " as it was" : ", which it was not")
+                        + " when " + p.name() + " was installed: its files are not the package's; unmount it, then"
+                        + " run `quiltfs uninstall " + p.name() + "` again to finish");
+            }
+            throw new ConflictException("the working folder of " + p.name() + ", " + work + ", is now on " + now
+                    + (holding == null ? "" : " mounted at " + holding.mountpoint()) + ", not on " + was[1]
+                    + " mounted at " + was[0] + " as when it was installed: its files are not the package's."
+                    + " Unmount what was mounted since (or mount again what was unmounted), then run `quiltfs"
+                    + " uninstall " + p.name() + "` again; if the files at " + work + " are the package's after"
+                    + " all, delete them yourself, then run it again to forget the package");
+        }
+        // Records of older versions: "" (no mount point), "TYPE SOURCE", null (not recorded).
         if (on == null) {
             return false;
         }
-        String then = p.state().workDirMount;
-        if (on.what().equals(then)) {
-            return true;
-        }
         String what = "another file system (" + on.what() + ")";
-        throw new ConflictException(then == null
+        throw new ConflictException(then == null || !then.isEmpty()
                 ? work + " is the mount point of " + what + ", and the install of " + p.name() + " (by an older"
-                        + " quiltfs) did not record whether it was one then, so its files may not be the package's:"
-                        + " unmount it, then run `quiltfs uninstall " + p.name() + "` again to finish (the files"
-                        + " on that file system stay)"
-                : work + " is now the mount point of " + what + (then.isEmpty() ? ", which it was not" : ", not of "
-                        + then + " as it was") + " when " + p.name() + " was installed: its files are not the"
-                        + " package's; unmount it, then run `quiltfs uninstall " + p.name() + "` again to finish");
+                        + " quiltfs) did not record " + (then == null ? "whether it was one then"
+                        : "which one it was (only its type and source, which every bind mount of a disk and every"
+                        + " tmpfs share)") + ", so its files may not be the package's: check, unmount it, then run"
+                        + " `quiltfs uninstall " + p.name() + "` again to finish (the files on that file system"
+                        + " stay); if they are the package's, delete them yourself, then run it again"
+                : work + " is now the mount point of " + what + ", which it was not when " + p.name() + " was"
+                        + " installed: its files are not the package's; unmount it, then run `quiltfs uninstall "
+                        + p.name() + "` again to finish");
+    }
+
+    /** How a record of {@link MountTable.Mount#record} starts (older ones never do). */
+    private static final String RECORD = "at ";
+
+    /** A record's mount point and what was mounted there, for a message. */
+    private static String[] recorded(String record) {
+        String[] f = record.split(" ");
+        if (f.length < 6) {
+            return new String[] {"?", record};
+        }
+        String root = MountTable.unescape(f[3]);
+        return new String[] {MountTable.unescape(f[1]), MountTable.unescape(f[4]) + " " + MountTable.unescape(f[5])
+                + (root.equals("/") ? "" : " " + root)};
     }
 
     /** The refusal for a mount point {@code dir} inside the working folder of {@code p}. */
@@ -218,16 +276,24 @@ public final class Uninstall {
     }
 
     /**
-     * The mount at the folder {@code work} now ("TYPE SOURCE"), "" when it is none, null when the
-     * mount table cannot be read (not recorded: uninstall then refuses to empty a mount point).
+     * The record of the mount holding the folder {@code work} now ({@link MountTable.Mount#record}),
+     * which uninstall compares; an install that cannot read the mount table fails, saying so,
+     * rather than record nothing.
      */
-    static String mountOf(Path work) {
+    static String mountOf(Path work) throws IOException {
+        List<MountTable.Mount> table;
         try {
-            MountTable.Mount m = MountTable.at(work.toRealPath());
-            return m == null ? "" : m.what();
-        } catch (IOException unreadable) {
-            return null;
+            table = MountTable.read();
+        } catch (IOException e) {
+            throw new IOException("cannot read the mount table /proc/self/mountinfo (" + e.getMessage() + "):"
+                    + " quiltfs records which file system holds a working folder, so that uninstall never deletes"
+                    + " another one's files", e);
         }
+        MountTable.Mount m = MountTable.holding(table, work.toRealPath());
+        if (m == null) {
+            throw new IOException("the mount table /proc/self/mountinfo names no file system holding " + work);
+        }
+        return m.record();
     }
 
     /** What every other verb says about a package whose uninstall was interrupted. */
@@ -249,27 +315,49 @@ public final class Uninstall {
     /**
      * Deletes {@code root} and everything below it ({@code keepRoot}: all but {@code root}, a
      * mount point checked by the caller), but never crosses into another file system mounted
-     * below it (a quiltfs mount, a network share: someone's files, which the package's folder only
-     * shows): {@link OtherFileSystem}. The caller reads the mount table first (a bind mount of the
-     * same disk has the same st_dev); st_dev is checked again here for a mount made meanwhile.
+     * below it (a quiltfs mount, a network share, a bind mount: someone's files, which the
+     * package's folder only shows): {@link OtherFileSystem}. Before descending into each folder
+     * the mount table is read again (one read of /proc/self/mountinfo: a bind mount of the same
+     * disk has the same st_dev, and the kernel's mount id, statx STATX_MNT_ID, is out of reach
+     * of plain Java), and st_dev compared; a folder or file the kernel will not remove as a
+     * mount point (EBUSY, EXDEV) is refused the same way. What remains: a mount made in the
+     * instant between a folder's check and the deletion of its entries is deleted through
+     * (closing it needs openat/unlinkat on descriptors, not available to store).
      */
     static void deleteTree(Path root, boolean keepRoot) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         Object rootDevice = device(root);
+        Path real = root.toRealPath();
+        String rootMount = recordAt(MountTable.read(), real);
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
+                if (!d.equals(root)) {
+                    Checkpoints.reach("uninstall.entering");
+                }
                 if (rootDevice != null && !rootDevice.equals(device(d))) {
                     throw new OtherFileSystem(d);
+                }
+                Path dReal = real.resolve(root.relativize(d));
+                List<MountTable.Mount> table = MountTable.read();
+                for (MountTable.Mount m : table) {
+                    Path mp = m.mountpoint();
+                    if (mp.startsWith(dReal) && !mp.equals(real)) {
+                        throw new OtherFileSystem(root.resolve(real.relativize(mp)));
+                    }
+                }
+                // and on the root itself: none (or the same one, kept) as when the deletion began
+                if (!java.util.Objects.equals(recordAt(table, real), rootMount)) {
+                    throw new OtherFileSystem(root);
                 }
                 return FileVisitResult.CONTINUE;
             }
 
             @Override
             public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                Files.delete(f);
+                delete(f);
                 return FileVisitResult.CONTINUE;
             }
 
@@ -279,11 +367,30 @@ public final class Uninstall {
                     throw e;
                 }
                 if (!(keepRoot && d.equals(root))) {
-                    Files.delete(d);
+                    delete(d);
                 }
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+
+    /** The record of the mount on top at exactly {@code real}, or null when it is no mount point. */
+    private static String recordAt(List<MountTable.Mount> table, Path real) {
+        MountTable.Mount m = MountTable.at(table, real);
+        return m == null ? null : m.record();
+    }
+
+    /** Deletes {@code p}; one the kernel keeps as a mount point: {@link OtherFileSystem}. */
+    private static void delete(Path p) throws IOException {
+        try {
+            Files.delete(p);
+        } catch (java.nio.file.FileSystemException e) {
+            String why = e.getReason();
+            if (why != null && (why.contains("Device or resource busy") || why.contains("Invalid cross-device link"))) {
+                throw new OtherFileSystem(p);
+            }
+            throw e;
+        }
     }
 
     /** The device {@code p} is on (st_dev), or null where the file system does not say. */

@@ -3,6 +3,7 @@ package io.quiltfs.store.state;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -30,5 +31,44 @@ class MountTableTest {
         assertTrue(below.stream().allMatch(p -> p.startsWith("/")), below.toString());
         assertEquals(MountTable.read().stream().map(MountTable.Mount::mountpoint).filter(p -> !p.equals(Path.of("/")))
                 .distinct().count(), below.size());
+    }
+
+    /** A table as the kernel writes it: one mount point named in Latin-1 (not UTF-8), one with a space. */
+    static byte[] table() {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.writeBytes(("22 1 0:21 / / rw,relatime shared:1 - overlay overlay rw\n"
+                + "30 22 8:1 /scratch /mnt/dest rw shared:2 - ext4 /dev/sda1 rw\n"
+                + "31 22 8:1 /other /mnt/dest rw shared:2 - ext4 /dev/sda1 rw\n"
+                + "32 22 0:40 / /mnt/a\\040b rw - tmpfs tmpfs rw\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.writeBytes("33 22 0:41 / /mnt/caf".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.write(0xe9); // "café" in Latin-1: not UTF-8
+        b.writeBytes(" rw - tmpfs tmpfs rw\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        return b.toByteArray();
+    }
+
+    @Test
+    void aMountPointNotInUtf8IsReadWithAReplacementAndTheOthersStay() {
+        var all = MountTable.parse(table());
+        assertEquals(5, all.size(), all.toString());
+        assertEquals(Path.of("/mnt/caf\uFFFD"), all.get(4).mountpoint());
+        assertEquals(Path.of("/mnt/a b"), all.get(3).mountpoint());
+    }
+
+    @Test
+    void twoBindMountsOfOneDiskAndTwoTmpfsAreToldApart() {
+        var all = MountTable.parse(table());
+        var first = all.get(1);
+        var second = all.get(2);
+        assertEquals("8:1", first.device());
+        assertEquals("/scratch", first.root());
+        assertEquals(first.fsType() + " " + first.source(), second.fsType() + " " + second.source());
+        assertNotEquals(first.record(), second.record());
+        assertNotEquals(all.get(3).identity(), all.get(4).identity(), "two tmpfs");
+        assertEquals("at /mnt/a\\040b 0:40 / tmpfs tmpfs", all.get(3).record());
+        // stacked: the last one is what the path shows
+        assertEquals(second, MountTable.at(all, Path.of("/mnt/dest")));
+        assertEquals(second, MountTable.holding(all, Path.of("/mnt/dest/pkg")));
+        assertEquals(all.get(0), MountTable.holding(all, Path.of("/mnt/destination")));
+        assertEquals(Path.of("/mnt/a b"), MountTable.below(all, Path.of("/mnt")).get(1));
     }
 }

@@ -562,12 +562,16 @@ class WorkflowTest {
     /** The commands hints print are shell words that give the globs back, whatever they hold. */
     @Test
     void hintedPathsSurviveTheShell() throws Exception {
-        List<String> globs = List.of("-rf", "a\nb", "it's", "tab\there", "plain/x.csv", "$HOME `x` \\ \"q\"", "\u0001");
+        List<String> globs = List.of("-rf", "a\nb", "it's", "tab\there", "plain/x.csv", "$HOME `x` \\ \"q\"", "\u0001",
+                "c1\u0085x", "ls\u2028sep\u2029p", "=cmd", "a=b");
         String opts = Install.pathOptions(globs);
         assertTrue(opts.startsWith(" --path ./-rf --path $'a\\nb' --path 'it'\\''s' "), opts);
         assertFalse(opts.contains("\n"), "one line: " + opts);
-        Process bash = new ProcessBuilder("bash", "-c", "for a in" + opts.replace(" --path ", " ")
-                + "; do printf '%s\\0' \"$a\"; done").redirectErrorStream(true).start();
+        assertTrue(opts.contains(" --path $'c1\\u0085x' --path $'ls\\u2028sep\\u2029p' --path '=cmd' --path a=b"), opts);
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "for a in" + opts.replace(" --path ", " ")
+                + "; do printf '%s\\0' \"$a\"; done").redirectErrorStream(true);
+        pb.environment().put("LC_ALL", "C.UTF-8"); // bash writes a \\u escape in the locale's encoding
+        Process bash = pb.start();
         String got = new String(bash.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertEquals(0, bash.waitFor(), got);
         List<String> back = new ArrayList<>(List.of(got.split("\0")));
