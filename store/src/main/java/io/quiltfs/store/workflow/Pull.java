@@ -448,6 +448,9 @@ public final class Pull {
             if (last != null) {
                 recordPlaced(p, placed, later(last, placing));
                 unsure = true;
+                if (placed != null) {
+                    Checkpoints.reach("pull.later-batch"); // recorded, none of it placed yet
+                }
             }
             try {
                 placer.placeAll(b);
