@@ -186,8 +186,8 @@ public final class Pull {
         return out;
     }
 
-    /** Outcome: the new head, the registry's latest, what changed in the working files. */
     /**
+     * Outcome: the new head, the registry's latest, what changed in the working files;
      * {@code placedOfBatch}: when finishing, the additions of the batch the stopped pull was
      * placing that were missing and are placed now (not reached then, or removed since).
      */
