@@ -104,6 +104,19 @@ class MountWriteTest {
         return mp;
     }
 
+    /** The mount record of the mount at {@code mnt}. */
+    Path recordOf(Path mnt) throws IOException {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(f.home.resolve("mounts"), "*.json")) {
+            for (Path p : s) {
+                if (Path.of(Json.parse(Files.readString(p)).path("mountpoint").asText()).toAbsolutePath().normalize()
+                        .equals(mnt.toAbsolutePath().normalize())) {
+                    return p;
+                }
+            }
+        }
+        throw new AssertionError("no mount record for " + mnt);
+    }
+
     static String q(Path p) {
         return MountToolsTest.q(p);
     }
@@ -304,19 +317,6 @@ class MountWriteTest {
             strace.destroyForcibly();
         }
         assertEquals("saved\n", Files.readString(mnt.resolve("notes.txt")));
-    }
-
-    /** The mount record of the mount at {@code mnt}. */
-    Path recordOf(Path mnt) throws IOException {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(f.home.resolve("mounts"), "*.json")) {
-            for (Path p : s) {
-                if (Path.of(Json.parse(Files.readString(p)).path("mountpoint").asText()).toAbsolutePath().normalize()
-                        .equals(mnt.toAbsolutePath().normalize())) {
-                    return p;
-                }
-            }
-        }
-        throw new AssertionError("no mount record for " + mnt);
     }
 
     long daemonPid() throws IOException {
