@@ -7,7 +7,6 @@ import io.quiltfs.store.state.Lineage;
 import io.quiltfs.store.state.PackageState;
 import io.quiltfs.store.workflow.InstalledPackage;
 import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +24,11 @@ import org.slf4j.LoggerFactory;
 final class MountControl implements PackageFs.Control {
     private static final Logger log = LoggerFactory.getLogger(MountControl.class);
     static final Set<String> VERBS = Set.of("status", "commit", "push", "pull");
+    /**
+     * Begins each line of a result that the command wrote on stderr (warnings, errors), so that
+     * a client gives stdout (the report, JSON with --json) and stderr back apart.
+     */
+    static final String ERR = "2> ";
 
     private final Home home;
     private final String endpoint;
@@ -42,9 +46,8 @@ final class MountControl implements PackageFs.Control {
 
     @Override
     public String status() {
-        String out = run(List.of("--json", "status"));
-        int end = out.lastIndexOf("exit ");
-        return end >= 0 ? out.substring(0, end) : out;
+        // The report only: a warning is in its problems, and the file stays JSON.
+        return MountEditing.Result.parse(run(List.of("--json", "status"))).output();
     }
 
     /**
@@ -60,7 +63,7 @@ final class MountControl implements PackageFs.Control {
         try {
             commands = commands(text);
         } catch (IllegalArgumentException e) {
-            return "quiltfs: error: " + e.getMessage() + "\nexit " + ExitCodes.USAGE + "\n";
+            return ERR + "quiltfs: error: " + e.getMessage() + "\nexit " + ExitCodes.USAGE + "\n";
         }
         StringBuilder out = new StringBuilder();
         for (List<String> words : commands) {
@@ -80,7 +83,7 @@ final class MountControl implements PackageFs.Control {
             global.add(w.remove(0));
         }
         if (w.isEmpty() || !VERBS.contains(w.get(0))) {
-            return "quiltfs: error: a mount runs " + String.join(", ", new java.util.TreeSet<>(VERBS))
+            return ERR + "quiltfs: error: a mount runs " + String.join(", ", new java.util.TreeSet<>(VERBS))
                     + " (got '" + String.join(" ", words) + "')\nexit " + ExitCodes.USAGE + "\n";
         }
         String verb = w.remove(0);
@@ -93,7 +96,7 @@ final class MountControl implements PackageFs.Control {
         args.add(verb);
         args.add(pkg.toString());
         args.addAll(w);
-        StringWriter sw = new StringWriter();
+        Outputs sw = new Outputs();
         int code;
         try {
             PackageFs.Snapshot snap = null;
@@ -137,10 +140,10 @@ final class MountControl implements PackageFs.Control {
             }
         } catch (Exception e) {
             log.warn("{} on the mount of {}: {}", verb, pkg, e.toString());
-            sw.write("quiltfs: error: " + Cli.message(e) + "\n");
+            sw.error("quiltfs: error: " + Cli.message(e) + "\n");
             code = Cli.exitCode(e);
         }
-        String out = sw.toString();
+        String out = sw.text.toString();
         return out + (out.isEmpty() || out.endsWith("\n") ? "" : "\n") + "exit " + code + "\n";
     }
 
@@ -149,14 +152,69 @@ final class MountControl implements PackageFs.Control {
         return s == null ? null : s.head;
     }
 
-    private static int execute(List<String> args, StringWriter sw) {
-        PrintWriter pw = new PrintWriter(sw, true);
+    private static int execute(List<String> args, Outputs sw) {
+        PrintWriter out = new PrintWriter(sw.out, true);
+        PrintWriter err = new PrintWriter(sw.err, true);
         picocli.CommandLine cl = Cli.commandLine();
-        cl.setOut(pw);
-        cl.setErr(pw);
+        cl.setOut(out);
+        cl.setErr(err);
         int code = cl.execute(args.toArray(new String[0]));
-        pw.flush();
+        out.flush();
+        err.flush();
         return code;
+    }
+
+    /**
+     * A command's stdout and stderr into one result, in the order written: each line of stderr
+     * begins with {@link #ERR}; a line one of them left open is ended when the other writes.
+     */
+    private static final class Outputs {
+        final StringBuilder text = new StringBuilder();
+        /** Which output the last line, when not ended, belongs to (null: none is open). */
+        Channel open;
+        final Channel out = new Channel(this, "");
+        final Channel err = new Channel(this, ERR);
+
+        void error(String line) {
+            err.write(line.toCharArray(), 0, line.length());
+        }
+    }
+
+    /** One output of a command into its {@link Outputs}. */
+    private static final class Channel extends java.io.Writer {
+        private final Outputs to;
+        private final String mark;
+
+        Channel(Outputs to, String mark) {
+            this.to = to;
+            this.mark = mark;
+        }
+
+        @Override
+        public void write(char[] buf, int off, int len) {
+            StringBuilder t = to.text;
+            for (int i = off; i < off + len; i++) {
+                if (to.open != this) {
+                    if (to.open != null) {
+                        t.append('\n');
+                    }
+                    t.append(mark);
+                    to.open = this;
+                }
+                t.append(buf[i]);
+                if (buf[i] == '\n') {
+                    to.open = null;
+                }
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /**

@@ -168,8 +168,38 @@ final class MountEditing {
         return null;
     }
 
-    /** The result of a verb run by a mount: what it printed and its exit code. */
-    record Result(String output, int exit) {
+    /**
+     * The result of a verb run by a mount: what it printed on stdout ({@code output}: the report),
+     * on stderr ({@code errors}: warnings, errors) and its exit code.
+     */
+    record Result(String output, String errors, int exit) {
+        /**
+         * Reads a control channel's result: its lines, those marked {@link MountControl#ERR}
+         * being stderr's, up to the last line {@code exit N} (missing: a failure).
+         */
+        static Result parse(String s) {
+            int i = s.startsWith("exit ") ? 0 : s.lastIndexOf("\nexit ") + 1;
+            int code = ExitCodes.FAILURE;
+            if (i > 0 || s.startsWith("exit ")) {
+                try {
+                    code = Integer.parseInt(s.substring(i + 5).trim());
+                } catch (NumberFormatException e) {
+                    code = ExitCodes.FAILURE;
+                }
+            } else {
+                i = s.length();
+            }
+            StringBuilder out = new StringBuilder();
+            StringBuilder err = new StringBuilder();
+            for (String line : s.substring(0, i).split("(?<=\n)")) {
+                if (line.startsWith(MountControl.ERR)) {
+                    err.append(line, MountControl.ERR.length(), line.length());
+                } else {
+                    out.append(line);
+                }
+            }
+            return new Result(out.toString(), err.toString(), code);
+        }
     }
 
     /** Runs {@code words} through the mount's {@code .quiltfs/ctl}. */
@@ -197,18 +227,7 @@ final class MountEditing {
                     + " committed are kept and come back at the next mount of the package; see whether the command"
                     + " took effect with `quiltfs status NS/NAME`", e);
         }
-        String s = new String(all, StandardCharsets.UTF_8);
-        int i = s.lastIndexOf("exit ");
-        if (i < 0) {
-            return new Result(s, ExitCodes.FAILURE);
-        }
-        int code;
-        try {
-            code = Integer.parseInt(s.substring(i + 5).trim());
-        } catch (NumberFormatException e) {
-            code = ExitCodes.FAILURE;
-        }
-        return new Result(s.substring(0, i), code);
+        return Result.parse(new String(all, StandardCharsets.UTF_8));
     }
 
 }

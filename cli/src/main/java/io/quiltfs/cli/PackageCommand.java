@@ -84,10 +84,14 @@ abstract class PackageCommand extends BaseCommand {
         return r.exit();
     }
 
+    /** The report on stdout (also with a non-zero exit: a status over a damaged latest), warnings on stderr. */
     private void print(MountEditing.Result r) {
-        java.io.PrintWriter w = r.exit() == 0 ? spec.commandLine().getOut() : spec.commandLine().getErr();
-        w.print(r.output());
-        w.flush();
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        err.print(r.errors());
+        err.flush();
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        out.print(r.output());
+        out.flush();
     }
 
     /** No mount serves the package now: its working area is opened here, as a mount would. */
@@ -104,10 +108,7 @@ abstract class PackageCommand extends BaseCommand {
                                  io.quiltfs.fs.MountSettings.defaultCacheBytes(home().objects()),
                                  io.quiltfs.fs.MountSettings.DEFAULT_STALL_MILLIS))) {
                 MountControl control = new MountControl(home(), root().endpoint, fs);
-                String out = control.run(words);
-                int i = out.lastIndexOf("exit ");
-                MountEditing.Result r = new MountEditing.Result(out.substring(0, i),
-                        Integer.parseInt(out.substring(i + 5).trim()));
+                MountEditing.Result r = MountEditing.Result.parse(control.run(words));
                 print(r);
                 return r.exit();
             } finally {

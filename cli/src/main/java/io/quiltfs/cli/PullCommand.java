@@ -44,6 +44,7 @@ final class PullCommand extends PackageCommand {
                     .put("merged", r.merged()).put("message", r.message());
             j.set("updated", array(r.updated()));
             j.set("deleted", array(r.deleted()));
+            j.set("placed_of_batch", array(r.placedOfBatch()));
             out.json(j);
             out.flush();
         }

@@ -356,6 +356,48 @@ class KillTest {
     }
 
     /**
+     * A pull killed in its second batch of additions, its added files removed, and the pull that
+     * finishes it killed in its first batch: the lineage keeps the first one's unsure range (it
+     * does not shrink to the second run's batch), and the third run names the batch's files.
+     */
+    @org.junit.jupiter.api.Test
+    void aSecondKillKeepsTheRangeTheFirstWasPlacing() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path h2 = tmp.resolve("h2");
+        Path w2 = tmp.resolve("w2");
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "install", "t/p", "-r", reg, "--dest",
+                w2.toString()).code());
+        Files.createDirectories(w2.resolve("n"));
+        for (int i = 0; i < 600; i++) {
+            Files.writeString(w2.resolve(String.format("n/%04d", i)), "n " + i);
+        }
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "commit", "t/p", "-m", "many").code());
+        assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "push", "t/p").code());
+
+        killAt("pull.later-batch", "pull", "t/p");
+        assertEquals("n/0255", state().pullPlaced);
+        assertEquals("n/0511", state().pullPlacing);
+        try (var s = Files.walk(work.resolve("n"))) {
+            for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
+        killAt("pull.placing", "pull", "t/p");
+        assertEquals("n/0255", state().pullPlaced, "never moves back");
+        assertEquals("n/0511", state().pullPlacing, "the first run's range stays unsure");
+
+        var done = cli("--json", "pull", "t/p");
+        assertEquals(0, done.code(), done.err());
+        var j = done.json();
+        assertTrue(j.get("message").asText().contains("256 files of the batch it was placing when it stopped were"
+                + " placed (any you removed since are back)"), j.get("message").asText());
+        assertEquals(256, j.get("placed_of_batch").size(), j.toString());
+        assertEquals("n/0256", j.get("placed_of_batch").get(0).asText());
+        assertEquals("n 300", Files.readString(work.resolve("n/0300")));
+        assertEquals(null, state().pullPlacing);
+    }
+
+    /**
      * A package edited through a mount (not mounted now: the verbs open its working area in
      * process): a pull killed while it places files into the area is finished by pulling again,
      * and meanwhile status counts none of them as edits and commit refuses.

@@ -93,6 +93,41 @@ class MountAreaVerbsTest {
         assertTrue(r.err().contains("no workflow 'nope'"), r.err());
     }
 
+    /**
+     * Through the mount's control channel, a status over a damaged latest (exit 1) keeps its report
+     * on stdout (valid JSON with --json, the pointer in problems) and the warning on stderr; the
+     * mount's {@code .quiltfs/status} is the JSON report alone.
+     */
+    @Test
+    void statusOverADamagedLatestKeepsTheReportOnStdout() throws Exception {
+        Files.writeString(Path.of(java.net.URI.create(reg)).resolve(".quilt/named_packages/t/p/latest"), "not a hash");
+        var r = run("--json", "status", "t/p");
+        assertEquals(ExitCodes.FAILURE, r.code(), r.out() + r.err());
+        var json = r.json();
+        assertEquals("t/p", json.get("package").asText(), r.out());
+        assertEquals(1, json.get("problems").size(), r.out());
+        assertTrue(r.err().startsWith("quiltfs: warning: ") && r.err().contains("latest"), r.err());
+        assertFalse(r.err().contains("{"), "no JSON on stderr: " + r.err());
+
+        var text = run("status", "t/p");
+        assertEquals(ExitCodes.FAILURE, text.code(), text.out() + text.err());
+        assertTrue(text.out().startsWith("t/p: state unknown"), text.out());
+        assertTrue(text.err().startsWith("quiltfs: warning: "), text.err());
+
+        Home h = home;
+        var p = InstalledPackage.require(h, name);
+        try (var registry = io.quiltfs.store.registry.Registries.open(reg, null);
+             io.quiltfs.fs.PackageFs fs = io.quiltfs.fs.PackageMount.openEditable(h, registry, null, name,
+                     p.state().head, new io.quiltfs.fs.MountSettings(1 << 20,
+                             io.quiltfs.fs.MountSettings.DEFAULT_STALL_MILLIS))) {
+            String status = new MountControl(h, null, fs).status();
+            var j = io.quiltfs.store.json.Json.parse(status);
+            assertEquals(1, j.get("problems").size(), status);
+        } finally {
+            InstalledPackage.detach(h.mountArea(name));
+        }
+    }
+
     @Test
     void installDoesNotTakeTheMountsAreaForAWorkingFolder() throws Exception {
         var r = run("install", "t/p", "-r", reg);

@@ -1572,6 +1572,12 @@ public final class PackageFs implements java.io.Closeable {
             for (int i = missing.size() - 1; i >= 0; i--) {
                 area.put(missing.get(i), new WorkArea.Folder());
             }
+            Object before = resolve(base, k);
+            // A name the kernel may hold as absent (looked up before the pull) or as a folder:
+            // dropped below. A file that was there keeps its name (only its pages may change).
+            if (before == null || before == DIR) {
+                missing.add(k);
+            }
             WorkArea.Node old = area.node(k);
             WorkArea.Content c = area.adopt(k, copyInto(source));
             c.origin = new Origin(null, k, null); // once the rebase makes it the key's row, it may go
@@ -1596,9 +1602,8 @@ public final class PackageFs implements java.io.Closeable {
         // new bytes for the rest of a long pull. Queued, not sent here: the kernel may wait for
         // reads in flight, and this thread holds the package's lock; endPull waits for them.
         Kernel kn = kernel;
-        if (kn != null) {
-            // The kernel may hold the name as absent (looked up before the pull), or a new folder's.
-            missing.add(k);
+        if (kn != null && !missing.isEmpty()) {
+            // New names: the file's when it was absent, and its new folders'.
             if (kn.invalidateNames(missing)) {
                 dropsQueued.set(true);
             }

@@ -601,13 +601,9 @@ class PackageFsWriteTest {
     }
 
     /**
-     * The kernel's pages of a file a pull changed under open descriptors are dropped as the file
-     * is placed (queued: the pull does not wait for the kernel while it holds the package's lock),
-     * only for descriptors the kernel knows; the pull's end waits for the drops queued.
-     */
-    /**
      * A pull's new names and removed names (a new folder's too) go to the kernel to drop, and the
-     * pull's answer waits for them; removing the last file of a folder the pull made removes it.
+     * pull's answer waits for them; removing the last file of a folder the pull made removes it. A
+     * file placed over one that was there keeps its name: nothing is dropped.
      */
     @Test
     void aPullDropsTheNamesItAddsAndRemovesAndNoEmptyFolderOfItsOwnStays() throws IOException {
@@ -648,8 +644,21 @@ class PackageFsWriteTest {
         assertEquals(List.of(List.of("added/deep/x.txt", "added/deep", "added")), names);
         assertEquals(Errno.ENOENT, errno(() -> fs.getattr("/added")), "no empty folder of the pull's stays");
         assertEquals(2, awaited[0]);
+        names.clear();
+        fs.beginPull();
+        fs.place("README.md", world);
+        fs.place("data/a.csv", world);
+        fs.endPull();
+        assertEquals(List.of(), names, "a file that was there keeps its name: nothing to drop");
+        assertEquals(2, awaited[0], "nor to wait for");
+        assertEquals("WORLD\n", read("/README.md"));
     }
 
+    /**
+     * The kernel's pages of a file a pull changed under open descriptors are dropped as the file
+     * is placed (queued: the pull does not wait for the kernel while it holds the package's lock),
+     * only for descriptors the kernel knows; the pull's end waits for the drops queued.
+     */
     @Test
     void aPullDropsTheKernelsPagesOfEachFileAsItIsPlaced() throws IOException {
         Path world = Files.writeString(tmp.resolve("world"), "WORLD\n");

@@ -74,7 +74,9 @@ final class SessionLoop {
 
         int fuse_lowlevel_notify_inval_inode(Pointer ch, long ino, long off, long len);
 
-        int fuse_lowlevel_notify_inval_entry(Pointer ch, long parent, byte[] name, long namelen);
+        /** libfuse sends {@code namelen + 1} bytes of {@code name}: it must end with a NUL. */
+        int fuse_lowlevel_notify_inval_entry(Pointer ch, long parent, @jnr.ffi.annotations.In byte[] name,
+                                             long namelen);
     }
 
     private static volatile LibFuseSession lib;
@@ -347,7 +349,15 @@ final class SessionLoop {
 
     /** Tells the kernel to forget the name (or the absence of it) it cached in folder {@code parent}: 0 or -errno. */
     int invalidateEntry(Invalidations.Name n) {
-        return lib.fuse_lowlevel_notify_inval_entry(channel, n.parent(), n.name(), n.name().length);
+        return lib.fuse_lowlevel_notify_inval_entry(channel, n.parent(), nulTerminated(n.name()), n.name().length);
+    }
+
+    /**
+     * {@code name} and a NUL: libfuse's notify_inval_entry sends namelen + 1 bytes (the kernel
+     * reads the NUL too), which from the bare name would be a byte past the copy jnr-ffi makes.
+     */
+    static byte[] nulTerminated(byte[] name) {
+        return java.util.Arrays.copyOf(name, name.length + 1);
     }
 
     int workerCount() {

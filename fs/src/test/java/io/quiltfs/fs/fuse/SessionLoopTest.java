@@ -1,5 +1,7 @@
 package io.quiltfs.fs.fuse;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,5 +20,15 @@ class SessionLoopTest {
         assertFalse(SessionLoop.mayStart(2 * cap, cap));
         // And there is a ceiling, however many reads wait.
         assertFalse(SessionLoop.mayStart(SessionLoop.MAX_THREADS, SessionLoop.MAX_THREADS));
+    }
+
+    /** libfuse sends a name to drop with its NUL (namelen + 1 bytes): the array passed holds it. */
+    @Test
+    void aNameToDropEndsWithItsNul() {
+        byte[] name = "caf\u00e9.txt".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] passed = SessionLoop.nulTerminated(name);
+        assertEquals(name.length + 1, passed.length);
+        assertEquals(0, passed[name.length]);
+        assertArrayEquals(name, java.util.Arrays.copyOf(passed, name.length));
     }
 }

@@ -129,15 +129,40 @@ public final class FileHasher {
         if (items.isEmpty()) {
             return;
         }
+        // Not invokeAll: after a failure it cancels the other tasks and returns, and a cancelled
+        // task that is running goes on (a placement would write after the caller reported the
+        // stop). Here a failure makes the tasks not begun yet skip their work, and every task is
+        // joined before the first failure is thrown.
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger(-1);
         List<ForkJoinTask<?>> tasks = new ArrayList<>(items.size());
+        int i = 0;
         for (T item : items) {
+            int index = i++;
             tasks.add(ForkJoinTask.adapt(() -> {
-                work.run(item);
+                if (failed.get() >= 0) {
+                    return null;
+                }
+                try {
+                    work.run(item);
+                } catch (IOException | RuntimeException | Error e) {
+                    failed.compareAndSet(-1, index);
+                    throw e;
+                }
                 return null;
             }));
         }
         inPool(() -> {
-            ForkJoinTask.invokeAll(tasks);
+            for (int k = tasks.size() - 1; k > 0; k--) {
+                tasks.get(k).fork();
+            }
+            tasks.get(0).quietlyInvoke();
+            for (var t : tasks) {
+                t.quietlyJoin();
+            }
+            int first = failed.get();
+            if (first >= 0) {
+                tasks.get(first).join(); // throws it
+            }
             for (var t : tasks) {
                 t.join();
             }

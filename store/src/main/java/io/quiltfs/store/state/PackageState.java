@@ -82,6 +82,8 @@ public final class PackageState {
     /**
      * While {@link #pulling}: the last addition of the batch being placed; an addition after
      * {@link #pullPlaced} and up to this one may or may not have been placed when the pull stopped.
+     * A finishing run never records an earlier one than the stopped run's (nor moves
+     * {@link #pullPlaced} back) until it has placed past it.
      */
     public String pullPlacing;
 

@@ -186,10 +186,17 @@ public final class Pull {
         return out;
     }
 
-    /** Outcome: the new head, the registry's latest, what changed in the working files. */
+    /**
+     * Outcome: the new head, the registry's latest, what changed in the working files;
+     * {@code placedOfBatch}: when finishing, the additions of the batch the stopped pull was
+     * placing that were missing and are placed now (not reached then, or removed since).
+     */
     public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
-                         List<String> deleted, String message) {
+                         List<String> deleted, List<String> placedOfBatch, String message) {
     }
+
+    /** At most this many of {@link Result#placedOfBatch} are named in the message. */
+    static final int NAMED_OF_BATCH = 5;
 
     /**
      * Takes in the registry's latest; when an earlier pull stopped half-way (its marker is in the
@@ -222,18 +229,18 @@ public final class Pull {
             }
             if (latest == null) {
                 setSeen(p, null); // what `status --offline` reports from now on
-                return new Result(s.head, null, false, false, List.of(), List.of(), "nothing to pull: "
+                return new Result(s.head, null, false, false, List.of(), List.of(), List.of(), "nothing to pull: "
                         + p.name() + " has no latest in " + registry.uri());
             }
             if (latest.equals(s.head) && !s.commits.isEmpty()) {
                 // A push of these commits moved `latest` and was stopped before it said so.
                 Push.settlePublished(p, registry, s);
-                return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
+                return new Result(s.head, latest, false, false, List.of(), List.of(), List.of(), p.name()
                         + " already has " + registry.uri() + "'s latest " + latest + " (its commits were pushed)");
             }
             if (latest.equals(s.head) || latest.equals(s.base)) {
                 setSeen(p, latest);
-                return new Result(s.head, latest, false, false, List.of(), List.of(), p.name()
+                return new Result(s.head, latest, false, false, List.of(), List.of(), List.of(), p.name()
                         + " already has " + registry.uri() + "'s latest " + latest);
             }
             return take(p, registry, sources, progress, latest, latest, null, false);
@@ -341,7 +348,8 @@ public final class Pull {
                 hashCache.remove(k);
             }
             Checkpoints.reach("pull.after-deletions");
-            placeInBatches(p, placer, toPlace, head, target, finishing ? s.pullPlaced : null);
+            placeInBatches(p, placer, toPlace, head, target, finishing ? s.pullPlaced : null,
+                    finishing ? s.pullPlacing : null);
         } finally {
             progress.end();
             hashCache.save();
@@ -373,6 +381,7 @@ public final class Pull {
                 ? "merged " + registry.uri() + "'s latest " + target + " with your commits into " + top
                         + " (push it with `quiltfs push " + p.name() + "`)"
                 : p.name() + " is now at " + target;
+        List<String> maybe = new ArrayList<>();
         if (finishing) {
             message = "finished the interrupted pull: " + message;
             List<String> back = new ArrayList<>(plan.putBack);
@@ -381,12 +390,15 @@ public final class Pull {
                 message += "; put back " + quoted(back) + ", removed since the pull stopped: remove "
                         + (back.size() == 1 ? "it" : "them") + " again if you meant to";
             }
-            List<String> maybe = new ArrayList<>(plan.maybeBack);
+            maybe.addAll(plan.maybeBack);
             maybe.retainAll(updated);
             if (!maybe.isEmpty()) {
-                message += "; placed " + quoted(maybe) + ", which it was placing when it stopped (not placed then, or"
-                        + " removed since: if you removed " + (maybe.size() == 1 ? "it" : "them") + ", remove "
-                        + (maybe.size() == 1 ? "it" : "them") + " again)";
+                // Mostly files it had not reached yet: nothing the user did. Named when few, else
+                // in --json (placed_of_batch), so that a whole batch does not read as removals.
+                message += "; " + maybe.size() + (maybe.size() == 1 ? " file" : " files") + " of the batch it was"
+                        + " placing when it stopped " + (maybe.size() == 1 ? "was" : "were") + " placed"
+                        + (maybe.size() <= NAMED_OF_BATCH ? " (" + quoted(maybe) + ")" : "")
+                        + " (any you removed since " + (maybe.size() == 1 ? "is" : "are") + " back)";
             }
             if (latest != null && !latest.equals(target)) {
                 message += "; " + registry.uri() + "'s latest has moved on to " + latest + " since: run `quiltfs pull "
@@ -397,7 +409,7 @@ public final class Pull {
                         + p.name() + " --force` replaces it)";
             }
         }
-        return new Result(top, latest, true, merged, updated, deleted, message);
+        return new Result(top, latest, true, merged, updated, deleted, maybe, message);
     }
 
     /** What a pull of {@code target} would do, found before it changes anything. */
@@ -415,10 +427,14 @@ public final class Pull {
      * (keys the head lacks) the lineage records the batches placed so far and the one begun
      * ({@link PackageState#pullPlaced}, {@link PackageState#pullPlacing}), and after the last one
      * that it is placed: finishing tells an addition removed since the stop from one not placed
-     * yet. {@code placed}: the additions already placed (finishing), else null.
+     * yet. {@code placed}: the additions already placed (finishing), else null; {@code placing}:
+     * the end of the range the stopped pull may have placed in (finishing), else null. Neither
+     * record moves back while finishing: a run that stops again before it passes the earlier
+     * {@code placing} still records it, or a file the first run placed there and the user removed
+     * would fall outside both ranges and be placed again without a word.
      */
     private static void placeInBatches(InstalledPackage p, Install.Placer placer, List<Entry> toPlace, Manifest head,
-                                       String target, String placed) throws IOException {
+                                       String target, String placed, String placing) throws IOException {
         int n = Math.max(1, batch);
         boolean unsure = false; // the lineage names a batch begun (pullPlacing) that is placed now
         for (int i = 0; i < toPlace.size(); i += n) {
@@ -430,8 +446,11 @@ public final class Pull {
                 }
             }
             if (last != null) {
-                recordPlaced(p, placed, last);
+                recordPlaced(p, placed, later(last, placing));
                 unsure = true;
+                if (placed != null) {
+                    Checkpoints.reach("pull.later-batch"); // recorded, none of it placed yet
+                }
             }
             try {
                 placer.placeAll(b);
@@ -443,8 +462,19 @@ public final class Pull {
             }
         }
         if (unsure) {
-            recordPlaced(p, placed, null); // stopped before the lineage moves: none of these is unsure
+            // Stopped before the lineage moves: none of these is unsure, but an earlier run's range
+            // past the last addition placed now (keys this run did not place) stays unsure.
+            recordPlaced(p, placed, placing != null && (placed == null
+                    || LogicalKey.WALK_ORDER.compare(placing, placed) > 0) ? placing : null);
         }
+    }
+
+    /** The later of two keys in walk order (null: none). */
+    private static String later(String a, String b) {
+        if (a == null || b == null) {
+            return a == null ? b : a;
+        }
+        return LogicalKey.WALK_ORDER.compare(a, b) >= 0 ? a : b;
     }
 
     /** Records the progress of the marked pull of {@code p}: see {@link PackageState#pullPlaced}. */
@@ -644,7 +674,8 @@ public final class Pull {
             InstalledPackage p = InstalledPackage.require(home, pkg.name());
             PackageState s = p.state();
             if (s.pulling == null) {
-                return new Result(s.head, s.latestSeen, false, false, List.of(), List.of(), "nothing to abandon: no"
+                return new Result(s.head, s.latestSeen, false, false, List.of(), List.of(), List.of(),
+                        "nothing to abandon: no"
                         + " pull of " + p.name() + " is unfinished");
             }
             String target = s.pulling;
@@ -756,7 +787,7 @@ public final class Pull {
                         + " remove " + (back.size() == 1 ? "it" : "them") + " again if you meant to; other edits you"
                         + " made since it stopped were left as they are";
             }
-            return new Result(s.head, s.latestSeen, false, false, updated, deleted, message);
+            return new Result(s.head, s.latestSeen, false, false, updated, deleted, List.of(), message);
         }
     }
 

@@ -57,4 +57,37 @@ class FileHasherTest {
             assertTrue(e.getMessage().contains("shrank"), e.getMessage());
         }
     }
+
+    /**
+     * After one item fails, forEach returns only once the items already running are done: a
+     * placement still running would otherwise write into the working folder after the caller
+     * reported the stop. The slow sibling waits for the call to return (bounded, so that the
+     * fixed forEach, which waits for it, goes on) and says whether it found it returned.
+     */
+    @Test
+    void forEachWaitsForTheRunningItemsBeforeThrowing() throws Exception {
+        var siblingStarted = new java.util.concurrent.CountDownLatch(1);
+        var returned = new java.util.concurrent.CountDownLatch(1);
+        var siblingDone = new java.util.concurrent.CountDownLatch(1);
+        var wroteAfterReturn = new java.util.concurrent.atomic.AtomicBoolean();
+        IOException e = assertThrows(IOException.class, () -> FileHasher.forEach(java.util.List.of("fails", "slow"),
+                item -> {
+                    try {
+                        if (item.equals("fails")) {
+                            siblingStarted.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                            throw new IOException("disk full");
+                        }
+                        siblingStarted.countDown();
+                        returned.await(2, java.util.concurrent.TimeUnit.SECONDS);
+                        wroteAfterReturn.set(returned.getCount() == 0); // its "write"
+                        siblingDone.countDown();
+                    } catch (InterruptedException ie) {
+                        throw new IOException(ie);
+                    }
+                }));
+        returned.countDown();
+        assertEquals("disk full", e.getMessage());
+        assertTrue(siblingDone.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(!wroteAfterReturn.get(), "the sibling wrote after forEach returned");
+    }
 }
