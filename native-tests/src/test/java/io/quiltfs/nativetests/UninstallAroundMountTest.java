@@ -127,10 +127,7 @@ class UninstallAroundMountTest {
      */
     @Test
     void aBindMountOfTheSameDiskInsideTheWorkingFolderIsNeverEntered() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("a.txt", "alpha");
-        f.build();
-        String pkg = Fixture.PKG.toString();
+        String pkg = packageWithOneFile();
         Path precious = Files.createDirectories(f.scratch.resolve("my precious"));
         Files.writeString(precious.resolve("thesis.txt"), "thesis");
         Path work = f.scratch.resolve("work");
@@ -160,10 +157,7 @@ class UninstallAroundMountTest {
      */
     @Test
     void aMountMadeOverTheWorkingFolderAfterTheInstallIsRefused() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("a.txt", "alpha");
-        f.build();
-        String pkg = Fixture.PKG.toString();
+        String pkg = packageWithOneFile();
         Path work = f.scratch.resolve("work");
         cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
         Files.delete(work.resolve("a.txt"));
@@ -197,38 +191,13 @@ class UninstallAroundMountTest {
      */
     @Test
     void aMountMadeWhileUninstallHashesIsNotDeletedThrough() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("a.txt", "alpha");
-        f.build();
-        String pkg = Fixture.PKG.toString();
+        String pkg = packageWithOneFile();
         Path work = f.scratch.resolve("work");
         cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
         Files.writeString(work.resolve("added.txt"), "added");
         Path sub = Files.createDirectories(work.resolve("sub"));
         Path other = precious("other");
-        Path paused = f.scratch.resolve("paused");
-        Path resume = f.scratch.resolve("resume");
-        ProcessBuilder pb = new ProcessBuilder(Tool.quiltfs(f.home, "uninstall", pkg, "--force"))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(f.scratch.resolve("err").toFile());
-        pb.environment().put("QUILTFS_TEST_PAUSE_AT", "uninstall.after-changes");
-        pb.environment().put("QUILTFS_TEST_PAUSE_FILE", paused.toString());
-        pb.environment().put("QUILTFS_TEST_RESUME_FILE", resume.toString());
-        Process u = pb.start();
-        try {
-            for (int i = 0; i < 1200 && !Files.exists(paused) && u.isAlive(); i++) {
-                Thread.sleep(50);
-            }
-            assertTrue(Files.exists(paused), "paused after hashing");
-            bind(other, sub);
-            Files.writeString(resume, "go");
-            assertTrue(u.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
-        } finally {
-            u.destroyForcibly();
-        }
-        String err = Files.readString(f.scratch.resolve("err"));
-        assertEquals(3, u.exitValue(), err);
-        assertTrue(err.contains("holds " + sub + ", the mount point of another file system"), err);
-        assertEquals("keep", Files.readString(other.resolve("keep")), "the bound folder's files are untouched");
+        uninstallRefusedForAMountMadeAt("uninstall.after-changes", pkg, other, sub);
         assertEquals("added", Files.readString(work.resolve("added.txt")), "nothing deleted before the refusal");
         Tool.Result status = cli(f.home, "status", pkg);
         assertEquals(0, status.exit(), "not left uninstalling: " + status.err());
@@ -240,10 +209,7 @@ class UninstallAroundMountTest {
      */
     @Test
     void anotherBindMountOfTheSameDiskOnTheWorkingFolderIsRefused() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("a.txt", "alpha");
-        f.build();
-        String pkg = Fixture.PKG.toString();
+        String pkg = packageWithOneFile();
         Path scratch = Files.createDirectories(f.scratch.resolve("scratch"));
         Path other = precious("other");
         Path dest = Files.createDirectories(f.scratch.resolve("dest"));
@@ -273,10 +239,7 @@ class UninstallAroundMountTest {
      */
     @Test
     void aMountOverAParentOfTheWorkingFolderIsRefused() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("a.txt", "alpha");
-        f.build();
-        String pkg = Fixture.PKG.toString();
+        String pkg = packageWithOneFile();
         Path disk1 = Files.createDirectories(f.scratch.resolve("disk1"));
         Path disk2 = Files.createDirectories(f.scratch.resolve("disk2"));
         Files.createDirectories(disk2.resolve("pkg"));
@@ -307,10 +270,7 @@ class UninstallAroundMountTest {
      */
     @Test
     void aMountPointNamedInLatin1ElsewhereBreaksNothing() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("a.txt", "alpha");
-        f.build();
-        String pkg = Fixture.PKG.toString();
+        String pkg = packageWithOneFile();
         Path from = precious("from");
         Path odd = f.scratch.resolve("odd");
         Files.createDirectories(odd);
@@ -334,20 +294,32 @@ class UninstallAroundMountTest {
      */
     @Test
     void aMountMadeDuringTheDeletionIsNotEntered() throws Exception {
-        f = new Fixture(TestRegistries.LOCAL);
-        f.write("a.txt", "alpha");
-        f.build();
-        String pkg = Fixture.PKG.toString();
+        String pkg = packageWithOneFile();
         Path work = f.scratch.resolve("work");
         cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
         Path sub = Files.createDirectories(work.resolve("sub"));
         Files.writeString(sub.resolve("mine.txt"), "mine");
         Path other = precious("other");
+        uninstallRefusedForAMountMadeAt("uninstall.entering", pkg, other, sub);
+        assertEquals(3, cli(f.home, "status", pkg).exit(), "marked: the deletion had started");
+
+        Tool.run("umount", sub.toString()).ok();
+        cli(f.home, "uninstall", pkg).ok();
+        assertFalse(Files.exists(work));
+        assertEquals("keep", Files.readString(other.resolve("keep")));
+    }
+
+    /**
+     * Runs `uninstall --force` of {@code pkg} paused at {@code checkpoint}, binds {@code other}
+     * over {@code sub} meanwhile, lets it go on, and checks that it refuses (exit 3, naming
+     * {@code sub}) without touching the bound folder's files.
+     */
+    void uninstallRefusedForAMountMadeAt(String checkpoint, String pkg, Path other, Path sub) throws Exception {
         Path paused = f.scratch.resolve("paused");
         Path resume = f.scratch.resolve("resume");
         ProcessBuilder pb = new ProcessBuilder(Tool.quiltfs(f.home, "uninstall", pkg, "--force"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(f.scratch.resolve("err").toFile());
-        pb.environment().put("QUILTFS_TEST_PAUSE_AT", "uninstall.entering");
+        pb.environment().put("QUILTFS_TEST_PAUSE_AT", checkpoint);
         pb.environment().put("QUILTFS_TEST_PAUSE_FILE", paused.toString());
         pb.environment().put("QUILTFS_TEST_RESUME_FILE", resume.toString());
         Process u = pb.start();
@@ -355,7 +327,7 @@ class UninstallAroundMountTest {
             for (int i = 0; i < 1200 && !Files.exists(paused) && u.isAlive(); i++) {
                 Thread.sleep(50);
             }
-            assertTrue(Files.exists(paused), "paused before entering sub");
+            assertTrue(Files.exists(paused), "paused at " + checkpoint);
             bind(other, sub);
             Files.writeString(resume, "go");
             assertTrue(u.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
@@ -366,11 +338,13 @@ class UninstallAroundMountTest {
         assertEquals(3, u.exitValue(), err);
         assertTrue(err.contains("holds " + sub + ", the mount point of another file system"), err);
         assertEquals("keep", Files.readString(other.resolve("keep")), "the bound folder's files are untouched");
-        assertEquals(3, cli(f.home, "status", pkg).exit(), "marked: the deletion had started");
+    }
 
-        Tool.run("umount", sub.toString()).ok();
-        cli(f.home, "uninstall", pkg).ok();
-        assertFalse(Files.exists(work));
-        assertEquals("keep", Files.readString(other.resolve("keep")));
+    /** A package holding a.txt in a local registry of a new fixture; returns its name. */
+    String packageWithOneFile() throws Exception {
+        f = new Fixture(TestRegistries.LOCAL);
+        f.write("a.txt", "alpha");
+        f.build();
+        return Fixture.PKG.toString();
     }
 }
