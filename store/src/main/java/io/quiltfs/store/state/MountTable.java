@@ -18,9 +18,11 @@ public final class MountTable {
     /**
      * One mount: where, its file system type (e.g. {@code fuse.quiltfs}) and source, the folder of
      * its file system it shows (field 4: "/" for a whole disk, the bound folder for a bind
-     * mount) and that file system's device ({@code major:minor}, field 3).
+     * mount) and that file system's device ({@code major:minor}, field 3); the mount's id and
+     * the id of the mount it was made on (fields 1 and 2).
      */
-    public record Mount(Path mountpoint, String fsType, String source, String root, String device) {
+    public record Mount(Path mountpoint, String fsType, String source, String root, String device, long id,
+                        long parent) {
         /** What the mount is, for a message: "TYPE SOURCE" (and the folder it shows when not "/"). */
         public String what() {
             return fsType + " " + source + (root.equals("/") ? "" : " " + root);
@@ -88,7 +90,16 @@ public final class MountTable {
         if (f.length < 5 || dash < 0 || dash + 2 >= f.length) {
             return null;
         }
-        return new Mount(path(decode(f[4])), decode(f[dash + 1]), decode(f[dash + 2]), decode(f[3]), f[2]);
+        long id;
+        long parent;
+        try {
+            id = Long.parseLong(f[0]);
+            parent = Long.parseLong(f[1]);
+        } catch (NumberFormatException notATable) {
+            return null;
+        }
+        return new Mount(path(decode(f[4])), decode(f[dash + 1]), decode(f[dash + 2]), decode(f[3]), f[2], id,
+                parent);
     }
 
     /** A mount point as a Path; where the JVM's encoding cannot hold a name, with '?' for what it cannot. */
@@ -117,11 +128,65 @@ public final class MountTable {
         return at(read(), mountpoint);
     }
 
-    /** The mount of {@code mounts} at exactly this path, or null (the last one when stacked). */
+    /**
+     * The mounts of {@code mounts} whose files a path can reach: a mount is reached when the one
+     * it was made on is and no other mount made on that one sits on a folder above its mount
+     * point (made later: had it been made first, this one would have been made on it), and
+     * shows its files unless another is stacked on it at its mount point. A mount covered so
+     * stays in the table, out of reach. The tree is followed by ids (fields 1 and 2), not by the
+     * table's order, which is not always the order of mounting. Mounts whose parent is not
+     * listed (the root, mounts of a chroot) are reached.
+     */
+    public static List<Mount> visible(List<Mount> mounts) {
+        java.util.Map<Long, List<Mount>> children = new java.util.HashMap<>();
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (Mount m : mounts) {
+            ids.add(m.id());
+        }
+        List<Mount> roots = new ArrayList<>();
+        for (Mount m : mounts) {
+            if (m.parent() == m.id() || !ids.contains(m.parent())) {
+                roots.add(m);
+            } else {
+                children.computeIfAbsent(m.parent(), k -> new ArrayList<>()).add(m);
+            }
+        }
+        java.util.Set<Long> reached = new java.util.HashSet<>();
+        java.util.ArrayDeque<Mount> todo = new java.util.ArrayDeque<>(roots);
+        while (!todo.isEmpty()) {
+            Mount m = todo.poll();
+            if (!reached.add(m.id())) {
+                continue; // (a table with a cycle)
+            }
+            List<Mount> kids = children.getOrDefault(m.id(), List.of());
+            for (int i = 0; i < kids.size(); i++) {
+                Mount k = kids.get(i);
+                boolean covered = false;
+                for (int j = 0; j < kids.size() && !covered; j++) {
+                    Path other = kids.get(j).mountpoint();
+                    covered = j != i && k.mountpoint().startsWith(other)
+                            && (!other.equals(k.mountpoint()) || j > i);
+                }
+                if (!covered) {
+                    todo.add(k);
+                }
+            }
+        }
+        List<Mount> out = new ArrayList<>(mounts.size());
+        for (Mount m : mounts) {
+            if (reached.contains(m.id()) && children.getOrDefault(m.id(), List.of()).stream()
+                    .noneMatch(k -> k.mountpoint().equals(m.mountpoint()) && reached.contains(k.id()))) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /** The mount of {@code mounts} at exactly this path that the path shows, or null. */
     public static Mount at(List<Mount> mounts, Path mountpoint) {
         Path mp = mountpoint.toAbsolutePath().normalize();
         Mount found = null;
-        for (Mount m : mounts) {
+        for (Mount m : visible(mounts)) {
             if (m.mountpoint().equals(mp)) {
                 found = m;
             }
@@ -130,14 +195,14 @@ public final class MountTable {
     }
 
     /**
-     * The mount whose file system holds {@code path} (give its real path): the one with the
-     * longest mount point that is {@code path} or above it (the last one when stacked), or null
-     * when none is (a table without "/").
+     * The mount whose file system holds {@code path} (give its real path): of the mounts not
+     * covered ({@link #visible}), the one with the longest mount point that is {@code path} or
+     * above it, or null when none is (a table without "/").
      */
     public static Mount holding(List<Mount> mounts, Path path) {
         Path p = path.toAbsolutePath().normalize();
         Mount found = null;
-        for (Mount m : mounts) {
+        for (Mount m : visible(mounts)) {
             if (p.startsWith(m.mountpoint())
                     && (found == null || m.mountpoint().getNameCount() >= found.mountpoint().getNameCount())) {
                 found = m;
@@ -154,11 +219,11 @@ public final class MountTable {
         return below(read(), dir);
     }
 
-    /** The mount points of {@code mounts} strictly below the folder {@code dir}, outermost first. */
+    /** The reachable mount points of {@code mounts} strictly below the folder {@code dir}, outermost first. */
     public static List<Path> below(List<Mount> mounts, Path dir) {
         Path d = dir.toAbsolutePath().normalize();
         List<Path> out = new ArrayList<>();
-        for (Mount m : mounts) {
+        for (Mount m : visible(mounts)) {
             if (m.mountpoint().startsWith(d) && !m.mountpoint().equals(d) && !out.contains(m.mountpoint())) {
                 out.add(m.mountpoint());
             }
