@@ -59,13 +59,36 @@ public final class MountTable {
         return parse(all);
     }
 
+    /**
+     * The mounts on {@code dir} (give its real path), below it or on a folder above it: every
+     * mount {@link #at}, {@link #holding} and {@link #below} need for it and its subfolders (a
+     * mount's parent, and any mount covering it, is on a folder at or above its mount point).
+     * Cheaper than {@link #read} for a check repeated per folder: a line is parsed only when its
+     * mount point field, as written, and {@code dir}'s are one a prefix of the other.
+     */
+    public static List<Mount> around(Path dir) throws IOException {
+        String d = dir.toAbsolutePath().normalize().toString();
+        boolean ascii = d.chars().allMatch(c -> c < 0x80);
+        byte[] all = Files.readAllBytes(MOUNTINFO);
+        // A name beyond ASCII may be written in another encoding than the JVM's: every line then.
+        return parse(all, ascii ? escape(d).getBytes(StandardCharsets.US_ASCII) : null);
+    }
+
     /** The mounts in the bytes of a mountinfo table. */
     static List<Mount> parse(byte[] all) {
+        return parse(all, null);
+    }
+
+    /**
+     * The mounts in the bytes of a mountinfo table; with {@code around} (an escaped path), only
+     * those whose escaped mount point is a prefix of it or has it as a prefix.
+     */
+    static List<Mount> parse(byte[] all, byte[] around) {
         List<Mount> out = new ArrayList<>();
         int start = 0;
         for (int i = 0; i <= all.length; i++) {
             if (i == all.length || all[i] == '\n') {
-                if (i > start) {
+                if (i > start && (around == null || near(all, start, i, around))) {
                     Mount m = line(new String(all, start, i - start, StandardCharsets.ISO_8859_1));
                     if (m != null) {
                         out.add(m);
@@ -75,6 +98,28 @@ public final class MountTable {
             }
         }
         return out;
+    }
+
+    /** Whether the mount point field (the fifth) of the line from..to and {@code path} are one a prefix of the other. */
+    private static boolean near(byte[] all, int from, int to, byte[] path) {
+        int f = from;
+        for (int spaces = 0; spaces < 4; f++) {
+            if (f >= to) {
+                return true; // not a mount line: parsed (and dropped) as before
+            }
+            if (all[f] == ' ') {
+                spaces++;
+            }
+        }
+        for (int k = 0; ; k++, f++) {
+            boolean fieldEnds = f >= to || all[f] == ' ';
+            if (fieldEnds || k == path.length) {
+                return true; // one ended where the other still matched
+            }
+            if (all[f] != path[k]) {
+                return false;
+            }
+        }
     }
 
     /** One line, held as ISO-8859-1 (one char per byte) until its fields are unescaped. */

@@ -363,10 +363,10 @@ public final class Uninstall {
      * mount point checked by the caller), but never crosses into another file system mounted
      * below it (a quiltfs mount, a network share, a bind mount: someone's files, which the
      * package's folder only shows): {@link OtherFileSystem}. Before descending into each folder
-     * the mount table is read again (one read of /proc/self/mountinfo: a bind mount of the same
-     * disk has the same st_dev, and the kernel's mount id, statx STATX_MNT_ID, is out of reach
-     * of plain Java), and st_dev compared; a folder or file the kernel will not remove as a
-     * mount point (EBUSY, EXDEV) is refused the same way. What remains: a mount made in the
+     * the mount table is read again (only its lines on, below or above the folder parsed: a bind
+     * mount of the same disk has the same st_dev, and the kernel's mount id, statx STATX_MNT_ID,
+     * is out of reach of plain Java), and st_dev compared; a folder or file the kernel will not
+     * remove as a mount point (EBUSY, EXDEV) is refused the same way. What remains: a mount made in the
      * instant between a folder's check and the deletion of its entries is deleted through
      * (closing it needs openat/unlinkat on descriptors, not available to store).
      */
@@ -376,7 +376,7 @@ public final class Uninstall {
         }
         Object rootDevice = device(root);
         Path real = root.toRealPath();
-        String rootMount = recordAt(MountTable.read(), real);
+        String rootMount = recordAt(MountTable.around(real), real);
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
@@ -387,7 +387,8 @@ public final class Uninstall {
                     throw new OtherFileSystem(d);
                 }
                 Path dReal = real.resolve(root.relativize(d));
-                List<MountTable.Mount> table = MountTable.read();
+                // Only the lines on, below or above the folder deleted are parsed (read per folder).
+                List<MountTable.Mount> table = MountTable.around(real);
                 for (MountTable.Mount m : MountTable.visible(table)) {
                     Path mp = m.mountpoint();
                     if (mp.startsWith(dReal) && !mp.equals(real)) {

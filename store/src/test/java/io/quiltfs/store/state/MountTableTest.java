@@ -102,4 +102,28 @@ class MountTableTest {
         assertEquals("0:26", MountTable.at(all, Path.of("/dev/pts")).device());
         assertEquals(3, MountTable.visible(all).size());
     }
+
+    /**
+     * Read around a folder, only the lines on it, below it or above it are kept, and they tell
+     * what holds it and what is below it as the whole table does.
+     */
+    @Test
+    void aTableReadAroundAFolderAnswersAsTheWholeTable() {
+        byte[] table = ("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                + "40 22 0:50 / /t/a/b rw - tmpfs diskA rw\n"
+                + "41 22 0:51 / /t/a rw - tmpfs diskE rw\n"
+                + "42 41 0:52 / /t/a/b/work/in rw - tmpfs diskF rw\n"
+                + "44 22 0:54 / /t/ab rw - tmpfs diskH rw\n"
+                + "45 22 0:55 / /t/a\\040b rw - tmpfs diskI rw\n"
+                + "43 22 0:53 / /elsewhere rw - tmpfs diskG rw\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        var all = MountTable.parse(table);
+        var near = MountTable.parse(table, "/t/a/b/work".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals(java.util.List.of("/dev/sda1", "diskA", "diskE", "diskF"),
+                near.stream().map(MountTable.Mount::source).toList());
+        for (String p : java.util.List.of("/t/a/b/work", "/t/a/b/work/x", "/t/a/b/work/in")) {
+            assertEquals(MountTable.holding(all, Path.of(p)), MountTable.holding(near, Path.of(p)), p);
+            assertEquals(MountTable.below(all, Path.of(p)), MountTable.below(near, Path.of(p)), p);
+        }
+        assertEquals("diskE", MountTable.holding(near, Path.of("/t/a/b/work")).source());
+    }
 }
