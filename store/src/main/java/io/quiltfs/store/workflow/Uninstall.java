@@ -365,8 +365,8 @@ public final class Uninstall {
      * package's folder only shows): {@link OtherFileSystem}. Before descending into each folder
      * the mount table is read again (only its lines on, below or above the folder parsed: a bind
      * mount of the same disk has the same st_dev, and the kernel's mount id, statx STATX_MNT_ID,
-     * is out of reach of plain Java), and st_dev compared; a folder or file the kernel will not
-     * remove as a mount point (EBUSY, EXDEV) is refused the same way. What remains: a mount made in the
+     * is out of reach of plain Java), and st_dev compared; a folder or file that cannot be
+     * deleted and that the table, read again, names a mount point is refused the same way. What remains: a mount made in the
      * instant between a folder's check and the deletion of its entries is deleted through
      * (closing it needs openat/unlinkat on descriptors, not available to store).
      */
@@ -404,7 +404,7 @@ public final class Uninstall {
 
             @Override
             public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                delete(f);
+                delete(f, real.resolve(root.relativize(f)));
                 return FileVisitResult.CONTINUE;
             }
 
@@ -414,7 +414,7 @@ public final class Uninstall {
                     throw e;
                 }
                 if (!(keepRoot && d.equals(root))) {
-                    delete(d);
+                    delete(d, real.resolve(root.relativize(d)));
                 }
                 return FileVisitResult.CONTINUE;
             }
@@ -427,13 +427,28 @@ public final class Uninstall {
         return m == null ? null : m.record();
     }
 
-    /** Deletes {@code p}; one the kernel keeps as a mount point: {@link OtherFileSystem}. */
-    private static void delete(Path p) throws IOException {
+    /**
+     * Deletes {@code p} (its real path {@code real}); one the kernel keeps as a mount point:
+     * {@link OtherFileSystem}. Told by the mount table read again, not by the error's text
+     * (strerror is in the user's language; and EBUSY, EXDEV are not the only errors there: a
+     * read-only parent says EROFS first).
+     */
+    private static void delete(Path p, Path real) throws IOException {
         try {
             Files.delete(p);
         } catch (java.nio.file.FileSystemException e) {
             String why = e.getReason();
             if (why != null && (why.contains("Device or resource busy") || why.contains("Invalid cross-device link"))) {
+                throw new OtherFileSystem(p);
+            }
+            boolean mountPoint;
+            try {
+                mountPoint = MountTable.at(MountTable.around(real), real) != null;
+            } catch (IOException unreadable) {
+                e.addSuppressed(unreadable);
+                throw e;
+            }
+            if (mountPoint) {
                 throw new OtherFileSystem(p);
             }
             throw e;
