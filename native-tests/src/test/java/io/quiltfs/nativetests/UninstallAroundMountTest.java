@@ -374,6 +374,18 @@ class UninstallAroundMountTest {
         mount("overlay", "quiltfs-ov", options, x);
         assertNotEquals(before, MountTable.at(x).device(), "test set-up: another device number");
 
+        // A record of the previous version (no inode): refused, saying that only the device differs.
+        Path lineage = new io.quiltfs.store.state.Home(f.home).lineageFile();
+        String now = Files.readString(lineage);
+        String older = now.replaceAll("(\"at [^\"]* overlay quiltfs-ov) [0-9]+\"", "$1\"");
+        assertNotEquals(now, older, "test set-up: the record's inode dropped");
+        Files.writeString(lineage, older);
+        Tool.Result refused = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, refused.exit(), refused.err());
+        assertTrue(refused.err().contains("only its device number differs (" + MountTable.at(x).device() + ", not "
+                + before + ")"), refused.err());
+        Files.writeString(lineage, now);
+
         Tool.run("umount", x.toString()).ok();
         mount("tmpfs", "quiltfs-ov", null, x); // same source and place, another file system
         Files.createDirectories(work);
