@@ -2,6 +2,7 @@ package io.quiltfs.nativetests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quiltfs.fs.fuse.FuseMount;
@@ -338,6 +339,89 @@ class UninstallAroundMountTest {
         assertEquals(3, u.exitValue(), err);
         assertTrue(err.contains("holds " + sub + ", the mount point of another file system"), err);
         assertEquals("keep", Files.readString(other.resolve("keep")), "the bound folder's files are untouched");
+    }
+
+    /** mount -t TYPE SOURCE [-o OPTIONS] TO, unmounted in {@link #tearDown}. */
+    void mount(String type, String source, String options, Path to) throws Exception {
+        if (options == null) {
+            Tool.run("mount", "-t", type, source, to.toString()).ok();
+        } else {
+            Tool.run("mount", "-t", type, "-o", options, source, to.toString()).ok();
+        }
+        binds.add(to);
+    }
+
+    /**
+     * An overlay (device 0:N, numbered at each mount) mounted again after another file system
+     * took its number: the same file system, the same folder (inode); the uninstall finishes.
+     * A tmpfs mounted there since, with a folder of the same name, is refused.
+     */
+    @Test
+    void theSameFileSystemMountedAgainWithAnotherDeviceNumberIsTheSame() throws Exception {
+        String pkg = packageWithOneFile();
+        Path lower = Files.createDirectories(f.scratch.resolve("lower"));
+        Path upper = Files.createDirectories(f.scratch.resolve("upper"));
+        Path ovWork = Files.createDirectories(f.scratch.resolve("ovwork"));
+        Path x = Files.createDirectories(f.scratch.resolve("x"));
+        Path taker = Files.createDirectories(f.scratch.resolve("taker"));
+        String options = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + ovWork;
+        mount("overlay", "quiltfs-ov", options, x);
+        String before = MountTable.at(x).device();
+        Path work = x.resolve("work");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        Tool.run("umount", x.toString()).ok();
+        mount("tmpfs", "quiltfs-taker", null, taker); // takes the number the overlay had
+        mount("overlay", "quiltfs-ov", options, x);
+        assertNotEquals(before, MountTable.at(x).device(), "test set-up: another device number");
+
+        // A record of the previous version (no inode): refused, saying that only the device differs.
+        Path lineage = new io.quiltfs.store.state.Home(f.home).lineageFile();
+        String now = Files.readString(lineage);
+        String older = now.replaceAll("(\"at [^\"]* overlay quiltfs-ov) [0-9]+\"", "$1\"");
+        assertNotEquals(now, older, "test set-up: the record's inode dropped");
+        Files.writeString(lineage, older);
+        Tool.Result refused = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, refused.exit(), refused.err());
+        assertTrue(refused.err().contains("only its device number differs (" + MountTable.at(x).device() + ", not "
+                + before + ")"), refused.err());
+        Files.writeString(lineage, now);
+
+        Tool.run("umount", x.toString()).ok();
+        mount("tmpfs", "quiltfs-ov", null, x); // same source and place, another file system
+        Files.createDirectories(work);
+        Files.writeString(work.resolve("keep"), "keep");
+        Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, stopped.exit(), stopped.err());
+        assertEquals("keep", Files.readString(work.resolve("keep")), "the other file system's files are untouched");
+        Tool.run("umount", x.toString()).ok();
+
+        mount("overlay", "quiltfs-ov", options, x);
+        Tool.Result done = cli(f.home, "uninstall", pkg);
+        assertEquals(0, done.exit(), done.err());
+        assertFalse(Files.exists(work));
+    }
+
+    /**
+     * A disk mounted on a/b holding the working folder a/b/work, then another mounted on a with
+     * its own b/work: the first is still listed but out of reach; refused, the second's files
+     * untouched.
+     */
+    @Test
+    void aMountCoveredByALaterMountAboveItIsNotTheOneHoldingTheFolder() throws Exception {
+        String pkg = packageWithOneFile();
+        Path a = Files.createDirectories(f.scratch.resolve("t/a"));
+        Path b = Files.createDirectories(a.resolve("b"));
+        mount("tmpfs", "diskA", null, b);
+        Path work = b.resolve("work");
+        cli(f.home, "install", pkg, "-r", f.uri, "--dest", work.toString()).ok();
+        mount("tmpfs", "diskE", null, a);
+        Files.createDirectories(work);
+        Files.writeString(work.resolve("a.txt"), "alpha");
+
+        Tool.Result stopped = cli(f.home, "uninstall", pkg, "--force");
+        assertEquals(3, stopped.exit(), stopped.err());
+        assertEquals("alpha", Files.readString(work.resolve("a.txt")), "diskE's files are untouched");
+        assertEquals(0, cli(f.home, "status", pkg).exit(), "not left uninstalling");
     }
 
     /** A package holding a.txt in a local registry of a new fixture; returns its name. */

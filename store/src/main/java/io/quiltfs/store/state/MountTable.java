@@ -18,9 +18,11 @@ public final class MountTable {
     /**
      * One mount: where, its file system type (e.g. {@code fuse.quiltfs}) and source, the folder of
      * its file system it shows (field 4: "/" for a whole disk, the bound folder for a bind
-     * mount) and that file system's device ({@code major:minor}, field 3).
+     * mount) and that file system's device ({@code major:minor}, field 3); the mount's id and
+     * the id of the mount it was made on (fields 1 and 2).
      */
-    public record Mount(Path mountpoint, String fsType, String source, String root, String device) {
+    public record Mount(Path mountpoint, String fsType, String source, String root, String device, long id,
+                        long parent) {
         /** What the mount is, for a message: "TYPE SOURCE" (and the folder it shows when not "/"). */
         public String what() {
             return fsType + " " + source + (root.equals("/") ? "" : " " + root);
@@ -57,13 +59,36 @@ public final class MountTable {
         return parse(all);
     }
 
+    /**
+     * The mounts on {@code dir} (give its real path), below it or on a folder above it: every
+     * mount {@link #at}, {@link #holding} and {@link #below} need for it and its subfolders (a
+     * mount's parent, and any mount covering it, is on a folder at or above its mount point).
+     * Cheaper than {@link #read} for a check repeated per folder: a line is parsed only when its
+     * mount point field, as written, and {@code dir}'s are one a prefix of the other.
+     */
+    public static List<Mount> around(Path dir) throws IOException {
+        String d = dir.toAbsolutePath().normalize().toString();
+        boolean ascii = d.chars().allMatch(c -> c < 0x80);
+        byte[] all = Files.readAllBytes(MOUNTINFO);
+        // A name beyond ASCII may be written in another encoding than the JVM's: every line then.
+        return parse(all, ascii ? escape(d).getBytes(StandardCharsets.US_ASCII) : null);
+    }
+
     /** The mounts in the bytes of a mountinfo table. */
     static List<Mount> parse(byte[] all) {
+        return parse(all, null);
+    }
+
+    /**
+     * The mounts in the bytes of a mountinfo table; with {@code around} (an escaped path), only
+     * those whose escaped mount point is a prefix of it or has it as a prefix.
+     */
+    static List<Mount> parse(byte[] all, byte[] around) {
         List<Mount> out = new ArrayList<>();
         int start = 0;
         for (int i = 0; i <= all.length; i++) {
             if (i == all.length || all[i] == '\n') {
-                if (i > start) {
+                if (i > start && (around == null || near(all, start, i, around))) {
                     Mount m = line(new String(all, start, i - start, StandardCharsets.ISO_8859_1));
                     if (m != null) {
                         out.add(m);
@@ -73,6 +98,28 @@ public final class MountTable {
             }
         }
         return out;
+    }
+
+    /** Whether the mount point field (the fifth) of the line from..to and {@code path} are one a prefix of the other. */
+    private static boolean near(byte[] all, int from, int to, byte[] path) {
+        int f = from;
+        for (int spaces = 0; spaces < 4; f++) {
+            if (f >= to) {
+                return true; // not a mount line: parsed (and dropped) as before
+            }
+            if (all[f] == ' ') {
+                spaces++;
+            }
+        }
+        for (int k = 0; ; k++, f++) {
+            boolean fieldEnds = f >= to || all[f] == ' ';
+            if (fieldEnds || k == path.length) {
+                return true; // one ended where the other still matched
+            }
+            if (all[f] != path[k]) {
+                return false;
+            }
+        }
     }
 
     /** One line, held as ISO-8859-1 (one char per byte) until its fields are unescaped. */
@@ -88,7 +135,16 @@ public final class MountTable {
         if (f.length < 5 || dash < 0 || dash + 2 >= f.length) {
             return null;
         }
-        return new Mount(path(decode(f[4])), decode(f[dash + 1]), decode(f[dash + 2]), decode(f[3]), f[2]);
+        long id;
+        long parent;
+        try {
+            id = Long.parseLong(f[0]);
+            parent = Long.parseLong(f[1]);
+        } catch (NumberFormatException notATable) {
+            return null;
+        }
+        return new Mount(path(decode(f[4])), decode(f[dash + 1]), decode(f[dash + 2]), decode(f[3]), f[2], id,
+                parent);
     }
 
     /** A mount point as a Path; where the JVM's encoding cannot hold a name, with '?' for what it cannot. */
@@ -117,11 +173,65 @@ public final class MountTable {
         return at(read(), mountpoint);
     }
 
-    /** The mount of {@code mounts} at exactly this path, or null (the last one when stacked). */
+    /**
+     * The mounts of {@code mounts} whose files a path can reach: a mount is reached when the one
+     * it was made on is and no other mount made on that one sits on a folder above its mount
+     * point (made later: had it been made first, this one would have been made on it), and
+     * shows its files unless another is stacked on it at its mount point. A mount covered so
+     * stays in the table, out of reach. The tree is followed by ids (fields 1 and 2), not by the
+     * table's order, which is not always the order of mounting. Mounts whose parent is not
+     * listed (the root, mounts of a chroot) are reached.
+     */
+    public static List<Mount> visible(List<Mount> mounts) {
+        java.util.Map<Long, List<Mount>> children = new java.util.HashMap<>();
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (Mount m : mounts) {
+            ids.add(m.id());
+        }
+        List<Mount> roots = new ArrayList<>();
+        for (Mount m : mounts) {
+            if (m.parent() == m.id() || !ids.contains(m.parent())) {
+                roots.add(m);
+            } else {
+                children.computeIfAbsent(m.parent(), k -> new ArrayList<>()).add(m);
+            }
+        }
+        java.util.Set<Long> reached = new java.util.HashSet<>();
+        java.util.ArrayDeque<Mount> todo = new java.util.ArrayDeque<>(roots);
+        while (!todo.isEmpty()) {
+            Mount m = todo.poll();
+            if (!reached.add(m.id())) {
+                continue; // (a table with a cycle)
+            }
+            List<Mount> kids = children.getOrDefault(m.id(), List.of());
+            for (int i = 0; i < kids.size(); i++) {
+                Mount k = kids.get(i);
+                boolean covered = false;
+                for (int j = 0; j < kids.size() && !covered; j++) {
+                    Path other = kids.get(j).mountpoint();
+                    covered = j != i && k.mountpoint().startsWith(other)
+                            && (!other.equals(k.mountpoint()) || j > i);
+                }
+                if (!covered) {
+                    todo.add(k);
+                }
+            }
+        }
+        List<Mount> out = new ArrayList<>(mounts.size());
+        for (Mount m : mounts) {
+            if (reached.contains(m.id()) && children.getOrDefault(m.id(), List.of()).stream()
+                    .noneMatch(k -> k.mountpoint().equals(m.mountpoint()) && reached.contains(k.id()))) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /** The mount of {@code mounts} at exactly this path that the path shows, or null. */
     public static Mount at(List<Mount> mounts, Path mountpoint) {
         Path mp = mountpoint.toAbsolutePath().normalize();
         Mount found = null;
-        for (Mount m : mounts) {
+        for (Mount m : visible(mounts)) {
             if (m.mountpoint().equals(mp)) {
                 found = m;
             }
@@ -130,14 +240,14 @@ public final class MountTable {
     }
 
     /**
-     * The mount whose file system holds {@code path} (give its real path): the one with the
-     * longest mount point that is {@code path} or above it (the last one when stacked), or null
-     * when none is (a table without "/").
+     * The mount whose file system holds {@code path} (give its real path): of the mounts not
+     * covered ({@link #visible}), the one with the longest mount point that is {@code path} or
+     * above it, or null when none is (a table without "/").
      */
     public static Mount holding(List<Mount> mounts, Path path) {
         Path p = path.toAbsolutePath().normalize();
         Mount found = null;
-        for (Mount m : mounts) {
+        for (Mount m : visible(mounts)) {
             if (p.startsWith(m.mountpoint())
                     && (found == null || m.mountpoint().getNameCount() >= found.mountpoint().getNameCount())) {
                 found = m;
@@ -154,11 +264,11 @@ public final class MountTable {
         return below(read(), dir);
     }
 
-    /** The mount points of {@code mounts} strictly below the folder {@code dir}, outermost first. */
+    /** The reachable mount points of {@code mounts} strictly below the folder {@code dir}, outermost first. */
     public static List<Path> below(List<Mount> mounts, Path dir) {
         Path d = dir.toAbsolutePath().normalize();
         List<Path> out = new ArrayList<>();
-        for (Mount m : mounts) {
+        for (Mount m : visible(mounts)) {
             if (m.mountpoint().startsWith(d) && !m.mountpoint().equals(d) && !out.contains(m.mountpoint())) {
                 out.add(m.mountpoint());
             }

@@ -36,7 +36,9 @@ public final class PackageState {
     public List<String> installingPaths;
     /**
      * The mount holding the working folder when it was installed, on it (a disk given as --dest)
-     * or above it ({@link MountTable.Mount#record}: "at MOUNTPOINT DEVICE ROOT TYPE SOURCE").
+     * or above it ({@link MountTable.Mount#record}: "at MOUNTPOINT DEVICE ROOT TYPE SOURCE", then the working
+     * folder's inode number: compared instead of the device when its major is 0, a number the
+     * kernel hands out at each mount).
      * Older installs wrote "TYPE SOURCE" (a mount point, told apart too loosely: never matches),
      * "" (no mount point) or nothing (null). Uninstall deletes only while it is still that mount.
      */

@@ -84,7 +84,7 @@ public final class Uninstall {
             Path work = Paths.get(s.workDir);
             // Mounts first, before any hashing (which reads a bind-mounted tree too and would only
             // advise --force): what is mounted there is not the package's.
-            refuseMounts(p, work, MountTable.read());
+            refuseMounts(p, work);
             // An uninstall killed half-way: its decision stands (the folder may be partly gone).
             if (!force && !s.uninstalling) {
                 if (!s.commits.isEmpty()) {
@@ -141,7 +141,7 @@ public final class Uninstall {
             // deleted nothing: the mark is taken back (unless a killed run had made it).
             boolean keepRoot;
             try {
-                keepRoot = refuseMounts(p, work, MountTable.read());
+                keepRoot = refuseMounts(p, work);
             } catch (IOException | RuntimeException refused) {
                 if (!s.uninstalling) {
                     Lineage.update(home, l -> {
@@ -205,12 +205,13 @@ public final class Uninstall {
      * {@code work} is a mount point that it was at the install (a disk given as --dest):
      * emptied, then kept.
      */
-    private static boolean refuseMounts(InstalledPackage p, Path work, List<MountTable.Mount> table)
-            throws IOException {
+    private static boolean refuseMounts(InstalledPackage p, Path work) throws IOException {
         if (!Files.isDirectory(work, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return false; // nothing is deleted through a link or in a file
         }
         Path real = work.toRealPath();
+        // Read after touching the folder: an expired automount is mounted again by the touch.
+        List<MountTable.Mount> table = MountTable.read();
         List<Path> inside = MountTable.below(table, real);
         if (!inside.isEmpty()) {
             throw new ConflictException(holds(p, work.resolve(real.relativize(inside.get(0)))));
@@ -224,6 +225,39 @@ public final class Uninstall {
             }
             String[] was = recorded(then);
             String now = holding == null ? "no file system" : holding.what();
+            String[] t = then.split(" ");
+            String[] h = holding == null ? new String[0] : holding.record().split(" ");
+            if (t.length >= 6 && h.length == 6 && t[1].equals(h[1]) && t[3].equals(h[3]) && t[4].equals(h[4])
+                    && t[5].equals(h[5])) {
+                // Where and what are the same, the device number or the folder not. A device of
+                // major 0 (tmpfs, overlayfs, NFS, FUSE, btrfs) is numbered at each mount: the same
+                // file system mounted again has another; the folder's inode number tells.
+                boolean numbered = t[2].startsWith("0:");
+                if (numbered && t.length > 6) {
+                    Object ino = inode(real);
+                    if (ino != null && ino.toString().equals(t[6])) {
+                        return holding.mountpoint().equals(real);
+                    }
+                    throw new ConflictException("the working folder of " + p.name() + ", " + work + ", is on "
+                            + now + " mounted at " + holding.mountpoint() + " as when it was installed, but it is"
+                            + " another folder (inode " + ino + ", not " + t[6] + "): a file system mounted since"
+                            + " with a folder of the same name, whose files are not the package's. Mount again the"
+                            + " one it was installed on, then run `quiltfs uninstall " + p.name() + "` again; if"
+                            + " the files at " + work + " are the package's after all, delete them yourself, then"
+                            + " run it again to forget the package");
+                }
+                if (t[2].equals(h[2])) {
+                    return holding.mountpoint().equals(real);
+                }
+                throw new ConflictException("the working folder of " + p.name() + ", " + work + ", is on "
+                        + now + " mounted at " + holding.mountpoint() + " as when it was installed, but only its"
+                        + " device number differs (" + h[2] + ", not " + t[2] + ")"
+                        + (numbered ? ": it may be the same file system mounted again, but this install (by an"
+                                + " older quiltfs) did not record enough to tell"
+                                : ": another disk of the same name")
+                        + ", so its files may not be the package's. If they are, delete them yourself, then run"
+                        + " `quiltfs uninstall " + p.name() + "` again to forget the package");
+            }
             if (on != null) {
                 throw new ConflictException(work + " is now the mount point of another file system (" + now + ")"
                         + (was[0].equals(real.toString()) ? ", not of " + was[1] + " as it was" : ", which it was not")
@@ -257,6 +291,15 @@ public final class Uninstall {
     /** How a record of {@link MountTable.Mount#record} starts (older ones never do). */
     private static final String RECORD = "at ";
 
+    /** The inode number of {@code p} (st_ino), or null where the file system does not say. */
+    private static Object inode(Path p) throws IOException {
+        try {
+            return Files.getAttribute(p, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+            return null;
+        }
+    }
+
     /** A record's mount point and what was mounted there, for a message. */
     private static String[] recorded(String record) {
         String[] f = record.split(" ");
@@ -277,10 +320,13 @@ public final class Uninstall {
 
     /**
      * The record of the mount holding the folder {@code work} now ({@link MountTable.Mount#record}),
-     * which uninstall compares; an install that cannot read the mount table fails, saying so,
-     * rather than record nothing.
+     * then the folder's inode number, which uninstall compares (the inode where the device, of
+     * major 0, is numbered at each mount); an install that cannot read the mount table fails,
+     * saying so, rather than record nothing.
      */
     static String mountOf(Path work) throws IOException {
+        Path real = work.toRealPath(); // first: touching it mounts an expired automount again
+        Object ino = inode(real);
         List<MountTable.Mount> table;
         try {
             table = MountTable.read();
@@ -289,11 +335,11 @@ public final class Uninstall {
                     + " quiltfs records which file system holds a working folder, so that uninstall never deletes"
                     + " another one's files", e);
         }
-        MountTable.Mount m = MountTable.holding(table, work.toRealPath());
+        MountTable.Mount m = MountTable.holding(table, real);
         if (m == null) {
             throw new IOException("the mount table /proc/self/mountinfo names no file system holding " + work);
         }
-        return m.record();
+        return m.record() + (ino == null ? "" : " " + ino);
     }
 
     /** What every other verb says about a package whose uninstall was interrupted. */
@@ -317,10 +363,10 @@ public final class Uninstall {
      * mount point checked by the caller), but never crosses into another file system mounted
      * below it (a quiltfs mount, a network share, a bind mount: someone's files, which the
      * package's folder only shows): {@link OtherFileSystem}. Before descending into each folder
-     * the mount table is read again (one read of /proc/self/mountinfo: a bind mount of the same
-     * disk has the same st_dev, and the kernel's mount id, statx STATX_MNT_ID, is out of reach
-     * of plain Java), and st_dev compared; a folder or file the kernel will not remove as a
-     * mount point (EBUSY, EXDEV) is refused the same way. What remains: a mount made in the
+     * the mount table is read again (only its lines on, below or above the folder parsed: a bind
+     * mount of the same disk has the same st_dev, and the kernel's mount id, statx STATX_MNT_ID,
+     * is out of reach of plain Java), and st_dev compared; a folder or file that cannot be
+     * deleted and that the table, read again, names a mount point is refused the same way. What remains: a mount made in the
      * instant between a folder's check and the deletion of its entries is deleted through
      * (closing it needs openat/unlinkat on descriptors, not available to store).
      */
@@ -330,7 +376,7 @@ public final class Uninstall {
         }
         Object rootDevice = device(root);
         Path real = root.toRealPath();
-        String rootMount = recordAt(MountTable.read(), real);
+        String rootMount = recordAt(MountTable.around(real), real);
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
@@ -341,8 +387,9 @@ public final class Uninstall {
                     throw new OtherFileSystem(d);
                 }
                 Path dReal = real.resolve(root.relativize(d));
-                List<MountTable.Mount> table = MountTable.read();
-                for (MountTable.Mount m : table) {
+                // Only the lines on, below or above the folder deleted are parsed (read per folder).
+                List<MountTable.Mount> table = MountTable.around(real);
+                for (MountTable.Mount m : MountTable.visible(table)) {
                     Path mp = m.mountpoint();
                     if (mp.startsWith(dReal) && !mp.equals(real)) {
                         throw new OtherFileSystem(root.resolve(real.relativize(mp)));
@@ -357,7 +404,7 @@ public final class Uninstall {
 
             @Override
             public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                delete(f);
+                delete(f, real.resolve(root.relativize(f)));
                 return FileVisitResult.CONTINUE;
             }
 
@@ -367,7 +414,7 @@ public final class Uninstall {
                     throw e;
                 }
                 if (!(keepRoot && d.equals(root))) {
-                    delete(d);
+                    delete(d, real.resolve(root.relativize(d)));
                 }
                 return FileVisitResult.CONTINUE;
             }
@@ -380,13 +427,28 @@ public final class Uninstall {
         return m == null ? null : m.record();
     }
 
-    /** Deletes {@code p}; one the kernel keeps as a mount point: {@link OtherFileSystem}. */
-    private static void delete(Path p) throws IOException {
+    /**
+     * Deletes {@code p} (its real path {@code real}); one the kernel keeps as a mount point:
+     * {@link OtherFileSystem}. Told by the mount table read again, not by the error's text
+     * (strerror is in the user's language; and EBUSY, EXDEV are not the only errors there: a
+     * read-only parent says EROFS first).
+     */
+    private static void delete(Path p, Path real) throws IOException {
         try {
             Files.delete(p);
         } catch (java.nio.file.FileSystemException e) {
             String why = e.getReason();
             if (why != null && (why.contains("Device or resource busy") || why.contains("Invalid cross-device link"))) {
+                throw new OtherFileSystem(p);
+            }
+            boolean mountPoint;
+            try {
+                mountPoint = MountTable.at(MountTable.around(real), real) != null;
+            } catch (IOException unreadable) {
+                e.addSuppressed(unreadable);
+                throw e;
+            }
+            if (mountPoint) {
                 throw new OtherFileSystem(p);
             }
             throw e;

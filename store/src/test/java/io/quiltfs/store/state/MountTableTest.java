@@ -29,7 +29,7 @@ class MountTableTest {
         var below = MountTable.below(Path.of("/"));
         assertTrue(below.stream().noneMatch(p -> p.equals(Path.of("/"))), below.toString());
         assertTrue(below.stream().allMatch(p -> p.startsWith("/")), below.toString());
-        assertEquals(MountTable.read().stream().map(MountTable.Mount::mountpoint).filter(p -> !p.equals(Path.of("/")))
+        assertEquals(MountTable.visible(MountTable.read()).stream().map(MountTable.Mount::mountpoint).filter(p -> !p.equals(Path.of("/")))
                 .distinct().count(), below.size());
     }
 
@@ -70,5 +70,60 @@ class MountTableTest {
         assertEquals(second, MountTable.holding(all, Path.of("/mnt/dest/pkg")));
         assertEquals(all.get(0), MountTable.holding(all, Path.of("/mnt/destination")));
         assertEquals(Path.of("/mnt/a b"), MountTable.below(all, Path.of("/mnt")).get(1));
+    }
+
+    /**
+     * A disk mounted on /t/a/b, then another on /t/a: the first stays listed but no path reaches
+     * it; /t/a/b/work is on the second.
+     */
+    @Test
+    void aMountCoveredByALaterMountAboveItIsOutOfReach() {
+        var all = MountTable.parse(("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                + "40 22 0:50 / /t/a/b rw - tmpfs diskA rw\n"
+                + "41 22 0:51 / /t/a rw - tmpfs diskE rw\n"
+                + "42 41 0:52 / /t/a/c rw - tmpfs diskF rw\n"
+                + "43 42 0:53 / /t/a/c rw - tmpfs diskG rw\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals("diskE", MountTable.holding(all, Path.of("/t/a/b/work")).source());
+        assertEquals(null, MountTable.at(all, Path.of("/t/a/b")));
+        assertEquals(java.util.List.of(Path.of("/t/a/c")), MountTable.below(all, Path.of("/t/a")));
+        assertEquals(java.util.List.of(Path.of("/t/a"), Path.of("/t/a/c")), MountTable.below(all, Path.of("/t")));
+        assertEquals("diskG", MountTable.at(all, Path.of("/t/a/c")).source(), "stacked: the top one");
+        assertEquals(3, MountTable.visible(all).size());
+    }
+
+    /** Listed out of mounting order (the root after mounts made on it): nothing is covered by the root. */
+    @Test
+    void theTableOrderIsNotTheMountingOrder() {
+        var all = MountTable.parse(("22 27 0:21 / /proc rw - proc proc rw\n"
+                + "26 27 0:24 / /dev/pts rw - devpts devpts rw\n"
+                + "27 1 254:0 / / rw - ext4 /dev/vda rw\n"
+                + "29 26 0:26 / /dev/pts rw - devpts devpts rw\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals("proc", MountTable.holding(all, Path.of("/proc/1")).fsType());
+        assertEquals("0:26", MountTable.at(all, Path.of("/dev/pts")).device());
+        assertEquals(3, MountTable.visible(all).size());
+    }
+
+    /**
+     * Read around a folder, only the lines on it, below it or above it are kept, and they tell
+     * what holds it and what is below it as the whole table does.
+     */
+    @Test
+    void aTableReadAroundAFolderAnswersAsTheWholeTable() {
+        byte[] table = ("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                + "40 22 0:50 / /t/a/b rw - tmpfs diskA rw\n"
+                + "41 22 0:51 / /t/a rw - tmpfs diskE rw\n"
+                + "42 41 0:52 / /t/a/b/work/in rw - tmpfs diskF rw\n"
+                + "44 22 0:54 / /t/ab rw - tmpfs diskH rw\n"
+                + "45 22 0:55 / /t/a\\040b rw - tmpfs diskI rw\n"
+                + "43 22 0:53 / /elsewhere rw - tmpfs diskG rw\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        var all = MountTable.parse(table);
+        var near = MountTable.parse(table, "/t/a/b/work".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals(java.util.List.of("/dev/sda1", "diskA", "diskE", "diskF"),
+                near.stream().map(MountTable.Mount::source).toList());
+        for (String p : java.util.List.of("/t/a/b/work", "/t/a/b/work/x", "/t/a/b/work/in")) {
+            assertEquals(MountTable.holding(all, Path.of(p)), MountTable.holding(near, Path.of(p)), p);
+            assertEquals(MountTable.below(all, Path.of(p)), MountTable.below(near, Path.of(p)), p);
+        }
+        assertEquals("diskE", MountTable.holding(near, Path.of("/t/a/b/work")).source());
     }
 }
