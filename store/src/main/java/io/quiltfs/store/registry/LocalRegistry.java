@@ -284,7 +284,10 @@ public final class LocalRegistry implements Registry {
     public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
         Path p = manifestPath(topHash);
         if (!Files.exists(p)) {
-            AtomicFile.write(p, tmpDir(), out -> out.write(bytes));
+            writing(p, () -> {
+                AtomicFile.write(p, tmpDir(), out -> out.write(bytes));
+                return null;
+            });
         }
     }
 
@@ -293,14 +296,45 @@ public final class LocalRegistry implements Registry {
         requireHash(topHash);
         // quilt3 reads every file of a pointer folder as a revision: keep temporaries elsewhere.
         byte[] bytes = topHash.getBytes(StandardCharsets.US_ASCII);
-        AtomicFile.write(pointerDir(pkg).resolve(pointer), tmpDir(), out -> out.write(bytes));
+        Path p = pointerDir(pkg).resolve(pointer);
+        writing(p, () -> {
+            AtomicFile.write(p, tmpDir(), out -> out.write(bytes));
+            return null;
+        });
     }
 
     @Override
     public boolean createPointer(PackageName pkg, String pointer, String topHash) throws IOException {
         requireHash(topHash);
-        return AtomicFile.createNew(pointerDir(pkg).resolve(pointer), freshTmpDir(),
-                topHash.getBytes(StandardCharsets.US_ASCII));
+        Path p = pointerDir(pkg).resolve(pointer);
+        return writing(p, () -> AtomicFile.createNew(p, freshTmpDir(), topHash.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** A write to this registry; {@link #writing}. */
+    private interface Write<T> {
+        T run() throws IOException;
+    }
+
+    /** Why a file system refuses every write to a folder, not one file's: said of the registry. */
+    private static final java.util.Set<String> WHOLE_FOLDER = java.util.Set.of(
+            "Read-only file system", "No space left on device", "Disk quota exceeded");
+
+    /**
+     * Runs a write of {@code target}. When the file system refuses it as a whole (read-only, full,
+     * over quota, no permission) the error names the registry and the file being stored, not
+     * the temporary file or lock that happened to fail first.
+     */
+    private <T> T writing(Path target, Write<T> write) throws IOException {
+        try {
+            return write.run();
+        } catch (java.nio.file.FileSystemException e) {
+            boolean denied = e instanceof java.nio.file.AccessDeniedException;
+            if (!denied && !WHOLE_FOLDER.contains(e.getReason())) {
+                throw e;
+            }
+            throw new RegistryException("cannot write to the registry " + uri() + " (storing " + keyOf(target)
+                    + "): " + (denied ? "permission denied at " + e.getFile() : e.getReason()), e);
+        }
     }
 
     @Override
@@ -310,7 +344,7 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
-        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+        try (HomeLock l = writing(pointerDir(pkg).resolve("latest"), () -> HomeLock.acquire(pointerLock(pkg)))) {
             String now = latest(pkg);
             if (now == null ? expected != null : !now.equals(expected)) {
                 return now == null ? "" : now;
@@ -427,6 +461,12 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
+            throws IOException {
+        Path pkgDir = root.resolve(pkg.namespace()).resolve(pkg.name());
+        return writing(pkgDir.resolve(logicalKey), () -> placeNew(pkg, logicalKey, sum, size, file));
+    }
+
+    private Placed placeNew(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {
         Path pkgDir = root.resolve(pkg.namespace()).resolve(pkg.name());
         Path target = pkgDir.resolve(logicalKey).normalize();
