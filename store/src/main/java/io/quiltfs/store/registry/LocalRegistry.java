@@ -474,7 +474,7 @@ public final class LocalRegistry implements Registry {
             throw new IllegalArgumentException("logical key escapes the package folder: '" + logicalKey + "'");
         }
         if (!fileAbove(target, pkgDir)) {
-            if (createFrom(file, target)) {
+            if (createFrom(file, size, target)) {
                 return new Placed(PhysicalKey.ofFile(target), true);
             }
             if (holds(PhysicalKey.ofFile(target), sum, size)) {
@@ -485,7 +485,7 @@ public final class LocalRegistry implements Registry {
         // revision's file stands where this key needs a folder, and an earlier revision may point
         // at what is there: store this content under a content-addressed name instead.
         Path addressed = quilt().resolve("objects").resolve(Home.objectName(sum));
-        return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, addressed));
+        return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, size, addressed));
     }
 
     /** Whether something other than a folder stands at a parent of {@code target} below {@code top}. */
@@ -506,7 +506,7 @@ public final class LocalRegistry implements Registry {
      * is made in the registry's temporary folder, not beside the target: a push killed
      * mid-copy must not leave a stray file among the package's data, which other tools list.
      */
-    private boolean createFrom(Path src, Path target) throws IOException {
+    private boolean createFrom(Path src, long size, Path target) throws IOException {
         if (Files.exists(target)) {
             return false;
         }
@@ -520,6 +520,12 @@ public final class LocalRegistry implements Registry {
         try {
             Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                if (ch.size() != size) {
+                    // Written to since it was hashed: stored, its row would not match it.
+                    throw new RegistryException("cannot store " + keyOf(target) + " in " + uri() + ": " + src
+                            + " holds " + ch.size() + " bytes, not the " + size + " it was hashed with (it changed"
+                            + " meanwhile: is something still writing to it?); nothing was published");
+                }
                 ch.force(true);
             }
             try {
