@@ -2087,6 +2087,10 @@ public final class S3Registry implements Registry {
         }
         String m = e.getMessage() == null ? "" : e.getMessage();
         if (m.contains("Unable to load credentials")) {
+            String missing = new AwsProfile(System::getProperty, System.getenv()).missingNamedProfile();
+            if (missing != null) {
+                return new RegistryException("no AWS credentials for " + what + ": " + missing, e);
+            }
             return new RegistryException("no AWS credentials for " + what + ": set AWS_ACCESS_KEY_ID and "
                     + "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or configure ~/.aws/credentials", e);
         }
@@ -2175,6 +2179,26 @@ public final class S3Registry implements Registry {
                     .flatMap(name -> file.getSection("services", name))
                     .flatMap(s -> s.property("s3.endpoint_url"))
                     .orElse(null);
+        }
+
+        /**
+         * When a profile is named ({@code AWS_PROFILE}, {@code aws.profile}) that neither file has,
+         * says so, naming the files (the SDK then silently tries every other source of
+         * credentials, and its message names none); else null.
+         */
+        String missingNamedProfile() {
+            String name = S3Settings.first(property.apply("aws.profile"), env.get("AWS_PROFILE"));
+            if (name == null) {
+                return null;
+            }
+            load();
+            if (profile != null) {
+                return null;
+            }
+            return "the profile '" + name + "' (" + (property.apply("aws.profile") != null ? "aws.profile" : "AWS_PROFILE")
+                    + ") is in neither " + fileSetting("aws.configFile", "AWS_CONFIG_FILE", "config") + " nor "
+                    + fileSetting("aws.sharedCredentialsFile", "AWS_SHARED_CREDENTIALS_FILE", "credentials")
+                    + " (check the name, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)";
         }
 
         private void load() {
