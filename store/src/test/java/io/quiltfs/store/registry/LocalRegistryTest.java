@@ -49,7 +49,7 @@ class LocalRegistryTest {
         Path root = Files.createDirectories(tmp.resolve("reg"));
         Path probe = Files.createFile(tmp.resolve("probe")); // what the umask gives a new file
         java.util.Set<java.nio.file.attribute.PosixFilePermission> expected = Files.getPosixFilePermissions(probe);
-        assertTrue(expected.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)
+        org.junit.jupiter.api.Assumptions.assumeTrue(expected.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)
                 || expected.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ),
                 "the umask lets others read: " + expected);
         LocalRegistry r = new LocalRegistry(root);
