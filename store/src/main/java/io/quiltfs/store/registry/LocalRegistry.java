@@ -284,7 +284,10 @@ public final class LocalRegistry implements Registry {
     public void writeManifestBytes(String topHash, byte[] bytes) throws IOException {
         Path p = manifestPath(topHash);
         if (!Files.exists(p)) {
-            AtomicFile.write(p, tmpDir(), out -> out.write(bytes));
+            writing(p, () -> {
+                AtomicFile.write(p, tmpDir(), out -> out.write(bytes));
+                return null;
+            });
         }
     }
 
@@ -293,14 +296,45 @@ public final class LocalRegistry implements Registry {
         requireHash(topHash);
         // quilt3 reads every file of a pointer folder as a revision: keep temporaries elsewhere.
         byte[] bytes = topHash.getBytes(StandardCharsets.US_ASCII);
-        AtomicFile.write(pointerDir(pkg).resolve(pointer), tmpDir(), out -> out.write(bytes));
+        Path p = pointerDir(pkg).resolve(pointer);
+        writing(p, () -> {
+            AtomicFile.write(p, tmpDir(), out -> out.write(bytes));
+            return null;
+        });
     }
 
     @Override
     public boolean createPointer(PackageName pkg, String pointer, String topHash) throws IOException {
         requireHash(topHash);
-        return AtomicFile.createNew(pointerDir(pkg).resolve(pointer), freshTmpDir(),
-                topHash.getBytes(StandardCharsets.US_ASCII));
+        Path p = pointerDir(pkg).resolve(pointer);
+        return writing(p, () -> AtomicFile.createNew(p, freshTmpDir(), topHash.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** A write to this registry; {@link #writing}. */
+    private interface Write<T> {
+        T run() throws IOException;
+    }
+
+    /** Why a file system refuses every write to a folder, not one file's: said of the registry. */
+    private static final java.util.Set<String> WHOLE_FOLDER = java.util.Set.of(
+            "Read-only file system", "No space left on device", "Disk quota exceeded");
+
+    /**
+     * Runs a write of {@code target}. When the file system refuses it as a whole (read-only, full,
+     * over quota, no permission) the error names the registry and the file being stored, not
+     * the temporary file or lock that happened to fail first.
+     */
+    private <T> T writing(Path target, Write<T> write) throws IOException {
+        try {
+            return write.run();
+        } catch (java.nio.file.FileSystemException e) {
+            boolean denied = e instanceof java.nio.file.AccessDeniedException;
+            if (!denied && !WHOLE_FOLDER.contains(e.getReason())) {
+                throw e;
+            }
+            throw new RegistryException("cannot write to the registry " + uri() + " (storing " + keyOf(target)
+                    + "): " + (denied ? "permission denied at " + e.getFile() : e.getReason()), e);
+        }
     }
 
     @Override
@@ -310,7 +344,7 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public String compareAndSetLatest(PackageName pkg, String expected, String topHash) throws IOException {
-        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+        try (HomeLock l = writing(pointerDir(pkg).resolve("latest"), () -> HomeLock.acquire(pointerLock(pkg)))) {
             String now = latest(pkg);
             if (now == null ? expected != null : !now.equals(expected)) {
                 return now == null ? "" : now;
@@ -429,12 +463,18 @@ public final class LocalRegistry implements Registry {
     public Placed place(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
             throws IOException {
         Path pkgDir = root.resolve(pkg.namespace()).resolve(pkg.name());
+        return writing(pkgDir.resolve(logicalKey), () -> placeNew(pkg, logicalKey, sum, size, file));
+    }
+
+    private Placed placeNew(PackageName pkg, String logicalKey, Checksum sum, long size, Path file)
+            throws IOException {
+        Path pkgDir = root.resolve(pkg.namespace()).resolve(pkg.name());
         Path target = pkgDir.resolve(logicalKey).normalize();
         if (!target.startsWith(pkgDir)) {
             throw new IllegalArgumentException("logical key escapes the package folder: '" + logicalKey + "'");
         }
         if (!fileAbove(target, pkgDir)) {
-            if (createFrom(file, target)) {
+            if (createFrom(file, size, target)) {
                 return new Placed(PhysicalKey.ofFile(target), true);
             }
             if (holds(PhysicalKey.ofFile(target), sum, size)) {
@@ -445,7 +485,7 @@ public final class LocalRegistry implements Registry {
         // revision's file stands where this key needs a folder, and an earlier revision may point
         // at what is there: store this content under a content-addressed name instead.
         Path addressed = quilt().resolve("objects").resolve(Home.objectName(sum));
-        return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, addressed));
+        return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, size, addressed));
     }
 
     /** Whether something other than a folder stands at a parent of {@code target} below {@code top}. */
@@ -466,7 +506,7 @@ public final class LocalRegistry implements Registry {
      * is made in the registry's temporary folder, not beside the target: a push killed
      * mid-copy must not leave a stray file among the package's data, which other tools list.
      */
-    private boolean createFrom(Path src, Path target) throws IOException {
+    private boolean createFrom(Path src, long size, Path target) throws IOException {
         if (Files.exists(target)) {
             return false;
         }
@@ -480,6 +520,12 @@ public final class LocalRegistry implements Registry {
         try {
             Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                if (ch.size() != size) {
+                    // Written to since it was hashed: stored, its row would not match it.
+                    throw new RegistryException("cannot store " + keyOf(target) + " in " + uri() + ": " + src
+                            + " holds " + ch.size() + " bytes, not the " + size + " it was hashed with (it changed"
+                            + " meanwhile: is something still writing to it?); nothing was published");
+                }
                 ch.force(true);
             }
             try {

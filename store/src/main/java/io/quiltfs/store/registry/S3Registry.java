@@ -89,6 +89,7 @@ import software.amazon.awssdk.services.s3.model.ChecksumType;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
+import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -456,13 +457,18 @@ public final class S3Registry implements Registry {
         return out;
     }
 
-    /** Every page of a delimiter listing of one level under {@code prefix}. */
+    /**
+     * Every page of a delimiter listing of one level under {@code prefix}. Listings ask for
+     * URL-encoded keys (the SDK decodes them): a key may hold characters that XML 1.0 cannot
+     * carry (U+0001) or normalizes (a carriage return read back as a line feed), and one such key
+     * must not make every listing of its folder fail.
+     */
     private void listLevel(String prefix, java.util.function.Consumer<ListObjectsV2Response> pages) throws IOException {
         String token = null;
         do {
             String t = token;
             ListObjectsV2Response page = call(url(prefix), () -> s3.listObjectsV2(r -> r.bucket(bucket)
-                    .prefix(prefix).delimiter("/").continuationToken(t)));
+                    .prefix(prefix).delimiter("/").continuationToken(t).encodingType(EncodingType.URL)));
             pages.accept(page);
             token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
         } while (token != null);
@@ -997,7 +1003,7 @@ public final class S3Registry implements Registry {
                         }
                         String t = token;
                         ListObjectsV2Response page = call(url(p), () -> s3.listObjectsV2(r -> r.bucket(bucket)
-                                .prefix(p).continuationToken(t)));
+                                .prefix(p).continuationToken(t).encodingType(EncodingType.URL)));
                         for (S3Object o : page.contents()) {
                             list(keys, o.key(), new Listed(o.eTag() == null ? "" : ConfirmedObjects.unquote(o.eTag()),
                                     o.size() == null ? -1 : o.size()), p.length());
@@ -2081,6 +2087,10 @@ public final class S3Registry implements Registry {
         }
         String m = e.getMessage() == null ? "" : e.getMessage();
         if (m.contains("Unable to load credentials")) {
+            String missing = new AwsProfile(System::getProperty, System.getenv()).missingNamedProfile();
+            if (missing != null) {
+                return new RegistryException("no AWS credentials for " + what + ": " + missing, e);
+            }
             return new RegistryException("no AWS credentials for " + what + ": set AWS_ACCESS_KEY_ID and "
                     + "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or configure ~/.aws/credentials", e);
         }
@@ -2169,6 +2179,26 @@ public final class S3Registry implements Registry {
                     .flatMap(name -> file.getSection("services", name))
                     .flatMap(s -> s.property("s3.endpoint_url"))
                     .orElse(null);
+        }
+
+        /**
+         * When a profile is named ({@code AWS_PROFILE}, {@code aws.profile}) that neither file has,
+         * says so, naming the files (the SDK then silently tries every other source of
+         * credentials, and its message names none); else null.
+         */
+        String missingNamedProfile() {
+            String name = S3Settings.first(property.apply("aws.profile"), env.get("AWS_PROFILE"));
+            if (name == null) {
+                return null;
+            }
+            load();
+            if (profile != null) {
+                return null;
+            }
+            return "the profile '" + name + "' (" + (property.apply("aws.profile") != null ? "aws.profile" : "AWS_PROFILE")
+                    + ") is in neither " + fileSetting("aws.configFile", "AWS_CONFIG_FILE", "config") + " nor "
+                    + fileSetting("aws.sharedCredentialsFile", "AWS_SHARED_CREDENTIALS_FILE", "credentials")
+                    + " (check the name, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)";
         }
 
         private void load() {

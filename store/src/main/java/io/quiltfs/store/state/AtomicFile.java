@@ -95,7 +95,7 @@ public final class AtomicFile {
     public static void write(Path target, Path tmpDir, Content content) throws IOException {
         Files.createDirectories(target.toAbsolutePath().getParent());
         Files.createDirectories(tmpDir);
-        Path tmp = createTemp(tmpDir, target);
+        Path tmp = createSharedTemp(tmpDir, target);
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -176,6 +176,11 @@ public final class AtomicFile {
      * component that long must not make its temporary name too long to create.
      */
     public static Path createTemp(Path dir, Path target) throws IOException {
+        return createTemp(dir, target, new java.nio.file.attribute.FileAttribute<?>[0]);
+    }
+
+    private static Path createTemp(Path dir, Path target, java.nio.file.attribute.FileAttribute<?>[] attrs)
+            throws IOException {
         String name = target.getFileName().toString();
         if (name.length() * 3 > TEMP_NAME_PART) {
             java.nio.charset.CharsetEncoder enc = java.nio.charset.StandardCharsets.UTF_8.newEncoder();
@@ -184,7 +189,22 @@ public final class AtomicFile {
             enc.encode(in, room, true); // stops before the first character that does not fit
             name = name.substring(0, in.position());
         }
-        return Files.createTempFile(dir, "." + name + ".p" + LocalProcess.PID + "-", ".tmp");
+        return Files.createTempFile(dir, "." + name + ".p" + LocalProcess.PID + "-", ".tmp", attrs);
+    }
+
+    /** Read and write for everyone, less what the umask takes away: what any program's new file gets. */
+    private static final java.nio.file.attribute.FileAttribute<?>[] UMASK_PERMISSIONS = {
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"))};
+
+    /**
+     * {@link #createTemp}, with the permissions the umask gives a new file instead of a temporary
+     * file's owner-only ones: for files other users read, such as a shared registry folder's
+     * manifests and pointers (quilt3 writes them so).
+     */
+    public static Path createSharedTemp(Path dir, Path target) throws IOException {
+        boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+        return createTemp(dir, target, posix ? UMASK_PERMISSIONS : new java.nio.file.attribute.FileAttribute<?>[0]);
     }
 
     /** Renames a finished, fsync'ed temp file over {@code target} and syncs the folder. */
@@ -213,7 +233,7 @@ public final class AtomicFile {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Files.createDirectories(tmpDir);
-        Path tmp = createTemp(tmpDir, target);
+        Path tmp = createSharedTemp(tmpDir, target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(data));

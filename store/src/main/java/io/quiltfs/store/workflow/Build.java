@@ -16,7 +16,9 @@ import io.quiltfs.store.registry.Registry;
 import java.io.IOException;
 import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -79,10 +81,15 @@ public final class Build {
         List<Path> paths = new ArrayList<>(files.values());
         long total = 0;
         List<Workflows.Row> rows = new ArrayList<>(paths.size());
+        // Size and mtime before hashing: the rows get the size that was hashed, and a file that
+        // changes meanwhile (still being written) is refused instead of published with a row its
+        // data does not match.
+        List<BasicFileAttributes> before = new ArrayList<>(paths.size());
         for (Map.Entry<String, Path> f : files.entrySet()) {
-            long size = Files.size(f.getValue());
-            rows.add(new Workflows.Row(f.getKey(), size, null));
-            total += size;
+            BasicFileAttributes a = Files.readAttributes(f.getValue(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            before.add(a);
+            rows.add(new Workflows.Row(f.getKey(), a.size(), null));
+            total += a.size();
         }
         // As quilt3 does, the workflow checks what it can before hashing: message, name, metadata,
         // and the entries (they need only keys and sizes).
@@ -92,6 +99,10 @@ public final class Build {
         List<Checksum> sums = FileHasher.hashAll(paths, type);
         progress.advance(paths.size(), total);
         progress.end();
+        int n = 0;
+        for (Map.Entry<String, Path> f : files.entrySet()) {
+            requireUnchanged(f.getKey(), dir, f.getValue(), before.get(n++));
+        }
         // A package made from a folder without metadata has "user_meta": null in its header, as
         // quilt3's folder push (`quilt3 push --dir`, Package.set_dir) writes it: the same folder
         // then gets the same top hash from either client.
@@ -101,7 +112,8 @@ public final class Build {
         int i = 0;
         for (Map.Entry<String, Path> f : files.entrySet()) {
             Path p = f.getValue();
-            b.add(new Entry(f.getKey(), io.quiltfs.store.registry.PhysicalKey.ofFile(p).toString(), Files.size(p), sums.get(i++)));
+            b.add(new Entry(f.getKey(), io.quiltfs.store.registry.PhysicalKey.ofFile(p).toString(), before.get(i).size(),
+                    sums.get(i++)));
             local.put(f.getKey(), p);
         }
         Manifest m = b.build();
@@ -109,6 +121,31 @@ public final class Build {
             m = m.toBuilder().headerField("workflow", stamp).build();
         }
         String latest = registry.latest(pkg);
-        return new Publisher(registry, clock).publish(pkg, m, e -> local.get(e.logicalKey()), latest, true, progress);
+        Map<String, BasicFileAttributes> hashed = new HashMap<>();
+        n = 0;
+        for (String key : files.keySet()) {
+            hashed.put(key, before.get(n++));
+        }
+        return new Publisher(registry, clock).publish(pkg, m, e -> {
+            Path p = local.get(e.logicalKey());
+            if (p != null) {
+                // Again right before it is stored (a local registry copies the file as it is then).
+                try {
+                    requireUnchanged(e.logicalKey(), dir, p, hashed.get(e.logicalKey()));
+                } catch (IOException ex) {
+                    throw new java.io.UncheckedIOException(ex);
+                }
+            }
+            return p;
+        }, latest, true, progress);
+    }
+
+    /** Refuses a file whose size or mtime is no longer what it was when it was hashed. */
+    private static void requireUnchanged(String key, Path dir, Path file, BasicFileAttributes hashed) throws IOException {
+        BasicFileAttributes now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (now.size() != hashed.size() || !now.lastModifiedTime().equals(hashed.lastModifiedTime())) {
+            throw new IOException("'" + key + "' in " + dir + " changed while it was being packaged (something is still"
+                    + " writing to it?); nothing was published. Build again once it is finished");
+        }
     }
 }

@@ -39,6 +39,34 @@ class LocalRegistryTest {
         assertEquals(1, r.readManifest(h).size());
     }
 
+    /**
+     * A registry folder is shared: its manifests, pointers and tags get the permissions any new
+     * file gets there (the umask's), as quilt3 writes them, not the owner-only ones of a temporary
+     * file, which leave every other user unable to read the package.
+     */
+    @Test
+    void manifestsPointersAndTagsAreReadableAsAnyNewFile() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("reg"));
+        Path probe = Files.createFile(tmp.resolve("probe")); // what the umask gives a new file
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> expected = Files.getPosixFilePermissions(probe);
+        org.junit.jupiter.api.Assumptions.assumeTrue(expected.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)
+                || expected.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ),
+                "the umask lets others read: " + expected);
+        LocalRegistry r = new LocalRegistry(root);
+        PackageName p = PackageName.parse("ns/pkg");
+        Clock c1 = Clock.fixed(Instant.ofEpochSecond(1_700_000_000L), ZoneOffset.UTC);
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "one");
+        String top = Build.build(r, p, src, "first", null, HashType.SHA2_256_CHUNKED, c1, Progress.NONE).topHash();
+        r.setTag(p, "v1", top);
+        assertTrue(r.createPointer(p, "1700000001", top));
+        for (String f : List.of(".quilt/packages/" + top, ".quilt/named_packages/ns/pkg/latest",
+                ".quilt/named_packages/ns/pkg/1700000000", ".quilt/named_packages/ns/pkg/1700000001",
+                ".quilt/quiltfs/tags/ns/pkg/v1")) {
+            assertEquals(expected, Files.getPosixFilePermissions(root.resolve(f)), f);
+        }
+    }
+
     @Test
     void buildWritesPointersWithoutNewlineAndNeverOverwritesData() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("src/sub"));

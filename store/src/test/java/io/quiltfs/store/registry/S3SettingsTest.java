@@ -44,6 +44,22 @@ class S3SettingsTest {
         return p;
     }
 
+    /** A named profile that neither file has is said so, naming both files; one that exists, or none named, is not. */
+    @Test
+    void aNamedProfileThatNoFileHasIsNamed() throws IOException {
+        Path cfg = config("[profile research]\nregion = eu-west-1\n");
+        Path creds = tmp.resolve("creds");
+        Files.writeString(creds, "[research]\naws_access_key_id = a\naws_secret_access_key = b\n");
+        env.put("AWS_SHARED_CREDENTIALS_FILE", creds.toString());
+        assertNull(new S3Registry.AwsProfile(props::get, env).missingNamedProfile(), "none named");
+        env.put("AWS_PROFILE", "research");
+        assertNull(new S3Registry.AwsProfile(props::get, env).missingNamedProfile());
+        env.put("AWS_PROFILE", "reserach");
+        assertEquals("the profile 'reserach' (AWS_PROFILE) is in neither " + cfg + " nor " + creds
+                + " (check the name, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE)",
+                new S3Registry.AwsProfile(props::get, env).missingNamedProfile());
+    }
+
     @Test
     void endpointPrecedence() throws IOException {
         config("""
