@@ -40,6 +40,14 @@ import org.slf4j.LoggerFactory;
  * objects, never the fresh ones of another, and the total stays within the smallest limit among
  * them (once the fresh objects of others are ten minutes old, if they alone pass it).
  *
+ * <p>Threading: the threads serving the file system only record: a pin or unpin (an atomic update
+ * of the pin map) and a use (a line in a queue), then signal the trimmer, a single background
+ * thread ({@code quiltfs-cache-trim}) that takes every use recorded so far into the LRU, lists
+ * the cache now and then, and deletes what the limit leaves out. Signals arriving while it runs
+ * coalesce into one more run, so the limit holds again right after every burst of uses, and no
+ * open or close waits for a deletion (but an open of the very object being deleted, which waits
+ * for it to be gone and then fetches it). {@link #close} stops the trimmer.
+ *
  * <p>Pins are per process: an object another mount has open is safe from this one only while it
  * is younger than ten minutes and this one has not used it. Deleting an object another process
  * is reading is harmless all the same (its descriptors keep the inode); that process fetches it
@@ -60,8 +68,21 @@ public final class CacheBudget {
      */
     private final ConcurrentHashMap<String, Integer> pins = new ConcurrentHashMap<>();
     private final LocalCommits unpushed;
-    private final java.util.concurrent.atomic.AtomicLong lastScan =
-            new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+    /** When the cache was last listed; read and written by the trimmer only. */
+    private long lastScan = System.nanoTime();
+    /** Uses recorded by the threads serving the file system, for the trimmer to take into the LRU. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Use> uses =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Whether a run of the trimmer is queued and has not started taking the uses yet (coalescing). */
+    private final java.util.concurrent.atomic.AtomicBoolean signalled = new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * The trimmer: one thread, started on demand and ended after a minute idle, so that every
+     * change of the LRU (and so every deletion) happens on it, one run at a time.
+     */
+    private final java.util.concurrent.ThreadPoolExecutor trimmer;
+
+    /** A use of an object; {@code released} when a file closed (recorded only if still cached). */
+    private record Use(String name, long size, boolean released) { }
     /** Bytes of the objects in the cache that this process does not manage, at the last look. */
     private volatile long others;
     /**
@@ -77,6 +98,13 @@ public final class CacheBudget {
         this.home = home;
         this.limit = limitBytes;
         this.unpushed = new LocalCommits(home);
+        this.trimmer = new java.util.concurrent.ThreadPoolExecutor(1, 1, 60, java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "quiltfs-cache-trim");
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.trimmer.allowCoreThreadTimeOut(true);
         this.lru = Caffeine.newBuilder()
                 .maximumWeight(kib(limitBytes))
                 .weigher((String k, Long size) -> (int) Math.min(Integer.MAX_VALUE, Math.max(1, kib(size))))
@@ -158,22 +186,62 @@ public final class CacheBudget {
         lru.cleanUp();
     }
 
-    /** Lists the cache again, at most every {@link #RESCAN_NANOS}, in the background. */
-    private void rescanNowAndThen() {
-        long now = System.nanoTime();
-        long last = lastScan.get();
-        if (now - last < RESCAN_NANOS || !lastScan.compareAndSet(last, now)) {
-            return;
+    /** One run of the trimmer: takes the uses recorded so far, lists the cache when due, trims. */
+    private void trim() {
+        signalled.set(false); // a use recorded from now on signals another run
+        try {
+            for (Use u = uses.poll(); u != null; u = uses.poll()) {
+                long size = u.size();
+                if (!u.released() || Files.isRegularFile(home.objects().resolve(u.name()))) {
+                    lru.asMap().compute(u.name(), (k, v) -> size);
+                }
+            }
+            if (System.nanoTime() - lastScan >= RESCAN_NANOS) {
+                listAgain();
+            }
+            lru.cleanUp();
+        } catch (RuntimeException e) {
+            log.warn("cache limit: cannot trim {}: {}", home.objects(), e.getMessage());
         }
-        Thread t = new Thread(this::rescan, "quiltfs-cache-scan");
-        t.setDaemon(true);
-        t.start();
     }
 
-    /** One look at the whole cache (see {@link #scan}). */
+    /** Asks the trimmer for a run, unless one is queued that has not taken the uses yet. */
+    private void signal() {
+        if (signalled.compareAndSet(false, true)) {
+            try {
+                trimmer.execute(this::trim);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                // unmounting: nothing is trimmed any more
+            }
+        }
+    }
+
+    /** One look at the whole cache (see {@link #scan}), on the trimmer; returns once done (tests). */
     void rescan() {
+        onTrimmer(this::listAgain);
+    }
+
+    /** Returns once the trimmer has taken (and trimmed for) every use recorded before the call (tests). */
+    void settle() {
+        onTrimmer(this::trim);
+    }
+
+    private void onTrimmer(Runnable r) {
         try {
-            unpushed.uses(""); // reads new local commits here rather than on a thread serving a read
+            trimmer.submit(r).get();
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // closed: nothing runs any more
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private void listAgain() {
+        lastScan = System.nanoTime();
+        try {
+            unpushed.uses(""); // reads new local commits here rather than under the lineage lock
             scan();
         } catch (IOException | RuntimeException e) {
             log.warn("cache limit: cannot list {}: {}", home.objects(), e.getMessage());
@@ -181,18 +249,33 @@ public final class CacheBudget {
     }
 
     /**
-     * An object was used (or just entered the cache): it becomes the most recent. When it returns,
-     * the objects its weight pushed beyond the limit are deleted (or kept, as the class says).
+     * An object was used (or just entered the cache): it becomes the most recent, once the
+     * trimmer takes the use, which then deletes what its weight pushed beyond the limit (or keeps
+     * it, as the class says). Returns at once.
      */
     public void touch(String name, long size) {
-        lru.asMap().compute(name, (k, v) -> size);
-        // Caffeine trims on the thread that writes, unless another thread is trimming: then a
-        // write that arrives once that thread has taken its list of writes is left to the next
-        // use of the cache (with a caller-runs executor, nothing else runs it), and a mount left
-        // idle after a close stayed beyond its limit. Trimming here (waiting for a trim under
-        // way, a few file operations) settles every write made so far, this one included.
-        lru.cleanUp();
-        rescanNowAndThen();
+        uses.add(new Use(name, size, false));
+        signal();
+    }
+
+    /**
+     * Stops the trimmer (unmounting): a run under way finishes (its deletion, if any), the uses
+     * not taken yet are dropped (the next mount lists the cache). Waits a few seconds at most.
+     */
+    public void close() {
+        trimmer.shutdown();
+        try {
+            if (!trimmer.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                log.warn("cache limit: the trimmer of {} did not stop within 5 s", home.objects());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Whether the trimmer has stopped after {@link #close} (tests). */
+    boolean closed() {
+        return trimmer.isTerminated();
     }
 
     /** An open file uses the object: it must not be deleted until {@link #unpin}. */
@@ -203,9 +286,8 @@ public final class CacheBudget {
     /** The open file is gone; records the object again (it may have been passed over meanwhile). */
     public void unpin(String name, long size) {
         pins.computeIfPresent(name, (k, n) -> n > 1 ? n - 1 : null);
-        if (Files.isRegularFile(home.objects().resolve(name))) {
-            touch(name, size);
-        }
+        uses.add(new Use(name, size, true));
+        signal();
     }
 
     boolean pinned(String name) {
@@ -232,8 +314,8 @@ public final class CacheBudget {
     }
 
     /**
-     * Run just before an evicted object is deleted, under the lineage lock and with the object's
-     * pin held back (tests; else null).
+     * Run on the trimmer just before an evicted object is deleted, under the lineage lock and
+     * with the object's pin held back (tests; else null).
      */
     volatile java.util.function.Consumer<String> beforeDelete;
 
@@ -243,8 +325,8 @@ public final class CacheBudget {
             return;
         }
         // Under the lineage lock: a commit records its objects under it, so none can start
-        // using this one between the question and the deletion. Never waited for: this runs on
-        // a thread serving the file system, and a commit in this process may hold it.
+        // using this one between the question and the deletion. Never waited for: a commit in
+        // this process may hold it for long, and the trimmer has other objects to see to.
         try (HomeLock lock = HomeLock.tryAcquire(Lineage.lockFile(home))) {
             if (lock == null) {
                 log.debug("cache limit: keeping {} (the lineage is being changed)", name);

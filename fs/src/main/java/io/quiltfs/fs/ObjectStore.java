@@ -286,7 +286,7 @@ public final class ObjectStore implements Closeable {
         }
     }
 
-    /** Stops the fetches in flight and drops their partial bytes. */
+    /** Stops the fetches in flight and drops their partial bytes, then the cache's trimmer. */
     @Override
     public void close() {
         closing = true;
@@ -295,6 +295,7 @@ public final class ObjectStore implements Closeable {
             f.abort(new IOException("the mount is closing"));
         }
         fetchers.shutdownNow();
+        budget.close();
     }
 
     /** The file a view reads: the verified cache file ({@code cached}), or the file of a fetch. */

@@ -24,10 +24,12 @@
  * object to keep the cache within its limit happens under the home's lineage lock (so that no
  * commit starts using the object meanwhile), taken without waiting: when it is busy, the
  * object stays; the deletion itself happens within the pin map's update of that object, so that
- * an open of it waits until it is gone (and fetches it) or keeps it. Under it, the manifests of local commits made since the cache was last listed
- * may be read (the listing, every 30 s at most, reads them first on a thread of its own). That
- * deletion runs in Caffeine's upkeep, under its lock, and a use of an object ({@link
- * io.quiltfs.fs.CacheBudget#touch}: an open, a fetch done, a close) waits for an upkeep under way
- * on another thread, so that the limit holds again when it returns.
+ * an open of it waits until it is gone (and fetches it) or keeps it. Under it, the manifests of
+ * local commits made since the cache was last listed may be read (the listing, every 30 s at
+ * most, reads them first). Those deletions, the listing and every change of the LRU happen on
+ * the budget's one trimmer thread: a use of an object ({@link io.quiltfs.fs.CacheBudget#touch}:
+ * an open, a fetch done, a close) only records it and signals the trimmer, which brings the
+ * cache back within its limit right after; closing the {@link io.quiltfs.fs.ObjectStore}
+ * (unmounting) stops it.
  */
 package io.quiltfs.fs;

@@ -45,6 +45,7 @@ class CacheBudgetTest {
             b.touch(n, 100 * 1024);
         }
         b.touch("a", 100 * 1024);
+        b.settle();
         assertTrue(b.usedBytes() <= 300 * 1024);
         int left = 0;
         for (String n : names) {
@@ -65,8 +66,10 @@ class CacheBudgetTest {
         Path c = object(home, "c", 80);
         b.touch("c", 80 * 1024);
         b.touch("c", 80 * 1024);
+        b.settle();
         assertTrue(Files.exists(a), "pinned");
         b.unpin("a", 80 * 1024);
+        b.settle();
         assertTrue(Files.exists(a) != Files.exists(c) || !Files.exists(c), "the limit holds again once unpinned");
     }
 
@@ -109,12 +112,12 @@ class CacheBudgetTest {
     }
 
     /**
-     * A file closes while another thread is deleting an object to keep the limit (Caffeine's
-     * upkeep under way there): when the close returns, the object it released is trimmed too,
-     * not left beyond the limit until the cache is used again.
+     * A file closes while the trimmer is deleting an object (held in the middle of it): the close
+     * returns at once, without waiting for the deletion, and the object it released is trimmed
+     * right after by the trimmer, with no further use of the cache.
      */
     @Test
-    void anObjectReleasedDuringAnotherTrimIsTrimmedBeforeTheCloseReturns() throws Exception {
+    void aCloseDuringATrimReturnsAtOnceAndItsObjectIsTrimmedAfter() throws Exception {
         Home home = new Home(tmp).ensure();
         CacheBudget b = CacheBudget.open(home, 100 * 1024);
         Path big = object(home, "big", 300);
@@ -122,10 +125,14 @@ class CacheBudgetTest {
         b.touch("big", 300 * 1024); // beyond the limit, but open: only forgotten
         object(home, "a", 80);
         b.touch("a", 80 * 1024);
+        b.settle();
+        assertTrue(Files.exists(big), "open");
         java.util.concurrent.CountDownLatch deleting = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.Set<String> deleters = java.util.concurrent.ConcurrentHashMap.newKeySet();
         b.beforeDelete = name -> {
+            deleters.add(Thread.currentThread().getName());
             if (first.getAndSet(false)) {
                 deleting.countDown();
                 try {
@@ -135,27 +142,46 @@ class CacheBudgetTest {
                 }
             }
         };
-        Thread trimmer = new Thread(() -> {
-            try {
-                object(home, "c", 80);
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-            b.touch("c", 80 * 1024); // a or c goes: held in the middle of that deletion
-        });
-        Thread closer = new Thread(() -> b.unpin("big", 300 * 1024));
         try {
-            trimmer.start();
-            deleting.await();
+            object(home, "c", 80);
+            b.touch("c", 80 * 1024); // a or c goes: the trimmer is held in the middle of that deletion
+            assertTrue(deleting.await(10, java.util.concurrent.TimeUnit.SECONDS), "the trimmer deletes");
+            Thread closer = new Thread(() -> b.unpin("big", 300 * 1024));
             closer.start();
-            awaitStuckOrDone(closer);
+            closer.join(10_000);
+            assertFalse(closer.isAlive(), "a close waited for a deletion under way on the trimmer");
         } finally {
             resume.countDown();
-            trimmer.join();
-            closer.join();
         }
-        assertFalse(Files.exists(big), "released during another trim, and still beyond the limit");
+        b.settle();
+        assertFalse(Files.exists(big), "released during a trim, and beyond the limit");
         assertTrue(b.usedBytes() <= 100 * 1024, "within the limit: " + b.usedBytes());
+        assertEquals(java.util.Set.of("quiltfs-cache-trim"), deleters, "deleted only on the trimmer");
+    }
+
+    /** Uses never delete on the calling thread; the trimmer catches up on its own; close ends it. */
+    @Test
+    void usesOnlySignalTheTrimmerWhichStopsOnClose() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        java.util.Set<String> deleters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        b.beforeDelete = name -> deleters.add(Thread.currentThread().getName());
+        for (int i = 0; i < 20; i++) {
+            object(home, "o" + i, 30);
+            b.touch("o" + i, 30 * 1024);
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (objectsOnDisk(home) > 3 && System.nanoTime() < deadline) {
+            Thread.sleep(5); // no settle(): the trimmer brings the cache back within the limit by itself
+        }
+        assertEquals(3, objectsOnDisk(home), "trimmed to the limit without another use");
+        assertEquals(java.util.Set.of("quiltfs-cache-trim"), deleters);
+        b.close();
+        assertTrue(b.closed(), "the trimmer stopped");
+        object(home, "late", 30);
+        b.touch("late", 30 * 1024); // after the unmount: ignored, no error
+        b.settle();
+        assertTrue(Files.exists(home.objects().resolve("late")));
     }
 
     /**
@@ -182,6 +208,7 @@ class CacheBudgetTest {
             }
         };
         b.touch("big", 300 * 1024); // beyond the limit, and nobody has it open yet
+        b.settle();
         opener.join();
         assertTrue(b.pinned("big"));
         assertTrue(!foundIt.get() || Files.exists(big), "deleted while open, after the open found it in the cache");
@@ -228,6 +255,7 @@ class CacheBudgetTest {
         CacheBudget b = CacheBudget.open(home, 100 * 1024);
         object(home, "other", 80);
         b.touch("other", 80 * 1024);
+        b.settle();
         assertTrue(Files.exists(home.objects().resolve(committed)), "kept: the only copy of a committed version");
         assertFalse(b.tracks(committed), "no longer counted against the limit");
 
@@ -238,6 +266,7 @@ class CacheBudgetTest {
         age(home.objects().resolve(committed));
         CacheBudget after = CacheBudget.open(home, 100 * 1024);
         after.touch("other", 80 * 1024);
+        after.settle();
         assertFalse(Files.exists(home.objects().resolve(committed)), "pushed: evictable again");
     }
 
@@ -258,6 +287,8 @@ class CacheBudgetTest {
             object(home, n, 100);
             second.touch(n, 100 * 1024);
         }
+        first.settle();
+        second.settle();
         assertEquals(4, objectsOnDisk(home), "each process alone is within its limit");
         first.rescan();
         assertEquals(200 * 1024, first.othersBytes());
@@ -282,6 +313,7 @@ class CacheBudgetTest {
         CacheBudget second = CacheBudget.open(home, 2 << 20);
         object(home, "y", 100);
         second.touch("y", 100 * 1024);
+        second.settle();
         assertTrue(Files.exists(x), "another mount's fresh object, open there, was deleted");
         assertFalse(second.tracks("x"));
         assertEquals(3 << 20, second.othersBytes());
@@ -305,6 +337,7 @@ class CacheBudgetTest {
         assertEquals(200 * 1024, b.usedBytes());
         object(home, "d", 100);
         b.touch("d", 100 * 1024);
+        b.settle();
         assertEquals(3, objectsOnDisk(home), "room for one more without evicting anything");
     }
 
@@ -377,6 +410,7 @@ class CacheBudgetTest {
             object(home, "o" + i, 100);
             b.touch("o" + i, 100 * 1024);
         }
+        b.settle();
         assertEquals(10, objectsOnDisk(home), "nothing deleted while the lineage is being changed");
         release.countDown();
         committer.join();

@@ -699,6 +699,27 @@ class PackageFsTest {
         assertEquals("hello\n", new String(readAll("/README.md"), StandardCharsets.UTF_8));
     }
 
+    /**
+     * The object cache's folders deleted while mounted (rm -rf to make room): files read before
+     * and after are fetched again and read right, not EIO until the mount restarts.
+     */
+    @Test
+    void theCacheFolderDeletedWhileMountedIsMadeAgain() throws Exception {
+        readAll("/README.md");
+        awaitCached("README.md");
+        for (Path d : new Path[] {home.objects(), home.stamps()}) {
+            try (var files = Files.walk(d)) {
+                for (Path f : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                    Files.delete(f);
+                }
+            }
+        }
+        assertEquals("hello\n", new String(readAll("/README.md"), StandardCharsets.UTF_8));
+        awaitCached("README.md");
+        readAll("/data/a.csv");
+        awaitCached("data/a.csv");
+    }
+
     @Test
     void theCacheLimitEvictsColdObjectsButNotOpenOnes() throws Exception {
         mount(21L << 20, 5_000);
@@ -743,6 +764,7 @@ class PackageFsTest {
         } finally {
             fs.release(h);
         }
+        store.budget().settle(); // the trimmer's run after the close
         assertFalse(store.cache().exists(bigRow.hash()), "the limit holds again once closed");
     }
 

@@ -99,8 +99,13 @@ public final class ObjectCache {
      * a process that was killed from those of one still at work.
      */
     public Path newTemp(String hint) throws IOException {
-        return Files.createTempFile(home.tmp(), "p" + LocalProcess.PID + "-" + hint.replaceAll("[^A-Za-z0-9._-]", "_") + "-",
-                ".part");
+        String prefix = "p" + LocalProcess.PID + "-" + hint.replaceAll("[^A-Za-z0-9._-]", "_") + "-";
+        try {
+            return Files.createTempFile(home.tmp(), prefix, ".part");
+        } catch (NoSuchFileException gone) {
+            Files.createDirectories(home.tmp()); // deleted under a running process (see adoptVerified)
+            return Files.createTempFile(home.tmp(), prefix, ".part");
+        }
     }
 
     /**
@@ -166,12 +171,29 @@ public final class ObjectCache {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
+        }
+        try {
+            moveIn(tmp, target);
+        } catch (NoSuchFileException e) {
+            if (!Files.isRegularFile(tmp) || Files.isDirectory(target.getParent())) {
+                throw e;
+            }
+            // The objects folder was deleted under this process (a user making room while a
+            // mount runs): the cache is derived data, so it is made again rather than every
+            // later fetch failing until a restart.
+            Files.createDirectories(target.getParent());
+            moveIn(tmp, target);
+        }
+        writeStamp(sum, target);
+        return target;
+    }
+
+    private static void moveIn(Path tmp, Path target) throws IOException {
+        if (Stat.BOOT_ID.isEmpty()) {
             AtomicFile.moveIntoPlace(tmp, target);
         } else {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
-        writeStamp(sum, target);
-        return target;
     }
 
     /**
@@ -282,7 +304,12 @@ public final class ObjectCache {
             if (st.equals(readStamp(sum))) {
                 return;
             }
-            Files.writeString(stampPath(sum), st.format(), StandardCharsets.US_ASCII);
+            try {
+                Files.writeString(stampPath(sum), st.format(), StandardCharsets.US_ASCII);
+            } catch (NoSuchFileException gone) {
+                Files.createDirectories(home.stamps()); // deleted under this process (see adoptVerified)
+                Files.writeString(stampPath(sum), st.format(), StandardCharsets.US_ASCII);
+            }
         }
     }
 

@@ -24,6 +24,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * lines cannot say whether the bytes changed since (a same-size rewrite with its mtime set
  * back), is read as empty, so every file is hashed again once.
  *
+ * <p>Racy entries (git's Documentation/technical/racy-git.txt): the kernel stamps a change with
+ * a coarse clock that ticks every few milliseconds, so a second write within the tick of the
+ * first (same size, mtime set back) keeps every field of the stat. A hash is therefore trusted
+ * only when the file's change stamp is at least a tick older than the moment its bytes were
+ * read ({@link #put(String, FileStat, Checksum, long)}), or, for what a command wrote itself
+ * ({@link #put(String, FileStat, Checksum)}), than the moment the cache is saved: a save waits
+ * out a short remainder of the tick and otherwise leaves the entry out, to be hashed again. A
+ * file older than a tick (the common case) costs a comparison of two numbers. A stamp with no
+ * fraction of a second comes from a file system of whole-second times, whose tick is 2 s.
+ *
  * <p>The cache may also be marked clean for a head revision and install paths: then its keys
  * were exactly the working files and each matched that revision's row. A later scan finding the
  * very same keys and stats needs neither hashing nor the manifest. Any change clears the mark.
@@ -36,14 +46,33 @@ public final class HashCache {
     record Item(FileStat stat, Checksum hash) {
     }
 
+    /**
+     * The tick of the file clock assumed for a stamp with a fraction of a second: the kernel's
+     * coarse clock ticks every 1 to 10 ms (CONFIG_HZ 1000 to 100) and may lag the real time by
+     * one tick, hence twice the longest.
+     */
+    static final long TICK_NANOS = 20_000_000L;
+    /** The tick assumed for a stamp of whole seconds (ext4 with small inodes, FAT's 2 s mtime). */
+    static final long COARSE_TICK_NANOS = 2_000_000_000L;
+
     private final Path file;
     private final Map<String, Item> items;
+    private final java.util.function.LongSupplier clock;
+    private final long tick;
     private volatile boolean dirty;
     private volatile String clean;
 
-    private HashCache(Path file, int capacity) {
+    private HashCache(Path file, int capacity, java.util.function.LongSupplier clock, long tick) {
         this.file = file;
         this.items = new ConcurrentHashMap<>(capacity);
+        this.clock = clock;
+        this.tick = tick;
+    }
+
+    /** The wall clock in nanoseconds since the epoch, the base the kernel's ctime uses. */
+    private static long wallNanos() {
+        java.time.Instant t = java.time.Instant.now();
+        return t.getEpochSecond() * 1_000_000_000L + t.getNano();
     }
 
     /** How many keys it holds. */
@@ -53,17 +82,22 @@ public final class HashCache {
 
     /** Reads the cache at {@code file} (empty when absent or unreadable). */
     public static HashCache load(Path file) {
+        return load(file, HashCache::wallNanos, TICK_NANOS);
+    }
+
+    /** {@link #load(Path)} with another clock (nanoseconds since the epoch) and tick, for tests. */
+    static HashCache load(Path file, java.util.function.LongSupplier clock, long tick) {
         byte[] b;
         try {
             b = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            return new HashCache(file, 16);
+            return new HashCache(file, 16, clock, tick);
         } catch (IOException e) {
-            return unreadable(file);
+            return unreadable(file, clock, tick);
         }
         // Parsed straight from the bytes (a status of 100,000 unchanged files is mostly this
         // and the scan): about 110 bytes per line, so the map is sized once.
-        HashCache c = new HashCache(file, b.length / 64 + 16);
+        HashCache c = new HashCache(file, b.length / 64 + 16, clock, tick);
         try {
             int nl = indexOf(b, (byte) '\n', 0);
             if (nl < 0 || !MAGIC.equals(new String(b, 0, nl, StandardCharsets.UTF_8))) {
@@ -84,15 +118,15 @@ public final class HashCache {
                 at = end + 1;
             }
         } catch (RuntimeException e) {
-            return unreadable(file);
+            return unreadable(file, clock, tick);
         }
         return c;
     }
 
     private static final byte[] CLEAN = "clean ".getBytes(StandardCharsets.US_ASCII);
 
-    private static HashCache unreadable(Path file) {
-        HashCache c = new HashCache(file, 16);
+    private static HashCache unreadable(Path file, java.util.function.LongSupplier clock, long tick) {
+        HashCache c = new HashCache(file, 16, clock, tick);
         c.dirty = true;
         return c;
     }
@@ -225,6 +259,43 @@ public final class HashCache {
         return it.hash;
     }
 
+    /** The cache's clock: nanoseconds since the epoch. Read before the bytes of a file are, for {@link #put(String, FileStat, Checksum, long)}. */
+    public long now() {
+        return clock.getAsLong();
+    }
+
+    /**
+     * Whether a file whose stat is {@code stat} may still have changed after {@code moment}
+     * (nanoseconds since the epoch) without its change stamp moving: its stamp is not a tick
+     * older than that moment.
+     */
+    boolean racy(FileStat stat, long moment) {
+        long stamp = stat.changeStamp();
+        return stamp > moment - tickOf(stamp);
+    }
+
+    private long tickOf(long stamp) {
+        return stamp % 1_000_000_000L == 0 ? Math.max(tick, COARSE_TICK_NANOS) : tick;
+    }
+
+    /**
+     * Records the hash of bytes first read at {@code readSince} (from {@link #now()}) of a file
+     * whose stat was {@code stat} before and after: only when the stat is not racy at that
+     * moment (else a write within the same tick, after the read, would keep the stat). Returns
+     * whether it was recorded.
+     */
+    public boolean put(String key, FileStat stat, Checksum hash, long readSince) {
+        if (racy(stat, readSince)) {
+            return false;
+        }
+        put(key, stat, hash);
+        return true;
+    }
+
+    /**
+     * Records the hash of a file this command has just written (the bytes are known): checked
+     * against the moment of {@link #save()}.
+     */
     public void put(String key, FileStat stat, Checksum hash) {
         Item it = new Item(stat, hash);
         if (!it.equals(items.put(key, it))) {
@@ -258,11 +329,48 @@ public final class HashCache {
             return;
         }
         try {
+            dropRacy();
             write();
             dirty = false;
         } catch (IOException | RuntimeException e) {
             log.warn("cannot save the hash cache {} ({}); files will be hashed again until it can be", file,
                     e.getMessage());
+        }
+    }
+
+    /**
+     * Git's rule at the moment the cache is recorded: an entry whose stamp is within a tick of
+     * now could change again without its stamp moving. When the tick's rest is short the save
+     * waits it out (a status right after an install need not hash what the install wrote);
+     * otherwise (a stamp from a clock ahead of ours) the entry is left out.
+     */
+    private void dropRacy() {
+        long now = now();
+        long wait = 0;
+        boolean far = false;
+        for (Item it : items.values()) {
+            if (racy(it.stat, now)) {
+                long rest = it.stat.changeStamp() + tickOf(it.stat.changeStamp()) - now + 1;
+                if (rest <= tick) {
+                    wait = Math.max(wait, rest);
+                } else {
+                    far = true;
+                }
+            }
+        }
+        if (far && items.values().removeIf(it -> racy(it.stat, now)
+                && it.stat.changeStamp() + tickOf(it.stat.changeStamp()) - now + 1 > tick)) {
+            clean = null;
+        }
+        if (wait > 0) {
+            try {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (items.values().removeIf(it -> racy(it.stat, now))) {
+                    clean = null;
+                }
+            }
         }
     }
 

@@ -240,14 +240,18 @@ public final class Status {
                 hashes.put(f.getKey(), h);
             }
         }
+        // Every byte hashed below is read after this moment: a file whose change stamp is a tick
+        // older cannot change again without the stamp moving (HashCache's racy-entry rule).
+        long readSince = toHash.isEmpty() ? 0 : cache.now();
         for (Map.Entry<HashType, List<String>> t : toHash.entrySet()) {
             List<Checksum> sums = hasher.hash(t.getValue(), t.getKey());
             for (int i = 0; i < sums.size(); i++) {
                 String k = t.getValue().get(i);
                 FileStat before = now.get(k);
-                // Cache only when the file did not change while it was hashed.
+                // Cache only when the file did not change while it was hashed, nor can change
+                // later without its stat moving.
                 if (before.equals(files.stat(k))) {
-                    cache.put(k, before, sums.get(i));
+                    cache.put(k, before, sums.get(i), readSince);
                 }
                 hashes.put(k, sums.get(i));
             }

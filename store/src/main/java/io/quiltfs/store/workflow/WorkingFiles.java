@@ -19,7 +19,7 @@ public interface WorkingFiles {
      * Any change of the bytes changes at least one of the four (else a hash cache would trust
      * a hash of other bytes), but for the ctime's granularity: a rewrite within the same tick of
      * the kernel's file clock (a few milliseconds) as the change before it keeps the ctime, a
-     * window git's index shares without its racy-entry check, which {@link HashCache} has not.
+     * window git's index closes with its racy-entry check, and so does {@link HashCache}.
      */
     record FileStat(long size, long mtimeNanos, long inode, long changeStamp) {
     }

@@ -262,4 +262,37 @@ class ObjectCacheTest {
         assertTrue(mismatch.getMessage().contains("'bad'"), mismatch.getMessage());
         assertNull(cache.lookup(lying.hash()));
     }
+
+    /**
+     * The cache's folders deleted under a running process (rm -rf of the objects to make room,
+     * while a mount runs): the next object stored recreates them instead of failing every fetch
+     * until the process restarts.
+     */
+    @Test
+    void theCacheFoldersDeletedMeanwhileAreMadeAgain() throws IOException {
+        Home home = new Home(tmp.resolve("home"));
+        ObjectCache cache = new ObjectCache(home);
+        byte[] big = new byte[(int) ObjectCache.STAMP_MIN_SIZE + 10];
+        new java.util.Random(5).nextBytes(big);
+        Path src = tmp.resolve("src");
+        Files.write(src, big);
+        Checksum sum = cache.add(src, HashType.SHA2_256_CHUNKED);
+        for (Path d : new Path[] {home.objects(), home.stamps(), home.tmp()}) {
+            try (var files = Files.list(d)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(d);
+        }
+        assertNull(cache.lookup(sum));
+        assertEquals(sum, cache.add(src, HashType.SHA2_256_CHUNKED));
+        Path p = cache.lookup(sum);
+        assertNotNull(p);
+        assertArrayEquals(big, Files.readAllBytes(p));
+        assertTrue(Files.isRegularFile(home.stamps().resolve(Home.objectName(sum))), "stamped again");
+        Files.delete(p);
+        Files.delete(home.objects());
+        assertEquals(p, cache.putFile(sum, src));
+    }
 }
