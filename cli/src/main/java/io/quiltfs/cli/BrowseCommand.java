@@ -89,11 +89,15 @@ final class BrowseCommand extends BaseCommand {
             for (Revision rev : revs) {
                 String message = "";
                 try {
-                    Manifest m = r.readManifest(rev.topHash());
-                    message = m.message() == null ? "" : m.message();
+                    // The header only: hundreds of revisions of millions of rows cost a few KB each.
+                    String m = Manifest.messageOf(r.readManifestHeader(rev.topHash()));
+                    message = m == null ? "" : m;
                 } catch (RegistryException.NotFound e) {
                     message = "(manifest missing)";
                     bad.add(r.missingManifest(ref.name(), rev));
+                } catch (io.quiltfs.store.manifest.ManifestException e) {
+                    message = "(unreadable: " + Cli.message(e) + ")";
+                    bad.add(r.damagedManifest(ref.name(), rev, e));
                 } catch (java.io.IOException e) {
                     message = "(unreadable: " + Cli.message(e) + ")";
                 }

@@ -267,6 +267,22 @@ public final class LocalRegistry implements Registry {
     }
 
     @Override
+    public com.fasterxml.jackson.databind.node.ObjectNode readManifestHeader(String topHash) throws IOException {
+        Path p = manifestPath(topHash);
+        String source = uri() + "/.quilt/packages/" + topHash;
+        if (!regularFile(p, "manifest")) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
+        byte[] start;
+        try (InputStream in = Files.newInputStream(p)) {
+            start = ManifestReader.headerBytes(in);
+        } catch (NoSuchFileException e) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
+        return ManifestReader.readHeader(start, source);
+    }
+
+    @Override
     public boolean hasManifest(String topHash) {
         return Files.isRegularFile(manifestPath(topHash));
     }

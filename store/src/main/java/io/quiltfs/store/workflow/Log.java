@@ -87,6 +87,8 @@ public final class Log {
                     message = message(installed, registry, c);
                 } catch (RegistryException.NotFound e) {
                     message = "(manifest missing)";
+                } catch (io.quiltfs.store.manifest.ManifestException e) {
+                    message = "(unreadable: " + e.getMessage() + ")";
                 }
                 out.add(new Line(ts, c, message, List.of(), c.equals(latest),
                         c.equals(s.base), c.equals(s.head), true));
@@ -110,6 +112,11 @@ public final class Log {
                 message = "(manifest missing)";
                 if (listed.contains(r)) {
                     problems.add(registry.missingManifest(pkg, r));
+                }
+            } catch (io.quiltfs.store.manifest.ManifestException e) {
+                message = "(unreadable: " + e.getMessage() + ")";
+                if (listed.contains(r)) {
+                    problems.add(registry.damagedManifest(pkg, r, e));
                 }
             }
             out.add(new Line(r.timestamp(), r.topHash(), message, t,
@@ -154,11 +161,13 @@ public final class Log {
 
     /** The revision's message; {@link RegistryException.NotFound} when the registry lacks its manifest. */
     private static String message(InstalledPackage installed, Registry registry, String top)
-            throws RegistryException.NotFound {
+            throws RegistryException.NotFound, io.quiltfs.store.manifest.ManifestException {
         try {
-            Manifest m = installed != null ? installed.manifest(top, registry) : registry.readManifest(top);
-            return m.message() == null ? "" : m.message();
-        } catch (RegistryException.NotFound e) {
+            // The header only: a log of hundreds of revisions of millions of rows reads a few KB of each.
+            String m = Manifest.messageOf(installed != null ? installed.header(top, registry)
+                    : registry.readManifestHeader(top));
+            return m == null ? "" : m;
+        } catch (RegistryException.NotFound | io.quiltfs.store.manifest.ManifestException e) {
             throw e;
         } catch (IOException e) {
             return "(unreadable: " + e.getMessage() + ")";
