@@ -105,9 +105,11 @@ final class BrowseCommand extends BaseCommand {
                 if (rev.topHash().equals(latest)) {
                     labels.append(" [latest]");
                 }
+                ArrayNode revTags = Json.NODES.arrayNode();
                 tags.forEach((t, h) -> {
                     if (h.equals(rev.topHash())) {
                         labels.append(" [").append(t).append(']');
+                        revTags.add(t);
                     }
                 });
                 out.line(TIME.format(Instant.ofEpochSecond(rev.timestamp())) + "  " + rev.topHash() + "  "
@@ -115,7 +117,7 @@ final class BrowseCommand extends BaseCommand {
                 arr.addObject().put("timestamp", rev.timestamp())
                         .put("time", TIME.format(Instant.ofEpochSecond(rev.timestamp())))
                         .put("top_hash", rev.topHash()).put("message", message)
-                        .put("latest", rev.topHash().equals(latest));
+                        .put("latest", rev.topHash().equals(latest)).set("tags", revTags);
             }
             ArrayNode problems = badPointers(bad);
             var json = Json.object().put("registry", r.uri()).put("package", ref.name().toString())

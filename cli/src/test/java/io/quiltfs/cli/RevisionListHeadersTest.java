@@ -56,6 +56,7 @@ class RevisionListHeadersTest {
         CliRunner.Result b = CliRunner.run("--home", home, "build", "team/pkg", src.toString(), "-r", reg, "-m", "one");
         assertEquals(0, b.code(), b.err());
         String top = b.out().strip();
+        assertEquals(0, CliRunner.run("--home", home, "tag", "team/pkg", "good", "-r", reg).code());
 
         String rowsBad = "a".repeat(64);
         // A header, then 3 MB of one row that never ends: a list must not read past the header.
@@ -74,7 +75,7 @@ class RevisionListHeadersTest {
             System.arraycopy(cmd, 0, text, 2, cmd.length);
             CliRunner.Result r = CliRunner.run(text);
             assertEquals(0, r.code(), r.err());
-            assertTrue(r.out().contains(top + "  one [latest]"), r.out());
+            assertTrue(r.out().contains(top + "  one [latest] [good]"), r.out());
             assertTrue(r.out().contains(rowsBad + "  rows not read\n"), r.out());
             assertTrue(r.out().contains(bigHeader + "  big header\n"), r.out());
             assertTrue(r.out().contains(empty + "  (unreadable: "), r.out());
@@ -89,6 +90,10 @@ class RevisionListHeadersTest {
             assertEquals(0, j.code(), j.err());
             assertEquals("rows not read", messages(j).get(rowsBad));
             assertEquals("big header", messages(j).get(bigHeader));
+            for (JsonNode v : Json.parse(j.out()).get("revisions")) {
+                // browse's revisions carry their tags as log's do (the text shows them on both)
+                assertEquals(v.get("top_hash").asText().equals(top) ? "[\"good\"]" : "[]", v.get("tags").toString());
+            }
             JsonNode problems = Json.parse(j.out()).get("problems");
             assertEquals(1, problems.size(), problems.toString());
             assertEquals(DIR + "1600000012", problems.get(0).get("key").asText());

@@ -554,7 +554,8 @@ public final class S3Registry implements Registry {
     @Override
     public com.fasterxml.jackson.databind.node.ObjectNode readManifestHeader(String topHash) throws IOException {
         String key = manifestKey(topHash);
-        Small s = getSmall(key, "bytes=0-" + (HEADER_RANGE - 1), (in, length) -> in.readAllBytes());
+        // (At most the range, also from a server that ignores Range and sends the whole manifest.)
+        Small s = getSmall(key, "bytes=0-" + (HEADER_RANGE - 1), (in, length) -> in.readNBytes(HEADER_RANGE));
         if (s == null) {
             throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
         }
