@@ -76,4 +76,27 @@ class ReadCommandsMistakesTest {
         assertEquals("x".repeat(128), CliRunner.run("--home", home, "tag", "t/p", "-r", reg).out().strip()
                 .split(" ")[0], "only the valid tag was made");
     }
+
+    @Test
+    void aTimestampGivenAsAHashNamesTheRevisionItIsTheTimeOf() throws IOException {
+        String reg = TestRegistries.LOCAL.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        CliRunner.Result b = CliRunner.run("--home", home, "build", "t/p", src.toString(), "-r", reg, "-m", "one");
+        assertEquals(0, b.code(), b.err());
+        String top = b.out().strip();
+        String time;
+        try (var names = Files.list(TestRegistries.backing(reg, ".quilt/named_packages/t/p/latest").getParent())) {
+            time = names.map(n -> n.getFileName().toString()).filter(n -> !n.equals("latest")).findFirst().orElseThrow();
+        }
+        CliRunner.Result r = CliRunner.run("--home", home, "browse", reg, "t/p@" + time);
+        assertEquals(ExitCodes.NOT_FOUND, r.code(), r.out());
+        assertEquals("quiltfs: error: no revision matches hash prefix " + time + " in " + reg + "; " + time
+                + " is the time of revision t/p@" + top + ": name a revision by its top hash", r.err().strip());
+        // Digits that are no timestamp pointer: the answer as before.
+        CliRunner.Result other = CliRunner.run("--home", home, "browse", reg, "t/p@123456");
+        assertEquals(ExitCodes.NOT_FOUND, other.code(), other.out());
+        assertEquals("quiltfs: error: no revision matches hash prefix 123456 in " + reg, other.err().strip());
+    }
 }

@@ -233,10 +233,33 @@ public interface Registry extends ObjectSource, AutoCloseable {
         return h;
     }
 
+    /**
+     * {@code notFound}, saying so when the digits given as a hash are the name of one of the
+     * package's timestamp pointers (as quilt3 and `browse` list them): which revision is meant.
+     */
+    private RegistryException.NotFound timestampGiven(PackageRef ref, RegistryException.NotFound notFound) {
+        if (!ref.hash().matches("[0-9]{6,19}") || Revision.timestampOf(ref.hash()) < 0) {
+            return notFound;
+        }
+        String top;
+        try {
+            top = readPointer(ref.name(), ref.hash());
+        } catch (IOException | RuntimeException e) {
+            return notFound; // no better answer than the one already there
+        }
+        return top == null ? notFound : new RegistryException.NotFound(notFound.getMessage() + "; " + ref.hash()
+                + " is the time of revision " + ref.name() + "@" + top + ": name a revision by its top hash");
+    }
+
     /** Resolves a reference to a full top hash: latest, a tag, a full hash or a unique prefix. */
     default String resolve(PackageRef ref) throws IOException {
         if (ref.hash() != null) {
-            String h = ref.hash().length() == 64 ? ref.hash() : resolvePrefix(ref.hash());
+            String h;
+            try {
+                h = ref.hash().length() == 64 ? ref.hash() : resolvePrefix(ref.hash());
+            } catch (RegistryException.NotFound e) {
+                throw timestampGiven(ref, e);
+            }
             if (!hasManifest(h)) {
                 throw new RegistryException.NotFound("no revision " + h + " of " + ref.name() + " in " + uri());
             }
