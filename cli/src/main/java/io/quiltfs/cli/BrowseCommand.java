@@ -86,20 +86,18 @@ final class BrowseCommand extends BaseCommand {
                 warn(latestProblem);
             }
             ArrayNode arr = Json.NODES.arrayNode();
+            Map<String, io.quiltfs.store.workflow.Log.Message> messages = io.quiltfs.store.workflow.Log.messages(r, null,
+                    revs.stream().map(Revision::topHash).toList());
             for (Revision rev : revs) {
                 String message = "";
                 try {
-                    // The header only: hundreds of revisions of millions of rows cost a few KB each.
-                    String m = Manifest.messageOf(r.readManifestHeader(rev.topHash()));
-                    message = m == null ? "" : m;
+                    message = messages.get(rev.topHash()).text();
                 } catch (RegistryException.NotFound e) {
                     message = "(manifest missing)";
                     bad.add(r.missingManifest(ref.name(), rev));
                 } catch (io.quiltfs.store.manifest.ManifestException e) {
                     message = "(unreadable: " + Cli.message(e) + ")";
                     bad.add(r.damagedManifest(ref.name(), rev, e));
-                } catch (java.io.IOException e) {
-                    message = "(unreadable: " + Cli.message(e) + ")";
                 }
                 StringBuilder labels = new StringBuilder();
                 if (rev.topHash().equals(latest)) {
