@@ -86,24 +86,28 @@ final class BrowseCommand extends BaseCommand {
                 warn(latestProblem);
             }
             ArrayNode arr = Json.NODES.arrayNode();
+            Map<String, io.quiltfs.store.workflow.Log.Message> messages = io.quiltfs.store.workflow.Log.messages(r, null,
+                    revs.stream().map(Revision::topHash).toList());
             for (Revision rev : revs) {
                 String message = "";
                 try {
-                    Manifest m = r.readManifest(rev.topHash());
-                    message = m.message() == null ? "" : m.message();
+                    message = messages.get(rev.topHash()).text();
                 } catch (RegistryException.NotFound e) {
                     message = "(manifest missing)";
                     bad.add(r.missingManifest(ref.name(), rev));
-                } catch (java.io.IOException e) {
+                } catch (io.quiltfs.store.manifest.ManifestException e) {
                     message = "(unreadable: " + Cli.message(e) + ")";
+                    bad.add(r.damagedManifest(ref.name(), rev, e));
                 }
                 StringBuilder labels = new StringBuilder();
                 if (rev.topHash().equals(latest)) {
                     labels.append(" [latest]");
                 }
+                ArrayNode revTags = Json.NODES.arrayNode();
                 tags.forEach((t, h) -> {
                     if (h.equals(rev.topHash())) {
                         labels.append(" [").append(t).append(']');
+                        revTags.add(t);
                     }
                 });
                 out.line(TIME.format(Instant.ofEpochSecond(rev.timestamp())) + "  " + rev.topHash() + "  "
@@ -111,7 +115,7 @@ final class BrowseCommand extends BaseCommand {
                 arr.addObject().put("timestamp", rev.timestamp())
                         .put("time", TIME.format(Instant.ofEpochSecond(rev.timestamp())))
                         .put("top_hash", rev.topHash()).put("message", message)
-                        .put("latest", rev.topHash().equals(latest));
+                        .put("latest", rev.topHash().equals(latest)).set("tags", revTags);
             }
             ArrayNode problems = badPointers(bad);
             var json = Json.object().put("registry", r.uri()).put("package", ref.name().toString())

@@ -22,7 +22,7 @@ final class TagCommand extends PackageCommand {
     String pkg;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "TAG",
-            description = "The tag: letters, digits, '.', '_' and '-', not starting with '.' (none: list the tags).")
+            description = "The tag: up to 128 letters, digits, '.', '_' and '-', not starting with '.' (none: list the tags).")
     String tag;
 
     @Parameters(index = "2", arity = "0..1", paramLabel = "HASH", description = "A top hash, a unique prefix,"

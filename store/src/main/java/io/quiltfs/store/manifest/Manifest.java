@@ -47,6 +47,11 @@ public final class Manifest {
 
     /** The header's {@code message}, or null. */
     public String message() {
+        return messageOf(header);
+    }
+
+    /** The {@code message} of a manifest header (as {@link #message}), or null. */
+    public static String messageOf(JsonNode header) {
         JsonNode m = header.get("message");
         return m == null || m.isNull() ? null : m.isTextual() ? m.textValue() : m.toString();
     }

@@ -149,6 +149,61 @@ public final class ManifestReader {
         }
     }
 
+    /**
+     * The bytes of a manifest up to the end of its header: its first line that is not blank,
+     * read from {@code in} a few KB at a time (a listing of many revisions needs their headers,
+     * not their rows). Stops once over {@link #MAX_LINE}; {@link #readHeader(byte[], String)}
+     * then reports the line. Returns what it read when {@code in} ends first.
+     */
+    public static byte[] headerBytes(InputStream in) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(8192);
+        byte[] chunk = new byte[8192];
+        int lineStart = 0;
+        boolean blank = true;
+        while (out.size() <= MAX_LINE + 1 + lineStart) {
+            int r = in.read(chunk);
+            if (r < 0) {
+                break;
+            }
+            for (int i = 0; i < r; i++) {
+                byte b = chunk[i];
+                if (b == '\n') {
+                    if (!blank) {
+                        out.write(chunk, 0, i + 1);
+                        return out.toByteArray();
+                    }
+                    lineStart = out.size() + i + 1;
+                } else if (b != ' ' && b != '\t' && b != '\r') {
+                    blank = false;
+                }
+            }
+            out.write(chunk, 0, r);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * The header of a manifest whose first bytes ({@link #headerBytes}) are {@code start}; throws
+     * {@link ManifestException} naming the line when there is none or it is not a header. The
+     * rows are not read, so nothing is verified against a top hash.
+     */
+    public static ObjectNode readHeader(byte[] start, String source) throws IOException {
+        ManifestReader r = new ManifestReader(source, false);
+        LineSplitter lines = new LineSplitter(new java.io.ByteArrayInputStream(start));
+        while (lines.next()) {
+            long no = lines.lineNo();
+            if (lines.tooLong()) {
+                r.problem(no, null, "the header line is over 1 MB", true);
+            }
+            if (!isBlank(lines.buf(), lines.start(), lines.length())) {
+                r.parseHeader(lines, no);
+                return r.header;
+            }
+        }
+        r.problem(1, null, "empty manifest: no header line", true);
+        return null; // (problem threw)
+    }
+
     private Manifest readAll(InputStream in) throws IOException {
         try {
             parse(in);

@@ -133,7 +133,7 @@ public final class LocalRegistry implements Registry {
         Path dir = pointerDir(pkg);
         List<Revision> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
-            return out;
+            return requireRoot(out);
         }
         try (DirectoryStream<Path> ptrs = Files.newDirectoryStream(dir)) {
             for (Path p : ptrs) {
@@ -175,7 +175,21 @@ public final class LocalRegistry implements Registry {
 
     @Override
     public String latest(PackageName pkg) throws IOException {
+        // (A folder not made yet is a registry without the package: the first push makes it.)
         return readPointer(pkg, "latest");
+    }
+
+    /**
+     * {@code none}, what a registry without the package holds, once the registry's folder is
+     * known to exist: to a listing or a tag, a mistyped path is no registry, not one without
+     * revisions or tags.
+     */
+    private <T> T requireRoot(T none) throws RegistryException.NotFound {
+        if (!Files.isDirectory(root)) {
+            throw new RegistryException.NotFound("no registry at " + uri() + ": " + root + " is not a folder"
+                    + " (check the path)");
+        }
+        return none;
     }
 
     @Override
@@ -264,6 +278,22 @@ public final class LocalRegistry implements Registry {
         } catch (NoSuchFileException e) {
             throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
         }
+    }
+
+    @Override
+    public com.fasterxml.jackson.databind.node.ObjectNode readManifestHeader(String topHash) throws IOException {
+        Path p = manifestPath(topHash);
+        String source = uri() + "/.quilt/packages/" + topHash;
+        if (!regularFile(p, "manifest")) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
+        byte[] start;
+        try (InputStream in = Files.newInputStream(p)) {
+            start = ManifestReader.headerBytes(in);
+        } catch (NoSuchFileException e) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
+        return ManifestReader.readHeader(start, source);
     }
 
     @Override
@@ -366,7 +396,7 @@ public final class LocalRegistry implements Registry {
         Map<String, String> out = new TreeMap<>();
         Path dir = tagDir(pkg);
         if (!Files.isDirectory(dir)) {
-            return out;
+            return requireRoot(out);
         }
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path p : s) {
@@ -391,7 +421,8 @@ public final class LocalRegistry implements Registry {
     @Override
     public String tag(PackageName pkg, String tag) throws IOException {
         Tags.require(tag);
-        return readPointerFile(tagDir(pkg).resolve(tag));
+        String h = readPointerFile(tagDir(pkg).resolve(tag));
+        return h != null ? h : requireRoot(null);
     }
 
     @Override

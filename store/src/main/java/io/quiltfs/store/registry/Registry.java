@@ -63,6 +63,13 @@ public interface Registry extends ObjectSource, AutoCloseable {
                 "names " + rev.topHash() + ", whose manifest is missing");
     }
 
+    /** A timestamp pointer that names a manifest this registry holds damaged (no header), as a listing reports it. */
+    default RegistryException.BadPointer damagedManifest(PackageName pkg, Revision rev,
+                                                         io.quiltfs.store.manifest.ManifestException why) {
+        return new RegistryException.BadPointer(uri(), Pointers.key(pkg, Long.toString(rev.timestamp())),
+                "names " + rev.topHash() + ", whose manifest is damaged: " + why.getMessage());
+    }
+
     /** The {@code latest} pointer, or null when the package has none. */
     String latest(PackageName pkg) throws IOException;
 
@@ -96,6 +103,17 @@ public interface Registry extends ObjectSource, AutoCloseable {
     byte[] readManifestBytes(String topHash) throws IOException;
 
     boolean hasManifest(String topHash) throws IOException;
+
+    /**
+     * The header of the manifest {@code topHash} (its message, its user_meta), read without its
+     * rows: what a list of revisions shows of each, at the cost of a few KB however many rows it
+     * has. Not verified against {@code topHash} (that takes every row; what reads the revision
+     * verifies it). {@link RegistryException.NotFound} when absent; a
+     * {@link io.quiltfs.store.manifest.ManifestException} naming the line when it has no header.
+     */
+    default com.fasterxml.jackson.databind.node.ObjectNode readManifestHeader(String topHash) throws IOException {
+        return readManifest(topHash).header();
+    }
 
     /**
      * When the manifest {@code topHash} was written to this registry, in seconds since the epoch
@@ -215,10 +233,33 @@ public interface Registry extends ObjectSource, AutoCloseable {
         return h;
     }
 
+    /**
+     * {@code notFound}, saying so when the digits given as a hash are the name of one of the
+     * package's timestamp pointers (as quilt3 and `browse` list them): which revision is meant.
+     */
+    private RegistryException.NotFound timestampGiven(PackageRef ref, RegistryException.NotFound notFound) {
+        if (!ref.hash().matches("[0-9]{6,19}") || Revision.timestampOf(ref.hash()) < 0) {
+            return notFound;
+        }
+        String top;
+        try {
+            top = readPointer(ref.name(), ref.hash());
+        } catch (IOException | RuntimeException e) {
+            return notFound; // no better answer than the one already there
+        }
+        return top == null ? notFound : new RegistryException.NotFound(notFound.getMessage() + "; " + ref.hash()
+                + " is the time of revision " + ref.name() + "@" + top + ": name a revision by its top hash");
+    }
+
     /** Resolves a reference to a full top hash: latest, a tag, a full hash or a unique prefix. */
     default String resolve(PackageRef ref) throws IOException {
         if (ref.hash() != null) {
-            String h = ref.hash().length() == 64 ? ref.hash() : resolvePrefix(ref.hash());
+            String h;
+            try {
+                h = ref.hash().length() == 64 ? ref.hash() : resolvePrefix(ref.hash());
+            } catch (RegistryException.NotFound e) {
+                throw timestampGiven(ref, e);
+            }
             if (!hasManifest(h)) {
                 throw new RegistryException.NotFound("no revision " + h + " of " + ref.name() + " in " + uri());
             }

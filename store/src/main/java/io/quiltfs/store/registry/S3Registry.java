@@ -554,6 +554,29 @@ public final class S3Registry implements Registry {
         return s.bytes;
     }
 
+    /** Most headers fit in one small ranged GET, whose body is read whole (the connection is kept). */
+    private static final int HEADER_RANGE = 64 * 1024;
+
+    @Override
+    public com.fasterxml.jackson.databind.node.ObjectNode readManifestHeader(String topHash) throws IOException {
+        String key = manifestKey(topHash);
+        // (At most the range, also from a server that ignores Range and sends the whole manifest.)
+        Small s = getSmall(key, "bytes=0-" + (HEADER_RANGE - 1), (in, length) -> in.readNBytes(HEADER_RANGE));
+        if (s == null) {
+            throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+        }
+        byte[] start = ManifestReader.headerBytes(new java.io.ByteArrayInputStream(s.bytes));
+        if (start.length == s.bytes.length && s.bytes.length == HEADER_RANGE && start[start.length - 1] != '\n') {
+            // A header longer than the range (a large user_meta): read on to its end, dropping the rest.
+            s = getSmall(key, null, (in, length) -> ManifestReader.headerBytes(in));
+            if (s == null) {
+                throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
+            }
+            start = s.bytes;
+        }
+        return ManifestReader.readHeader(start, url(key));
+    }
+
     @Override
     public boolean hasManifest(String topHash) throws IOException {
         return head(manifestKey(topHash), null) != null;
@@ -1826,8 +1849,13 @@ public final class S3Registry implements Registry {
 
     /** A small object, or null when the key does not exist (a missing bucket is an error). */
     private Small getSmall(String key, Body body) throws IOException {
+        return getSmall(key, null, body);
+    }
+
+    /** {@link #getSmall(String, Body)} of a {@code range} of the object (null: all of it). */
+    private Small getSmall(String key, String range, Body body) throws IOException {
         try {
-            return blocking(() -> s3.getObject(b -> b.bucket(bucket).key(key), (response, in) -> {
+            return blocking(() -> s3.getObject(b -> b.bucket(bucket).key(key).range(range), (response, in) -> {
                 Long length = response.contentLength();
                 byte[] bytes;
                 try {
@@ -1847,6 +1875,9 @@ public final class S3Registry implements Registry {
         } catch (S3Exception e) {
             if (e.statusCode() == 404 && !"NoSuchBucket".equals(code(e))) {
                 return null;
+            }
+            if (e.statusCode() == 416 && range != null) {
+                return new Small(new byte[0], null); // an empty object has no first byte to range over
             }
             throw failure(url(key), e);
         } catch (SdkException e) {

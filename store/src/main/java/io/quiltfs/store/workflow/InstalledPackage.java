@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -189,5 +190,24 @@ public final class InstalledPackage {
 
     public Manifest manifest(String top, Registry registry) throws IOException {
         return manifest(home, pkg, state.registry, top, registry);
+    }
+
+    /**
+     * The header of the manifest {@code top} (a list of revisions shows its message): from this
+     * home's copy when it keeps one, else read from {@code registry} without its rows and not
+     * kept (a log of hundreds of revisions must neither read nor store every one whole).
+     */
+    public com.fasterxml.jackson.databind.node.ObjectNode header(String top, Registry registry) throws IOException {
+        for (Path p : List.of(home.installedManifest(pkg, top),
+                home.cachedManifest(Home.registryId(state.registry), top))) {
+            if (Files.isRegularFile(p)) {
+                try (java.io.InputStream in = Files.newInputStream(p)) {
+                    return ManifestReader.readHeader(ManifestReader.headerBytes(in), p.toString());
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // removed meanwhile (a cache trimmed): the registry has it
+                }
+            }
+        }
+        return registry.readManifestHeader(top);
     }
 }

@@ -71,6 +71,14 @@ public final class Log {
         List<Line> out = new ArrayList<>();
         java.util.Set<String> inRegistry = new java.util.HashSet<>();
         revs.forEach(r -> inRegistry.add(r.topHash()));
+        java.util.Set<Revision> listed = new java.util.HashSet<>(revs);
+        revs = withUnlisted(registry, revs, latest, s);
+        List<String> shown = new ArrayList<>();
+        if (s != null) {
+            s.commits.stream().filter(c -> !inRegistry.contains(c)).forEach(shown::add);
+        }
+        revs.forEach(r -> shown.add(r.topHash()));
+        Map<String, Message> messages = messages(registry, installed, shown);
         if (s != null) {
             List<String> commits = new ArrayList<>(s.commits);
             java.util.Collections.reverse(commits);
@@ -84,17 +92,17 @@ public final class Log {
                 long ts = Files.isRegularFile(f) ? Files.getLastModifiedTime(f).toMillis() / 1000 : 0;
                 String message;
                 try {
-                    message = message(installed, registry, c);
+                    message = messages.get(c).text();
                 } catch (RegistryException.NotFound e) {
                     message = "(manifest missing)";
+                } catch (io.quiltfs.store.manifest.ManifestException e) {
+                    message = "(unreadable: " + e.getMessage() + ")";
                 }
                 out.add(new Line(ts, c, message, List.of(), c.equals(latest),
                         c.equals(s.base), c.equals(s.head), true));
             }
         }
         java.util.Set<String> seen = new java.util.HashSet<>();
-        java.util.Set<Revision> listed = new java.util.HashSet<>(revs);
-        revs = withUnlisted(registry, revs, latest, s);
         for (Revision r : revs) {
             List<String> t = new ArrayList<>();
             tags.forEach((name, h) -> {
@@ -105,11 +113,16 @@ public final class Log {
             boolean first = seen.add(r.topHash());
             String message;
             try {
-                message = message(installed, registry, r.topHash());
+                message = messages.get(r.topHash()).text();
             } catch (RegistryException.NotFound e) {
                 message = "(manifest missing)";
                 if (listed.contains(r)) {
                     problems.add(registry.missingManifest(pkg, r));
+                }
+            } catch (io.quiltfs.store.manifest.ManifestException e) {
+                message = "(unreadable: " + e.getMessage() + ")";
+                if (listed.contains(r)) {
+                    problems.add(registry.damagedManifest(pkg, r, e));
                 }
             }
             out.add(new Line(r.timestamp(), r.topHash(), message, t,
@@ -152,16 +165,75 @@ public final class Log {
         return out;
     }
 
-    /** The revision's message; {@link RegistryException.NotFound} when the registry lacks its manifest. */
-    private static String message(InstalledPackage installed, Registry registry, String top)
-            throws RegistryException.NotFound {
+    /** What a list shows of a revision: its message ("" for none), or why it has none. */
+    public record Message(String message, IOException failure) {
+        /**
+         * The message; {@link RegistryException.NotFound} when the registry lacks the manifest,
+         * {@link io.quiltfs.store.manifest.ManifestException} when it has no header, and for
+         * another failure (a network error) a message saying so.
+         */
+        public String text() throws RegistryException.NotFound, io.quiltfs.store.manifest.ManifestException {
+            if (failure instanceof RegistryException.NotFound n) {
+                throw n;
+            }
+            if (failure instanceof io.quiltfs.store.manifest.ManifestException m) {
+                throw m;
+            }
+            return failure != null ? "(unreadable: " + failure.getMessage() + ")" : message;
+        }
+    }
+
+    /** Headers read at once: each is a request of its own (tens of ms on S3), and a registry answers several together. */
+    private static final int PARALLEL_READS = 8;
+
+    /**
+     * The message of each of {@code tops}, from the manifest's header only (hundreds of revisions
+     * of millions of rows cost a few KB each), {@link #PARALLEL_READS} at a time.
+     * {@code installed} (may be null): its home's copies are read first.
+     */
+    public static Map<String, Message> messages(Registry registry, InstalledPackage installed,
+                                                java.util.Collection<String> tops) throws IOException {
+        List<String> distinct = new ArrayList<>(new java.util.LinkedHashSet<>(tops));
+        Map<String, Message> out = new java.util.HashMap<>();
+        if (distinct.size() <= 1) {
+            distinct.forEach(h -> out.put(h, message(registry, installed, h)));
+            return out;
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.min(PARALLEL_READS, distinct.size()), r -> {
+                    Thread t = new Thread(r, "quiltfs-headers");
+                    t.setDaemon(true);
+                    return t;
+                });
         try {
-            Manifest m = installed != null ? installed.manifest(top, registry) : registry.readManifest(top);
-            return m.message() == null ? "" : m.message();
-        } catch (RegistryException.NotFound e) {
-            throw e;
+            List<java.util.concurrent.Future<Message>> reads = new ArrayList<>();
+            for (String h : distinct) {
+                reads.add(pool.submit(() -> message(registry, installed, h)));
+            }
+            for (int i = 0; i < reads.size(); i++) {
+                out.put(distinct.get(i), reads.get(i).get());
+            }
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while reading the revisions of " + registry.uri());
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static Message message(Registry registry, InstalledPackage installed, String top) {
+        try {
+            String m = Manifest.messageOf(installed != null ? installed.header(top, registry)
+                    : registry.readManifestHeader(top));
+            return new Message(m == null ? "" : m, null);
         } catch (IOException e) {
-            return "(unreadable: " + e.getMessage() + ")";
+            return new Message(null, e);
         }
     }
 }

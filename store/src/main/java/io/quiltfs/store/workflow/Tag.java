@@ -24,8 +24,16 @@ public final class Tag {
         String top;
         if (target == null) {
             top = registry.resolve(PackageRef.latest(pkg));
-        } else if (target.startsWith(pkg + ":") || target.startsWith(pkg + "@")) {
-            top = registry.resolve(PackageRef.parse(target));
+        } else if (target.indexOf('/') >= 0 || target.indexOf(':') >= 0 || target.indexOf('@') >= 0) {
+            PackageRef ref = PackageRef.parse(target);
+            if (!ref.name().equals(pkg)) {
+                throw new IllegalArgumentException("'" + target + "' names a revision of " + ref.name() + ", not of "
+                        + pkg + ": give a top hash, a prefix of one, or " + pkg + ":TAG");
+            }
+            top = registry.resolve(ref);
+        } else if (!target.toLowerCase(java.util.Locale.ROOT).matches("[0-9a-f]{6,64}")) {
+            throw new IllegalArgumentException("invalid revision '" + target + "' to tag: expected a top hash, a prefix"
+                    + " of 6 to 64 hex digits, or " + pkg + ":TAG");
         } else {
             top = registry.resolve(PackageRef.parse(pkg + "@" + target));
         }

@@ -23,7 +23,7 @@
  * mount's) can reuse them.
  *
  * <p>Threading: the verbs are called from one thread; they hash on the shared fork-join pool of
- * {@code FileHasher} and fetch on a bounded pool of their own. {@code Progress} is called from
- * several threads.
+ * {@code FileHasher} and fetch on a bounded pool of their own ({@code Log} reads the headers of the
+ * revisions it lists a few at a time). {@code Progress} is called from several threads.
  */
 package io.quiltfs.store.workflow;

@@ -1,0 +1,136 @@
+package io.quiltfs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quiltfs.store.json.Json;
+import io.quiltfs.store.registry.Registry;
+import io.quiltfs.store.state.Home;
+import io.quiltfs.store.testing.TestRegistries;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * `browse REGISTRY ns/name` and `log` show each revision's message from its manifest's header
+ * alone: hundreds of revisions of millions of rows cost a few KB each, not every row of every
+ * one (the rows are read, and verified, when the revision itself is). A manifest without a
+ * header is a problem named in the answer, not a message; a log of an installed package keeps
+ * no copy of the revisions it lists.
+ */
+class RevisionListHeadersTest {
+    static final String DIR = ".quilt/named_packages/team/pkg/";
+
+    @TempDir
+    Path tmp;
+
+    /** A manifest under {@code name} (not its top hash: these are damaged) and a timestamp pointer to it. */
+    private static void plant(String reg, String name, long timestamp, String content) throws IOException {
+        Files.writeString(TestRegistries.backing(reg, ".quilt/packages/" + name), content);
+        Files.writeString(TestRegistries.backing(reg, DIR + timestamp), name);
+    }
+
+    /** Message by top hash in a --json answer of browse or log. */
+    private static Map<String, String> messages(CliRunner.Result r) {
+        Map<String, String> out = new HashMap<>();
+        for (JsonNode v : Json.parse(r.out()).get("revisions")) {
+            out.put(v.get("top_hash").asText(), v.get("message").asText());
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void theListReadsHeadersOnlyAndNamesAManifestWithoutOne(TestRegistries.Kind kind) throws IOException {
+        String reg = kind.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        CliRunner.Result b = CliRunner.run("--home", home, "build", "team/pkg", src.toString(), "-r", reg, "-m", "one");
+        assertEquals(0, b.code(), b.err());
+        String top = b.out().strip();
+        assertEquals(0, CliRunner.run("--home", home, "tag", "team/pkg", "good", "-r", reg).code());
+
+        String rowsBad = "a".repeat(64);
+        // A header, then 3 MB of one row that never ends: a list must not read past the header.
+        plant(reg, rowsBad, 1600000010L, "{\"version\":\"v0\",\"message\":\"rows not read\"}\n" + "{".repeat(3 << 20));
+        String bigHeader = "b".repeat(64);
+        // A header longer than one small read (a large user_meta).
+        plant(reg, bigHeader, 1600000011L, "{\"version\":\"v0\",\"message\":\"big header\",\"user_meta\":{\"pad\":\""
+                + "x".repeat(200_000) + "\"}}\n");
+        String empty = "c".repeat(64);
+        plant(reg, empty, 1600000012L, "");
+
+        for (String[] cmd : new String[][] {{"browse", reg, "team/pkg"}, {"log", "team/pkg", "-r", reg}}) {
+            String[] text = new String[cmd.length + 2];
+            text[0] = "--home";
+            text[1] = home;
+            System.arraycopy(cmd, 0, text, 2, cmd.length);
+            CliRunner.Result r = CliRunner.run(text);
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains(top + "  one [latest] [good]"), r.out());
+            assertTrue(r.out().contains(rowsBad + "  rows not read\n"), r.out());
+            assertTrue(r.out().contains(bigHeader + "  big header\n"), r.out());
+            assertTrue(r.out().contains(empty + "  (unreadable: "), r.out());
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertTrue(r.err().startsWith("quiltfs: warning: pointer " + reg + "/" + DIR + "1600000012 names " + empty
+                    + ", whose manifest is damaged: " + reg + "/.quilt/packages/" + empty + ":1: empty manifest"), r.err());
+
+            String[] json = new String[text.length + 1];
+            json[0] = "--json";
+            System.arraycopy(text, 0, json, 1, text.length);
+            CliRunner.Result j = CliRunner.run(json);
+            assertEquals(0, j.code(), j.err());
+            assertEquals("rows not read", messages(j).get(rowsBad));
+            assertEquals("big header", messages(j).get(bigHeader));
+            for (JsonNode v : Json.parse(j.out()).get("revisions")) {
+                // browse's revisions carry their tags as log's do (the text shows them on both)
+                assertEquals(v.get("top_hash").asText().equals(top) ? "[\"good\"]" : "[]", v.get("tags").toString());
+            }
+            JsonNode problems = Json.parse(j.out()).get("problems");
+            assertEquals(1, problems.size(), problems.toString());
+            assertEquals(DIR + "1600000012", problems.get(0).get("key").asText());
+        }
+
+        // The revision itself is read whole, and its damage named.
+        CliRunner.Result files = CliRunner.run("--home", home, "browse", reg, "team/pkg@" + rowsBad);
+        assertEquals(ExitCodes.FAILURE, files.code(), files.out());
+        assertTrue(files.err().contains(reg + "/.quilt/packages/" + rowsBad + ":2: "), files.err());
+    }
+
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aLogOfAnInstalledPackageKeepsNoCopyOfWhatItLists(TestRegistries.Kind kind) throws IOException {
+        String reg = kind.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        assertEquals(0, CliRunner.run("--home", home, "build", "team/pkg", src.toString(), "-r", reg, "-m", "one")
+                .code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "team/pkg", "-r", reg, "--dest",
+                tmp.resolve("work").toString()).code());
+        Files.writeString(src.resolve("a.txt"), "b\n");
+        CliRunner.Result two = CliRunner.run("--home", tmp.resolve("other").toString(), "build", "team/pkg",
+                src.toString(), "-r", reg, "-m", "two");
+        assertEquals(0, two.code(), two.err());
+        String top2 = two.out().strip();
+
+        CliRunner.Result log = CliRunner.run("--home", home, "log", "team/pkg");
+        assertEquals(0, log.code(), log.err());
+        assertTrue(log.out().contains(top2 + "  two [latest]"), log.out());
+        assertTrue(log.out().contains("  one [base]") || log.out().contains("  one [head]"), log.out());
+        String uri;
+        try (Registry r = kind.open(reg)) {
+            uri = r.uri();
+        }
+        Path cached = new Home(Path.of(home)).cachedManifest(Home.registryId(uri), top2);
+        assertFalse(Files.exists(cached), "log stored " + cached);
+    }
+}
