@@ -144,6 +144,25 @@ final class MountEditing {
         }
     }
 
+    /**
+     * The mount point of the quiltfs mount that holds {@code target}, an existing path below
+     * (not at) its mount point, else null.
+     */
+    static Path mountHolding(String target) {
+        try {
+            Path p = Paths.get(target);
+            if (!Files.exists(p)) {
+                return null;
+            }
+            Path real = p.toRealPath();
+            MountTable.Mount m = MountTable.holding(MountTable.read(), real);
+            return m != null && m.fsType().equals("fuse.quiltfs") && !m.mountpoint().equals(real) ? m.mountpoint()
+                    : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** The mount point of the live editable mount of {@code pkg} in this home, else null. */
     static Path liveMountOf(Home home, PackageName pkg) throws IOException {
         if (!Files.isDirectory(home.mounts())) {

@@ -60,6 +60,7 @@ abstract class PackageCommand extends BaseCommand {
             try {
                 name = PackageName.parse(target);
             } catch (RuntimeException e) {
+                insideMount(target, verb);
                 if (java.nio.file.Files.isDirectory(java.nio.file.Paths.get(target))) {
                     // Most often a mount point whose mount stopped (its process killed): not a bad name.
                     throw new CliException(ExitCodes.NOT_FOUND, target + " is not a quiltfs mount now (a mount whose"
@@ -70,6 +71,9 @@ abstract class PackageCommand extends BaseCommand {
             }
             java.nio.file.Path area = home().mountArea(name);
             InstalledPackage p = InstalledPackage.find(home(), name);
+            if (p == null) {
+                insideMount(target, verb); // `mnt/data` reads as a package name too
+            }
             if (p == null || InstalledPackage.isAttached(area)
                     || !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
                 return null;
@@ -82,6 +86,20 @@ abstract class PackageCommand extends BaseCommand {
         MountEditing.Result r = MountEditing.send(mp, words);
         print(r);
         return r.exit();
+    }
+
+    /**
+     * Refuses a folder (or file) inside a quiltfs mount given where its mount point is meant:
+     * the verbs act on a whole package, so {@code quiltfs commit .} in a folder of the mount
+     * names the mount point instead of reading as a stopped mount or a package not installed.
+     */
+    private static void insideMount(String target, String verb) {
+        java.nio.file.Path mp = MountEditing.mountHolding(target);
+        if (mp != null) {
+            throw new CliException(ExitCodes.USAGE, target + " is inside the quiltfs mount at " + mp
+                    + "; " + verb + " acts on the whole package: give the mount point (`quiltfs " + verb + " " + mp
+                    + "`) or the package name");
+        }
     }
 
     /** The report on stdout (also with a non-zero exit: a status over a damaged latest), warnings on stderr. */

@@ -889,6 +889,62 @@ class MountWriteTest {
         assertTrue(MountTable.at(second) == null, "nothing mounted");
     }
 
+    /**
+     * {@code quiltfs commit .} in a folder of the mount (as in a git working tree): one line naming
+     * the mount point to give instead, exit 2, nothing committed. It used to say the folder was "not
+     * a quiltfs mount now (a mount whose process ended is gone ...)" or, for a relative path that
+     * reads as a package name ({@code mnt/data}), to install that package.
+     */
+    @Test
+    void aFolderInsideTheMountNamesItsMountPoint() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("data/dir0/file0.csv"), "changed\n");
+        List<Tool.Result> tries = List.of(
+                cli("commit", mnt.resolve("data").toString(), "-m", "from a folder"),
+                cli("status", mnt.resolve("data/dir0/file0.csv").toString()),
+                run(mnt.resolve("data/dir0"), "push", "."),
+                run(f.scratch, "commit", "mnt/data", "-m", "a relative folder"));
+        for (Tool.Result r : tries) {
+            assertEquals(2, r.exit(), r.toString());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("inside the quiltfs mount at " + mnt.toRealPath()), r.err());
+        }
+        JsonNode st = Json.parse(cli("--json", "status", mnt.toString()).ok().out());
+        assertEquals("[\"data/dir0/file0.csv\"]", st.path("modified").toString(), "nothing was committed");
+        assertEquals(0, st.path("unpushed").size(), st.toString());
+    }
+
+    /** One descriptor of ctl, as {@code exec 3<>ctl} gives a shell: each command's output in turn. */
+    @Test
+    void oneCtlDescriptorTakesCommandsInTurn() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("notes.txt"), "changed\n");
+        try (FileChannel ch = FileChannel.open(mnt.resolve(".quiltfs/ctl"), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            List<String> outs = new ArrayList<>();
+            for (String cmd : List.of("status", "commit -m 'in turn'", "status")) {
+                ch.write(ByteBuffer.wrap((cmd + "\n").getBytes(StandardCharsets.UTF_8)));
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+                while (ch.read(buf) > 0) {
+                    out.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                outs.add(out.toString(StandardCharsets.UTF_8));
+            }
+            assertTrue(outs.get(0).contains("modified: notes.txt") && outs.get(0).endsWith("exit 0\n"), outs.get(0));
+            assertTrue(outs.get(1).contains("committed test/mounted@") && outs.get(1).endsWith("exit 0\n"), outs.get(1));
+            assertTrue(outs.get(2).contains("1 local commit not pushed") && !outs.get(2).contains("notes.txt")
+                    && outs.get(2).endsWith("exit 0\n"), outs.get(2));
+        }
+    }
+
+    /** The CLI run in the folder {@code dir}. */
+    Tool.Result run(Path dir, String... args) throws Exception {
+        return Tool.run(dir, Tool.quiltfs(f.home, args).toArray(new String[0]));
+    }
     @Test
     void statusNamesTheCopiesADamagedJournalNoLongerNames() throws Exception {
         setUp(TestRegistries.LOCAL);
