@@ -144,11 +144,15 @@ final class MountEditing {
         }
     }
 
+    /** The quiltfs mount that holds a path: {@code at} when the path is its mount point. */
+    record Holder(Path mountpoint, boolean at) {
+    }
+
     /**
-     * The mount point of the quiltfs mount that holds {@code target}, an existing path below
-     * (not at) its mount point, else null.
+     * The quiltfs mount that holds {@code target}, an existing path, its symbolic links followed
+     * (a link to a mount point, or a folder of the mount), else null.
      */
-    static Path mountHolding(String target) {
+    static Holder mountHolding(String target) {
         try {
             Path p = Paths.get(target);
             if (!Files.exists(p)) {
@@ -156,8 +160,8 @@ final class MountEditing {
             }
             Path real = p.toRealPath();
             MountTable.Mount m = MountTable.holding(MountTable.read(), real);
-            return m != null && m.fsType().equals("fuse.quiltfs") && !m.mountpoint().equals(real) ? m.mountpoint()
-                    : null;
+            return m != null && m.fsType().equals("fuse.quiltfs") ? new Holder(m.mountpoint(),
+                    m.mountpoint().equals(real)) : null;
         } catch (IOException | RuntimeException e) {
             return null;
         }

@@ -60,27 +60,32 @@ abstract class PackageCommand extends BaseCommand {
             try {
                 name = PackageName.parse(target);
             } catch (RuntimeException e) {
-                insideMount(target, verb);
-                if (java.nio.file.Files.isDirectory(java.nio.file.Paths.get(target))) {
+                mp = byRealPath(target, verb);
+                if (mp == null && java.nio.file.Files.isDirectory(java.nio.file.Paths.get(target))) {
                     // Most often a mount point whose mount stopped (its process killed): not a bad name.
                     throw new CliException(ExitCodes.NOT_FOUND, target + " is not a quiltfs mount now (a mount whose"
                             + " process ended is gone; mount the package again: edits it had not committed come back)"
                             + " nor a package name (ns/name)");
                 }
-                return null;
+                name = null;
             }
-            java.nio.file.Path area = home().mountArea(name);
-            InstalledPackage p = InstalledPackage.find(home(), name);
-            if (p == null) {
-                insideMount(target, verb); // `mnt/data` reads as a package name too
+            if (name != null) {
+                java.nio.file.Path area = home().mountArea(name);
+                InstalledPackage p = InstalledPackage.find(home(), name);
+                if (p == null) {
+                    mp = byRealPath(target, verb); // `mnt/data` reads as a package name too
+                } else if (InstalledPackage.isAttached(area)
+                        || !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
+                    return null;
+                } else {
+                    mp = MountEditing.liveMountOf(home(), name);
+                    if (mp == null) {
+                        return offline(p, area, words);
+                    }
+                }
             }
-            if (p == null || InstalledPackage.isAttached(area)
-                    || !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
-                return null;
-            }
-            mp = MountEditing.liveMountOf(home(), name);
             if (mp == null) {
-                return offline(p, area, words);
+                return null;
             }
         }
         MountEditing.Result r = MountEditing.send(mp, words);
@@ -89,17 +94,22 @@ abstract class PackageCommand extends BaseCommand {
     }
 
     /**
-     * Refuses a folder (or file) inside a quiltfs mount given where its mount point is meant:
-     * the verbs act on a whole package, so {@code quiltfs commit .} in a folder of the mount
-     * names the mount point instead of reading as a stopped mount or a package not installed.
+     * The quiltfs mount point that {@code target} reaches through a symbolic link, else null;
+     * refuses a folder (or file) inside a quiltfs mount: the verbs act on a whole package, so
+     * {@code quiltfs commit .} in a folder of the mount names the mount point instead of reading
+     * as a stopped mount or a package not installed.
      */
-    private static void insideMount(String target, String verb) {
-        java.nio.file.Path mp = MountEditing.mountHolding(target);
-        if (mp != null) {
-            throw new CliException(ExitCodes.USAGE, target + " is inside the quiltfs mount at " + mp
-                    + "; " + verb + " acts on the whole package: give the mount point (`quiltfs " + verb + " " + mp
-                    + "`) or the package name");
+    private static java.nio.file.Path byRealPath(String target, String verb) {
+        MountEditing.Holder h = MountEditing.mountHolding(target);
+        if (h == null) {
+            return null;
         }
+        if (h.at()) {
+            return h.mountpoint();
+        }
+        throw new CliException(ExitCodes.USAGE, target + " is inside the quiltfs mount at " + h.mountpoint()
+                + "; " + verb + " acts on the whole package: give the mount point (`quiltfs " + verb + " "
+                + h.mountpoint() + "`) or the package name");
     }
 
     /** The report on stdout (also with a non-zero exit: a status over a damaged latest), warnings on stderr. */

@@ -893,7 +893,8 @@ class MountWriteTest {
      * {@code quiltfs commit .} in a folder of the mount (as in a git working tree): one line naming
      * the mount point to give instead, exit 2, nothing committed. It used to say the folder was "not
      * a quiltfs mount now (a mount whose process ended is gone ...)" or, for a relative path that
-     * reads as a package name ({@code mnt/data}), to install that package.
+     * reads as a package name ({@code mnt/data}), to install that package. A symbolic link to the
+     * mount point is the mount.
      */
     @Test
     void aFolderInsideTheMountNamesItsMountPoint() throws Exception {
@@ -910,7 +911,9 @@ class MountWriteTest {
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().contains("inside the quiltfs mount at " + mnt.toRealPath()), r.err());
         }
-        JsonNode st = Json.parse(cli("--json", "status", mnt.toString()).ok().out());
+        // A symbolic link to the mount point is the mount (it used to read as a mount whose process ended).
+        Path link = Files.createSymbolicLink(f.scratch.resolve("link"), mnt);
+        JsonNode st = Json.parse(cli("--json", "status", link.toString()).ok().out());
         assertEquals("[\"data/dir0/file0.csv\"]", st.path("modified").toString(), "nothing was committed");
         assertEquals(0, st.path("unpushed").size(), st.toString());
     }
