@@ -944,6 +944,38 @@ class MountWriteTest {
         }
     }
 
+    /**
+     * {@code commit --meta-file meta.json} written to ctl runs in the mount's process, which does
+     * not share the writer's current folder: it used to read a meta.json of the folder where
+     * {@code quiltfs mount} ran and commit that metadata silently. A relative path is refused;
+     * an absolute one, and the CLI's form (which reads the file itself), work.
+     */
+    @Test
+    void aRelativeMetaFileWrittenToCtlIsRefused() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mountedFrom = Files.createDirectories(f.scratch.resolve("mounted-from"));
+        Files.writeString(mountedFrom.resolve("meta.json"), "{\"from\": \"the mount's folder\"}");
+        Path mp = Files.createDirectories(f.scratch.resolve("mnt"));
+        mounts.add(mp);
+        run(mountedFrom, "mount", "test/mounted@" + f.topHash, mp.toString(), "-r", f.uri).ok();
+        Path mine = Files.createDirectories(f.scratch.resolve("mine"));
+        Files.writeString(mine.resolve("meta.json"), "{\"from\": \"mine\"}");
+        Files.writeString(mp.resolve("notes.txt"), "changed\n");
+
+        Tool.Result r = Tool.run(mine, "sh", "-c", "echo 'commit -m m --meta-file meta.json' > " + q(mp)
+                + "/.quiltfs/ctl && cat " + q(mp) + "/.quiltfs/ctl").ok();
+        assertTrue(r.out().endsWith("exit 2\n") && r.out().contains("--meta-file through .quiltfs/ctl takes an"
+                + " absolute path ('meta.json' is relative"), r.out());
+        JsonNode st = Json.parse(cli("--json", "status", mp.toString()).ok().out());
+        assertEquals(0, st.path("unpushed").size(), "nothing was committed: " + st);
+
+        String top = run(mine, "commit", mp.toString(), "-m", "m", "--meta-file", "meta.json").ok().out().lines()
+                .findFirst().orElseThrow().trim();
+        Path manifest = f.home.resolve(".quilt/installed/test/mounted/" + top);
+        assertTrue(Files.readAllLines(manifest).get(0).contains("\"user_meta\":{\"from\":\"mine\"}"),
+                Files.readAllLines(manifest).get(0));
+    }
+
     /** The CLI run in the folder {@code dir}. */
     Tool.Result run(Path dir, String... args) throws Exception {
         return Tool.run(dir, Tool.quiltfs(f.home, args).toArray(new String[0]));
