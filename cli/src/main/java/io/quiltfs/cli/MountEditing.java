@@ -167,6 +167,21 @@ final class MountEditing {
         }
     }
 
+    /** The extended attribute {@code user.NAME} of {@code path} as text, else null. */
+    static String attribute(Path path, String name) {
+        try {
+            var view = Files.getFileAttributeView(path, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+            if (view == null) {
+                return null;
+            }
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(view.size(name));
+            view.read(name, b);
+            return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** The mount point of the live editable mount of {@code pkg} in this home, else null. */
     static Path liveMountOf(Home home, PackageName pkg) throws IOException {
         if (!Files.isDirectory(home.mounts())) {

@@ -88,6 +88,9 @@ abstract class PackageCommand extends BaseCommand {
                 return null;
             }
         }
+        if (!java.nio.file.Files.exists(mp.resolve(io.quiltfs.fs.PackageFs.RESERVED).resolve("ctl"))) {
+            throw readOnly(mp, verb);
+        }
         MountEditing.Result r = MountEditing.send(mp, words);
         print(r);
         return r.exit();
@@ -110,6 +113,40 @@ abstract class PackageCommand extends BaseCommand {
         throw new CliException(ExitCodes.USAGE, target + " is inside the quiltfs mount at " + h.mountpoint()
                 + "; " + verb + " acts on the whole package: give the mount point (`quiltfs " + verb + " "
                 + h.mountpoint() + "`) or the package name");
+    }
+
+    /**
+     * Why a read-only mount takes no verb, and where it goes instead: a package installed in a
+     * folder of this home (what makes a mount read-only without --read-only) is edited, committed
+     * and pushed there.
+     */
+    private CliException readOnly(java.nio.file.Path mp, String verb) {
+        String pkg = MountEditing.attribute(mp, "quilt.package");
+        InstalledPackage p = null;
+        try {
+            p = pkg == null ? null : InstalledPackage.find(home(), PackageName.parse(pkg));
+        } catch (IOException | RuntimeException e) {
+            p = null;
+        }
+        if (p != null && !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize()
+                .equals(home().mountArea(p.name()))) {
+            return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only (it has no .quiltfs/ctl):"
+                    + " " + pkg + " is installed in " + p.state().workDir + " in this home; run `quiltfs " + verb + " "
+                    + pkg + "` for it there");
+        }
+        java.nio.file.Path editable = null;
+        try {
+            editable = p == null ? null : MountEditing.liveMountOf(home(), p.name());
+        } catch (IOException | RuntimeException e) {
+            editable = null;
+        }
+        if (editable != null) {
+            return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only (it has no .quiltfs/ctl):"
+                    + " " + pkg + " is mounted for editing at " + editable + "; run `quiltfs " + verb + " " + editable
+                    + "`");
+        }
+        return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only: it has no .quiltfs/ctl"
+                + " (mount the package without --read-only to edit it)");
     }
 
     /** The report on stdout (also with a non-zero exit: a status over a damaged latest), warnings on stderr. */

@@ -976,6 +976,35 @@ class MountWriteTest {
                 Files.readAllLines(manifest).get(0));
     }
 
+    /**
+     * A verb given a read-only mount says where the package is edited: its live editable mount, or
+     * the folder it is installed in (what makes a mount read-only without --read-only). It used to
+     * say "mount the package without --read-only", which is refused in both cases.
+     */
+    @Test
+    void aVerbOnAReadOnlyMountNamesWhereThePackageIsEdited() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Path ro = mount("test/mounted@" + f.topHash, "ro", "--read-only");
+        Tool.Result r = cli("commit", ro.toString(), "-m", "x");
+        assertEquals(3, r.exit(), r.toString());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("is mounted for editing at " + mnt) && r.err().contains("`quiltfs commit " + mnt
+                + "`"), r.err());
+
+        Path home2 = f.scratch.resolve("home2");
+        Path dest = f.scratch.resolve("installed");
+        cliIn(home2, "install", "test/mounted@" + f.topHash, "-r", f.uri, "--dest", dest.toString()).ok();
+        Path ro2 = Files.createDirectories(f.scratch.resolve("ro2"));
+        mounts.add(ro2);
+        cliIn(home2, "mount", "test/mounted@" + f.topHash, ro2.toString(), "-r", f.uri).ok();
+        r = cliIn(home2, "status", ro2.toString());
+        assertEquals(3, r.exit(), r.toString());
+        assertTrue(r.err().contains("test/mounted is installed in " + dest) && r.err().contains(
+                "`quiltfs status test/mounted`"), r.err());
+        cliIn(home2, "unmount", ro2.toString()).ok();
+    }
+
     /** The CLI run in the folder {@code dir}. */
     Tool.Result run(Path dir, String... args) throws Exception {
         return Tool.run(dir, Tool.quiltfs(f.home, args).toArray(new String[0]));
