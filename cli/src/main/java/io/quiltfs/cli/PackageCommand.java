@@ -88,7 +88,8 @@ abstract class PackageCommand extends BaseCommand {
                 return null;
             }
         }
-        if (!java.nio.file.Files.exists(mp.resolve(io.quiltfs.fs.PackageFs.RESERVED).resolve("ctl"))) {
+        if (java.nio.file.Files.notExists(mp.resolve(io.quiltfs.fs.PackageFs.RESERVED).resolve("ctl"))) {
+            // (not when it cannot be told: a mount whose process stopped answers ENOTCONN, which send explains)
             throw readOnly(mp, verb);
         }
         MountEditing.Result r = MountEditing.send(mp, words);
