@@ -87,6 +87,13 @@ final class MountControl implements PackageFs.Control {
                     + " (got '" + String.join(" ", words) + "')\nexit " + ExitCodes.USAGE + "\n";
         }
         String verb = w.remove(0);
+        String relative = verb.equals("commit") ? relativeFile(w) : null;
+        if (relative != null) {
+            return ERR + "quiltfs: error: --meta-file through " + PackageFs.RESERVED + "/ctl takes an absolute path ('"
+                    + relative + "' is relative, and the mount's process does not run in your current folder);"
+                    + " nothing was committed. Give the full path, or run `quiltfs " + verb + " MOUNTPOINT ...` in"
+                    + " that folder\nexit " + ExitCodes.USAGE + "\n";
+        }
         List<String> args = new ArrayList<>(List.of("--home", home.root().toString()));
         if (endpoint != null) {
             args.add("--endpoint");
@@ -145,6 +152,28 @@ final class MountControl implements PackageFs.Control {
         }
         String out = sw.text.toString();
         return out + (out.isEmpty() || out.endsWith("\n") ? "" : "\n") + "exit " + code + "\n";
+    }
+
+    /**
+     * The relative path given to {@code --meta-file} in {@code args}, else null. A command written
+     * to ctl runs in the mount's process, whose current folder is the one {@code quiltfs mount}
+     * ran in: a relative file would be read from there (another file of the same name, or none),
+     * never from the folder of whoever wrote the command.
+     */
+    static String relativeFile(List<String> args) {
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            String file = a.equals("--meta-file") && i + 1 < args.size() ? args.get(i + 1)
+                    : a.startsWith("--meta-file=") ? a.substring("--meta-file=".length()) : null;
+            try {
+                if (file != null && !java.nio.file.Paths.get(file).isAbsolute()) {
+                    return file;
+                }
+            } catch (java.nio.file.InvalidPathException e) {
+                return file;
+            }
+        }
+        return null;
     }
 
     private String head() throws java.io.IOException {

@@ -144,6 +144,44 @@ final class MountEditing {
         }
     }
 
+    /** The quiltfs mount that holds a path: {@code at} when the path is its mount point. */
+    record Holder(Path mountpoint, boolean at) {
+    }
+
+    /**
+     * The quiltfs mount that holds {@code target}, an existing path, its symbolic links followed
+     * (a link to a mount point, or a folder of the mount), else null.
+     */
+    static Holder mountHolding(String target) {
+        try {
+            Path p = Paths.get(target);
+            if (!Files.exists(p)) {
+                return null;
+            }
+            Path real = p.toRealPath();
+            MountTable.Mount m = MountTable.holding(MountTable.read(), real);
+            return m != null && m.fsType().equals("fuse.quiltfs") ? new Holder(m.mountpoint(),
+                    m.mountpoint().equals(real)) : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The extended attribute {@code user.NAME} of {@code path} as text, else null. */
+    static String attribute(Path path, String name) {
+        try {
+            var view = Files.getFileAttributeView(path, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+            if (view == null) {
+                return null;
+            }
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(view.size(name));
+            view.read(name, b);
+            return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** The mount point of the live editable mount of {@code pkg} in this home, else null. */
     static Path liveMountOf(Home home, PackageName pkg) throws IOException {
         if (!Files.isDirectory(home.mounts())) {

@@ -60,28 +60,94 @@ abstract class PackageCommand extends BaseCommand {
             try {
                 name = PackageName.parse(target);
             } catch (RuntimeException e) {
-                if (java.nio.file.Files.isDirectory(java.nio.file.Paths.get(target))) {
+                mp = byRealPath(target, verb);
+                if (mp == null && java.nio.file.Files.isDirectory(java.nio.file.Paths.get(target))) {
                     // Most often a mount point whose mount stopped (its process killed): not a bad name.
                     throw new CliException(ExitCodes.NOT_FOUND, target + " is not a quiltfs mount now (a mount whose"
                             + " process ended is gone; mount the package again: edits it had not committed come back)"
                             + " nor a package name (ns/name)");
                 }
-                return null;
+                name = null;
             }
-            java.nio.file.Path area = home().mountArea(name);
-            InstalledPackage p = InstalledPackage.find(home(), name);
-            if (p == null || InstalledPackage.isAttached(area)
-                    || !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
-                return null;
+            if (name != null) {
+                java.nio.file.Path area = home().mountArea(name);
+                InstalledPackage p = InstalledPackage.find(home(), name);
+                if (p == null) {
+                    mp = byRealPath(target, verb); // `mnt/data` reads as a package name too
+                } else if (InstalledPackage.isAttached(area)
+                        || !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
+                    return null;
+                } else {
+                    mp = MountEditing.liveMountOf(home(), name);
+                    if (mp == null) {
+                        return offline(p, area, words);
+                    }
+                }
             }
-            mp = MountEditing.liveMountOf(home(), name);
             if (mp == null) {
-                return offline(p, area, words);
+                return null;
             }
+        }
+        if (java.nio.file.Files.notExists(mp.resolve(io.quiltfs.fs.PackageFs.RESERVED).resolve("ctl"))) {
+            // (not when it cannot be told: a mount whose process stopped answers ENOTCONN, which send explains)
+            throw readOnly(mp, verb);
         }
         MountEditing.Result r = MountEditing.send(mp, words);
         print(r);
         return r.exit();
+    }
+
+    /**
+     * The quiltfs mount point that {@code target} reaches through a symbolic link, else null;
+     * refuses a folder (or file) inside a quiltfs mount: the verbs act on a whole package, so
+     * {@code quiltfs commit .} in a folder of the mount names the mount point instead of reading
+     * as a stopped mount or a package not installed.
+     */
+    private static java.nio.file.Path byRealPath(String target, String verb) {
+        MountEditing.Holder h = MountEditing.mountHolding(target);
+        if (h == null) {
+            return null;
+        }
+        if (h.at()) {
+            return h.mountpoint();
+        }
+        throw new CliException(ExitCodes.USAGE, target + " is inside the quiltfs mount at " + h.mountpoint()
+                + "; " + verb + " acts on the whole package: give the mount point (`quiltfs " + verb + " "
+                + h.mountpoint() + "`) or the package name");
+    }
+
+    /**
+     * Why a read-only mount takes no verb, and where it goes instead: a package installed in a
+     * folder of this home (what makes a mount read-only without --read-only) is edited, committed
+     * and pushed there.
+     */
+    private CliException readOnly(java.nio.file.Path mp, String verb) {
+        String pkg = MountEditing.attribute(mp, "quilt.package");
+        InstalledPackage p = null;
+        try {
+            p = pkg == null ? null : InstalledPackage.find(home(), PackageName.parse(pkg));
+        } catch (IOException | RuntimeException e) {
+            p = null;
+        }
+        if (p != null && !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize()
+                .equals(home().mountArea(p.name()))) {
+            return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only (it has no .quiltfs/ctl):"
+                    + " " + pkg + " is installed in " + p.state().workDir + " in this home; run `quiltfs " + verb + " "
+                    + pkg + "` for it there");
+        }
+        java.nio.file.Path editable = null;
+        try {
+            editable = p == null ? null : MountEditing.liveMountOf(home(), p.name());
+        } catch (IOException | RuntimeException e) {
+            editable = null;
+        }
+        if (editable != null) {
+            return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only (it has no .quiltfs/ctl):"
+                    + " " + pkg + " is mounted for editing at " + editable + "; run `quiltfs " + verb + " " + editable
+                    + "`");
+        }
+        return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only: it has no .quiltfs/ctl"
+                + " (mount the package without --read-only to edit it)");
     }
 
     /** The report on stdout (also with a non-zero exit: a status over a damaged latest), warnings on stderr. */

@@ -28,6 +28,15 @@ class MountControlTest {
     }
 
     @Test
+    void aRelativeMetaFileIsFound() {
+        assertEquals("meta.json", MountControl.relativeFile(List.of("-m", "x", "--meta-file", "meta.json")));
+        assertEquals("../m.json", MountControl.relativeFile(List.of("--meta-file=../m.json", "-m", "x")));
+        assertEquals(null, MountControl.relativeFile(List.of("-m", "x", "--meta-file", "/abs/meta.json")));
+        assertEquals(null, MountControl.relativeFile(List.of("-m", "--meta-file")), "a message, no file");
+        assertEquals(null, MountControl.relativeFile(List.of("-m", "x", "--meta", "{}")));
+    }
+
+    @Test
     void anUnbalancedQuoteIsAnError() {
         assertThrows(IllegalArgumentException.class, () -> MountControl.commands("commit -m 'oops\npush\n"));
     }

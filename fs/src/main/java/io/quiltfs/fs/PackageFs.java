@@ -762,7 +762,7 @@ public final class PackageFs implements java.io.Closeable {
             return w.content().write(offset, src);
         }
         if (h instanceof ControlFile c && c.ctl) {
-            return c.write(src);
+            return c.write(offset, src);
         }
         throw new FsException(Errno.EBADF, "not open for writing");
     }
@@ -1742,7 +1742,13 @@ public final class PackageFs implements java.io.Closeable {
         final Control control;
         final boolean ctl;
         private final java.io.ByteArrayOutputStream written = new java.io.ByteArrayOutputStream();
-        private int writtenLength;
+        /**
+         * Where the last write on this descriptor ended (-1: none): a read from there on reads
+         * the result from its start. One descriptor can take several commands in turn (write,
+         * read the result, write the next: the file position is then past the first result),
+         * so this moves with every write instead of counting the bytes written.
+         */
+        private long resultAt = -1;
         byte[] result;
 
         ControlFile(Control control, boolean ctl) {
@@ -1750,12 +1756,12 @@ public final class PackageFs implements java.io.Closeable {
             this.ctl = ctl;
         }
 
-        synchronized int write(ByteBuffer src) {
+        synchronized int write(long offset, ByteBuffer src) {
             int n = src.remaining();
             byte[] b = new byte[n];
             src.get(b);
             written.write(b, 0, n);
-            writtenLength += n;
+            resultAt = offset + n;
             return n;
         }
 
@@ -1776,7 +1782,7 @@ public final class PackageFs implements java.io.Closeable {
             runPending();
             byte[] r = result != null ? result : ctl ? lastResult : new byte[0];
             // After a write on the same descriptor the offset is past the command: the result starts there.
-            long at = writtenLength > 0 && offset >= writtenLength ? offset - writtenLength : offset;
+            long at = resultAt >= 0 && offset >= resultAt ? offset - resultAt : offset;
             if (at >= r.length) {
                 return 0;
             }

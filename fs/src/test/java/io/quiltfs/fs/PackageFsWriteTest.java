@@ -568,6 +568,55 @@ class PackageFsWriteTest {
         fs.truncate("/.quiltfs/ctl", 0); // what `echo cmd > .quiltfs/ctl` asks first
     }
 
+    /**
+     * One descriptor of ctl taking commands in turn, as {@code exec 3<>ctl} in a shell does: the
+     * second write comes at the file position past the first result, and its result is read
+     * from there (it used to read nothing: the output and the exit code of every command after
+     * the first were lost).
+     */
+    @Test
+    void oneCtlDescriptorGivesTheResultOfEachCommandInTurn() throws Exception {
+        List<String> ran = new java.util.ArrayList<>();
+        fs.control(new PackageFs.Control() {
+            @Override
+            public String status() {
+                return "{}";
+            }
+
+            @Override
+            public String run(String line) {
+                ran.add(line);
+                return "ran " + line + "\nexit " + ran.size() + "\n";
+            }
+        });
+        long h = fs.open("/.quiltfs/ctl", O_RDWR);
+        long pos = 0;
+        StringBuilder all = new StringBuilder();
+        for (String cmd : List.of("status", "commit -m second", "push")) {
+            byte[] c = (cmd + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            pos += fs.write(h, pos, ByteBuffer.wrap(c));
+            StringBuilder out = new StringBuilder();
+            ByteBuffer buf = ByteBuffer.allocate(7); // a few bytes at a time, as a small read buffer asks
+            int n;
+            while ((n = fs.read(h, pos, buf)) > 0) {
+                out.append(new String(buf.array(), 0, n, java.nio.charset.StandardCharsets.UTF_8));
+                pos += n;
+                buf.clear();
+            }
+            assertEquals("ran " + cmd + "\nexit " + ran.size() + "\n", out.toString(), "the result of " + cmd);
+            all.append(out);
+        }
+        fs.flush(h);
+        fs.release(h);
+        assertEquals(List.of("status", "commit -m second", "push"), ran, "each command ran once");
+        // A new descriptor reads the last result.
+        long h2 = fs.open("/.quiltfs/ctl", 0);
+        ByteBuffer buf = ByteBuffer.allocate(100);
+        int n = fs.read(h2, 0, buf);
+        fs.release(h2);
+        assertEquals("ran push\nexit 3\n", new String(buf.array(), 0, n, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     @Test
     void readOnlyTreeRefusesWrites() throws Exception {
         PackageFs ro = new PackageFs(manifest, pkg, manifest.topHash(), 0, fs.objects());

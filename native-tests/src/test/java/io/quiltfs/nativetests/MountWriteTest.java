@@ -889,6 +889,126 @@ class MountWriteTest {
         assertTrue(MountTable.at(second) == null, "nothing mounted");
     }
 
+    /**
+     * {@code quiltfs commit .} in a folder of the mount (as in a git working tree): one line naming
+     * the mount point to give instead, exit 2, nothing committed. It used to say the folder was "not
+     * a quiltfs mount now (a mount whose process ended is gone ...)" or, for a relative path that
+     * reads as a package name ({@code mnt/data}), to install that package. A symbolic link to the
+     * mount point is the mount.
+     */
+    @Test
+    void aFolderInsideTheMountNamesItsMountPoint() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("data/dir0/file0.csv"), "changed\n");
+        List<Tool.Result> tries = List.of(
+                cli("commit", mnt.resolve("data").toString(), "-m", "from a folder"),
+                cli("status", mnt.resolve("data/dir0/file0.csv").toString()),
+                run(mnt.resolve("data/dir0"), "push", "."),
+                run(f.scratch, "commit", "mnt/data", "-m", "a relative folder"));
+        for (Tool.Result r : tries) {
+            assertEquals(2, r.exit(), r.toString());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("inside the quiltfs mount at " + mnt.toRealPath()), r.err());
+        }
+        // A symbolic link to the mount point is the mount (it used to read as a mount whose process ended).
+        Path link = Files.createSymbolicLink(f.scratch.resolve("link"), mnt);
+        JsonNode st = Json.parse(cli("--json", "status", link.toString()).ok().out());
+        assertEquals("[\"data/dir0/file0.csv\"]", st.path("modified").toString(), "nothing was committed");
+        assertEquals(0, st.path("unpushed").size(), st.toString());
+    }
+
+    /** One descriptor of ctl, as {@code exec 3<>ctl} gives a shell: each command's output in turn. */
+    @Test
+    void oneCtlDescriptorTakesCommandsInTurn() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("notes.txt"), "changed\n");
+        try (FileChannel ch = FileChannel.open(mnt.resolve(".quiltfs/ctl"), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            List<String> outs = new ArrayList<>();
+            for (String cmd : List.of("status", "commit -m 'in turn'", "status")) {
+                ch.write(ByteBuffer.wrap((cmd + "\n").getBytes(StandardCharsets.UTF_8)));
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+                while (ch.read(buf) > 0) {
+                    out.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                outs.add(out.toString(StandardCharsets.UTF_8));
+            }
+            assertTrue(outs.get(0).contains("modified: notes.txt") && outs.get(0).endsWith("exit 0\n"), outs.get(0));
+            assertTrue(outs.get(1).contains("committed test/mounted@") && outs.get(1).endsWith("exit 0\n"), outs.get(1));
+            assertTrue(outs.get(2).contains("1 local commit not pushed") && !outs.get(2).contains("notes.txt")
+                    && outs.get(2).endsWith("exit 0\n"), outs.get(2));
+        }
+    }
+
+    /**
+     * {@code commit --meta-file meta.json} written to ctl runs in the mount's process, which does
+     * not share the writer's current folder: it used to read a meta.json of the folder where
+     * {@code quiltfs mount} ran and commit that metadata silently. A relative path is refused;
+     * an absolute one, and the CLI's form (which reads the file itself), work.
+     */
+    @Test
+    void aRelativeMetaFileWrittenToCtlIsRefused() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mountedFrom = Files.createDirectories(f.scratch.resolve("mounted-from"));
+        Files.writeString(mountedFrom.resolve("meta.json"), "{\"from\": \"the mount's folder\"}");
+        Path mp = Files.createDirectories(f.scratch.resolve("mnt"));
+        mounts.add(mp);
+        run(mountedFrom, "mount", "test/mounted@" + f.topHash, mp.toString(), "-r", f.uri).ok();
+        Path mine = Files.createDirectories(f.scratch.resolve("mine"));
+        Files.writeString(mine.resolve("meta.json"), "{\"from\": \"mine\"}");
+        Files.writeString(mp.resolve("notes.txt"), "changed\n");
+
+        Tool.Result r = Tool.run(mine, "sh", "-c", "echo 'commit -m m --meta-file meta.json' > " + q(mp)
+                + "/.quiltfs/ctl && cat " + q(mp) + "/.quiltfs/ctl").ok();
+        assertTrue(r.out().endsWith("exit 2\n") && r.out().contains("--meta-file through .quiltfs/ctl takes an"
+                + " absolute path ('meta.json' is relative"), r.out());
+        JsonNode st = Json.parse(cli("--json", "status", mp.toString()).ok().out());
+        assertEquals(0, st.path("unpushed").size(), "nothing was committed: " + st);
+
+        String top = run(mine, "commit", mp.toString(), "-m", "m", "--meta-file", "meta.json").ok().out().lines()
+                .findFirst().orElseThrow().trim();
+        Path manifest = f.home.resolve(".quilt/installed/test/mounted/" + top);
+        assertTrue(Files.readAllLines(manifest).get(0).contains("\"user_meta\":{\"from\":\"mine\"}"),
+                Files.readAllLines(manifest).get(0));
+    }
+
+    /**
+     * A verb given a read-only mount says where the package is edited: its live editable mount, or
+     * the folder it is installed in (what makes a mount read-only without --read-only). It used to
+     * say "mount the package without --read-only", which is refused in both cases.
+     */
+    @Test
+    void aVerbOnAReadOnlyMountNamesWhereThePackageIsEdited() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Path ro = mount("test/mounted@" + f.topHash, "ro", "--read-only");
+        Tool.Result r = cli("commit", ro.toString(), "-m", "x");
+        assertEquals(3, r.exit(), r.toString());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("is mounted for editing at " + mnt) && r.err().contains("`quiltfs commit " + mnt
+                + "`"), r.err());
+
+        Path home2 = f.scratch.resolve("home2");
+        Path dest = f.scratch.resolve("installed");
+        cliIn(home2, "install", "test/mounted@" + f.topHash, "-r", f.uri, "--dest", dest.toString()).ok();
+        Path ro2 = Files.createDirectories(f.scratch.resolve("ro2"));
+        mounts.add(ro2);
+        cliIn(home2, "mount", "test/mounted@" + f.topHash, ro2.toString(), "-r", f.uri).ok();
+        r = cliIn(home2, "status", ro2.toString());
+        assertEquals(3, r.exit(), r.toString());
+        assertTrue(r.err().contains("test/mounted is installed in " + dest) && r.err().contains(
+                "`quiltfs status test/mounted`"), r.err());
+        cliIn(home2, "unmount", ro2.toString()).ok();
+    }
+
+    /** The CLI run in the folder {@code dir}. */
+    Tool.Result run(Path dir, String... args) throws Exception {
+        return Tool.run(dir, Tool.quiltfs(f.home, args).toArray(new String[0]));
+    }
     @Test
     void statusNamesTheCopiesADamagedJournalNoLongerNames() throws Exception {
         setUp(TestRegistries.LOCAL);
