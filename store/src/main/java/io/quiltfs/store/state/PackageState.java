@@ -76,16 +76,16 @@ public final class PackageState {
     public String pullingHead;
     /**
      * While {@link #pulling}: every key the revision adds (the head has no such key) up to this one
-     * in walk order that the pull was to place is placed (null: none yet). The pull places in walk
-     * order, in batches, and records a batch once it is all placed: an addition up to here that is
-     * gone was removed since, not "not placed yet".
+     * in walk order that the pull was to place is placed (null: none yet). The pull starts files in
+     * walk order on one pool and records, now and then, the longest prefix of them all placed: an
+     * addition up to here that is gone was removed since, not "not placed yet".
      */
     public String pullPlaced;
     /**
-     * While {@link #pulling}: the last addition of the batch being placed; an addition after
-     * {@link #pullPlaced} and up to this one may or may not have been placed when the pull stopped.
-     * A finishing run never records an earlier one than the stopped run's (nor moves
-     * {@link #pullPlaced} back) until it has placed past it.
+     * While {@link #pulling}: the last addition the pull may have begun (recorded before any up to
+     * it begins); an addition after {@link #pullPlaced} and up to this one may or may not have been
+     * placed when the pull stopped, one after it was not. A finishing run never records an earlier
+     * one than the stopped run's (nor moves {@link #pullPlaced} back) until it has placed past it.
      */
     public String pullPlacing;
 
