@@ -386,8 +386,9 @@ class KillTest {
             }
         }
         killAt("pull.placing", "pull", "t/p");
-        String placed2 = state().pullPlaced;
-        String placing2 = state().pullPlacing;
+        PackageState s2 = state();
+        String placed2 = s2.pullPlaced;
+        String placing2 = s2.pullPlacing;
         assertTrue(placed == null || (placed2 != null && placed2.compareTo(placed) >= 0), "never moves back: "
                 + placed + " then " + placed2);
         assertTrue(placing2.compareTo("n/0511") >= 0, "the first run's range stays unsure: " + placing2);
@@ -397,7 +398,9 @@ class KillTest {
         for (int i = 0; i < 600; i++) {
             String k = String.format("n/%04d", i);
             if (!Files.exists(work.resolve(k)) && k.compareTo(placing2) <= 0) {
-                (placed2 != null && k.compareTo(placed2) <= 0 ? putBack : unsure).add(k);
+                boolean known = (placed2 != null && k.compareTo(placed2) <= 0) || (s2.pullBegun != null
+                        && k.compareTo(s2.pullBegun) <= 0 && (s2.pullUnsure == null || !s2.pullUnsure.contains(k)));
+                (known ? putBack : unsure).add(k);
             }
         }
 
@@ -422,8 +425,8 @@ class KillTest {
 
     /**
      * What the lineage says of a pull that stopped placing {@code n} added files n/0000...: each up
-     * to its recorded prefix is placed ({@code untouched}: none removed since), none after its
-     * recorded range has begun.
+     * to its recorded prefix, and each up to the recorded begun one but those named unsure, is
+     * placed ({@code untouched}: none removed since), none after its recorded range has begun.
      */
     void assertRecordHolds(int n, boolean untouched) throws IOException {
         PackageState s = state();
@@ -431,6 +434,11 @@ class KillTest {
             String k = String.format("n/%04d", i);
             if (untouched && s.pullPlaced != null && k.compareTo(s.pullPlaced) <= 0) {
                 assertEquals("n " + i, Files.readString(work.resolve(k)), k + " is placed: up to " + s.pullPlaced);
+            }
+            if (untouched && s.pullBegun != null && k.compareTo(s.pullBegun) <= 0
+                    && (s.pullUnsure == null || !s.pullUnsure.contains(k))) {
+                assertEquals("n " + i, Files.readString(work.resolve(k)), k + " is placed: up to " + s.pullBegun
+                        + " but " + s.pullUnsure);
             }
             if (s.pullPlacing == null || k.compareTo(s.pullPlacing) > 0) {
                 assertFalse(Files.exists(work.resolve(k)), k + " has not begun: after " + s.pullPlacing);

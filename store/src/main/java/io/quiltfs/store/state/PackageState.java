@@ -88,6 +88,20 @@ public final class PackageState {
      * one than the stopped run's (nor moves {@link #pullPlaced} back) until it has placed past it.
      */
     public String pullPlacing;
+    /**
+     * While {@link #pulling}: the last addition begun before the range up to {@link #pullPlacing}
+     * was allowed (null: as {@link #pullPlaced}); every addition after {@link #pullPlaced} and up to
+     * this one is placed but those of {@link #pullUnsure}: only theirs and the range after this one
+     * may or may not have been placed when the pull stopped. A large file still being placed then
+     * leaves the files placed after it known.
+     */
+    public String pullBegun;
+    /**
+     * While {@link #pulling}: the additions after {@link #pullPlaced} and up to {@link #pullBegun}
+     * not known to be placed when the lineage was written (being placed then; a few dozen at most);
+     * null: none.
+     */
+    public List<String> pullUnsure;
 
     public PackageState() {
     }
@@ -113,6 +127,8 @@ public final class PackageState {
         s.pullingHead = pullingHead;
         s.pullPlaced = pullPlaced;
         s.pullPlacing = pullPlacing;
+        s.pullBegun = pullBegun;
+        s.pullUnsure = pullUnsure == null ? null : new ArrayList<>(pullUnsure);
         return s;
     }
 

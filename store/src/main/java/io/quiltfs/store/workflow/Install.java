@@ -595,11 +595,12 @@ public final class Install {
         interface Reservation {
             /**
              * Called before the row at {@code next} starts when it lies past the last index allowed
-             * so far; {@code finished}: how many rows from the first are placed. Returns the last
-             * index that may start (at least {@code next}); whatever must be durable before those
-             * rows start is written before it returns.
+             * so far; {@code finished}: how many rows from the first are placed; {@code done}: which
+             * rows are placed (read it, do not keep it). Returns the last index that may start (at
+             * least {@code next}); whatever must be durable before those rows start is written
+             * before it returns.
              */
-            int reserve(int next, int finished) throws IOException;
+            int reserve(int next, int finished, boolean[] done) throws IOException;
         }
 
         /** Tests: at most this many rows placed at once, in all, by {@link #placeInOrder} (0: the pools' sizes). */
@@ -652,7 +653,7 @@ public final class Install {
                         }
                         if (i > allowed) {
                             try {
-                                allowed = reservation.reserve(i, finished);
+                                allowed = reservation.reserve(i, finished, done);
                             } catch (IOException | RuntimeException e) {
                                 unreserved = e;
                                 first = new IOException(e);

@@ -374,6 +374,8 @@ public final class Pull {
             n.pullingHead = null;
             n.pullPlaced = null;
             n.pullPlacing = null;
+            n.pullBegun = null;
+            n.pullUnsure = null;
             l.put(p.name(), n);
             return null;
         });
@@ -461,7 +463,7 @@ public final class Pull {
         boolean[] unsure = {false}; // the lineage names additions begun (pullPlacing) that are placed now
         int[] reserves = {0};
         IOException[] unrecorded = {null};
-        Install.Placer.Reservation reservation = (next, finished) -> {
+        Install.Placer.Reservation reservation = (next, finished, done) -> {
             int adds = 0;
             int end = size - 1;
             String last = null;
@@ -478,8 +480,32 @@ public final class Pull {
             if (last != null) {
                 String nowPlaced = later(recorded[0], lastAdded[finished]);
                 String nowPlacing = later(later(last, recorded[1]), placing);
+                // The additions begun and not placed yet (a large file, the rows of the other pool):
+                // named, up to UNSURE of them; past that, the range after them is unsure as a whole.
+                List<String> open = new ArrayList<>();
+                String begun = lastAdded[next];
+                for (int j = finished; j < next; j++) {
+                    if (!added[j] || done[j]) {
+                        continue;
+                    }
+                    String k = toPlace.get(j).logicalKey();
+                    if (nowPlaced != null && LogicalKey.WALK_ORDER.compare(k, nowPlaced) <= 0) {
+                        continue; // placed by the stopped run, gone since: placed as far as finishing goes
+                    }
+                    if (open.size() == UNSURE) {
+                        begun = lastAdded[j];
+                        break;
+                    }
+                    open.add(k);
+                }
+                if (begun != null && nowPlaced != null && LogicalKey.WALK_ORDER.compare(begun, nowPlaced) <= 0) {
+                    begun = null; // nothing known beyond the prefix
+                }
+                if (begun == null) {
+                    open.clear();
+                }
                 try {
-                    recordPlaced(p, nowPlaced, nowPlacing);
+                    recordPlaced(p, nowPlaced, nowPlacing, begun, open.isEmpty() ? null : open);
                 } catch (IOException e) {
                     unrecorded[0] = e;
                     throw e;
@@ -506,7 +532,7 @@ public final class Pull {
             // past the last addition placed now (keys this run did not place) stays unsure.
             String all = later(placed, lastAdded[size]);
             recordPlaced(p, all, placing != null && (all == null
-                    || LogicalKey.WALK_ORDER.compare(placing, all) > 0) ? placing : null);
+                    || LogicalKey.WALK_ORDER.compare(placing, all) > 0) ? placing : null, null, null);
         }
     }
 
@@ -518,8 +544,12 @@ public final class Pull {
         return LogicalKey.WALK_ORDER.compare(a, b) >= 0 ? a : b;
     }
 
+    /** At most this many additions are named in {@link PackageState#pullUnsure}. */
+    static final int UNSURE = 64;
+
     /** Records the progress of the marked pull of {@code p}: see {@link PackageState#pullPlaced}. */
-    private static void recordPlaced(InstalledPackage p, String placed, String placing) throws IOException {
+    private static void recordPlaced(InstalledPackage p, String placed, String placing, String begun,
+                                     List<String> open) throws IOException {
         Lineage.update(p.home(), l -> {
             PackageState n = l.get(p.name());
             if (n == null) {
@@ -527,33 +557,50 @@ public final class Pull {
             }
             n.pullPlaced = placed;
             n.pullPlacing = placing;
+            n.pullBegun = begun;
+            n.pullUnsure = open;
             l.put(p.name(), n);
             return null;
         });
     }
 
+    /** What the lineage of a stopped pull says of one addition: placed, maybe placed, or not begun. */
+    enum Placed { SURELY, MAYBE, NOT_BEGUN }
+
+    /**
+     * What the records of the stopped pull {@code s} ({@link PackageState#pullPlaced},
+     * {@link PackageState#pullBegun}, {@link PackageState#pullUnsure},
+     * {@link PackageState#pullPlacing}) say of the addition {@code k}.
+     */
+    static Placed placed(PackageState s, Set<String> unsure, String k) {
+        if (s.pullPlaced != null && LogicalKey.WALK_ORDER.compare(k, s.pullPlaced) <= 0) {
+            return Placed.SURELY;
+        }
+        if (s.pullBegun != null && LogicalKey.WALK_ORDER.compare(k, s.pullBegun) <= 0) {
+            return unsure.contains(k) ? Placed.MAYBE : Placed.SURELY;
+        }
+        if (s.pullPlacing != null && LogicalKey.WALK_ORDER.compare(k, s.pullPlacing) <= 0) {
+            return Placed.MAYBE;
+        }
+        return Placed.NOT_BEGUN;
+    }
+
     /**
      * The keys {@code target} adds (the head has none) that a pull places, are gone from the
-     * working folder (not {@code present}), and lie after {@code from} (null: from the first) up to
-     * {@code upTo} (null: none) in walk order: placed by the stopped pull, then removed, when that
-     * is its {@link PackageState#pullPlaced}.
+     * working folder (not {@code present}), and that the records of the stopped pull {@code s} say
+     * were {@code which} placed: placed by it, then removed, when {@link Placed#SURELY}.
      */
     private static List<String> goneAdditions(Manifest target, Manifest head, Set<String> targetChanged,
-                                              Set<String> committed, PathFilter filter, String from, String upTo,
+                                              Set<String> committed, PathFilter filter, PackageState s, Placed which,
                                               java.util.function.Predicate<String> present) {
         List<String> out = new ArrayList<>();
-        if (upTo == null) {
+        if (s.pullPlaced == null && s.pullPlacing == null) {
             return out;
         }
+        Set<String> unsure = s.pullUnsure == null ? Set.of() : new java.util.HashSet<>(s.pullUnsure);
         for (String k : targetChanged) {
-            if (LogicalKey.WALK_ORDER.compare(k, upTo) > 0) {
-                break; // targetChanged is in walk order
-            }
-            if (from != null && LogicalKey.WALK_ORDER.compare(k, from) <= 0) {
-                continue;
-            }
             if (target.get(k) != null && head.get(k) == null && filter.matches(k) && !committed.contains(k)
-                    && !present.test(k)) {
+                    && placed(s, unsure, k) == which && !present.test(k)) {
                 out.add(k);
             }
         }
@@ -598,10 +645,10 @@ public final class Pull {
             // Additions the stopped pull placed and that are gone now: removed since, put back as a
             // removed head file is. Those of the range it was placing cannot be told from not placed.
             Set<String> present = new java.util.HashSet<>(found.added());
-            putBack.addAll(goneAdditions(remote, head, remoteChanged, committed, filter, null, s.pullPlaced,
+            putBack.addAll(goneAdditions(remote, head, remoteChanged, committed, filter, s, Placed.SURELY,
                     present::contains));
             putBack.sort(LogicalKey.WALK_ORDER);
-            maybeBack = goneAdditions(remote, head, remoteChanged, committed, filter, s.pullPlaced, s.pullPlacing,
+            maybeBack = goneAdditions(remote, head, remoteChanged, committed, filter, s, Placed.MAYBE,
                     present::contains);
         }
         // Keys whose working file already holds the remote's content (placed by the interrupted
@@ -670,7 +717,8 @@ public final class Pull {
      */
     public static List<String> putBack(InstalledPackage p, Status.Changes c) throws IOException {
         PackageState s = p.state();
-        if (s.pulling == null || (c.removed().isEmpty() && s.pullPlaced == null) || !canTell(p)) {
+        if (s.pulling == null || (c.removed().isEmpty() && s.pullPlaced == null && s.pullBegun == null)
+                || !canTell(p)) {
             return List.of();
         }
         Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
@@ -690,7 +738,7 @@ public final class Pull {
             }
         };
         try {
-            out.addAll(goneAdditions(target, head, targetChanged, committed, p.filter(), null, s.pullPlaced, present));
+            out.addAll(goneAdditions(target, head, targetChanged, committed, p.filter(), s, Placed.SURELY, present));
         } catch (java.io.UncheckedIOException e) {
             throw e.getCause();
         }
@@ -895,6 +943,8 @@ public final class Pull {
             n.pullingHead = head;
             n.pullPlaced = null;
             n.pullPlacing = null;
+            n.pullBegun = null;
+            n.pullUnsure = null;
             l.put(p.name(), n);
             return null;
         });
