@@ -655,12 +655,11 @@ public final class Pull {
         // pull, or made so by hand) are in `local`: they are neither conflicts nor placed again.
         Set<String> local = uncommitted.keys();
         List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted, files);
-        List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
-        for (String k : blockedKeys) {
-            if (!conflicts.contains(k)) {
-                conflicts.add(k);
-            }
-        }
+        // A folder holding a file of the user's stands there too, but that clash is named already:
+        // only the others are folders with no files in them, as the refusal says.
+        List<String> blockedKeys = new ArrayList<>(blocked(files, remote, remoteChanged, filter, local, committed));
+        blockedKeys.removeAll(conflicts);
+        conflicts.addAll(blockedKeys);
         List<String> writing = openForWriting(files, remoteChanged, filter, local, committed);
         for (String k : writing) {
             if (!conflicts.contains(k)) {
