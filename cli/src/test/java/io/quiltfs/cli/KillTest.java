@@ -307,7 +307,7 @@ class KillTest {
      * A file the pull added, removed after the pull was killed: finishing never places it again
      * without a word. Killed once every file was placed, the lineage says so: status lists it
      * under put back and finishing names it as put back; killed while placing, each removed one is
-     * named (put back, or one of the batch it was placing, which cannot be told from not placed).
+     * named (put back, or one of the range it was placing, which cannot be told from not placed).
      */
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")

@@ -353,7 +353,7 @@ class PullTest {
     /**
      * A file the pull adds (the head has no such key), placed before the stop and removed after
      * it: status names it under put back (it is no removal of a head key), and finishing puts it
-     * back and says so, as for a removed head file. One of the batch being placed at the stop
+     * back and says so, as for a removed head file. One of the range being placed at the stop
      * (not placed, or placed and removed: not to be told) is placed and named as such.
      */
     @ParameterizedTest
