@@ -93,14 +93,17 @@ public final class PackageState {
      * was allowed (null: as {@link #pullPlaced}); every addition after {@link #pullPlaced} and up to
      * this one is placed but those of {@link #pullUnsure}: only theirs and the range after this one
      * may or may not have been placed when the pull stopped. A large file still being placed then
-     * leaves the files placed after it known.
+     * leaves the files placed after it known. Left out of the file when null, as
+     * {@link #pullUnsure} is: a lineage with no pull stopped reads the same to a build before them.
      */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     public String pullBegun;
     /**
      * While {@link #pulling}: the additions after {@link #pullPlaced} and up to {@link #pullBegun}
      * not known to be placed when the lineage was written (being placed then; a few dozen at most);
      * null: none.
      */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     public List<String> pullUnsure;
 
     public PackageState() {

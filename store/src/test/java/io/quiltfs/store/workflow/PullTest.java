@@ -557,6 +557,9 @@ class PullTest {
         assertTrue(done.message().contains("put back '" + known.get(0) + "'"), done.message());
         assertTrue(done.placedOfBatch().contains("n/00"), done.placedOfBatch().toString());
         assertEquals(latestWith(Map.of()), tree(work(bob)));
+        String lineage = Files.readString(bob.lineageFile());
+        assertFalse(lineage.contains("pullBegun") || lineage.contains("pullUnsure"), "as a build before them wrote it: "
+                + lineage);
     }
 
     /**
