@@ -624,8 +624,10 @@ public final class Install {
                 local[i] = localSource(rows.get(i)) != null;
             }
             int cap = inFlight;
-            int remoteLimit = cap > 0 ? cap : THREADS;
-            int localLimit = cap > 0 ? cap : Math.max(1, FileHasher.parallelism());
+            // A few rows queued per thread: a thread that finishes a small file takes the next at
+            // once instead of waiting for this thread to hear of it and start another.
+            int remoteLimit = cap > 0 ? cap : 2 * THREADS;
+            int localLimit = cap > 0 ? cap : 4 * Math.max(1, FileHasher.parallelism());
             int totalLimit = cap > 0 ? cap : Integer.MAX_VALUE;
             java.util.concurrent.BlockingQueue<Object[]> ended = new java.util.concurrent.LinkedBlockingQueue<>();
             ExecutorService pool = null;
@@ -677,7 +679,7 @@ public final class Install {
                             nextLocal = next(local, i + 1, true);
                         } else {
                             if (pool == null) {
-                                pool = Executors.newFixedThreadPool(remoteLimit, r -> {
+                                pool = Executors.newFixedThreadPool(Math.min(THREADS, remoteLimit), r -> {
                                     Thread t = new Thread(r, "quiltfs-install");
                                     t.setDaemon(true);
                                     return t;
