@@ -45,6 +45,7 @@ final class PullCommand extends PackageCommand {
             j.set("updated", array(r.updated()));
             j.set("deleted", array(r.deleted()));
             j.set("placed_of_batch", array(r.placedOfBatch()));
+            j.set("put_back", array(r.putBack()));
             out.json(j);
             out.flush();
         }

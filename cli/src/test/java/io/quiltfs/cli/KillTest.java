@@ -307,7 +307,7 @@ class KillTest {
      * A file the pull added, removed after the pull was killed: finishing never places it again
      * without a word. Killed once every file was placed, the lineage says so: status lists it
      * under put back and finishing names it as put back; killed while placing, each removed one is
-     * named (put back, or one of the batch it was placing, which cannot be told from not placed).
+     * named (put back, or one of the range it was placing, which cannot be told from not placed).
      */
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
@@ -356,9 +356,11 @@ class KillTest {
     }
 
     /**
-     * A pull killed in its second batch of additions, its added files removed, and the pull that
-     * finishes it killed in its first batch: the lineage keeps the first one's unsure range (it
-     * does not shrink to the second run's batch), and the third run names the batch's files.
+     * A pull killed as it records its second range of additions, its added files removed, and the
+     * pull that finishes it killed while placing: each kill leaves every addition up to the recorded
+     * prefix placed and none after the recorded range begun; the lineage keeps the first one's
+     * unsure range (it does not shrink to the second run's), and the third run names what it puts
+     * back and counts the range's files, listing both in full in --json.
      */
     @org.junit.jupiter.api.Test
     void aSecondKillKeepsTheRangeTheFirstWasPlacing() throws Exception {
@@ -375,26 +377,73 @@ class KillTest {
         assertEquals(0, WorkflowCommandsTest.run("--home", h2.toString(), "push", "t/p").code());
 
         killAt("pull.later-batch", "pull", "t/p");
-        assertEquals("n/0255", state().pullPlaced);
-        assertEquals("n/0511", state().pullPlacing);
+        String placed = state().pullPlaced;
+        assertEquals("n/0511", state().pullPlacing, "256 more additions may begin once this is recorded");
+        assertRecordHolds(600, true);
         try (var s = Files.walk(work.resolve("n"))) {
             for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(f);
             }
         }
         killAt("pull.placing", "pull", "t/p");
-        assertEquals("n/0255", state().pullPlaced, "never moves back");
-        assertEquals("n/0511", state().pullPlacing, "the first run's range stays unsure");
+        PackageState s2 = state();
+        String placed2 = s2.pullPlaced;
+        String placing2 = s2.pullPlacing;
+        assertTrue(placed == null || (placed2 != null && placed2.compareTo(placed) >= 0), "never moves back: "
+                + placed + " then " + placed2);
+        assertTrue(placing2.compareTo("n/0511") >= 0, "the first run's range stays unsure: " + placing2);
+        assertRecordHolds(600, false); // up to the prefix: placed by the first run, removed since
+        List<String> putBack = new ArrayList<>();
+        List<String> unsure = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            String k = String.format("n/%04d", i);
+            if (!Files.exists(work.resolve(k)) && k.compareTo(placing2) <= 0) {
+                boolean known = (placed2 != null && k.compareTo(placed2) <= 0) || (s2.pullBegun != null
+                        && k.compareTo(s2.pullBegun) <= 0 && (s2.pullUnsure == null || !s2.pullUnsure.contains(k)));
+                (known ? putBack : unsure).add(k);
+            }
+        }
 
         var done = cli("--json", "pull", "t/p");
         assertEquals(0, done.code(), done.err());
         var j = done.json();
-        assertTrue(j.get("message").asText().contains("256 files of the batch it was placing when it stopped were"
-                + " placed (any you removed since are back)"), j.get("message").asText());
-        assertEquals(256, j.get("placed_of_batch").size(), j.toString());
-        assertEquals("n/0256", j.get("placed_of_batch").get(0).asText());
+        assertTrue(j.get("message").asText().contains(unsure.size() + " files of the range it was placing when it"
+                + " stopped were placed (any you removed since are back)"), j.get("message").asText());
+        List<String> listed = new ArrayList<>();
+        j.get("placed_of_batch").forEach(k -> listed.add(k.asText()));
+        assertEquals(unsure, listed);
+        List<String> back = new ArrayList<>();
+        j.get("put_back").forEach(k -> back.add(k.asText()));
+        assertEquals(putBack, back, "every file put back, however many");
+        if (putBack.size() > 10) {
+            assertTrue(j.get("message").asText().contains(" and " + (putBack.size() - 10) + " more, removed since the"
+                    + " pull stopped"), j.get("message").asText());
+        }
         assertEquals("n 300", Files.readString(work.resolve("n/0300")));
         assertEquals(null, state().pullPlacing);
+    }
+
+    /**
+     * What the lineage says of a pull that stopped placing {@code n} added files n/0000...: each up
+     * to its recorded prefix, and each up to the recorded begun one but those named unsure, is
+     * placed ({@code untouched}: none removed since), none after its recorded range has begun.
+     */
+    void assertRecordHolds(int n, boolean untouched) throws IOException {
+        PackageState s = state();
+        for (int i = 0; i < n; i++) {
+            String k = String.format("n/%04d", i);
+            if (untouched && s.pullPlaced != null && k.compareTo(s.pullPlaced) <= 0) {
+                assertEquals("n " + i, Files.readString(work.resolve(k)), k + " is placed: up to " + s.pullPlaced);
+            }
+            if (untouched && s.pullBegun != null && k.compareTo(s.pullBegun) <= 0
+                    && (s.pullUnsure == null || !s.pullUnsure.contains(k))) {
+                assertEquals("n " + i, Files.readString(work.resolve(k)), k + " is placed: up to " + s.pullBegun
+                        + " but " + s.pullUnsure);
+            }
+            if (s.pullPlacing == null || k.compareTo(s.pullPlacing) > 0) {
+                assertFalse(Files.exists(work.resolve(k)), k + " has not begun: after " + s.pullPlacing);
+            }
+        }
     }
 
     /**

@@ -170,6 +170,19 @@ public final class FileHasher {
         });
     }
 
+    /**
+     * Starts {@code task} on the hashing pool and returns at once (the task reports its own end);
+     * for callers that keep the pool busy one task at a time.
+     */
+    public static void execute(Runnable task) {
+        POOL.execute(task);
+    }
+
+    /** How many threads the hashing pool runs. */
+    public static int parallelism() {
+        return POOL.getParallelism();
+    }
+
     /** Runs {@code task} on the hashing pool (so that nested hashing shares the pool). */
     public static <T> T inPool(java.util.concurrent.Callable<T> task) throws IOException {
         try {

@@ -76,18 +76,35 @@ public final class PackageState {
     public String pullingHead;
     /**
      * While {@link #pulling}: every key the revision adds (the head has no such key) up to this one
-     * in walk order that the pull was to place is placed (null: none yet). The pull places in walk
-     * order, in batches, and records a batch once it is all placed: an addition up to here that is
-     * gone was removed since, not "not placed yet".
+     * in walk order that the pull was to place is placed (null: none yet). The pull starts files in
+     * walk order on one pool and records, now and then, the longest prefix of them all placed: an
+     * addition up to here that is gone was removed since, not "not placed yet".
      */
     public String pullPlaced;
     /**
-     * While {@link #pulling}: the last addition of the batch being placed; an addition after
-     * {@link #pullPlaced} and up to this one may or may not have been placed when the pull stopped.
-     * A finishing run never records an earlier one than the stopped run's (nor moves
-     * {@link #pullPlaced} back) until it has placed past it.
+     * While {@link #pulling}: the last addition the pull may have begun (recorded before any up to
+     * it begins); an addition after {@link #pullPlaced} and up to this one may or may not have been
+     * placed when the pull stopped, one after it was not. A finishing run never records an earlier
+     * one than the stopped run's (nor moves {@link #pullPlaced} back) until it has placed past it.
      */
     public String pullPlacing;
+    /**
+     * While {@link #pulling}: the last addition begun before the range up to {@link #pullPlacing}
+     * was allowed (null: as {@link #pullPlaced}); every addition after {@link #pullPlaced} and up to
+     * this one is placed but those of {@link #pullUnsure}: only theirs and the range after this one
+     * may or may not have been placed when the pull stopped. A large file still being placed then
+     * leaves the files placed after it known. Left out of the file when null, as
+     * {@link #pullUnsure} is: a lineage with no pull stopped reads the same to a build before them.
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public String pullBegun;
+    /**
+     * While {@link #pulling}: the additions after {@link #pullPlaced} and up to {@link #pullBegun}
+     * not known to be placed when the lineage was written (being placed then; a few dozen at most);
+     * null: none.
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public List<String> pullUnsure;
 
     public PackageState() {
     }
@@ -113,6 +130,8 @@ public final class PackageState {
         s.pullingHead = pullingHead;
         s.pullPlaced = pullPlaced;
         s.pullPlacing = pullPlacing;
+        s.pullBegun = pullBegun;
+        s.pullUnsure = pullUnsure == null ? null : new ArrayList<>(pullUnsure);
         return s;
     }
 

@@ -591,6 +591,161 @@ public final class Install {
             inParallel(remote, this::place, local);
         }
 
+        /** How far {@link #placeInOrder} may go; asked on the calling thread. */
+        interface Reservation {
+            /**
+             * Called before the row at {@code next} starts when it lies past the last index allowed
+             * so far; {@code finished}: how many rows from the first are placed; {@code done}: which
+             * rows are placed (read it, do not keep it). Returns the last index that may start (at
+             * least {@code next}); whatever must be durable before those rows start is written
+             * before it returns.
+             */
+            int reserve(int next, int finished, boolean[] done) throws IOException;
+        }
+
+        /** Tests: at most this many rows placed at once, in all, by {@link #placeInOrder} (0: the pools' sizes). */
+        static volatile int inFlight = 0;
+
+        /**
+         * Places {@code rows}, started in their order, on one continuous pool: rows fetched on the
+         * fetch pool, rows copied from a local registry on the hashing pool, each kept full: a row
+         * waits for a free thread, never for a slower row started before it. A row starts only
+         * once {@code reservation} allowed its index. The first failure stops the rows not started
+         * yet, and every row started is waited for before it is thrown (no placement lands after
+         * the caller reports the stop).
+         */
+        void placeInOrder(List<Entry> rows, Reservation reservation) throws IOException {
+            int size = rows.size();
+            if (size == 0) {
+                return;
+            }
+            boolean[] local = new boolean[size];
+            for (int i = 0; i < size; i++) {
+                local[i] = localSource(rows.get(i)) != null;
+            }
+            int cap = inFlight;
+            // A few rows queued per thread: a thread that finishes a small file takes the next at
+            // once instead of waiting for this thread to hear of it and start another.
+            int remoteLimit = cap > 0 ? cap : 2 * THREADS;
+            int localLimit = cap > 0 ? cap : 4 * Math.max(1, FileHasher.parallelism());
+            int totalLimit = cap > 0 ? cap : Integer.MAX_VALUE;
+            java.util.concurrent.BlockingQueue<Object[]> ended = new java.util.concurrent.LinkedBlockingQueue<>();
+            ExecutorService pool = null;
+            boolean[] done = new boolean[size];
+            int finished = 0;
+            int allowed = -1;
+            int nextRemote = next(local, 0, false);
+            int nextLocal = next(local, 0, true);
+            int inRemote = 0;
+            int inLocal = 0;
+            IOException first = null;
+            Exception unreserved = null; // the reservation's own failure: thrown as it is
+            try {
+                while (true) {
+                    while (first == null) {
+                        int i = -1;
+                        if (nextRemote < size && inRemote < remoteLimit) {
+                            i = nextRemote;
+                        }
+                        if (nextLocal < size && inLocal < localLimit && (i < 0 || nextLocal < i)) {
+                            i = nextLocal;
+                        }
+                        if (i < 0 || inRemote + inLocal >= totalLimit) {
+                            break;
+                        }
+                        if (i > allowed) {
+                            try {
+                                allowed = reservation.reserve(i, finished, done);
+                            } catch (IOException | RuntimeException e) {
+                                unreserved = e;
+                                first = new IOException(e);
+                                break;
+                            }
+                        }
+                        Entry e = rows.get(i);
+                        int index = i;
+                        Runnable task = () -> {
+                            Throwable failure = null;
+                            try {
+                                place(e);
+                            } catch (Throwable t) {
+                                failure = t;
+                            }
+                            ended.add(new Object[] {index, failure});
+                        };
+                        if (local[i]) {
+                            FileHasher.execute(task);
+                            inLocal++;
+                            nextLocal = next(local, i + 1, true);
+                        } else {
+                            if (pool == null) {
+                                pool = Executors.newFixedThreadPool(Math.min(THREADS, remoteLimit), r -> {
+                                    Thread t = new Thread(r, "quiltfs-install");
+                                    t.setDaemon(true);
+                                    return t;
+                                });
+                            }
+                            pool.execute(task);
+                            inRemote++;
+                            nextRemote = next(local, i + 1, false);
+                        }
+                    }
+                    if (inRemote + inLocal == 0) {
+                        break;
+                    }
+                    Object[] end;
+                    try {
+                        end = ended.take();
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted", ie);
+                    }
+                    int i = (Integer) end[0];
+                    if (local[i]) {
+                        inLocal--;
+                    } else {
+                        inRemote--;
+                    }
+                    if (end[1] != null) {
+                        if (first == null) {
+                            Throwable c = (Throwable) end[1];
+                            if (c instanceof java.io.UncheckedIOException u) {
+                                c = u.getCause();
+                            }
+                            first = c instanceof IOException io ? io : new IOException(c);
+                        }
+                    } else {
+                        done[i] = true;
+                        while (finished < size && done[finished]) {
+                            finished++;
+                        }
+                    }
+                }
+            } finally {
+                if (pool != null) {
+                    pool.shutdown();
+                }
+            }
+            if (unreserved instanceof IOException io) {
+                throw io;
+            }
+            if (unreserved != null) {
+                throw (RuntimeException) unreserved;
+            }
+            if (first != null) {
+                throw first;
+            }
+        }
+
+        /** The first index from {@code from} whose row is (or is not) {@code local}, else its length. */
+        private static int next(boolean[] local, int from, boolean want) {
+            int i = from;
+            while (i < local.length && local[i] != want) {
+                i++;
+            }
+            return i;
+        }
+
         /** What one row gets. */
         private interface RowAction {
             Object apply(Entry e) throws IOException;

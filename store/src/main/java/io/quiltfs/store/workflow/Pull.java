@@ -43,7 +43,7 @@ import java.util.function.Function;
  * a file that cannot be written) leaves the mark: status does not count the files that already
  * hold that revision's content as edits, commit, push and install refuse, and pull run again
  * finishes that revision (a working file already holding its content is not a conflict; one gone
- * is placed, and named when it was there at the stop: a head file, or an added file of a batch the
+ * is placed, and named when it was there at the stop: a head file, or an added file the
  * lineage records as placed, see {@link PackageState#pullPlaced}) even if latest moved on
  * meanwhile, and then says so. A pull that cannot finish (its
  * revision gone from the registry) is given up with {@link #abandon}: the head's content goes back.
@@ -188,11 +188,13 @@ public final class Pull {
 
     /**
      * Outcome: the new head, the registry's latest, what changed in the working files;
-     * {@code placedOfBatch}: when finishing, the additions of the batch the stopped pull was
-     * placing that were missing and are placed now (not reached then, or removed since).
+     * {@code placedOfBatch}: when finishing, the additions of the range the stopped pull was
+     * placing that were missing and are placed now (not reached then, or removed since);
+     * {@code putBack}: every file put back that was removed since the pull stopped (the message
+     * names the first few).
      */
     public record Result(String head, String latest, boolean pulled, boolean merged, List<String> updated,
-                         List<String> deleted, List<String> placedOfBatch, String message) {
+                         List<String> deleted, List<String> placedOfBatch, List<String> putBack, String message) {
     }
 
     /** At most this many of {@link Result#placedOfBatch} are named in the message. */
@@ -229,18 +231,18 @@ public final class Pull {
             }
             if (latest == null) {
                 setSeen(p, null); // what `status --offline` reports from now on
-                return new Result(s.head, null, false, false, List.of(), List.of(), List.of(), "nothing to pull: "
+                return new Result(s.head, null, false, false, List.of(), List.of(), List.of(), List.of(), "nothing to pull: "
                         + p.name() + " has no latest in " + registry.uri());
             }
             if (latest.equals(s.head) && !s.commits.isEmpty()) {
                 // A push of these commits moved `latest` and was stopped before it said so.
                 Push.settlePublished(p, registry, s);
-                return new Result(s.head, latest, false, false, List.of(), List.of(), List.of(), p.name()
+                return new Result(s.head, latest, false, false, List.of(), List.of(), List.of(), List.of(), p.name()
                         + " already has " + registry.uri() + "'s latest " + latest + " (its commits were pushed)");
             }
             if (latest.equals(s.head) || latest.equals(s.base)) {
                 setSeen(p, latest);
-                return new Result(s.head, latest, false, false, List.of(), List.of(), List.of(), p.name()
+                return new Result(s.head, latest, false, false, List.of(), List.of(), List.of(), List.of(), p.name()
                         + " already has " + registry.uri() + "'s latest " + latest);
             }
             return take(p, registry, sources, progress, latest, latest, null, false);
@@ -348,7 +350,7 @@ public final class Pull {
                 hashCache.remove(k);
             }
             Checkpoints.reach("pull.after-deletions");
-            placeInBatches(p, placer, toPlace, head, target, finishing ? s.pullPlaced : null,
+            placeInOrder(p, placer, toPlace, head, target, finishing ? s.pullPlaced : null,
                     finishing ? s.pullPlacing : null);
         } finally {
             progress.end();
@@ -372,6 +374,8 @@ public final class Pull {
             n.pullingHead = null;
             n.pullPlaced = null;
             n.pullPlacing = null;
+            n.pullBegun = null;
+            n.pullUnsure = null;
             l.put(p.name(), n);
             return null;
         });
@@ -382,9 +386,10 @@ public final class Pull {
                         + " (push it with `quiltfs push " + p.name() + "`)"
                 : p.name() + " is now at " + target;
         List<String> maybe = new ArrayList<>();
+        List<String> back = new ArrayList<>();
         if (finishing) {
             message = "finished the interrupted pull: " + message;
-            List<String> back = new ArrayList<>(plan.putBack);
+            back.addAll(plan.putBack);
             back.retainAll(updated);
             if (!back.isEmpty()) {
                 message += "; put back " + quoted(back) + ", removed since the pull stopped: remove "
@@ -394,8 +399,8 @@ public final class Pull {
             maybe.retainAll(updated);
             if (!maybe.isEmpty()) {
                 // Mostly files it had not reached yet: nothing the user did. Named when few, else
-                // in --json (placed_of_batch), so that a whole batch does not read as removals.
-                message += "; " + maybe.size() + (maybe.size() == 1 ? " file" : " files") + " of the batch it was"
+                // in --json (placed_of_batch), so that a whole range does not read as removals.
+                message += "; " + maybe.size() + (maybe.size() == 1 ? " file" : " files") + " of the range it was"
                         + " placing when it stopped " + (maybe.size() == 1 ? "was" : "were") + " placed"
                         + (maybe.size() <= NAMED_OF_BATCH ? " (" + quoted(maybe) + ")" : "")
                         + " (any you removed since " + (maybe.size() == 1 ? "is" : "are") + " back)";
@@ -409,7 +414,7 @@ public final class Pull {
                         + p.name() + " --force` replaces it)";
             }
         }
-        return new Result(top, latest, true, merged, updated, deleted, maybe, message);
+        return new Result(top, latest, true, merged, updated, deleted, maybe, back, message);
     }
 
     /** What a pull of {@code target} would do, found before it changes anything. */
@@ -419,53 +424,115 @@ public final class Pull {
                         List<String> writing) {
     }
 
-    /** Files placed between two records of a pull's progress in the lineage (tests make it small). */
+    /**
+     * How many additions a record of a pull's progress in the lineage lets start beyond the ones
+     * started before it (tests make it small): the lineage is written once per this many files,
+     * and at most this many additions started after the last record of the finished prefix are
+     * unsure when the pull stops.
+     */
     static volatile int batch = 256;
 
     /**
-     * Places {@code toPlace} (in walk order) in batches; before each batch that holds additions
-     * (keys the head lacks) the lineage records the batches placed so far and the one begun
-     * ({@link PackageState#pullPlaced}, {@link PackageState#pullPlacing}), and after the last one
-     * that it is placed: finishing tells an addition removed since the stop from one not placed
-     * yet. {@code placed}: the additions already placed (finishing), else null; {@code placing}:
-     * the end of the range the stopped pull may have placed in (finishing), else null. Neither
-     * record moves back while finishing: a run that stops again before it passes the earlier
-     * {@code placing} still records it, or a file the first run placed there and the user removed
-     * would fall outside both ranges and be placed again without a word.
+     * Places {@code toPlace} (in walk order) on one continuous pool ({@link Install.Placer#placeInOrder}):
+     * no file waits for a slower one started before it. Before the additions (keys the head lacks)
+     * beyond the ones allowed so far start, the lineage records how far the pull may go
+     * ({@link PackageState#pullPlacing}: {@link #batch} more additions) and the longest finished
+     * prefix ({@link PackageState#pullPlaced}: every addition up to it is placed); after the last
+     * file, that all are placed. So at any instant an addition up to {@code pullPlaced} is placed, one
+     * after {@code pullPlacing} has not begun, and finishing tells an addition removed since the
+     * stop from one not placed yet. {@code placed}: the additions already placed (finishing), else
+     * null; {@code placing}: the end of the range the stopped pull may have placed in (finishing),
+     * else null. Neither record moves back while finishing: a run that stops again before it passes
+     * the earlier {@code placing} still records it, or a file the first run placed there and the
+     * user removed would fall outside both ranges and be placed again without a word.
      */
-    private static void placeInBatches(InstalledPackage p, Install.Placer placer, List<Entry> toPlace, Manifest head,
-                                       String target, String placed, String placing) throws IOException {
+    private static void placeInOrder(InstalledPackage p, Install.Placer placer, List<Entry> toPlace, Manifest head,
+                                     String target, String placed, String placing) throws IOException {
         int n = Math.max(1, batch);
-        boolean unsure = false; // the lineage names a batch begun (pullPlacing) that is placed now
-        for (int i = 0; i < toPlace.size(); i += n) {
-            List<Entry> b = toPlace.subList(i, Math.min(toPlace.size(), i + n));
+        int size = toPlace.size();
+        boolean[] added = new boolean[size];
+        for (int i = 0; i < size; i++) {
+            added[i] = head.get(toPlace.get(i).logicalKey()) == null;
+        }
+        // lastAdded[i]: the last addition before index i (null: none).
+        String[] lastAdded = new String[size + 1];
+        for (int i = 0; i < size; i++) {
+            lastAdded[i + 1] = added[i] ? toPlace.get(i).logicalKey() : lastAdded[i];
+        }
+        String[] recorded = {placed, null}; // what the lineage says now: pullPlaced and pullPlacing
+        boolean[] unsure = {false}; // the lineage names additions begun (pullPlacing) that are placed now
+        int[] reserves = {0};
+        IOException[] unrecorded = {null};
+        Install.Placer.Reservation reservation = (next, finished, done) -> {
+            int adds = 0;
+            int end = size - 1;
             String last = null;
-            for (Entry e : b) {
-                if (head.get(e.logicalKey()) == null) {
-                    last = e.logicalKey();
+            for (int j = next; j < size; j++) {
+                if (added[j]) {
+                    if (adds == n) {
+                        end = j - 1; // rows up to the next addition need no record
+                        break;
+                    }
+                    adds++;
+                    last = toPlace.get(j).logicalKey();
                 }
             }
             if (last != null) {
-                recordPlaced(p, placed, later(last, placing));
-                unsure = true;
-                if (placed != null) {
-                    Checkpoints.reach("pull.later-batch"); // recorded, none of it placed yet
+                String nowPlaced = later(recorded[0], lastAdded[finished]);
+                String nowPlacing = later(later(last, recorded[1]), placing);
+                // The additions begun and not placed yet (a large file, the rows of the other pool):
+                // named, up to UNSURE of them; past that, the range after them is unsure as a whole.
+                List<String> open = new ArrayList<>();
+                String begun = lastAdded[next];
+                for (int j = finished; j < next; j++) {
+                    if (!added[j] || done[j]) {
+                        continue;
+                    }
+                    String k = toPlace.get(j).logicalKey();
+                    if (nowPlaced != null && LogicalKey.WALK_ORDER.compare(k, nowPlaced) <= 0) {
+                        continue; // placed by the stopped run, gone since: placed as far as finishing goes
+                    }
+                    if (open.size() == UNSURE) {
+                        begun = lastAdded[j];
+                        break;
+                    }
+                    open.add(k);
+                }
+                if (begun != null && nowPlaced != null && LogicalKey.WALK_ORDER.compare(begun, nowPlaced) <= 0) {
+                    begun = null; // nothing known beyond the prefix
+                }
+                if (begun == null) {
+                    open.clear();
+                }
+                try {
+                    recordPlaced(p, nowPlaced, nowPlacing, begun, open.isEmpty() ? null : open);
+                } catch (IOException e) {
+                    unrecorded[0] = e;
+                    throw e;
+                }
+                recorded[0] = nowPlaced;
+                recorded[1] = nowPlacing;
+                unsure[0] = true;
+                if (reserves[0]++ > 0 || placed != null) {
+                    Checkpoints.reach("pull.later-batch"); // recorded, none of the new range begun yet
                 }
             }
-            try {
-                placer.placeAll(b);
-            } catch (IOException | RuntimeException e) {
-                throw new Incomplete(p.name(), target, placer.keyOf(e), true, e);
+            return end;
+        };
+        try {
+            placer.placeInOrder(toPlace, reservation);
+        } catch (IOException | RuntimeException e) {
+            if (unrecorded[0] != null) {
+                throw unrecorded[0];
             }
-            if (last != null && (placed == null || LogicalKey.WALK_ORDER.compare(last, placed) > 0)) {
-                placed = last;
-            }
+            throw new Incomplete(p.name(), target, placer.keyOf(e), true, e);
         }
-        if (unsure) {
+        if (unsure[0]) {
             // Stopped before the lineage moves: none of these is unsure, but an earlier run's range
             // past the last addition placed now (keys this run did not place) stays unsure.
-            recordPlaced(p, placed, placing != null && (placed == null
-                    || LogicalKey.WALK_ORDER.compare(placing, placed) > 0) ? placing : null);
+            String all = later(placed, lastAdded[size]);
+            recordPlaced(p, all, placing != null && (all == null
+                    || LogicalKey.WALK_ORDER.compare(placing, all) > 0) ? placing : null, null, null);
         }
     }
 
@@ -477,8 +544,12 @@ public final class Pull {
         return LogicalKey.WALK_ORDER.compare(a, b) >= 0 ? a : b;
     }
 
+    /** At most this many additions are named in {@link PackageState#pullUnsure}. */
+    static final int UNSURE = 64;
+
     /** Records the progress of the marked pull of {@code p}: see {@link PackageState#pullPlaced}. */
-    private static void recordPlaced(InstalledPackage p, String placed, String placing) throws IOException {
+    private static void recordPlaced(InstalledPackage p, String placed, String placing, String begun,
+                                     List<String> open) throws IOException {
         Lineage.update(p.home(), l -> {
             PackageState n = l.get(p.name());
             if (n == null) {
@@ -486,33 +557,50 @@ public final class Pull {
             }
             n.pullPlaced = placed;
             n.pullPlacing = placing;
+            n.pullBegun = begun;
+            n.pullUnsure = open;
             l.put(p.name(), n);
             return null;
         });
     }
 
+    /** What the lineage of a stopped pull says of one addition: placed, maybe placed, or not begun. */
+    enum Placed { SURELY, MAYBE, NOT_BEGUN }
+
+    /**
+     * What the records of the stopped pull {@code s} ({@link PackageState#pullPlaced},
+     * {@link PackageState#pullBegun}, {@link PackageState#pullUnsure},
+     * {@link PackageState#pullPlacing}) say of the addition {@code k}.
+     */
+    static Placed placed(PackageState s, Set<String> unsure, String k) {
+        if (s.pullPlaced != null && LogicalKey.WALK_ORDER.compare(k, s.pullPlaced) <= 0) {
+            return Placed.SURELY;
+        }
+        if (s.pullBegun != null && LogicalKey.WALK_ORDER.compare(k, s.pullBegun) <= 0) {
+            return unsure.contains(k) ? Placed.MAYBE : Placed.SURELY;
+        }
+        if (s.pullPlacing != null && LogicalKey.WALK_ORDER.compare(k, s.pullPlacing) <= 0) {
+            return Placed.MAYBE;
+        }
+        return Placed.NOT_BEGUN;
+    }
+
     /**
      * The keys {@code target} adds (the head has none) that a pull places, are gone from the
-     * working folder (not {@code present}), and lie after {@code from} (null: from the first) up to
-     * {@code upTo} (null: none) in walk order: placed by the stopped pull, then removed, when that
-     * is its {@link PackageState#pullPlaced}.
+     * working folder (not {@code present}), and that the records of the stopped pull {@code s} say
+     * were {@code which} placed: placed by it, then removed, when {@link Placed#SURELY}.
      */
     private static List<String> goneAdditions(Manifest target, Manifest head, Set<String> targetChanged,
-                                              Set<String> committed, PathFilter filter, String from, String upTo,
+                                              Set<String> committed, PathFilter filter, PackageState s, Placed which,
                                               java.util.function.Predicate<String> present) {
         List<String> out = new ArrayList<>();
-        if (upTo == null) {
+        if (s.pullPlaced == null && s.pullPlacing == null) {
             return out;
         }
+        Set<String> unsure = s.pullUnsure == null ? Set.of() : new java.util.HashSet<>(s.pullUnsure);
         for (String k : targetChanged) {
-            if (LogicalKey.WALK_ORDER.compare(k, upTo) > 0) {
-                break; // targetChanged is in walk order
-            }
-            if (from != null && LogicalKey.WALK_ORDER.compare(k, from) <= 0) {
-                continue;
-            }
             if (target.get(k) != null && head.get(k) == null && filter.matches(k) && !committed.contains(k)
-                    && !present.test(k)) {
+                    && placed(s, unsure, k) == which && !present.test(k)) {
                 out.add(k);
             }
         }
@@ -555,24 +643,23 @@ public final class Pull {
         List<String> maybeBack = List.of();
         if (finishing) {
             // Additions the stopped pull placed and that are gone now: removed since, put back as a
-            // removed head file is. Those of the batch it was placing cannot be told from not placed.
+            // removed head file is. Those of the range it was placing cannot be told from not placed.
             Set<String> present = new java.util.HashSet<>(found.added());
-            putBack.addAll(goneAdditions(remote, head, remoteChanged, committed, filter, null, s.pullPlaced,
+            putBack.addAll(goneAdditions(remote, head, remoteChanged, committed, filter, s, Placed.SURELY,
                     present::contains));
             putBack.sort(LogicalKey.WALK_ORDER);
-            maybeBack = goneAdditions(remote, head, remoteChanged, committed, filter, s.pullPlaced, s.pullPlacing,
+            maybeBack = goneAdditions(remote, head, remoteChanged, committed, filter, s, Placed.MAYBE,
                     present::contains);
         }
         // Keys whose working file already holds the remote's content (placed by the interrupted
         // pull, or made so by hand) are in `local`: they are neither conflicts nor placed again.
         Set<String> local = uncommitted.keys();
         List<String> conflicts = conflicts(remote, head, remoteChanged, committed, uncommitted, files);
-        List<String> blockedKeys = blocked(files, remote, remoteChanged, filter, local, committed);
-        for (String k : blockedKeys) {
-            if (!conflicts.contains(k)) {
-                conflicts.add(k);
-            }
-        }
+        // A folder holding a file of the user's stands there too, but that clash is named already:
+        // only the others are folders with no files in them, as the refusal says.
+        List<String> blockedKeys = new ArrayList<>(blocked(files, remote, remoteChanged, filter, local, committed));
+        blockedKeys.removeAll(conflicts);
+        conflicts.addAll(blockedKeys);
         List<String> writing = openForWriting(files, remoteChanged, filter, local, committed);
         for (String k : writing) {
             if (!conflicts.contains(k)) {
@@ -629,7 +716,8 @@ public final class Pull {
      */
     public static List<String> putBack(InstalledPackage p, Status.Changes c) throws IOException {
         PackageState s = p.state();
-        if (s.pulling == null || (c.removed().isEmpty() && s.pullPlaced == null) || !canTell(p)) {
+        if (s.pulling == null || (c.removed().isEmpty() && s.pullPlaced == null && s.pullBegun == null)
+                || !canTell(p)) {
             return List.of();
         }
         Manifest base = s.base == null ? Manifest.builder().build() : p.manifest(s.base, null);
@@ -649,7 +737,7 @@ public final class Pull {
             }
         };
         try {
-            out.addAll(goneAdditions(target, head, targetChanged, committed, p.filter(), null, s.pullPlaced, present));
+            out.addAll(goneAdditions(target, head, targetChanged, committed, p.filter(), s, Placed.SURELY, present));
         } catch (java.io.UncheckedIOException e) {
             throw e.getCause();
         }
@@ -674,7 +762,7 @@ public final class Pull {
             InstalledPackage p = InstalledPackage.require(home, pkg.name());
             PackageState s = p.state();
             if (s.pulling == null) {
-                return new Result(s.head, s.latestSeen, false, false, List.of(), List.of(), List.of(),
+                return new Result(s.head, s.latestSeen, false, false, List.of(), List.of(), List.of(), List.of(),
                         "nothing to abandon: no"
                         + " pull of " + p.name() + " is unfinished");
             }
@@ -787,7 +875,7 @@ public final class Pull {
                         + " remove " + (back.size() == 1 ? "it" : "them") + " again if you meant to; other edits you"
                         + " made since it stopped were left as they are";
             }
-            return new Result(s.head, s.latestSeen, false, false, updated, deleted, List.of(), message);
+            return new Result(s.head, s.latestSeen, false, false, updated, deleted, List.of(), back, message);
         }
     }
 
@@ -854,6 +942,8 @@ public final class Pull {
             n.pullingHead = head;
             n.pullPlaced = null;
             n.pullPlacing = null;
+            n.pullBegun = null;
+            n.pullUnsure = null;
             l.put(p.name(), n);
             return null;
         });

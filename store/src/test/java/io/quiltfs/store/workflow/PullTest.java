@@ -353,7 +353,7 @@ class PullTest {
     /**
      * A file the pull adds (the head has no such key), placed before the stop and removed after
      * it: status names it under put back (it is no removal of a head key), and finishing puts it
-     * back and says so, as for a removed head file. One of the batch being placed at the stop
+     * back and says so, as for a removed head file. One of the range being placed at the stop
      * (not placed, or placed and removed: not to be told) is placed and named as such.
      */
     @ParameterizedTest
@@ -363,12 +363,14 @@ class PullTest {
         alicePushesChanges("2");
         int was = Pull.batch;
         Pull.batch = 2;
+        Install.Placer.inFlight = 1;
         try {
-            // Batches: [a.txt n/00] [n/01 n/02] [n/03 n/04] [n/05 n/06] ...: the 8th file is in the fourth.
+            // One file at a time: [a.txt n/00 n/01] recorded as may be placing up to n/01, then two
+            // additions more per record: the 8th file, n/06, is in the range up to n/07.
             String failed = pullStopsAt(8);
-            assertEquals("n/04", state(bob).pullPlaced);
-            assertEquals("n/06", state(bob).pullPlacing);
-            assertTrue(failed.equals("n/05") || failed.equals("n/06"), failed);
+            assertEquals("n/05", state(bob).pullPlaced);
+            assertEquals("n/07", state(bob).pullPlacing);
+            assertEquals("n/06", failed);
             Files.delete(work(bob).resolve("n/02"));
             Status.Report r = status(bob);
             assertEquals(List.of("n/02"), r.putBack());
@@ -378,16 +380,19 @@ class PullTest {
             Pull.Result done = pull(bob);
             assertTrue(done.message().contains("; put back 'n/02', removed since the pull stopped: remove it again if"
                     + " you meant to"), done.message());
-            assertTrue(done.message().contains(" of the batch it was placing when it stopped"), done.message());
+            assertTrue(done.message().contains(" of the range it was placing when it stopped"), done.message());
             assertTrue(done.placedOfBatch().contains(failed), done.placedOfBatch().toString());
             assertTrue(done.message().contains("'" + failed + "'"), "few: named " + done.message());
             assertFalse(done.message().contains("removed since: if you removed"), "no accusation: " + done.message());
-            assertFalse(done.message().contains("n/07"), "not placed yet, and not in the batch it was placing");
+            assertEquals(List.of("n/06", "n/07"), done.placedOfBatch());
+            assertEquals(List.of("n/02"), done.putBack());
+            assertFalse(done.message().contains("n/08"), "not placed yet, and not in the range it was placing");
             assertEquals(latestWith(Map.of()), tree(work(bob)));
             assertNull(state(bob).pullPlaced);
             assertNull(state(bob).pullPlacing);
         } finally {
             Pull.batch = was;
+            Install.Placer.inFlight = 0;
         }
     }
 
@@ -402,31 +407,36 @@ class PullTest {
         alicePushesChanges("2");
         int was = Pull.batch;
         Pull.batch = 2;
+        Install.Placer.inFlight = 1;
         try {
-            // Batches: [a.txt n/00] [n/01 n/02] [n/03 n/04] [n/05 n/06] ...: the 8th file is in the fourth.
+            // One file at a time, two additions more per record: the 8th file, n/06, is in the range up to n/07.
             pullStopsAt(8);
-            assertEquals("n/04", state(bob).pullPlaced);
-            assertEquals("n/06", state(bob).pullPlacing);
+            assertEquals("n/05", state(bob).pullPlaced);
+            assertEquals("n/07", state(bob).pullPlacing);
             deleteTree(work(bob).resolve("n"));
-            pullStopsAt(1); // in the first batch again, whose last addition is n/00
-            assertEquals("n/04", state(bob).pullPlaced, "never moves back");
-            assertEquals("n/06", state(bob).pullPlacing, "the first run's range stays unsure");
+            pullStopsAt(1); // in the first range again, whose last addition is n/01
+            assertEquals("n/05", state(bob).pullPlaced, "never moves back");
+            assertEquals("n/07", state(bob).pullPlacing, "the first run's range stays unsure");
 
             Pull.Result done = pull(bob);
-            for (String k : List.of("n/01", "n/02", "n/03", "n/04")) { // n/00 the second run may have placed
+            for (String k : List.of("n/00", "n/01", "n/02", "n/03", "n/04", "n/05")) {
                 assertTrue(done.message().contains("'" + k + "'"), k + ": " + done.message());
             }
-            assertEquals(List.of("n/05", "n/06"), done.placedOfBatch(), done.message());
+            assertEquals(List.of("n/00", "n/01", "n/02", "n/03", "n/04", "n/05"), done.putBack());
+            assertEquals(List.of("n/06", "n/07"), done.placedOfBatch(), done.message());
             assertEquals(latestWith(Map.of()), tree(work(bob)));
             assertNull(state(bob).pullPlacing);
         } finally {
             Pull.batch = was;
+            Install.Placer.inFlight = 0;
         }
     }
 
     /**
      * Wherever the pull stops, a file it added that is removed after the stop is never placed
-     * again without a word: named as put back, or as one of the batch it was placing.
+     * again without a word: named as put back, or as one of the range it was placing (named when
+     * few, always in the result). At the stop every addition up to the recorded prefix is there,
+     * none after the recorded range is.
      */
     @org.junit.jupiter.api.Test
     void noRemovedAdditionIsPlacedAgainSilentlyWhereverThePullStops() throws IOException {
@@ -442,6 +452,17 @@ class PullTest {
                 InstalledPackage.detach(work(bob));
                 bob = new Home(tmp.resolve("bob-" + failAt));
                 pullStopsAt(failAt);
+                PackageState st = state(bob);
+                assertTrue(st.pullPlacing != null, "stopped at " + failAt);
+                for (int i = 0; i < NEW_FILES; i++) {
+                    String k = String.format("n/%02d", i);
+                    if (st.pullPlaced != null && k.compareTo(st.pullPlaced) <= 0) {
+                        assertTrue(Files.exists(work(bob).resolve(k)), "stopped at " + failAt + ": " + k + " is placed");
+                    }
+                    if (k.compareTo(st.pullPlacing) > 0) {
+                        assertFalse(Files.exists(work(bob).resolve(k)), "stopped at " + failAt + ": " + k + " not begun");
+                    }
+                }
                 List<String> removed = new java.util.ArrayList<>();
                 for (int i = 0; i < NEW_FILES; i++) {
                     if (Files.deleteIfExists(work(bob).resolve(String.format("n/%02d", i)))) {
@@ -449,19 +470,150 @@ class PullTest {
                     }
                 }
                 List<String> putBack = status(bob).putBack();
-                String message = pull(bob).message();
+                Pull.Result r = pull(bob);
+                String message = r.message();
                 for (String k : removed) {
-                    assertTrue(message.contains("'" + k + "'"), "stopped at " + failAt + ": " + k + " " + message);
+                    assertTrue(r.putBack().contains(k) || r.placedOfBatch().contains(k), "stopped at " + failAt + ": "
+                            + k + " " + message);
+                    assertEquals(putBack.contains(k), r.putBack().contains(k), "stopped at " + failAt + ": " + k);
+                    if (r.putBack().contains(k) || r.placedOfBatch().size() <= Pull.NAMED_OF_BATCH) {
+                        assertTrue(message.contains("'" + k + "'"), "stopped at " + failAt + ": " + k + " " + message);
+                    }
                     assertEquals(putBack.contains(k), message.contains("put back") && message.indexOf("'" + k + "'")
-                            < (message.contains(" of the batch it was placing") ? message.indexOf(" of the batch it was"
-                            + " placing") : message.length()),
+                            >= 0 && message.indexOf("'" + k + "'") < (message.contains(" of the range it was placing")
+                            ? message.indexOf(" of the range it was placing") : message.length()),
                             "stopped at " + failAt + ": " + k + " " + message);
                 }
                 assertEquals(latestWith(Map.of()), tree(work(bob)));
             }
         } finally {
             Pull.batch = was;
+            Install.Placer.inFlight = 0;
         }
+    }
+
+    /**
+     * A pull that stops while one file is still being placed after the others: the lineage names
+     * that file (and any other being placed then) as unsure, so the files placed after it and
+     * removed since are put back and named, not merely counted as files of the unsure range.
+     */
+    @org.junit.jupiter.api.Test
+    void aStopWhileALargeFileIsPlacedKeepsTheFilesPlacedAfterItKnown() throws Exception {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        int was = Pull.batch;
+        Pull.batch = 2;
+        Install.Placer.inFlight = 2; // the slow file and one other
+        WorkFolder folder = new WorkFolder(work(bob));
+        java.util.concurrent.CountDownLatch lastPlaced = new java.util.concurrent.CountDownLatch(1);
+        String last = String.format("n/%02d", NEW_FILES - 1);
+        InstalledPackage.attach(work(bob), new WorkingFiles() {
+            public Map<String, FileStat> scan() throws IOException { return folder.scan(); }
+            public FileStat stat(String key) throws IOException { return folder.stat(key); }
+            public Path path(String key) { return folder.path(key); }
+            public void delete(String key) throws IOException { folder.delete(key); }
+            public String describe() { return folder.describe(); }
+
+            public FileStat place(String key, Path source) throws IOException {
+                if (key.equals("n/00")) {
+                    try {
+                        lastPlaced.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    throw new FileSystemException(folder.path(key).toString(), null, "No space left on device");
+                }
+                FileStat st = folder.place(key, source);
+                if (key.equals(last)) {
+                    lastPlaced.countDown();
+                }
+                return st;
+            }
+        });
+        try {
+            assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        } finally {
+            Pull.batch = was;
+            Install.Placer.inFlight = 0;
+            InstalledPackage.detach(work(bob));
+        }
+        PackageState st = state(bob);
+        assertNull(st.pullPlaced);
+        assertTrue(st.pullUnsure.contains("n/00"), st.pullUnsure.toString());
+        assertTrue(st.pullUnsure.size() <= 2, st.pullUnsure.toString());
+        List<String> known = new java.util.ArrayList<>();
+        for (int i = 1; i < NEW_FILES; i++) {
+            String k = String.format("n/%02d", i);
+            assertTrue(Files.exists(work(bob).resolve(k)), k);
+            Files.delete(work(bob).resolve(k));
+            if (k.compareTo(st.pullBegun) <= 0 && !st.pullUnsure.contains(k)) {
+                known.add(k);
+            }
+        }
+        assertTrue(known.size() >= 5, "placed after the slow one, and known to be: " + known + " " + st.pullBegun);
+        assertEquals(known, status(bob).putBack());
+        Pull.Result done = pull(bob);
+        assertEquals(known, done.putBack(), done.message());
+        assertTrue(done.message().contains("put back '" + known.get(0) + "'"), done.message());
+        assertTrue(done.placedOfBatch().contains("n/00"), done.placedOfBatch().toString());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+        String lineage = Files.readString(bob.lineageFile());
+        assertFalse(lineage.contains("pullBegun") || lineage.contains("pullUnsure"), "as a build before them wrote it: "
+                + lineage);
+    }
+
+    /**
+     * One slow file does not hold back the others: while the first addition is still being
+     * placed, the pull goes on past it (there is no barrier every {@link Pull#batch} files), and
+     * the lineage never claims the slow one placed before it is.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aSlowFileDoesNotHoldBackTheOthers(TestRegistries.Kind kind) throws Exception {
+        seed(kind);
+        alicePushesChanges("2");
+        int was = Pull.batch;
+        Pull.batch = 2;
+        WorkFolder folder = new WorkFolder(work(bob));
+        java.util.concurrent.CountDownLatch lastPlaced = new java.util.concurrent.CountDownLatch(1);
+        boolean[] wentOn = {false};
+        PackageState[] whileSlow = {null};
+        InstalledPackage.attach(work(bob), new WorkingFiles() {
+            public Map<String, FileStat> scan() throws IOException { return folder.scan(); }
+            public FileStat stat(String key) throws IOException { return folder.stat(key); }
+            public Path path(String key) { return folder.path(key); }
+            public void delete(String key) throws IOException { folder.delete(key); }
+            public String describe() { return folder.describe(); }
+
+            public FileStat place(String key, Path source) throws IOException {
+                if (key.equals("n/00")) {
+                    try {
+                        wentOn[0] = lastPlaced.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                FileStat st = folder.place(key, source);
+                if (key.equals(String.format("n/%02d", NEW_FILES - 1))) {
+                    whileSlow[0] = state(bob);
+                    lastPlaced.countDown();
+                }
+                return st;
+            }
+        });
+        try {
+            assertTrue(pull(bob).pulled());
+        } finally {
+            Pull.batch = was;
+        }
+        assertTrue(wentOn[0], "the last file was placed while the first addition was still being placed");
+        assertTrue(whileSlow[0].pulling != null, "the pull is marked");
+        assertNull(whileSlow[0].pullPlaced, "n/00 is not placed yet, so no addition is recorded as placed");
+        assertEquals(String.format("n/%02d", NEW_FILES - 1), whileSlow[0].pullPlacing);
+        assertTrue(whileSlow[0].pullUnsure.contains("n/00"), "named as begun and not placed: " + whileSlow[0].pullUnsure);
+        assertTrue(whileSlow[0].pullBegun.compareTo("n/00") > 0, whileSlow[0].pullBegun);
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+        assertNull(state(bob).pulling);
     }
 
     /**

@@ -328,6 +328,27 @@ class SharedRegistryTest {
         assertEquals(2, log.size());
     }
 
+    /**
+     * A folder holding a file added here, where the registry now has a file: both keys are named
+     * as a clash, and the refusal does not call it a folder with no files in it.
+     */
+    @ParameterizedTest
+    @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
+    void aFolderWithAFileOfOursWhereTheRegistryNowHasAFileIsNamedAsAClash(TestRegistries.Kind kind)
+            throws Exception {
+        seed(kind);
+        commit(bob, "n", "n", "adds n");
+        assertTrue(Push.push(InstalledPackage.require(bob, PKG), registry, false, Clock.systemUTC(), Progress.NONE)
+                .pushed());
+        Path alices = alice.defaultWorkDir(PKG);
+        Files.createDirectories(alices.resolve("n"));
+        Files.writeString(alices.resolve("n/mine"), "mine");
+        ConflictException e = org.junit.jupiter.api.Assertions.assertThrows(ConflictException.class, () -> pull(alice));
+        assertEquals(List.of("n", "n/mine"), e.keys(), e.getMessage());
+        assertFalse(e.getMessage().contains("a folder with no files in it"), e.getMessage());
+        assertEquals("mine", Files.readString(alices.resolve("n/mine")), "nothing was changed");
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void aPullThatWouldWriteOverAnEmptyFolderChangesNothing(TestRegistries.Kind kind) throws Exception {
