@@ -360,7 +360,7 @@ public final class LocalRegistry implements Registry {
             throw e;
         } catch (IOException e) {
             String why = e instanceof java.nio.file.AccessDeniedException d ? "permission denied at " + d.getFile()
-                    : wholeFolder(e);
+                    : wholeFolder(e, root);
             if (why == null) {
                 throw e;
             }
@@ -375,9 +375,9 @@ public final class LocalRegistry implements Registry {
      * java.nio.file.FileSystemException}'s reason, or the message of a plain IOException from a
      * channel's write or force (ENOSPC, EDQUOT there are no FileSystemException), both in the
      * words of the C library's locale. Words it does not know (another language) are checked
-     * against the file system itself, which does not depend on the locale.
+     * against the file system of {@code root} itself, which does not depend on the locale.
      */
-    private String wholeFolder(IOException e) {
+    static String wholeFolder(IOException e, Path root) {
         String reason;
         if (e.getClass() == java.nio.file.FileSystemException.class) {
             reason = ((java.nio.file.FileSystemException) e).getReason();

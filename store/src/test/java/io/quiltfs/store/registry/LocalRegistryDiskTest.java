@@ -105,6 +105,14 @@ class LocalRegistryDiskTest {
         assertEquals("cannot write to the registry " + r.uri() + " (storing .quilt/named_packages/team/data/latest)"
                 + ": Read-only file system", c.getMessage());
         assertNull(r.readPointer(PKG, "1"));
+        // In another locale's words (the C library's strerror), the file system itself is asked.
+        Path root = disk.resolve("reg");
+        assertEquals("Read-only file system", LocalRegistry.wholeFolder(new java.nio.file.FileSystemException(
+                root.resolve("x").toString(), null, "Dateisystem ist nur lesbar"), root));
+        assertEquals("Read-only file system", LocalRegistry.wholeFolder(new IOException("Dateisystem ist nur lesbar"), root));
+        assertNull(LocalRegistry.wholeFolder(new java.nio.file.NoSuchFileException(root.resolve("x").toString()), root));
+        assertNull(LocalRegistry.wholeFolder(new java.nio.file.FileSystemException(root.toString(), null, "Ist ein Verzeichnis"),
+                tmp), "a writable file system with room: about one file");
         // Tags and pointer deletions too (they take the same lock first).
         String tagged = "cannot write to the registry " + r.uri() + " (storing .quilt/quiltfs/tags/team/data/v1): "
                 + "Read-only file system";
@@ -148,5 +156,7 @@ class LocalRegistryDiskTest {
                 + ": No space left on device", p.getMessage());
         assertEquals(first, r.latest(PKG), "latest did not move");
         assertFalse(Files.exists(disk.resolve("reg/.quilt/packages/" + other)));
+        assertEquals("No space left on device", LocalRegistry.wholeFolder(new IOException("Kein Speicherplatz"),
+                disk.resolve("reg")), "another locale's words: the file system is asked");
     }
 }
