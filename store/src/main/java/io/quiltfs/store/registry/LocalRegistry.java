@@ -17,7 +17,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -357,19 +356,61 @@ public final class LocalRegistry implements Registry {
     private <T> T writing(Path target, Write<T> write) throws IOException {
         try {
             return write.run();
-        } catch (java.nio.file.FileSystemException e) {
-            boolean denied = e instanceof java.nio.file.AccessDeniedException;
-            if (!denied && !WHOLE_FOLDER.contains(e.getReason())) {
+        } catch (RegistryException e) {
+            throw e;
+        } catch (IOException e) {
+            String why = e instanceof java.nio.file.AccessDeniedException d ? "permission denied at " + d.getFile()
+                    : wholeFolder(e, root);
+            if (why == null) {
                 throw e;
             }
             throw new RegistryException("cannot write to the registry " + uri() + " (storing " + keyOf(target)
-                    + "): " + (denied ? "permission denied at " + e.getFile() : e.getReason()), e);
+                    + "): " + why, e);
         }
+    }
+
+    /**
+     * Why {@code e} refuses every write to the registry (read-only, full, over quota), or null
+     * when it is about one file. The JDK says why only in words: a {@link
+     * java.nio.file.FileSystemException}'s reason, or the message of a plain IOException from a
+     * channel's write or force (ENOSPC, EDQUOT there are no FileSystemException), both in the
+     * words of the C library's locale. Words it does not know (another language) are checked
+     * against the file system of {@code root} itself, which does not depend on the locale.
+     */
+    static String wholeFolder(IOException e, Path root) {
+        String reason;
+        if (e.getClass() == java.nio.file.FileSystemException.class) {
+            reason = ((java.nio.file.FileSystemException) e).getReason();
+        } else if (e.getClass() == IOException.class) {
+            reason = e.getMessage();
+        } else {
+            return null; // a file that exists, does not, is no folder...: about one file
+        }
+        if (reason != null && WHOLE_FOLDER.contains(reason)) {
+            return reason;
+        }
+        try {
+            Path p = root;
+            while (p != null && !Files.exists(p)) {
+                p = p.getParent();
+            }
+            java.nio.file.FileStore store = Files.getFileStore(p == null ? root : p);
+            if (store.isReadOnly()) {
+                return "Read-only file system";
+            }
+            if (store.getUsableSpace() == 0) {
+                return "No space left on device";
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // no better answer than the error itself
+        }
+        return null;
     }
 
     @Override
     public void deletePointer(PackageName pkg, String pointer) throws IOException {
-        Files.deleteIfExists(pointerDir(pkg).resolve(pointer));
+        Path p = pointerDir(pkg).resolve(pointer);
+        writing(p, () -> Files.deleteIfExists(p));
     }
 
     @Override
@@ -430,9 +471,12 @@ public final class LocalRegistry implements Registry {
         Tags.require(tag);
         requireHash(topHash);
         // Under the pointer lock too: a compare-and-delete reads and removes the tag under it.
-        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
-            writeTag(pkg, tag, topHash);
-        }
+        writing(tagDir(pkg).resolve(tag), () -> {
+            try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+                writeTag(pkg, tag, topHash);
+            }
+            return null;
+        });
     }
 
     private void writeTag(PackageName pkg, String tag, String topHash) throws IOException {
@@ -444,22 +488,27 @@ public final class LocalRegistry implements Registry {
     public String compareAndSetTag(PackageName pkg, String tag, String expected, String topHash) throws IOException {
         Tags.require(tag);
         requireHash(topHash);
-        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
-            String now = tag(pkg, tag);
-            if (now == null ? expected != null : !now.equals(expected)) {
-                return now == null ? "" : now;
+        return writing(tagDir(pkg).resolve(tag), () -> {
+            try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+                String now = tag(pkg, tag);
+                if (now == null ? expected != null : !now.equals(expected)) {
+                    return now == null ? "" : now;
+                }
+                writeTag(pkg, tag, topHash);
+                return null;
             }
-            writeTag(pkg, tag, topHash);
-            return null;
-        }
+        });
     }
 
     @Override
     public boolean deleteTag(PackageName pkg, String tag) throws IOException {
         Tags.require(tag);
-        try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
-            return Files.deleteIfExists(tagDir(pkg).resolve(tag));
-        }
+        Path p = tagDir(pkg).resolve(tag);
+        return writing(p, () -> {
+            try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
+                return Files.deleteIfExists(p);
+            }
+        });
     }
 
     /** Test hook: runs after compareAndDeleteTag read the tag, before it removes it. */
@@ -472,6 +521,10 @@ public final class LocalRegistry implements Registry {
         Path p = tagDir(pkg).resolve(tag);
         // Every writer of tags takes the pointer lock (setTag too), so what is read here is what
         // is removed.
+        return writing(p, () -> compareAndDeleteTag(pkg, tag, expected, p));
+    }
+
+    private String compareAndDeleteTag(PackageName pkg, String tag, String expected, Path p) throws IOException {
         try (HomeLock l = HomeLock.acquire(pointerLock(pkg))) {
             String now = tag(pkg, tag); // a folder or a damaged pointer: BadPointer, naming it
             Runnable hook = afterTagRead;
@@ -505,7 +558,7 @@ public final class LocalRegistry implements Registry {
             throw new IllegalArgumentException("logical key escapes the package folder: '" + logicalKey + "'");
         }
         if (!fileAbove(target, pkgDir)) {
-            if (createFrom(file, size, target)) {
+            if (createFrom(file, sum, size, target)) {
                 return new Placed(PhysicalKey.ofFile(target), true);
             }
             if (holds(PhysicalKey.ofFile(target), sum, size)) {
@@ -516,7 +569,7 @@ public final class LocalRegistry implements Registry {
         // revision's file stands where this key needs a folder, and an earlier revision may point
         // at what is there: store this content under a content-addressed name instead.
         Path addressed = quilt().resolve("objects").resolve(Home.objectName(sum));
-        return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, size, addressed));
+        return new Placed(PhysicalKey.ofFile(addressed), createFrom(file, sum, size, addressed));
     }
 
     /** Whether something other than a folder stands at a parent of {@code target} below {@code top}. */
@@ -536,8 +589,13 @@ public final class LocalRegistry implements Registry {
      * Copies {@code src} to {@code target} only if the target does not exist; atomic. The copy
      * is made in the registry's temporary folder, not beside the target: a push killed
      * mid-copy must not leave a stray file among the package's data, which other tools list.
+     * The bytes are hashed as they are copied (one read of the source) and the copy is linked
+     * into place only if they are those of {@code sum}: a file rewritten in place since it was
+     * hashed, even at the same size and mtime, is refused rather than stored under a row it does
+     * not match. The copy gets the umask's permissions, not the source's (as quilt3's copy, and
+     * as the registry's other files): a registry folder may be shared with other users.
      */
-    private boolean createFrom(Path src, long size, Path target) throws IOException {
+    private boolean createFrom(Path src, Checksum sum, long size, Path target) throws IOException {
         if (Files.exists(target)) {
             return false;
         }
@@ -547,17 +605,31 @@ public final class LocalRegistry implements Registry {
         } catch (FileAlreadyExistsException e) {
             throw new RegistryException("cannot store " + target + ": a file stands where a folder is needed");
         }
-        Path tmp = AtomicFile.createTemp(freshTmpDir(), target);
+        Path tmp = AtomicFile.createSharedTemp(freshTmpDir(), target);
         try {
-            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                if (ch.size() != size) {
+            try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
+                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                long now = in.size();
+                Checksum copied = null;
+                if (now == size) {
+                    try {
+                        copied = FileHasher.copy(in, out, size, sum.type());
+                    } catch (IOException e) {
+                        if (in.size() == size) {
+                            throw e;
+                        }
+                        // it shrank under the copy: said below
+                    }
+                    now = in.size();
+                }
+                if (now != size || !sum.equals(copied)) {
                     // Written to since it was hashed: stored, its row would not match it.
                     throw new RegistryException("cannot store " + keyOf(target) + " in " + uri() + ": " + src
-                            + " holds " + ch.size() + " bytes, not the " + size + " it was hashed with (it changed"
-                            + " meanwhile: is something still writing to it?); nothing was published");
+                            + (now != size ? " holds " + now + " bytes, not the " + size + " it was hashed with"
+                            : " no longer holds the bytes it was hashed with") + " (it changed meanwhile: is"
+                            + " something still writing to it?); nothing was published");
                 }
-                ch.force(true);
+                out.force(true);
             }
             try {
                 Files.createLink(target, tmp); // fails if the target appeared meanwhile

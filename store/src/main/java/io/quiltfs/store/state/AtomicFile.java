@@ -46,9 +46,13 @@ public final class AtomicFile {
         write(target, out -> out.write(data));
     }
 
+    /**
+     * Writes {@code target} atomically, readable by its owner only (whatever the umask): for the
+     * state of a home (lineage, caches, journals), which is nobody else's business.
+     */
     public static void write(Path target, Content content) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        write(target, dir, content);
+        write(target, dir, content, false);
         sweepOnce(dir);
     }
 
@@ -90,12 +94,18 @@ public final class AtomicFile {
     /**
      * Like {@link #write(Path, Content)} with the temporary file in {@code tmpDir} (same file
      * system as the target): for folders whose every file other programs read as data, such as
-     * a registry's pointer folders, where a crash must not leave a stray temporary file.
+     * a registry's pointer folders, where a crash must not leave a stray temporary file. The
+     * file gets the permissions the umask gives a new file ({@link #createSharedTemp}): a
+     * registry folder may be shared with other users, as quilt3 writes it.
      */
     public static void write(Path target, Path tmpDir, Content content) throws IOException {
+        write(target, tmpDir, content, true);
+    }
+
+    private static void write(Path target, Path tmpDir, Content content, boolean shared) throws IOException {
         Files.createDirectories(target.toAbsolutePath().getParent());
         Files.createDirectories(tmpDir);
-        Path tmp = createSharedTemp(tmpDir, target);
+        Path tmp = shared ? createSharedTemp(tmpDir, target) : createTemp(tmpDir, target);
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -222,18 +232,23 @@ public final class AtomicFile {
      * false when it already existed.
      */
     public static boolean createNew(Path target, byte[] data) throws IOException {
-        return createNew(target, target.toAbsolutePath().getParent(), data);
+        return createNew(target, target.toAbsolutePath().getParent(), data, false);
     }
 
     /**
      * {@link #createNew(Path, byte[])} with the temporary file in {@code tmpDir} (on the same
-     * file system), for targets in folders that other tools list.
+     * file system), for targets in folders that other tools list: a registry's, so with the
+     * umask's permissions as {@link #write(Path, Path, Content)}.
      */
     public static boolean createNew(Path target, Path tmpDir, byte[] data) throws IOException {
+        return createNew(target, tmpDir, data, true);
+    }
+
+    private static boolean createNew(Path target, Path tmpDir, byte[] data, boolean shared) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Files.createDirectories(tmpDir);
-        Path tmp = createSharedTemp(tmpDir, target);
+        Path tmp = shared ? createSharedTemp(tmpDir, target) : createTemp(tmpDir, target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(data));

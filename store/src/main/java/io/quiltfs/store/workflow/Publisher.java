@@ -77,7 +77,7 @@ public final class Publisher {
         List<Entry> upload = new ArrayList<>();
         long bytes = 0;
         for (Entry e : manifest.entries()) {
-            if (localFile.apply(e) != null) {
+            if (fileOf(localFile, e) != null) {
                 upload.add(e);
                 bytes += e.size();
             }
@@ -88,7 +88,7 @@ public final class Publisher {
         java.util.concurrent.atomic.AtomicInteger sentFiles = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicLong sentBytes = new java.util.concurrent.atomic.AtomicLong();
         FileHasher.forEach(upload, e -> {
-            Registry.Placed p = registry.place(pkg, e.logicalKey(), e.hash(), e.size(), localFile.apply(e));
+            Registry.Placed p = registry.place(pkg, e.logicalKey(), e.hash(), e.size(), fileOf(localFile, e));
             placed.put(e.logicalKey(), p.key());
             if (p.sent()) {
                 sentFiles.incrementAndGet();
@@ -124,6 +124,19 @@ public final class Publisher {
         }
         return new Result(top, out, found == null, found == null ? top : (found.isEmpty() ? null : found),
                 sentFiles.get(), sentBytes.get());
+    }
+
+    /**
+     * The local file of {@code e}. A {@link Function} cannot throw an IOException, so one that
+     * checks the file (a build's "unchanged since it was hashed") wraps it: unwrapped here, a
+     * file that vanished is still a {@link java.nio.file.NoSuchFileException} to the caller.
+     */
+    private static Path fileOf(Function<Entry, Path> localFile, Entry e) throws IOException {
+        try {
+            return localFile.apply(e);
+        } catch (java.io.UncheckedIOException u) {
+            throw u.getCause();
+        }
     }
 
     /**

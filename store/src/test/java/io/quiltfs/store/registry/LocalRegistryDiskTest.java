@@ -105,5 +105,58 @@ class LocalRegistryDiskTest {
         assertEquals("cannot write to the registry " + r.uri() + " (storing .quilt/named_packages/team/data/latest)"
                 + ": Read-only file system", c.getMessage());
         assertNull(r.readPointer(PKG, "1"));
+        // In another locale's words (the C library's strerror), the file system itself is asked.
+        Path root = disk.resolve("reg");
+        assertEquals("Read-only file system", LocalRegistry.wholeFolder(new java.nio.file.FileSystemException(
+                root.resolve("x").toString(), null, "Dateisystem ist nur lesbar"), root));
+        assertEquals("Read-only file system", LocalRegistry.wholeFolder(new IOException("Dateisystem ist nur lesbar"), root));
+        assertNull(LocalRegistry.wholeFolder(new java.nio.file.NoSuchFileException(root.resolve("x").toString()), root));
+        assertNull(LocalRegistry.wholeFolder(new java.nio.file.FileSystemException(root.toString(), null, "Ist ein Verzeichnis"),
+                tmp), "a writable file system with room: about one file");
+        // Tags and pointer deletions too (they take the same lock first).
+        String tagged = "cannot write to the registry " + r.uri() + " (storing .quilt/quiltfs/tags/team/data/v1): "
+                + "Read-only file system";
+        assertEquals(tagged, assertThrows(RegistryException.class, () -> r.setTag(PKG, "v1", first)).getMessage());
+        assertEquals(tagged, assertThrows(RegistryException.class,
+                () -> r.compareAndSetTag(PKG, "v1", null, first)).getMessage());
+        assertEquals(tagged, assertThrows(RegistryException.class, () -> r.deleteTag(PKG, "v1")).getMessage());
+        assertEquals(tagged, assertThrows(RegistryException.class,
+                () -> r.compareAndDeleteTag(PKG, "v1", first)).getMessage());
+        String pointer = r.revisions(PKG).get(0).timestamp() + "";
+        assertEquals("cannot write to the registry " + r.uri() + " (storing .quilt/named_packages/team/data/" + pointer
+                + "): Read-only file system", assertThrows(RegistryException.class,
+                () -> r.deletePointer(PKG, pointer)).getMessage());
+    }
+
+    /**
+     * Full after a first build: the manifest's and a pointer's bytes fail in the channel's write
+     * or sync, where the JDK throws a plain IOException rather than a FileSystemException; the
+     * error still names the registry and what was being stored.
+     */
+    @Test
+    void aRegistryFullWhenTheManifestIsWrittenIsNamed() throws Exception {
+        LocalRegistry r = new LocalRegistry(disk.resolve("reg"));
+        String first = Build.build(r, PKG, folder(1000), "fits", null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(),
+                Progress.NONE).topHash();
+        byte[] block = new byte[4096];
+        try (java.io.OutputStream out = Files.newOutputStream(disk.resolve("filler"))) {
+            while (true) {
+                out.write(block);
+            }
+        } catch (IOException full) {
+            // the disk is full
+        }
+        String other = "c".repeat(64);
+        RegistryException m = assertThrows(RegistryException.class,
+                () -> r.writeManifestBytes(other, new byte[64 << 10]));
+        assertEquals("cannot write to the registry " + r.uri() + " (storing .quilt/packages/" + other
+                + "): No space left on device", m.getMessage());
+        RegistryException p = assertThrows(RegistryException.class, () -> r.writePointer(PKG, "latest", other));
+        assertEquals("cannot write to the registry " + r.uri() + " (storing .quilt/named_packages/team/data/latest)"
+                + ": No space left on device", p.getMessage());
+        assertEquals(first, r.latest(PKG), "latest did not move");
+        assertFalse(Files.exists(disk.resolve("reg/.quilt/packages/" + other)));
+        assertEquals("No space left on device", LocalRegistry.wholeFolder(new IOException("Kein Speicherplatz"),
+                disk.resolve("reg")), "another locale's words: the file system is asked");
     }
 }

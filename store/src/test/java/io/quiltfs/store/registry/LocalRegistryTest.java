@@ -57,12 +57,14 @@ class LocalRegistryTest {
         Clock c1 = Clock.fixed(Instant.ofEpochSecond(1_700_000_000L), ZoneOffset.UTC);
         Path src = Files.createDirectories(tmp.resolve("src"));
         Files.writeString(src.resolve("a.txt"), "one");
+        // A data file too, even copied from a file only its owner may read (as quilt3's copy).
+        Files.setPosixFilePermissions(src.resolve("a.txt"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         String top = Build.build(r, p, src, "first", null, HashType.SHA2_256_CHUNKED, c1, Progress.NONE).topHash();
         r.setTag(p, "v1", top);
         assertTrue(r.createPointer(p, "1700000001", top));
         for (String f : List.of(".quilt/packages/" + top, ".quilt/named_packages/ns/pkg/latest",
                 ".quilt/named_packages/ns/pkg/1700000000", ".quilt/named_packages/ns/pkg/1700000001",
-                ".quilt/quiltfs/tags/ns/pkg/v1")) {
+                ".quilt/quiltfs/tags/ns/pkg/v1", "ns/pkg/a.txt")) {
             assertEquals(expected, Files.getPosixFilePermissions(root.resolve(f)), f);
         }
     }
@@ -203,5 +205,52 @@ class LocalRegistryTest {
         try (var files = Files.list(reg.resolve("t/p"))) {
             assertEquals(List.of(reg.resolve("t/p/a.txt")), files.toList());
         }
+    }
+
+    /**
+     * The bytes stored are the bytes of the row's hash: a file whose content is no longer that of
+     * the checksum it is placed with (rewritten in place since it was hashed, at the same size)
+     * is refused, and nothing is left at either place or among the temporary files.
+     */
+    @Test
+    void aFileThatNoLongerHoldsItsChecksumIsNotStored() throws Exception {
+        LocalRegistry r = new LocalRegistry(tmp.resolve("reg"));
+        PackageName p = PackageName.parse("ns/pkg");
+        Path f = tmp.resolve("f.bin");
+        Files.writeString(f, "hashed");
+        var sum = io.quiltfs.store.hash.FileHasher.hash(f, HashType.SHA2_256_CHUNKED);
+        Files.writeString(f, "HASHED"); // same size
+        RegistryException e = assertThrows(RegistryException.class, () -> r.place(p, "f.bin", sum, 6, f));
+        assertEquals("cannot store ns/pkg/f.bin in " + r.uri() + ": " + f + " no longer holds the bytes it was hashed"
+                + " with (it changed meanwhile: is something still writing to it?); nothing was published", e.getMessage());
+        e = assertThrows(RegistryException.class, () -> r.place(p, "f.bin", sum, 7, f));
+        assertTrue(e.getMessage().contains(" holds 6 bytes, not the 7 it was hashed with"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("reg/ns/pkg/f.bin")));
+        assertFalse(Files.exists(tmp.resolve("reg/.quilt/objects")));
+        try (var s = Files.list(tmp.resolve("reg/.quilt/quiltfs/tmp"))) {
+            assertEquals(List.of(), s.toList());
+        }
+        Files.writeString(f, "hashed");
+        assertEquals(PhysicalKey.ofFile(tmp.resolve("reg/ns/pkg/f.bin")), r.place(p, "f.bin", sum, 6, f).key());
+        assertEquals("hashed", Files.readString(tmp.resolve("reg/ns/pkg/f.bin")));
+        Path gone = tmp.resolve("gone.bin");
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> r.place(p, "gone.bin", sum, 6, gone));
+    }
+
+    /**
+     * A file system error without a reason (a file where the registry needs a folder, a file
+     * that does not exist) is that error, not a crash while deciding whether to name the registry.
+     */
+    @Test
+    void aFileWhereTheRegistryNeedsAFolderIsThatError() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("reg/.quilt"));
+        Files.createFile(root.resolve("packages"));
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "one");
+        LocalRegistry r = new LocalRegistry(tmp.resolve("reg"));
+        IOException e = assertThrows(IOException.class, () -> Build.build(r, PackageName.parse("ns/pkg"), src, "m",
+                null, HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE));
+        assertTrue(e instanceof java.nio.file.FileAlreadyExistsException, e.toString());
+        assertTrue(e.getMessage().contains(".quilt/packages"), e.getMessage());
     }
 }

@@ -52,4 +52,27 @@ class AtomicFileTest {
         assertEquals("new", Files.readString(dir.resolve("m")));
         assertFalse(Files.exists(killed));
     }
+
+    /**
+     * A home's state (lineage, caches, journals) stays its owner's, whatever the umask; a
+     * write with a temporary folder of its own (a registry's) gets what the umask gives any new file.
+     */
+    @Test
+    void homeStateIsOwnerOnlyAndRegistryFilesGetTheUmasks() throws Exception {
+        var owner = java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+        var umask = Files.getPosixFilePermissions(Files.createFile(dir.resolve("probe")));
+        org.junit.jupiter.api.Assumptions.assumeFalse(umask.equals(owner), "the umask gives owner-only files");
+        AtomicFile.write(dir.resolve("state.json"), new byte[] {1});
+        AtomicFile.write(dir.resolve("journal"), out -> out.write(2));
+        assertTrue(AtomicFile.createNew(dir.resolve("new"), new byte[] {3}));
+        for (String f : java.util.List.of("state.json", "journal", "new")) {
+            assertEquals(owner, Files.getPosixFilePermissions(dir.resolve(f)), f);
+        }
+        Path tmpDir = dir.resolve("tmp");
+        AtomicFile.write(dir.resolve("manifest"), tmpDir, out -> out.write(4));
+        assertTrue(AtomicFile.createNew(dir.resolve("pointer"), tmpDir, new byte[] {5}));
+        for (String f : java.util.List.of("manifest", "pointer")) {
+            assertEquals(umask, Files.getPosixFilePermissions(dir.resolve(f)), f);
+        }
+    }
 }
