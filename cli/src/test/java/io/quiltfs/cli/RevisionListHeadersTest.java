@@ -105,6 +105,60 @@ class RevisionListHeadersTest {
         assertTrue(files.err().contains(reg + "/.quilt/packages/" + rowsBad + ":2: "), files.err());
     }
 
+    /**
+     * A revision built twice (two timestamp pointers, one top hash) is latest at its newest line
+     * only, in browse as in log; its tags are on each of its lines in both.
+     */
+    @org.junit.jupiter.api.Test
+    void browseAndLogMarkLatestOnTheSameLine() throws IOException {
+        String reg = TestRegistries.LOCAL.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        String top = null;
+        for (int i = 0; i < 2; i++) {
+            CliRunner.Result b = CliRunner.run("--home", home, "build", "team/pkg", src.toString(), "-r", reg, "-m",
+                    "same");
+            assertEquals(0, b.code(), b.err());
+            top = b.out().strip();
+        }
+        // Two timestamp pointers may share a second: make them differ, the newer one last written.
+        java.util.List<Path> pointers;
+        try (var names = Files.list(TestRegistries.backing(reg, DIR + "latest").getParent())) {
+            pointers = names.filter(n -> !n.getFileName().toString().equals("latest")).sorted().toList();
+        }
+        if (pointers.size() == 1) {
+            Files.writeString(pointers.get(0).resolveSibling("1600000000"), top);
+        }
+        assertEquals(0, CliRunner.run("--home", home, "tag", "team/pkg", "v1", "-r", reg).code());
+
+        for (String[] cmd : new String[][] {{"--json", "browse", reg, "team/pkg"}, {"--json", "log", "team/pkg", "-r",
+                reg}}) {
+            String[] args = new String[cmd.length + 2];
+            args[0] = "--home";
+            args[1] = home;
+            System.arraycopy(cmd, 0, args, 2, cmd.length);
+            CliRunner.Result j = CliRunner.run(args);
+            assertEquals(0, j.code(), j.err());
+            JsonNode revs = Json.parse(j.out()).get("revisions");
+            assertEquals(2, revs.size(), j.out());
+            assertTrue(revs.get(0).get("latest").asBoolean(), j.out());
+            assertFalse(revs.get(1).get("latest").asBoolean(), cmd[1] + ": " + j.out());
+            assertEquals("[\"v1\"]", revs.get(0).get("tags").toString(), j.out());
+            assertEquals("[\"v1\"]", revs.get(1).get("tags").toString(), j.out());
+
+            String[] text = new String[args.length - 1];
+            text[0] = "--home";
+            text[1] = home;
+            System.arraycopy(cmd, 1, text, 2, cmd.length - 1);
+            CliRunner.Result t = CliRunner.run(text);
+            assertEquals(0, t.code(), t.err());
+            java.util.List<String> lines = t.out().lines().toList();
+            assertTrue(lines.get(0).endsWith(top + "  same [latest] [v1]"), t.out());
+            assertTrue(lines.get(1).endsWith(top + "  same [v1]"), cmd[1] + ": " + t.out());
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("io.quiltfs.store.testing.TestRegistries#kinds")
     void aLogOfAnInstalledPackageKeepsNoCopyOfWhatItLists(TestRegistries.Kind kind) throws IOException {
