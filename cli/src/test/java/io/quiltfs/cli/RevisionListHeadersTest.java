@@ -67,6 +67,11 @@ class RevisionListHeadersTest {
                 + "x".repeat(200_000) + "\"}}\n");
         String empty = "c".repeat(64);
         plant(reg, empty, 1600000012L, "");
+        String lateHeader = "d".repeat(64);
+        // Blank lines past one small read (64 KB on S3, ending on a line end), then the header: read as a
+        // local registry reads it.
+        plant(reg, lateHeader, 1600000013L, " \t\r\n".repeat(20_000)
+                + "{\"version\":\"v0\",\"message\":\"late header\"}\n");
 
         for (String[] cmd : new String[][] {{"browse", reg, "team/pkg"}, {"log", "team/pkg", "-r", reg}}) {
             String[] text = new String[cmd.length + 2];
@@ -79,6 +84,7 @@ class RevisionListHeadersTest {
             assertTrue(r.out().contains(rowsBad + "  rows not read\n"), r.out());
             assertTrue(r.out().contains(bigHeader + "  big header\n"), r.out());
             assertTrue(r.out().contains(empty + "  (unreadable: "), r.out());
+            assertTrue(r.out().contains(lateHeader + "  late header\n"), r.out());
             assertEquals(1, r.err().lines().count(), r.err());
             assertTrue(r.err().startsWith("quiltfs: warning: pointer " + reg + "/" + DIR + "1600000012 names " + empty
                     + ", whose manifest is damaged: " + reg + "/.quilt/packages/" + empty + ":1: empty manifest"), r.err());
@@ -90,6 +96,7 @@ class RevisionListHeadersTest {
             assertEquals(0, j.code(), j.err());
             assertEquals("rows not read", messages(j).get(rowsBad));
             assertEquals("big header", messages(j).get(bigHeader));
+            assertEquals("late header", messages(j).get(lateHeader));
             for (JsonNode v : Json.parse(j.out()).get("revisions")) {
                 // browse's revisions carry their tags as log's do (the text shows them on both)
                 assertEquals(v.get("top_hash").asText().equals(top) ? "[\"good\"]" : "[]", v.get("tags").toString());
