@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * `browse REGISTRY ns/name` and `log` show each revision's message from its manifest's header
- * alone: hundreds of revisions of millions of rows cost a few KB each, not every row of every
+ * alone: hundreds of revisions of millions of rows cost one small read each, not every row of every
  * one (the rows are read, and verified, when the revision itself is). A manifest without a
  * header is a problem named in the answer, not a message; a log of an installed package keeps
  * no copy of the revisions it lists.

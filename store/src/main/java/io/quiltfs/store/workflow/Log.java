@@ -206,7 +206,8 @@ public final class Log {
 
     /**
      * The message of each of {@code tops}, from the manifest's header only (hundreds of revisions
-     * of millions of rows cost a few KB each), {@link #PARALLEL_READS} at a time.
+     * of millions of rows cost one small read each: on S3 a ranged GET of up to 64 KB),
+     * {@link #PARALLEL_READS} at a time.
      * {@code installed} (may be null): its home's copies are read first.
      */
     public static Map<String, Message> messages(Registry registry, InstalledPackage installed,
