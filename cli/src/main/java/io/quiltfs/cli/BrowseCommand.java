@@ -88,7 +88,10 @@ final class BrowseCommand extends BaseCommand {
             ArrayNode arr = Json.NODES.arrayNode();
             Map<String, io.quiltfs.store.workflow.Log.Message> messages = io.quiltfs.store.workflow.Log.messages(r, null,
                     revs.stream().map(Revision::topHash).toList());
+            java.util.Set<String> seen = new java.util.HashSet<>();
             for (Revision rev : revs) {
+                // As log: a top hash pushed more than once is latest at its newest line only.
+                boolean isLatest = seen.add(rev.topHash()) && rev.topHash().equals(latest);
                 String message = "";
                 try {
                     message = messages.get(rev.topHash()).text();
@@ -100,7 +103,7 @@ final class BrowseCommand extends BaseCommand {
                     bad.add(r.damagedManifest(ref.name(), rev, e));
                 }
                 StringBuilder labels = new StringBuilder();
-                if (rev.topHash().equals(latest)) {
+                if (isLatest) {
                     labels.append(" [latest]");
                 }
                 ArrayNode revTags = Json.NODES.arrayNode();
@@ -115,7 +118,7 @@ final class BrowseCommand extends BaseCommand {
                 arr.addObject().put("timestamp", rev.timestamp())
                         .put("time", TIME.format(Instant.ofEpochSecond(rev.timestamp())))
                         .put("top_hash", rev.topHash()).put("message", message)
-                        .put("latest", rev.topHash().equals(latest)).set("tags", revTags);
+                        .put("latest", isLatest).set("tags", revTags);
             }
             ArrayNode problems = badPointers(bad);
             var json = Json.object().put("registry", r.uri()).put("package", ref.name().toString())

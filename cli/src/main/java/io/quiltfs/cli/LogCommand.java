@@ -63,6 +63,14 @@ final class LogCommand extends PackageCommand {
                 o.set("tags", array(l.tags()));
             }
             ArrayNode problems = badPointers(log.problems());
+            if (log.registryMissing() != null) {
+                // Named as status names a registry it cannot ask: the local part is still shown.
+                String m = Cli.message(log.registryMissing()) + "; only the local commits of " + name
+                        + " are listed";
+                warn(m);
+                problems.addObject().put("registry", reg.uri()).putNull("key").put("problem", "no registry")
+                        .put("message", m);
+            }
             var json = Json.object().put("package", name.toString()).put("registry", reg.uri());
             json.set("revisions", arr);
             json.set("problems", problems);

@@ -4,6 +4,8 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * Standard output as the CLI writes it: remembers the first write that failed, which the
@@ -11,10 +13,17 @@ import java.io.PrintWriter;
  * on a full disk would exit 0 with the list cut short.
  */
 final class StandardOutput extends FilterOutputStream {
-    private volatile IOException failure;
+    /** Where Linux shows what descriptor 1 is open on. */
+    private static final Path DESCRIPTOR_1 = Path.of("/proc/self/fd/1");
 
-    StandardOutput(OutputStream out) {
+    private volatile IOException failure;
+    /** Whether {@code out} writes to descriptor 1 (not so in tests running in-process). */
+    private final boolean descriptor1;
+
+    /** {@code descriptor1}: {@code out} writes to descriptor 1, which tells whether a reader may leave. */
+    StandardOutput(OutputStream out, boolean descriptor1) {
         super(out);
+        this.descriptor1 = descriptor1;
     }
 
     @Override
@@ -51,10 +60,20 @@ final class StandardOutput extends FilterOutputStream {
         throw e;
     }
 
-    /** Whether {@code e} says the reader went away ({@code quiltfs log | head -1}): nothing to report. */
-    static boolean readerGone(IOException e) {
-        String m = e.getMessage();
-        return m != null && m.contains("Broken pipe");
+    /**
+     * Whether a failed write to descriptor 1 means its reader went away ({@code quiltfs log | head
+     * -1}): nothing to report. Decided by what the descriptor is open on, not by the error's text,
+     * which the C library translates (the JVM sets the locale: "Datenübergabe unterbrochen"): a
+     * write to a pipe or a socket fails only once its reader closed it, while one to a file (a
+     * full disk, a closed descriptor) lost what was printed.
+     */
+    static boolean readerCanLeave(Path descriptor) {
+        try {
+            String target = Files.readSymbolicLink(descriptor).toString();
+            return target.startsWith("pipe:") || target.startsWith("socket:");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false; // cannot tell (no /proc, descriptor closed): the output was lost
+        }
     }
 
     /**
@@ -64,11 +83,15 @@ final class StandardOutput extends FilterOutputStream {
      */
     int exitCode(int code, PrintWriter err) {
         IOException f = failure;
-        if (f == null || readerGone(f)) {
+        if (f == null || descriptor1 && readerCanLeave(DESCRIPTOR_1)) {
             return code;
         }
-        err.println("quiltfs: error: writing to standard output failed (" + Cli.message(f)
-                + "): what was printed is incomplete");
+        // A command whose own work succeeded (a push published, a build made a revision, a mount
+        // is up) exits 1 as coreutils do, but must not read as if that work failed: run again,
+        // it would do it twice.
+        err.println("quiltfs: error: writing to standard output failed (" + Cli.message(f) + "): "
+                + (code == ExitCodes.OK ? "the command itself completed and need not be run again; only what it"
+                        + " printed is lost" : "what was printed is incomplete"));
         err.flush();
         return code == ExitCodes.OK ? ExitCodes.FAILURE : code;
     }

@@ -51,6 +51,48 @@ class ReadCommandsMistakesTest {
         assertFalse(Files.exists(Path.of(missing)), "nothing made at the mistyped path");
     }
 
+    /**
+     * The registry folder of an installed package moved away: its local commits are in the home
+     * and are listed, the missing registry named once (a warning, and in --json's problems); with
+     * no local commit there is nothing to list, and the registry is named as missing.
+     */
+    @Test
+    void aLogOfAnInstalledPackageWhoseRegistryMovedListsItsLocalCommits() throws IOException {
+        String reg = TestRegistries.LOCAL.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        assertEquals(0, CliRunner.run("--home", home, "build", "t/p", src.toString(), "-r", reg, "-m", "one").code());
+        assertEquals(0, CliRunner.run("--home", home, "build", "t/q", src.toString(), "-r", reg, "-m", "one").code());
+        Path work = tmp.resolve("work");
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/p", "-r", reg, "--dest", work.toString()).code());
+        assertEquals(0, CliRunner.run("--home", home, "install", "t/q", "-r", reg, "--dest",
+                tmp.resolve("work-q").toString()).code());
+        Files.writeString(work.resolve("b.txt"), "b\n");
+        CliRunner.Result c = CliRunner.run("--home", home, "commit", "t/p", "-m", "local one");
+        assertEquals(0, c.code(), c.err());
+        Path folder = Path.of(java.net.URI.create(reg));
+        Files.move(folder, tmp.resolve("moved"));
+
+        CliRunner.Result log = CliRunner.run("--home", home, "log", "t/p");
+        assertEquals(ExitCodes.OK, log.code(), log.err());
+        assertEquals(1, log.out().lines().count(), log.out());
+        assertTrue(log.out().strip().endsWith("  local one [local, not pushed] [head]"), log.out());
+        assertEquals("quiltfs: warning: no registry at " + reg + ": " + folder + " is not a folder (check the path);"
+                + " only the local commits of t/p are listed", log.err().strip());
+
+        CliRunner.Result json = CliRunner.run("--home", home, "--json", "log", "t/p");
+        assertEquals(ExitCodes.OK, json.code(), json.err());
+        var answer = Json.parse(json.out());
+        assertEquals(1, answer.get("revisions").size(), json.out());
+        assertEquals("no registry", answer.get("problems").get(0).get("problem").asText(), json.out());
+        assertTrue(answer.get("problems").get(0).get("key").isNull(), json.out());
+
+        CliRunner.Result none = CliRunner.run("--home", home, "log", "t/q");
+        assertEquals(ExitCodes.NOT_FOUND, none.code(), none.out());
+        assertTrue(none.err().startsWith("quiltfs: error: no registry at " + reg), none.err());
+    }
+
     @Test
     void aTagOrARevisionThatCannotBeOneSaysWhy() throws IOException {
         String reg = TestRegistries.LOCAL.newRegistry(tmp);

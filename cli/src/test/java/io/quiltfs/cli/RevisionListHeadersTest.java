@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * `browse REGISTRY ns/name` and `log` show each revision's message from its manifest's header
- * alone: hundreds of revisions of millions of rows cost a few KB each, not every row of every
+ * alone: hundreds of revisions of millions of rows cost one small read each, not every row of every
  * one (the rows are read, and verified, when the revision itself is). A manifest without a
  * header is a problem named in the answer, not a message; a log of an installed package keeps
  * no copy of the revisions it lists.
@@ -67,6 +67,11 @@ class RevisionListHeadersTest {
                 + "x".repeat(200_000) + "\"}}\n");
         String empty = "c".repeat(64);
         plant(reg, empty, 1600000012L, "");
+        String lateHeader = "d".repeat(64);
+        // Blank lines past one small read (64 KB on S3, ending on a line end), then the header: read as a
+        // local registry reads it.
+        plant(reg, lateHeader, 1600000013L, " \t\r\n".repeat(20_000)
+                + "{\"version\":\"v0\",\"message\":\"late header\"}\n");
 
         for (String[] cmd : new String[][] {{"browse", reg, "team/pkg"}, {"log", "team/pkg", "-r", reg}}) {
             String[] text = new String[cmd.length + 2];
@@ -79,6 +84,7 @@ class RevisionListHeadersTest {
             assertTrue(r.out().contains(rowsBad + "  rows not read\n"), r.out());
             assertTrue(r.out().contains(bigHeader + "  big header\n"), r.out());
             assertTrue(r.out().contains(empty + "  (unreadable: "), r.out());
+            assertTrue(r.out().contains(lateHeader + "  late header\n"), r.out());
             assertEquals(1, r.err().lines().count(), r.err());
             assertTrue(r.err().startsWith("quiltfs: warning: pointer " + reg + "/" + DIR + "1600000012 names " + empty
                     + ", whose manifest is damaged: " + reg + "/.quilt/packages/" + empty + ":1: empty manifest"), r.err());
@@ -90,6 +96,7 @@ class RevisionListHeadersTest {
             assertEquals(0, j.code(), j.err());
             assertEquals("rows not read", messages(j).get(rowsBad));
             assertEquals("big header", messages(j).get(bigHeader));
+            assertEquals("late header", messages(j).get(lateHeader));
             for (JsonNode v : Json.parse(j.out()).get("revisions")) {
                 // browse's revisions carry their tags as log's do (the text shows them on both)
                 assertEquals(v.get("top_hash").asText().equals(top) ? "[\"good\"]" : "[]", v.get("tags").toString());
@@ -103,6 +110,60 @@ class RevisionListHeadersTest {
         CliRunner.Result files = CliRunner.run("--home", home, "browse", reg, "team/pkg@" + rowsBad);
         assertEquals(ExitCodes.FAILURE, files.code(), files.out());
         assertTrue(files.err().contains(reg + "/.quilt/packages/" + rowsBad + ":2: "), files.err());
+    }
+
+    /**
+     * A revision built twice (two timestamp pointers, one top hash) is latest at its newest line
+     * only, in browse as in log; its tags are on each of its lines in both.
+     */
+    @org.junit.jupiter.api.Test
+    void browseAndLogMarkLatestOnTheSameLine() throws IOException {
+        String reg = TestRegistries.LOCAL.newRegistry(tmp);
+        String home = tmp.resolve("home").toString();
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "a\n");
+        String top = null;
+        for (int i = 0; i < 2; i++) {
+            CliRunner.Result b = CliRunner.run("--home", home, "build", "team/pkg", src.toString(), "-r", reg, "-m",
+                    "same");
+            assertEquals(0, b.code(), b.err());
+            top = b.out().strip();
+        }
+        // Two timestamp pointers may share a second: make them differ, the newer one last written.
+        java.util.List<Path> pointers;
+        try (var names = Files.list(TestRegistries.backing(reg, DIR + "latest").getParent())) {
+            pointers = names.filter(n -> !n.getFileName().toString().equals("latest")).sorted().toList();
+        }
+        if (pointers.size() == 1) {
+            Files.writeString(pointers.get(0).resolveSibling("1600000000"), top);
+        }
+        assertEquals(0, CliRunner.run("--home", home, "tag", "team/pkg", "v1", "-r", reg).code());
+
+        for (String[] cmd : new String[][] {{"--json", "browse", reg, "team/pkg"}, {"--json", "log", "team/pkg", "-r",
+                reg}}) {
+            String[] args = new String[cmd.length + 2];
+            args[0] = "--home";
+            args[1] = home;
+            System.arraycopy(cmd, 0, args, 2, cmd.length);
+            CliRunner.Result j = CliRunner.run(args);
+            assertEquals(0, j.code(), j.err());
+            JsonNode revs = Json.parse(j.out()).get("revisions");
+            assertEquals(2, revs.size(), j.out());
+            assertTrue(revs.get(0).get("latest").asBoolean(), j.out());
+            assertFalse(revs.get(1).get("latest").asBoolean(), cmd[1] + ": " + j.out());
+            assertEquals("[\"v1\"]", revs.get(0).get("tags").toString(), j.out());
+            assertEquals("[\"v1\"]", revs.get(1).get("tags").toString(), j.out());
+
+            String[] text = new String[args.length - 1];
+            text[0] = "--home";
+            text[1] = home;
+            System.arraycopy(cmd, 1, text, 2, cmd.length - 1);
+            CliRunner.Result t = CliRunner.run(text);
+            assertEquals(0, t.code(), t.err());
+            java.util.List<String> lines = t.out().lines().toList();
+            assertTrue(lines.get(0).endsWith(top + "  same [latest] [v1]"), t.out());
+            assertTrue(lines.get(1).endsWith(top + "  same [v1]"), cmd[1] + ": " + t.out());
+        }
     }
 
     @ParameterizedTest

@@ -1,6 +1,7 @@
 package io.quiltfs.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -59,12 +61,18 @@ class StandardOutputTest {
     }
 
     private Process quiltfs(ProcessBuilder.Redirect stdout, String... args) throws IOException {
+        return quiltfs(stdout, Map.of(), args);
+    }
+
+    private Process quiltfs(ProcessBuilder.Redirect stdout, Map<String, String> env, String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
                 "io.quiltfs.cli.Main", "--home", tmp.resolve("home").toString()));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectOutput(stdout)
-                .redirectError(tmp.resolve("stderr").toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        return pb.redirectOutput(stdout).redirectError(tmp.resolve("stderr").toFile()).start();
     }
 
     @Test
@@ -77,14 +85,82 @@ class StandardOutputTest {
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
             String err = Files.readString(tmp.resolve("stderr"));
             assertEquals(ExitCodes.FAILURE, p.exitValue(), err);
-            assertEquals(List.of("quiltfs: error: writing to standard output failed (No space left on device): what"
-                    + " was printed is incomplete"), err.lines().toList());
+            assertEquals(List.of("quiltfs: error: writing to standard output failed (No space left on device): the"
+                    + " command itself completed and need not be run again; only what it printed is lost"),
+                    err.lines().toList());
         }
+    }
+
+    /**
+     * A command whose work was done (a build made a revision) and only its output lost says so:
+     * run again, it would make a second revision. One that failed on its own keeps its code and
+     * says its output is incomplete.
+     */
+    @Test
+    void aCommandThatDidItsWorkSaysSoWhenOnlyItsOutputIsLost() throws Exception {
+        Path full = Path.of("/dev/full");
+        assumeTrue(Files.exists(full), "no /dev/full here");
+        Process p = quiltfs(ProcessBuilder.Redirect.to(full.toFile()), "build", "team/pkg",
+                tmp.resolve("src").toString(), "-r", reg.toString(), "-m", "v3");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String err = Files.readString(tmp.resolve("stderr"));
+        assertEquals(ExitCodes.FAILURE, p.exitValue(), err);
+        assertEquals(List.of("quiltfs: error: writing to standard output failed (No space left on device): the"
+                + " command itself completed and need not be run again; only what it printed is lost"),
+                err.lines().toList());
+        try (var pointers = Files.list(reg.resolve(".quilt/named_packages/team/pkg"))) {
+            assertEquals(5, pointers.count(), "the build made its revision: 4 timestamp pointers and latest");
+        }
+
+        p = quiltfs(ProcessBuilder.Redirect.to(full.toFile()), "--json", "browse", reg.toString(), "no/such");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        err = Files.readString(tmp.resolve("stderr"));
+        assertEquals(ExitCodes.NOT_FOUND, p.exitValue(), err);
+        assertTrue(err.endsWith("quiltfs: error: writing to standard output failed (No space left on device): what"
+                + " was printed is incomplete\n"), err);
+    }
+
+    @Test
+    void whetherTheReaderCanLeaveIsWhatDescriptor1IsOpenOn() throws IOException {
+        Path link = tmp.resolve("fd");
+        for (String target : List.of("pipe:[4026]", "socket:[77]", "/dev/full", "/tmp/out.json", "/dev/pts/0")) {
+            Files.deleteIfExists(link);
+            Files.createSymbolicLink(link, Path.of(target));
+            assertEquals(target.startsWith("pipe:") || target.startsWith("socket:"), StandardOutput.readerCanLeave(link),
+                    target);
+        }
+        Files.delete(link);
+        assertFalse(StandardOutput.readerCanLeave(link), "a closed descriptor 1 lost what was printed");
     }
 
     @Test
     void aReaderThatLeavesEarlyIsNoFailure() throws Exception {
-        Process p = quiltfs(ProcessBuilder.Redirect.PIPE, "log", "team/pkg", "-r", reg.toString());
+        readerLeaves(Map.of("LC_ALL", "C"));
+    }
+
+    /**
+     * Also where the C library translates "Broken pipe" (the JVM sets the locale from the
+     * environment): a German locale compiled here, when localedef can.
+     */
+    @Test
+    void aReaderThatLeavesEarlyIsNoFailureInAnotherLanguage() throws Exception {
+        Path locales = Files.createDirectories(tmp.resolve("locales"));
+        int made;
+        try {
+            Process def = new ProcessBuilder("localedef", "-i", "de_DE", "-f", "UTF-8",
+                    locales.resolve("de_DE.UTF-8").toString()).redirectErrorStream(true)
+                    .redirectOutput(tmp.resolve("localedef.log").toFile()).start();
+            assertTrue(def.waitFor(60, TimeUnit.SECONDS));
+            made = def.exitValue();
+        } catch (IOException e) {
+            made = -1; // no localedef here
+        }
+        assumeTrue(made == 0 && Files.isDirectory(locales.resolve("de_DE.UTF-8")), "cannot compile a German locale here");
+        readerLeaves(Map.of("LOCPATH", locales.toString(), "LC_ALL", "de_DE.UTF-8", "LANGUAGE", "de"));
+    }
+
+    private void readerLeaves(Map<String, String> env) throws Exception {
+        Process p = quiltfs(ProcessBuilder.Redirect.PIPE, env, "log", "team/pkg", "-r", reg.toString());
         p.getInputStream().close(); // as `| head -0`: the pipe has no reader before the first line
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals("", Files.readString(tmp.resolve("stderr")));

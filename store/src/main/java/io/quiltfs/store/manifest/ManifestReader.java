@@ -183,6 +183,23 @@ public final class ManifestReader {
     }
 
     /**
+     * Whether {@code start}, what {@link #headerBytes} returned, holds a whole line that is not
+     * blank (the header line, ending it). When it does not, and was read from a range of the
+     * manifest, the header (or the end of the manifest) lies beyond the range.
+     */
+    public static boolean holdsHeaderLine(byte[] start) {
+        if (start.length == 0 || start[start.length - 1] != '\n') {
+            return false;
+        }
+        for (byte b : start) {
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The header of a manifest whose first bytes ({@link #headerBytes}) are {@code start}; throws
      * {@link ManifestException} naming the line when there is none or it is not a header. The
      * rows are not read, so nothing is verified against a top hash.

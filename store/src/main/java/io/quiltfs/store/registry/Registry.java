@@ -106,8 +106,8 @@ public interface Registry extends ObjectSource, AutoCloseable {
 
     /**
      * The header of the manifest {@code topHash} (its message, its user_meta), read without its
-     * rows: what a list of revisions shows of each, at the cost of a few KB however many rows it
-     * has. Not verified against {@code topHash} (that takes every row; what reads the revision
+     * rows: what a list of revisions shows of each, at the cost of one small read however many
+     * rows it has (on S3 a ranged GET of up to 64 KB). Not verified against {@code topHash} (that takes every row; what reads the revision
      * verifies it). {@link RegistryException.NotFound} when absent; a
      * {@link io.quiltfs.store.manifest.ManifestException} naming the line when it has no header.
      */

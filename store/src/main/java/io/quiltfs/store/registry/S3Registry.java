@@ -566,8 +566,9 @@ public final class S3Registry implements Registry {
             throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());
         }
         byte[] start = ManifestReader.headerBytes(new java.io.ByteArrayInputStream(s.bytes));
-        if (start.length == s.bytes.length && s.bytes.length == HEADER_RANGE && start[start.length - 1] != '\n') {
-            // A header longer than the range (a large user_meta): read on to its end, dropping the rest.
+        if (s.bytes.length == HEADER_RANGE && !ManifestReader.holdsHeaderLine(start)) {
+            // A header longer than the range (a large user_meta), or after a range of blank lines:
+            // read on to its end, dropping the rest.
             s = getSmall(key, null, (in, length) -> ManifestReader.headerBytes(in));
             if (s == null) {
                 throw new RegistryException.NotFound("no manifest " + topHash + " in " + uri());

@@ -30,9 +30,12 @@ public final class Log {
     /**
      * A log: its lines, the pointers it left out or found wrong (each once), and whether
      * {@code latest} itself is one of them (then no line is marked latest, and installing the
-     * package without {@code @HASH} fails until it is repaired).
+     * package without {@code @HASH} fails until it is repaired). {@code registryMissing} (else
+     * null): the installed package's registry is not there (a local folder moved or deleted), so
+     * only its local commits are listed.
      */
-    public record Result(List<Line> lines, List<RegistryException.BadPointer> problems, boolean latestBad) {
+    public record Result(List<Line> lines, List<RegistryException.BadPointer> problems, boolean latestBad,
+                         RegistryException.NotFound registryMissing) {
     }
 
     /** {@link #read}'s lines. */
@@ -43,21 +46,34 @@ public final class Log {
     /**
      * {@code installed} may be null (a package known only remotely). A bad pointer (a timestamp,
      * a tag or {@code latest}) does not fail the log: it is left out and listed in the result's
-     * problems, as is a timestamp pointer whose manifest the registry lacks (its line stays).
+     * problems, as is a timestamp pointer whose manifest the registry lacks (its line stays). A
+     * registry that is not there ({@link RegistryException.NotFound}: a local folder moved) fails
+     * the log unless {@code installed} has local commits to list: then they are, and the result
+     * names it.
      */
     public static Result read(Registry registry, PackageName pkg, InstalledPackage installed) throws IOException {
         List<RegistryException.BadPointer> problems = new ArrayList<>();
-        List<Revision> revs = registry.revisions(pkg, problems::add);
-        String latest;
+        List<Revision> revs;
+        RegistryException.NotFound missing = null;
+        try {
+            revs = registry.revisions(pkg, problems::add);
+        } catch (RegistryException.NotFound e) {
+            if (installed == null || installed.state().commits.isEmpty()) {
+                throw e;
+            }
+            // The local commits are in the home: a moved registry folder does not hide them.
+            missing = e;
+            revs = List.of();
+        }
+        String latest = null;
         boolean latestBad = false;
         try {
-            latest = registry.latest(pkg);
+            latest = missing != null ? null : registry.latest(pkg);
         } catch (RegistryException.BadPointer e) {
             problems.add(e);
-            latest = null;
             latestBad = true;
         }
-        Map<String, String> tags = registry.tags(pkg, problems::add);
+        Map<String, String> tags = missing != null ? Map.of() : registry.tags(pkg, problems::add);
         PackageState s = installed == null ? null : installed.state();
         if (revs.isEmpty() && latest == null && s == null) {
             if (!problems.isEmpty()) {
@@ -72,7 +88,9 @@ public final class Log {
         java.util.Set<String> inRegistry = new java.util.HashSet<>();
         revs.forEach(r -> inRegistry.add(r.topHash()));
         java.util.Set<Revision> listed = new java.util.HashSet<>(revs);
-        revs = withUnlisted(registry, revs, latest, s);
+        if (missing == null) {
+            revs = withUnlisted(registry, revs, latest, s);
+        }
         List<String> shown = new ArrayList<>();
         if (s != null) {
             s.commits.stream().filter(c -> !inRegistry.contains(c)).forEach(shown::add);
@@ -129,7 +147,7 @@ public final class Log {
                     first && r.topHash().equals(latest), s != null && first && r.topHash().equals(s.base),
                     s != null && first && r.topHash().equals(s.head), false));
         }
-        return new Result(out, problems, latestBad);
+        return new Result(out, problems, latestBad, missing);
     }
 
     /**
@@ -188,7 +206,8 @@ public final class Log {
 
     /**
      * The message of each of {@code tops}, from the manifest's header only (hundreds of revisions
-     * of millions of rows cost a few KB each), {@link #PARALLEL_READS} at a time.
+     * of millions of rows cost one small read each: on S3 a ranged GET of up to 64 KB),
+     * {@link #PARALLEL_READS} at a time.
      * {@code installed} (may be null): its home's copies are read first.
      */
     public static Map<String, Message> messages(Registry registry, InstalledPackage installed,
