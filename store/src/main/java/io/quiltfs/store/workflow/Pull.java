@@ -37,7 +37,9 @@ import java.util.function.Function;
  *
  * <p>Everything that can refuse is checked before the first working file changes: conflicts,
  * folders standing where files go, and the new objects (fetched into the cache, or looked at in
- * a local registry). Then the lineage is marked ({@link PackageState#pulling}: the revision being
+ * a local registry). A working file is changed only while it is still what that check saw (its
+ * stat, or no file): one edited, created or removed since is kept, and the pull stops there naming
+ * it ({@link Incomplete#keptAnEdit}), to be refused as a conflict when finishing. Then the lineage is marked ({@link PackageState#pulling}: the revision being
  * taken in, and the head it makes), the files are removed and placed, and the lineage moves to
  * the new head, clearing the mark, in one write. A pull killed or failed in between (a full disk,
  * a file that cannot be written) leaves the mark: status does not count the files that already
