@@ -168,7 +168,7 @@ public final class Cli {
             return exitCode(i.reason());
         }
         if (ex instanceof io.quiltfs.store.workflow.Pull.Incomplete i) {
-            return exitCode(i.reason());
+            return i.keptAnEdit() ? ExitCodes.CONFLICT : exitCode(i.reason());
         }
         if (ex instanceof CliException c) {
             return c.exitCode();

@@ -37,7 +37,9 @@ import java.util.function.Function;
  *
  * <p>Everything that can refuse is checked before the first working file changes: conflicts,
  * folders standing where files go, and the new objects (fetched into the cache, or looked at in
- * a local registry). Then the lineage is marked ({@link PackageState#pulling}: the revision being
+ * a local registry). A working file is changed only while it is still what that check saw (its
+ * stat, or no file): one edited, created or removed since is kept, and the pull stops there naming
+ * it ({@link Incomplete#keptAnEdit}), to be refused as a conflict when finishing. Then the lineage is marked ({@link PackageState#pulling}: the revision being
  * taken in, and the head it makes), the files are removed and placed, and the lineage moves to
  * the new head, clearing the mark, in one write. A pull killed or failed in between (a full disk,
  * a file that cannot be written) leaves the mark: status does not count the files that already
@@ -318,7 +320,17 @@ public final class Pull {
                 bytes += r.size();
             }
         }
-        Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), files,
+        // What the check saw of each file the pull changes: one edited since (the fetching below
+        // takes minutes on a large pull) is kept, and the pull stops naming it.
+        Map<String, WorkingFiles.FileStat> looked = new java.util.HashMap<>();
+        for (String k : deleted) {
+            looked.put(k, plan.now.getOrDefault(k, WorkingFiles.ABSENT));
+        }
+        for (Entry e : toPlace) {
+            looked.put(e.logicalKey(), plan.now.getOrDefault(e.logicalKey(), WorkingFiles.ABSENT));
+        }
+        WorkingFiles guarded = files.guarded(looked);
+        Install.Placer placer = new Install.Placer(new Fetcher(new ObjectCache(home), sources), guarded,
                 hashCache, progress, "pull.placing");
         try {
             placer.prefetchAll(toPlace);
@@ -343,7 +355,7 @@ public final class Pull {
             // content stays in the base revision.
             for (String k : deleted) {
                 try {
-                    files.delete(k);
+                    guarded.delete(k);
                 } catch (IOException | RuntimeException e) {
                     throw new Incomplete(p.name(), target, k, false, e);
                 }
@@ -421,7 +433,7 @@ public final class Pull {
     private record Plan(Manifest remote, Manifest head, Set<String> remoteChanged, Set<String> committed,
                         WorkingFiles files, HashCache hashCache, PathFilter filter, Status.Changes uncommitted,
                         List<String> putBack, List<String> maybeBack, List<String> conflicts, List<String> blocked,
-                        List<String> writing) {
+                        List<String> writing, Map<String, WorkingFiles.FileStat> now) {
     }
 
     /**
@@ -635,7 +647,8 @@ public final class Pull {
         WorkingFiles files = p.presentFiles();
         HashCache hashCache = p.hashCache();
         PathFilter filter = p.filter();
-        Status.Changes found = Status.changes(files, head, filter, hashCache,
+        Map<String, WorkingFiles.FileStat> now = files.scan();
+        Status.Changes found = Status.changes(files, now, head, filter, hashCache,
                 HashType.SHA2_256_CHUNKED, Status.plain(files));
         Status.Changes uncommitted = finishing ? withoutGone(found, remote, remoteChanged, committed) : found;
         List<String> putBack = new ArrayList<>(found.removed());
@@ -667,7 +680,7 @@ public final class Pull {
             }
         }
         return new Plan(remote, head, remoteChanged, committed, files, hashCache, filter, uncommitted, putBack,
-                maybeBack, conflicts, blockedKeys, writing);
+                maybeBack, conflicts, blockedKeys, writing, now);
     }
 
     /**
@@ -959,6 +972,8 @@ public final class Pull {
         private final String key;
         private final String head;
         private final String tail;
+        /** Stopped for an edit made while it ran, which it kept: the line is whole without the cause. */
+        private final boolean kept;
 
         Incomplete(io.quiltfs.store.registry.PackageName pkg, String target, String key, boolean writing,
                    Exception reason) {
@@ -970,6 +985,16 @@ public final class Pull {
             super(reason);
             this.reason = reason;
             this.key = key;
+            ChangedMeanwhileException edit = changedMeanwhile(reason);
+            this.kept = edit != null && !abandoning;
+            if (kept) {
+                this.head = "cannot pull " + pkg + ": " + edit.getMessage();
+                this.tail = ", so it was kept as it is; the pull to " + target + " stopped half-way (the files it"
+                        + " already changed hold the registry's content): move your version aside (or undo the"
+                        + " change) and run `quiltfs pull " + pkg + "` to finish it, or run `quiltfs pull " + pkg
+                        + " --abandon` to give the pull up and keep working on your version";
+                return;
+            }
             this.head = (abandoning ? "cannot abandon the pull of " : "cannot pull ") + pkg + ": " + (key == null ? "a file could not be " + (writing ? "written"
                     : "removed") : "'" + LogicalKey.printable(key) + "' could not be " + (writing ? "written" : "removed"))
                     + " (";
@@ -977,6 +1002,16 @@ public final class Pull {
                     + " (your own edits were not touched): fix that and run `quiltfs pull " + pkg + " --abandon` again"
                     : "); the pull to " + target + " stopped half-way (your own edits were not touched): fix that"
                     + " and run `quiltfs pull " + pkg + "` to finish it";
+        }
+
+        /** The edit the pull kept and stopped for, found in {@code t}'s causes, else null. */
+        private static ChangedMeanwhileException changedMeanwhile(Throwable t) {
+            for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+                if (c instanceof ChangedMeanwhileException k) {
+                    return k;
+                }
+            }
+            return null;
         }
 
         /** What stopped the pull. */
@@ -989,9 +1024,18 @@ public final class Pull {
             return key;
         }
 
+        /**
+         * Whether the pull stopped because a working file it was to change was edited while it
+         * ran ({@link ChangedMeanwhileException}): kept as it is, which finishing refuses as a
+         * conflict until it is moved aside.
+         */
+        public boolean keptAnEdit() {
+            return kept;
+        }
+
         /** The one line, with the cause as {@code cause} says it. */
         public String message(String cause) {
-            return head + cause + tail;
+            return kept ? head + tail : head + cause + tail;
         }
 
         @Override

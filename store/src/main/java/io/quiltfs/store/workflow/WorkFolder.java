@@ -30,20 +30,46 @@ import java.util.concurrent.TimeUnit;
  * and are ignored by {@link #scan}. A copy is made with {@code FileChannel.transferTo} (an
  * in-kernel copy on Linux) and never a hard link: an edit of a working file must not reach the
  * object cache.
+ *
+ * <p>A pull writes through {@link #guarded}: a file is replaced only if its stat is still the one
+ * the pull's check saw, created only where no file stands (a hard link, which fails when one
+ * does), and removed by renaming it aside first ({@link #ASIDE_PREFIX}, the pid, a number, then
+ * its own name, in its folder) and looking at what was renamed: a file changed since the check
+ * goes back. An aside file whose process is gone (killed in between) is renamed back by the
+ * next {@link #scan} when its name is free: a pull finishing after the kill then sees it as
+ * it is, and removes it again if it is unchanged.
  */
 public final class WorkFolder implements WorkingFiles {
     static final String TEMP_PREFIX = ".quiltfs-tmp-";
     /** A temporary file's whole name: the prefix, a number, the pid (other names are the package's). */
     private static final java.util.regex.Pattern TEMP_NAME = java.util.regex.Pattern.compile("\\.quiltfs-tmp-[0-9]+-[0-9]+");
+    /** The start of a file a guarded removal renamed aside (then the pid, a number, the file's own name). */
+    static final String ASIDE_PREFIX = ".quiltfs-aside-";
+    private static final java.util.regex.Pattern ASIDE_NAME =
+            java.util.regex.Pattern.compile("\\.quiltfs-aside-([0-9]+)-[0-9]+-(.+)", java.util.regex.Pattern.DOTALL);
+    /** The longest name a folder entry can have on the file systems we meet (bytes). */
+    private static final int NAME_MAX = 255;
 
     private static final java.util.concurrent.atomic.AtomicLong TEMP_IDS = new java.util.concurrent.atomic.AtomicLong();
 
     private final Path root;
     /** Folders known to exist (saves a stat per placed file). */
     private final java.util.Set<Path> madeDirs = ConcurrentHashMap.newKeySet();
+    /** What a pull's check saw of the keys it changes ({@link #guarded}); null: not guarded. */
+    private final Map<String, FileStat> seen;
 
     public WorkFolder(Path root) {
+        this(root, null);
+    }
+
+    private WorkFolder(Path root, Map<String, FileStat> seen) {
         this.root = root.toAbsolutePath().normalize();
+        this.seen = seen;
+    }
+
+    @Override
+    public WorkingFiles guarded(Map<String, FileStat> seen) {
+        return new WorkFolder(root, Map.copyOf(seen));
     }
 
     public Path root() {
@@ -98,12 +124,30 @@ public final class WorkFolder implements WorkingFiles {
         protected void compute() {
             try {
                 List<Walk> subs = new ArrayList<>();
+                List<Path> asides = null;
                 try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
                     for (Path p : entries) {
                         if (stop.get()) {
                             return;
                         }
+                        String name = p.getFileName().toString();
+                        if (name.startsWith(ASIDE_PREFIX) && ASIDE_NAME.matcher(name).matches()) {
+                            if (asides == null) {
+                                asides = new ArrayList<>();
+                            }
+                            asides.add(p);
+                            continue;
+                        }
                         visit(p, subs);
+                    }
+                }
+                if (asides != null) {
+                    // After the listing: a file renamed back now was not in it, so it is seen once.
+                    for (Path p : asides) {
+                        Path back = restoreIfOrphaned(p);
+                        if (back != null && !stop.get()) {
+                            visit(back, subs);
+                        }
                     }
                 }
                 invokeAll(subs);
@@ -202,6 +246,34 @@ public final class WorkFolder implements WorkingFiles {
                 ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS)));
     }
 
+    /**
+     * Renames a file a guarded removal left aside back to its own name when the process that
+     * renamed it is gone (killed before it decided) and that name is free; returns the name it has
+     * now, or null when it stays aside (its process still runs, or a file took its name: then it
+     * stays ignored and nothing is lost).
+     */
+    private static Path restoreIfOrphaned(Path p) {
+        java.util.regex.Matcher m = ASIDE_NAME.matcher(p.getFileName().toString());
+        if (!m.matches()) {
+            return null;
+        }
+        try {
+            if (ProcessHandle.of(Long.parseLong(m.group(1))).isPresent()) {
+                return null;
+            }
+            Path back = p.resolveSibling(m.group(2));
+            if (nameIfFree(back, p)) {
+                return back;
+            }
+            if (Files.isSameFile(back, p)) {
+                Files.delete(p); // killed between the link back and the removal of this name
+            }
+            return null;
+        } catch (NumberFormatException | IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
+    }
+
     /** Deletes a temporary file left by a process that was killed (its name ends with the pid). */
     private static void removeIfOrphaned(Path p, String name) {
         try {
@@ -286,10 +358,20 @@ public final class WorkFolder implements WorkingFiles {
                     StandardOpenOption.TRUNCATE_EXISTING)) {
                 filler.fill(out);
             }
+            FileStat was = seen == null ? null : seen.get(key);
             try {
-                Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                moved = true;
+                if (was == ABSENT) {
+                    createOnly(key, target, tmp);
+                } else {
+                    if (was != null) {
+                        requireUnchanged(key, target, was);
+                    }
+                    Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    moved = true;
+                }
+            } catch (ChangedMeanwhileException e) {
+                throw e;
             } catch (IOException e) {
                 if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
                     throw new IOException("cannot write '" + key + "' in " + root + ": a folder stands there (move it"
@@ -305,10 +387,115 @@ public final class WorkFolder implements WorkingFiles {
         return stat(key);
     }
 
+    /**
+     * Gives {@code tmp}'s file the name {@code target} only if no file has it (a hard link fails
+     * where one stands); the caller removes {@code tmp}.
+     */
+    private static void createOnly(String key, Path target, Path tmp) throws IOException {
+        if (!nameIfFree(target, tmp)) {
+            throw created(key, target);
+        }
+    }
+
+    /**
+     * Moves {@code file} to {@code name} unless something has that name (then false and nothing
+     * changes): a hard link, which fails atomically where a file stands, then the old name removed.
+     */
+    private static boolean nameIfFree(Path name, Path file) throws IOException {
+        try {
+            Files.createLink(name, file);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            return false;
+        } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+            // No hard links here: a rename that does not replace (looked at, then done).
+            if (Files.exists(name, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            Files.move(file, name);
+            return true;
+        }
+        Files.delete(file);
+        return true;
+    }
+
+    private static ChangedMeanwhileException created(String key, Path target) {
+        return new ChangedMeanwhileException(key, (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)
+                ? "became a folder" : "was created") + " while the pull ran");
+    }
+
+    /** Throws unless {@code target} is the file {@code was} (same size, mtime, ctime and inode). */
+    private static void requireUnchanged(String key, Path target, FileStat was) throws IOException {
+        Lstat now;
+        try {
+            now = lstat(target);
+        } catch (NoSuchFileException e) {
+            throw new ChangedMeanwhileException(key, "was removed while the pull ran");
+        }
+        if (!now.regular() || !now.stat().equals(was)) {
+            throw new ChangedMeanwhileException(key, "was changed while the pull ran");
+        }
+    }
+
     @Override
     public void delete(String key) throws IOException {
         Path p = path(key);
-        Files.deleteIfExists(p);
+        FileStat was = seen == null ? null : seen.get(key);
+        if (was == null) {
+            Files.deleteIfExists(p);
+        } else if (was == ABSENT) {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw created(key, p);
+            }
+        } else {
+            removeUnchanged(key, p, was);
+        }
+        removeEmptyFolders(p);
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong ASIDE_IDS = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Removes {@code p} only if it is the file {@code was}: renamed aside first, so that what is
+     * looked at is what is removed (an editor saving by rename in between puts another file
+     * there, which goes back).
+     */
+    private static void removeUnchanged(String key, Path p, FileStat was) throws IOException {
+        try {
+            requireUnchanged(key, p, was);
+        } catch (ChangedMeanwhileException e) {
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return; // gone already: what the pull was to do
+            }
+            throw e;
+        }
+        String name = ASIDE_PREFIX + ProcessHandle.current().pid() + "-" + ASIDE_IDS.incrementAndGet() + "-"
+                + p.getFileName();
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_MAX) {
+            Files.deleteIfExists(p); // no room for the name aside: looked at just now
+            return;
+        }
+        Path aside = p.resolveSibling(name);
+        try {
+            Files.move(p, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        Checkpoints.reach("pull.aside");
+        Lstat a = lstat(aside);
+        // The rename moved the ctime: size, mtime and inode tell a write since the look above.
+        if (a.regular() && a.stat().size() == was.size() && a.stat().mtimeNanos() == was.mtimeNanos()
+                && a.stat().inode() == was.inode()) {
+            Files.delete(aside);
+            return;
+        }
+        if (!nameIfFree(p, aside)) {
+            throw new ChangedMeanwhileException(key, "was changed while the pull ran, and another file took its"
+                    + " name since: your version is kept as " + aside);
+        }
+        throw new ChangedMeanwhileException(key, "was changed while the pull ran");
+    }
+
+    private void removeEmptyFolders(Path p) throws IOException {
         for (Path d = p.getParent(); d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
             try {
                 Files.delete(d);

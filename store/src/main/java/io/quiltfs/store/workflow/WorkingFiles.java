@@ -99,6 +99,22 @@ public interface WorkingFiles {
     /** Removes {@code key} (and folders left empty); no error when it is absent. */
     void delete(String key) throws IOException;
 
+    /** In {@link #guarded}'s map: the key had no file when the check looked. */
+    FileStat ABSENT = new FileStat(-1, -1, -1, -1);
+
+    /**
+     * These files, where {@link #place}, {@link #placeChecked} and {@link #delete} change a key of
+     * {@code seen} only while its file is still what a pull's check saw ({@link #ABSENT}: no
+     * file): a file written, replaced, created or removed since is kept as it is and the call
+     * throws {@link ChangedMeanwhileException} naming the key. A pull's check and its writes are
+     * minutes apart on a large pull, and an edit made in between must not be overwritten. Keys
+     * not in {@code seen} are changed as before. Implementations that cannot tell (a mount's area
+     * refuses files open for writing at the check instead) return themselves.
+     */
+    default WorkingFiles guarded(Map<String, FileStat> seen) {
+        return this;
+    }
+
     /**
      * The row {@code meta} that {@code key} carries from elsewhere (a mount knows the rows it
      * renamed without changing them: their metadata moves with them), or null. A commit gives it

@@ -13,7 +13,8 @@
  * A verb that changes working files before the lineage can say what they are (install, pull,
  * uninstall) first marks the lineage ({@code installing}, {@code pulling}, {@code uninstalling}):
  * while a mark stands, status tells that verb's work from the user's, commit refuses, and the
- * same verb run again finishes it.
+ * same verb run again finishes it. Pull changes a working file only while it is what its check
+ * saw ({@code WorkingFiles#guarded}): an edit made while it runs is kept and stops it, named.
  * Working files are never hard links to cached objects. Uninstall deletes a working folder
  * but never through a symbolic link standing at its place nor into another file system mounted
  * inside it (or over it since the install): it reads the mount table before it marks the lineage

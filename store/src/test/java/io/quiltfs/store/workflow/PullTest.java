@@ -327,6 +327,111 @@ class PullTest {
         assertNull(state(bob).pulling);
     }
 
+    /** Something the user does while a pull runs. */
+    interface Edit {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code edit} once, when bob's pull reaches {@code point}. */
+    Pull.Result pullEditingAt(String point, Edit edit) throws IOException {
+        boolean[] done = {false};
+        Checkpoints.hook = name -> {
+            if (name.equals(point) && !done[0]) {
+                done[0] = true;
+                try {
+                    edit.run();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        };
+        try {
+            return pull(bob);
+        } finally {
+            Checkpoints.hook = null;
+            assertTrue(done[0], "the pull reached " + point);
+        }
+    }
+
+    /** Each key alice's push changes in one way (changed, removed, added), on each kind of registry for one. */
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> editedKeys() {
+        List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
+        for (TestRegistries.Kind k : TestRegistries.kinds()) {
+            out.add(org.junit.jupiter.params.provider.Arguments.of(k, "a.txt"));
+        }
+        out.add(org.junit.jupiter.params.provider.Arguments.of(TestRegistries.LOCAL, "data/b.csv"));
+        out.add(org.junit.jupiter.params.provider.Arguments.of(TestRegistries.LOCAL, "n/03"));
+        return out.stream();
+    }
+
+    /**
+     * An edit made in the working folder while the pull runs (after its check looked, before it
+     * reached the file) is kept: the pull stops naming it, and finishing refuses it as a conflict
+     * like any local change to a key the registry changed; moved aside, the pull finishes. Here: a
+     * file the registry changed, one it removed, and one it adds, created here meanwhile.
+     */
+    @ParameterizedTest
+    @MethodSource("editedKeys")
+    void anEditMadeWhileThePullRunsIsKeptAndNamed(TestRegistries.Kind kind, String key) throws IOException {
+        seed(kind);
+        alicePushesChanges("2");
+        Path w = work(bob);
+        Pull.Incomplete stop = assertThrows(Pull.Incomplete.class, () -> pullEditingAt("pull.after-mark",
+                () -> write(w.resolve(key), "bob's " + key)));
+        assertEquals(key, stop.key());
+        assertTrue(stop.keptAnEdit());
+        assertTrue(stop.getMessage().startsWith("cannot pull team/data: '" + key + "' was "
+                + (key.equals("n/03") ? "created" : "changed") + " while the pull ran, so it was kept as it is;"),
+                stop.getMessage());
+        assertTrue(stop.getMessage().contains("move your version aside"), stop.getMessage());
+        assertEquals("bob's " + key, Files.readString(w.resolve(key)));
+        assertTrue(state(bob).pulling != null, "the pull is marked unfinished");
+        assertEquals(List.of(key), status(bob).conflicts(), "status names what finishing refuses");
+        ConflictException c = assertThrows(ConflictException.class, () -> pull(bob));
+        assertEquals(List.of(key), c.keys());
+        assertEquals("bob's " + key, Files.readString(w.resolve(key)));
+        Files.move(w.resolve(key), tmp.resolve("kept"));
+        assertTrue(pull(bob).pulled());
+        assertEquals(latestWith(Map.of()), tree(w));
+        assertNull(state(bob).pulling);
+        assertEquals("bob's " + key, Files.readString(tmp.resolve("kept")));
+    }
+
+    /**
+     * A file the registry removed, written after the pull renamed it aside to remove it (a writer
+     * that had it open): it goes back to its name, and the pull stops naming it.
+     */
+    @org.junit.jupiter.api.Test
+    void aRemovedFileWrittenOnceAsideGoesBack() throws IOException {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        Path dir = work(bob).resolve("data");
+        Pull.Incomplete stop = assertThrows(Pull.Incomplete.class, () -> pullEditingAt("pull.aside", () -> {
+            try (var aside = Files.list(dir)) {
+                Path p = aside.filter(f -> f.getFileName().toString().startsWith(WorkFolder.ASIDE_PREFIX))
+                        .findFirst().orElseThrow();
+                Files.writeString(p, "written through an open descriptor, longer");
+            }
+        }));
+        assertEquals("data/b.csv", stop.key());
+        assertTrue(stop.keptAnEdit());
+        assertEquals("written through an open descriptor, longer", Files.readString(dir.resolve("b.csv")));
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(dir.resolve("b.csv")), left.toList(), "nothing left aside");
+        }
+        assertEquals(List.of("data/b.csv"), status(bob).conflicts());
+    }
+
+    /** The pull with nothing edited meanwhile places and removes everything, leaving nothing aside. */
+    @org.junit.jupiter.api.Test
+    void aPullWithNoEditMeanwhileChangesEveryFile() throws IOException {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        assertTrue(pullEditingAt("pull.aside", () -> { }).pulled());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+        assertFalse(Files.exists(work(bob).resolve("data")), "the folder the removal emptied is gone");
+    }
+
     /**
      * A file the pull takes in, removed by the user after the stop: status says finishing puts it
      * back (not a plain removal), and the finishing pull puts it back and says so, naming it.
