@@ -755,8 +755,10 @@ class PullTest {
         });
         interrupter.start();
         boolean stillInterrupted;
+        boolean landedBeforeTheThrow;
         try {
             assertThrows(IOException.class, () -> pull(bob));
+            landedBeforeTheThrow = landed.get();
             stillInterrupted = Thread.interrupted();
         } finally {
             release.countDown();
@@ -765,7 +767,7 @@ class PullTest {
             Install.Placer.inFlight = 0;
             InstalledPackage.detach(work(bob));
         }
-        assertTrue(landed.get(), "the file being placed landed before the pull reported its stop");
+        assertTrue(landedBeforeTheThrow, "the file being placed landed before the pull reported its stop");
         assertTrue(stillInterrupted, "the interrupt is kept");
         assertTrue(pull(bob).pulled());
         assertEquals(latestWith(Map.of()), tree(work(bob)));
