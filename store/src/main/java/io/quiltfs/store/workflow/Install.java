@@ -716,6 +716,7 @@ public final class Install {
                                 }
                             } catch (Throwable t) {
                                 failure = t;
+                                stop.set(true); // at once: the rows queued behind it are not begun
                             }
                             ended.add(new Object[] {index, failure});
                         };

@@ -426,7 +426,7 @@ public final class Pull {
 
     /**
      * How many additions a record of a pull's progress in the lineage lets start beyond the ones
-     * started before it (tests make it small): the lineage is written once per this many files,
+     * started before it (tests make it small): the lineage is written once per this many additions,
      * and at most this many additions started after the last record of the finished prefix are
      * unsure when the pull stops.
      */
@@ -437,14 +437,20 @@ public final class Pull {
      * no file waits for a slower one started before it. Before the additions (keys the head lacks)
      * beyond the ones allowed so far start, the lineage records how far the pull may go
      * ({@link PackageState#pullPlacing}: {@link #batch} more additions) and the longest finished
-     * prefix ({@link PackageState#pullPlaced}: every addition up to it is placed); after the last
-     * file, that all are placed. So at any instant an addition up to {@code pullPlaced} is placed, one
+     * prefix ({@link PackageState#pullPlaced}: every addition up to it is placed), with the additions
+     * past it known placed ({@link PackageState#pullBegun}, {@link PackageState#pullUnsure}); once more
+     * when a file fails (best effort, after every file begun has ended); after the last file, that
+     * all are placed. So at any instant an addition up to {@code pullPlaced} is placed, one
      * after {@code pullPlacing} has not begun, and finishing tells an addition removed since the
      * stop from one not placed yet. {@code placed}: the additions already placed (finishing), else
      * null; {@code placing}: the end of the range the stopped pull may have placed in (finishing),
-     * else null. Neither record moves back while finishing: a run that stops again before it passes
-     * the earlier {@code placing} still records it, or a file the first run placed there and the
-     * user removed would fall outside both ranges and be placed again without a word.
+     * else null; {@code oldBegun}, {@code oldUnsure}: the stopped pull's {@link PackageState#pullBegun}
+     * and {@link PackageState#pullUnsure} (finishing), else null. Neither record moves back while
+     * finishing: a run that stops again before it passes the earlier {@code placing} still records
+     * it, or a file the first run placed there and the user removed would fall outside both ranges
+     * and be placed again without a word; and it merges the earlier {@code begun} and {@code unsure}
+     * into its own until its prefix passes them, or a file the first run placed after a slow one and
+     * the user removed would drop from "put back" to "maybe placed".
      */
     private static void placeInOrder(InstalledPackage p, Install.Placer placer, List<Entry> toPlace, Manifest head,
                                      String target, String placed, String placing, String oldBegun,
