@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * The lineage file ({@code .quilt/data.json}): per installed package, its {@link PackageState}.
  * Reads are lock-free (the file is replaced atomically); {@link #update} holds the home's
  * lineage lock across read-modify-write so that no process loses another's update. A corrupt
- * file is reported and never overwritten.
+ * file is reported and never overwritten. Fields a newer quiltfs added are read past (see
+ * {@link PackageState}); a newer {@link #VERSION} is refused as written by a newer quiltfs.
  */
 public final class Lineage {
     static final int VERSION = 1;
@@ -70,6 +71,11 @@ public final class Lineage {
                 throw new IOException("expected an object with \"packages\"");
             }
             int v = root.path("version").asInt(-1);
+            if (v > VERSION) {
+                throw new StateException("the lineage file " + f + " was written by a newer quiltfs (lineage version "
+                        + v + "; this one reads version " + VERSION + "): use that quiltfs or a newer one with this"
+                        + " home; quiltfs will not overwrite it");
+            }
             if (v != VERSION) {
                 throw new IOException("unknown lineage version " + root.path("version"));
             }
@@ -82,6 +88,8 @@ public final class Lineage {
                 e.getValue().upgrade();
             }
             return new Lineage(pk);
+        } catch (StateException e) {
+            throw e;
         } catch (IOException | IllegalArgumentException e) {
             throw new StateException("the lineage file " + f + " is corrupt (" + Json.firstLine(e.getMessage())
                     + "); quiltfs will not overwrite it: repair it or move it aside", e);

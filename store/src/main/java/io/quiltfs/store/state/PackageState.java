@@ -8,7 +8,14 @@ import java.util.List;
  * (the remote revision the local work started from), the latest remote hash seen, the local
  * head (base or the newest local commit), the local commits not yet pushed (oldest first), the
  * working folder, and the path globs installed (null: all).
+ *
+ * <p>Fields it does not know (written by a newer quiltfs) are ignored on read and not written back:
+ * a field is added only as a refinement whose absence reads safely (as {@link #pullBegun}: absent,
+ * the range it refines is unsure as a whole), so dropping it loses precision, never a fact, and
+ * keeping it would pair it with the fields this build rewrote. A field that must not be dropped
+ * comes with a new {@link Lineage} version instead, which an older build refuses to read.
  */
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public final class PackageState {
     public String registry;
     public String base;
@@ -93,7 +100,11 @@ public final class PackageState {
      * was allowed (null: as {@link #pullPlaced}); every addition after {@link #pullPlaced} and up to
      * this one is placed but those of {@link #pullUnsure}: only theirs and the range after this one
      * may or may not have been placed when the pull stopped. A large file still being placed then
-     * leaves the files placed after it known. Left out of the file when null, as
+     * leaves the files placed after it known. A finishing run merges the stopped run's record into
+     * its own (this and {@link #pullUnsure}: an addition the stopped run placed stays placed, one it
+     * was unsure of stays unsure until this run places it) until its prefix passes this key, then
+     * drops it; when more than {@link #pullUnsure} can name are unsure, this moves back to the last
+     * one named (the range after it unsure as a whole). Left out of the file when null, as
      * {@link #pullUnsure} is: a lineage with no pull stopped reads the same to a build before them.
      */
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)

@@ -595,24 +595,43 @@ public final class Install {
         interface Reservation {
             /**
              * Called before the row at {@code next} starts when it lies past the last index allowed
-             * so far; {@code finished}: how many rows from the first are placed; {@code done}: which
-             * rows are placed (read it, do not keep it). Returns the last index that may start (at
-             * least {@code next}); whatever must be durable before those rows start is written
-             * before it returns.
+             * so far; {@code finished}: how many rows from the first are placed; {@code unfinished}:
+             * which rows are not placed (read it during the call, do not keep it). Returns the last
+             * index that may start (at least {@code next}); whatever must be durable before those
+             * rows start is written before it returns.
              */
-            int reserve(int next, int finished, boolean[] done) throws IOException;
+            int reserve(int next, int finished, Unfinished unfinished) throws IOException;
+
+            /**
+             * Called once when the placing stopped (a row failed, or the caller was interrupted),
+             * after every row started has ended: {@code finished} as above, {@code end}: one past the
+             * last row placed (every row from it on is not placed). Best effort: its failure is
+             * added to the stop's, never thrown instead of it.
+             */
+            default void stopped(int finished, int end, Unfinished unfinished) throws IOException {
+            }
+        }
+
+        /** Which rows of a {@link #placeInOrder} are not placed (yet). */
+        interface Unfinished {
+            /** The first index from {@code from} on whose row is not placed (the rows' count: none). */
+            int from(int from);
         }
 
         /** Tests: at most this many rows placed at once, in all, by {@link #placeInOrder} (0: the pools' sizes). */
         static volatile int inFlight = 0;
 
+        /** What a row that was not placed because the placing had stopped reports as its end. */
+        private static final Object SKIPPED = new Object();
+
         /**
          * Places {@code rows}, started in their order, on one continuous pool: rows fetched on the
          * fetch pool, rows copied from a local registry on the hashing pool, each kept full: a row
          * waits for a free thread, never for a slower row started before it. A row starts only
-         * once {@code reservation} allowed its index. The first failure stops the rows not started
-         * yet, and every row started is waited for before it is thrown (no placement lands after
-         * the caller reports the stop).
+         * once {@code reservation} allowed its index. The first failure (or an interrupt of the
+         * calling thread) stops the rows not started yet, queued ones included, and every row
+         * started is waited for before {@link Reservation#stopped} and the throw (no placement
+         * lands after the caller reports the stop).
          */
         void placeInOrder(List<Entry> rows, Reservation reservation) throws IOException {
             int size = rows.size();
@@ -623,6 +642,14 @@ public final class Install {
             for (int i = 0; i < size; i++) {
                 local[i] = localSource(rows.get(i)) != null;
             }
+            // nextOf[k][i]: the first index from i whose row is local (k = 1) or not (k = 0).
+            int[][] nextOf = new int[2][size + 1];
+            nextOf[0][size] = size;
+            nextOf[1][size] = size;
+            for (int i = size - 1; i >= 0; i--) {
+                nextOf[0][i] = local[i] ? nextOf[0][i + 1] : i;
+                nextOf[1][i] = local[i] ? i : nextOf[1][i + 1];
+            }
             int cap = inFlight;
             // A few rows queued per thread: a thread that finishes a small file takes the next at
             // once instead of waiting for this thread to hear of it and start another.
@@ -630,53 +657,74 @@ public final class Install {
             int localLimit = cap > 0 ? cap : 4 * Math.max(1, FileHasher.parallelism());
             int totalLimit = cap > 0 ? cap : Integer.MAX_VALUE;
             java.util.concurrent.BlockingQueue<Object[]> ended = new java.util.concurrent.LinkedBlockingQueue<>();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             ExecutorService pool = null;
             boolean[] done = new boolean[size];
+            // The rows started and not placed (running, failed or skipped): with the rows not
+            // started, the rows not placed, found without a scan of the placed ones.
+            java.util.TreeSet<Integer> started = new java.util.TreeSet<>();
+            int[] cursor = {0, nextOf[0][0], nextOf[1][0]}; // finished, next remote, next local
+            Unfinished unfinished = from -> {
+                int f = Math.max(from, cursor[0]);
+                if (f >= size) {
+                    return size;
+                }
+                Integer s = started.ceiling(f);
+                int out = Math.min(s == null ? size : s, nextOf[0][Math.max(f, cursor[1])]);
+                return Math.min(out, nextOf[1][Math.max(f, cursor[2])]);
+            };
             int finished = 0;
+            int end = 0;
             int allowed = -1;
-            int nextRemote = next(local, 0, false);
-            int nextLocal = next(local, 0, true);
             int inRemote = 0;
             int inLocal = 0;
             IOException first = null;
+            boolean interrupted = false;
             Exception unreserved = null; // the reservation's own failure: thrown as it is
             try {
                 while (true) {
                     while (first == null) {
                         int i = -1;
-                        if (nextRemote < size && inRemote < remoteLimit) {
-                            i = nextRemote;
+                        if (cursor[1] < size && inRemote < remoteLimit) {
+                            i = cursor[1];
                         }
-                        if (nextLocal < size && inLocal < localLimit && (i < 0 || nextLocal < i)) {
-                            i = nextLocal;
+                        if (cursor[2] < size && inLocal < localLimit && (i < 0 || cursor[2] < i)) {
+                            i = cursor[2];
                         }
                         if (i < 0 || inRemote + inLocal >= totalLimit) {
                             break;
                         }
                         if (i > allowed) {
                             try {
-                                allowed = reservation.reserve(i, finished, done);
+                                allowed = reservation.reserve(i, finished, unfinished);
                             } catch (IOException | RuntimeException e) {
                                 unreserved = e;
                                 first = new IOException(e);
+                                stop.set(true);
                                 break;
                             }
                         }
                         Entry e = rows.get(i);
                         int index = i;
                         Runnable task = () -> {
-                            Throwable failure = null;
+                            Object failure = null;
                             try {
-                                place(e);
+                                if (stop.get()) {
+                                    failure = SKIPPED; // queued when another row failed: not begun
+                                } else {
+                                    place(e);
+                                }
                             } catch (Throwable t) {
                                 failure = t;
+                                stop.set(true); // at once: the rows queued behind it are not begun
                             }
                             ended.add(new Object[] {index, failure});
                         };
+                        started.add(i);
                         if (local[i]) {
                             FileHasher.execute(task);
                             inLocal++;
-                            nextLocal = next(local, i + 1, true);
+                            cursor[2] = nextOf[1][i + 1];
                         } else {
                             if (pool == null) {
                                 pool = Executors.newFixedThreadPool(Math.min(THREADS, remoteLimit), r -> {
@@ -687,28 +735,37 @@ public final class Install {
                             }
                             pool.execute(task);
                             inRemote++;
-                            nextRemote = next(local, i + 1, false);
+                            cursor[1] = nextOf[0][i + 1];
                         }
                     }
                     if (inRemote + inLocal == 0) {
                         break;
                     }
-                    Object[] end;
+                    Object[] ending;
                     try {
-                        end = ended.take();
+                        ending = interrupted ? takeUninterruptibly(ended) : ended.take();
                     } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        throw new IOException("interrupted", ie);
+                        // Stop, but wait for the rows started: none may land after the caller hears.
+                        interrupted = true;
+                        stop.set(true);
+                        if (first == null) {
+                            first = new IOException("interrupted", ie);
+                        }
+                        continue;
                     }
-                    int i = (Integer) end[0];
+                    int i = (Integer) ending[0];
                     if (local[i]) {
                         inLocal--;
                     } else {
                         inRemote--;
                     }
-                    if (end[1] != null) {
+                    if (ending[1] == SKIPPED) {
+                        continue;
+                    }
+                    if (ending[1] != null) {
+                        stop.set(true);
                         if (first == null) {
-                            Throwable c = (Throwable) end[1];
+                            Throwable c = (Throwable) ending[1];
                             if (c instanceof java.io.UncheckedIOException u) {
                                 c = u.getCause();
                             }
@@ -716,15 +773,21 @@ public final class Install {
                         }
                     } else {
                         done[i] = true;
+                        started.remove(i);
+                        end = Math.max(end, i + 1);
                         while (finished < size && done[finished]) {
                             finished++;
                         }
+                        cursor[0] = finished;
                     }
                 }
             } finally {
                 if (pool != null) {
                     pool.shutdown();
                 }
+            }
+            if (unreserved != null && interrupted) {
+                Thread.currentThread().interrupt();
             }
             if (unreserved instanceof IOException io) {
                 throw io;
@@ -733,17 +796,28 @@ public final class Install {
                 throw (RuntimeException) unreserved;
             }
             if (first != null) {
+                try {
+                    reservation.stopped(finished, end, unfinished);
+                } catch (IOException | RuntimeException e) {
+                    first.addSuppressed(e);
+                } finally {
+                    if (interrupted) {
+                        Thread.currentThread().interrupt(); // after the record: a file channel would refuse it
+                    }
+                }
                 throw first;
             }
         }
 
-        /** The first index from {@code from} whose row is (or is not) {@code local}, else its length. */
-        private static int next(boolean[] local, int from, boolean want) {
-            int i = from;
-            while (i < local.length && local[i] != want) {
-                i++;
+        /** The next end reported, waiting through interrupts (the caller's flag is restored later). */
+        private static Object[] takeUninterruptibly(java.util.concurrent.BlockingQueue<Object[]> ended) {
+            while (true) {
+                try {
+                    return ended.take();
+                } catch (InterruptedException again) {
+                    // still waiting for the rows started
+                }
             }
-            return i;
         }
 
         /** What one row gets. */

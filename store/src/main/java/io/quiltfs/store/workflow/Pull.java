@@ -363,7 +363,7 @@ public final class Pull {
             }
             Checkpoints.reach("pull.after-deletions");
             placeInOrder(p, placer, toPlace, head, target, finishing ? s.pullPlaced : null,
-                    finishing ? s.pullPlacing : null);
+                    finishing ? s.pullPlacing : null, finishing ? s.pullBegun : null, finishing ? s.pullUnsure : null);
         } finally {
             progress.end();
             hashCache.save();
@@ -438,7 +438,7 @@ public final class Pull {
 
     /**
      * How many additions a record of a pull's progress in the lineage lets start beyond the ones
-     * started before it (tests make it small): the lineage is written once per this many files,
+     * started before it (tests make it small): the lineage is written once per this many additions,
      * and at most this many additions started after the last record of the finished prefix are
      * unsure when the pull stops.
      */
@@ -449,17 +449,24 @@ public final class Pull {
      * no file waits for a slower one started before it. Before the additions (keys the head lacks)
      * beyond the ones allowed so far start, the lineage records how far the pull may go
      * ({@link PackageState#pullPlacing}: {@link #batch} more additions) and the longest finished
-     * prefix ({@link PackageState#pullPlaced}: every addition up to it is placed); after the last
-     * file, that all are placed. So at any instant an addition up to {@code pullPlaced} is placed, one
+     * prefix ({@link PackageState#pullPlaced}: every addition up to it is placed), with the additions
+     * past it known placed ({@link PackageState#pullBegun}, {@link PackageState#pullUnsure}); once more
+     * when a file fails (best effort, after every file begun has ended); after the last file, that
+     * all are placed. So at any instant an addition up to {@code pullPlaced} is placed, one
      * after {@code pullPlacing} has not begun, and finishing tells an addition removed since the
      * stop from one not placed yet. {@code placed}: the additions already placed (finishing), else
      * null; {@code placing}: the end of the range the stopped pull may have placed in (finishing),
-     * else null. Neither record moves back while finishing: a run that stops again before it passes
-     * the earlier {@code placing} still records it, or a file the first run placed there and the
-     * user removed would fall outside both ranges and be placed again without a word.
+     * else null; {@code oldBegun}, {@code oldUnsure}: the stopped pull's {@link PackageState#pullBegun}
+     * and {@link PackageState#pullUnsure} (finishing), else null. Neither record moves back while
+     * finishing: a run that stops again before it passes the earlier {@code placing} still records
+     * it, or a file the first run placed there and the user removed would fall outside both ranges
+     * and be placed again without a word; and it merges the earlier {@code begun} and {@code unsure}
+     * into its own until its prefix passes them, or a file the first run placed after a slow one and
+     * the user removed would drop from "put back" to "maybe placed".
      */
     private static void placeInOrder(InstalledPackage p, Install.Placer placer, List<Entry> toPlace, Manifest head,
-                                     String target, String placed, String placing) throws IOException {
+                                     String target, String placed, String placing, String oldBegun,
+                                     List<String> oldUnsure) throws IOException {
         int n = Math.max(1, batch);
         int size = toPlace.size();
         boolean[] added = new boolean[size];
@@ -471,65 +478,117 @@ public final class Pull {
         for (int i = 0; i < size; i++) {
             lastAdded[i + 1] = added[i] ? toPlace.get(i).logicalKey() : lastAdded[i];
         }
+        // The stopped run's record past its prefix (finishing): kept, merged into this run's, until
+        // this run's prefix passes it, so that no addition it knew placed drops back to "maybe".
+        Set<String> oldOpen = oldBegun == null || oldUnsure == null ? Set.of() : new java.util.HashSet<>(oldUnsure);
+        Map<String, Integer> oldIndex = new java.util.HashMap<>();
+        if (!oldOpen.isEmpty()) {
+            for (int i = 0; i < size; i++) {
+                if (oldOpen.contains(toPlace.get(i).logicalKey())) {
+                    oldIndex.put(toPlace.get(i).logicalKey(), i);
+                }
+            }
+        }
         String[] recorded = {placed, null}; // what the lineage says now: pullPlaced and pullPlacing
-        boolean[] unsure = {false}; // the lineage names additions begun (pullPlacing) that are placed now
+        boolean[] wrote = {false}; // this run wrote a record (whose pullPlacing names additions begun)
         int[] reserves = {0};
         IOException[] unrecorded = {null};
-        Install.Placer.Reservation reservation = (next, finished, done) -> {
-            int adds = 0;
-            int end = size - 1;
-            String last = null;
-            for (int j = next; j < size; j++) {
-                if (added[j]) {
-                    if (adds == n) {
-                        end = j - 1; // rows up to the next addition need no record
-                        break;
+        // Records the prefix placed, how far this run may go (nowPlacing), and the additions up to
+        // `limit` (the rows before it may have begun) that are not known to be placed.
+        interface Record {
+            void write(int finished, int limit, String nowPlacing, Install.Placer.Unfinished unfinished)
+                    throws IOException;
+        }
+        Record record = (finished, limit, nowPlacing, unfinished) -> {
+            String nowPlaced = later(recorded[0], lastAdded[finished]);
+            String liveBegun = oldBegun != null && !atOrBefore(oldBegun, nowPlaced) ? oldBegun : null;
+            // The additions begun and not placed yet (a large file, the rows of the other pool),
+            // found among the rows not placed (never a scan of the placed ones): named, up to UNSURE
+            // of them; past that, the range after them is unsure as a whole.
+            java.util.TreeSet<String> open = new java.util.TreeSet<>(LogicalKey.WALK_ORDER);
+            String begun = lastAdded[limit];
+            boolean cut = false;
+            int looked = 0;
+            for (int j = unfinished.from(finished); j < limit; j = unfinished.from(j + 1)) {
+                if (++looked > LOOKED || added[j] && open.size() > UNSURE) {
+                    begun = lastAdded[j];
+                    cut = true;
+                    break;
+                }
+                if (!added[j]) {
+                    continue;
+                }
+                String k = toPlace.get(j).logicalKey();
+                if (atOrBefore(k, nowPlaced) || liveBegun != null && atOrBefore(k, liveBegun) && !oldOpen.contains(k)) {
+                    continue; // placed by the stopped run, gone since: placed as far as finishing goes
+                }
+                open.add(k);
+            }
+            if (liveBegun != null) {
+                if (!cut) {
+                    begun = later(begun, liveBegun);
+                }
+                for (String k : oldOpen) {
+                    Integer i = oldIndex.get(k);
+                    // Not in this run's rows: in place when it looked, so placed.
+                    if (!atOrBefore(k, nowPlaced) && atOrBefore(k, begun) && i != null && unfinished.from(i) == i) {
+                        open.add(k);
                     }
-                    adds++;
-                    last = toPlace.get(j).logicalKey();
                 }
             }
-            if (last != null) {
-                String nowPlaced = later(recorded[0], lastAdded[finished]);
-                String nowPlacing = later(later(last, recorded[1]), placing);
-                // The additions begun and not placed yet (a large file, the rows of the other pool):
-                // named, up to UNSURE of them; past that, the range after them is unsure as a whole.
-                List<String> open = new ArrayList<>();
-                String begun = lastAdded[next];
-                for (int j = finished; j < next; j++) {
-                    if (!added[j] || done[j]) {
-                        continue;
+            if (open.size() > UNSURE) {
+                begun = new ArrayList<>(open).get(UNSURE - 1);
+                open = new java.util.TreeSet<>(open.headSet(begun, true));
+            }
+            if (begun != null && atOrBefore(begun, nowPlaced)) {
+                begun = null; // nothing known beyond the prefix
+            }
+            if (begun == null) {
+                open.clear();
+            }
+            recordPlaced(p, nowPlaced, nowPlacing, begun, open.isEmpty() ? null : new ArrayList<>(open));
+            recorded[0] = nowPlaced;
+            recorded[1] = nowPlacing;
+            wrote[0] = true;
+        };
+        Install.Placer.Reservation reservation = new Install.Placer.Reservation() {
+            @Override
+            public int reserve(int next, int finished, Install.Placer.Unfinished unfinished) throws IOException {
+                int adds = 0;
+                int end = size - 1;
+                String last = null;
+                for (int j = next; j < size; j++) {
+                    if (added[j]) {
+                        if (adds == n) {
+                            end = j - 1; // rows up to the next addition need no record
+                            break;
+                        }
+                        adds++;
+                        last = toPlace.get(j).logicalKey();
                     }
-                    String k = toPlace.get(j).logicalKey();
-                    if (nowPlaced != null && LogicalKey.WALK_ORDER.compare(k, nowPlaced) <= 0) {
-                        continue; // placed by the stopped run, gone since: placed as far as finishing goes
+                }
+                if (last != null) {
+                    try {
+                        record.write(finished, next, later(later(last, recorded[1]), placing), unfinished);
+                    } catch (IOException e) {
+                        unrecorded[0] = e;
+                        throw e;
                     }
-                    if (open.size() == UNSURE) {
-                        begun = lastAdded[j];
-                        break;
+                    if (reserves[0]++ > 0 || placed != null) {
+                        Checkpoints.reach("pull.later-batch"); // recorded, none of the new range begun yet
                     }
-                    open.add(k);
                 }
-                if (begun != null && nowPlaced != null && LogicalKey.WALK_ORDER.compare(begun, nowPlaced) <= 0) {
-                    begun = null; // nothing known beyond the prefix
-                }
-                if (begun == null) {
-                    open.clear();
-                }
-                try {
-                    recordPlaced(p, nowPlaced, nowPlacing, begun, open.isEmpty() ? null : open);
-                } catch (IOException e) {
-                    unrecorded[0] = e;
-                    throw e;
-                }
-                recorded[0] = nowPlaced;
-                recorded[1] = nowPlacing;
-                unsure[0] = true;
-                if (reserves[0]++ > 0 || placed != null) {
-                    Checkpoints.reach("pull.later-batch"); // recorded, none of the new range begun yet
+                return end;
+            }
+
+            @Override
+            public void stopped(int finished, int end, Install.Placer.Unfinished unfinished) throws IOException {
+                if (wrote[0]) {
+                    // What is known now, so that the files placed after the last record are not
+                    // merely "of the range" to the finishing run.
+                    record.write(finished, end, later(recorded[1], placing), unfinished);
                 }
             }
-            return end;
         };
         try {
             placer.placeInOrder(toPlace, reservation);
@@ -539,14 +598,30 @@ public final class Pull {
             }
             throw new Incomplete(p.name(), target, placer.keyOf(e), true, e);
         }
-        if (unsure[0]) {
+        if (wrote[0]) {
             // Stopped before the lineage moves: none of these is unsure, but an earlier run's range
-            // past the last addition placed now (keys this run did not place) stays unsure.
+            // past the last addition placed now (keys this run did not place) stays as it was.
             String all = later(placed, lastAdded[size]);
-            recordPlaced(p, all, placing != null && (all == null
-                    || LogicalKey.WALK_ORDER.compare(placing, all) > 0) ? placing : null, null, null);
+            String keepBegun = oldBegun != null && !atOrBefore(oldBegun, all) ? oldBegun : null;
+            List<String> keepUnsure = new ArrayList<>();
+            if (keepBegun != null && oldUnsure != null) {
+                oldUnsure.stream().filter(k -> !atOrBefore(k, all)).forEach(keepUnsure::add);
+            }
+            recordPlaced(p, all, placing != null && !atOrBefore(placing, all) ? placing : null, keepBegun,
+                    keepUnsure.isEmpty() ? null : keepUnsure);
         }
     }
+
+    /** Whether {@code k} comes at or before {@code bound} in walk order (a null bound: nothing does). */
+    private static boolean atOrBefore(String k, String bound) {
+        return bound != null && LogicalKey.WALK_ORDER.compare(k, bound) <= 0;
+    }
+
+    /**
+     * At most this many rows not placed are looked at per record: past them (rows of one pool far
+     * behind the other's), the range is unsure as a whole, so a record costs the same at any size.
+     */
+    static final int LOOKED = 1024;
 
     /** The later of two keys in walk order (null: none). */
     private static String later(String a, String b) {

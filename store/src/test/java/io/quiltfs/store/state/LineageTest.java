@@ -51,6 +51,44 @@ class LineageTest {
         assertArrayEquals(junk, Files.readAllBytes(home.lineageFile()));
     }
 
+    /**
+     * A field a newer quiltfs added (a stopped pull's record, say) is read past, not taken for
+     * corruption: this build reads and updates the home, and what it writes back is what it knows.
+     */
+    @Test
+    void aFieldOfANewerQuiltfsIsReadPast() throws Exception {
+        Home home = new Home(tmp);
+        home.ensure();
+        Files.writeString(home.lineageFile(), "{\"version\":1,\"futureRoot\":7,\"packages\":{\"a/b\":{"
+                + "\"registry\":\"file:///r\",\"head\":\"" + "0".repeat(64) + "\",\"globSyntax\":2,"
+                + "\"pullSomethingNew\":[\"x\"],\"futureObject\":{\"k\":1}}}}");
+        PackageName p = PackageName.parse("a/b");
+        assertEquals("file:///r", Lineage.read(home).get(p).registry);
+        Lineage.update(home, l -> {
+            PackageState s = l.get(p);
+            s.base = s.head;
+            l.put(p, s);
+            return null;
+        });
+        PackageState s = Lineage.read(home).get(p);
+        assertEquals("0".repeat(64), s.base);
+        assertTrue(!Files.readString(home.lineageFile()).contains("pullSomethingNew"), "only what this build knows");
+    }
+
+    /** A lineage of a newer version is refused as such (not "corrupt: move it aside") and left as it is. */
+    @Test
+    void aNewerLineageVersionIsNamedAsSuch() throws Exception {
+        Home home = new Home(tmp);
+        home.ensure();
+        byte[] newer = "{\"version\":2,\"packages\":{}}".getBytes();
+        Files.write(home.lineageFile(), newer);
+        StateException e = assertThrows(StateException.class, () -> Lineage.read(home));
+        assertTrue(e.getMessage().contains("written by a newer quiltfs") && !e.getMessage().contains("corrupt")
+                && !e.getMessage().contains("move it aside"), e.getMessage());
+        assertThrows(StateException.class, () -> Lineage.update(home, l -> null));
+        assertArrayEquals(newer, Files.readAllBytes(home.lineageFile()));
+    }
+
     /** Child process: adds packages ns/pN-i for i in [0, count). */
     public static void main(String[] args) throws Exception {
         Home home = new Home(Paths.get(args[0]));

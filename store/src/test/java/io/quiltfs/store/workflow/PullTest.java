@@ -667,6 +667,304 @@ class PullTest {
                 + lineage);
     }
 
+    /** How a test places one file into bob's working folder ({@code folder.place} does it). */
+    interface Placing {
+        WorkingFiles.FileStat place(WorkFolder folder, String key, Path source) throws IOException;
+    }
+
+    /** Bob's working folder, whose files are placed by {@code placing}. */
+    void placesWith(Placing placing) {
+        WorkFolder folder = new WorkFolder(work(bob));
+        InstalledPackage.attach(work(bob), new WorkingFiles() {
+            public Map<String, FileStat> scan() throws IOException { return folder.scan(); }
+            public FileStat stat(String key) throws IOException { return folder.stat(key); }
+            public Path path(String key) { return folder.path(key); }
+            public void delete(String key) throws IOException { folder.delete(key); }
+            public String describe() { return folder.describe(); }
+
+            public FileStat place(String key, Path source) throws IOException {
+                return placing.place(folder, key, source);
+            }
+        });
+    }
+
+    /** Alice adds {@code count} files m/000, m/001, ... and pushes. */
+    void aliceAdds(int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            write(work(alice).resolve(String.format("m/%03d", i)), "m " + i);
+        }
+        assertTrue(commit(alice, "adds " + count).committed());
+        assertTrue(push(alice).pushed());
+    }
+
+    static void await(java.util.concurrent.CountDownLatch latch) {
+        try {
+            latch.await(20, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A finishing pull that stops again before it places anything keeps what the first stop's
+     * lineage knew beyond its prefix (pullBegun, pullUnsure): the files placed after a slow one
+     * and removed since are still put back and named, not merely counted as "of the range".
+     */
+    @org.junit.jupiter.api.Test
+    void aSecondStopWhileFinishingKeepsWhatTheFirstKnew() throws IOException {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        int was = Pull.batch;
+        Pull.batch = 2;
+        Install.Placer.inFlight = 2; // the slow file and one other
+        java.util.concurrent.CountDownLatch lastPlaced = new java.util.concurrent.CountDownLatch(1);
+        String last = String.format("n/%02d", NEW_FILES - 1);
+        placesWith((folder, key, source) -> {
+            if (key.equals("n/00")) {
+                await(lastPlaced);
+                throw new FileSystemException(folder.path(key).toString(), null, "No space left on device");
+            }
+            WorkingFiles.FileStat st = folder.place(key, source);
+            if (key.equals(last)) {
+                lastPlaced.countDown();
+            }
+            return st;
+        });
+        try {
+            assertThrows(Pull.Incomplete.class, () -> pull(bob));
+            InstalledPackage.detach(work(bob));
+            PackageState st = state(bob);
+            assertEquals(List.of("n/00"), st.pullUnsure);
+            List<String> known = new java.util.ArrayList<>();
+            for (int i = 1; i < NEW_FILES; i++) {
+                String k = String.format("n/%02d", i);
+                Files.delete(work(bob).resolve(k));
+                if (k.compareTo(st.pullBegun) <= 0) {
+                    known.add(k);
+                }
+            }
+            assertTrue(known.size() >= 5, known.toString());
+            assertEquals(known, status(bob).putBack());
+
+            Install.Placer.inFlight = 1;
+            pullStopsAt(1); // n/00 again: nothing placed by this run
+            PackageState again = state(bob);
+            assertEquals(st.pullBegun, again.pullBegun, "never moves back while finishing");
+            assertEquals(List.of("n/00"), again.pullUnsure);
+            assertEquals(st.pullPlacing, again.pullPlacing);
+            assertEquals(known, status(bob).putBack());
+
+            Pull.Result done = pull(bob);
+            assertEquals(known, done.putBack(), done.message());
+            assertTrue(done.message().contains("put back '" + known.get(0) + "'"), done.message());
+            assertTrue(done.placedOfBatch().contains("n/00"), done.placedOfBatch().toString());
+            assertEquals(latestWith(Map.of()), tree(work(bob)));
+        } finally {
+            Pull.batch = was;
+            Install.Placer.inFlight = 0;
+        }
+    }
+
+    /**
+     * A pull that fails records what it knows once every file it began has ended: the files it
+     * placed after the last record are known (put back and named when removed), not "of the range".
+     */
+    @org.junit.jupiter.api.Test
+    void aFailedPullRecordsWhatItPlaced() throws IOException {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        Install.Placer.inFlight = 1;
+        try {
+            pullStopsAt(4); // a.txt, n/00, n/01 placed; n/02 could not be written
+            PackageState st = state(bob);
+            assertEquals("n/01", st.pullPlaced);
+            assertEquals(String.format("n/%02d", NEW_FILES - 1), st.pullPlacing);
+            Files.delete(work(bob).resolve("n/00"));
+            Files.delete(work(bob).resolve("n/01"));
+            Pull.Result done = pull(bob);
+            assertEquals(List.of("n/00", "n/01"), done.putBack(), done.message());
+            assertFalse(done.placedOfBatch().contains("n/00") || done.placedOfBatch().contains("n/01"), done.message());
+            assertEquals(latestWith(Map.of()), tree(work(bob)));
+        } finally {
+            Install.Placer.inFlight = 0;
+        }
+    }
+
+    /** After a file fails, the files queued behind it are not placed: the pull stops there. */
+    @org.junit.jupiter.api.Test
+    void filesQueuedWhenOneFailsAreNotPlaced() throws IOException {
+        seed(TestRegistries.LOCAL);
+        int count = 40;
+        aliceAdds(count);
+        Install.Placer.inFlight = count; // all queued at once
+        AtomicInteger afterFailure = new AtomicInteger();
+        boolean[] failed = {false};
+        placesWith((folder, key, source) -> {
+            if (key.equals("m/000")) {
+                synchronized (failed) {
+                    failed[0] = true;
+                }
+                throw new FileSystemException(folder.path(key).toString(), null, "No space left on device");
+            }
+            synchronized (failed) {
+                if (failed[0]) {
+                    afterFailure.incrementAndGet();
+                }
+            }
+            return folder.place(key, source);
+        });
+        try {
+            assertThrows(Pull.Incomplete.class, () -> pull(bob));
+        } finally {
+            Install.Placer.inFlight = 0;
+            InstalledPackage.detach(work(bob));
+        }
+        // Only a file another thread took in the instant between the failure and the stop.
+        assertTrue(afterFailure.get() < count / 2, afterFailure + " placed after the failure");
+        assertTrue(pull(bob).pulled());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+    }
+
+    /**
+     * An interrupt of the pull waits for the files being placed: none lands after the pull has
+     * reported its stop, and the interrupt is kept for the caller.
+     */
+    @org.junit.jupiter.api.Test
+    void anInterruptedPullWaitsForTheFilesBeingPlaced() throws Exception {
+        seed(TestRegistries.LOCAL);
+        alicePushesChanges("2");
+        Install.Placer.inFlight = 2;
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean landed = new java.util.concurrent.atomic.AtomicBoolean();
+        placesWith((folder, key, source) -> {
+            if (key.equals("n/00")) {
+                entered.countDown();
+                await(release);
+                WorkingFiles.FileStat st = folder.place(key, source);
+                landed.set(true);
+                return st;
+            }
+            return folder.place(key, source);
+        });
+        Thread puller = Thread.currentThread();
+        Thread interrupter = new Thread(() -> {
+            await(entered);
+            puller.interrupt();
+            try {
+                Thread.sleep(300); // the pull, if it does not wait, has thrown by now
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            release.countDown();
+        });
+        interrupter.start();
+        boolean stillInterrupted;
+        boolean landedBeforeTheThrow;
+        try {
+            assertThrows(IOException.class, () -> pull(bob));
+            landedBeforeTheThrow = landed.get();
+            stillInterrupted = Thread.interrupted();
+        } finally {
+            release.countDown();
+            interrupter.join();
+            Thread.interrupted();
+            Install.Placer.inFlight = 0;
+            InstalledPackage.detach(work(bob));
+        }
+        assertTrue(landedBeforeTheThrow, "the file being placed landed before the pull reported its stop");
+        assertTrue(stillInterrupted, "the interrupt is kept");
+        assertTrue(pull(bob).pulled());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+    }
+
+    /**
+     * More files begun and not placed than the lineage names (Pull.UNSURE): it names the first
+     * ones, the range it vouches for ends at the last one named, every file it calls placed is
+     * there, none past the range it may have begun is, and finishing puts back exactly the known
+     * ones removed since. The record written at the failure fails here (the lineage lock is a
+     * folder), as a kill would leave it, and the failure is still reported as such.
+     */
+    @org.junit.jupiter.api.Test
+    void moreFilesBegunThanTheLineageNamesStayTrue() throws Exception {
+        seed(TestRegistries.LOCAL);
+        int count = 300;
+        aliceAdds(count);
+        int was = Pull.batch;
+        Pull.batch = 50;
+        Install.Placer.inFlight = 150;
+        java.util.concurrent.CountDownLatch laterPlaced = new java.util.concurrent.CountDownLatch(1);
+        Path lock = io.quiltfs.store.state.Lineage.lockFile(bob);
+        placesWith((folder, key, source) -> {
+            if (key.equals("m/000")) {
+                await(laterPlaced);
+                Files.deleteIfExists(lock);
+                Files.createDirectory(lock); // no more lineage writes
+                throw new FileSystemException(folder.path(key).toString(), null, "No space left on device");
+            }
+            // Held until the pull has begun 150 files (recorded up to m/149): many begun at once.
+            for (int i = 0; i < 2000; i++) {
+                PackageState now = state(bob);
+                if (now.pullPlacing != null && now.pullPlacing.compareTo("m/149") >= 0) {
+                    break;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            WorkingFiles.FileStat st = folder.place(key, source);
+            if (key.equals("m/250")) {
+                laterPlaced.countDown();
+            }
+            return st;
+        });
+        PackageState st;
+        try {
+            Pull.Incomplete e = assertThrows(Pull.Incomplete.class, () -> pull(bob));
+            assertEquals("m/000", e.key());
+            st = state(bob);
+        } finally {
+            Pull.batch = was;
+            Install.Placer.inFlight = 0;
+            InstalledPackage.detach(work(bob));
+            Files.deleteIfExists(lock);
+        }
+        assertEquals(Pull.UNSURE, st.pullUnsure.size(), st.pullUnsure.toString());
+        assertEquals("m/000", st.pullUnsure.get(0));
+        assertEquals(st.pullUnsure.get(Pull.UNSURE - 1), st.pullBegun, "the range vouched for ends at the last named");
+        assertTrue(st.pullBegun.compareTo(st.pullPlacing) < 0, st.pullBegun + " " + st.pullPlacing);
+        List<String> known = new java.util.ArrayList<>();
+        List<String> gone = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String k = String.format("m/%03d", i);
+            Pull.Placed said = Pull.placed(st, new java.util.HashSet<>(st.pullUnsure), k);
+            boolean there = Files.exists(work(bob).resolve(k));
+            if (said == Pull.Placed.SURELY) {
+                assertTrue(there, k + " is said placed");
+                known.add(k);
+            } else if (said == Pull.Placed.NOT_BEGUN) {
+                assertFalse(there, k + " is said not begun");
+            }
+            if (there) {
+                Files.delete(work(bob).resolve(k));
+                gone.add(k);
+            }
+        }
+        assertTrue(known.size() >= 50, known.size() + " known");
+        assertEquals(known, status(bob).putBack());
+        Pull.Result done = pull(bob);
+        assertEquals(known, done.putBack());
+        List<String> maybe = new java.util.ArrayList<>(gone);
+        maybe.removeAll(known);
+        maybe.add("m/000");
+        maybe.sort(null);
+        assertTrue(done.placedOfBatch().containsAll(maybe), done.placedOfBatch().size() + " " + maybe.size());
+        assertEquals(latestWith(Map.of()), tree(work(bob)));
+    }
+
     /**
      * One slow file does not hold back the others: while the first addition is still being
      * placed, the pull goes on past it (there is no barrier every {@link Pull#batch} files), and
