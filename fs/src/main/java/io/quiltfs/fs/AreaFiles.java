@@ -147,6 +147,20 @@ final class AreaFiles implements WorkingFiles {
         }
     }
 
+    /** Reads an unchanged or moved row's object with the object pinned, so the cache's limit cannot delete it meanwhile. */
+    @Override
+    public <T> T read(String key, FileUse<T> use) throws IOException {
+        Object v = view.get(key);
+        Entry e = null;
+        if (v instanceof Entry moved) {
+            e = moved;
+        } else if (v == null) {
+            int i = base.find(key);
+            e = i < 0 ? null : base.entry(i);
+        }
+        return e == null ? use.apply(path(key)) : fs.readCached(e, use);
+    }
+
     @Override
     public FileStat place(String key, Path source) throws IOException {
         requireLive();

@@ -43,10 +43,14 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: the threads serving the file system only record: a pin or unpin (an atomic update
  * of the pin map) and a use (a line in a queue), then signal the trimmer, a single background
  * thread ({@code quiltfs-cache-trim}) that takes every use recorded so far into the LRU, lists
- * the cache now and then, and deletes what the limit leaves out. Signals arriving while it runs
- * coalesce into one more run, so the limit holds again right after every burst of uses, and no
- * open or close waits for a deletion (but an open of the very object being deleted, which waits
- * for it to be gone and then fetches it). {@link #close} stops the trimmer.
+ * the cache now and then (the first time too, while {@link #open} waits), and deletes what the
+ * limit leaves out. Signals arriving while it runs coalesce into one more run, so the limit
+ * holds again right after every burst of uses. No open or close waits for a deletion: the
+ * trimmer takes an object out of the cache by renaming it (and its stamp) into the cache's
+ * {@code tmp/} within the pin map's update of its name, and unlinks it after; an open or close
+ * of a name sharing that update's bin of the map waits for the renames at most, and an open of
+ * the very object being taken out then finds it gone and fetches it. {@link #close} stops the
+ * trimmer.
  *
  * <p>Pins are per process: an object another mount has open is safe from this one only while it
  * is younger than ten minutes and this one has not used it. Deleting an object another process
@@ -124,7 +128,24 @@ public final class CacheBudget {
     /** The budget of a home's object cache, taking on the objects already there but fresh ones. */
     public static CacheBudget open(Home home, long limitBytes) throws IOException {
         CacheBudget b = new CacheBudget(home, limitBytes);
-        b.scan();
+        // On the trimmer too (waited for): every deletion happens there.
+        try {
+            b.trimmer.submit(() -> {
+                b.scan();
+                return null;
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while listing " + home.objects());
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
         return b;
     }
 
@@ -314,10 +335,17 @@ public final class CacheBudget {
     }
 
     /**
-     * Run on the trimmer just before an evicted object is deleted, under the lineage lock and
-     * with the object's pin held back (tests; else null).
+     * Run on the trimmer when an evicted object is to go, under the lineage lock and within the
+     * pin map's update of its name, before it is set aside (tests; else null).
+     */
+    volatile java.util.function.Consumer<String> beforeSetAside;
+    /**
+     * Run on the trimmer just before an object set aside is unlinked, under the lineage lock but
+     * outside the pin map (tests; else null).
      */
     volatile java.util.function.Consumer<String> beforeDelete;
+    /** Numbers the names objects are set aside under, so two evictions of one name never collide. */
+    private final java.util.concurrent.atomic.AtomicLong asides = new java.util.concurrent.atomic.AtomicLong();
 
     private void evicted(String name, long size) {
         if (pinned(name)) {
@@ -356,34 +384,81 @@ public final class CacheBudget {
     }
 
     /**
-     * Deletes the object unless a file pinned it since the question above. Decided and done
-     * within the pin map's update of that name, so a file opening it meanwhile waits in {@link
-     * #pin} until it is gone (and then fetches it) rather than find it in the cache and lose it
-     * right after.
+     * Deletes the object unless a file pinned it since the question above. The decision and the
+     * removal from the cache are one step of the pin map's update of that name, so a file opening
+     * it meanwhile either pins it first (it stays) or finds it gone (and fetches it), never finds
+     * it and loses it right after. That step only renames the object, then its stamp, into the
+     * cache's {@code tmp/} (the same file system: a rename does not touch the data); the unlink,
+     * which takes as long as freeing the file's blocks (tenths of a second for a large object,
+     * longer on a network file system), happens after it. A {@link ConcurrentHashMap} update locks
+     * a whole bin of the map, shared with other names: every open and close of those waits for
+     * the step. If the process dies in between, the files set aside are named after it, and
+     * {@link io.quiltfs.store.cache.ObjectCache#sweepAbandoned} deletes them.
      */
     private boolean deleteUnlessPinned(String name) throws IOException {
-        boolean[] deleted = {false};
+        Path[] aside = new Path[2];
+        boolean[] removed = {false};
         try {
             pins.compute(name, (k, n) -> {
                 if (n != null) {
                     return n;
                 }
-                java.util.function.Consumer<String> hook = beforeDelete;
+                java.util.function.Consumer<String> hook = beforeSetAside;
                 if (hook != null) {
                     hook.accept(name);
                 }
                 try {
-                    Files.deleteIfExists(home.objects().resolve(name));
-                    Files.deleteIfExists(home.stamps().resolve(name));
+                    // The object first, then its stamp: a reader sees the object with its stamp,
+                    // or no object.
+                    long id = asides.incrementAndGet();
+                    aside[0] = setAside(home.objects().resolve(name), "evicted-" + id);
+                    aside[1] = setAside(home.stamps().resolve(name), "evicted-stamp-" + id);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-                deleted[0] = true;
+                removed[0] = true;
                 return null;
             });
         } catch (java.io.UncheckedIOException e) {
+            if (aside[0] != null) {
+                Files.deleteIfExists(aside[0]); // the stamp could not be moved: the object is out all the same
+            }
             throw e.getCause();
         }
-        return deleted[0];
+        if (!removed[0]) {
+            return false;
+        }
+        java.util.function.Consumer<String> hook = beforeDelete;
+        if (hook != null) {
+            hook.accept(name);
+        }
+        for (Path p : aside) {
+            if (p != null) {
+                Files.deleteIfExists(p);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Moves {@code p} to a new name in the cache's {@code tmp/} and returns it; null when there
+     * was no {@code p}. Where the move cannot be done as a rename, {@code p} is deleted in place.
+     */
+    private Path setAside(Path p, String what) throws IOException {
+        Path to = home.tmp().resolve("p" + io.quiltfs.store.state.LocalProcess.PID + "-" + what + ".part");
+        try {
+            Files.move(p, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return to;
+        } catch (java.nio.file.NoSuchFileException e) {
+            if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return null; // nothing to delete
+            }
+            Files.createDirectories(home.tmp()); // tmp/ deleted under this process
+            Files.move(p, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return to;
+        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+            Files.deleteIfExists(p);
+            return null;
+        }
     }
 }

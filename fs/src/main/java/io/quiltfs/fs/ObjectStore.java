@@ -351,7 +351,11 @@ public final class ObjectStore implements Closeable {
         /** Waits until the object is verified in the cache (fetching it to the end) and returns its path. */
         public Path awaitCached() throws IOException {
             Source s = current();
-            return s.fetch() == null ? store.cache.lookup(entry.hash()) : s.fetch().awaitDone();
+            if (s.fetch() == null) {
+                // Verified when the view opened it, and pinned since.
+                return s.cached() != null ? s.cached() : store.cache.lookup(entry.hash());
+            }
+            return s.fetch().awaitDone();
         }
 
         /** The source to read: a new one when the fetch failed and may succeed another time. */

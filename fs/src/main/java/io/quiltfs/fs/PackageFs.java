@@ -1692,7 +1692,27 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
-    /** The cached object of an entry, fetched first when absent. */
+    /**
+     * Runs {@code use} on the cached object of an entry (fetched first when absent), which stays
+     * pinned until it returns: the cache's limit cannot delete it under the reader.
+     */
+    <T> T readCached(Entry e, io.quiltfs.store.workflow.WorkingFiles.FileUse<T> use) throws IOException {
+        try (ObjectStore.View v = objects.open(e)) {
+            Path p = v.awaitCached();
+            if (p == null) {
+                p = objects.cache().lookup(e.hash());
+            }
+            if (p == null) {
+                throw new IOException("the object of '" + e.logicalKey() + "' could not be cached");
+            }
+            return use.apply(p);
+        }
+    }
+
+    /**
+     * The cached object of an entry, fetched first when absent. Not pinned once returned: the
+     * cache's limit may delete it (read it through {@link #readCached}).
+     */
     Path cachedObject(Entry e) throws IOException {
         Path p = objects.cache().lookup(e.hash());
         if (p != null) {

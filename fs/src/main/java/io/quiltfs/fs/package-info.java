@@ -23,8 +23,10 @@
  * io.quiltfs.fs.CacheBudget}). No lock is held across I/O, with one exception: deleting an
  * object to keep the cache within its limit happens under the home's lineage lock (so that no
  * commit starts using the object meanwhile), taken without waiting: when it is busy, the
- * object stays; the deletion itself happens within the pin map's update of that object, so that
- * an open of it waits until it is gone (and fetches it) or keeps it. Under it, the manifests of
+ * object stays; within the pin map's update of that object it is only renamed into the cache's
+ * {@code tmp/} (so an open of it pins it first and keeps it, or finds it gone and fetches it;
+ * the update locks a bin of the map, which opens and closes of other names may share, so it
+ * does no more than the renames), and unlinked after. Under it, the manifests of
  * local commits made since the cache was last listed may be read (the listing, every 30 s at
  * most, reads them first). Those deletions, the listing and every change of the LRU happen on
  * the budget's one trimmer thread: a use of an object ({@link io.quiltfs.fs.CacheBudget#touch}:

@@ -112,27 +112,44 @@ class CacheBudgetTest {
     }
 
     /**
+     * Names whose {@link String#hashCode} is the same: a {@link java.util.concurrent.ConcurrentHashMap}
+     * puts them in one bin whatever its size, so an update of one locks the others.
+     */
+    static final String BIN_A = "AaAa";
+    static final String BIN_B = "AaBB";
+    static final String BIN_C = "BBAa";
+    static final String BIN_D = "BBBB";
+
+    /**
      * A file closes while the trimmer is deleting an object (held in the middle of it): the close
      * returns at once, without waiting for the deletion, and the object it released is trimmed
-     * right after by the trimmer, with no further use of the cache.
+     * right after by the trimmer, with no further use of the cache. All names share one bin of
+     * the pin map, so a deletion done within the map's update would hold the close.
      */
     @Test
     void aCloseDuringATrimReturnsAtOnceAndItsObjectIsTrimmedAfter() throws Exception {
+        assertEquals(BIN_A.hashCode(), BIN_B.hashCode());
+        assertEquals(BIN_A.hashCode(), BIN_C.hashCode());
         Home home = new Home(tmp).ensure();
         CacheBudget b = CacheBudget.open(home, 100 * 1024);
-        Path big = object(home, "big", 300);
-        b.pin("big");
-        b.touch("big", 300 * 1024); // beyond the limit, but open: only forgotten
-        object(home, "a", 80);
-        b.touch("a", 80 * 1024);
+        String big = BIN_A;
+        String a = BIN_B;
+        String c = BIN_C;
+        Path bigFile = object(home, big, 300);
+        b.pin(big);
+        b.touch(big, 300 * 1024); // beyond the limit, but open: only forgotten
+        object(home, a, 80);
+        b.touch(a, 80 * 1024);
         b.settle();
-        assertTrue(Files.exists(big), "open");
+        assertTrue(Files.exists(bigFile), "open");
         java.util.concurrent.CountDownLatch deleting = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
         java.util.Set<String> deleters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.List<String> deleted = new java.util.concurrent.CopyOnWriteArrayList<>();
         b.beforeDelete = name -> {
             deleters.add(Thread.currentThread().getName());
+            deleted.add(name);
             if (first.getAndSet(false)) {
                 deleting.countDown();
                 try {
@@ -143,10 +160,13 @@ class CacheBudgetTest {
             }
         };
         try {
-            object(home, "c", 80);
-            b.touch("c", 80 * 1024); // a or c goes: the trimmer is held in the middle of that deletion
+            object(home, c, 80);
+            // c goes: W-TinyLFU admits a newcomer only if it was used more often than the coldest
+            // object (a, used as often). The trimmer is held in the middle of that deletion.
+            b.touch(c, 80 * 1024);
             assertTrue(deleting.await(10, java.util.concurrent.TimeUnit.SECONDS), "the trimmer deletes");
-            Thread closer = new Thread(() -> b.unpin("big", 300 * 1024));
+            assertEquals(c, deleted.get(0));
+            Thread closer = new Thread(() -> b.unpin(big, 300 * 1024));
             closer.start();
             closer.join(10_000);
             assertFalse(closer.isAlive(), "a close waited for a deletion under way on the trimmer");
@@ -154,9 +174,55 @@ class CacheBudgetTest {
             resume.countDown();
         }
         b.settle();
-        assertFalse(Files.exists(big), "released during a trim, and beyond the limit");
+        assertFalse(Files.exists(bigFile), "released during a trim, and beyond the limit");
         assertTrue(b.usedBytes() <= 100 * 1024, "within the limit: " + b.usedBytes());
         assertEquals(java.util.Set.of("quiltfs-cache-trim"), deleters, "deleted only on the trimmer");
+    }
+
+    /**
+     * Files of other objects open and close while the trimmer deletes one (held in the middle of
+     * the unlink, as a large object or a network file system would): a name sharing the pin
+     * map's bin with the deleted one is pinned and unpinned at once.
+     */
+    @Test
+    void opensAndClosesOfOtherObjectsDoNotWaitForAnUnlink() throws Exception {
+        Home home = new Home(tmp).ensure();
+        CacheBudget b = CacheBudget.open(home, 100 * 1024);
+        java.util.concurrent.CountDownLatch deleting = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        b.beforeDelete = name -> {
+            deleting.countDown();
+            try {
+                resume.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        Path gone = object(home, BIN_A, 300);
+        try {
+            b.touch(BIN_A, 300 * 1024); // beyond the limit on its own: deleted
+            assertTrue(deleting.await(10, java.util.concurrent.TimeUnit.SECONDS), "the trimmer deletes");
+            Thread other = new Thread(() -> {
+                for (String n : new String[] {BIN_B, BIN_D}) {
+                    b.pin(n);
+                    b.unpin(n, 1024);
+                }
+                b.pin(BIN_C);
+            });
+            other.start();
+            other.join(10_000);
+            assertFalse(other.isAlive(), "an open or close of another object waited for an unlink");
+            assertTrue(b.pinned(BIN_C));
+            assertFalse(Files.exists(gone), "out of the cache before the unlink");
+        } finally {
+            resume.countDown();
+        }
+        b.settle();
+        assertFalse(b.tracks(BIN_A));
+        try (var s = Files.list(home.tmp())) {
+            assertEquals(0, s.count(), "what was set aside is deleted");
+        }
+        b.close();
     }
 
     /** Uses never delete on the calling thread; the trimmer catches up on its own; close ends it. */
@@ -180,8 +246,8 @@ class CacheBudgetTest {
         assertTrue(b.closed(), "the trimmer stopped");
         object(home, "late", 30);
         b.touch("late", 30 * 1024); // after the unmount: ignored, no error
-        b.settle();
-        assertTrue(Files.exists(home.objects().resolve("late")));
+        b.settle(); // a trimmer still running would take the use and trim one object (120 KiB > 100)
+        assertEquals(4, objectsOnDisk(home), "nothing trimmed after close");
     }
 
     /**
@@ -199,7 +265,7 @@ class CacheBudgetTest {
             b.pin("big");
             foundIt.set(Files.exists(big)); // what ObjectStore.open does next: look in the cache
         });
-        b.beforeDelete = name -> {
+        b.beforeSetAside = name -> {
             opener.start();
             try {
                 awaitStuckOrDone(opener);

@@ -1,6 +1,7 @@
 package io.quiltfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,6 +54,7 @@ class MountCommitWorkflowTest {
     void setUp() throws IOException {
         Path src = Files.createDirectories(tmp.resolve("src"));
         Files.writeString(src.resolve("a.csv"), "a,b\n");
+        Files.write(src.resolve("big.bin"), new byte[4096]); // beyond a 1 KiB cache limit on its own
         registry = new LocalRegistry(tmp.resolve("registry"));
         Manifest built = registry.readManifest(Build.build(registry, pkg, src, "m1", null,
                 HashType.SHA2_256_CHUNKED, Clock.systemUTC(), Progress.NONE).topHash());
@@ -107,6 +109,36 @@ class MountCommitWorkflowTest {
             fs.rebase(r.manifest(), r.topHash(), snap);
         }
         return r;
+    }
+
+    /**
+     * With a cache limit below a row's size, the row's object is deleted whenever nobody has it
+     * open: a verb reading a moved or unchanged row through the working files (to hash it another
+     * way, to copy it) keeps it pinned while it reads, so the trimmer cannot delete it in between.
+     */
+    @Test
+    void aRowsObjectStaysCachedWhileAVerbReadsIt() throws IOException {
+        fs.close();
+        CacheBudget tiny = CacheBudget.open(home, 1); // 1 KiB
+        fs = new PackageFs(manifest, pkg, manifest.topHash(), 1_700_000_000L,
+                new ObjectStore(new ObjectCache(home), tiny, k -> registry, 5_000),
+                WorkArea.open(home.mountArea(pkg), top -> manifest));
+        fs.rename("/big.bin", "/moved.bin");
+        io.quiltfs.store.workflow.WorkingFiles files = fs.snapshot().files();
+        Path object = home.object(manifest.get("big.bin").hash());
+        for (String k : new String[] {"moved.bin", "big.bin"}) {
+            if (k.equals("big.bin")) {
+                fs.rename("/moved.bin", "/big.bin"); // now an unchanged row
+                files = fs.snapshot().files();
+            }
+            byte[] read = files.read(k, p -> {
+                tiny.settle(); // the trimmer has taken every use so far, and trimmed
+                return Files.readAllBytes(p);
+            });
+            assertEquals(4096, read.length, k);
+        }
+        tiny.settle();
+        assertFalse(Files.exists(object), "deleted once nobody reads it (the limit holds)");
     }
 
     @Test

@@ -24,7 +24,11 @@ final class CopyHasher {
 
     /** The checksum of {@code key}'s content, now in the cache. */
     static Checksum store(ObjectCache cache, WorkingFiles files, String key, HashType type) throws IOException {
-        Path src = files.path(key);
+        return files.read(key, src -> store(cache, files, key, type, src));
+    }
+
+    private static Checksum store(ObjectCache cache, WorkingFiles files, String key, HashType type, Path src)
+            throws IOException {
         FileStat before = files.stat(key);
         if (before == null) {
             throw new NoSuchFileException(src.toString());

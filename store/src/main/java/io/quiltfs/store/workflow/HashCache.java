@@ -32,7 +32,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@link #put(String, FileStat, Checksum)}), than the moment the cache is saved: a save waits
  * out a short remainder of the tick and otherwise leaves the entry out, to be hashed again. A
  * file older than a tick (the common case) costs a comparison of two numbers. A stamp with no
- * fraction of a second comes from a file system of whole-second times, whose tick is 2 s.
+ * fraction of a second comes from a file system of whole-second times, whose tick is 2 s (plus
+ * the fine tick, for the coarse clock's lag). The rule compares the file system's stamps with
+ * this machine's clock: it assumes they agree (see {@link #racy}).
  *
  * <p>The cache may also be marked clean for a head revision and install paths: then its keys
  * were exactly the working files and each matched that revision's row. A later scan finding the
@@ -52,8 +54,14 @@ public final class HashCache {
      * one tick, hence twice the longest.
      */
     static final long TICK_NANOS = 20_000_000L;
-    /** The tick assumed for a stamp of whole seconds (ext4 with small inodes, FAT's 2 s mtime). */
+    /**
+     * The tick assumed for a stamp of whole seconds (ext4 with small inodes, FAT's 2 s mtime),
+     * to which the fine tick is added: the coarse clock's lag behind the real time.
+     */
     static final long COARSE_TICK_NANOS = 2_000_000_000L;
+    /** Whether this process has said that a working folder's clock is ahead of its own. */
+    private static final java.util.concurrent.atomic.AtomicBoolean TOLD_AHEAD =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     private final Path file;
     private final Map<String, Item> items;
@@ -61,6 +69,8 @@ public final class HashCache {
     private final long tick;
     private volatile boolean dirty;
     private volatile String clean;
+    /** Whether a change stamp more than a tick ahead of this machine's clock was seen (tests). */
+    private volatile boolean sawAhead;
 
     private HashCache(Path file, int capacity, java.util.function.LongSupplier clock, long tick) {
         this.file = file;
@@ -271,11 +281,36 @@ public final class HashCache {
      */
     boolean racy(FileStat stat, long moment) {
         long stamp = stat.changeStamp();
+        if (stamp > moment + tickOf(stamp)) {
+            clockAhead(stamp - moment);
+        }
         return stamp > moment - tickOf(stamp);
     }
 
+    /**
+     * The rule compares the file system's change stamps with this machine's clock, so it assumes
+     * they agree. A stamp ahead of the clock (a network file system whose server's clock is ahead)
+     * says they do not: said once per run, since every file changed within that lead is hashed
+     * again at each status meanwhile. A server clock behind ours cannot be seen this way (its
+     * stamps look old), and leaves the race open by that much.
+     */
+    private void clockAhead(long byNanos) {
+        sawAhead = true;
+        if (TOLD_AHEAD.compareAndSet(false, true)) {
+            log.warn("a working file's change time is {} ms ahead of this machine's clock (hash cache {}): its"
+                    + " folder is on a file system whose clock is ahead, as a network share's server can be; files"
+                    + " changed within that lead are hashed again at every status until it has passed (set both"
+                    + " clocks right, e.g. with NTP)", byNanos / 1_000_000, file);
+        }
+    }
+
+    /** Whether a change stamp more than a tick ahead of this machine's clock was seen (tests). */
+    boolean sawClockAhead() {
+        return sawAhead;
+    }
+
     private long tickOf(long stamp) {
-        return stamp % 1_000_000_000L == 0 ? Math.max(tick, COARSE_TICK_NANOS) : tick;
+        return stamp % 1_000_000_000L == 0 ? COARSE_TICK_NANOS + tick : tick;
     }
 
     /**

@@ -1216,7 +1216,7 @@ public final class Pull {
         if (h.type() == remote.hash().type()) {
             return h.equals(remote.hash());
         }
-        return io.quiltfs.store.hash.FileHasher.hash(files.path(k), remote.hash().type()).equals(remote.hash());
+        return files.read(k, f -> io.quiltfs.store.hash.FileHasher.hash(f, remote.hash().type())).equals(remote.hash());
     }
 
     /** Latest's rows with the local commits' changes on top; the head's message and metadata. */

@@ -149,14 +149,28 @@ public final class Status {
         List<Checksum> hash(List<String> keys, HashType type) throws IOException;
     }
 
-    /** Hashes the files in place. */
+    /** Hashes the files in place (each readable while it is read: {@link WorkingFiles#read}). */
     static KeyHasher plain(WorkingFiles files) {
         return (keys, type) -> {
-            List<Path> paths = new ArrayList<>(keys.size());
-            for (String k : keys) {
-                paths.add(files.path(k));
+            if (files instanceof WorkFolder) {
+                List<Path> paths = new ArrayList<>(keys.size());
+                for (String k : keys) {
+                    paths.add(files.path(k));
+                }
+                return FileHasher.hashAll(paths, type);
             }
-            return FileHasher.hashAll(paths, type);
+            List<java.util.concurrent.ForkJoinTask<Checksum>> tasks = new ArrayList<>(keys.size());
+            for (String k : keys) {
+                tasks.add(java.util.concurrent.ForkJoinTask.adapt(() -> files.read(k, f -> FileHasher.hash(f, type))));
+            }
+            return FileHasher.inPool(() -> {
+                java.util.concurrent.ForkJoinTask.invokeAll(tasks);
+                List<Checksum> out = new ArrayList<>(keys.size());
+                for (var t : tasks) {
+                    out.add(t.join());
+                }
+                return out;
+            });
         };
     }
 

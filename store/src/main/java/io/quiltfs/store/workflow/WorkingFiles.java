@@ -55,8 +55,25 @@ public interface WorkingFiles {
     /** The stat of one key, or null when there is no such file. */
     FileStat stat(String key) throws IOException;
 
-    /** A local path to read the key's current content from (to hash it, to copy it). */
+    /**
+     * A local path to read the key's current content from (to hash it, to copy it). It may stop
+     * existing once returned (a mount's unchanged row is a cached object, which the cache's limit
+     * may delete): to read it, use {@link #read}.
+     */
     Path path(String key);
+
+    /** What is done with a working file while it stays readable (see {@link #read}). */
+    interface FileUse<T> {
+        T apply(Path file) throws IOException;
+    }
+
+    /**
+     * Runs {@code use} on {@link #path} of {@code key}, which stays readable until it returns (a
+     * mount's cached object stays pinned against the cache's limit meanwhile).
+     */
+    default <T> T read(String key, FileUse<T> use) throws IOException {
+        return use.apply(path(key));
+    }
 
     /**
      * Replaces (or creates) {@code key} with a private, writable copy of {@code source}

@@ -1,6 +1,7 @@
 package io.quiltfs.store.workflow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -159,5 +160,33 @@ class HashCacheTest {
         assertEquals(sum, r.lookup("young", young, TYPE), "the save waited out the tick");
         assertNull(r.lookup("ahead", ahead, TYPE), "a stamp ahead of the clock is not trusted");
         assertTrue(clock.get() >= now, "the clock is only read");
+    }
+
+    /**
+     * A stamp of whole seconds comes from a coarse clock that may also lag a fine tick: it is
+     * trusted only 2 s and a tick after it, not at 2 s.
+     */
+    @Test
+    void aWholeSecondStampIsRacyForTwoSecondsAndATick() {
+        HashCache c = HashCache.load(tmp.resolve("hc"), () -> 0, TICK);
+        long stamp = 1_700_000_000_000_000_000L;
+        FileStat st = new FileStat(1, stamp, 3, stamp);
+        assertTrue(c.racy(st, stamp + HashCache.COARSE_TICK_NANOS + TICK / 2), "within 2 s and a tick");
+        assertFalse(c.racy(st, stamp + HashCache.COARSE_TICK_NANOS + TICK + 1), "after 2 s and a tick");
+        FileStat fine = new FileStat(1, stamp + 1, 3, stamp + 1);
+        assertFalse(c.racy(fine, stamp + 1 + TICK + 1), "a fine stamp: a tick");
+    }
+
+    /** Stamps ahead of this machine's clock (a file server's clock ahead) are noticed (and said in the log). */
+    @Test
+    void noticesAStampAheadOfTheClock() {
+        long now = 1_700_000_000_000_000_001L;
+        HashCache c = HashCache.load(tmp.resolve("hc"), () -> now, TICK);
+        c.racy(new FileStat(1, 2, 3, now - TICK / 2), now);
+        c.racy(new FileStat(1, 2, 3, now + TICK / 2), now); // within a tick: the coarse clock's own jitter
+        c.racy(new FileStat(1, 2, 3, Long.MIN_VALUE / 2 + 5), now); // a mount's counter, not a time
+        assertFalse(c.sawClockAhead());
+        c.racy(new FileStat(1, 2, 3, now + 60_000_000_000L), now);
+        assertTrue(c.sawClockAhead());
     }
 }
