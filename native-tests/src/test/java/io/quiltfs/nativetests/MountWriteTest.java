@@ -974,8 +974,12 @@ class MountWriteTest {
             assertTrue(outs.get(2).contains("1 local commit not pushed") && !outs.get(2).contains("notes.txt")
                     && outs.get(2).endsWith("exit 0\n"), outs.get(2));
 
-            // Written, then read from the start (seek(0)) and in small pieces: the same result, once.
-            // It used to give the tail twice, and 8-byte reads after a seek spliced it.
+        }
+        // A new descriptor's command, then read from the start (seek(0)) and in small pieces: the same
+        // result, once. It used to give the tail (past the command's length) twice, and 8-byte reads
+        // after a seek spliced it.
+        try (FileChannel ch = FileChannel.open(mnt.resolve(".quiltfs/ctl"), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap("status --offline\n".getBytes(StandardCharsets.UTF_8)));
             ch.position(0);
             String whole = readAll(ch, 1 << 16);
