@@ -838,7 +838,7 @@ public final class PackageFs implements java.io.Closeable {
             w.content().releaseHandle();
             revertIfUnchanged(w.content());
         } else if (h instanceof ControlFile c) {
-            c.runPending(true);
+            c.release();
         }
     }
 
@@ -1740,6 +1740,48 @@ public final class PackageFs implements java.io.Closeable {
 
     /** The last result of {@code .quiltfs/ctl}, for a reader that wrote no command. */
     private volatile byte[] lastResult = new byte[0];
+    /**
+     * Descriptors of ctl flushed (closed) with a line not ended by a newline ({@code printf
+     * 'push' > ctl}), which runs at their release: the kernel sends that after {@code close}
+     * has returned, so a reader of the last result ({@code ; cat ctl}) waits for them, for a
+     * while (a shell's shared {@code exec 3<>ctl} may never be released), and without a bound
+     * once the release has begun. Guarded by itself.
+     */
+    private final java.util.Map<ControlFile, Boolean> unended = new java.util.HashMap<>();
+    private static final long UNENDED_WAIT_MILLIS = 2000;
+
+    private void unended(ControlFile f, Boolean releasing) {
+        synchronized (unended) {
+            if (releasing == null) {
+                unended.remove(f);
+                unended.notifyAll();
+            } else if (releasing) {
+                unended.replace(f, true); // only one flushed with an unended line
+            } else {
+                unended.putIfAbsent(f, false);
+            }
+        }
+    }
+
+    private void awaitUnended() {
+        synchronized (unended) {
+            long end = System.nanoTime() + UNENDED_WAIT_MILLIS * 1_000_000;
+            while (!unended.isEmpty()) {
+                long left = (end - System.nanoTime()) / 1_000_000;
+                if (unended.containsValue(true)) {
+                    left = 100;
+                } else if (left <= 0) {
+                    return;
+                }
+                try {
+                    unended.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
 
     /** An open control file: the command written so far and its result. */
     private final class ControlFile {
@@ -1796,16 +1838,36 @@ public final class PackageFs implements java.io.Closeable {
             if (end < text.length()) {
                 byte[] rest = text.substring(end).getBytes(StandardCharsets.UTF_8);
                 written.write(rest, 0, rest.length);
+                if (!text.substring(end).isBlank()) {
+                    unended(this, false);
+                }
             }
-            String line = text.substring(0, end).trim();
-            if (line.isEmpty()) {
-                return;
+            try {
+                String line = text.substring(0, end).trim();
+                if (!line.isEmpty()) {
+                    result = control.run(line).getBytes(StandardCharsets.UTF_8);
+                    lastResult = result;
+                }
+            } finally {
+                if (all) {
+                    unended(this, null);
+                }
             }
-            result = control.run(line).getBytes(StandardCharsets.UTF_8);
-            lastResult = result;
+        }
+
+        /** The descriptor's last close: what is left of its command runs. */
+        void release() {
+            if (ctl) {
+                unended(this, true);
+            }
+            runPending(true);
+            unended(this, null);
         }
 
         synchronized int read(long offset, ByteBuffer dst) {
+            if (result == null && resultAt < 0 && ctl) {
+                awaitUnended(); // the last result may be a release's still to come
+            }
             runPending(true);
             if (result == null) {
                 result = ctl ? lastResult : new byte[0];

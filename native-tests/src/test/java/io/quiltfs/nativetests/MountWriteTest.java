@@ -1129,6 +1129,23 @@ class MountWriteTest {
         cliIn(home2, "unmount", ro2.toString()).ok();
     }
 
+    /**
+     * A command written without a newline ({@code printf}) runs at the descriptor's release, which
+     * the kernel sends after {@code close} has returned: a reader right after it gets its result
+     * (it waits for the release), not the one before.
+     */
+    @Test
+    void aCommandWithoutANewlineIsReadRightAfter() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String c = q(mnt.resolve(".quiltfs/ctl"));
+        for (int i = 0; i < 4; i++) {
+            String cmd = i % 2 == 0 ? "status --offline" : "--json status --offline";
+            String out = Tool.run("sh", "-c", "printf %s '" + cmd + "' > " + c + "; cat " + c).ok().out();
+            assertTrue(out.endsWith("exit 0\n") && out.startsWith("{") == (i % 2 == 1), cmd + ": " + out);
+        }
+    }
+
     /** The CLI run in the folder {@code dir}. */
     Tool.Result run(Path dir, String... args) throws Exception {
         return Tool.run(dir, Tool.quiltfs(f.home, args).toArray(new String[0]));
