@@ -185,6 +185,10 @@ final class MountControl implements PackageFs.Control {
         PrintWriter out = new PrintWriter(sw.out, true);
         PrintWriter err = new PrintWriter(sw.err, true);
         picocli.CommandLine cl = Cli.commandLine();
+        // An @file would be read from the folder `quiltfs mount` ran in, not the writer's (so a
+        // relative --meta-file would get past its refusal as `@opts`); the CLI's forms have
+        // expanded theirs already, on the client's side.
+        cl.setExpandAtFiles(false);
         cl.setOut(out);
         cl.setErr(err);
         int code = cl.execute(args.toArray(new String[0]));

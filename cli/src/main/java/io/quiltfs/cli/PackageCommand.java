@@ -60,7 +60,7 @@ abstract class PackageCommand extends BaseCommand {
             try {
                 name = PackageName.parse(target);
             } catch (RuntimeException e) {
-                mp = byRealPath(target, verb);
+                mp = byRealPath(target, verb, false);
                 if (mp == null && java.nio.file.Files.isDirectory(java.nio.file.Paths.get(target))) {
                     // Most often a mount point whose mount stopped (its process killed): not a bad name.
                     throw new CliException(ExitCodes.NOT_FOUND, target + " is not a quiltfs mount now (a mount whose"
@@ -73,7 +73,7 @@ abstract class PackageCommand extends BaseCommand {
                 java.nio.file.Path area = home().mountArea(name);
                 InstalledPackage p = InstalledPackage.find(home(), name);
                 if (p == null) {
-                    mp = byRealPath(target, verb); // `mnt/data` reads as a package name too
+                    mp = byRealPath(target, verb, true); // `mnt/data` reads as a package name too
                 } else if (InstalledPackage.isAttached(area)
                         || !java.nio.file.Paths.get(p.state().workDir).toAbsolutePath().normalize().equals(area)) {
                     return null;
@@ -101,9 +101,10 @@ abstract class PackageCommand extends BaseCommand {
      * The quiltfs mount point that {@code target} reaches through a symbolic link, else null;
      * refuses a folder (or file) inside a quiltfs mount: the verbs act on a whole package, so
      * {@code quiltfs commit .} in a folder of the mount names the mount point instead of reading
-     * as a stopped mount or a package not installed.
+     * as a stopped mount or a package not installed. {@code aName}: {@code target} reads as the
+     * name of a package this home does not have (said, in case the name was meant).
      */
-    private static java.nio.file.Path byRealPath(String target, String verb) {
+    private static java.nio.file.Path byRealPath(String target, String verb, boolean aName) {
         MountEditing.Holder h = MountEditing.mountHolding(target);
         if (h == null) {
             return null;
@@ -112,20 +113,28 @@ abstract class PackageCommand extends BaseCommand {
             return h.mountpoint();
         }
         throw new CliException(ExitCodes.USAGE, target + " is inside the quiltfs mount at " + h.mountpoint()
-                + "; " + verb + " acts on the whole package: give the mount point (`quiltfs " + verb + " "
-                + h.mountpoint() + "`) or the package name");
+                + (aName ? " (no package " + target + " is installed in this home)" : "") + "; " + verb
+                + " acts on the whole package: give the mount point (`quiltfs " + verb + " "
+                + shellWord(h.mountpoint().toString()) + "`) or the package name");
     }
 
     /**
      * Why a read-only mount takes no verb, and where it goes instead: a package installed in a
      * folder of this home (what makes a mount read-only without --read-only) is edited, committed
-     * and pushed there.
+     * and pushed there. Those hints only for a mount this home made (its record is in
+     * {@link io.quiltfs.store.state.Home#mounts}): another home's installs and mounts are not
+     * this one's. A bind mount of a folder of a quiltfs mount has no control files either: the
+     * mount point itself is named.
      */
     private CliException readOnly(java.nio.file.Path mp, String verb) {
+        CliException bind = bindOfAFolder(mp, verb);
+        if (bind != null) {
+            return bind;
+        }
         String pkg = MountEditing.attribute(mp, "quilt.package");
         InstalledPackage p = null;
         try {
-            p = pkg == null ? null : InstalledPackage.find(home(), PackageName.parse(pkg));
+            p = pkg == null || !ours(mp) ? null : InstalledPackage.find(home(), PackageName.parse(pkg));
         } catch (IOException | RuntimeException e) {
             p = null;
         }
@@ -133,7 +142,7 @@ abstract class PackageCommand extends BaseCommand {
                 .equals(home().mountArea(p.name()))) {
             return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only (it has no .quiltfs/ctl):"
                     + " " + pkg + " is installed in " + p.state().workDir + " in this home; run `quiltfs " + verb + " "
-                    + pkg + "` for it there");
+                    + shellWord(pkg) + "` for it there");
         }
         java.nio.file.Path editable = null;
         try {
@@ -143,11 +152,50 @@ abstract class PackageCommand extends BaseCommand {
         }
         if (editable != null) {
             return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only (it has no .quiltfs/ctl):"
-                    + " " + pkg + " is mounted for editing at " + editable + "; run `quiltfs " + verb + " " + editable
-                    + "`");
+                    + " " + pkg + " is mounted for editing at " + editable + "; run `quiltfs " + verb + " "
+                    + shellWord(editable.toString()) + "`");
         }
         return new CliException(ExitCodes.CONFLICT, "the mount at " + mp + " is read-only: it has no .quiltfs/ctl"
                 + " (mount the package without --read-only to edit it)");
+    }
+
+    /** Whether this home made the mount at {@code mp} (its record is in the home's mounts). */
+    private boolean ours(java.nio.file.Path mp) {
+        if (java.nio.file.Files.isRegularFile(DaemonCommand.stateFile(home(), mp))) {
+            return true;
+        }
+        try {
+            return java.nio.file.Files.isRegularFile(DaemonCommand.stateFile(home(), mp.toRealPath()));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * When {@code mp} is a bind mount of a folder of a quiltfs mount (the mount table's root for it
+     * is not "/"), the refusal naming that folder and the quiltfs mount point (when one shows the
+     * same file system whole); else null.
+     */
+    private static CliException bindOfAFolder(java.nio.file.Path mp, String verb) {
+        try {
+            java.util.List<io.quiltfs.store.state.MountTable.Mount> all = io.quiltfs.store.state.MountTable.read();
+            io.quiltfs.store.state.MountTable.Mount m = io.quiltfs.store.state.MountTable.at(all, mp);
+            if (m == null || m.root().equals("/")) {
+                return null;
+            }
+            java.nio.file.Path whole = all.stream().filter(o -> o.device().equals(m.device()) && o.root().equals("/"))
+                    .map(io.quiltfs.store.state.MountTable.Mount::mountpoint).findFirst().orElse(null);
+            return new CliException(ExitCodes.USAGE, mp + " is a bind mount of the folder " + m.root()
+                    + " of a quiltfs mount; " + verb + " acts on the whole package: give the quiltfs mount point"
+                    + (whole == null ? " itself" : " (`quiltfs " + verb + " " + shellWord(whole.toString()) + "`)")
+                    + " or the package name");
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String shellWord(String w) {
+        return io.quiltfs.store.workflow.Install.shellWord(w);
     }
 
     /** The report on stdout (also with a non-zero exit: a status over a damaged latest), warnings on stderr. */

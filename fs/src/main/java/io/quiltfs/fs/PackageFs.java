@@ -807,10 +807,14 @@ public final class PackageFs implements java.io.Closeable {
         }
     }
 
-    /** A close of a descriptor: runs the command written to {@code .quiltfs/ctl}. */
+    /**
+     * A close of a descriptor (one of its copies: {@code exec 3<>ctl} lets each command of a
+     * shell flush it): runs the complete lines written to {@code .quiltfs/ctl}; a line not yet
+     * ended waits for the rest, for a read of the descriptor, or for its release.
+     */
     public void flush(long handle) throws IOException {
         if (handles.get(handle) instanceof ControlFile c) {
-            c.runPending();
+            c.runPending(false);
         }
     }
 
@@ -834,7 +838,7 @@ public final class PackageFs implements java.io.Closeable {
             w.content().releaseHandle();
             revertIfUnchanged(w.content());
         } else if (h instanceof ControlFile c) {
-            c.runPending();
+            c.release();
         }
     }
 
@@ -1756,6 +1760,48 @@ public final class PackageFs implements java.io.Closeable {
 
     /** The last result of {@code .quiltfs/ctl}, for a reader that wrote no command. */
     private volatile byte[] lastResult = new byte[0];
+    /**
+     * Descriptors of ctl flushed (closed) with a line not ended by a newline ({@code printf
+     * 'push' > ctl}), which runs at their release: the kernel sends that after {@code close}
+     * has returned, so a reader of the last result ({@code ; cat ctl}) waits for them, for a
+     * while (a shell's shared {@code exec 3<>ctl} may never be released), and without a bound
+     * once the release has begun. Guarded by itself.
+     */
+    private final java.util.Map<ControlFile, Boolean> unended = new java.util.HashMap<>();
+    private static final long UNENDED_WAIT_MILLIS = 2000;
+
+    private void unended(ControlFile f, Boolean releasing) {
+        synchronized (unended) {
+            if (releasing == null) {
+                unended.remove(f);
+                unended.notifyAll();
+            } else if (releasing) {
+                unended.replace(f, true); // only one flushed with an unended line
+            } else {
+                unended.putIfAbsent(f, false);
+            }
+        }
+    }
+
+    private void awaitUnended() {
+        synchronized (unended) {
+            long end = System.nanoTime() + UNENDED_WAIT_MILLIS * 1_000_000;
+            while (!unended.isEmpty()) {
+                long left = (end - System.nanoTime()) / 1_000_000;
+                if (unended.containsValue(true)) {
+                    left = 100;
+                } else if (left <= 0) {
+                    return;
+                }
+                try {
+                    unended.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
 
     /** An open control file: the command written so far and its result. */
     private final class ControlFile {
@@ -1763,12 +1809,24 @@ public final class PackageFs implements java.io.Closeable {
         final boolean ctl;
         private final java.io.ByteArrayOutputStream written = new java.io.ByteArrayOutputStream();
         /**
-         * Where the last write on this descriptor ended (-1: none): a read from there on reads
-         * the result from its start. One descriptor can take several commands in turn (write,
-         * read the result, write the next: the file position is then past the first result),
-         * so this moves with every write instead of counting the bytes written.
+         * Where the last write on this descriptor ended (-1: none). One descriptor can take
+         * several commands in turn (write, read the result, write the next: the file position is
+         * then past the first result), so this moves with every write instead of counting the
+         * bytes written.
          */
         private long resultAt = -1;
+        /**
+         * The offset the result starts at for this descriptor, fixed by the first read after a
+         * write (or the first read at all): at or past {@link #resultAt} the result starts at
+         * {@code resultAt} (the position after the command), before it at 0 (a reader that seeked
+         * back: {@code seek(0); read()}); -1 until then. Later reads map through it unchanged, so
+         * small reads and a seek back never splice two parts of the result.
+         */
+        private long start = -1;
+        /**
+         * The result this descriptor reads: its own command's, else the last result as it was at
+         * the descriptor's first read (another process's command must not change it mid-read).
+         */
         byte[] result;
 
         ControlFile(Control control, boolean ctl) {
@@ -1782,27 +1840,63 @@ public final class PackageFs implements java.io.Closeable {
             src.get(b);
             written.write(b, 0, n);
             resultAt = offset + n;
+            start = -1;
             return n;
         }
 
-        synchronized void runPending() {
+        /**
+         * Runs what was written: everything when {@code all} (a release or a read), else the
+         * complete lines only (up to the last newline outside quotes), keeping the rest.
+         */
+        synchronized void runPending(boolean all) {
             if (!ctl || written.size() == 0) {
                 return;
             }
-            String line = written.toString(StandardCharsets.UTF_8).trim();
+            String text = written.toString(StandardCharsets.UTF_8);
+            int end = all ? text.length() : lineEnd(text);
             written.reset();
-            if (line.isEmpty()) {
-                return;
+            if (end < text.length()) {
+                byte[] rest = text.substring(end).getBytes(StandardCharsets.UTF_8);
+                written.write(rest, 0, rest.length);
+                if (!text.substring(end).isBlank()) {
+                    unended(this, false);
+                }
             }
-            result = control.run(line).getBytes(StandardCharsets.UTF_8);
-            lastResult = result;
+            try {
+                String line = text.substring(0, end).trim();
+                if (!line.isEmpty()) {
+                    result = control.run(line).getBytes(StandardCharsets.UTF_8);
+                    lastResult = result;
+                }
+            } finally {
+                if (all) {
+                    unended(this, null);
+                }
+            }
+        }
+
+        /** The descriptor's last close: what is left of its command runs. */
+        void release() {
+            if (ctl) {
+                unended(this, true);
+            }
+            runPending(true);
+            unended(this, null);
         }
 
         synchronized int read(long offset, ByteBuffer dst) {
-            runPending();
-            byte[] r = result != null ? result : ctl ? lastResult : new byte[0];
-            // After a write on the same descriptor the offset is past the command: the result starts there.
-            long at = resultAt >= 0 && offset >= resultAt ? offset - resultAt : offset;
+            if (result == null && resultAt < 0 && ctl) {
+                awaitUnended(); // the last result may be a release's still to come
+            }
+            runPending(true);
+            if (result == null) {
+                result = ctl ? lastResult : new byte[0];
+            }
+            byte[] r = result;
+            if (start < 0 || offset < start) {
+                start = resultAt >= 0 && offset >= resultAt ? resultAt : 0;
+            }
+            long at = offset - start;
             if (at >= r.length) {
                 return 0;
             }
@@ -1810,6 +1904,35 @@ public final class PackageFs implements java.io.Closeable {
             dst.put(r, (int) at, n);
             return n;
         }
+    }
+
+    /**
+     * Where the complete lines of {@code text} end: after its last newline outside quotes (the
+     * shell's quoting, as the commands are split; a backslash before a newline continues the
+     * line), 0 when no line is complete.
+     */
+    static int lineEnd(String text) {
+        int end = 0;
+        char quote = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (quote == '\'') {
+                if (c == '\'') {
+                    quote = 0;
+                }
+            } else if (c == '\\') {
+                i++; // escapes the next character (in double quotes too: \" and a continued line)
+            } else if (quote == '"') {
+                if (c == '"') {
+                    quote = 0;
+                }
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+            } else if (c == '\n') {
+                end = i + 1;
+            }
+        }
+        return end;
     }
 
     public ObjectStore objects() {

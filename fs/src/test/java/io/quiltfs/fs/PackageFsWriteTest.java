@@ -615,6 +615,50 @@ class PackageFsWriteTest {
         int n = fs.read(h2, 0, buf);
         fs.release(h2);
         assertEquals("ran push\nexit 3\n", new String(buf.array(), 0, n, java.nio.charset.StandardCharsets.UTF_8));
+
+        // A command shorter than its result, read from 0 (seek(0)) in small pieces: the result once,
+        // not spliced (reads past the command's length used to map back to the result's start).
+        long h3 = fs.open("/.quiltfs/ctl", O_RDWR);
+        fs.write(h3, 0, ByteBuffer.wrap("x\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertEquals("ran x\nexit 4\n", readFrom(h3, 0, 3));
+        assertEquals("ran x\nexit 4\n", readFrom(h3, 0, 100), "a second seek back");
+        fs.release(h3);
+
+        // A reader of the last result keeps it while another descriptor runs a command.
+        long h4 = fs.open("/.quiltfs/ctl", 0);
+        ByteBuffer head = ByteBuffer.allocate(4);
+        int got = fs.read(h4, 0, head);
+        long h5 = fs.open("/.quiltfs/ctl", O_RDWR);
+        fs.write(h5, 0, ByteBuffer.wrap("y\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        fs.flush(h5);
+        assertEquals("ran x\nexit 4\n", new String(head.array(), 0, got, java.nio.charset.StandardCharsets.UTF_8)
+                + readFrom(h4, got, 3));
+        fs.release(h4);
+
+        // A flush runs complete lines only (each command of a shell flushes a shared descriptor); the
+        // rest waits for its newline, or the release.
+        long at = 0;
+        for (String piece : List.of("status ", "--offline\npu", "sh --force")) {
+            byte[] b = piece.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            at += fs.write(h5, at + 2, ByteBuffer.wrap(b));
+            fs.flush(h5);
+        }
+        assertEquals(List.of("status", "commit -m second", "push", "x", "y", "status --offline"), ran);
+        fs.release(h5);
+        assertEquals("push --force", ran.get(ran.size() - 1), "the rest ran at the release");
+    }
+
+    /** What {@code fs.read} gives from {@code offset} on, {@code chunk} bytes at a time. */
+    private String readFrom(long h, long offset, int chunk) throws Exception {
+        StringBuilder out = new StringBuilder();
+        ByteBuffer buf = ByteBuffer.allocate(chunk);
+        int n;
+        while ((n = fs.read(h, offset, buf)) > 0) {
+            out.append(new String(buf.array(), 0, n, java.nio.charset.StandardCharsets.UTF_8));
+            offset += n;
+            buf.clear();
+        }
+        return out.toString();
     }
 
     @Test

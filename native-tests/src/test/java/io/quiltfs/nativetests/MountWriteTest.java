@@ -916,6 +916,38 @@ class MountWriteTest {
         JsonNode st = Json.parse(cli("--json", "status", link.toString()).ok().out());
         assertEquals("[\"data/dir0/file0.csv\"]", st.path("modified").toString(), "nothing was committed");
         assertEquals(0, st.path("unpushed").size(), st.toString());
+
+        // A bind mount of a folder of the mount has no .quiltfs either: it used to read as a read-only mount.
+        Path bound = Files.createDirectories(f.scratch.resolve("bound"));
+        Tool.run("mount", "--bind", mnt.resolve("data").toString(), bound.toString()).ok();
+        try {
+            Tool.Result r = cli("status", bound.toString());
+            assertEquals(2, r.exit(), r.toString());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(bound + " is a bind mount of the folder /data of a quiltfs mount")
+                    && r.err().contains("`quiltfs status " + mnt.toRealPath() + "`"), r.err());
+            assertTrue(!r.err().contains("read-only"), r.err());
+        } finally {
+            Tool.run("umount", bound.toString());
+        }
+    }
+
+    /**
+     * A relative package name that is also a folder of the mount one runs in says that no such
+     * package is installed (it may have been meant as a name); the command it suggests is a shell
+     * word (the mount point holds a space: it used to be pasted unquoted).
+     */
+    @Test
+    void aNameThatIsAFolderOfTheMountSaysNoSuchPackage() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "m n");
+        Files.createDirectories(mnt.resolve("t/nope"));
+        Tool.Result r = run(mnt, "status", "t/nope");
+        assertEquals(2, r.exit(), r.toString());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("t/nope is inside the quiltfs mount at " + mnt.toRealPath()
+                + " (no package t/nope is installed in this home)"), r.err());
+        assertTrue(r.err().contains("`quiltfs status '" + mnt.toRealPath() + "'`"), r.err());
     }
 
     /** One descriptor of ctl, as {@code exec 3<>ctl} gives a shell: each command's output in turn. */
@@ -941,7 +973,72 @@ class MountWriteTest {
             assertTrue(outs.get(1).contains("committed test/mounted@") && outs.get(1).endsWith("exit 0\n"), outs.get(1));
             assertTrue(outs.get(2).contains("1 local commit not pushed") && !outs.get(2).contains("notes.txt")
                     && outs.get(2).endsWith("exit 0\n"), outs.get(2));
+
         }
+        // A new descriptor's command, then read from the start (seek(0)) and in small pieces: the same
+        // result, once. It used to give the tail (past the command's length) twice, and 8-byte reads
+        // after a seek spliced it.
+        try (FileChannel ch = FileChannel.open(mnt.resolve(".quiltfs/ctl"), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("status --offline\n".getBytes(StandardCharsets.UTF_8)));
+            ch.position(0);
+            String whole = readAll(ch, 1 << 16);
+            assertTrue(whole.contains("1 local commit not pushed") && whole.endsWith("exit 0\n")
+                    && whole.indexOf("exit ") == whole.lastIndexOf("exit "), whole);
+            ch.position(0);
+            assertEquals(whole, readAll(ch, 8));
+            ch.position(0);
+            assertEquals(whole, readAll(ch, 1 << 16));
+        }
+    }
+
+    /** The rest of {@code ch} from its position, read {@code chunk} bytes at a time. */
+    static String readAll(FileChannel ch, int chunk) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(chunk);
+        while (ch.read(buf) > 0) {
+            out.write(buf.array(), 0, buf.position());
+            buf.clear();
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A descriptor that wrote nothing reads the last result as it was at its first read: another
+     * process's command run while it reads in small pieces used to splice its result in.
+     */
+    @Test
+    void aReaderOfTheLastResultIsNotSplicedByAnotherCommand() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("notes.txt"), "changed\n");
+        Path ctl = mnt.resolve(".quiltfs/ctl");
+        String first = Tool.run("sh", "-c", "echo 'status --offline' > " + q(ctl) + " && cat " + q(ctl)).ok().out();
+        assertTrue(first.contains("modified: notes.txt") && first.endsWith("exit 0\n"), first);
+        try (FileChannel ch = FileChannel.open(ctl, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(8);
+            ch.read(head);
+            Files.writeString(ctl, "--json status --offline\n"); // another writer, between two reads
+            assertEquals(first, new String(head.array(), 0, head.position(), StandardCharsets.UTF_8)
+                    + readAll(ch, 8));
+        }
+        assertTrue(Tool.run("cat", ctl.toString()).ok().out().startsWith("{"), "a new reader sees the new result");
+    }
+
+    /**
+     * A shell's shared descriptor ({@code exec 3<>ctl}) is flushed by each command writing to it: a
+     * line not yet ended waits for the rest (it used to run {@code status}, then {@code --offline}
+     * alone, a usage error).
+     */
+    @Test
+    void aLineWrittenInPiecesOnASharedDescriptorRunsWhole() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        Files.writeString(mnt.resolve("notes.txt"), "changed\n");
+        String out = Tool.run("bash", "-c", "exec 3<>" + q(mnt.resolve(".quiltfs/ctl")) + "; /bin/echo -n 'status ' >&3;"
+                + " /bin/echo --offline >&3; cat <&3").ok().out();
+        assertTrue(out.contains("modified: notes.txt") && out.endsWith("exit 0\n")
+                && out.indexOf("exit ") == out.lastIndexOf("exit "), out);
     }
 
     /**
@@ -969,10 +1066,27 @@ class MountWriteTest {
         JsonNode st = Json.parse(cli("--json", "status", mp.toString()).ok().out());
         assertEquals(0, st.path("unpushed").size(), "nothing was committed: " + st);
 
+        // An @file is not expanded by the mount (it would read the mount's folder): `@opts` is a word.
+        Files.writeString(mountedFrom.resolve("opts"), "--meta-file meta.json\n");
+        r = Tool.run(mine, "sh", "-c", "echo 'commit -m viaat @opts' > " + q(mp) + "/.quiltfs/ctl && cat " + q(mp)
+                + "/.quiltfs/ctl").ok();
+        assertTrue(!r.out().endsWith("exit 0\n") && r.out().contains("@opts"), r.out());
+        st = Json.parse(cli("--json", "status", mp.toString()).ok().out());
+        assertEquals(0, st.path("unpushed").size(), "nothing was committed: " + st);
+
         String top = run(mine, "commit", mp.toString(), "-m", "m", "--meta-file", "meta.json").ok().out().lines()
                 .findFirst().orElseThrow().trim();
         Path manifest = f.home.resolve(".quilt/installed/test/mounted/" + top);
         assertTrue(Files.readAllLines(manifest).get(0).contains("\"user_meta\":{\"from\":\"mine\"}"),
+                Files.readAllLines(manifest).get(0));
+
+        // `-m @release` with no file release where the CLI runs: the message is "@release", not the
+        // mount's folder's file.
+        Files.writeString(mountedFrom.resolve("release"), "the mount's folder\n");
+        Files.writeString(mp.resolve("notes.txt"), "changed again\n");
+        top = run(mine, "commit", mp.toString(), "-m", "@release").ok().out().lines().findFirst().orElseThrow().trim();
+        manifest = f.home.resolve(".quilt/installed/test/mounted/" + top);
+        assertTrue(Files.readAllLines(manifest).get(0).contains("\"message\":\"@release\""),
                 Files.readAllLines(manifest).get(0));
     }
 
@@ -1002,7 +1116,34 @@ class MountWriteTest {
         assertEquals(3, r.exit(), r.toString());
         assertTrue(r.err().contains("test/mounted is installed in " + dest) && r.err().contains(
                 "`quiltfs status test/mounted`"), r.err());
+
+        // Another home's mount: this home's installs and mounts say nothing about it.
+        r = cli("status", ro2.toString());
+        assertEquals(3, r.exit(), r.toString());
+        assertTrue(r.err().contains("is read-only: it has no .quiltfs/ctl") && !r.err().contains(mnt.toString()),
+                r.err());
+        r = cliIn(home2, "commit", ro.toString(), "-m", "x");
+        assertEquals(3, r.exit(), r.toString());
+        assertTrue(r.err().contains("is read-only: it has no .quiltfs/ctl") && !r.err().contains(dest.toString()),
+                r.err());
         cliIn(home2, "unmount", ro2.toString()).ok();
+    }
+
+    /**
+     * A command written without a newline ({@code printf}) runs at the descriptor's release, which
+     * the kernel sends after {@code close} has returned: a reader right after it gets its result
+     * (it waits for the release), not the one before.
+     */
+    @Test
+    void aCommandWithoutANewlineIsReadRightAfter() throws Exception {
+        setUp(TestRegistries.LOCAL);
+        Path mnt = mount("test/mounted@" + f.topHash, "mnt");
+        String c = q(mnt.resolve(".quiltfs/ctl"));
+        for (int i = 0; i < 4; i++) {
+            String cmd = i % 2 == 0 ? "status --offline" : "--json status --offline";
+            String out = Tool.run("sh", "-c", "printf %s '" + cmd + "' > " + c + "; cat " + c).ok().out();
+            assertTrue(out.endsWith("exit 0\n") && out.startsWith("{") == (i % 2 == 1), cmd + ": " + out);
+        }
     }
 
     /** The CLI run in the folder {@code dir}. */
