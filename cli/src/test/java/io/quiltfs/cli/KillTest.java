@@ -240,7 +240,7 @@ class KillTest {
     static List<org.junit.jupiter.params.provider.Arguments> pullPoints() {
         List<org.junit.jupiter.params.provider.Arguments> out = new ArrayList<>();
         for (TestRegistries.Kind k : TestRegistries.kinds()) {
-            for (String point : List.of("pull.after-mark", "pull.aside", "pull.after-deletions", "pull.placing",
+            for (String point : List.of("pull.after-mark", "pull.removing", "pull.after-deletions", "pull.placing",
                     "pull.after-files")) {
                 out.add(org.junit.jupiter.params.provider.Arguments.of(k, point));
             }
@@ -302,32 +302,6 @@ class KillTest {
         assertEquals(statusOf(WorkflowCommandsTest.run("--home", twin.toString(), "--json", "status", "t/p")),
                 statusOf(cli("--json", "status", "t/p")));
         assertEquals("UpToDate", status());
-    }
-
-    /**
-     * A pull killed while a file it removes is renamed aside, after a writer that had it open
-     * wrote to it: the next look at the folder puts it back under its name, and finishing the
-     * pull refuses it as an edit of a key the registry removed (kept, named).
-     */
-    @org.junit.jupiter.api.Test
-    void aFileWrittenAsideWhenThePullIsKilledIsPutBackAndKept() throws Exception {
-        setUp(TestRegistries.LOCAL);
-        anotherHomePushes(tmp.resolve("twin"), tmp.resolve("twin-work"));
-        killAt("pull.aside", "pull", "t/p");
-        Path d = work.resolve("d");
-        try (var in = Files.list(d)) {
-            List<Path> aside = in.toList();
-            assertEquals(1, aside.size(), aside.toString());
-            assertTrue(aside.get(0).getFileName().toString().startsWith(".quiltfs-aside-"), aside.toString());
-            Files.writeString(aside.get(0), "written through a descriptor opened before");
-        }
-        var again = cli("pull", "t/p");
-        assertEquals(ExitCodes.CONFLICT, again.code(), again.err());
-        assertTrue(again.err().contains("'d/b.txt'"), again.err());
-        assertEquals("written through a descriptor opened before", Files.readString(d.resolve("b.txt")));
-        try (var in = Files.list(d)) {
-            assertEquals(List.of(d.resolve("b.txt")), in.toList());
-        }
     }
 
     /**

@@ -33,22 +33,15 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A pull writes through {@link #guarded}: a file is replaced only if its stat is still the one
  * the pull's check saw, created only where no file stands (a hard link, which fails when one
- * does), and removed by renaming it aside first ({@link #ASIDE_PREFIX}, the pid, a number, then
- * its own name, in its folder) and looking at what was renamed: a file changed since the check
- * goes back. An aside file whose process is gone (killed in between) is renamed back by the
- * next {@link #scan} when its name is free: a pull finishing after the kill then sees it as
- * it is, and removes it again if it is unchanged.
+ * does), and removed only if its stat is still the one the check saw. Between the last look and
+ * the rename or unlink lies a window of microseconds that no file system call closes; a write in
+ * it is not seen (as with any tool that replaces or removes a file). Nothing is renamed aside,
+ * so a kill leaves no file under another name.
  */
 public final class WorkFolder implements WorkingFiles {
     static final String TEMP_PREFIX = ".quiltfs-tmp-";
     /** A temporary file's whole name: the prefix, a number, the pid (other names are the package's). */
     private static final java.util.regex.Pattern TEMP_NAME = java.util.regex.Pattern.compile("\\.quiltfs-tmp-[0-9]+-[0-9]+");
-    /** The start of a file a guarded removal renamed aside (then the pid, a number, the file's own name). */
-    static final String ASIDE_PREFIX = ".quiltfs-aside-";
-    private static final java.util.regex.Pattern ASIDE_NAME =
-            java.util.regex.Pattern.compile("\\.quiltfs-aside-([0-9]+)-[0-9]+-(.+)", java.util.regex.Pattern.DOTALL);
-    /** The longest name a folder entry can have on the file systems we meet (bytes). */
-    private static final int NAME_MAX = 255;
 
     private static final java.util.concurrent.atomic.AtomicLong TEMP_IDS = new java.util.concurrent.atomic.AtomicLong();
 
@@ -124,30 +117,12 @@ public final class WorkFolder implements WorkingFiles {
         protected void compute() {
             try {
                 List<Walk> subs = new ArrayList<>();
-                List<Path> asides = null;
                 try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
                     for (Path p : entries) {
                         if (stop.get()) {
                             return;
                         }
-                        String name = p.getFileName().toString();
-                        if (name.startsWith(ASIDE_PREFIX) && ASIDE_NAME.matcher(name).matches()) {
-                            if (asides == null) {
-                                asides = new ArrayList<>();
-                            }
-                            asides.add(p);
-                            continue;
-                        }
                         visit(p, subs);
-                    }
-                }
-                if (asides != null) {
-                    // After the listing: a file renamed back now was not in it, so it is seen once.
-                    for (Path p : asides) {
-                        Path back = restoreIfOrphaned(p);
-                        if (back != null && !stop.get()) {
-                            visit(back, subs);
-                        }
                     }
                 }
                 invokeAll(subs);
@@ -244,34 +219,6 @@ public final class WorkFolder implements WorkingFiles {
                 ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS),
                 ((Number) a.get("ino")).longValue(),
                 ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS)));
-    }
-
-    /**
-     * Renames a file a guarded removal left aside back to its own name when the process that
-     * renamed it is gone (killed before it decided) and that name is free; returns the name it has
-     * now, or null when it stays aside (its process still runs, or a file took its name: then it
-     * stays ignored and nothing is lost).
-     */
-    private static Path restoreIfOrphaned(Path p) {
-        java.util.regex.Matcher m = ASIDE_NAME.matcher(p.getFileName().toString());
-        if (!m.matches()) {
-            return null;
-        }
-        try {
-            if (ProcessHandle.of(Long.parseLong(m.group(1))).isPresent()) {
-                return null;
-            }
-            Path back = p.resolveSibling(m.group(2));
-            if (nameIfFree(back, p)) {
-                return back;
-            }
-            if (Files.isSameFile(back, p)) {
-                Files.delete(p); // killed between the link back and the removal of this name
-            }
-            return null;
-        } catch (NumberFormatException | IOException | UnsupportedOperationException | SecurityException e) {
-            return null;
-        }
     }
 
     /** Deletes a temporary file left by a process that was killed (its name ends with the pid). */
@@ -452,47 +399,21 @@ public final class WorkFolder implements WorkingFiles {
         removeEmptyFolders(p);
     }
 
-    private static final java.util.concurrent.atomic.AtomicLong ASIDE_IDS = new java.util.concurrent.atomic.AtomicLong();
-
     /**
-     * Removes {@code p} only if it is the file {@code was}: renamed aside first, so that what is
-     * looked at is what is removed (an editor saving by rename in between puts another file
-     * there, which goes back).
+     * Removes {@code p} only if it is still the file {@code was} (looked at just before the
+     * unlink); already gone is what the pull was to do.
      */
     private static void removeUnchanged(String key, Path p, FileStat was) throws IOException {
         try {
             requireUnchanged(key, p, was);
         } catch (ChangedMeanwhileException e) {
             if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                return; // gone already: what the pull was to do
+                return;
             }
             throw e;
         }
-        String name = ASIDE_PREFIX + ProcessHandle.current().pid() + "-" + ASIDE_IDS.incrementAndGet() + "-"
-                + p.getFileName();
-        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_MAX) {
-            Files.deleteIfExists(p); // no room for the name aside: looked at just now
-            return;
-        }
-        Path aside = p.resolveSibling(name);
-        try {
-            Files.move(p, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (NoSuchFileException e) {
-            return;
-        }
-        Checkpoints.reach("pull.aside");
-        Lstat a = lstat(aside);
-        // The rename moved the ctime: size, mtime and inode tell a write since the look above.
-        if (a.regular() && a.stat().size() == was.size() && a.stat().mtimeNanos() == was.mtimeNanos()
-                && a.stat().inode() == was.inode()) {
-            Files.delete(aside);
-            return;
-        }
-        if (!nameIfFree(p, aside)) {
-            throw new ChangedMeanwhileException(key, "was changed while the pull ran, and another file took its"
-                    + " name since: your version is kept as " + aside);
-        }
-        throw new ChangedMeanwhileException(key, "was changed while the pull ran");
+        Checkpoints.reach("pull.removing");
+        Files.deleteIfExists(p);
     }
 
     private void removeEmptyFolders(Path p) throws IOException {

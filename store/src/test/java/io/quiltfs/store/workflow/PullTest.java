@@ -397,37 +397,12 @@ class PullTest {
         assertEquals("bob's " + key, Files.readString(tmp.resolve("kept")));
     }
 
-    /**
-     * A file the registry removed, written after the pull renamed it aside to remove it (a writer
-     * that had it open): it goes back to its name, and the pull stops naming it.
-     */
-    @org.junit.jupiter.api.Test
-    void aRemovedFileWrittenOnceAsideGoesBack() throws IOException {
-        seed(TestRegistries.LOCAL);
-        alicePushesChanges("2");
-        Path dir = work(bob).resolve("data");
-        Pull.Incomplete stop = assertThrows(Pull.Incomplete.class, () -> pullEditingAt("pull.aside", () -> {
-            try (var aside = Files.list(dir)) {
-                Path p = aside.filter(f -> f.getFileName().toString().startsWith(WorkFolder.ASIDE_PREFIX))
-                        .findFirst().orElseThrow();
-                Files.writeString(p, "written through an open descriptor, longer");
-            }
-        }));
-        assertEquals("data/b.csv", stop.key());
-        assertTrue(stop.keptAnEdit());
-        assertEquals("written through an open descriptor, longer", Files.readString(dir.resolve("b.csv")));
-        try (var left = Files.list(dir)) {
-            assertEquals(List.of(dir.resolve("b.csv")), left.toList(), "nothing left aside");
-        }
-        assertEquals(List.of("data/b.csv"), status(bob).conflicts());
-    }
-
-    /** The pull with nothing edited meanwhile places and removes everything, leaving nothing aside. */
+    /** The pull with nothing edited meanwhile places and removes everything. */
     @org.junit.jupiter.api.Test
     void aPullWithNoEditMeanwhileChangesEveryFile() throws IOException {
         seed(TestRegistries.LOCAL);
         alicePushesChanges("2");
-        assertTrue(pullEditingAt("pull.aside", () -> { }).pulled());
+        assertTrue(pullEditingAt("pull.removing", () -> { }).pulled());
         assertEquals(latestWith(Map.of()), tree(work(bob)));
         assertFalse(Files.exists(work(bob).resolve("data")), "the folder the removal emptied is gone");
     }
